@@ -1,0 +1,119 @@
+"""Typed errors: one family, mapped once per face (CLI exit code, MCP tool error).
+
+Each error builds its own one-line message from its fields, naming what was
+wrong and what would be right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class SpecweaveError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(SpecweaveError, ValueError):
+    """An argument is malformed: a bad name, value, filter or option."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, got: object, expected: str):
+        self.what, self.got, self.expected = what, got, expected
+        shown = repr(got)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"invalid {what} {shown}: expected {expected}")
+
+
+class UnsafePath(InvalidInput):
+    """A name would read or write outside the folder it belongs to."""
+
+    def __init__(self, name: str, base: str):
+        super().__init__(
+            "path", name, f"a relative name inside {base} (no '..', no absolute path, no link out)"
+        )
+
+
+class NotFound(SpecweaveError, LookupError):
+    """A reference matched nothing."""
+
+    exit_code = 3
+
+    def __init__(self, kind: str, ref: str, candidates: Iterable[str] = ()):
+        self.kind, self.ref = kind, ref
+        self.candidates = list(candidates)
+        msg = f"no {kind} matches {ref!r}"
+        if self.candidates:
+            shown = self.candidates[:10]
+            more = f" (and {len(self.candidates) - 10} more)" if len(self.candidates) > 10 else ""
+            msg += f"; known: {', '.join(shown)}{more}"
+        else:
+            msg += f"; there is no {kind} yet"
+        super().__init__(msg)
+
+
+class AmbiguousReference(SpecweaveError, LookupError):
+    """A reference matched several things; the message lists them."""
+
+    exit_code = 3
+
+    def __init__(self, kind: str, ref: str, candidates: Iterable[str]):
+        self.kind, self.ref = kind, ref
+        self.candidates = list(candidates)
+        super().__init__(
+            f"{kind} reference {ref!r} is ambiguous; use one of: {', '.join(self.candidates)}"
+        )
+
+
+class DamagedFile(SpecweaveError):
+    """A file in the store does not parse; names the file and line."""
+
+    exit_code = 4
+
+    def __init__(self, path: str, problem: str, line: int | None = None):
+        self.path, self.problem, self.line = path, problem, line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"damaged file {where}: {problem}")
+
+
+class MissingExtra(SpecweaveError, ImportError):
+    """An optional integration's library is not installed."""
+
+    exit_code = 5
+
+    def __init__(self, module: str, extra: str):
+        self.module, self.extra = module, extra
+        super().__init__(
+            f"{module} is not installed; install it with: pip install 'specweave-ml[{extra}]'"
+        )
+
+
+class ReadOnly(SpecweaveError):
+    """A write was asked of a store opened read-only."""
+
+    exit_code = 6
+
+    def __init__(self, action: str):
+        super().__init__(f"{action} is not allowed: the store is read-only")
+
+
+__all__ = [
+    "AmbiguousReference",
+    "DamagedFile",
+    "InvalidInput",
+    "MissingExtra",
+    "NotFound",
+    "ReadOnly",
+    "SpecweaveError",
+    "UnsafePath",
+]

@@ -1,0 +1,42 @@
+"""The on-disk format's names in one place. The format is a public API: keep it stable."""
+
+from __future__ import annotations
+
+import re
+
+SCHEMA_VERSION = 1
+
+SPECWEAVE_DIR = ".specweave"
+INCREMENTS_DIR = "increments"
+EXPERIMENTS_DIR = "experiments"
+STATE_DIR = "state"
+CACHE_DIR = "cache"
+ACTIVE_INCREMENT_FILE = "active-increment.json"
+LIVING_DOCS = ("docs", "internal", "architecture", "ml-experiments.md")
+
+# Increment sub-folders that SpecWeave uses for increments out of the active flow.
+INCREMENT_GROUPS = ("_archive", "_abandoned", "_paused")
+
+PARAMS_FILE = "params.json"
+METRICS_FILE = "metrics.json"
+METRICS_LOG_FILE = "metrics.jsonl"
+METADATA_FILE = "metadata.yaml"
+COMPARISON_FILE = "comparison.md"
+DECISIONS_FILE = "decisions.jsonl"
+
+# Files an experiment owns; an artifact may never take one of these names.
+RESERVED_FILES = frozenset({PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE, METADATA_FILE})
+
+INCREMENT_ID_RE = re.compile(r"^\d{4}[A-Z]?-[a-z0-9-]+$")
+INCREMENT_NUMBER_RE = re.compile(r"^\d{4}[A-Z]?$")
+# exp-<number>-<slug>.<uid>: the uid keeps folders of two clones apart when they merge.
+EXPERIMENT_DIR_RE = re.compile(r"^exp-(?P<number>\d{3,})-(?P<slug>[a-z0-9][a-z0-9-]*)\.(?P<uid>[a-z0-9]{6})$")
+EXPERIMENT_ID_RE = re.compile(r"^exp-(?P<number>\d{3,})(?:-(?P<slug>[a-z0-9][a-z0-9-]*))?$")
+
+STATUSES = ("running", "completed", "failed", "killed", "crashed")
+FINAL_STATUSES = ("completed", "failed", "killed")
+
+# A running experiment whose heartbeat is older than this is shown as crashed.
+HEARTBEAT_INTERVAL_S = 10.0
+HEARTBEAT_STALE_S = 120.0
+FLUSH_INTERVAL_S = 1.0

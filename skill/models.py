@@ -1,0 +1,178 @@
+"""One pydantic model per concept: the same model is the file, the tool schema, the template context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .layout import SCHEMA_VERSION
+
+Status = Literal["running", "completed", "failed", "killed", "crashed"]
+
+
+class ExperimentMetadata(BaseModel):
+    """What a person says about an experiment before it runs (the seed's `ExperimentMetadata`).
+
+    Pass it to `track_experiment` in place of a name.
+    """
+
+    name: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    git_commit: str | None = None
+    data_version: str | None = None
+    author: str | None = None
+
+
+class GitInfo(BaseModel):
+    """The code the experiment ran: commit, branch, and whether the tree had changes."""
+
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+    diff_sha256: str | None = Field(None, description="sha256 of `git diff HEAD` when dirty")
+
+
+class GpuInfo(BaseModel):
+    name: str
+    memory_total_mb: int | None = None
+    driver: str | None = None
+
+
+class ArtifactInfo(BaseModel):
+    """A file saved in the experiment folder, recorded so a reader never needs to open it."""
+
+    name: str
+    kind: Literal["model", "artifact"] = "artifact"
+    size: int
+    sha256: str
+    format: str | None = Field(None, description="how it was written: pickle, json, csv, png, copy, ...")
+    model_class: str | None = None
+    library: str | None = None
+    library_version: str | None = None
+
+
+class Note(BaseModel):
+    ts: datetime
+    text: str
+
+
+class ExperimentMeta(BaseModel):
+    """`metadata.yaml`: everything about an experiment except its params and metrics."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: int = SCHEMA_VERSION
+    id: str = Field(description="readable id, exp-NNN-slug")
+    uid: str = Field(description="short unique part that keeps clones' folders apart")
+    name: str
+    increment: str
+    status: Literal["running", "completed", "failed", "killed"] = "running"
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    author: str | None = None
+    data_version: str | None = None
+    source: str = "specweave"
+    started: datetime
+    ended: datetime | None = None
+    duration_s: float | None = None
+    heartbeat: datetime | None = None
+    pid: int | None = None
+    host: str | None = None
+    parent: str | None = None
+    stage: str | None = None
+    stage_order: int | None = None
+    git: GitInfo = Field(default_factory=GitInfo)
+    notes: list[Note] = Field(default_factory=list)
+    artifacts: list[ArtifactInfo] = Field(default_factory=list)
+    python: str | None = None
+    platform: str | None = None
+    cpu_count: int | None = None
+    gpus: list[GpuInfo] = Field(default_factory=list)
+    command: list[str] = Field(default_factory=list)
+    packages: dict[str, str] = Field(default_factory=dict)
+
+
+class Environment(BaseModel):
+    """What the process ran on, captured once per process (the static part of metadata)."""
+
+    python: str
+    platform: str
+    cpu_count: int | None = None
+    gpus: list[GpuInfo] = Field(default_factory=list)
+    command: list[str] = Field(default_factory=list)
+    packages: dict[str, str] = Field(default_factory=dict)
+    host: str
+    pid: int
+
+
+class MetricPoint(BaseModel):
+    """One line of `metrics.jsonl`."""
+
+    key: str
+    value: float
+    step: int
+    ts: float
+
+
+class MetricSummary(BaseModel):
+    key: str
+    last: float
+    min: float
+    max: float
+    steps: int
+    last_step: int | None = None
+
+
+class Increment(BaseModel):
+    """A SpecWeave increment folder that may hold experiments."""
+
+    id: str
+    number: str
+    slug: str
+    title: str
+    group: str | None = Field(None, description="_archive, _abandoned or _paused; None when active")
+    path: Path
+    experiment_count: int | None = Field(None, description="experiments in it; None where not counted")
+
+
+class ExperimentRecord(BaseModel):
+    """An experiment as read back: metadata plus params, metrics and any damage found."""
+
+    id: str
+    dir: str = Field(description="folder name, unique across clones")
+    increment: str
+    name: str
+    status: Status
+    path: Path
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    meta: ExperimentMeta | None = None
+    problems: list[str] = Field(default_factory=list, description="damaged files, with file and line")
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def tags(self) -> list[str]:
+        return self.meta.tags if self.meta else []
+
+
+__all__ = [
+    "ArtifactInfo",
+    "Environment",
+    "ExperimentMeta",
+    "ExperimentMetadata",
+    "ExperimentRecord",
+    "GitInfo",
+    "GpuInfo",
+    "Increment",
+    "MetricPoint",
+    "MetricSummary",
+    "Note",
+    "Status",
+]

@@ -1,0 +1,65 @@
+"""Finding the project root, and keeping every path inside `.specweave/`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from .errors import UnsafePath
+from .layout import SPECWEAVE_DIR
+
+ROOT_ENV_VARS = ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR")
+
+
+def find_root(root: str | os.PathLike[str] | None = None, *, cwd: Path | None = None) -> Path:
+    """The project root: `root`, then SPECWEAVE_ROOT, CLAUDE_PROJECT_DIR, then walk up.
+
+    Walking up from the working directory stops at the first folder holding
+    `.specweave/`, like git looks for `.git/`; failing that, at the first one
+    holding `.git`, so a fresh repository gets its store at its top. With
+    neither, the working directory itself is the root.
+    """
+    if root is not None:
+        return Path(root).expanduser().resolve()
+    for var in ROOT_ENV_VARS:
+        value = os.environ.get(var)
+        if value:
+            return Path(value).expanduser().resolve()
+    start = (cwd or Path.cwd()).resolve()
+    chain = [start, *start.parents]
+    for folder in chain:
+        if (folder / SPECWEAVE_DIR).is_dir():
+            return folder
+    for folder in chain:
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def safe_relative(name: str, base_label: str) -> PurePosixPath:
+    """Validate a user-given relative name (artifact, export file) before it touches disk.
+
+    Refused: empty names, absolute paths (POSIX or Windows, drive letters too),
+    any `..` part, NUL bytes. Why here: this is the boundary where text from a
+    script or an agent becomes a path.
+    """
+    if not isinstance(name, str) or not name.strip() or "\x00" in name:
+        raise UnsafePath(str(name), base_label)
+    if PureWindowsPath(name).drive or PureWindowsPath(name).root or name.startswith(("/", "\\", "~")):
+        raise UnsafePath(name, base_label)
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not parts or any(part in ("..", "") for part in parts):
+        raise UnsafePath(name, base_label)
+    cleaned = [p for p in parts if p != "."]
+    if not cleaned:
+        raise UnsafePath(name, base_label)
+    return PurePosixPath(*cleaned)
+
+
+def contained(path: Path, base: Path) -> Path:
+    """Resolve `path` (following links) and refuse it unless it stays under `base`."""
+    resolved_base = base.resolve()
+    resolved = path.resolve()
+    if resolved != resolved_base and resolved_base not in resolved.parents:
+        raise UnsafePath(str(path), str(base))
+    return resolved

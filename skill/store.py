@@ -1,0 +1,180 @@
+"""Reading experiments back: one folder at a time, damage reported rather than fatal."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
+from .fileio import decode_number, read_json, read_yaml
+from .ids import parse_dir
+from .increments import list_increments, resolve_increment
+from .layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, PARAMS_FILE
+from .liveness import effective_status
+from .metrics_log import read_metric_points
+from .models import ExperimentMeta, ExperimentRecord, Increment
+
+_REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+def experiment_dirs(increment: Increment) -> list[Path]:
+    """The increment's experiment folders, by number then uid."""
+    folder = increment.path / EXPERIMENTS_DIR
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                parsed = parse_dir(entry.name)
+                if parsed and entry.is_dir():
+                    found.append((parsed[0], parsed[2], Path(entry.path)))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [path for _, _, path in found]
+
+
+def _rel(path: Path, root: Path | None) -> str:
+    if root is None:
+        return str(path)
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -> ExperimentRecord:
+    """Read one experiment folder. Damaged files become `problems`, never exceptions."""
+    problems: list[str] = []
+    number, slug, _uid = parse_dir(folder.name) or (0, folder.name, "")
+    meta: ExperimentMeta | None = None
+    meta_path = folder / METADATA_FILE
+    try:
+        raw = read_yaml(meta_path)
+        meta = ExperimentMeta.model_validate(raw)
+    except FileNotFoundError:
+        problems.append(f"{_rel(meta_path, root)}: missing")
+    except DamagedFile as exc:
+        problems.append(f"{_rel(meta_path, root)}{':' + str(exc.line) if exc.line else ''}: {exc.problem}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        problems.append(f"{_rel(meta_path, root)}: {where}: {first['msg']}")
+
+    params: dict[str, Any] = {}
+    params_path = folder / PARAMS_FILE
+    try:
+        loaded = read_json(params_path)
+        if isinstance(loaded, dict):
+            params = loaded
+        else:
+            problems.append(f"{_rel(params_path, root)}: not a JSON object")
+    except FileNotFoundError:
+        pass  # a run that logged no params yet, or is still starting
+    except DamagedFile as exc:
+        problems.append(f"{_rel(params_path, root)}{':' + str(exc.line) if exc.line else ''}: {exc.problem}")
+
+    metrics: dict[str, Any] = {}
+    metrics_path = folder / METRICS_FILE
+    summary_ok = False
+    try:
+        loaded = read_json(metrics_path)
+        if isinstance(loaded, dict):
+            metrics = {k: decode_number(v) for k, v in loaded.items()}
+            summary_ok = True
+        else:
+            problems.append(f"{_rel(metrics_path, root)}: not a JSON object")
+    except FileNotFoundError:
+        pass
+    except DamagedFile as exc:
+        problems.append(f"{_rel(metrics_path, root)}{':' + str(exc.line) if exc.line else ''}: {exc.problem}")
+    status = effective_status(meta) if meta else "crashed"
+    if not summary_ok or status in ("running", "crashed"):
+        # The summary is written once a second; the point log may be ahead of it.
+        points, bad_lines = read_metric_points(folder)
+        for point in points:
+            metrics[point.key] = point.value
+        for bad in bad_lines:
+            problems.append(f"{_rel(Path(bad.path), root)}:{bad.line}: {bad.problem}")
+
+    return ExperimentRecord(
+        id=meta.id if meta else f"exp-{number:03d}-{slug}",
+        dir=folder.name,
+        increment=increment_id,
+        name=meta.name if meta else slug,
+        status=status,  # type: ignore[arg-type]
+        path=folder,
+        params=params,
+        metrics=metrics,
+        meta=meta,
+        problems=problems,
+    )
+
+
+def list_experiments(
+    root: Path,
+    increment: str | None = None,
+    *,
+    status: str | None = None,
+    tag: str | None = None,
+) -> list[ExperimentRecord]:
+    """Experiments of one increment (None: the active one, then the newest)."""
+    inc = resolve_increment(root, increment)
+    records = [load_experiment(folder, inc.id, root) for folder in experiment_dirs(inc)]
+    if status:
+        records = [r for r in records if r.status == status]
+    if tag:
+        records = [r for r in records if tag in r.tags]
+    return records
+
+
+def _match_in(dirs: list[Path], ref: str) -> list[Path]:
+    """Exact folder name, then readable id, then `exp-NNN`, then slug."""
+    parsed = [(path, parse_dir(path.name)) for path in dirs]
+    exact = [path for path, p in parsed if path.name == ref]
+    if exact:
+        return exact
+    readable = [path for path, p in parsed if p and f"exp-{p[0]:03d}-{p[1]}" == ref]
+    if readable:
+        return readable
+    number = re.fullmatch(r"(?:exp-)?(\d+)", ref)
+    if number:
+        wanted = int(number.group(1))
+        return [path for path, p in parsed if p and p[0] == wanted]
+    return [path for path, p in parsed if p and p[1] == ref]
+
+
+def validate_experiment_ref(ref: object) -> str:
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidInput("experiment reference", ref, "an id like 'exp-003', 'exp-003-xgboost' or a slug")
+    ref = ref.strip()
+    inc_part, _, exp_part = ref.rpartition("/")
+    if not _REF_RE.match(exp_part) or ".." in exp_part:
+        raise InvalidInput("experiment reference", ref, "an id like 'exp-003', 'exp-003-xgboost' or a slug")
+    return ref
+
+
+def find_experiment(root: Path, ref: str, increment: str | None = None) -> ExperimentRecord:
+    """Find one experiment by `exp-003`, its slug, its readable id or its folder name.
+
+    Without an increment, every increment is searched; `0042/exp-003` names
+    both. A reference that matches several experiments is an error listing them.
+    """
+    ref = validate_experiment_ref(ref)
+    if "/" in ref:
+        increment, ref = ref.rsplit("/", 1)
+    incs = [resolve_increment(root, increment)] if increment else list_increments(root)
+    hits: list[tuple[Increment, Path]] = []
+    for inc in incs:
+        hits.extend((inc, path) for path in _match_in(experiment_dirs(inc), ref))
+    if not hits:
+        known = [f"{inc.id}/{p.name.rsplit('.', 1)[0]}" if not increment else p.name.rsplit(".", 1)[0]
+                 for inc in incs for p in experiment_dirs(inc)]
+        raise NotFound("experiment", ref, known)
+    if len(hits) > 1:
+        raise AmbiguousReference("experiment", ref, [f"{inc.id}/{path.name}" for inc, path in hits])
+    inc, path = hits[0]
+    return load_experiment(path, inc.id, root)

@@ -1,0 +1,55 @@
+"""specweave-ml: experiment tracking that lives in your repository.
+
+    from specweave import track_experiment
+
+    with track_experiment("baseline") as exp:
+        exp.log_param("lr", 0.1)
+        exp.log_metric("accuracy", 0.87)
+
+Names load on first use, so `import specweave` costs almost nothing.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "track_experiment": "skill.tracking",
+    "Experiment": "skill.experiment",
+    "ExperimentMetadata": "skill.models",
+    "SpecweaveError": "skill.errors",
+    "InvalidInput": "skill.errors",
+    "NotFound": "skill.errors",
+    "AmbiguousReference": "skill.errors",
+    "MissingExtra": "skill.errors",
+    "list_increments": "specweave._api",
+    "list_experiments": "specweave._api",
+    "get_experiment": "specweave._api",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from skill.errors import AmbiguousReference, InvalidInput, MissingExtra, NotFound, SpecweaveError
+    from skill.experiment import Experiment
+    from skill.models import ExperimentMetadata
+    from skill.tracking import track_experiment
+
+    from ._api import get_experiment, list_experiments, list_increments
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'specweave' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
