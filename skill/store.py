@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .external import external_records
 from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from .fileio import decode_number, read_json, read_yaml
 from .ids import parse_dir
@@ -124,6 +125,7 @@ def list_experiments(
     """Experiments of one increment (None: the active one, then the newest)."""
     inc = resolve_increment(root, increment)
     records = [load_experiment(folder, inc.id, root) for folder in experiment_dirs(inc)]
+    records.extend(external_records(root, inc))
     if status:
         records = [r for r in records if r.status == status]
     if tag:
