@@ -20,12 +20,15 @@ from .layout import EXPERIMENT_DIR_RE
 _UID_ALPHABET = string.ascii_lowercase + string.digits
 _SLUG_MAX = 60
 _hints: dict[str, int] = {}
+# Letters that NFKD does not split into ASCII + accent.
+_TRANSLIT = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss",
+                           "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ı": "i"})
 _hints_lock = threading.Lock()
 
 
 def slugify(name: str) -> str:
     """A safe folder slug from any name: ASCII, lower case, digits and dashes, at most 60 chars."""
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii").lower()
+    text = unicodedata.normalize("NFKD", str(name).translate(_TRANSLIT)).encode("ascii", "ignore").decode("ascii").lower()
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     text = text[:_SLUG_MAX].rstrip("-")
     return text or "run"
@@ -65,6 +68,16 @@ def _highest_number(exp_dir: Path, claims_dir: Path) -> int:
     return highest
 
 
+def ensure_ignored(folder: Path) -> None:
+    """Make the cache folder above `folder` ignore itself in git: it is derived and per-clone."""
+    for parent in (folder, *folder.parents):
+        if parent.name == "cache" and parent.parent.name == ".specweave":
+            marker = parent / ".gitignore"
+            if not marker.exists():
+                marker.write_text("# derived and rebuildable: never committed\n*\n", encoding="utf-8")
+            return
+
+
 def allocate(exp_dir: Path, claims_dir: Path, slug: str) -> tuple[int, str, Path]:
     """Claim the next free number and create the experiment folder.
 
@@ -75,7 +88,9 @@ def allocate(exp_dir: Path, claims_dir: Path, slug: str) -> tuple[int, str, Path
     an increment grows.
     """
     exp_dir.mkdir(parents=True, exist_ok=True)
-    claims_dir.mkdir(parents=True, exist_ok=True)
+    if not claims_dir.is_dir():
+        claims_dir.mkdir(parents=True, exist_ok=True)
+        ensure_ignored(claims_dir)
     key = str(claims_dir)
     with _hints_lock:
         hint = _hints.get(key)
