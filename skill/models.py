@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from .layout import SCHEMA_VERSION
 
 Status = Literal["running", "completed", "failed", "killed", "crashed"]
+
+
+def _json_float(value: float) -> float | str:
+    if value - value == 0.0:  # finite
+        return value
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+# A float that survives JSON: NaN and infinities are written as the strings the store uses
+# ("NaN", "Infinity", "-Infinity"), and the schema says so, so a tool's structured output
+# stays valid against its own output schema (plain JSON would turn them into null).
+JsonFloat = Annotated[
+    float,
+    PlainSerializer(_json_float, return_type=Any, when_used="json"),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]}),
+]
 
 
 class ExperimentMetadata(BaseModel):
@@ -113,16 +131,16 @@ class MetricPoint(BaseModel):
     """One line of `metrics.jsonl`."""
 
     key: str
-    value: float
+    value: JsonFloat
     step: int
     ts: float
 
 
 class MetricSummary(BaseModel):
     key: str
-    last: float
-    min: float
-    max: float
+    last: JsonFloat
+    min: JsonFloat
+    max: JsonFloat
     steps: int
     last_step: int | None = None
 
@@ -176,3 +194,49 @@ __all__ = [
     "Note",
     "Status",
 ]
+
+
+class ExperimentSummary(BaseModel):
+    """One row of an experiment list: who, what, how it ended, its params and latest metrics."""
+
+    id: str = Field(description="readable id, exp-NNN-slug; pass it to show_experiment")
+    increment: str
+    name: str
+    status: Status
+    tags: list[str] = Field(default_factory=list)
+    started: datetime | None = None
+    duration_s: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict, description="latest value of each metric")
+    problems: list[str] = Field(default_factory=list, description="damaged files; empty when all is well")
+
+    @classmethod
+    def from_record(cls, record: ExperimentRecord) -> ExperimentSummary:
+        meta = record.meta
+        return cls(
+            id=record.id, increment=record.increment, name=record.name, status=record.status,
+            tags=list(meta.tags) if meta else [], started=meta.started if meta else None,
+            duration_s=meta.duration_s if meta else None, params=record.params,
+            metrics={k: _json_float(v) if isinstance(v, float) else v for k, v in record.metrics.items()},
+            problems=record.problems,
+        )
+
+
+class ExperimentPage(BaseModel):
+    """A page of experiments; pass `next_cursor` back as `cursor` for the next one."""
+
+    increment: str
+    total: int = Field(description="experiments matching the filters, over all pages")
+    experiments: list[ExperimentSummary]
+    next_cursor: str | None = Field(None, description="opaque; None on the last page")
+
+
+class ExperimentDetail(ExperimentRecord):
+    """An experiment in full: the record plus min/max/last/steps of every logged metric."""
+
+    metric_summaries: dict[str, MetricSummary] = Field(
+        default_factory=dict, description="per metric, from metrics.jsonl: min, max, last value, points logged"
+    )
+
+
+__all__ += ["ExperimentDetail", "ExperimentPage", "ExperimentSummary", "JsonFloat"]
