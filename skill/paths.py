@@ -15,9 +15,11 @@ def find_root(root: str | os.PathLike[str] | None = None, *, cwd: Path | None = 
     """The project root: `root`, then SPECWEAVE_ROOT, CLAUDE_PROJECT_DIR, then walk up.
 
     Walking up from the working directory stops at the first folder holding
-    `.specweave/`, like git looks for `.git/`; failing that, at the first one
-    holding `.git`, so a fresh repository gets its store at its top. With
-    neither, the working directory itself is the root.
+    `.specweave/`, like git looks for `.git/`, but never crosses a repository
+    boundary: a folder holding `.git` is the root when no store was found at
+    or below it, so a fresh repository gets its store at its top and never
+    writes into an enclosing project's. With neither, the working directory
+    itself is the root.
     """
     if root is not None:
         return Path(root).expanduser().resolve()
@@ -28,10 +30,7 @@ def find_root(root: str | os.PathLike[str] | None = None, *, cwd: Path | None = 
     start = (cwd or Path.cwd()).resolve()
     chain = [start, *start.parents]
     for folder in chain:
-        if (folder / SPECWEAVE_DIR).is_dir():
-            return folder
-    for folder in chain:
-        if (folder / ".git").exists():
+        if (folder / SPECWEAVE_DIR).is_dir() or (folder / ".git").exists():
             return folder
     return start
 

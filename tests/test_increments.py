@@ -120,3 +120,12 @@ def test_a_missing_numbered_increment_is_created(tmp_path: Path) -> None:
     with track_experiment("y", increment="0043-ranking", root=tmp_path) as exp2:
         pass
     assert exp2.increment == "0043-ranking"
+
+
+def test_walk_up_never_crosses_into_an_enclosing_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".specweave").mkdir()
+    inner = tmp_path / "vendor" / "other-repo"
+    (inner / ".git").mkdir(parents=True)
+    (inner / "src").mkdir()
+    monkeypatch.chdir(inner / "src")
+    assert find_root() == inner.resolve()
