@@ -33,6 +33,7 @@ from .layout import (
 )
 from .metrics_log import MetricsBuffer
 from .models import ArtifactInfo, ExperimentMeta, Increment, Note
+from .system_metrics import SystemMetricsThread, resolve_interval
 
 _MAX_PARAM_KEY = 250
 # Fields that come from the process environment: identical for every run of a process.
@@ -88,9 +89,13 @@ class Experiment:
         stage: str | None = None,
         stage_order: int | None = None,
         source: str = "specweave",
+        after: str | None = None,
+        system_metrics: bool | float | None = None,
     ):
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("experiment name", name, "a non-empty string such as 'xgboost-v1'")
+        self._sampler: SystemMetricsThread | None = None
+        sample_every = resolve_interval(system_metrics)  # checked before a folder is made
         self.root = root
         self._lock = threading.RLock()
         claims = root / SPECWEAVE_DIR / CACHE_DIR / "claims" / increment.id
@@ -104,6 +109,7 @@ class Experiment:
             description=description or "", tags=[validate_tag(t) for t in tags], author=author,
             data_version=data_version, source=source, started=now, heartbeat=now, pid=os.getpid(), host=_HOST,
             parent=parent, stage=stage, stage_order=stage_order,
+            **({"after": after} if after else {}),  # the stage before this one in a pipeline
         )
         if git_commit:
             self._meta.git.commit = git_commit
@@ -116,6 +122,8 @@ class Experiment:
         self._last_meta_write = 0.0
         self._write_meta()
         flusher.register(self)
+        if sample_every is not None:
+            self._sampler = SystemMetricsThread(self._log_system, sample_every, readable).start()
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -199,6 +207,10 @@ class Experiment:
         if self._closed:
             self._metrics.flush()
 
+    def _log_system(self, values: dict[str, float], step: int) -> None:
+        """The system-metrics sampler's entry: the ordinary metric logger, from its own thread."""
+        self.log_metrics(values, step=step)
+
     # -- models and artifacts ---------------------------------------------------------------
     def save_model(self, model: Any, filename: str = "model.pkl") -> ArtifactInfo:
         """Save a model (pickle by default; .joblib, .pt, .json, .keras by extension)."""
@@ -270,6 +282,9 @@ class Experiment:
     def end(self, status: str = "completed", note: str | None = None) -> None:
         """Flush everything and mark the run ended. A status set by hand is kept."""
         validate_status(status, FINAL_STATUSES)
+        sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            sampler.stop()  # its last sample lands before the metrics are closed
         with self._lock:
             if self._closed:
                 return

@@ -59,12 +59,17 @@ def track_experiment(
     stage: str | None = None,
     stage_order: int | None = None,
     source: str = "specweave",
+    after: str | None = None,
+    system_metrics: bool | float | None = None,
 ) -> Experiment:
     """Start an experiment and return it; use it with `with`.
 
     `name` is a string or an `ExperimentMetadata`. `increment` is "0042", a
     full id, or None for the active increment (then the newest; one is
-    created when the project has none).
+    created when the project has none). `system_metrics=True` (or seconds
+    between samples, or SPECWEAVE_SYSTEM_METRICS=1) samples CPU, memory and
+    GPU use into `system/*` metrics while the run is open; off by default.
+    `after` names the pipeline stage this one follows.
     """
     if isinstance(name, ExperimentMetadata):
         meta = name
@@ -88,4 +93,6 @@ def track_experiment(
         stage=stage,
         stage_order=stage_order,
         source=source,
+        after=after,
+        system_metrics=system_metrics,
     )
