@@ -1,0 +1,68 @@
+"""Completion of increment and experiment ids for every prompt argument and template parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
+
+from skill.errors import SpecweaveError
+from skill.increments import list_increments, resolve_increment
+from skill.store import experiment_dirs
+
+from .boundary import Project
+
+MAX_VALUES = 100
+FORMATS = ("csv", "json", "markdown", "parquet")
+STATUSES = ("running", "completed", "failed", "killed", "crashed")
+
+
+def increment_ids(project: Project, prefix: str) -> list[str]:
+    out = []
+    for inc in list_increments(project.root):
+        if inc.id.startswith(prefix) or inc.slug.startswith(prefix):
+            out.append(inc.id)
+    return out
+
+
+def experiment_ids(project: Project, prefix: str, increment: str | None) -> list[str]:
+    try:
+        incs = [resolve_increment(project.root, increment)] if increment else list_increments(project.root)
+    except SpecweaveError:
+        incs = list_increments(project.root)
+    out: list[str] = []
+    for inc in incs:
+        for folder in experiment_dirs(inc):
+            readable = folder.name.rsplit(".", 1)[0]
+            slug = readable.split("-", 2)[-1]
+            if (readable.startswith(prefix) or slug.startswith(prefix)) and readable not in out:
+                out.append(readable)
+    return out
+
+
+def complete_value(project: Project, name: str, prefix: str, context: dict[str, str]) -> list[str]:
+    if name in ("increment", "increments"):
+        return increment_ids(project, prefix)
+    if name in ("experiment", "experiments", "selected"):
+        return experiment_ids(project, prefix, context.get("increment") or None)
+    if name == "format":
+        return [f for f in FORMATS if f.startswith(prefix)]
+    if name == "status":
+        return [s for s in STATUSES if s.startswith(prefix)]
+    return []
+
+
+def register(server: MCPServer, project: Project) -> None:
+    @server.completion()
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        known: dict[str, Any] = dict(context.arguments or {}) if context else {}
+        try:
+            values = complete_value(project, argument.name, argument.value or "", known)
+        except (SpecweaveError, OSError):
+            values = []
+        return Completion(values=values[:MAX_VALUES], total=len(values), has_more=len(values) > MAX_VALUES)

@@ -1,0 +1,111 @@
+"""Resources: the living docs, each increment's comparison.md, experiments as JSON.
+
+URIs (all under `specweave://`):
+
+- `specweave://increments` — every increment (JSON)
+- `specweave://docs/ml-experiments.md` — the living docs (markdown)
+- `specweave://increments/{increment}/experiments` — an increment's experiments (JSON)
+- `specweave://increments/{increment}/experiments/{experiment}` — one experiment in full (JSON)
+- `specweave://increments/{increment}/comparison.md` — the last comparison written (markdown)
+
+Each existing comparison.md is also listed as a concrete resource, read
+from the store at list time, so a client sees comparisons written after
+the server started.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp_types import Resource
+
+from skill.increments import list_increments, resolve_increment
+from skill.layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
+
+from .boundary import Project, resource_errors
+
+SCHEME = "specweave://"
+LIVING_DOCS_URI = f"{SCHEME}docs/ml-experiments.md"
+
+
+def comparison_uri(increment_id: str) -> str:
+    return f"{SCHEME}increments/{increment_id}/{COMPARISON_FILE}"
+
+
+def _comparison_path(project: Project, increment_id: str) -> Path:
+    return Path(resolve_increment(project.root, increment_id).path) / EXPERIMENTS_DIR / COMPARISON_FILE
+
+
+def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
+    if not path.is_file():
+        raise ResourceNotFoundError(f"{what} not written yet ({project.rel(path)}); {hint}")
+    return project.inside(path).read_text(encoding="utf-8", errors="replace")
+
+
+def dynamic_resources(project: Project) -> list[Resource]:
+    """A concrete resource for every comparison.md that exists now."""
+    found = []
+    try:
+        increments = list_increments(project.root)
+    except OSError:
+        return []
+    for inc in increments:
+        path = Path(inc.path) / EXPERIMENTS_DIR / COMPARISON_FILE
+        if path.is_file():
+            found.append(Resource(uri=comparison_uri(inc.id), name=f"comparison-{inc.id}",
+                                  title=f"Comparison of {inc.title} ({inc.id})", mime_type="text/markdown",
+                                  description=f"{SPECWEAVE_DIR}/increments/{inc.id}/{EXPERIMENTS_DIR}/{COMPARISON_FILE}"))
+    return found
+
+
+def register(server: MCPServer, project: Project) -> None:
+    from .tools_read import locate
+
+    @server.resource(f"{SCHEME}increments", name="increments", title="Increments", mime_type="application/json",
+                     description="Every increment of the project with its experiment count.")
+    @resource_errors
+    async def increments_resource() -> str:
+        rows = [inc.model_dump(mode="json") | {"path": project.rel(Path(inc.path))}
+                for inc in list_increments(project.root)]
+        return json.dumps(rows, indent=2, ensure_ascii=False)
+
+    @server.resource(LIVING_DOCS_URI, name="living-docs", title="ML experiments (living docs)",
+                     mime_type="text/markdown",
+                     description="/".join((SPECWEAVE_DIR, *LIVING_DOCS)) + ": what was tried, what was selected, why.")
+    @resource_errors
+    async def living_docs() -> str:
+        path = project.store.joinpath(*LIVING_DOCS)
+        return _read_text(project, path, "living docs", "run the sync_living_docs tool to write them")
+
+    @server.resource(f"{SCHEME}increments/{{increment}}/{COMPARISON_FILE}", name="comparison",
+                     title="An increment's comparison.md", mime_type="text/markdown",
+                     description="The comparison table and best experiment last written by compare_experiments.")
+    @resource_errors
+    async def comparison(increment: str) -> str:
+        path = _comparison_path(project, increment)
+        return _read_text(project, path, "comparison", "run the compare_experiments tool to write it")
+
+    @server.resource(f"{SCHEME}increments/{{increment}}/experiments", name="experiments",
+                     title="An increment's experiments", mime_type="application/json",
+                     description="Every experiment of the increment: params, latest metrics, status, tags.")
+    @resource_errors
+    async def experiments(increment: str) -> str:
+        from skill.models import ExperimentSummary
+        from skill.store import list_experiments
+
+        rows = [ExperimentSummary.from_record(r).model_dump(mode="json")
+                for r in list_experiments(project.root, increment)]
+        return json.dumps(rows, indent=2, ensure_ascii=False)
+
+    @server.resource(f"{SCHEME}increments/{{increment}}/experiments/{{experiment}}", name="experiment",
+                     title="One experiment", mime_type="application/json",
+                     description="One experiment in full, as show_experiment returns it.")
+    @resource_errors
+    async def experiment(increment: str, experiment: str) -> str:
+        from .tools_read import detail
+
+        record = locate(project, experiment, increment)
+        return detail(project, record).model_dump_json(indent=2)

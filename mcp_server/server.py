@@ -1,0 +1,101 @@
+"""Building the MCP server: one `MCPServer` with this project's tools, resources and prompts.
+
+    from mcp_server.server import build_server
+    server = build_server("/path/to/project", read_only=True)
+
+Start-up stays as fast as the SDK allows: the modules imported here need
+only pydantic and the store's light core; pandas, jinja2 and the comparison
+and export code load inside the tools that use them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, InputRequiredResult, Resource
+from pydantic import ValidationError
+
+from skill.paths import find_root
+
+from . import SERVER_NAME
+from .boundary import Project, describe_validation, one_line
+
+INSTRUCTIONS = """\
+Experiment tracking for this repository (specweave-ml). Experiments live in
+.specweave/increments/<increment>/experiments/ as plain files. Start with
+list_increments or list_experiments; show_experiment gives one in full;
+compare_experiments ranks them and writes comparison.md; log_decision records
+which one was selected and why; sync_living_docs updates the architecture docs.
+Ids: increments as `0042` or `0042-slug`, experiments as `exp-003` or `exp-003-xgboost`."""
+
+
+class SpecweaveServer(MCPServer):
+    """MCPServer with one-line argument errors and resources listed from the store as it is now."""
+
+    def __init__(self, project: Project, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.project = project
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            # The SDK reports schema failures as pydantic's multi-line text; the model
+            # reads one line naming each bad argument and what it got instead.
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(one_line(f"invalid arguments for {name}: {describe_validation(exc.__cause__)}")) from exc
+            if "Unknown tool" in str(exc):
+                known = ", ".join(sorted(t.name for t in self._tool_manager.list_tools()))
+                raise ToolError(one_line(f"{exc}; known tools: {known}")) from exc
+            raise
+
+    async def list_resources(self) -> list[Resource]:
+        from .resources import dynamic_resources
+
+        return [*await super().list_resources(), *dynamic_resources(self.project)]
+
+
+def resolve_project_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """`root`, then SPECWEAVE_ROOT, CLAUDE_PROJECT_DIR, then the working directory walked up."""
+    return find_root(root)
+
+
+def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+                 log_level: str = "WARNING") -> SpecweaveServer:
+    """The server for the project at `root` (found like the CLI finds it when None)."""
+    from . import completions, prompts, resources, tools_analysis, tools_read, tools_write
+
+    project = Project(root=resolve_project_root(root), read_only=read_only)
+    server = SpecweaveServer(
+        project,
+        name=SERVER_NAME,
+        title="specweave-ml experiments",
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        log_level=log_level,  # type: ignore[arg-type]
+    )
+    tools_read.register(server, project)
+    tools_analysis.register(server, project)
+    if not read_only:
+        tools_write.register(server, project)
+    resources.register(server, project)
+    prompts.register(server, project)
+    completions.register(server, project)
+    return server
+
+
+def _version() -> str:
+    try:
+        from specweave import __version__
+    except Exception:  # the facade is optional for the server; a version is cosmetic
+        return ""
+    return __version__
+
+
+__all__ = ["SpecweaveServer", "build_server", "resolve_project_root"]
