@@ -1,18 +1,115 @@
-"""Runs kept by other trackers (MLflow in the increment, a team's MLflow server), read as records.
+"""Runs kept by other trackers (MLflow in the increment, a team's MLflow server, W&B), read as records.
 
-`list_experiments` and `find_experiment` call `external_records` so that
-every face shows these runs beside the native ones, marked by `meta.source`.
-Each source is imported only when its files or settings exist, so a project
-without them pays one `stat` per increment.
+`list_experiments` calls `external_records` so that every face shows these
+runs beside the native ones, marked by `meta.source`:
+
+| source          | where                                         | id                          |
+|-----------------|-----------------------------------------------|-----------------------------|
+| `mlflow`        | `experiments/mlflow.db` (configure_mlflow)    | `mlflow-<run8>-<name slug>` |
+| `mlflow-server` | SPECWEAVE_TRACKING_URI / ml.yaml tracking_uri | `mlflow-<run8>-<name slug>` |
+| `wandb`         | `experiments/wandb/` (configure_wandb)        | `wandb-<run id>-<name slug>` |
+
+A run that is a copy of a native experiment (written by `specweave.mlflow`,
+`specweave.wandb` or `sw-ml push`, and tagged with its uid) is left out: the
+plain folder is the original. Each source is imported only when its files
+or settings exist, so a project without them pays a few `stat` calls per
+increment and never imports mlflow or wandb.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
-from .models import ExperimentRecord, Increment
+from .config import team_tracking_uri
+from .errors import MissingExtra
+from .ids import parse_dir
+from .layout import EXPERIMENTS_DIR
+from .models import ExperimentRecord, Increment, MetricPoint
+
+log = logging.getLogger("specweave.external")
+_warned: set[str] = set()
+
+MLFLOW_DB = "mlflow.db"  # = integrations.local_stores.MLFLOW_DB (not imported: keep this module light)
+WANDB_DIR = "wandb"
+
+
+def native_uids(increment: Increment) -> set[str]:
+    """The uids of the increment's own experiment folders (a directory listing, nothing parsed)."""
+    try:
+        names = os.listdir(increment.path / EXPERIMENTS_DIR)
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    return {parsed[2] for parsed in map(parse_dir, names) if parsed}
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        log.warning("specweave: %s", message)
 
 
 def external_records(root: Path, increment: Increment) -> list[ExperimentRecord]:
-    """Records from every configured outside source for this increment (none by default)."""
-    return []
+    """Records from every configured outside source for this increment ([] when there is none)."""
+    exp_dir = increment.path / EXPERIMENTS_DIR
+    has_db = (exp_dir / MLFLOW_DB).is_file()
+    has_wandb = (exp_dir / WANDB_DIR).is_dir()
+    server = team_tracking_uri(root)
+    if not (has_db or has_wandb or server):
+        return []
+    skip = native_uids(increment)
+    records: list[ExperimentRecord] = []
+    if has_db:
+        try:
+            from .integrations.mlflow_local import read_local_runs
+
+            records.extend(read_local_runs(increment, skip))
+        except MissingExtra as exc:
+            _warn_once(f"mlflow-missing", f"{increment.id} has an MLflow store, not shown: {exc}")
+        except Exception as exc:  # a damaged or newer-schema database: say so, keep listing the rest
+            _warn_once(f"mlflow:{exp_dir}", f"cannot read {exp_dir / MLFLOW_DB} ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else ''})")
+    if server:
+        try:
+            from .integrations.mlflow_remote import read_server_runs
+
+            server_runs = read_server_runs(server, increment, skip)
+        except MissingExtra as exc:
+            _warn_once("mlflow-missing-server", f"the team MLflow server's runs are not shown: {exc}")
+            server_runs = []
+        local_ids = {r.meta.mlflow_run_id for r in records if r.meta is not None}  # type: ignore[attr-defined]
+        records.extend(r for r in server_runs if r.meta and r.meta.mlflow_run_id not in local_ids)  # type: ignore[attr-defined]
+    if has_wandb:
+        from .integrations.wandb_mirror import read_wandb_runs
+
+        records.extend(read_wandb_runs(increment, skip))
+    return records
+
+
+def metric_history(record: ExperimentRecord, key: str | None = None) -> list[MetricPoint] | None:
+    """Every point of an outside run's metrics (one key or all); None for a native experiment.
+
+    Native experiments keep their points in `metrics.jsonl`; a run from MLflow
+    keeps them in its store, which this asks. W&B keeps its history in a
+    binary file: only the summary is read, so a W&B run answers with it.
+    """
+    meta = record.meta
+    source = meta.source if meta else "specweave"
+    if source in ("mlflow", "mlflow-server"):
+        from .integrations.mlflow_remote import run_metric_history
+
+        uri = getattr(meta, "tracking_uri", None)
+        if source == "mlflow":
+            from .integrations.local_stores import sqlite_uri
+
+            uri = sqlite_uri(record.path.parent / MLFLOW_DB)
+        return run_metric_history(uri, getattr(meta, "mlflow_run_id"), key)
+    if source == "wandb":
+        ts = meta.ended.timestamp() if meta and meta.ended else 0.0
+        return [MetricPoint(key=k, value=v, step=0, ts=ts) for k, v in record.metrics.items()
+                if (key is None or k == key) and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return None
+
+
+__all__ = ["external_records", "metric_history", "native_uids"]

@@ -29,6 +29,7 @@ _EXPORTS = {
     "list_increments": "specweave._api",
     "list_experiments": "specweave._api",
     "get_experiment": "specweave._api",
+    "configure_mlflow": "skill.integrations.mlflow_local",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

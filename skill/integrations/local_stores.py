@@ -1,0 +1,84 @@
+"""Where other trackers keep their files inside an increment, and keeping them out of git.
+
+    experiments/
+      .gitignore       written here: the lines below, once
+      mlflow.db        MLflow's sqlite store (binary: conflicts on every merge)
+      mlartifacts/     MLflow's artifacts (models: large)
+      wandb/           W&B's run folders (logs, binary history, debug files)
+
+These are per-machine caches of another tool, read by `skill.external` on
+this machine; what is shared through git is the plain experiment folders
+(the `specweave.mlflow` / `specweave.wandb` wrappers write one per run) and,
+for a team, an MLflow server (`sw-ml push`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..fileio import atomic_write
+from ..layout import EXPERIMENTS_DIR
+from ..models import Increment
+
+MLFLOW_DB = "mlflow.db"
+MLFLOW_ARTIFACTS = "mlartifacts"
+WANDB_DIR = "wandb"
+
+_IGNORE_HEADER = (
+    "# Written by specweave: other trackers' local stores (binary, large, per machine) stay out of git.\n"
+    "# Share their runs with a team MLflow server (`sw-ml push --to URI`) or log through\n"
+    "# specweave.mlflow / specweave.wandb, which also write plain experiment folders.\n"
+)
+_IGNORE_LINES = (f"/{MLFLOW_DB}", f"/{MLFLOW_DB}-*", f"/{MLFLOW_ARTIFACTS}/", f"/{WANDB_DIR}/")
+
+
+def experiments_dir(increment: Increment) -> Path:
+    return increment.path / EXPERIMENTS_DIR
+
+
+def mlflow_db(increment: Increment) -> Path:
+    return experiments_dir(increment) / MLFLOW_DB
+
+
+def mlflow_artifacts(increment: Increment) -> Path:
+    return experiments_dir(increment) / MLFLOW_ARTIFACTS
+
+
+def wandb_root(increment: Increment) -> Path:
+    """The folder given to W&B as WANDB_DIR: it makes `wandb/` inside it."""
+    return experiments_dir(increment)
+
+
+def sqlite_uri(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def ensure_ignored(increment: Increment) -> Path:
+    """Add the ignore lines to `experiments/.gitignore`, keeping whatever a person wrote there."""
+    folder = experiments_dir(increment)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in _IGNORE_LINES if line not in present]
+    if missing:
+        prefix = text if not text or text.endswith("\n") else text + "\n"
+        header = _IGNORE_HEADER if _IGNORE_HEADER.splitlines()[0] not in present else ""
+        atomic_write(path, prefix + header + "\n".join(missing) + "\n")
+    return path
+
+
+__all__ = [
+    "MLFLOW_ARTIFACTS",
+    "MLFLOW_DB",
+    "WANDB_DIR",
+    "ensure_ignored",
+    "experiments_dir",
+    "mlflow_artifacts",
+    "mlflow_db",
+    "sqlite_uri",
+    "wandb_root",
+]
