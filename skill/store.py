@@ -13,11 +13,13 @@ from .external import external_records
 from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from .fileio import decode_number, read_json, read_yaml
 from .ids import parse_dir
+from .index import cached_records
 from .increments import list_increments, resolve_increment
-from .layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, PARAMS_FILE
+from .layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, PARAMS_FILE, STATUSES
 from .liveness import effective_status
 from .metrics_log import read_metric_points
 from .models import ExperimentMeta, ExperimentRecord, Increment
+from .query import filter_records, parse_where, sort_records
 
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
@@ -115,22 +117,90 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
     )
 
 
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise InvalidInput("status", status, f"one of {', '.join(STATUSES)}")
+
+
+def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
+    """Every experiment of a resolved increment (through the read cache), outside runs included."""
+    records = cached_records(root, inc, experiment_dirs(inc), load_experiment)
+    records.extend(external_records(root, inc))
+    return records
+
+
 def list_experiments(
     root: Path,
     increment: str | None = None,
     *,
     status: str | None = None,
     tag: str | None = None,
+    where: str | None = None,
+    sort: str | None = None,
 ) -> list[ExperimentRecord]:
-    """Experiments of one increment (None: the active one, then the newest)."""
-    inc = resolve_increment(root, increment)
-    records = [load_experiment(folder, inc.id, root) for folder in experiment_dirs(inc)]
-    records.extend(external_records(root, inc))
+    """Experiments of one increment (None: the active one, then the newest), filtered and sorted.
+
+    `where` is the safe filter grammar of skill.query (`metrics.auc > 0.8`);
+    `sort` is like `metrics.auc desc` or `-metrics.auc`.
+    """
+    flt = parse_where(where) if where else None  # validated before any file is read
     if status:
-        records = [r for r in records if r.status == status]
-    if tag:
-        records = [r for r in records if tag in r.tags]
-    return records
+        _check_status(status)
+    inc = resolve_increment(root, increment)
+    records = filter_records(increment_records(root, inc), flt, status=status, tag=tag)
+    return sort_records(records, sort)
+
+
+def list_all_experiments(
+    root: Path,
+    *,
+    status: str | None = None,
+    tag: str | None = None,
+    where: str | None = None,
+    sort: str | None = None,
+) -> list[ExperimentRecord]:
+    """Experiments of every increment, oldest increment first."""
+    flt = parse_where(where) if where else None
+    if status:
+        _check_status(status)
+    records: list[ExperimentRecord] = []
+    for inc in list_increments(root):
+        records.extend(increment_records(root, inc))
+    return sort_records(filter_records(records, flt, status=status, tag=tag), sort)
+
+
+def pipeline_order(records: list[ExperimentRecord]) -> list[tuple[ExperimentRecord, int]]:
+    """Records with each pipeline or sweep as one unit: the parent, then its children (depth 1).
+
+    Children follow their parent in stage order (then number); a child whose
+    parent is not in the list stays where it was, at depth 0.
+    """
+    present = {(r.increment, r.id) for r in records}
+    children: dict[tuple[str, str], list[ExperimentRecord]] = {}
+    top: list[ExperimentRecord] = []
+    for record in records:
+        parent = record.meta.parent if record.meta else None
+        if parent and (record.increment, parent) in present and parent != record.id:
+            children.setdefault((record.increment, parent), []).append(record)
+        else:
+            top.append(record)
+    out: list[tuple[ExperimentRecord, int]] = []
+
+    def emit(record: ExperimentRecord, depth: int, seen: set[tuple[str, str]]) -> None:
+        key = (record.increment, record.id)
+        out.append((record, depth))
+        if key in seen:
+            return
+        kids = children.get(key, [])
+        kids.sort(key=lambda r: (r.meta.stage_order if r.meta and r.meta.stage_order is not None else 1 << 30))
+        for kid in kids:
+            emit(kid, min(depth + 1, 3), seen | {key})
+
+    for record in top:
+        emit(record, 0, set())
+    placed = {id(r) for r, _ in out}
+    out.extend((r, 0) for r in records if id(r) not in placed)  # cycles: never drop a record
+    return out
 
 
 def _match_in(dirs: list[Path], ref: str) -> list[Path]:

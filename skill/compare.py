@@ -1,0 +1,475 @@
+"""Comparing the experiments of an increment: a table, the best model and why, `comparison.md`.
+
+Rules (where the seed is silent):
+- Primary metric: the one given; else `primary_metric` in `.specweave/ml.yaml`;
+  else the first metric, in column order, that every candidate has (if none is
+  shared by all, the one most candidates have). Column order puts the usual
+  quality metrics first (accuracy, precision, recall, f1, auc, ...), then the
+  rest alphabetically; time-like and cross-validation helper metrics
+  (`*_std`, `*_fold<k>`) are never chosen by default.
+- Direction: the `goal` given; else `goal` in `.specweave/ml.yaml` (when it
+  configures the same metric); else from the name: loss, error, rmse, mae,
+  mse, logloss, time, latency... mean lower is better; accuracy, auc, f1,
+  precision, recall, r2... higher; sklearn's `neg_*` scores are higher; an
+  unknown name is taken as higher-is-better and the report says so.
+- Candidates for best: completed, undamaged, with a finite primary value. A
+  stage or sweep child whose parent is compared too and has the primary
+  metric is represented by that parent. Failed, killed, crashed, running,
+  damaged and metric-less experiments are shown and marked, never chosen.
+- Cross-validation noise: the std of the primary metric is read from
+  `<m>_std`, `<m>_cv_std`, `std_<m>`, `std_<rest>` for `mean_<rest>`,
+  `<base>_std` for `<base>_mean`, or `cv_std`; else computed (population
+  std) from fold metrics `<m>_fold<k>`, `<m>_fold_<k>` or `fold<k>_<m>`. When
+  the margin over the runner-up is smaller than the larger std of the two,
+  the report warns that the difference may be noise.
+- A logged decision (decisions.jsonl, latest line) names the best model in
+  the report, which says that it overrides the computed best.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .decisions import Decision, read_decisions_checked
+from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
+from .fileio import atomic_write, read_yaml
+from .increments import resolve_increment
+from .layout import COMPARISON_FILE, EXPERIMENTS_DIR, SPECWEAVE_DIR
+from .models import ExperimentRecord
+from .render import md_cell, render, short_duration, short_number
+from .store import increment_records, pipeline_order
+
+Goal = Literal["max", "min"]
+CONFIG_FILE = "ml.yaml"
+
+_PREFERRED = ("accuracy", "acc", "balanced_accuracy", "precision", "recall", "f1", "f1_score", "auc", "roc_auc",
+              "pr_auc", "r2", "rmse", "mae", "mse", "loss", "val_loss", "logloss", "log_loss")
+_MIN_WORDS = {"loss", "logloss", "error", "err", "rmse", "mae", "mse", "mape", "smape", "rmsle", "time", "latency",
+              "duration", "perplexity", "wer", "cer", "seconds", "bpc", "nll", "brier", "fpr", "fnr", "eer"}
+_MAX_WORDS = {"accuracy", "acc", "auc", "f1", "precision", "recall", "r2", "score", "map", "ndcg", "iou", "dice",
+              "bleu", "rouge", "tpr", "tnr", "specificity", "sensitivity", "kappa", "mcc", "reward", "return",
+              "top1", "top5", "hit", "hits", "mrr", "jaccard", "auroc", "auprc", "ap"}
+_TIME_METRICS = ("training_time", "training_time_s", "train_time", "train_time_s", "fit_time", "fit_time_s",
+                 "mean_fit_time")
+_FOLD_RE = re.compile(r"^(?:(?P<a>.+?)_fold_?(?P<k1>\d+)|fold_?(?P<k2>\d+)_(?P<b>.+))$")
+_ACRONYMS = {"auc": "AUC", "roc": "ROC", "pr": "PR", "rmse": "RMSE", "mae": "MAE", "mse": "MSE", "r2": "R2",
+             "f1": "F1", "map": "MAP", "ndcg": "NDCG", "iou": "IoU", "mape": "MAPE", "wer": "WER", "cer": "CER",
+             "bleu": "BLEU", "mcc": "MCC", "mrr": "MRR", "cv": "CV", "std": "Std", "nll": "NLL", "lr": "LR"}
+
+
+def metric_title(name: str) -> str:
+    """`f1` -> F1, `val_loss` -> Val Loss, `roc_auc` -> ROC AUC."""
+    words = [w for w in re.split(r"[_\-\s.]+", name) if w]
+    return " ".join(_ACRONYMS.get(w.lower(), w[:1].upper() + w[1:]) for w in words) or name
+
+
+def infer_goal(metric: str) -> Goal | None:
+    """The direction a metric's name implies, or None when the name says nothing."""
+    words = [w for w in re.split(r"[^a-z0-9]+", metric.lower()) if w]
+    if words and words[0] == "neg":  # scikit-learn's neg_mean_squared_error etc.: higher is better
+        return "max"
+    if any(w in _MIN_WORDS for w in words):
+        return "min"
+    if any(w in _MAX_WORDS for w in words):
+        return "max"
+    return None
+
+
+def _is_helper(metric: str) -> bool:
+    low = metric.lower()
+    return (low.endswith("_std") or low.startswith("std_") or "cv_std" in low or bool(_FOLD_RE.match(low))
+            or low in _TIME_METRICS or infer_goal(low) == "min" and any(w in low for w in ("time", "latency")))
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def cv_std(metrics: dict[str, Any], metric: str) -> float | None:
+    """The cross-validation std of `metric` in one experiment's metrics, if it can be known."""
+    names = [f"{metric}_std", f"{metric}_cv_std", f"std_{metric}"]
+    if metric.startswith("mean_"):
+        names.append("std_" + metric[5:])
+    if metric.endswith("_mean"):
+        names.append(metric[:-5] + "_std")
+    names.append("cv_std")
+    for name in names:
+        value = _finite(metrics.get(name))
+        if value is not None:
+            return value
+    folds = []
+    for key, value in metrics.items():
+        match = _FOLD_RE.match(key)
+        if match and (match["a"] or match["b"]) == metric and _finite(value) is not None:
+            folds.append(float(value))
+    return statistics.pstdev(folds) if len(folds) >= 2 else None
+
+
+class ComparisonRow(BaseModel):
+    """One experiment in a comparison."""
+
+    id: str
+    dir: str
+    name: str
+    status: str
+    parent: str | None = None
+    stage: str | None = None
+    depth: int = Field(0, description="1 for a stage or sweep child shown under its parent")
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, description="only the params that differ")
+    training_time_s: float | None = None
+    marks: list[str] = Field(default_factory=list, description="why it cannot be the best: failed, damaged...")
+    problems: list[str] = Field(default_factory=list)
+    candidate: bool = False
+    cv_std: float | None = None
+    best: bool = False
+    selected: bool = False
+
+
+class Comparison(BaseModel):
+    """The result of compare_experiments; `.dataframe` gives the table as pandas."""
+
+    increment: str
+    title: str
+    primary_metric: str | None = None
+    goal: Goal | None = None
+    goal_source: str | None = Field(None, description="given, config, or inferred from the name")
+    metrics: list[str] = Field(default_factory=list, description="metric columns, in order")
+    rows: list[ComparisonRow] = Field(default_factory=list)
+    best: str | None = Field(None, description="the best model: the decision's choice if any, else computed")
+    computed_best: str | None = None
+    runner_up: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    decision: Decision | None = None
+    differing_params: list[str] = Field(default_factory=list)
+    markdown: str = ""
+    report_path: Path | None = None
+
+    @property
+    def dataframe(self) -> Any:
+        """One row per experiment: id, name, status, each metric, training time, differing params."""
+        import pandas as pd
+
+        records = []
+        for row in self.rows:
+            item: dict[str, Any] = {"id": row.id, "name": row.name, "status": row.status, "parent": row.parent,
+                                    "stage": row.stage}
+            for metric in self.metrics:
+                item[metric] = row.metrics.get(metric)
+            item["training_time_s"] = row.training_time_s
+            for param in self.differing_params:
+                item[f"params.{param}"] = row.params.get(param)
+            item.update(best=row.best, selected=row.selected, damaged=bool(row.problems),
+                        marks=", ".join(row.marks))
+            records.append(item)
+        columns = ["id", "name", "status", "parent", "stage", *self.metrics, "training_time_s",
+                   *(f"params.{p}" for p in self.differing_params), "best", "selected", "damaged", "marks"]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+    def to_dataframe(self) -> Any:
+        return self.dataframe
+
+
+def read_config(root: Path) -> dict[str, Any]:
+    """`.specweave/ml.yaml`: project settings such as `primary_metric` and `goal` (optional file)."""
+    path = root / SPECWEAVE_DIR / CONFIG_FILE
+    try:
+        data = read_yaml(path)
+    except FileNotFoundError:
+        return {}
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DamagedFile(str(path), "expected a mapping such as 'primary_metric: auc'")
+    return data
+
+
+def _validate_goal(goal: object, what: str = "goal") -> Goal | None:
+    if goal is None:
+        return None
+    if goal not in ("max", "min"):
+        raise InvalidInput(what, goal, "'max' (higher is better) or 'min' (lower is better)")
+    return goal  # type: ignore[return-value]
+
+
+def select_records(records: list[ExperimentRecord], refs: list[str]) -> list[ExperimentRecord]:
+    """The records named by `refs` (exp-003, readable id, slug or folder name), in the order given."""
+    chosen: list[ExperimentRecord] = []
+    for ref in refs:
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidInput("experiment reference", ref, "an id like 'exp-003' or 'exp-003-xgboost'")
+        ref = ref.strip()
+        hits = [r for r in records if r.dir == ref] or [r for r in records if r.id == ref]
+        if not hits:
+            number = re.fullmatch(r"(?:exp-)?(\d+)", ref)
+            if number:
+                hits = [r for r in records if re.match(rf"exp-0*{int(number[1])}(-|$)", r.id)]
+            else:
+                hits = [r for r in records if r.id.split("-", 2)[-1] == ref or r.name == ref]
+        if not hits:
+            raise NotFound("experiment", ref, [r.id for r in records])
+        if len(hits) > 1:
+            raise AmbiguousReference("experiment", ref, [r.dir for r in hits])
+        if hits[0] not in chosen:
+            chosen.append(hits[0])
+    return chosen
+
+
+def _metric_order(names: set[str]) -> list[str]:
+    rank = {name: i for i, name in enumerate(_PREFERRED)}
+    return sorted(names, key=lambda n: (rank.get(n.lower(), len(rank)), n.lower(), n))
+
+
+def _training_time(record: ExperimentRecord) -> float | None:
+    for name in _TIME_METRICS:
+        value = _finite(record.metrics.get(name))
+        if value is not None:
+            return value
+    return record.meta.duration_s if record.meta else None
+
+
+def _differing(records: list[ExperimentRecord]) -> list[str]:
+    """Params whose values differ among the experiments that logged any (a run that crashed before
+    logging params would otherwise make every param look different)."""
+    records = [r for r in records if r.params]
+    keys = sorted({k for r in records for k in r.params})
+    out = []
+    for key in keys:
+        values = {repr(r.params.get(key, "<unset>")) for r in records}
+        if len(values) > 1:
+            out.append(key)
+    return out
+
+
+def _pct(delta: float, base: float) -> str:
+    return f", {delta / abs(base) * 100:+.1f}%" if base else ""
+
+
+def compare_experiments(
+    root: Path,
+    increment: str | None = None,
+    experiments: list[str] | None = None,
+    metrics: list[str] | None = None,
+    primary_metric: str | None = None,
+    goal: Literal["max", "min"] | None = None,
+    write_report: bool = True,
+) -> Comparison:
+    """Compare an increment's experiments (all, or those named) and write `comparison.md`."""
+    goal = _validate_goal(goal)
+    inc = resolve_increment(root, increment)
+    all_records = increment_records(root, inc)
+    records = select_records(all_records, list(experiments)) if experiments else all_records
+    ordered = pipeline_order(records)
+    present_metrics = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
+    if metrics:
+        unknown = [m for m in metrics if m not in present_metrics]
+        if unknown:
+            raise InvalidInput("metric", unknown[0], "one of " + (", ".join(_metric_order(present_metrics)) or
+                                                                  "the metrics logged (none yet)"))
+        columns = list(dict.fromkeys(metrics))
+    else:
+        columns = [m for m in _metric_order(present_metrics) if m not in _TIME_METRICS and not _FOLD_RE.match(m)]
+
+    config = read_config(root)
+    primary_source = "given"
+    if primary_metric is not None:
+        if not isinstance(primary_metric, str) or primary_metric not in present_metrics:
+            raise InvalidInput("primary metric", primary_metric,
+                               "one of " + (", ".join(_metric_order(present_metrics)) or "the metrics logged"))
+    elif isinstance(config.get("primary_metric"), str) and config["primary_metric"] in present_metrics:
+        primary_metric, primary_source = config["primary_metric"], "config"
+
+    by_id = {r.id: r for r in records}
+
+    def parent_of(record: ExperimentRecord) -> ExperimentRecord | None:
+        parent = record.meta.parent if record.meta else None
+        return by_id.get(parent) if parent and parent != record.id else None
+
+    def usable(record: ExperimentRecord) -> bool:
+        return record.status == "completed" and not record.problems and any(
+            _finite(v) is not None for v in record.metrics.values())
+
+    base = [r for r in records if usable(r)]
+    if primary_metric is None:
+        # children of a compared parent are judged through the parent, unless it has no metrics
+        units = [r for r in base if not (parent_of(r) and usable(parent_of(r)))]  # type: ignore[arg-type]
+        pool = [m for m in _metric_order(present_metrics) if not _is_helper(m)] or _metric_order(present_metrics)
+        shared = [m for m in pool if units and all(_finite(r.metrics.get(m)) is not None for r in units)]
+        if shared:
+            primary_metric, primary_source = shared[0], "shared"
+        elif pool and units:
+            counts = {m: sum(_finite(r.metrics.get(m)) is not None for r in units) for m in pool}
+            primary_metric, primary_source = max(pool, key=lambda m: counts[m]), "most"
+    goal_source = "given" if goal else None
+    if primary_metric and goal is None:
+        config_goal = _validate_goal(config.get("goal"), "goal in .specweave/ml.yaml")
+        if config_goal and config.get("primary_metric") == primary_metric:
+            goal, goal_source = config_goal, "config"
+        else:
+            inferred = infer_goal(primary_metric)
+            goal, goal_source = (inferred, "inferred") if inferred else ("max", "assumed")
+
+    rows: list[ComparisonRow] = []
+    row_of: dict[str, ComparisonRow] = {}
+    differing = _differing(records)
+    for record, depth in ordered:
+        marks = []
+        if record.status != "completed":
+            marks.append(record.status)
+        if record.problems:
+            marks.append("damaged")
+        numeric = {k: v for k, v in record.metrics.items() if isinstance(v, (int, float))}
+        if not numeric:
+            marks.append("no metrics")
+        elif primary_metric and primary_metric not in numeric:
+            marks.append(f"no {primary_metric}")
+        elif primary_metric and _finite(numeric.get(primary_metric)) is None:
+            marks.append(f"{primary_metric} is not finite")
+        parent = parent_of(record)
+        represented = bool(parent and primary_metric and usable(parent)
+                           and _finite(parent.metrics.get(primary_metric)) is not None)
+        row = ComparisonRow(
+            id=record.id, dir=record.dir, name=record.name, status=record.status,
+            parent=record.meta.parent if record.meta else None, stage=record.meta.stage if record.meta else None,
+            depth=depth, metrics=numeric, params={k: record.params.get(k) for k in differing},
+            training_time_s=_training_time(record), marks=marks, problems=list(record.problems),
+            candidate=not marks and bool(primary_metric) and not represented,
+            cv_std=cv_std(record.metrics, primary_metric) if primary_metric else None,
+        )
+        rows.append(row)
+        row_of[record.dir] = row
+
+    comparison = Comparison(increment=inc.id, title=inc.title, primary_metric=primary_metric, goal=goal,
+                            goal_source=goal_source, metrics=columns, rows=rows, differing_params=differing)
+    _rank(comparison)
+    decisions, decision_problems = read_decisions_checked(inc, root)
+    comparison.warnings.extend(f"damaged decision history: {p}" for p in decision_problems)
+    if decisions:
+        latest = decisions[-1]
+        row = next((r for r in rows if latest.selected_dir and r.dir == latest.selected_dir), None) or next(
+            (r for r in rows if r.id == latest.selected), None)
+        if row is not None:
+            comparison.decision = latest
+            comparison.best = row.id
+            row.selected = True
+        elif not experiments:
+            comparison.warnings.append(f"the latest decision selects {latest.selected}, which is not in this "
+                                       f"increment any more")
+    if primary_source == "most" and primary_metric:
+        comparison.warnings.append(f"no metric is shared by every experiment; ranked by {primary_metric}, "
+                                   f"which most of them have")
+    if goal_source == "assumed":
+        comparison.warnings.append(f"the direction of {primary_metric!r} is not known from its name: assumed "
+                                   f"higher is better (pass goal='min' or set goal in .specweave/ml.yaml)")
+    comparison.markdown = render_comparison(comparison)
+    if write_report:
+        path = inc.path / EXPERIMENTS_DIR / COMPARISON_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            current = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            current = None
+        if current != comparison.markdown:
+            atomic_write(path, comparison.markdown)
+        comparison.report_path = path
+    return comparison
+
+
+def _rank(c: Comparison) -> None:
+    """Pick the computed best among candidates and explain it."""
+    metric, goal = c.primary_metric, c.goal
+    candidates = [r for r in c.rows if r.candidate]
+    if not metric or not candidates:
+        if c.rows:
+            c.reasons.append("No experiment can be ranked: none is completed, undamaged and has "
+                             + (f"a {metric} value" if metric else "metrics") + ".")
+        return
+    sign = -1.0 if goal == "max" else 1.0
+    candidates.sort(key=lambda r: sign * r.metrics[metric])
+    best = candidates[0]
+    best.best = True
+    c.best = c.computed_best = best.id
+    word = "Highest" if goal == "max" else "Lowest"
+    value = best.metrics[metric]
+    if len(candidates) == 1:
+        c.reasons.append(f"{word} {metric} ({short_number(value)}): the only experiment that can be ranked")
+    else:
+        runner = candidates[1]
+        c.runner_up = runner.id
+        other = runner.metrics[metric]
+        margin = abs(value - other)
+        c.reasons.append(f"{word} {metric} ({short_number(value)} vs {short_number(other)} for {runner.id}: "
+                         f"margin {short_number(margin)}{_pct(value - other, other)})")
+        stds = [s for s in (best.cv_std, runner.cv_std) if s is not None]
+        if stds and margin < max(stds):
+            c.warnings.append(f"⚠️ The margin over {runner.id} ({short_number(margin)}) is within the "
+                              f"cross-validation std ({short_number(max(stds))}): the difference may be noise")
+        elif stds:
+            c.reasons.append(f"Margin larger than the cross-validation std ({short_number(max(stds))})")
+    also = []
+    for other_metric in c.metrics:
+        if other_metric == metric or _is_helper(other_metric):
+            continue
+        direction = infer_goal(other_metric)
+        values = [r.metrics[other_metric] for r in candidates if _finite(r.metrics.get(other_metric)) is not None]
+        mine = _finite(best.metrics.get(other_metric))
+        if direction is None or mine is None or len(values) < 2:
+            continue
+        top = max(values) if direction == "max" else min(values)
+        if mine == top:
+            also.append(other_metric)
+    if also:
+        c.reasons.append(f"Also best on {', '.join(also)}")
+    times = [r.training_time_s for r in candidates if r.training_time_s is not None]
+    if best.training_time_s is not None and len(times) > 1:
+        c.reasons.append(f"Training time {short_duration(best.training_time_s)} (candidates: "
+                         f"{short_duration(min(times))} to {short_duration(max(times))})")
+    elif best.training_time_s is not None:
+        c.reasons.append(f"Training time {short_duration(best.training_time_s)}")
+
+
+def md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table padded to aligned columns, as in the seed."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    return lines
+
+
+def render_comparison(c: Comparison) -> str:
+    headers = ["Experiment", *(metric_title(m) for m in c.metrics), "Training Time"]
+    body = []
+    for row in c.rows:
+        label = ("└ " * row.depth) + row.id
+        if row.stage:
+            label += f" [{row.stage}]"
+        if row.marks:
+            label += " (" + ", ".join(row.marks) + ")"
+        if row.selected:
+            label += " ✅"
+        body.append([md_cell(label), *(short_number(row.metrics.get(m)) if m in row.metrics else "—"
+                                       for m in c.metrics), short_duration(row.training_time_s)])
+    param_rows = [[md_cell(row.id), *(md_cell(short_number(row.params.get(p))) for p in c.differing_params)]
+                  for row in c.rows]
+    damaged = [(row.id, p) for row in c.rows for p in row.problems]
+    return render(
+        "comparison.md.j2", c=c, table=md_table(headers, body),
+        params_table=md_table(["Experiment", *(md_cell(p) for p in c.differing_params)], param_rows)
+        if c.differing_params and len(c.rows) > 1 else [],
+        damaged=damaged,
+    )
+
+
+__all__ = ["Comparison", "ComparisonRow", "compare_experiments", "cv_std", "infer_goal", "metric_title",
+           "read_config", "render_comparison", "select_records"]

@@ -1,0 +1,155 @@
+"""Exporting an increment's experiments: one row per experiment, params and metrics flattened.
+
+Columns: id, name, status, increment, parent, stage, tags, author, started,
+duration_s, damaged, then `params.<name>` and `metrics.<name>` sorted by
+name. Formats: csv, json (a list of flat objects; NaN/inf as the strings the
+store uses), markdown (a table from templates/export.md.j2).
+
+Where a file goes: a relative `path` is resolved under `.specweave/exports/`
+and may not leave it (the MCP server only ever passes such names). Only a
+person at the CLI writes elsewhere, by giving `-o` explicitly
+(`allow_outside=True`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .errors import InvalidInput, UnsafePath
+from .fileio import atomic_write, to_jsonable
+from .increments import resolve_increment
+from .layout import SPECWEAVE_DIR
+from .models import ExperimentRecord
+from .paths import contained, safe_relative
+from .query import filter_records, sort_records
+from .render import md_cell, render, short_number
+from .store import increment_records
+
+ExportFormat = Literal["csv", "json", "markdown", "md"]
+EXPORTS_DIR = "exports"
+_FIXED = ["id", "name", "status", "increment", "parent", "stage", "tags", "author", "started", "duration_s", "damaged"]
+_EXT = {"csv": ".csv", "json": ".json", "markdown": ".md"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportResult(BaseModel):
+    format: Literal["csv", "json", "markdown"]
+    increment: str
+    rows: int
+    columns: list[str]
+    text: str | None = None
+    path: Path | None = None
+
+
+def flatten(record: ExperimentRecord) -> dict[str, Any]:
+    """One experiment as a flat row: fixed columns, then params.* and metrics.*."""
+    meta = record.meta
+    row: dict[str, Any] = {
+        "id": record.id, "name": record.name, "status": record.status, "increment": record.increment,
+        "parent": meta.parent if meta else None, "stage": meta.stage if meta else None,
+        "tags": ";".join(record.tags), "author": meta.author if meta else None,
+        "started": meta.started.isoformat() if meta else None, "duration_s": meta.duration_s if meta else None,
+        "damaged": bool(record.problems),
+    }
+    for key in sorted(record.params):
+        row[f"params.{key}"] = record.params[key]
+    for key in sorted(record.metrics):
+        row[f"metrics.{key}"] = record.metrics[key]
+    return row
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    extra = sorted({k for r in rows for k in r if k not in _FIXED},
+                   key=lambda k: (0 if k.startswith("params.") else 1, k))
+    return [*_FIXED, *extra]
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(to_jsonable(value))
+    if isinstance(value, (dict, list)):
+        value = json.dumps(to_jsonable(value), sort_keys=True)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def render_rows(rows: list[dict[str, Any]], fmt: str, title: str = "") -> str:
+    columns = _columns(rows)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        return buffer.getvalue()
+    if fmt == "json":
+        data = [{c: row.get(c) for c in columns} for row in rows]
+        return json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    shown = [c for c in columns if c not in ("increment", "author", "started") and any(r.get(c) not in (None, "")
+                                                                                      for r in rows)]
+    table = [[md_cell(short_number(row.get(c)) if row.get(c) is not None else "") for c in shown] for row in rows]
+    return render("export.md.j2", title=title, columns=[md_cell(c) for c in shown], table=table)
+
+
+def _target(root: Path, path: str | Path, fmt: str, allow_outside: bool) -> Path:
+    if allow_outside:
+        return Path(path).expanduser().resolve()
+    base = root / SPECWEAVE_DIR / EXPORTS_DIR
+    name = safe_relative(str(path), ".specweave/exports/")
+    target = base.joinpath(*name.parts)
+    base.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    contained(target, base)  # a link planted in exports/ must not lead out of it
+    return target
+
+
+def export_experiments(
+    root: Path,
+    increment: str | None,
+    format: ExportFormat = "csv",  # noqa: A002 - the name the seed's command uses
+    path: str | Path | None = None,
+    *,
+    where: str | None = None,
+    sort: str | None = None,
+    allow_outside: bool = False,
+) -> ExportResult:
+    """Export the increment's experiments as text, or write them to `path` (see module doc)."""
+    fmt = {"md": "markdown"}.get(format, format) if isinstance(format, str) else format
+    if fmt not in _EXT:
+        raise InvalidInput("export format", format, "csv, json, markdown or md")
+    if path is not None and not allow_outside and (not isinstance(path, str) or not path.strip()):
+        raise UnsafePath(str(path), ".specweave/exports/")
+    inc = resolve_increment(root, increment)
+    records = sort_records(filter_records(increment_records(root, inc), where), sort)
+    rows = [flatten(r) for r in records]
+    text = render_rows(rows, fmt, title=f"{inc.title} (Increment {inc.number})")
+    result = ExportResult(format=fmt, increment=inc.id, rows=len(rows), columns=_columns(rows))  # type: ignore[arg-type]
+    if path is None:
+        result.text = text
+        return result
+    target = _target(root, path, fmt, allow_outside)
+    if target.is_dir():
+        raise InvalidInput("export path", str(path), "a file name, not a folder")
+    atomic_write(target, text)
+    result.path = target
+    return result
+
+
+__all__ = ["ExportResult", "export_experiments", "flatten", "render_rows"]

@@ -1,0 +1,86 @@
+"""Rendering markdown from the Jinja templates in `templates/`.
+
+Renderers return strings; writing them is a separate atomic step. The
+environment is built once, on first use (jinja2 is imported lazily).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+from .resources_path import data_dir
+
+
+def short_number(value: Any) -> str:
+    """A compact form for tables: 0.87, 0.8734, 1234, 1.23e+06, NaN, inf; ints stay ints."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value == int(value) and abs(value) < 1e6:
+            return str(int(value))
+        return format(value, ".4g")
+    return str(value)
+
+
+def short_duration(seconds: Any) -> str:
+    """Seconds as people read them in a table: 0.42s, 2.5s, 45s, 320s."""
+    if seconds is None or not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return "—"
+    if math.isnan(seconds):
+        return "—"
+    if seconds < 10:
+        return f"{float(seconds):.2g}s"
+    return f"{seconds:.0f}s"
+
+
+def md_cell(value: Any) -> str:
+    """Text made safe for one markdown table cell or list line (no pipes, newlines or HTML comments)."""
+    text = str(value) if value is not None else ""
+    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    return text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+
+
+def md_text(value: Any) -> str:
+    """Multi-line text kept as is, except that it can never open or close an HTML comment (our markers)."""
+    text = str(value) if value is not None else ""
+    return text.replace("\r\n", "\n").replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+        autoescape=False,  # markdown, not HTML; user text goes through md_cell / md_text
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(num=short_number, duration=short_duration, cell=md_cell, text=md_text)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render `templates/<template>` with the context; always ends with exactly one newline."""
+    text = environment().get_template(template).render(**context)
+    return text.rstrip("\n") + "\n"
+
+
+def template_module(template: str, **context: Any) -> Any:
+    """A template's macros, for templates that render pieces (e.g. one living-docs section)."""
+    return environment().get_template(template).make_module(context)
+
+
+__all__ = ["environment", "md_cell", "md_text", "render", "short_duration", "short_number", "template_module"]
