@@ -1,0 +1,103 @@
+"""`sw-ml serve` and `sw-ml init`: arguments and runners, registered by `specweave/cli.py`.
+
+Nothing heavy is imported here: the `sw-ml` CLI imports this module for every
+command, and the MCP SDK loads only when `serve` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_PORT = 8765
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", help="project root (default: SPECWEAVE_ROOT, CLAUDE_PROJECT_DIR, "
+                        "then the working directory walked up)")
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio",
+                        help="stdio (default, what Claude Code and Desktop run) or streamable HTTP")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="HTTP bind address (default 127.0.0.1; any other needs a token)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})")
+    parser.add_argument("--token", default=None,
+                        help="bearer token HTTP clients must send (default: env SPECWEAVE_MCP_TOKEN)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="another Host name HTTP clients may use (repeatable); DNS-rebinding checks stay on")
+    parser.add_argument("--read-only", action="store_true",
+                        help="serve without any tool that writes (notes, tags, decisions, docs, exports)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="WARNING", help="server log level (stderr)")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"sw-ml: {message}", file=sys.stderr)
+    return code
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until the client disconnects (stdio) or the process is stopped (HTTP)."""
+    from skill.errors import SpecweaveError
+
+    root = getattr(args, "root", None)
+    if root is not None and not Path(root).expanduser().is_dir():
+        return _fail(f"invalid --root {root!r}: expected an existing folder")
+    transport = getattr(args, "transport", "stdio")
+    token = getattr(args, "token", None) or os.environ.get("SPECWEAVE_MCP_TOKEN") or None
+    try:
+        if transport == "http":
+            from .http import check_token
+
+            if not 0 < args.port < 65536:
+                return _fail(f"invalid --port {args.port}: expected 1 to 65535")
+            token = check_token(args.host, token)  # before anything starts: refuse an unprotected bind
+        from .server import build_server
+
+        server = build_server(root, read_only=bool(getattr(args, "read_only", False)),
+                              log_level=getattr(args, "log_level", "WARNING"))
+        if transport == "http":
+            from .http import MCP_PATH, serve_http
+
+            mode = " (read-only)" if server.project.read_only else ""
+            print(f"sw-ml: serving {server.project.root} at http://{args.host}:{args.port}{MCP_PATH}{mode}",
+                  file=sys.stderr, flush=True)
+            serve_http(server, args.host, args.port, token, tuple(args.allow_host), args.log_level)
+        else:
+            server.run("stdio")
+    except SpecweaveError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def add_init_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", help="project root (default: the enclosing git repository or the working directory)")
+    parser.add_argument("--python", action="store_true",
+                        help="register the server as this Python interpreter running `-m mcp_server` "
+                        "instead of the `sw-ml` command (for a venv that is not on PATH)")
+    parser.add_argument("--no-skill", action="store_true", help="do not install .claude/skills/experiment-tracker")
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """Make the project ready for agents; prints what changed, one line each."""
+    from skill.errors import SpecweaveError
+    from skill.paths import find_root
+    from skill.project_init import init_project
+
+    root = getattr(args, "root", None)
+    if root is not None and not Path(root).expanduser().is_dir():
+        return _fail(f"invalid --root {root!r}: expected an existing folder")
+    try:
+        result = init_project(find_root(root), use_python=bool(getattr(args, "python", False)),
+                              install_skill=not getattr(args, "no_skill", False))
+    except SpecweaveError as exc:
+        return _fail(str(exc), exc.exit_code)
+    for line in result.lines():
+        print(line)
+    return 0
+
+
+__all__ = ["add_init_arguments", "add_serve_arguments", "run_init", "run_serve"]

@@ -1,0 +1,128 @@
+"""`sw-ml init`: make a project ready for agents in one idempotent step.
+
+- the `.specweave/` skeleton, if absent;
+- `.mcp.json` with the server `ml`, merged into an existing file, never clobbering it
+  (another server, or an `ml` entry a person wrote, stays as it is);
+- the skill at `.claude/skills/experiment-tracker/SKILL.md` (a copy of the package's SKILL.md);
+- `.specweave/cache/` in `.gitignore`.
+
+Running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .errors import DamagedFile
+from .fileio import atomic_write
+from .layout import CACHE_DIR, INCREMENTS_DIR, SPECWEAVE_DIR
+
+SERVER_NAME = "ml"
+MCP_CONFIG = ".mcp.json"
+SKILL_DEST = (".claude", "skills", "experiment-tracker", "SKILL.md")
+GITIGNORE_LINE = f"{SPECWEAVE_DIR}/{CACHE_DIR}/"
+
+
+class InitResult(BaseModel):
+    """What `init_project` did, path by path (relative to the root)."""
+
+    root: Path
+    created: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"created   {p}" for p in self.created] + [f"updated   {p}" for p in self.updated]
+        out += [f"unchanged {p}" for p in self.unchanged] + self.notes
+        return out
+
+
+def server_entry(use_python: bool = False) -> dict[str, Any]:
+    """The `.mcp.json` entry that starts this server over stdio."""
+    if use_python:
+        return {"command": sys.executable, "args": ["-m", "mcp_server"]}
+    return {"command": "sw-ml", "args": ["serve"]}
+
+
+def _skeleton(root: Path, result: InitResult) -> None:
+    increments = root / SPECWEAVE_DIR / INCREMENTS_DIR
+    if increments.is_dir():
+        result.unchanged.append(f"{SPECWEAVE_DIR}/{INCREMENTS_DIR}/")
+        return
+    increments.mkdir(parents=True, exist_ok=True)
+    (increments / ".gitkeep").touch()
+    result.created.append(f"{SPECWEAVE_DIR}/{INCREMENTS_DIR}/")
+
+
+def _mcp_config(root: Path, result: InitResult, use_python: bool) -> None:
+    path = root / MCP_CONFIG
+    data: dict[str, Any] = {}
+    existed = path.exists()
+    if existed:
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise DamagedFile(str(path), f"{exc.msg}; fix it by hand, init never rewrites a file it cannot read",
+                              exc.lineno) from None
+        if not isinstance(data, dict):
+            raise DamagedFile(str(path), "not a JSON object; fix it by hand, init never rewrites it")
+    servers = data.setdefault("mcpServers", {})
+    if not isinstance(servers, dict):
+        raise DamagedFile(str(path), '"mcpServers" is not an object; fix it by hand, init never rewrites it')
+    if SERVER_NAME in servers:
+        result.unchanged.append(MCP_CONFIG)
+        if servers[SERVER_NAME] != server_entry(use_python):
+            result.notes.append(f"kept the existing {SERVER_NAME!r} server in {MCP_CONFIG} as it was")
+        return
+    servers[SERVER_NAME] = server_entry(use_python)
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    (result.updated if existed else result.created).append(MCP_CONFIG)
+
+
+def _skill(root: Path, result: InitResult) -> None:
+    from .resources_path import data_dir
+
+    source = data_dir("SKILL.md").read_text(encoding="utf-8")
+    dest = root.joinpath(*SKILL_DEST)
+    shown = "/".join(SKILL_DEST)
+    if dest.is_file() and dest.read_text(encoding="utf-8") == source:
+        result.unchanged.append(shown)
+        return
+    existed = dest.exists()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(dest, source)
+    (result.updated if existed else result.created).append(shown)
+
+
+def _gitignore(root: Path, result: InitResult) -> None:
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    wanted = {GITIGNORE_LINE, GITIGNORE_LINE.rstrip("/"), "/" + GITIGNORE_LINE, "/" + GITIGNORE_LINE.rstrip("/")}
+    if any(line.strip() in wanted for line in text.splitlines()):
+        result.unchanged.append(".gitignore")
+        return
+    prefix = text if not text or text.endswith("\n") else text + "\n"
+    atomic_write(path, prefix + GITIGNORE_LINE + "\n")
+    (result.updated if text else result.created).append(".gitignore")
+
+
+def init_project(root: Path, *, use_python: bool = False, install_skill: bool = True) -> InitResult:
+    """Make `root` ready: store skeleton, `.mcp.json`, the skill, `.gitignore`. Idempotent."""
+    root = Path(root).resolve()
+    result = InitResult(root=root)
+    _skeleton(root, result)
+    _mcp_config(root, result, use_python)
+    if install_skill:
+        _skill(root, result)
+    _gitignore(root, result)
+    return result
+
+
+__all__ = ["InitResult", "init_project", "server_entry"]
