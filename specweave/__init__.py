@@ -30,6 +30,13 @@ _EXPORTS = {
     "list_experiments": "specweave._api",
     "get_experiment": "specweave._api",
     "configure_mlflow": "skill.integrations.mlflow_local",
+    "AutoTracker": "skill.workflows.autotrack",
+    "track_hyperparameters": "skill.workflows.sweeps",
+    "track_grid_search": "skill.workflows.sweeps",
+    "track_cross_validation": "skill.workflows.crossval",
+    "compare_models": "skill.workflows.model_compare",
+    "ExperimentPipeline": "skill.workflows.pipeline",
+    "track_artifacts": "skill.workflows.artifact_capture",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -39,6 +46,12 @@ if TYPE_CHECKING:
     from skill.experiment import Experiment
     from skill.models import ExperimentMetadata
     from skill.tracking import track_experiment
+    from skill.workflows.artifact_capture import track_artifacts
+    from skill.workflows.autotrack import AutoTracker
+    from skill.workflows.crossval import track_cross_validation
+    from skill.workflows.model_compare import compare_models
+    from skill.workflows.pipeline import ExperimentPipeline
+    from skill.workflows.sweeps import track_grid_search, track_hyperparameters
 
     from ._api import get_experiment, list_experiments, list_increments
 

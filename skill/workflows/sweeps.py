@@ -1,0 +1,315 @@
+"""Hyperparameter sweeps: one experiment per combination, under a parent that holds the summary.
+
+Every combination is an ordinary experiment with `parent=<parent id>` and the
+tag `sweep:<parent id>`; the parent (tags `sweep` and the same series tag)
+keeps the grid, the best params and score, the number of combinations and
+the parameter-importance table (`param_importance.md`, plus
+`param_importance.png` when matplotlib is installed). Listing, comparing,
+the living docs and the MCP tools see all of it with no extra code.
+
+Metric names are shared by every helper: `score` is the headline number of a
+combination (the mean cross-validated score, or the validation score),
+`score_std` its spread over folds, `fold/score` the per-fold values with
+step = fold, `fit_time` seconds per fit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import InvalidInput
+from ..experiment import Experiment
+from ..tracking import track_experiment
+from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
+from .importance import param_importance, write_importance
+from .progress import progress
+
+SWEEP_TAG = "sweep"
+_RESULT_COLUMNS = ("experiment", "score", "score_std", "fit_time", "rank", "status")
+
+
+def sweep_tag(parent_id: str) -> str:
+    """The tag every experiment of one sweep carries (its parent included)."""
+    return f"{SWEEP_TAG}:{parent_id}"
+
+
+def combination_name(base: str, combo: dict[str, Any]) -> str:
+    shown = " ".join(f"{key}={param_value(value)}" for key, value in combo.items())
+    return f"{base} {shown}".strip()
+
+
+def _grid(param_grid: Any) -> list[dict[str, Any]]:
+    """Every combination of a dict (or list of dicts) of lists, in scikit-learn's order."""
+    from sklearn.model_selection import ParameterGrid
+
+    grids = param_grid if isinstance(param_grid, list) else [param_grid]
+    if not grids or not all(isinstance(g, dict) for g in grids):
+        raise InvalidInput("param_grid", type(param_grid).__name__, "a dict of name -> list of values (or a list of such dicts)")
+    try:
+        combos = list(ParameterGrid(param_grid))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("param_grid", param_grid, f"a dict of name -> non-empty list of values ({exc})") from None
+    if not combos:
+        raise InvalidInput("param_grid", param_grid, "at least one combination")
+    return combos
+
+
+def _builder(model: Any) -> Callable[[dict[str, Any]], Any]:
+    """A function combination -> fresh estimator, from a class (the seed's `model=XGBClassifier`) or an instance."""
+    if isinstance(model, type):
+        return lambda combo: model(**combo)
+    if is_estimator(model):
+        from sklearn.base import clone
+
+        return lambda combo: clone(model).set_params(**combo)
+    raise InvalidInput("model", type(model).__name__, "an estimator class or instance with fit() and get_params()")
+
+
+@contextmanager
+def _parent(name: str, increment: str | None, root: Any, description: str, system_metrics: Any) -> Iterator[Experiment]:
+    with track_experiment(name, increment, root=root, description=description, tags=[SWEEP_TAG],
+                          system_metrics=system_metrics) as parent:
+        parent.add_tag(sweep_tag(parent.id))
+        yield parent
+
+
+def _child(parent: Experiment, name: str, root: Any) -> Experiment:
+    return track_experiment(name, parent.increment, root=root if root is not None else parent.root,
+                            tags=[sweep_tag(parent.id)], parent=parent.id)
+
+
+def _frame(rows: list[dict[str, Any]], combos: list[dict[str, Any]]) -> Any:
+    """The results DataFrame: one row per combination, its params as columns, best rank 1."""
+    import pandas as pd
+
+    params = list(dict.fromkeys(key for combo in combos for key in combo))
+    records = []
+    for row, combo in zip(rows, combos):
+        record = {(f"param_{k}" if k in _RESULT_COLUMNS else k): combo.get(k) for k in params}
+        record.update(row)
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    frame["rank"] = frame["score"].rank(ascending=False, method="min", na_option="bottom").astype(int)
+    return frame
+
+
+def _summarise(parent: Experiment, title: str, combos: list[dict[str, Any]], scores: list[float],
+               frame: Any, metric: str = "score") -> None:
+    """Best params and score, counts and the importance analysis, into the parent experiment."""
+    good = [i for i, s in enumerate(scores) if not math.isnan(s)]
+    failed = len(combos) - len(good)
+    parent.log_params({"n_combinations": len(combos), "grid": _grid_values(combos)})
+    parent.log_metrics({"n_combinations": len(combos), "n_failed": failed})
+    ranking = param_importance(combos, scores)
+    write_importance(parent, ranking, title=f"{title} ({parent.id})", metric=metric, n_runs=len(good))
+    frame.attrs.update({"parent": parent.id, "sweep_tag": sweep_tag(parent.id),
+                        "importance": {p.param: p.importance for p in ranking}})
+    if not good:
+        parent.log_note(f"all {len(combos)} combinations failed; see the notes of the child experiments")
+        parent.set_status("failed")
+        return
+    best = max(good, key=lambda i: scores[i])
+    best_params = {k: param_value(v) for k, v in combos[best].items()}
+    parent.log_params({"best": best_params})
+    parent.log_metric("best_score", scores[best])
+    best_id = frame["experiment"].iloc[best]
+    parent.log_note(f"best of {len(combos)}: {best_id} {metric}={scores[best]:.6g} with {best_params}"
+                    + (f"; {failed} failed" if failed else "")
+                    + (f"; most important parameter: {ranking[0].param} ({ranking[0].importance:.0%})" if ranking else ""))
+    frame.attrs.update({"best_params": best_params, "best_score": scores[best], "best_experiment": best_id})
+
+
+def _grid_values(combos: list[dict[str, Any]]) -> dict[str, Any]:
+    values: dict[str, list[Any]] = {}
+    for combo in combos:
+        for key, value in combo.items():
+            shown = param_value(value)
+            if shown not in values.setdefault(key, []):
+                values[key].append(shown)
+    return values
+
+
+def track_hyperparameters(
+    model: Any,
+    param_grid: dict[str, list[Any]] | list[dict[str, list[Any]]],
+    X_train: Any,
+    y_train: Any,
+    increment: str | None = None,
+    cv: Any = 3,
+    scoring: Any = None,
+    X_val: Any = None,
+    y_val: Any = None,
+    n_jobs: int | None = 1,
+    *,
+    name: str | None = None,
+    root: Any = None,
+    show_progress: bool | None = None,
+    system_metrics: bool | float | None = None,
+) -> Any:
+    """Train and score every combination of `param_grid`, one experiment each; return a DataFrame.
+
+    `model` is an estimator class (built with each combination) or an
+    instance (cloned, then `set_params`). With `X_val`/`y_val` each
+    combination is fitted on the training data and scored on the validation
+    data; otherwise it is cross-validated (`cv` folds, `scoring` as in
+    scikit-learn; None uses the estimator's own `score`). A combination whose
+    fit raises is recorded as a failed experiment with a NaN score and the
+    sweep goes on.
+
+    Returns a pandas DataFrame, one row per combination: the params, `score`,
+    `score_std`, `fit_time`, `experiment` (its id), `status` and `rank`
+    (1 = best). `results.attrs` holds `parent`, `sweep_tag`, `best_params`,
+    `best_score`, `best_experiment` and `importance` (param -> share).
+    """
+    require_sklearn()
+    combos = _grid(param_grid)
+    build = _builder(model)
+    if (X_val is None) != (y_val is None):
+        raise InvalidInput("validation data", "only one of X_val, y_val", "both X_val and y_val, or neither")
+    title = name or f"{model_name(model).lower()}-sweep"
+    how = "validation set" if X_val is not None else f"cv={cv}"
+    rows: list[dict[str, Any]] = []
+    scores: list[float] = []
+    with _parent(title, increment, root, f"sweep of {len(combos)} combinations of {model_name(model)} ({how})",
+                 system_metrics) as parent:
+        parent.log_params({"model": model_name(model), "cv": param_value(cv) if X_val is None else None,
+                           "scoring": param_value(scoring), "validation": X_val is not None})
+        for combo in progress(combos, len(combos), title, show_progress):
+            child = _child(parent, combination_name(title, combo), root)
+            row: dict[str, Any] = {"experiment": child.id, "score": math.nan, "score_std": math.nan,
+                                   "fit_time": math.nan}
+            with child:  # an interrupt marks it killed; other errors are caught below
+                _run_combination(child, build, combo, row, X_train, y_train, X_val, y_val, cv, scoring, n_jobs)
+            row["status"] = child.status
+            rows.append(row)
+            scores.append(row["score"])
+        frame = _frame(rows, combos)
+        _summarise(parent, title, combos, scores, frame)
+    return frame
+
+
+def _run_combination(child: Experiment, build: Callable[[dict[str, Any]], Any], combo: dict[str, Any],
+                     row: dict[str, Any], X_train: Any, y_train: Any, X_val: Any, y_val: Any, cv: Any,
+                     scoring: Any, n_jobs: int | None) -> None:
+    from sklearn.metrics import check_scoring
+    from sklearn.model_selection import cross_validate
+
+    try:
+        estimator = build(combo)
+        child.log_params(estimator_params(estimator))
+        child.log_params({k: param_value(v) for k, v in combo.items()})
+        if X_val is not None:
+            started = time.perf_counter()
+            estimator.fit(X_train, y_train)
+            row["fit_time"] = time.perf_counter() - started
+            scorer = check_scoring(estimator, scoring=scoring)
+            row["score"] = float(scorer(estimator, X_val, y_val))
+            child.log_metrics({"score": row["score"], "fit_time": row["fit_time"]})
+        else:
+            out = cross_validate(estimator, X_train, y_train, cv=cv, scoring=scoring, n_jobs=n_jobs,
+                                 error_score="raise")
+            names = [k[len("test_"):] for k in out if k.startswith("test_")]
+            if names != ["score"]:  # several scorers: each under its name, the first one is `score`
+                names = [n for n in (scoring if isinstance(scoring, (list, tuple, dict)) else names) if n in names]
+                for extra in names:
+                    log_fold_scores(child, extra, [float(v) for v in out[f"test_{extra}"]])
+            row["score"], row["score_std"] = log_fold_scores(child, "score", [float(v) for v in out[f"test_{names[0]}"]])
+            row["fit_time"] = float(sum(out["fit_time"]) / len(out["fit_time"]))
+            child.log_metric("fit_time", row["fit_time"])
+    except Exception as exc:  # one bad combination is a finding, not the end of the sweep
+        row["score"] = math.nan
+        child.end("failed", note=f"FAILED: {type(exc).__name__}: {exc}")
+
+
+def _cv_keys(search: Any) -> tuple[str, list[str]]:
+    """The primary scorer name and all names, as GridSearchCV spells them in cv_results_."""
+    results = search.cv_results_
+    names = sorted(key[len("mean_test_"):] for key in results if key.startswith("mean_test_"))
+    if names == ["score"]:
+        return "score", names
+    refit = search.refit if isinstance(search.refit, str) else names[0]
+    return refit, names
+
+
+def track_grid_search(
+    estimator: Any,
+    param_grid: dict[str, list[Any]] | list[dict[str, list[Any]]],
+    X_train: Any,
+    y_train: Any,
+    increment: str | None = None,
+    *,
+    name: str | None = None,
+    root: Any = None,
+    show_progress: bool | None = None,
+    system_metrics: bool | float | None = None,
+    **grid_search_kwargs: Any,
+) -> tuple[Any, Any]:
+    """Run scikit-learn's GridSearchCV and log every combination as its own experiment.
+
+    `grid_search_kwargs` go to GridSearchCV as they are (cv, scoring, refit,
+    n_jobs, ...; its defaults otherwise). Each combination's experiment holds
+    its params and `score` (mean test score), `score_std`, `fold/score` per
+    split, `rank`, `fit_time` and `score_time` (means over folds); with several
+    scorers each also appears under its own name, and `score` is the refit one.
+    The parent holds the best params and score, the refitted best model
+    (`model.pkl`) and the importance analysis.
+
+    Returns `(best_model, results)`: the refitted best estimator (the fitted
+    GridSearchCV itself when `refit=False`) and a DataFrame as
+    `track_hyperparameters` returns.
+    """
+    require_sklearn()
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    if not is_estimator(estimator):
+        raise InvalidInput("estimator", type(estimator).__name__, "an estimator instance such as XGBClassifier()")
+    _grid(param_grid)  # validates before any work is done
+    title = name or f"{model_name(estimator).lower()}-grid-search"
+    with _parent(title, increment, root, f"GridSearchCV over {model_name(estimator)}", system_metrics) as parent:
+        shown = {k: param_value(v) for k, v in grid_search_kwargs.items()}
+        parent.log_params({"model": model_name(estimator), "search": shown})
+        search = GridSearchCV(estimator, param_grid, **grid_search_kwargs)
+        started = time.perf_counter()
+        search.fit(X_train, y_train)
+        parent.log_metric("search_time", time.perf_counter() - started)
+        results = search.cv_results_
+        primary, names = _cv_keys(search)
+        n_splits = search.n_splits_
+        combos: list[dict[str, Any]] = list(results["params"])
+        rows: list[dict[str, Any]] = []
+        scores: list[float] = []
+        for index, combo in enumerate(progress(combos, len(combos), title, show_progress)):
+            with _child(parent, combination_name(title, combo), root) as child:
+                child.log_params(estimator_params(clone(estimator).set_params(**combo)))
+                child.log_params({k: param_value(v) for k, v in combo.items()})
+                for scorer in names:
+                    folds = [float(results[f"split{k}_test_{scorer}"][index]) for k in range(n_splits)]
+                    key = "score" if scorer == primary else scorer
+                    log_fold_scores(child, key, folds)
+                    if scorer == primary and scorer != "score":
+                        child.log_metrics({scorer: float(results[f"mean_test_{scorer}"][index]),
+                                           f"{scorer}_std": float(results[f"std_test_{scorer}"][index])})
+                    if f"mean_train_{scorer}" in results:
+                        child.log_metric(f"train_{scorer}", float(results[f"mean_train_{scorer}"][index]))
+                child.log_metrics({"rank": int(results[f"rank_test_{primary}"][index]),
+                                   "fit_time": float(results["mean_fit_time"][index]),
+                                   "score_time": float(results["mean_score_time"][index])})
+                child.log_note(f"scored inside GridSearchCV ({n_splits} folds); fit_time is its mean per fold")
+            score = float(results[f"mean_test_{primary}"][index])
+            rows.append({"experiment": child.id, "score": score,
+                         "score_std": float(results[f"std_test_{primary}"][index]),
+                         "fit_time": float(results["mean_fit_time"][index]), "status": child.status})
+            scores.append(score)
+        frame = _frame(rows, combos)
+        _summarise(parent, title, combos, scores, frame, metric=f"mean_test_{primary}")
+        best_model = getattr(search, "best_estimator_", None)
+        if best_model is not None:
+            parent.save_model(best_model, "model.pkl")
+            if hasattr(search, "refit_time_"):
+                parent.log_metric("refit_time", float(search.refit_time_))
+    return (best_model if best_model is not None else search), frame
