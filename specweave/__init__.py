@@ -29,6 +29,12 @@ _EXPORTS = {
     "list_increments": "specweave._api",
     "list_experiments": "specweave._api",
     "get_experiment": "specweave._api",
+    "compare_experiments": "specweave._api",
+    "log_decision": "specweave._api",
+    "read_decisions": "specweave._api",
+    "sync_living_docs": "specweave._api",
+    "export_experiments": "specweave._api",
+    "parse_where": "skill.query",
     "configure_mlflow": "skill.integrations.mlflow_local",
     "AutoTracker": "skill.workflows.autotrack",
     "track_hyperparameters": "skill.workflows.sweeps",
@@ -53,7 +59,18 @@ if TYPE_CHECKING:
     from skill.workflows.pipeline import ExperimentPipeline
     from skill.workflows.sweeps import track_grid_search, track_hyperparameters
 
-    from ._api import get_experiment, list_experiments, list_increments
+    from skill.query import parse_where
+
+    from ._api import (
+        compare_experiments,
+        export_experiments,
+        get_experiment,
+        list_experiments,
+        list_increments,
+        log_decision,
+        read_decisions,
+        sync_living_docs,
+    )
 
 
 def __getattr__(name: str) -> Any:
