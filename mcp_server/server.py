@@ -16,7 +16,8 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, InputRequiredResult, Resource
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, Resource
 from pydantic import ValidationError
 
 from skill.paths import find_root
@@ -54,6 +55,21 @@ class SpecweaveServer(MCPServer):
                 known = ", ".join(sorted(t.name for t in self._tool_manager.list_tools()))
                 raise ToolError(one_line(f"{exc}; known tools: {known}")) from exc
             raise
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        # An unknown prompt or a missing argument is the caller's mistake (-32602), said in one line;
+        # the SDK would answer a generic internal error.
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            known = ", ".join(sorted(p.name for p in self._prompt_manager.list_prompts()))
+            raise MCPError(code=INVALID_PARAMS, message=one_line(f"unknown prompt {name!r}; known: {known}"))
+        missing = sorted(a.name for a in prompt.arguments or [] if a.required and not (arguments or {}).get(a.name))
+        if missing:
+            raise MCPError(code=INVALID_PARAMS,
+                           message=one_line(f"prompt {name!r} needs the argument(s) {', '.join(missing)}"))
+        return await super().get_prompt(name, arguments, context)
 
     async def list_resources(self) -> list[Resource]:
         from .resources import dynamic_resources
