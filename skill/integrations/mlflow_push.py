@@ -1,0 +1,299 @@
+"""`sw-ml push [INCREMENT] --to URI`: copy plain experiments to an MLflow tracking server, idempotently.
+
+Each increment becomes the MLflow experiment named after its id; each
+experiment folder becomes one run, tagged `specweave.uid`. A second push
+finds the run by that tag and sends only what changed:
+
+- unchanged folder (same `specweave.digest` tag): nothing is sent;
+- changed folder: new params, the metric points past the `specweave.points`
+  already sent (metrics.jsonl is append-only), tags, notes, status and the
+  artifacts again. A param whose value changed is reported, not sent:
+  MLflow keeps params immutable.
+
+Metrics go with their steps and timestamps through `log_batch` (1,000 per
+call); tags carry the status, tags, notes (`mlflow.note.content`), author,
+git commit and branch; artifacts are uploaded, and `metadata.yaml` too,
+under `specweave/`, so nothing of the folder is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..errors import InvalidInput, SpecweaveError
+from ..increments import list_increments, resolve_increment
+from ..layout import METADATA_FILE
+from ..metrics_log import read_metric_points
+from ..models import ExperimentRecord, MetricPoint
+from ..store import experiment_dirs, load_experiment
+from .mlflow_local import (
+    NOTE_TAG,
+    STATUS_TO_MLFLOW,
+    TAG_DATA_VERSION,
+    TAG_DIGEST,
+    TAG_ID,
+    TAG_PARENT,
+    TAG_POINTS,
+    TAG_STAGE,
+    TAG_STATUS,
+    TAG_TAGS,
+    TAG_UID,
+    encode_param,
+    ensure_experiment,
+    search_all_runs,
+)
+from .mlflow_remote import server_reachable
+from .optional import require
+
+_URI_RE = re.compile(r"^([a-z][a-z0-9+.-]*:|databricks$)")
+_BATCH = 1000  # MLflow's limit of entities (metrics + params + tags) per log_batch
+_PARAMS_PER_BATCH = 100
+_MAX_TAG_VALUE = 8000
+_MAX_PARAM_VALUE = 6000
+_MAX_KEY = 250
+
+
+class PushedRun(BaseModel):
+    increment: str
+    id: str = Field(description="the experiment's readable id")
+    run_id: str
+    action: Literal["created", "updated", "unchanged"]
+
+
+class PushResult(BaseModel):
+    """What a push did: counts, every run touched, and anything that could not be sent."""
+
+    to: str
+    increments: list[str] = Field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    metric_points: int = 0
+    params: int = 0
+    artifacts: int = 0
+    seconds: float = 0.0
+    runs: list[PushedRun] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the CLI (warnings follow, one per line)."""
+        total = self.created + self.updated + self.unchanged
+        head = (f"pushed {total} experiment{'s' if total != 1 else ''} from {len(self.increments)} "
+                f"increment{'s' if len(self.increments) != 1 else ''} to {self.to}: {self.created} created, "
+                f"{self.updated} updated, {self.unchanged} unchanged ({self.metric_points} metric points, "
+                f"{self.params} params, {self.artifacts} artifacts sent) in {self.seconds:.1f}s")
+        return "\n".join([head, *(f"warning: {w}" for w in self.warnings)])
+
+
+def _valid_key(name: str) -> bool:
+    return (0 < len(name) <= _MAX_KEY and re.fullmatch(r"[/\w.\- :]+", name) is not None
+            and posixpath.normpath(name) == name and not name.startswith(("/", "..")))
+
+
+def _mlflow_key(name: str, what: str, warnings: list[str], exp_id: str) -> str:
+    """A key MLflow accepts; an invalid one is rewritten (and reported) rather than failing the batch."""
+    if _valid_key(name):
+        return name
+    fixed = re.sub(r"[^/\w.\- :]", "_", name)[:_MAX_KEY]
+    fixed = "/".join(part if part not in ("", ".", "..") else "_" for part in fixed.split("/")) or "_"
+    warnings.append(f"{exp_id}: {what} {name!r} is not a valid MLflow name; sent as {fixed!r}")
+    return fixed
+
+
+def _ms(dt: Any) -> int | None:
+    return int(dt.timestamp() * 1000) if dt is not None else None
+
+
+def _notes_text(rec: ExperimentRecord) -> str:
+    meta = rec.meta
+    assert meta is not None
+    parts = [meta.description.strip()] if meta.description.strip() else []
+    if meta.notes:
+        parts.append("Notes:\n" + "\n".join(f"- {n.ts.isoformat(timespec='seconds')}: {n.text}" for n in meta.notes))
+    text = "\n\n".join(parts)
+    if len(text) > _MAX_TAG_VALUE:
+        tail = "\n…(cut; every note is in the artifact specweave/metadata.yaml)"
+        text = text[: _MAX_TAG_VALUE - len(tail)] + tail
+    return text
+
+
+def _run_tags(rec: ExperimentRecord, warnings: list[str]) -> dict[str, str]:
+    meta = rec.meta
+    assert meta is not None
+    tags = {TAG_UID: meta.uid, TAG_ID: rec.id, TAG_STATUS: rec.status,
+            TAG_TAGS: json.dumps(meta.tags, ensure_ascii=False)[:_MAX_TAG_VALUE]}
+    note = _notes_text(rec)
+    if note:
+        tags[NOTE_TAG] = note
+    optional = {"mlflow.user": meta.author, "mlflow.source.git.commit": meta.git.commit,
+                "mlflow.source.git.branch": meta.git.branch, TAG_DATA_VERSION: meta.data_version,
+                TAG_PARENT: meta.parent, TAG_STAGE: meta.stage}
+    tags.update({k: str(v) for k, v in optional.items() if v})
+    for tag in meta.tags:
+        key, _, value = tag.partition("=")
+        if _valid_key(key):
+            tags.setdefault(key, value or "true")
+    return tags
+
+
+def _digest(rec: ExperimentRecord, points: int) -> str:
+    """Changes whenever anything a push sends changes (the heartbeat alone does not count)."""
+    assert rec.meta is not None
+    meta = rec.meta.model_dump(mode="json", exclude={"heartbeat", "pid", "host", "packages"})
+    payload = json.dumps([rec.params, rec.status, points, meta], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _metric_entities(points: list[MetricPoint], rec_id: str, warnings: list[str]) -> list[Any]:
+    from mlflow.entities import Metric
+
+    keys: dict[str, str] = {}
+    out = []
+    for p in points:
+        key = keys.get(p.key)
+        if key is None:
+            key = keys[p.key] = _mlflow_key(p.key, "metric", warnings, rec_id)
+        out.append(Metric(key, p.value, int(p.ts * 1000), p.step))
+    return out
+
+
+def _send(client: Any, run_id: str, metrics: list[Any], params: list[Any], tags: list[Any]) -> None:
+    """log_batch within MLflow's limits: 100 params or tags, 1,000 entities per call."""
+    from mlflow.entities import Param, RunTag
+
+    params, tags = list(params), list(tags)
+    i = 0
+    while params or tags or i < len(metrics):
+        batch_params: list[Param] = params[:_PARAMS_PER_BATCH]
+        params = params[_PARAMS_PER_BATCH:]
+        room = _PARAMS_PER_BATCH - len(batch_params)
+        batch_tags: list[RunTag] = tags[:room]
+        tags = tags[room:]
+        take = _BATCH - len(batch_params) - len(batch_tags)
+        batch_metrics = metrics[i:i + take]
+        i += take
+        client.log_batch(run_id, metrics=batch_metrics, params=batch_params, tags=batch_tags)
+
+
+def _upload_artifacts(client: Any, run_id: str, rec: ExperimentRecord) -> int:
+    assert rec.meta is not None
+    sent = 0
+    for art in rec.meta.artifacts:
+        path = rec.path / art.name
+        if not path.is_file():
+            continue
+        folder = posixpath.dirname(art.name)
+        client.log_artifact(run_id, str(path), folder or None)
+        sent += 1
+    meta_file = rec.path / METADATA_FILE
+    if meta_file.is_file():
+        client.log_artifact(run_id, str(meta_file), "specweave")
+    return sent
+
+
+def _push_one(client: Any, exp_id: str, rec: ExperimentRecord, existing: Any, result: PushResult) -> PushedRun:
+    from mlflow.entities import Param, RunTag
+
+    assert rec.meta is not None
+    warnings = result.warnings
+    points, bad = read_metric_points(rec.path)
+    for line in bad:
+        warnings.append(f"{rec.id}: skipped damaged line {line.path}:{line.line} ({line.problem})")
+    digest = _digest(rec, len(points))
+    if existing is not None and existing.data.tags.get(TAG_DIGEST) == digest:
+        return PushedRun(increment=rec.increment, id=rec.id, run_id=existing.info.run_id, action="unchanged")
+
+    tags = _run_tags(rec, warnings)
+    if existing is None:
+        run = client.create_run(exp_id, start_time=_ms(rec.meta.started), tags={}, run_name=rec.name)
+        run_id, sent_points, server_params, old_tags = run.info.run_id, 0, {}, []
+    else:
+        run_id = existing.info.run_id
+        try:
+            sent_points = int(existing.data.tags.get(TAG_POINTS, "0"))
+        except ValueError:
+            sent_points = 0
+        if sent_points > len(points):  # the local log shrank (rewritten by hand): send it all again
+            sent_points = 0
+        server_params = dict(existing.data.params)
+        try:
+            old_tags = json.loads(existing.data.tags.get(TAG_TAGS, "[]"))
+        except ValueError:
+            old_tags = []
+    params = []
+    for key, value in sorted(rec.params.items()):
+        mkey = _mlflow_key(key, "param", warnings, rec.id)
+        text = encode_param(value)
+        if len(text) > _MAX_PARAM_VALUE:
+            warnings.append(f"{rec.id}: param {key!r} is longer than MLflow's {_MAX_PARAM_VALUE} characters; cut")
+            text = text[:_MAX_PARAM_VALUE]
+        if mkey in server_params:
+            if server_params[mkey] != text:
+                warnings.append(f"{rec.id}: param {key!r} changed ({server_params[mkey]!r} on the server, "
+                                f"{text!r} here); MLflow params cannot change, the server keeps its value")
+            continue
+        params.append(Param(mkey, text))
+    metrics = _metric_entities(points[sent_points:], rec.id, warnings)
+    _send(client, run_id, metrics, params, [RunTag(k, v) for k, v in tags.items()])
+    for old in old_tags:  # tags removed here are removed there
+        key = str(old).partition("=")[0]
+        if old not in rec.meta.tags and key in (existing.data.tags if existing is not None else {}) \
+                and key not in tags:
+            client.delete_tag(run_id, key)
+    result.artifacts += _upload_artifacts(client, run_id, rec)
+    result.metric_points += len(metrics)
+    result.params += len(params)
+    client.log_batch(run_id, tags=[RunTag(TAG_POINTS, str(len(points))), RunTag(TAG_DIGEST, digest)])
+    status = STATUS_TO_MLFLOW[rec.status]
+    if status != "RUNNING":
+        client.set_terminated(run_id, status, end_time=_ms(rec.meta.ended))
+    else:
+        client.update_run(run_id, status="RUNNING")
+    return PushedRun(increment=rec.increment, id=rec.id, run_id=run_id,
+                     action="created" if existing is None else "updated")
+
+
+def push_experiments(root: Path, increment: str | None, to: str) -> PushResult:
+    """Copy the plain experiments of one increment (None: every increment) to the MLflow server `to`."""
+    if not isinstance(to, str) or not _URI_RE.match(to.strip()):
+        raise InvalidInput("tracking URI", to, "an MLflow tracking URI such as http://127.0.0.1:5000")
+    to = to.strip()
+    mlflow = require("mlflow", "mlflow")
+    if not server_reachable(to):
+        raise SpecweaveError(f"the MLflow server {to} does not answer; start it or check the address given to --to")
+    started = time.perf_counter()
+    incs = [resolve_increment(root, increment)] if increment else list_increments(root)
+    client = mlflow.MlflowClient(tracking_uri=to)
+    result = PushResult(to=to)
+    for inc in incs:
+        folders = experiment_dirs(inc)
+        if not folders:
+            continue
+        result.increments.append(inc.id)
+        exp = ensure_experiment(client, inc.id)
+        by_uid = {}
+        for run in search_all_runs(client, exp.experiment_id):
+            uid = run.data.tags.get(TAG_UID)
+            if uid:
+                by_uid.setdefault(uid, run)
+        for folder in folders:
+            rec = load_experiment(folder, inc.id, root)
+            if rec.meta is None:
+                result.warnings.append(f"{inc.id}/{rec.id}: not pushed, {'; '.join(rec.problems)}")
+                continue
+            pushed = _push_one(client, exp.experiment_id, rec, by_uid.get(rec.meta.uid), result)
+            result.runs.append(pushed)
+            setattr(result, pushed.action, getattr(result, pushed.action) + 1)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+__all__ = ["PushResult", "PushedRun", "push_experiments"]
