@@ -14,7 +14,7 @@ from skill.store import experiment_dirs
 from .boundary import Project
 
 MAX_VALUES = 100
-FORMATS = ("csv", "json", "markdown", "parquet")
+FORMATS = ("csv", "json", "markdown")
 STATUSES = ("running", "completed", "failed", "killed", "crashed")
 
 

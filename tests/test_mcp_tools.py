@@ -55,7 +55,8 @@ def test_tools_are_listed_typed_and_annotated(store: Path, mode: str) -> None:
 
     tools = {tool.name: tool for tool in anyio.run(go)}
     reads = {"list_increments", "list_experiments", "show_experiment", "get_metric_history"}
-    writes = {"add_note", "tag_experiment", "log_decision"}
+    writes = {"add_note", "tag_experiment", "log_decision", "compare_experiments", "sync_living_docs",
+              "export_experiments"}
     assert reads | writes <= set(tools)
     for name, tool in tools.items():
         assert tool.description and len(tool.description) > 40, name
@@ -66,7 +67,9 @@ def test_tools_are_listed_typed_and_annotated(store: Path, mode: str) -> None:
     for name in writes:
         assert tools[name].annotations.read_only_hint is False
         assert tools[name].annotations.destructive_hint is False
-    assert tools["tag_experiment"].annotations.idempotent_hint is True
+    for name in ("tag_experiment", "sync_living_docs", "compare_experiments", "export_experiments"):
+        assert tools[name].annotations.idempotent_hint is True, name
+    assert len(tools) == 10
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -75,12 +78,14 @@ def test_read_only_mode_drops_every_write_tool(store: Path, mode: str) -> None:
         async with Client(build_server(store, read_only=True), mode=mode) as client:
             return (await client.list_tools()).tools
 
-    tools = anyio.run(go)
-    assert tools
-    for tool in tools:
+    tools = {t.name: t for t in anyio.run(go)}
+    assert {"list_experiments", "show_experiment", "compare_experiments", "export_experiments"} <= set(tools)
+    for tool in tools.values():
         assert tool.annotations.read_only_hint is True, tool.name
-    assert not {"add_note", "tag_experiment", "log_decision", "sync_living_docs", "export_experiments"} & {
-        t.name for t in tools}
+    assert not {"add_note", "tag_experiment", "log_decision", "sync_living_docs"} & set(tools)
+    # What would write is not even an argument.
+    assert "write_report" not in tools["compare_experiments"].input_schema["properties"]
+    assert "path" not in tools["export_experiments"].input_schema["properties"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -245,3 +250,62 @@ def test_experiment_folder_linked_out_of_the_store_is_refused(store: Path, tmp_p
         assert "path" in text and ".specweave" in text
         assert error_text(call(store, mode, "add_note", experiment="exp-009", text="x"))
     assert (outside / "metadata.yaml").read_text() == "id: exp-009-leak\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_compare_experiments_ranks_and_writes_the_report(store: Path, mode: str) -> None:
+    report = store / ".specweave" / "increments" / INC / "experiments" / "comparison.md"
+    dry = ok(call(store, mode, "compare_experiments", increment="0042", write_report=False))
+    assert not report.exists() and dry["report_path"] is None
+    result = ok(call(store, mode, "compare_experiments", increment="0042", primary_metric="accuracy"))
+    assert result["best"] == "exp-002-xgboost" and result["reasons"]
+    assert {r["id"] for r in result["rows"]} >= {"exp-001-baseline", "exp-002-xgboost", "exp-003-lightgbm"}
+    assert "max_depth" in result["differing_params"]
+    assert result["report_path"] == f".specweave/increments/{INC}/experiments/comparison.md"
+    assert report.read_text() .startswith(result["markdown"][:20]) and "exp-002-xgboost" in report.read_text()
+    subset = ok(call(store, mode, "compare_experiments", increment="0042", experiments=["baseline", "lightgbm"],
+                     write_report=False))
+    assert {r["id"] for r in subset["rows"]} == {"exp-001-baseline", "exp-003-lightgbm"}
+    bad_metric, bad_goal = run_calls(store, mode, [
+        ("compare_experiments", {"increment": "0042", "primary_metric": "f1"}),
+        ("compare_experiments", {"increment": "0042", "goal": "sideways"}),
+    ])
+    assert "f1" in error_text(bad_metric) and "accuracy" in error_text(bad_metric)
+    assert "goal" in error_text(bad_goal)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_export_experiments_inline_or_under_exports_only(store: Path, mode: str) -> None:
+    inline = ok(call(store, mode, "export_experiments", increment="0042", format="json", sort="name"))
+    rows = json.loads(inline["text"])
+    assert [r["id"] for r in rows] == ["exp-001-baseline", "exp-003-lightgbm", "exp-004-neural-net",
+                                       "exp-002-xgboost"]
+    assert inline["path"] is None and "params.max_depth" in inline["columns"]
+    written = ok(call(store, mode, "export_experiments", increment="0042", path="0042.csv"))
+    assert written["path"] == ".specweave/exports/0042.csv" and written["text"] is None
+    assert (store / ".specweave" / "exports" / "0042.csv").read_text().startswith("id,")
+    escapes = run_calls(store, mode, [
+        ("export_experiments", {"path": "../../outside.csv"}),
+        ("export_experiments", {"path": "/tmp/outside.csv"}),
+        ("export_experiments", {"format": "xlsx"}),
+    ])
+    assert all(".specweave/exports/" in error_text(r) for r in escapes[:2])
+    assert "format" in error_text(escapes[2]) and "csv" in error_text(escapes[2])
+    assert not (store / "outside.csv").exists() and not (store.parent / "outside.csv").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sync_living_docs_dry_run_then_write_then_no_change(store: Path, mode: str) -> None:
+    docs = store / ".specweave" / "docs" / "internal" / "architecture" / "ml-experiments.md"
+    dry, first, second = run_calls(store, mode, [
+        ("sync_living_docs", {"dry_run": True}),
+        ("sync_living_docs", {}),
+        ("sync_living_docs", {"increments": ["0042"]}),
+    ])
+    dry, first, second = ok(dry), ok(first), ok(second)
+    assert dry["dry_run"] is True and "+" in dry["diff"] and INC in dry["diff"]
+    assert first["changed"] is True and set(first["sections_changed"]) == {INC, OTHER}
+    assert first["path"] == ".specweave/docs/internal/architecture/ml-experiments.md"
+    assert "exp-002-xgboost" in docs.read_text()
+    assert second["changed"] is False and second["sections_changed"] == []
+    assert "0099" in error_text(call(store, mode, "sync_living_docs", increments=["0099"]))
