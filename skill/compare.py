@@ -37,16 +37,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .decisions import Decision, read_decisions_checked
-from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
-from .fileio import atomic_write, read_yaml
+from .errors import AmbiguousReference, InvalidInput, NotFound
+from .fileio import atomic_write
 from .increments import resolve_increment
-from .layout import COMPARISON_FILE, EXPERIMENTS_DIR, SPECWEAVE_DIR
+from .layout import COMPARISON_FILE, EXPERIMENTS_DIR
 from .models import ExperimentRecord
-from .render import md_cell, render, short_duration, short_number
+from .render import column_numbers, md_cell, render, short_duration, short_number
 from .store import increment_records, pipeline_order
 
 Goal = Literal["max", "min"]
-CONFIG_FILE = "ml.yaml"
 
 _PREFERRED = ("accuracy", "acc", "balanced_accuracy", "precision", "recall", "f1", "f1_score", "auc", "roc_auc",
               "pr_auc", "r2", "rmse", "mae", "mse", "loss", "val_loss", "logloss", "log_loss")
@@ -181,17 +180,10 @@ class Comparison(BaseModel):
 
 
 def read_config(root: Path) -> dict[str, Any]:
-    """`.specweave/ml.yaml`: project settings such as `primary_metric` and `goal` (optional file)."""
-    path = root / SPECWEAVE_DIR / CONFIG_FILE
-    try:
-        data = read_yaml(path)
-    except FileNotFoundError:
-        return {}
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise DamagedFile(str(path), "expected a mapping such as 'primary_metric: auc'")
-    return data
+    """`.specweave/ml.yaml` settings (`primary_metric`, `goal`) as a dict; {} when there is no file."""
+    from .config import load_config
+
+    return load_config(root).model_dump()
 
 
 def _validate_goal(goal: object, what: str = "goal") -> Goal | None:
@@ -449,8 +441,9 @@ def md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_comparison(c: Comparison) -> str:
     headers = ["Experiment", *(metric_title(m) for m in c.metrics), "Training Time"]
+    columns = {m: column_numbers([row.metrics.get(m) for row in c.rows]) for m in c.metrics}
     body = []
-    for row in c.rows:
+    for i, row in enumerate(c.rows):
         label = ("└ " * row.depth) + row.id
         if row.stage:
             label += f" [{row.stage}]"
@@ -458,8 +451,8 @@ def render_comparison(c: Comparison) -> str:
             label += " (" + ", ".join(row.marks) + ")"
         if row.selected:
             label += " ✅"
-        body.append([md_cell(label), *(short_number(row.metrics.get(m)) if m in row.metrics else "—"
-                                       for m in c.metrics), short_duration(row.training_time_s)])
+        body.append([md_cell(label), *(columns[m][i] if m in row.metrics else "—" for m in c.metrics),
+                     short_duration(row.training_time_s)])
     param_rows = [[md_cell(row.id), *(md_cell(short_number(row.params.get(p))) for p in c.differing_params)]
                   for row in c.rows]
     damaged = [(row.id, p) for row in c.rows for p in row.problems]

@@ -32,6 +32,30 @@ def short_number(value: Any) -> str:
     return str(value)
 
 
+def column_numbers(values: list[Any]) -> list[str]:
+    """Numbers of one table column with the same decimals (0.65, 0.60, 0.84), as people write them.
+
+    Up to 4 decimals, as few as the column needs; a column holding very large or
+    tiny values falls back to short_number per cell.
+    """
+    floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+    if any(abs(v) >= 1e6 or 0 < abs(v) < 1e-3 for v in floats):
+        return [short_number(v) for v in values]
+    decimals = 0
+    for v in floats:
+        for d in range(5):
+            if abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)):
+                break
+        decimals = max(decimals, d)
+    out = []
+    for v in values:
+        if isinstance(v, float) and math.isfinite(v):
+            out.append(f"{v:.{decimals}f}")
+        else:
+            out.append(short_number(v))
+    return out
+
+
 def short_duration(seconds: Any) -> str:
     """Seconds as people read them in a table: 0.42s, 2.5s, 45s, 320s."""
     if seconds is None or not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
@@ -83,4 +107,4 @@ def template_module(template: str, **context: Any) -> Any:
     return environment().get_template(template).make_module(context)
 
 
-__all__ = ["environment", "md_cell", "md_text", "render", "short_duration", "short_number", "template_module"]
+__all__ = ["column_numbers", "environment", "md_cell", "md_text", "render", "short_duration", "short_number", "template_module"]
