@@ -47,7 +47,7 @@ def _grid(param_grid: Any) -> list[dict[str, Any]]:
     from sklearn.model_selection import ParameterGrid
 
     grids = param_grid if isinstance(param_grid, list) else [param_grid]
-    if not grids or not all(isinstance(g, dict) for g in grids):
+    if not grids or not all(isinstance(g, dict) and g for g in grids):
         raise InvalidInput("param_grid", type(param_grid).__name__, "a dict of name -> list of values (or a list of such dicts)")
     try:
         combos = list(ParameterGrid(param_grid))
