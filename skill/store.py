@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from .fileio import decode_number, read_json, read_yaml
 from .ids import parse_dir
 from .index import cached_records
 from .increments import list_increments, resolve_increment
-from .layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, PARAMS_FILE, STATUSES
+from .layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, STATUSES
 from .liveness import effective_status
 from .metrics_log import read_metric_points
 from .models import ExperimentMeta, ExperimentRecord, Increment
@@ -47,6 +48,42 @@ def _rel(path: Path, root: Path | None) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+_TAIL_BYTES = 65536
+
+
+def _check_log_tail(path: Path) -> str | None:
+    """`LINE: problem` when the last line of a finished run's metrics.jsonl is cut or not JSON.
+
+    The summary (metrics.json) is what a finished run is read from, so the
+    point log is not parsed in full; its last line is where damage shows (a
+    killed writer, a bad merge, a hand edit), and reading it costs one small read.
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return None
+            handle.seek(max(0, size - _TAIL_BYTES))
+            tail = handle.read()
+            last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            problem = None
+            if not tail.endswith(b"\n"):
+                problem = "truncated last line (no newline at the end)"
+            else:
+                try:
+                    if not isinstance(json.loads(last), dict):
+                        problem = "a line is not a JSON object"
+                except ValueError as exc:
+                    problem = str(exc).split(":")[0]
+            if problem is None:
+                return None
+            handle.seek(0)
+            line = handle.read().rstrip(b"\n").count(b"\n") + 1
+            return f"{line}: {problem}"
+    except OSError:
+        return None
 
 
 def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -> ExperimentRecord:
@@ -101,7 +138,11 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
         for point in points:
             metrics[point.key] = point.value
         for bad in bad_lines:
-            problems.append(f"{_rel(Path(bad.path), root)}:{bad.line}: {bad.problem}")
+            problems.append(f"{_rel(Path(bad.path), root)}{':' + str(bad.line) if bad.line else ''}: {bad.problem}")
+    else:
+        tail_problem = _check_log_tail(folder / METRICS_LOG_FILE)
+        if tail_problem:
+            problems.append(f"{_rel(folder / METRICS_LOG_FILE, root)}:{tail_problem}")
 
     return ExperimentRecord(
         id=meta.id if meta else f"exp-{number:03d}-{slug}",

@@ -1,0 +1,67 @@
+"""log_decision: appended history, the `selected` tag moves, a later decision supersedes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixed_store import seed_comparison_store
+from skill.decisions import log_decision, read_decisions
+from skill.errors import DamagedFile, InvalidInput, NotFound
+from skill.store import list_experiments
+
+
+def tags_of(root: Path) -> dict[str, list[str]]:
+    return {r.id: r.tags for r in list_experiments(root, "0042")}
+
+
+def test_decisions_append_and_move_the_selected_tag(tmp_path: Path) -> None:
+    inc = seed_comparison_store(tmp_path)
+    first = log_decision(tmp_path, "0042", "exp-002", "Best accuracy", alternatives=["exp-003", "lightgbm"],
+                         author="ana@example.com")
+    assert first.selected == "exp-002-xgboost" and first.alternatives == ["exp-003-lightgbm"]
+    assert first.metrics == {"accuracy": 0.87, "f1": 0.84, "precision": 0.85, "recall": 0.83}
+    assert tags_of(tmp_path)["exp-002-xgboost"] == ["selected"]
+    second = log_decision(tmp_path, "0042", "exp-003-lightgbm", "Faster, nearly as good", metrics={"auc": 0.9},
+                          author="bo@example.com")
+    tags = tags_of(tmp_path)
+    assert tags["exp-003-lightgbm"] == ["selected"] and tags["exp-002-xgboost"] == []
+    history = read_decisions(tmp_path, "0042")
+    assert [d.selected for d in history] == ["exp-002-xgboost", "exp-003-lightgbm"]
+    assert history[-1].metrics == {"auc": 0.9} and history[-1].author == "bo@example.com"
+    lines = (inc / "experiments" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and json.loads(lines[0])["rationale"] == "Best accuracy"
+    assert second.selected_dir and second.selected_dir.startswith("exp-003-lightgbm.")
+
+
+def test_a_truncated_previous_line_does_not_swallow_the_next(tmp_path: Path) -> None:
+    inc = seed_comparison_store(tmp_path)
+    (inc / "experiments" / "decisions.jsonl").write_text('{"selected": "exp-0', encoding="utf-8")
+    log_decision(tmp_path, "0042", "exp-001", "Simplest", author="x")
+    assert [d.selected for d in read_decisions(tmp_path, "0042")] == ["exp-001-baseline"]
+
+
+@pytest.mark.parametrize("selected, rationale, alternatives, error", [
+    ("exp-009", "why", None, NotFound),
+    ("exp-002", "  ", None, InvalidInput),
+    ("exp-002", "why", ["exp-002-xgboost"], InvalidInput),
+    ("exp-002", "why", ["nope"], NotFound),
+    ("../../etc", "why", None, InvalidInput),
+])
+def test_bad_decisions_write_nothing(tmp_path: Path, selected: str, rationale: str, alternatives: list[str] | None,
+                                     error: type[Exception]) -> None:
+    inc = seed_comparison_store(tmp_path)
+    with pytest.raises(error):
+        log_decision(tmp_path, "0042", selected, rationale, alternatives=alternatives)
+    assert not (inc / "experiments" / "decisions.jsonl").exists()
+    assert all(t == [] for t in tags_of(tmp_path).values())
+
+
+def test_selected_experiment_without_metadata_is_refused(tmp_path: Path) -> None:
+    inc = seed_comparison_store(tmp_path)
+    next((inc / "experiments").glob("exp-002-*/metadata.yaml")).unlink()
+    with pytest.raises(DamagedFile, match="metadata.yaml"):
+        log_decision(tmp_path, "0042", "exp-002", "Best")
+    assert not (inc / "experiments" / "decisions.jsonl").exists()
