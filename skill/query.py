@@ -427,8 +427,8 @@ def parse_sort(text: str) -> list[SortKey]:
             if direction not in ("asc", "desc"):
                 raise InvalidInput("--sort direction", words[1], "asc or desc")
             descending = direction == "desc"
-        parser = _Parser(name)
         try:
+            parser = _Parser(name)
             field = parser.field()
         except InvalidInput:
             raise InvalidInput("--sort field", name, "params.<name>, metrics.<name>, " + ", ".join(SIMPLE_FIELDS)) from None

@@ -488,8 +488,24 @@ def _unavailable(name: str, exc: ImportError) -> Callable[[argparse.Namespace], 
     return run
 
 
+def _join_dash_values(argv: list[str]) -> list[str]:
+    """`--sort -metrics.auc` means the value: argparse alone would take it for an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in ("--sort", "--where") and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and not argv[i + 1].startswith("--"):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list = _join_dash_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     if getattr(args, "root", None) is None:
