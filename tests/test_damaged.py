@@ -128,3 +128,15 @@ def test_fresh_files_are_not_cached_and_a_broken_cache_is_rebuilt(tmp_path: Path
     monkeypatch.setenv("SPECWEAVE_NO_CACHE", "1")
     list_all_experiments(tmp_path)
     assert not cache.exists()
+
+
+def test_cache_folder_is_git_ignored(project: Path) -> None:
+    import subprocess
+
+    seed_comparison_store(project)
+    age(project)
+    list_experiments(project, "0042")
+    assert index_path(project, INC).exists()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=project,
+                            capture_output=True, text=True, check=True).stdout
+    assert ".specweave/increments" in status and ".specweave/cache" not in status
