@@ -93,11 +93,15 @@ def test_sampler_works_without_psutil(run_py, project: Path) -> None:
         assert "system/load_avg_1m" in values
 
 
-def test_no_gpu_keys_without_nvml() -> None:
-    readings = SystemSampler().read()
-    try:
-        import pynvml  # noqa: F401
+def test_gpu_keys_exactly_where_nvml_answers() -> None:
+    """No NVIDIA driver (or no pynvml): no GPU keys and no error; with one: both keys per device."""
+    from skill.system_metrics import _nvml
 
-        pytest.skip("pynvml installed here")
-    except ImportError:
-        assert not any(key.startswith("system/gpu") for key in readings)
+    readings = SystemSampler().read()
+    gpu_keys = sorted(key for key in readings if key.startswith("system/gpu"))
+    nvml = _nvml()
+    if nvml is None:
+        assert gpu_keys == []
+    else:
+        count = nvml.nvmlDeviceGetCount()
+        assert gpu_keys == sorted(f"system/gpu{i}/{k}" for i in range(count) for k in ("memory_used_mb", "utilization"))
