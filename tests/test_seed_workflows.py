@@ -105,8 +105,9 @@ def test_key_feature_2_hyperparameter_tracking_27_combinations(project: Path) ->
     for name in ("n_estimators", "max_depth", "learning_rate"):
         assert f"| {name} |" in table
     assert math.isclose(sum(results.attrs["importance"].values()), 1.0)
-    comparison = compare_experiments(project, "0042", experiments=[r.id for r in records], primary_metric="score")
-    assert len(comparison.rows) == 28 and comparison.best in {r.id for r in children}
+    comparison = compare_experiments(project, "0042", experiments=[r.id for r in children], primary_metric="score")
+    assert len(comparison.rows) == 27 and comparison.best in {r.id for r in children}
+    assert len(compare_experiments(project, "0042").rows) == 28  # the whole increment, the sweep as one unit
 
 
 def test_key_feature_3_cross_validation(project: Path) -> None:

@@ -55,7 +55,6 @@ def test_sweep_where_one_param_matters_ranks_it_first(project: Path) -> None:
     assert rows[0].startswith("| 1 | n_neighbors |") and rows[1].startswith("| 2 | algorithm |")
     assert (parent.path / CHART_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {TABLE_FILE, CHART_FILE} <= {a.name for a in parent.meta.artifacts}
-    assert parent.metrics["importance/n_neighbors"] == pytest.approx(1.0)
     # the validation score of each combination is the model's own score on the validation set
     best = results.sort_values("rank").iloc[0]
     model = KNeighborsClassifier(n_neighbors=int(best["n_neighbors"]), algorithm=best["algorithm"]).fit(X[:60], Y[:60])
@@ -75,18 +74,23 @@ def test_sweep_of_27_combinations_leaves_27_experiments_plus_parent(project: Pat
     assert sorted(r.id for r in children) == sorted(results["experiment"])
     parent = next(r for r in series if r.id == parent_id)
     assert "sweep" in parent.tags and parent.status == "completed"
-    assert parent.params["n_combinations"] == 27 and parent.metrics["n_combinations"] == 27
+    assert parent.params["n_combinations"] == 27 and parent.params["n_failed"] == 0
     assert parent.params["grid.max_depth"] == [1, 2, 3]
     best = results.loc[results["rank"] == 1].iloc[0]
-    assert parent.metrics["best_score"] == pytest.approx(best["score"]) == results.attrs["best_score"]
+    assert parent.metrics["score"] == pytest.approx(best["score"]) == results.attrs["best_score"]
+    assert parent.metrics["score_std"] == pytest.approx(best["score_std"])
     assert {k: parent.params[f"best.{k}"] for k in grid} == results.attrs["best_params"]
     one = children[0]
     assert {"score", "score_std", "fit_time"} <= set(one.metrics)
     assert one.params["random_state"] == 0 and one.params["max_depth"] in (1, 2, 3)
-    comparison = compare_experiments(project, "0042", experiments=[r.id for r in series], primary_metric="score")
-    assert len(comparison.rows) == 28
-    assert comparison.best in set(results.loc[results["score"] == results["score"].max(), "experiment"])
-    assert len(comparison.dataframe) == 28
+    # the whole series: the sweep is one unit, represented by its parent's best score
+    comparison = compare_experiments(project, "0042", experiments=[r.id for r in series])
+    assert len(comparison.rows) == 28 and len(comparison.dataframe) == 28
+    assert comparison.primary_metric == "score" and comparison.best == parent_id
+    # its combinations against each other
+    children_only = compare_experiments(project, "0042", experiments=[r.id for r in children], primary_metric="score")
+    assert len(children_only.rows) == 27
+    assert children_only.best in set(results.loc[results["score"] == results["score"].max(), "experiment"])
 
 
 def test_a_failing_combination_is_recorded_and_the_sweep_goes_on(project: Path) -> None:
@@ -97,7 +101,7 @@ def test_a_failing_combination_is_recorded_and_the_sweep_goes_on(project: Path) 
     failed = find_experiment(project, bad["experiment"])
     assert failed.status == "failed" and "FAILED: InvalidParameterError" in failed.meta.notes[-1].text
     parent = find_experiment(project, results.attrs["parent"])
-    assert parent.status == "completed" and parent.metrics["n_failed"] == 1
+    assert parent.status == "completed" and parent.params["n_failed"] == 1
 
 
 def test_all_combinations_failing_fails_the_parent(project: Path) -> None:
@@ -141,7 +145,7 @@ def test_grid_search_logs_every_combination_under_a_parent_with_the_best_model(p
         assert child.meta.parent == parent.id and sweep_tag(parent.id) in child.tags
         assert child.metrics["score"] == pytest.approx(reference["mean_test_score"][index])
         assert child.metrics["score_std"] == pytest.approx(reference["std_test_score"][index])
-        assert child.metrics["rank"] == reference["rank_test_score"][index]
+        assert results.loc[index, "rank"] == reference["rank_test_score"][index]
         assert "train_score" in child.metrics and "fit_time" in child.metrics
     child_points = (find_experiment(project, results["experiment"].iloc[0]).path / "metrics.jsonl").read_text()
     assert child_points.count('"key":"fold/score"') == 3

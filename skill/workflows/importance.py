@@ -122,5 +122,3 @@ def write_importance(exp: Any, ranking: list[ParamImportance], *, title: str, me
     figure = render_chart(ranking, title=title)
     if figure is not None:
         exp.save_artifact(CHART_FILE, figure)
-    for p in ranking:
-        exp.log_metric(f"importance/{p.param}", p.importance)

@@ -10,7 +10,11 @@ the living docs and the MCP tools see all of it with no extra code.
 Metric names are shared by every helper: `score` is the headline number of a
 combination (the mean cross-validated score, or the validation score),
 `score_std` its spread over folds, `fold/score` the per-fold values with
-step = fold, `fit_time` seconds per fit.
+step = fold, `fit_time` seconds per fit. The parent's `score` and
+`score_std` are the best combination's (so a comparison of the whole
+increment ranks the sweep as one unit, by its best result; compare the
+children themselves by naming them); `n_combinations`, `n_failed`, the grid
+and `best.<param>` are its params.
 """
 
 from __future__ import annotations
@@ -102,8 +106,7 @@ def _summarise(parent: Experiment, title: str, combos: list[dict[str, Any]], sco
     """Best params and score, counts and the importance analysis, into the parent experiment."""
     good = [i for i, s in enumerate(scores) if not math.isnan(s)]
     failed = len(combos) - len(good)
-    parent.log_params({"n_combinations": len(combos), "grid": _grid_values(combos)})
-    parent.log_metrics({"n_combinations": len(combos), "n_failed": failed})
+    parent.log_params({"n_combinations": len(combos), "n_failed": failed, "grid": _grid_values(combos)})
     ranking = param_importance(combos, scores)
     write_importance(parent, ranking, title=f"{title} ({parent.id})", metric=metric, n_runs=len(good))
     frame.attrs.update({"parent": parent.id, "sweep_tag": sweep_tag(parent.id),
@@ -115,7 +118,10 @@ def _summarise(parent: Experiment, title: str, combos: list[dict[str, Any]], sco
     best = max(good, key=lambda i: scores[i])
     best_params = {k: param_value(v) for k, v in combos[best].items()}
     parent.log_params({"best": best_params})
-    parent.log_metric("best_score", scores[best])
+    # `score` too: a comparison of the increment then ranks the sweep as one unit by its best result
+    best_std = frame["score_std"].iloc[best]
+    parent.log_metrics({"score": scores[best],
+                        **({"score_std": float(best_std)} if not math.isnan(best_std) else {})})
     best_id = frame["experiment"].iloc[best]
     parent.log_note(f"best of {len(combos)}: {best_id} {metric}={scores[best]:.6g} with {best_params}"
                     + (f"; {failed} failed" if failed else "")
@@ -253,7 +259,7 @@ def track_grid_search(
     `grid_search_kwargs` go to GridSearchCV as they are (cv, scoring, refit,
     n_jobs, ...; its defaults otherwise). Each combination's experiment holds
     its params and `score` (mean test score), `score_std`, `fold/score` per
-    split, `rank`, `fit_time` and `score_time` (means over folds); with several
+    split and `fit_time` (mean over folds); with several
     scorers each also appears under its own name, and `score` is the refit one.
     The parent holds the best params and score, the refitted best model
     (`model.pkl`) and the importance analysis.
@@ -276,7 +282,7 @@ def track_grid_search(
         search = GridSearchCV(estimator, param_grid, **grid_search_kwargs)
         started = time.perf_counter()
         search.fit(X_train, y_train)
-        parent.log_metric("search_time", time.perf_counter() - started)
+        parent.log_metric("training_time", time.perf_counter() - started)  # the whole search, refit included
         results = search.cv_results_
         primary, names = _cv_keys(search)
         n_splits = search.n_splits_
@@ -296,9 +302,7 @@ def track_grid_search(
                                            f"{scorer}_std": float(results[f"std_test_{scorer}"][index])})
                     if f"mean_train_{scorer}" in results:
                         child.log_metric(f"train_{scorer}", float(results[f"mean_train_{scorer}"][index]))
-                child.log_metrics({"rank": int(results[f"rank_test_{primary}"][index]),
-                                   "fit_time": float(results["mean_fit_time"][index]),
-                                   "score_time": float(results["mean_score_time"][index])})
+                child.log_metrics({"fit_time": float(results["mean_fit_time"][index])})
                 child.log_note(f"scored inside GridSearchCV ({n_splits} folds); fit_time is its mean per fold")
             score = float(results[f"mean_test_{primary}"][index])
             rows.append({"experiment": child.id, "score": score,
@@ -310,6 +314,4 @@ def track_grid_search(
         best_model = getattr(search, "best_estimator_", None)
         if best_model is not None:
             parent.save_model(best_model, "model.pkl")
-            if hasattr(search, "refit_time_"):
-                parent.log_metric("refit_time", float(search.refit_time_))
     return (best_model if best_model is not None else search), frame
