@@ -62,7 +62,8 @@ def resolve_interval(setting: bool | float | None) -> float | None:
     if setting is True:
         return DEFAULT_INTERVAL_S
     if not isinstance(setting, (int, float)) or not 0 < float(setting) <= _MAX_INTERVAL_S:
-        raise InvalidInput(source, setting, f"True, False, None, or seconds between samples in (0, {_MAX_INTERVAL_S:g}]")
+        raise InvalidInput(source, setting,
+                           f"True, False, None, or seconds between samples in (0, {_MAX_INTERVAL_S:g}]")
     return float(setting)
 
 

@@ -31,7 +31,7 @@ def snippet(heading: str) -> str:
     """The first python block after a heading of the seed, verbatim."""
     text = SEED.read_text(encoding="utf-8")
     start = text.index(heading)
-    return re.search(r"```python\n(.*?)```", text[start:], re.S).group(1)
+    return re.search(r"```python\n(.*?)```", text[start:], re.DOTALL).group(1)
 
 
 class _FastBoosting(GradientBoostingClassifier):
@@ -157,7 +157,7 @@ def test_example_3_model_comparison(project: Path) -> None:
     assert names == ["xgboost", "lightgbm", "random-forest"]
     report = next((project / ".specweave").glob("increments/0042-*/experiments/comparison.md")).read_text()
     assert report == comparison.markdown
-    assert re.search(r"^\| Experiment\s+\| Accuracy\s+\| Precision\s+\| Recall\s+\| F1\s+\|", report, re.M)
+    assert re.search(r"^\| Experiment\s+\| Accuracy\s+\| Precision\s+\| Recall\s+\| F1\s+\|", report, re.MULTILINE)
     assert "Training Time" in report and f"**Best Model**: {comparison.experiments[comparison.best]}" in report
     assert all(hasattr(m, "predict") for m in comparison.models.values())
 

@@ -55,7 +55,7 @@ def test_seed_style_closure_without_arguments(project: Path) -> None:
         model.fit(X, Y)
         return model, model.score(X, Y)
 
-    model, score = train_model()
+    _, score = train_model()
     record = find_experiment(project, tracker.experiments[0])
     assert record.params["C"] == 0.3 and record.metrics["score"] == score
 

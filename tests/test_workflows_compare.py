@@ -75,7 +75,8 @@ def test_regression_metrics(project: Path) -> None:
                             Xr[:40], yr[:40], Xr[40:], yr[40:])
     assert result.task == "regression" and result.average is None and result.primary_metric == "rmse"
     linear = result.metrics["linear"]
-    assert linear["rmse"] == pytest.approx(math.sqrt(mean_squared_error(yr[40:], result.models["linear"].predict(Xr[40:]))))
+    predicted = result.models["linear"].predict(Xr[40:])
+    assert linear["rmse"] == pytest.approx(math.sqrt(mean_squared_error(yr[40:], predicted)))
     assert {"mae", "r2", "training_time", "inference_time"} <= set(linear)
     assert result.best == min(result.metrics, key=lambda n: result.metrics[n]["rmse"])
     assert "RMSE" in result.markdown and "Accuracy" not in result.markdown

@@ -51,7 +51,7 @@ def test_sweep_where_one_param_matters_ranks_it_first(project: Path) -> None:
     assert importance["algorithm"] == pytest.approx(0.0, abs=1e-12)
     parent = find_experiment(project, results.attrs["parent"])
     table = (parent.path / TABLE_FILE).read_text()
-    rows = [line for line in table.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    rows = [line for line in table.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
     assert rows[0].startswith("| 1 | n_neighbors |") and rows[1].startswith("| 2 | algorithm |")
     assert (parent.path / CHART_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {TABLE_FILE, CHART_FILE} <= {a.name for a in parent.meta.artifacts}

@@ -123,7 +123,7 @@ def track_artifacts(
             record = find_experiment(project, target, increment)
             if record.status == "running":
                 raise InvalidInput("track_artifacts target", target,
-                                   "the Experiment object of a run that is still open (a reference only for ended runs)")
+                                   "the Experiment object of a run still open (a reference is for ended runs)")
             if record.meta is None:
                 raise NotFound("readable metadata.yaml for experiment", target)
             exp_id, sink = record.id, _stored_sink(record)

@@ -100,7 +100,7 @@ def track_cross_validation(
                           description=f"{len(splits)}-fold cross-validation of {model_name(model)}") as exp:
         exp.log_params(estimator_params(model))
         exp.log_params({"model": model_name(model), "cv": type(splitter).__name__, "n_splits": len(splits),
-                        "scoring": param_value(scoring), "n_samples": int(len(labels)), "task": task})
+                        "scoring": param_value(scoring), "n_samples": len(labels), "task": task})
         out = cross_validate(model, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs, error_score="raise",
                              return_estimator=return_estimator, groups=groups)
         names = [k[len("test_"):] for k in out if k.startswith("test_")]
@@ -114,7 +114,7 @@ def track_cross_validation(
         fit_times = [float(v) for v in out["fit_time"]]
         sizes, classes = [], [] if task == "classification" else None
         for index, (train, test) in enumerate(splits):
-            sizes.append({"train": int(len(train)), "test": int(len(test))})
+            sizes.append({"train": len(train), "test": len(test)})
             exp.log_metrics({"fold/fit_time": fit_times[index], "fold/score_time": float(out["score_time"][index]),
                              "fold/train_size": len(train), "fold/test_size": len(test)}, step=index)
             if classes is not None:

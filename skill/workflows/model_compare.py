@@ -1,8 +1,10 @@
 """`compare_models`: train several models on the same split, score them alike, compare them.
 
 Each model becomes an experiment named by its key (`exp-002-xgboost`) with its
-class and the params it was given that differ from the class defaults, the task, the averaging used, the metrics below, the fitted
-model (`model.pkl`) and the tag `model-comparison`; then the increment's
+class, the params it was given that differ from the class defaults (all the
+defaults of several model families would swamp the table), the task, the
+averaging used, the metrics below, the fitted model (`model.pkl`) and the tag
+`model-comparison`; then the increment's
 `comparison.md` is written by `compare_experiments` over exactly these
 experiments, in the seed's table shape.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 from ..errors import InvalidInput
 from ..experiment import Experiment
@@ -90,7 +90,9 @@ class ExperimentPipeline:
 
     # -- stages ------------------------------------------------------------------------------
     @contextmanager
-    def stage(self, name: str, *, description: str | None = None, tags: list[str] | None = None) -> Iterator[Experiment]:
+    def stage(
+        self, name: str, *, description: str | None = None, tags: list[str] | None = None
+    ) -> Iterator[Experiment]:
         """Run one stage as an experiment linked to the pipeline; yields the stage's Experiment."""
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("stage name", name, "a non-empty string such as 'preprocessing'")
@@ -137,10 +139,10 @@ class ExperimentPipeline:
 
     finish = end
 
-    def __enter__(self) -> ExperimentPipeline:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
         if exc is None:
             self.end()
         else:

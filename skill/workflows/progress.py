@@ -28,11 +28,9 @@ def wanted(show: bool | None) -> bool:
 
 def _plain(items: Iterable[T], total: int, desc: str) -> Iterator[T]:
     stream = sys.stdout
-    done = 0
-    for item in items:
+    width = 30
+    for done, item in enumerate(items, 1):
         yield item
-        done += 1
-        width = 30
         filled = int(width * done / total) if total else width
         stream.write(f"\r{desc} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
         stream.flush()

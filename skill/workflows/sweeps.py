@@ -52,7 +52,8 @@ def _grid(param_grid: Any) -> list[dict[str, Any]]:
 
     grids = param_grid if isinstance(param_grid, list) else [param_grid]
     if not grids or not all(isinstance(g, dict) and g for g in grids):
-        raise InvalidInput("param_grid", type(param_grid).__name__, "a dict of name -> list of values (or a list of such dicts)")
+        raise InvalidInput("param_grid", type(param_grid).__name__,
+                           "a dict of name -> list of values (or a list of such dicts)")
     try:
         combos = list(ParameterGrid(param_grid))
     except (TypeError, ValueError) as exc:
@@ -125,7 +126,7 @@ def _summarise(parent: Experiment, title: str, combos: list[dict[str, Any]], sco
     best_id = frame["experiment"].iloc[best]
     parent.log_note(f"best of {len(combos)}: {best_id} {metric}={scores[best]:.6g} with {best_params}"
                     + (f"; {failed} failed" if failed else "")
-                    + (f"; most important parameter: {ranking[0].param} ({ranking[0].importance:.0%})" if ranking else ""))
+                    + (f"; most important: {ranking[0].param} ({ranking[0].importance:.0%})" if ranking else ""))
     frame.attrs.update({"best_params": best_params, "best_score": scores[best], "best_experiment": best_id})
 
 
@@ -223,7 +224,8 @@ def _run_combination(child: Experiment, build: Callable[[dict[str, Any]], Any], 
                 names = [n for n in (scoring if isinstance(scoring, (list, tuple, dict)) else names) if n in names]
                 for extra in names:
                     log_fold_scores(child, extra, [float(v) for v in out[f"test_{extra}"]])
-            row["score"], row["score_std"] = log_fold_scores(child, "score", [float(v) for v in out[f"test_{names[0]}"]])
+            primary = [float(v) for v in out[f"test_{names[0]}"]]
+            row["score"], row["score_std"] = log_fold_scores(child, "score", primary)
             row["fit_time"] = float(sum(out["fit_time"]) / len(out["fit_time"]))
             child.log_metric("fit_time", row["fit_time"])
     except Exception as exc:  # one bad combination is a finding, not the end of the sweep
