@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import re
 import time
@@ -59,6 +60,7 @@ _PARAMS_PER_BATCH = 100
 _MAX_TAG_VALUE = 8000
 _MAX_PARAM_VALUE = 6000
 _MAX_KEY = 250
+_QUIET_ENV = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
 
 
 class PushedRun(BaseModel):
@@ -165,41 +167,59 @@ def _metric_entities(points: list[MetricPoint], rec_id: str, warnings: list[str]
     return out
 
 
-def _send(client: Any, run_id: str, metrics: list[Any], params: list[Any], tags: list[Any]) -> None:
-    """log_batch within MLflow's limits: 100 params or tags, 1,000 entities per call."""
-    from mlflow.entities import Param, RunTag
+def _send(client: Any, run_id: str, metrics: list[Any], params: list[Any], tags: list[Any],
+          final_tags: list[Any]) -> None:
+    """log_batch within MLflow's limits (100 params, 100 tags, 1,000 entities per call).
 
-    params, tags = list(params), list(tags)
-    i = 0
-    while params or tags or i < len(metrics):
-        batch_params: list[Param] = params[:_PARAMS_PER_BATCH]
-        params = params[_PARAMS_PER_BATCH:]
-        room = _PARAMS_PER_BATCH - len(batch_params)
-        batch_tags: list[RunTag] = tags[:room]
-        tags = tags[room:]
-        take = _BATCH - len(batch_params) - len(batch_tags)
-        batch_metrics = metrics[i:i + take]
-        i += take
-        client.log_batch(run_id, metrics=batch_metrics, params=batch_params, tags=batch_tags)
+    `final_tags` (what was sent, and its digest) go in the last call, so a push
+    that fails halfway is not taken for a complete one the next time.
+    """
+    batch: dict[str, list[Any]] = {"metrics": [], "params": [], "tags": []}
+
+    def flush() -> None:
+        if any(batch.values()):
+            client.log_batch(run_id, **batch)
+            for items in batch.values():
+                items.clear()
+
+    def add(kind: str, item: Any) -> None:
+        size = sum(len(items) for items in batch.values())
+        if size >= _BATCH or (kind != "metrics" and len(batch[kind]) >= _PARAMS_PER_BATCH):
+            flush()
+        batch[kind].append(item)
+
+    for param in params:
+        add("params", param)
+    for tag in tags:
+        add("tags", tag)
+    for metric in metrics:
+        add("metrics", metric)
+    for tag in final_tags:
+        add("tags", tag)
+    flush()
 
 
-def _upload_artifacts(client: Any, run_id: str, rec: ExperimentRecord) -> int:
+def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord) -> int:
+    """Upload the folder's artifacts and its metadata.yaml (under specweave/); returns the count sent."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
     assert rec.meta is not None
+    repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=tracking_uri)
     sent = 0
     for art in rec.meta.artifacts:
         path = rec.path / art.name
         if not path.is_file():
             continue
-        folder = posixpath.dirname(art.name)
-        client.log_artifact(run_id, str(path), folder or None)
+        repo.log_artifact(str(path), posixpath.dirname(art.name) or None)
         sent += 1
     meta_file = rec.path / METADATA_FILE
     if meta_file.is_file():
-        client.log_artifact(run_id, str(meta_file), "specweave")
+        repo.log_artifact(str(meta_file), "specweave")
     return sent
 
 
-def _push_one(client: Any, exp_id: str, rec: ExperimentRecord, existing: Any, result: PushResult) -> PushedRun:
+def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing: Any,
+              result: PushResult) -> PushedRun:
     from mlflow.entities import Param, RunTag
 
     assert rec.meta is not None
@@ -213,10 +233,11 @@ def _push_one(client: Any, exp_id: str, rec: ExperimentRecord, existing: Any, re
 
     tags = _run_tags(rec, warnings)
     if existing is None:
-        run = client.create_run(exp_id, start_time=_ms(rec.meta.started), tags={}, run_name=rec.name)
+        run = client.create_run(exp_id, start_time=_ms(rec.meta.started), tags=tags, run_name=rec.name)
         run_id, sent_points, server_params, old_tags = run.info.run_id, 0, {}, []
+        tags = {}  # sent with the run
     else:
-        run_id = existing.info.run_id
+        run, run_id = existing, existing.info.run_id
         try:
             sent_points = int(existing.data.tags.get(TAG_POINTS, "0"))
         except ValueError:
@@ -242,21 +263,21 @@ def _push_one(client: Any, exp_id: str, rec: ExperimentRecord, existing: Any, re
             continue
         params.append(Param(mkey, text))
     metrics = _metric_entities(points[sent_points:], rec.id, warnings)
-    _send(client, run_id, metrics, params, [RunTag(k, v) for k, v in tags.items()])
     for old in old_tags:  # tags removed here are removed there
         key = str(old).partition("=")[0]
         if old not in rec.meta.tags and key in (existing.data.tags if existing is not None else {}) \
                 and key not in tags:
             client.delete_tag(run_id, key)
-    result.artifacts += _upload_artifacts(client, run_id, rec)
-    result.metric_points += len(metrics)
-    result.params += len(params)
-    client.log_batch(run_id, tags=[RunTag(TAG_POINTS, str(len(points))), RunTag(TAG_DIGEST, digest)])
+    result.artifacts += _upload_artifacts(run, to, rec)
     status = STATUS_TO_MLFLOW[rec.status]
     if status != "RUNNING":
         client.set_terminated(run_id, status, end_time=_ms(rec.meta.ended))
-    else:
+    elif existing is not None and existing.info.status != "RUNNING":
         client.update_run(run_id, status="RUNNING")
+    _send(client, run_id, metrics, params, [RunTag(k, v) for k, v in tags.items()],
+          [RunTag(TAG_POINTS, str(len(points))), RunTag(TAG_DIGEST, digest)])
+    result.metric_points += len(metrics)
+    result.params += len(params)
     return PushedRun(increment=rec.increment, id=rec.id, run_id=run_id,
                      action="created" if existing is None else "updated")
 
@@ -273,6 +294,21 @@ def push_experiments(root: Path, increment: str | None, to: str) -> PushResult:
     incs = [resolve_increment(root, increment)] if increment else list_increments(root)
     client = mlflow.MlflowClient(tracking_uri=to)
     result = PushResult(to=to)
+    # MLflow prints two "View run" lines (after one more request) per ended run; the summary says it all.
+    previous = os.environ.get(_QUIET_ENV)
+    os.environ[_QUIET_ENV] = "true"
+    try:
+        _push_increments(client, root, to, incs, result)
+    finally:
+        if previous is None:
+            os.environ.pop(_QUIET_ENV, None)
+        else:
+            os.environ[_QUIET_ENV] = previous
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _push_increments(client: Any, root: Path, to: str, incs: list[Any], result: PushResult) -> None:
     for inc in incs:
         folders = experiment_dirs(inc)
         if not folders:
@@ -289,11 +325,9 @@ def push_experiments(root: Path, increment: str | None, to: str) -> PushResult:
             if rec.meta is None:
                 result.warnings.append(f"{inc.id}/{rec.id}: not pushed, {'; '.join(rec.problems)}")
                 continue
-            pushed = _push_one(client, exp.experiment_id, rec, by_uid.get(rec.meta.uid), result)
+            pushed = _push_one(client, to, exp.experiment_id, rec, by_uid.get(rec.meta.uid), result)
             result.runs.append(pushed)
             setattr(result, pushed.action, getattr(result, pushed.action) + 1)
-    result.seconds = round(time.perf_counter() - started, 3)
-    return result
 
 
 __all__ = ["PushResult", "PushedRun", "push_experiments"]
