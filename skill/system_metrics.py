@@ -184,10 +184,21 @@ class SystemSampler:
             for index in range(nvml.nvmlDeviceGetCount()):
                 handle = nvml.nvmlDeviceGetHandleByIndex(index)
                 out[f"system/gpu{index}/utilization"] = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-                out[f"system/gpu{index}/memory_used_mb"] = round(nvml.nvmlDeviceGetMemoryInfo(handle).used / _MB, 1)
+                out[f"system/gpu{index}/memory_used_mb"] = round(_gpu_memory_used(nvml, handle) / _MB, 1)
         except Exception:  # a driver hiccup or a GPU gone: stop asking rather than fail the run
             self._gpu = None
         return out
+
+
+def _gpu_memory_used(nvml: Any, handle: Any) -> float:
+    """Bytes in use as nvidia-smi counts them: the v2 query leaves out what the driver reserves."""
+    version = getattr(nvml, "nvmlMemory_v2", None)
+    if version is not None:
+        try:
+            return float(nvml.nvmlDeviceGetMemoryInfo(handle, version=version).used)
+        except Exception:  # an older driver without the v2 query
+            pass
+    return float(nvml.nvmlDeviceGetMemoryInfo(handle).used)
 
 
 class SystemMetricsThread:
@@ -198,7 +209,7 @@ class SystemMetricsThread:
         self._interval = interval
         self._stop = threading.Event()
         self._step = 0
-        self._sampler = SystemSampler()
+        self._sampler: SystemSampler | None = None  # built in the thread: NVML start-up never delays the run
         self._thread = threading.Thread(target=self._loop, name=f"specweave-system-{name}", daemon=True)
 
     def start(self) -> SystemMetricsThread:
@@ -206,6 +217,8 @@ class SystemMetricsThread:
         return self
 
     def _sample(self) -> None:
+        if self._sampler is None:
+            return
         try:
             values = self._sampler.read()
             if values:
@@ -215,6 +228,10 @@ class SystemMetricsThread:
             pass
 
     def _loop(self) -> None:
+        try:
+            self._sampler = SystemSampler()
+        except Exception:  # nothing to sample on this platform; the run goes on unobserved
+            return
         while not self._stop.wait(self._interval):
             self._sample()
         self._sample()  # the last window, up to the end of the run
