@@ -109,9 +109,12 @@ def render_chart(ranking: list[ParamImportance], *, title: str) -> Any | None:
     axes.barh([p.param for p in shown], [p.importance for p in shown], color="#4c72b0")
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of score variance")
-    axes.set_title(f"Parameter importance: {title}")
+    axes.set_title(f"Parameter importance: {title}", fontsize=10)
     for index, p in enumerate(shown):
-        axes.text(min(p.importance + 0.01, 0.9), index, f"{p.importance:.0%}", va="center")
+        if p.importance > 0.85:  # no room right of the bar: write inside its end
+            axes.text(p.importance - 0.01, index, f"{p.importance:.0%}", va="center", ha="right", color="white")
+        else:
+            axes.text(p.importance + 0.01, index, f"{p.importance:.0%}", va="center")
     figure.tight_layout()
     return figure
 
