@@ -8,7 +8,9 @@ On disk each stage is an ordinary experiment named after the stage, with
 `parent` = the pipeline's id, `stage` = its name, `stage_order` = 1, 2, ...,
 `after` = the id of the stage before it, and the tag `pipeline:<parent id>`.
 The parent (tag `pipeline`) keeps the stage names in order (param `stages`)
-and each stage's duration (metric `duration/<stage>`).
+and logs no metrics of its own, so a comparison judges the stages by theirs
+(log a pipeline-wide result on `pipeline.experiment` to rank the pipeline as
+one unit instead).
 
 The parent ends `completed` when the pipeline is ended: by leaving
 `with ExperimentPipeline(...) as pipeline:`, by `pipeline.end()`, when the
@@ -122,9 +124,6 @@ class ExperimentPipeline:
             raise
         finally:
             self._open = None
-            meta = exp.metadata
-            if meta.duration_s is not None:
-                self._parent.log_metric(f"duration/{name}", meta.duration_s)
         if self._expected and [s.metadata.stage for s in self._stages][-len(self._expected):] == self._expected:
             self.end()
 
