@@ -8,8 +8,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from skill.errors import SpecweaveError
-from skill.increments import list_increments, resolve_increment
-from skill.store import experiment_dirs
 
 from .boundary import Project
 
@@ -19,6 +17,8 @@ STATUSES = ("running", "completed", "failed", "killed", "crashed")
 
 
 def increment_ids(project: Project, prefix: str) -> list[str]:
+    from skill.increments import list_increments
+
     out = []
     for inc in list_increments(project.root):
         if inc.id.startswith(prefix) or inc.slug.startswith(prefix):
@@ -27,6 +27,9 @@ def increment_ids(project: Project, prefix: str) -> list[str]:
 
 
 def experiment_ids(project: Project, prefix: str, increment: str | None) -> list[str]:
+    from skill.increments import list_increments, resolve_increment
+    from skill.store import experiment_dirs
+
     try:
         incs = [resolve_increment(project.root, increment)] if increment else list_increments(project.root)
     except SpecweaveError:

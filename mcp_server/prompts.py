@@ -20,6 +20,7 @@ from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessag
 
 from .boundary import Project
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 MAX_ARGUMENT = 500
 
@@ -48,7 +49,7 @@ def parse_prompt_file(path: Path) -> PromptFile:
     end = text.find("\n---", 4)
     if end < 0:
         raise ValueError(f"{path.name}: front matter is not closed by a '---' line")
-    front = yaml.safe_load(text[4:end])
+    front = yaml.load(text[4:end], Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     body = text[end + 4 :].lstrip("\n")
     if not isinstance(front, dict) or not isinstance(front.get("name"), str) or not front.get("description"):
         raise ValueError(f"{path.name}: front matter needs a name and a description")

@@ -22,7 +22,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp_types import Resource
 
-from skill.increments import list_increments, resolve_increment
 from skill.layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
 
 from .boundary import Project, resource_errors
@@ -36,6 +35,8 @@ def comparison_uri(increment_id: str) -> str:
 
 
 def _comparison_path(project: Project, increment_id: str) -> Path:
+    from skill.increments import resolve_increment
+
     return Path(resolve_increment(project.root, increment_id).path) / EXPERIMENTS_DIR / COMPARISON_FILE
 
 
@@ -47,6 +48,8 @@ def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
 
 def dynamic_resources(project: Project) -> list[Resource]:
     """A concrete resource for every comparison.md that exists now."""
+    from skill.increments import list_increments
+
     found = []
     try:
         increments = list_increments(project.root)
@@ -68,6 +71,8 @@ def register(server: MCPServer, project: Project) -> None:
                      description="Every increment of the project with its experiment count.")
     @resource_errors
     async def increments_resource() -> str:
+        from skill.increments import list_increments
+
         rows = [inc.model_dump(mode="json") | {"path": project.rel(Path(inc.path))}
                 for inc in list_increments(project.root)]
         return json.dumps(rows, indent=2, ensure_ascii=False)

@@ -13,21 +13,41 @@ from mcp.server.mcpserver import MCPServer
 
 from skill.errors import InvalidInput
 from skill.history import DEFAULT_MAX_POINTS, MetricHistory, metric_history
-from skill.increments import list_increments as _list_increments
-from skill.increments import resolve_increment
 from skill.layout import STATUSES
 from skill.models import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, _json_float
 from skill.paging import DEFAULT_LIMIT, paginate, query_fingerprint
-from skill.store import find_experiment
 
 from .boundary import READ, Project, tool_errors
+from .memo import Memo
 
 
 def locate(project: Project, experiment: str, increment: str | None) -> ExperimentRecord:
     """Find an experiment and refuse a folder that a link takes out of `.specweave/`."""
+    from skill.store import find_experiment
+
     record = find_experiment(project.root, experiment, increment or None)
     project.inside(record.path)
     return record
+
+
+def cached_detail(project: Project, memo: Memo, experiment: str, increment: str | None) -> ExperimentDetail:
+    """`detail(locate(...))`, answered from the memo while the files are unchanged."""
+    from skill.store import load_experiment, validate_experiment_ref
+
+    ref, inc = validate_experiment_ref(experiment), increment or None
+    found = memo.lookup(project.root, ref, inc)
+    if found is not None:
+        hit = memo.detail(found[0])
+        if hit is not None:
+            return hit
+        record = load_experiment(found[0], found[1], project.root)
+        project.inside(record.path)
+    else:
+        record = locate(project, ref, inc)
+        memo.remember_lookup(project.root, ref, inc, record)
+    result = detail(project, record)
+    memo.remember_detail(Path(record.path), result)
+    return result
 
 
 def validate_status(status: str | None) -> str | None:
@@ -59,6 +79,8 @@ def detail(project: Project, record: ExperimentRecord) -> ExperimentDetail:
 
 
 def register(server: MCPServer, project: Project) -> None:
+    memo = Memo()
+
     @server.tool(title="List increments", annotations=READ)
     @tool_errors
     async def list_increments() -> list[Increment]:
@@ -69,6 +91,8 @@ def register(server: MCPServer, project: Project) -> None:
         experiments it holds. Pass an id, its number (`0042`) or its slug as
         `increment` to the other tools.
         """
+        from skill.increments import list_increments as _list_increments
+
         return [inc.model_copy(update={"path": Path(project.rel(inc.path))}) for inc in _list_increments(project.root)]
 
     @server.tool(title="List experiments", annotations=READ)
@@ -93,6 +117,7 @@ def register(server: MCPServer, project: Project) -> None:
         - limit: rows per page, 1 to 500 (default 50). Pass `next_cursor` back as
           `cursor` to get the next page with the same filters.
         """
+        from skill.increments import resolve_increment
         from skill.query import filter_records, sort_records
         from skill.store import list_experiments as _list
 
@@ -118,7 +143,7 @@ def register(server: MCPServer, project: Project) -> None:
 
         Saved models are described, never loaded.
         """
-        return detail(project, locate(project, experiment, increment))
+        return cached_detail(project, memo, experiment, increment)
 
     @server.tool(title="Metric history", annotations=READ)
     @tool_errors

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 
 from skill.errors import InvalidInput
-from skill.models import ExperimentMeta
+from skill.models import ExperimentSummary, Note
 
 from .boundary import WRITE_APPEND, WRITE_IDEMPOTENT, Project, tool_errors
 from .tools_read import locate
@@ -18,13 +18,13 @@ from .tools_read import locate
 def register(server: MCPServer, project: Project) -> None:
     @server.tool(title="Add a note to an experiment", annotations=WRITE_APPEND)
     @tool_errors
-    async def add_note(experiment: str, text: str, increment: str | None = None) -> ExperimentMeta:
-        """Append a timestamped note to an experiment's metadata.yaml, e.g. why it failed or what
-        it showed. Returns the experiment's metadata with the new note last."""
+    async def add_note(experiment: str, text: str, increment: str | None = None) -> Note:
+        """Append a timestamped note to an experiment's metadata.yaml, e.g. why it failed, what it
+        showed, or what to try next. Returns the note as stored (show_experiment lists them all)."""
         from skill.edits import add_note as _add_note
 
         project.require_writable("add_note")
-        return _add_note(locate(project, experiment, increment), text)
+        return _add_note(locate(project, experiment, increment), text).notes[-1]
 
     @server.tool(title="Tag an experiment", annotations=WRITE_IDEMPOTENT)
     @tool_errors
@@ -33,14 +33,17 @@ def register(server: MCPServer, project: Project) -> None:
         add: list[str] | None = None,
         remove: list[str] | None = None,
         increment: str | None = None,
-    ) -> ExperimentMeta:
+    ) -> ExperimentSummary:
         """Add and/or remove tags on an experiment (e.g. add `production-candidate`).
         A tag is one line of at most 100 characters. Adding a tag it already has,
-        or removing one it lacks, changes nothing. Returns the updated metadata."""
+        or removing one it lacks, changes nothing. Returns the experiment with its tags now."""
         from skill.edits import set_tags
+        from skill.store import load_experiment
 
         project.require_writable("tag_experiment")
         if not add and not remove:
             raise InvalidInput("tag_experiment arguments", {"add": add, "remove": remove},
                                "at least one tag in `add` or `remove`")
-        return set_tags(locate(project, experiment, increment), add=add or [], remove=remove or [])
+        record = locate(project, experiment, increment)
+        set_tags(record, add=add or [], remove=remove or [])
+        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, project.root))

@@ -211,7 +211,7 @@ def test_add_note_and_tag_write_metadata(store: Path, mode: str) -> None:
         ("tag_experiment", {"experiment": "lightgbm", "remove": ["production-candidate"]}),
         ("tag_experiment", {"experiment": "lightgbm"}),
     ])
-    assert ok(note)["notes"][-1]["text"] == "Close second; cheaper to serve."
+    assert ok(note)["text"] == "Close second; cheaper to serve." and ok(note)["ts"]
     assert ok(tagged)["tags"] == ["production-candidate", "reviewed"]
     assert ok(again)["tags"] == ["production-candidate", "reviewed"]
     assert ok(untagged)["tags"] == ["reviewed"]
