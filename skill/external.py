@@ -1,4 +1,4 @@
-"""Runs kept by other trackers (MLflow in the increment, a team's MLflow server, W&B), read as records.
+"""Runs kept by other trackers (MLflow in the increment, a team's MLflow server), read as records.
 
 `list_experiments` calls `external_records` so that every face shows these
 runs beside the native ones, marked by `meta.source`:
@@ -7,13 +7,15 @@ runs beside the native ones, marked by `meta.source`:
 |-----------------|-----------------------------------------------|-----------------------------|
 | `mlflow`        | `experiments/mlflow.db` (configure_mlflow)    | `mlflow-<run8>-<name slug>` |
 | `mlflow-server` | SPECWEAVE_TRACKING_URI / ml.yaml tracking_uri | `mlflow-<run8>-<name slug>` |
-| `wandb`         | `experiments/wandb/` (configure_wandb)        | `wandb-<run id>-<name slug>` |
 
-A run that is a copy of a native experiment (written by `specweave.mlflow`,
-`specweave.wandb` or `sw-ml push`, and tagged with its uid) is left out: the
-plain folder is the original. Each source is imported only when its files
-or settings exist, so a project without them pays a few `stat` calls per
-increment and never imports mlflow or wandb.
+A run that is a copy of a native experiment (written by `specweave.mlflow`
+or `sw-ml push`, and tagged with its uid) is left out: the plain folder is
+the original. W&B runs need no reader here: W&B keeps its history in a
+binary file that only its own service reads, so `specweave.wandb` (and
+`configure_wandb`, which wraps `wandb.init`) mirror each run into a plain
+folder as it logs. Each source is imported only when its files or settings
+exist, so a project without them pays a `stat` or two per increment and
+never imports mlflow.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ log = logging.getLogger("specweave.external")
 _warned: set[str] = set()
 
 MLFLOW_DB = "mlflow.db"  # = integrations.local_stores.MLFLOW_DB (not imported: keep this module light)
-WANDB_DIR = "wandb"
 
 
 def native_uids(increment: Increment) -> set[str]:
@@ -54,9 +55,8 @@ def external_records(root: Path, increment: Increment) -> list[ExperimentRecord]
     """Records from every configured outside source for this increment ([] when there is none)."""
     exp_dir = increment.path / EXPERIMENTS_DIR
     has_db = (exp_dir / MLFLOW_DB).is_file()
-    has_wandb = (exp_dir / WANDB_DIR).is_dir()
     server = team_tracking_uri(root)
-    if not (has_db or has_wandb or server):
+    if not (has_db or server):
         return []
     skip = native_uids(increment)
     records: list[ExperimentRecord] = []
@@ -66,7 +66,7 @@ def external_records(root: Path, increment: Increment) -> list[ExperimentRecord]
 
             records.extend(read_local_runs(increment, skip))
         except MissingExtra as exc:
-            _warn_once(f"mlflow-missing", f"{increment.id} has an MLflow store, not shown: {exc}")
+            _warn_once("mlflow-missing", f"{increment.id} has an MLflow store, not shown: {exc}")
         except Exception as exc:  # a damaged or newer-schema database: say so, keep listing the rest
             _warn_once(f"mlflow:{exp_dir}", f"cannot read {exp_dir / MLFLOW_DB} ({type(exc).__name__}: "
                        f"{str(exc).splitlines()[0] if str(exc) else ''})")
@@ -80,10 +80,6 @@ def external_records(root: Path, increment: Increment) -> list[ExperimentRecord]
             server_runs = []
         local_ids = {r.meta.mlflow_run_id for r in records if r.meta is not None}  # type: ignore[attr-defined]
         records.extend(r for r in server_runs if r.meta and r.meta.mlflow_run_id not in local_ids)  # type: ignore[attr-defined]
-    if has_wandb:
-        from .integrations.wandb_mirror import read_wandb_runs
-
-        records.extend(read_wandb_runs(increment, skip))
     return records
 
 
@@ -92,7 +88,7 @@ def metric_history(record: ExperimentRecord, key: str | None = None) -> list[Met
 
     Native experiments keep their points in `metrics.jsonl`; a run from MLflow
     keeps them in its store, which this asks. W&B keeps its history in a
-    binary file: only the summary is read, so a W&B run answers with it.
+    binary file; W&B runs are read through their mirrored folders.
     """
     meta = record.meta
     source = meta.source if meta else "specweave"
@@ -105,10 +101,6 @@ def metric_history(record: ExperimentRecord, key: str | None = None) -> list[Met
 
             uri = sqlite_uri(record.path.parent / MLFLOW_DB)
         return run_metric_history(uri, getattr(meta, "mlflow_run_id"), key)
-    if source == "wandb":
-        ts = meta.ended.timestamp() if meta and meta.ended else 0.0
-        return [MetricPoint(key=k, value=v, step=0, ts=ts) for k, v in record.metrics.items()
-                if (key is None or k == key) and isinstance(v, (int, float)) and not isinstance(v, bool)]
     return None
 
 

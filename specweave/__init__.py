@@ -36,6 +36,7 @@ _EXPORTS = {
     "export_experiments": "specweave._api",
     "parse_where": "skill.query",
     "configure_mlflow": "skill.integrations.mlflow_local",
+    "configure_wandb": "skill.integrations.wandb_mirror",
     "AutoTracker": "skill.workflows.autotrack",
     "track_hyperparameters": "skill.workflows.sweeps",
     "track_grid_search": "skill.workflows.sweeps",
