@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .errors import InvalidInput, UnsafePath
-from .fileio import atomic_write, to_jsonable
+from .fileio import atomic_write, decode_number, to_jsonable
 from .increments import resolve_increment
 from .layout import SPECWEAVE_DIR
 from .models import ExperimentRecord
@@ -55,7 +55,7 @@ def flatten(record: ExperimentRecord) -> dict[str, Any]:
         "id": record.id, "name": record.name, "status": record.status, "increment": record.increment,
         "parent": meta.parent if meta else None, "stage": meta.stage if meta else None,
         "tags": ";".join(record.tags), "author": meta.author if meta else None,
-        "started": meta.started.isoformat() if meta else None, "duration_s": meta.duration_s if meta else None,
+        "started": _iso(meta.started.isoformat()) if meta else None, "duration_s": meta.duration_s if meta else None,
         "damaged": bool(record.problems),
     }
     for key in sorted(record.params):
@@ -63,6 +63,54 @@ def flatten(record: ExperimentRecord) -> dict[str, Any]:
     for key in sorted(record.metrics):
         row[f"metrics.{key}"] = record.metrics[key]
     return row
+
+
+def flatten_json(data: dict[str, Any]) -> dict[str, Any]:
+    """`flatten` for a record already in JSON form (skill.index.record_json or the read cache)."""
+    meta = data.get("meta") or {}
+    params = data.get("params") or {}
+    metrics = data.get("metrics") or {}
+    row: dict[str, Any] = {
+        "id": data["id"], "name": data["name"], "status": data["status"], "increment": data["increment"],
+        "parent": meta.get("parent"), "stage": meta.get("stage"), "tags": ";".join(meta.get("tags") or ()),
+        "author": meta.get("author"), "started": _iso(meta.get("started")), "duration_s": meta.get("duration_s"),
+        "damaged": bool(data.get("problems")),
+    }
+    for key in sorted(params):
+        row[f"params.{key}"] = params[key]
+    for key in sorted(metrics):
+        row[f"metrics.{key}"] = decode_number(metrics[key])
+    return row
+
+
+def _iso(value: Any) -> str | None:
+    """Timestamps in one form whichever way they were serialized (`Z` or `+00:00`)."""
+    if value is None:
+        return None
+    text = str(value)
+    return text[:-1] + "+00:00" if text.endswith("Z") else text
+
+
+def experiments_dataframe(root: Path, increments: list[str] | None = None) -> Any:
+    """Every experiment of the given increments (default: all) as a pandas DataFrame, one row each.
+
+    Columns as in the exports (`params.max_depth`, `metrics.auc`, ...). Served
+    from the read cache without building model objects: the fast way to get a
+    whole project into pandas.
+    """
+    import pandas as pd
+
+    from .external import external_records
+    from .increments import list_increments
+    from .index import cached_dicts, record_json
+    from .store import experiment_dirs, load_experiment
+
+    incs = [resolve_increment(root, ref) for ref in increments] if increments else list_increments(root)
+    rows: list[dict[str, Any]] = []
+    for inc in incs:
+        rows.extend(flatten_json(d) for d in cached_dicts(root, inc, experiment_dirs(inc), load_experiment))
+        rows.extend(flatten_json(record_json(r)) for r in external_records(root, inc))
+    return pd.DataFrame.from_records(rows, columns=_columns(rows))
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -152,4 +200,4 @@ def export_experiments(
     return result
 
 
-__all__ = ["ExportResult", "export_experiments", "flatten", "render_rows"]
+__all__ = ["ExportResult", "experiments_dataframe", "export_experiments", "flatten", "flatten_json", "render_rows"]

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .fileio import atomic_write
+from .fileio import atomic_write, decode_number, to_jsonable
 from .ids import ensure_ignored
 from .layout import CACHE_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, SPECWEAVE_DIR
 from .models import ExperimentRecord, Increment
@@ -63,39 +63,71 @@ def index_path(root: Path, increment_id: str) -> Path:
 
 def signature(folder: Path) -> list[int] | None:
     """[dir mtime, (mtime, size) of each known file]; None when the folder is gone."""
+    base = os.fspath(folder)
+    stat = os.stat
     try:
-        sig = [os.stat(folder).st_mtime_ns]
+        sig = [stat(base).st_mtime_ns]
     except OSError:
         return None
-    for name in _FILES:
+    for name in _FILES:  # plain strings: this runs for every experiment of every listing
         try:
-            st = os.stat(folder / name)
+            st = stat(f"{base}/{name}")
             sig += (st.st_mtime_ns, st.st_size)
         except OSError:
             sig += (-1, -1)
     return sig
 
 
-def _read(path: Path) -> _IndexFile | None:
+def _read_bytes(path: Path) -> bytes | None:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError:
+        return None
+
+
+def _parse_models(data: bytes | None) -> dict[str, _Entry] | None:
+    if data is None:
         return None
     try:
         index = _IndexFile.model_validate_json(data)
     except (ValidationError, ValueError):
         return None  # damaged or from another version: rebuilt from the files
-    return index if index.version == CACHE_VERSION else None
+    if index.version != CACHE_VERSION:
+        return None
+    for entry in index.entries.values():
+        record = entry.record
+        record.metrics = {k: decode_number(v) for k, v in record.metrics.items()}
+        if record.meta is not None and entry.packages:
+            record.meta.packages = index.packages.get(entry.packages, {})
+    return index.entries
 
 
-def _write(path: Path, entries: dict[str, _Entry], packages: dict[str, dict[str, str]]) -> None:
+def _parse_dicts(data: bytes | None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    if data is None:
+        return None
+    try:
+        index = json.loads(data)
+        if index.get("version") != CACHE_VERSION:
+            return None
+        return index["entries"], index.get("packages") or {}
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None
+
+
+def record_json(record: ExperimentRecord) -> dict[str, Any]:
+    """A record as JSON-safe data: NaN/inf kept as the store's strings (pydantic's JSON mode would null them)."""
+    data = to_jsonable(record.model_dump())
+    data["path"] = record.path.name
+    return data
+
+
+def _write(path: Path, entries: dict[str, tuple[list[int], str | None, dict[str, Any]]],
+           packages: dict[str, dict[str, str]]) -> None:
     out: dict[str, Any] = {"version": CACHE_VERSION, "packages": packages, "entries": {}}
-    for name, entry in entries.items():
-        record = entry.record.model_dump(mode="json")
-        if record.get("meta"):
-            record["meta"].pop("packages", None)
-        record["path"] = name
-        out["entries"][name] = {"sig": entry.sig, "packages": entry.packages, "record": record}
+    for name, (sig, ref, record) in entries.items():
+        if record.get("meta") and "packages" in record["meta"]:
+            record = {**record, "meta": {k: v for k, v in record["meta"].items() if k != "packages"}}
+        out["entries"][name] = {"sig": sig, "packages": ref, "record": record}
     try:
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +146,65 @@ def _packages_ref(record: ExperimentRecord, table: dict[str, dict[str, str]]) ->
     return ref
 
 
+def _refresh(root: Path, increment: Increment, folders: list[Path],
+             load: Callable[[Path, str, Path], ExperimentRecord], as_dicts: bool) -> list[Any]:
+    """Shared by both readers: validate each entry's signature, re-read what changed, save."""
+    path = index_path(root, increment.id)
+    data = _read_bytes(path)
+    models: dict[str, _Entry] = {}
+    dicts: dict[str, Any] = {}
+    packages: dict[str, dict[str, str]] = {}
+    if as_dicts:
+        parsed = _parse_dicts(data)
+        if parsed is not None:
+            dicts, packages = parsed[0], dict(parsed[1])
+        old_count, ok = len(dicts), parsed is not None
+    else:
+        parsed_models = _parse_models(data)
+        if parsed_models is not None:
+            models = parsed_models
+            for entry in models.values():
+                if entry.packages and entry.record.meta is not None:
+                    packages.setdefault(entry.packages, entry.record.meta.packages)
+        old_count, ok = len(models), parsed_models is not None
+    settled_ns = time.time_ns() - int(RACY_S * 1e9)
+    keep: dict[str, tuple[list[int], str | None, Any]] = {}
+    out: list[Any] = []
+    changed = not ok and bool(folders)
+    for folder in folders:
+        name = folder.name
+        sig = signature(folder)
+        if as_dicts:
+            raw = dicts.get(name)
+            if raw is not None and sig is not None and raw.get("sig") == sig:
+                keep[name] = (sig, raw.get("packages"), raw["record"])
+                out.append(raw["record"])
+                continue
+        else:
+            entry = models.get(name)
+            if entry is not None and sig is not None and entry.sig == sig:
+                entry.record.path = folder
+                keep[name] = (sig, entry.packages, entry.record)
+                out.append(entry.record)
+                continue
+        record = load(folder, increment.id, root)
+        changed = True
+        out.append(record_json(record) if as_dicts else record)
+        if sig is None or record.meta is None or record.meta.status == "running":
+            continue
+        if max(sig[0], *sig[1::2]) > settled_ns:
+            continue  # too fresh to trust its timestamps yet
+        keep[name] = (sig, _packages_ref(record, packages), record)
+    if len(keep) != old_count:
+        changed = True
+    if changed:
+        used = {ref for _, ref, _ in keep.values() if ref}
+        _write(path, {name: (sig, ref, rec if isinstance(rec, dict) else record_json(rec))
+                      for name, (sig, ref, rec) in keep.items()},
+               {k: v for k, v in packages.items() if k in used})
+    return out
+
+
 def cached_records(
     root: Path,
     increment: Increment,
@@ -123,40 +214,22 @@ def cached_records(
     """The experiments in `folders`, from the cache where still valid, else from `load`."""
     if not enabled():
         return [load(folder, increment.id, root) for folder in folders]
-    path = index_path(root, increment.id)
-    index = _read(path)
-    old = index.entries if index else {}
-    packages = dict(index.packages) if index else {}
-    now_ns = time.time_ns()
-    settled_ns = now_ns - int(RACY_S * 1e9)
-    entries: dict[str, _Entry] = {}
-    records: list[ExperimentRecord] = []
-    changed = index is None and bool(folders)
-    for folder in folders:
-        sig = signature(folder)
-        entry = old.get(folder.name)
-        if entry is not None and sig is not None and entry.sig == sig:
-            record = entry.record
-            record.path = folder
-            if record.meta is not None and entry.packages:
-                record.meta.packages = packages.get(entry.packages, {})
-            entries[folder.name] = entry
-            records.append(record)
-            continue
-        record = load(folder, increment.id, root)
-        records.append(record)
-        changed = True
-        if sig is None or record.meta is None or record.meta.status == "running":
-            continue
-        if max(sig[0], *sig[1::2]) > settled_ns:
-            continue  # too fresh to trust its timestamps yet
-        entries[folder.name] = _Entry(sig=sig, packages=_packages_ref(record, packages), record=record)
-    if len(entries) != len(old):
-        changed = True
-    if changed:
-        used = {e.packages for e in entries.values() if e.packages}
-        _write(path, entries, {k: v for k, v in packages.items() if k in used})
-    return records
+    return _refresh(root, increment, folders, load, as_dicts=False)
 
 
-__all__ = ["cached_records", "enabled", "index_path", "signature"]
+def cached_dicts(
+    root: Path,
+    increment: Increment,
+    folders: list[Path],
+    load: Callable[[Path, str, Path], ExperimentRecord],
+) -> list[dict[str, Any]]:
+    """The same experiments as JSON-safe dicts (no model objects): the fast path for tables.
+
+    `path` is the folder name; `meta.packages` is left out; NaN is the string "NaN".
+    """
+    if not enabled():
+        return [record_json(load(folder, increment.id, root)) for folder in folders]
+    return _refresh(root, increment, folders, load, as_dicts=True)
+
+
+__all__ = ["cached_dicts", "cached_records", "enabled", "index_path", "record_json", "signature"]

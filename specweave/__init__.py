@@ -34,9 +34,11 @@ _EXPORTS = {
     "read_decisions": "specweave._api",
     "sync_living_docs": "specweave._api",
     "export_experiments": "specweave._api",
+    "experiments_dataframe": "specweave._api",
     "parse_where": "skill.query",
     "configure_mlflow": "skill.integrations.mlflow_local",
     "configure_wandb": "skill.integrations.wandb_mirror",
+    "TensorBoardCallback": "skill.integrations.tensorboard_cb",
     "AutoTracker": "skill.workflows.autotrack",
     "track_hyperparameters": "skill.workflows.sweeps",
     "track_grid_search": "skill.workflows.sweeps",
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
 
     from ._api import (
         compare_experiments,
+        experiments_dataframe,
         export_experiments,
         get_experiment,
         list_experiments,

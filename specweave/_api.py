@@ -110,3 +110,10 @@ def export_experiments(
     from skill.export import export_experiments as _export
 
     return _export(find_root(root), increment, format, path, where=where, sort=sort)  # type: ignore[arg-type]
+
+
+def experiments_dataframe(increments: list[str] | None = None, *, root: PathArg = None) -> Any:
+    """Every experiment of the project (or of the increments named) as one pandas DataFrame."""
+    from skill.export import experiments_dataframe as _frame
+
+    return _frame(find_root(root), increments)

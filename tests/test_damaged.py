@@ -6,6 +6,7 @@ Also the read cache: rebuilt whenever a file changes, never trusted when damaged
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from fixed_store import seed_comparison_store, write_experiment
 from skill.compare import compare_experiments
+from skill.fileio import to_jsonable
 from skill.index import index_path
 from skill.living_docs import sync_living_docs
 from skill.store import list_all_experiments, list_experiments
@@ -82,16 +84,22 @@ def test_invalid_yaml_and_damaged_decisions(tmp_path: Path) -> None:
 
 
 def test_cache_is_json_and_equals_a_fresh_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    seed_comparison_store(tmp_path)
+    inc = seed_comparison_store(tmp_path)
+    write_experiment(inc, 5, "odd", metrics={"nan": float("nan"), "inf": float("inf")}, tags=["t"],
+                     notes=["a note"])
     age(tmp_path)
     first = list_experiments(tmp_path, "0042")
     cache = index_path(tmp_path, INC)
     data = json.loads(cache.read_text(encoding="utf-8"))
-    assert len(data["entries"]) == 4 and data["version"] == 1
+    assert len(data["entries"]) == 5 and data["version"] == 1
     cached = list_experiments(tmp_path, "0042")
     monkeypatch.setenv("SPECWEAVE_NO_CACHE", "1")
     fresh = list_experiments(tmp_path, "0042")
-    assert [r.model_dump() for r in cached] == [r.model_dump() for r in fresh] == [r.model_dump() for r in first]
+    def dump(records: list) -> str:
+        return json.dumps(to_jsonable([r.model_dump() for r in records]), sort_keys=True)
+
+    assert dump(cached) == dump(fresh) == dump(first)
+    assert math.isinf(cached[4].metrics["inf"]) and math.isnan(cached[4].metrics["nan"])
     assert cached[0].meta and cached[0].meta.packages == {"numpy": "2.0.0", "pandas": "3.0.0"}
 
 

@@ -84,3 +84,37 @@ def test_bad_format_and_formula_cells(tmp_path: Path) -> None:
         export_experiments(tmp_path, "0001", "xlsx")  # type: ignore[arg-type]
     row = next(csv.DictReader(io.StringIO(export_experiments(tmp_path, "0001").text or "")))
     assert row["params.formula"].startswith("'=") and row["params.neg"] == "-0.5"
+
+
+def test_dataframe_of_every_increment_matches_the_records(tmp_path: Path) -> None:
+    import math
+    import os
+    import time
+
+    from skill.export import experiments_dataframe, flatten
+    from skill.store import list_all_experiments
+
+    inc = seed_comparison_store(tmp_path)
+    write_experiment(inc, 5, "nan", metrics={"accuracy": float("nan")}, tags=["a", "b"])
+    other = make_increment(tmp_path, "0043-next")
+    write_experiment(other, 1, "solo", params={"depth": 3}, metrics={"auc": 0.5})
+    past = time.time() - 60
+    for dirpath, _dirs, files in os.walk(tmp_path / ".specweave"):
+        for name in files:
+            os.utime(os.path.join(dirpath, name), (past, past))
+        os.utime(dirpath, (past, past))
+    expected = [flatten(r) for r in list_all_experiments(tmp_path)]
+    for _ in range(2):  # first from the files (filling the cache), then from the cache
+        df = experiments_dataframe(tmp_path)
+        got = df.to_dict("records")
+        assert len(got) == 6 and list(df["id"])[-1] == "exp-001-solo"
+        for want, row in zip(expected, got):
+            for key, value in want.items():
+                cell = row[key]
+                if isinstance(value, float) and math.isnan(value):
+                    assert isinstance(cell, float) and math.isnan(cell)
+                elif value is None:
+                    assert cell is None or (isinstance(cell, float) and math.isnan(cell)), key
+                else:
+                    assert cell == value, (key, cell, value)
+    assert list(experiments_dataframe(tmp_path, ["0043"])["id"]) == ["exp-001-solo"]
