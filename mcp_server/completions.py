@@ -1,6 +1,5 @@
 """Completion of increment and experiment ids for every prompt argument and template parameter."""
 
-from __future__ import annotations
 
 from typing import Any
 
@@ -44,11 +43,22 @@ def experiment_ids(project: Project, prefix: str, increment: str | None) -> list
     return out
 
 
+def metric_names(project: Project, prefix: str, increment: str | None) -> list[str]:
+    from skill.store import list_experiments
+
+    names: set[str] = set()
+    for record in list_experiments(project.root, increment or None):
+        names.update(k for k in record.metrics if k.startswith(prefix))
+    return sorted(names)
+
+
 def complete_value(project: Project, name: str, prefix: str, context: dict[str, str]) -> list[str]:
     if name in ("increment", "increments"):
         return increment_ids(project, prefix)
     if name in ("experiment", "experiments", "selected"):
         return experiment_ids(project, prefix, context.get("increment") or None)
+    if name in ("metric", "primary_metric"):
+        return metric_names(project, prefix, context.get("increment") or None)
     if name == "format":
         return [f for f in FORMATS if f.startswith(prefix)]
     if name == "status":

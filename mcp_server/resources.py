@@ -13,7 +13,6 @@ from the store at list time, so a client sees comparisons written after
 the server started.
 """
 
-from __future__ import annotations
 
 import json
 from pathlib import Path

@@ -10,7 +10,6 @@ but never write (no `write_report`, no `path`), and the tools that only
 write (`log_decision`, `sync_living_docs`) are not registered.
 """
 
-from __future__ import annotations
 
 import functools
 from pathlib import Path

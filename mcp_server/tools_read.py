@@ -5,7 +5,6 @@ pydantic return type the output schema, its docstring what the model reads.
 They only parse, call `skill/` and shape the answer.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 

@@ -4,7 +4,6 @@ Not registered in `--read-only` mode. They change metadata.yaml through
 `skill.edits`, which refuses to overwrite a file it cannot parse.
 """
 
-from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 

@@ -159,12 +159,13 @@ def test_completion_of_ids_for_prompts_and_templates(store: Path, mode: str) -> 
              {"name": "increment", "value": "0043"}, None),
             (PromptReference(name="export-experiments"), {"name": "format", "value": "c"}, None),
             (PromptReference(name="list-experiments"), {"name": "increment", "value": "../"}, None),
+            (PromptReference(name="compare-experiments"), {"name": "metric", "value": "a"}, {"increment": "0042"}),
         ]
         for ref, argument, context in cases:
             out.append((await client.complete(ref, argument, context)).completion.values)
         return out
 
-    incs, exps, slug, scoped, template_inc, formats, nothing = session(store, mode, body)
+    incs, exps, slug, scoped, template_inc, formats, nothing, metrics = session(store, mode, body)
     assert incs == [INC, OTHER]
     assert exps == ["exp-001-baseline", "exp-002-xgboost", "exp-003-lightgbm", "exp-004-neural-net",
                     "exp-001-popularity"]
@@ -173,3 +174,4 @@ def test_completion_of_ids_for_prompts_and_templates(store: Path, mode: str) -> 
     assert template_inc == [OTHER]
     assert formats == ["csv"]
     assert nothing == []
+    assert metrics == ["accuracy", "auc"]
