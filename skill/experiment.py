@@ -109,7 +109,7 @@ class Experiment:
             description=description or "", tags=[validate_tag(t) for t in tags], author=author,
             data_version=data_version, source=source, started=now, heartbeat=now, pid=os.getpid(), host=_HOST,
             parent=parent, stage=stage, stage_order=stage_order,
-            **({"after": after} if after else {}),  # the stage before this one in a pipeline
+            after=after,
         )
         if git_commit:
             self._meta.git.commit = git_commit

@@ -103,6 +103,7 @@ class ExperimentMeta(BaseModel):
     parent: str | None = None
     stage: str | None = None
     stage_order: int | None = None
+    after: str | None = Field(None, description="id of the pipeline stage this one follows")
     git: GitInfo = Field(default_factory=GitInfo)
     notes: list[Note] = Field(default_factory=list)
     artifacts: list[ArtifactInfo] = Field(default_factory=list)

@@ -77,7 +77,9 @@ accuracy = float((model.predict(X_test) == y_test).mean())
 PRELUDES: dict[int, str] = {
     0: TRACKED,
     1: TRACKED,
-    2: TRACKED,
+    # MLflow 3's sklearn flavour serialises with skops and refuses classes defined in __main__ (our
+    # stand-ins): a plain scikit-learn model stands in for XGBoost here.
+    2: TRACKED + "from sklearn.linear_model import LogisticRegression\nmodel = LogisticRegression().fit(X_train, y_train)\n",
     3: "open('model.pkl', 'wb').write(b'weights')\n",
     4: """
 from specweave import track_experiment
