@@ -49,6 +49,14 @@ class Project:
         """`path` resolved, refused unless it stays in `.specweave/` (links followed)."""
         return contained(path, self.store)
 
+    def increment(self, ref: str | None) -> Any:
+        """The increment a reference names (None: active, then newest), refused if a link takes it out."""
+        from skill.increments import resolve_increment
+
+        inc = resolve_increment(self.root, ref or None)
+        self.inside(Path(inc.path))
+        return inc
+
     def rel(self, path: Path) -> str:
         try:
             return path.resolve().relative_to(self.root.resolve()).as_posix()

@@ -34,9 +34,7 @@ def comparison_uri(increment_id: str) -> str:
 
 
 def _comparison_path(project: Project, increment_id: str) -> Path:
-    from skill.increments import resolve_increment
-
-    return Path(resolve_increment(project.root, increment_id).path) / EXPERIMENTS_DIR / COMPARISON_FILE
+    return Path(project.increment(increment_id).path) / EXPERIMENTS_DIR / COMPARISON_FILE
 
 
 def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
@@ -100,8 +98,9 @@ def register(server: MCPServer, project: Project) -> None:
         from skill.models import ExperimentSummary
         from skill.store import list_experiments
 
+        inc = project.increment(increment)
         rows = [ExperimentSummary.from_record(r).model_dump(mode="json")
-                for r in list_experiments(project.root, increment)]
+                for r in list_experiments(project.root, inc.id)]
         return json.dumps(rows, indent=2, ensure_ascii=False)
 
     @server.resource(f"{SCHEME}increments/{{increment}}/experiments/{{experiment}}", name="experiment",

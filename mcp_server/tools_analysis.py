@@ -73,7 +73,8 @@ def register(server: MCPServer, project: Project) -> None:
                       primary_metric: str | None, goal: Goal | None, write_report: bool) -> Comparison:
         from skill.compare import compare_experiments as _compare
 
-        result = await _in_thread(_compare, project.root, increment or None, experiments=experiments or None,
+        inc = project.increment(increment)
+        result = await _in_thread(_compare, project.root, inc.id, experiments=experiments or None,
                                   metrics=metrics or None, primary_metric=primary_metric or None, goal=goal,
                                   write_report=write_report and writable)
         return _relative(project, result, "report_path")
@@ -84,7 +85,8 @@ def register(server: MCPServer, project: Project) -> None:
 
         if path is not None:
             project.require_writable("export_experiments with a path")
-        result = await _in_thread(_export, project.root, increment or None, format, path, where=where or None,
+        inc = project.increment(increment)
+        result = await _in_thread(_export, project.root, inc.id, format, path, where=where or None,
                                   sort=sort or None, allow_outside=False)
         if result.path is not None:
             project.inside(result.path)
@@ -166,7 +168,8 @@ def _register_writes(server: MCPServer, project: Project) -> None:
         from skill.decisions import log_decision as _log
 
         project.require_writable("log_decision")
-        return await _in_thread(_log, project.root, increment or None, selected, rationale,
+        inc = project.increment(increment)
+        return await _in_thread(_log, project.root, inc.id, selected, rationale,
                                 alternatives=alternatives, metrics=metrics, author=author)
 
     @server.tool(title="Update the living docs", annotations=WRITE_IDEMPOTENT)
@@ -185,5 +188,7 @@ def _register_writes(server: MCPServer, project: Project) -> None:
         from skill.living_docs import sync_living_docs as _sync
 
         project.require_writable("sync_living_docs")
+        for ref in increments or []:
+            project.increment(ref)
         result = await _in_thread(_sync, project.root, increments or None, dry_run=dry_run)
         return _relative(project, result, "path")

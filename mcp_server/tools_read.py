@@ -116,12 +116,11 @@ def register(server: MCPServer, project: Project) -> None:
         - limit: rows per page, 1 to 500 (default 50). Pass `next_cursor` back as
           `cursor` to get the next page with the same filters.
         """
-        from skill.increments import resolve_increment
         from skill.query import filter_records, sort_records
         from skill.store import list_experiments as _list
 
         status = validate_status(status)
-        inc = resolve_increment(project.root, increment or None)
+        inc = project.increment(increment)
         records = _list(project.root, inc.id)
         records = filter_records(records, where=where, status=status, tag=tag or None)
         records = sort_records(records, sort or None)

@@ -309,3 +309,16 @@ def test_sync_living_docs_dry_run_then_write_then_no_change(store: Path, mode: s
     assert "exp-002-xgboost" in docs.read_text()
     assert second["changed"] is False and second["sections_changed"] == []
     assert "0099" in error_text(call(store, mode, "sync_living_docs", increments=["0099"]))
+
+
+def test_increment_linked_out_of_the_store_is_refused(store: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "0099-leak"
+    (outside / "experiments").mkdir(parents=True)
+    (store / ".specweave" / "increments" / "0099-leak").symlink_to(outside)
+    for mode in MODES:
+        for name, args in (("list_experiments", {"increment": "0099"}), ("compare_experiments", {"increment": "0099"}),
+                           ("export_experiments", {"increment": "0099", "path": "x.csv"}),
+                           ("sync_living_docs", {"increments": ["0099"]})):
+            text = error_text(call(store, mode, name, **args))
+            assert ".specweave" in text, (name, text)
+    assert list(outside.rglob("*")) == [outside / "experiments"]
