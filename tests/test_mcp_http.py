@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -81,11 +80,11 @@ def test_loopback_http_answers_and_refuses_a_foreign_host(project: Path) -> None
     with serving(project, "127.0.0.1") as url:
         assert "show_experiment" in list_tools(url)
         port = url.split(":")[2].split("/")[0]
-        rebinding = httpx.post(url, json=INIT, headers={**HEADERS, "Host": f"evil.example.com:{port}"})
+        rebinding = httpx2.post(url, json=INIT, headers={**HEADERS, "Host": f"evil.example.com:{port}"})
         assert rebinding.status_code == 421
-        origin = httpx.post(url, json=INIT, headers={**HEADERS, "Origin": "http://evil.example.com"})
+        origin = httpx2.post(url, json=INIT, headers={**HEADERS, "Origin": "http://evil.example.com"})
         assert origin.status_code == 403
-        good = httpx.post(url, json=INIT, headers=HEADERS)
+        good = httpx2.post(url, json=INIT, headers=HEADERS)
         assert good.status_code == 200
 
 
@@ -104,13 +103,13 @@ def test_non_loopback_bind_requires_the_bearer_token(project: Path, how: str) ->
     extra = ("--token", TOKEN) if how == "flag" else ()
     environ = env(SPECWEAVE_MCP_TOKEN=TOKEN) if how == "env" else env()
     with serving(project, "127.0.0.2", *extra, environ=environ) as url:
-        missing = httpx.post(url, json=INIT, headers=HEADERS)
+        missing = httpx2.post(url, json=INIT, headers=HEADERS)
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
-        wrong = httpx.post(url, json=INIT, headers={**HEADERS, "Authorization": "Bearer nope-nope-nope-nope"})
+        wrong = httpx2.post(url, json=INIT, headers={**HEADERS, "Authorization": "Bearer nope-nope-nope-nope"})
         assert wrong.status_code == 401
         assert "list_experiments" in list_tools(url, TOKEN)
         # The token does not switch DNS-rebinding protection off.
-        foreign = httpx.post(url, json=INIT, headers={**HEADERS, "Authorization": f"Bearer {TOKEN}",
+        foreign = httpx2.post(url, json=INIT, headers={**HEADERS, "Authorization": f"Bearer {TOKEN}",
                                                       "Host": "evil.example.com"})
         assert foreign.status_code == 421
