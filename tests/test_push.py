@@ -224,3 +224,25 @@ def test_sw_mlflow_logs_to_the_team_server_when_configured(project: Path, mlflow
     assert not (run.path.parent / "mlflow.db").exists()
     (rec,) = list_experiments(project, "0107")  # the folder, not also its server copy
     assert rec.meta.source == "specweave" and rec.meta.mlflow_tracking_uri == mlflow_server
+
+
+def test_sw_ml_push_command(project: Path, mlflow_server: str) -> None:
+    with track_experiment("from-cli", increment="0108-cli-push") as exp:
+        exp.log_metric("auc", 0.75)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "SPECWEAVE_QUIET": "1"}
+    cmd = [sys.executable, "-m", "specweave.cli", "push", "0108", "--to", mlflow_server]
+    first = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "1 created" in first.stdout and "View run" not in first.stdout
+    again = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert "0 created, 0 updated, 1 unchanged" in again.stdout
+
+
+def test_push_defaults_to_the_configured_server(project: Path, mlflow_server: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    with track_experiment("cfg", increment="0109-cfg-push") as exp:
+        exp.log_metric("auc", 0.6)
+    with pytest.raises(InvalidInput, match="SPECWEAVE_TRACKING_URI"):
+        push_experiments(project, "0109", "")
+    monkeypatch.setenv("SPECWEAVE_TRACKING_URI", mlflow_server)
+    assert push_experiments(project, "0109", "").created == 1

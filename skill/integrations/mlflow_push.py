@@ -283,7 +283,18 @@ def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing
 
 
 def push_experiments(root: Path, increment: str | None, to: str) -> PushResult:
-    """Copy the plain experiments of one increment (None: every increment) to the MLflow server `to`."""
+    """Copy the plain experiments of one increment (None: every increment) to the MLflow server `to`.
+
+    An empty `to` means the team server configured for the project
+    (SPECWEAVE_TRACKING_URI, else `tracking_uri` in `.specweave/ml.yaml`).
+    """
+    if to is None or (isinstance(to, str) and not to.strip()):
+        from ..config import team_tracking_uri
+
+        to = team_tracking_uri(root) or ""
+        if not to:
+            raise InvalidInput("tracking URI", to, "--to URI, SPECWEAVE_TRACKING_URI or tracking_uri in "
+                                                   ".specweave/ml.yaml (e.g. http://127.0.0.1:5000)")
     if not isinstance(to, str) or not _URI_RE.match(to.strip()):
         raise InvalidInput("tracking URI", to, "an MLflow tracking URI such as http://127.0.0.1:5000")
     to = to.strip()
