@@ -83,6 +83,22 @@ def external_records(root: Path, increment: Increment) -> list[ExperimentRecord]
     return records
 
 
+def find_external(root: Path, increments: list[Increment], ref: str) -> list[ExperimentRecord]:
+    """Outside runs matching `ref`: their id (`mlflow-1a2b3c4d-xgboost`), folder name
+    (`mlflow-<run id>`), or a prefix of either as long as `mlflow-1a2b3c4d`.
+
+    For `find_experiment` once no native folder matched: a project without
+    outside sources pays the same few `stat` calls as a listing.
+    """
+    hits: list[ExperimentRecord] = []
+    for inc in increments:
+        for record in external_records(root, inc):
+            if ref in (record.id, record.dir) or (len(ref) >= 15 and (record.id.startswith(ref)
+                                                                      or record.dir.startswith(ref))):
+                hits.append(record)
+    return hits
+
+
 def metric_history(record: ExperimentRecord, key: str | None = None) -> list[MetricPoint] | None:
     """Every point of an outside run's metrics (one key or all); None for a native experiment.
 
@@ -104,4 +120,4 @@ def metric_history(record: ExperimentRecord, key: str | None = None) -> list[Met
     return None
 
 
-__all__ = ["external_records", "metric_history", "native_uids"]
+__all__ = ["external_records", "find_external", "metric_history", "native_uids"]

@@ -166,3 +166,20 @@ def test_from_specweave_import_mlflow_is_the_facade(project: Path, run_py) -> No
         "assert callable(sw_mlflow.start_run) and sw_mlflow.configure_mlflow.__module__.startswith('skill.')\n"
     )
     run_py(code, project)
+
+
+def test_find_external_by_id_folder_or_short_prefix(project: Path) -> None:
+    from skill.external import find_external
+    from skill.increments import list_increments
+    from specweave import configure_mlflow
+
+    configure_mlflow(increment="0042")
+    with mlflow.start_run(run_name="lightgbm") as run:
+        mlflow.log_metric("auc", 0.86)
+    incs = list_increments(project)
+    rid = run.info.run_id
+    for ref in (f"mlflow-{rid[:8]}-lightgbm", f"mlflow-{rid}", f"mlflow-{rid[:8]}"):
+        (hit,) = find_external(project, incs, ref)
+        assert hit.meta.mlflow_run_id == rid and hit.metrics == {"auc": 0.86}
+    assert find_external(project, incs, "mlflow-") == []  # too short to mean one run
+    assert find_external(project, incs, "exp-001") == []

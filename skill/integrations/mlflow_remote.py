@@ -21,15 +21,20 @@ log = logging.getLogger("specweave.external")
 
 PROBE_TIMEOUT_S = 3.0
 _DOWN_FOR_S = 30.0
+_UP_FOR_S = 10.0
 _down_until: dict[str, float] = {}
+_up_until: dict[str, float] = {}
 
 
 def server_reachable(uri: str) -> bool:
     """True when an http(s) server answers /health (any HTTP answer counts); other URIs are assumed up."""
     if not uri.startswith(("http://", "https://")):
         return True
-    if _down_until.get(uri, 0.0) > time.monotonic():
+    now = time.monotonic()
+    if _down_until.get(uri, 0.0) > now:
         return False
+    if _up_until.get(uri, 0.0) > now:  # one probe serves a listing of every increment
+        return True
     try:
         with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=PROBE_TIMEOUT_S):  # noqa: S310 - the configured server
             pass
@@ -40,6 +45,7 @@ def server_reachable(uri: str) -> bool:
         log.warning("specweave: MLflow server %s is not reachable (%s); showing local experiments only",
                     uri, getattr(exc, "reason", exc))
         return False
+    _up_until[uri] = time.monotonic() + _UP_FOR_S
     return True
 
 
