@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from .external import external_records
@@ -51,6 +52,54 @@ def _rel(path: Path, root: Path | None) -> str:
 
 
 _TAIL_BYTES = 65536
+_PACKAGES_HEAD = "\npackages:\n"
+_PACKAGE_LINE = re.compile(r"  ([A-Za-z0-9][A-Za-z0-9._-]*): (?:([A-Za-z0-9][A-Za-z0-9.+!_-]*)|'([^'\n]*)')")
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Every pattern by which YAML reads an unquoted scalar as something other than a string, in one regex.
+_NOT_STR = re.compile("|".join(sorted({
+    f"(?:{regexp.pattern})"
+    for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.values()
+    for tag, regexp in resolvers if tag != "tag:yaml.org,2002:str"
+})), re.X)
+
+
+def _plain_str(text: str) -> bool:
+    """Whether YAML reads this unquoted scalar as a string (not a number, bool, null, date...)."""
+    return _NOT_STR.match(text) is None
+
+
+def read_metadata(path: Path) -> Any:
+    """metadata.yaml as data, with a fast path for the package list the tracker writes at its end.
+
+    The package block is most of the file (hundreds of `name: version` lines)
+    and most of the cost of a YAML parse. When it is the last block and every
+    line has the simple form the writer emits, it is read line by line and
+    only the rest goes through the YAML parser; anything else (a hand edit, an
+    unusual name) takes the full, safe YAML parse. Both give the same data.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return read_yaml(path)  # reports the damage with the parser's own words
+    at = text.rfind(_PACKAGES_HEAD)
+    if at < 0:
+        return read_yaml(path)
+    packages: dict[str, str] = {}
+    for line in text[at + len(_PACKAGES_HEAD):].splitlines():
+        match = _PACKAGE_LINE.fullmatch(line)
+        if match is None or not _plain_str(match[1]) or (match[2] is not None and not _plain_str(match[2])):
+            return read_yaml(path)
+        packages[match[1]] = match[2] if match[2] is not None else match[3]
+    try:
+        data = yaml.load(text[: at + 1], Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return read_yaml(path)
+    if not isinstance(data, dict) or "packages" in data:
+        return read_yaml(path)
+    data["packages"] = packages
+    return data
 
 
 def _check_log_tail(path: Path) -> str | None:
@@ -93,7 +142,7 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
     meta: ExperimentMeta | None = None
     meta_path = folder / METADATA_FILE
     try:
-        raw = read_yaml(meta_path)
+        raw = read_metadata(meta_path)
         meta = ExperimentMeta.model_validate(raw)
     except FileNotFoundError:
         problems.append(f"{_rel(meta_path, root)}: missing")

@@ -148,3 +148,49 @@ def test_cache_folder_is_git_ignored(project: Path) -> None:
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=project,
                             capture_output=True, text=True, check=True).stdout
     assert ".specweave/increments" in status and ".specweave/cache" not in status
+
+
+@pytest.mark.parametrize("tail", [
+    "packages:\n  numpy: 2.0.0\n  torch: 2.3.1+cu121\n  weird: '1.0'\n",
+    "packages:\n  numpy: 1.0\n",  # a hand edit: YAML reads a float; both paths must agree
+    "packages:\n  'true': x\n",
+    "packages:\n  yes: 1.2.3\n",
+    "packages:\n  a: b # comment\n",
+    "packages: {}\n",
+    "packages:\n  a: 'it''s'\n",
+    "packages:\n  a: 1.0\nextra: [1, 2]\n",
+    "packages:\n  a: b\n  c: [",  # damaged
+])
+def test_metadata_fast_path_reads_what_yaml_reads(tmp_path: Path, tail: str) -> None:
+    from skill.errors import DamagedFile
+    from skill.fileio import read_yaml
+    from skill.store import read_metadata
+
+    path = tmp_path / "metadata.yaml"
+    path.write_text("schema_version: 1\nid: exp-001-a\nnotes: []\n" + tail, encoding="utf-8")
+    try:
+        expected = read_yaml(path)
+    except DamagedFile as exc:
+        with pytest.raises(DamagedFile) as info:
+            read_metadata(path)
+        assert str(info.value) == str(exc)
+        return
+    assert read_metadata(path) == expected
+
+
+def test_metadata_written_by_the_tracker_takes_the_fast_path(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import skill.store
+    from skill.fileio import read_yaml
+    from specweave import track_experiment
+
+    with track_experiment("fast", increment="0001-x") as exp:
+        exp.log_metric("auc", 0.5)
+    path = exp.path / "metadata.yaml"
+    expected = read_yaml(path)
+
+    def no_full_parse(_path: Path) -> None:
+        raise AssertionError("the full YAML parse was used")
+
+    monkeypatch.setattr(skill.store, "read_yaml", no_full_parse)
+    data = skill.store.read_metadata(path)
+    assert data == expected and len(data["packages"]) > 5
