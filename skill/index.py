@@ -116,7 +116,7 @@ def _parse_dicts(data: bytes | None) -> tuple[dict[str, Any], dict[str, Any]] | 
 
 def record_json(record: ExperimentRecord) -> dict[str, Any]:
     """A record as JSON-safe data: NaN/inf kept as the store's strings (pydantic's JSON mode would null them)."""
-    data = to_jsonable(record.model_dump())
+    data = to_jsonable(record.model_dump(exclude={"meta": {"packages"}}))
     data["path"] = record.path.name
     return data
 
@@ -137,12 +137,17 @@ def _write(path: Path, entries: dict[str, tuple[list[int], str | None, dict[str,
         pass  # a read-only checkout or odd values: the cache is only an optimisation
 
 
-def _packages_ref(record: ExperimentRecord, table: dict[str, dict[str, str]]) -> str | None:
+def _packages_ref(record: ExperimentRecord, table: dict[str, dict[str, str]],
+                  seen: dict[tuple[tuple[str, str], ...], str]) -> str | None:
+    """A short content hash naming the record's package list in the shared table (most runs share one)."""
     if record.meta is None or not record.meta.packages:
         return None
-    text = json.dumps(record.meta.packages, sort_keys=True)
-    ref = hashlib.sha256(text.encode()).hexdigest()[:16]
-    table.setdefault(ref, record.meta.packages)
+    key = tuple(sorted(record.meta.packages.items()))
+    ref = seen.get(key)
+    if ref is None:
+        ref = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+        seen[key] = ref
+        table.setdefault(ref, record.meta.packages)
     return ref
 
 
@@ -169,6 +174,7 @@ def _refresh(root: Path, increment: Increment, folders: list[Path],
         old_count, ok = len(models), parsed_models is not None
     settled_ns = time.time_ns() - int(RACY_S * 1e9)
     keep: dict[str, tuple[list[int], str | None, Any]] = {}
+    seen: dict[tuple[tuple[str, str], ...], str] = {}
     out: list[Any] = []
     changed = not ok and bool(folders)
     for folder in folders:
@@ -189,12 +195,13 @@ def _refresh(root: Path, increment: Increment, folders: list[Path],
                 continue
         record = load(folder, increment.id, root)
         changed = True
-        out.append(record_json(record) if as_dicts else record)
+        as_json = record_json(record) if as_dicts else None
+        out.append(as_json if as_dicts else record)
         if sig is None or record.meta is None or record.meta.status == "running":
             continue
         if max(sig[0], *sig[1::2]) > settled_ns:
             continue  # too fresh to trust its timestamps yet
-        keep[name] = (sig, _packages_ref(record, packages), record)
+        keep[name] = (sig, _packages_ref(record, packages, seen), as_json or record)
     if len(keep) != old_count:
         changed = True
     if changed:
