@@ -56,7 +56,7 @@ def run_serve(args: argparse.Namespace) -> int:
         from .server import build_server
 
         server = build_server(root, read_only=bool(getattr(args, "read_only", False)),
-                              log_level=getattr(args, "log_level", "WARNING"))
+                              log_level=getattr(args, "log_level", "WARNING"), defer=True)
         if transport == "http":
             from .http import MCP_PATH, serve_http
 

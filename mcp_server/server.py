@@ -11,13 +11,15 @@ and export code load inside the tools that use them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, Resource
+from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, Prompt, Resource, \
+    ResourceTemplate, Tool
 from pydantic import ValidationError
 
 from skill.paths import find_root
@@ -35,15 +37,54 @@ Ids: increments as `0042` or `0042-slug`, experiments as `exp-003` or `exp-003-x
 
 
 class SpecweaveServer(MCPServer):
-    """MCPServer with one-line argument errors and resources listed from the store as it is now."""
+    """MCPServer with one-line argument errors, resources listed from the store as it is now,
+    and registration that may wait for the first request that needs it.
+
+    Registering the tools builds their JSON schemas from the result models, which
+    means importing the comparison, export and living-docs modules: tens of
+    milliseconds that a client waiting for `initialize` need not wait for. With
+    `defer(...)` those steps run once, on the first request that lists or uses a
+    tool, resource or prompt; nothing a client sees differs but the timing.
+    """
 
     def __init__(self, project: Project, **kwargs: Any):
         super().__init__(**kwargs)
         self.project = project
+        self._deferred: list[Callable[[], None]] = []
+
+    def defer(self, registrar: Callable[[], None]) -> None:
+        self._deferred.append(registrar)
+
+    def ensure_registered(self) -> None:
+        """Run the deferred registrations (once; a no-op afterwards)."""
+        while self._deferred:
+            self._deferred.pop(0)()
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        # The SDK asks for a tool's input schema before middleware on modern HTTP requests.
+        self.ensure_registered()
+        return super()._tool_input_schema(name)
+
+    async def list_tools(self) -> list[Tool]:
+        self.ensure_registered()
+        return await super().list_tools()
+
+    async def list_prompts(self) -> list[Prompt]:
+        self.ensure_registered()
+        return await super().list_prompts()
+
+    async def list_resource_templates(self) -> list[ResourceTemplate]:
+        self.ensure_registered()
+        return await super().list_resource_templates()
+
+    async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
+        self.ensure_registered()
+        return await super().read_resource(uri, context)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
     ) -> CallToolResult | InputRequiredResult:
+        self.ensure_registered()
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -61,6 +102,7 @@ class SpecweaveServer(MCPServer):
     ) -> GetPromptResult | InputRequiredResult:
         # An unknown prompt or a missing argument is the caller's mistake (-32602), said in one line;
         # the SDK would answer a generic internal error.
+        self.ensure_registered()
         prompt = self._prompt_manager.get_prompt(name)
         if prompt is None:
             known = ", ".join(sorted(p.name for p in self._prompt_manager.list_prompts()))
@@ -74,6 +116,7 @@ class SpecweaveServer(MCPServer):
     async def list_resources(self) -> list[Resource]:
         from .resources import dynamic_resources
 
+        self.ensure_registered()
         return [*await super().list_resources(), *dynamic_resources(self.project)]
 
 
@@ -83,9 +126,13 @@ def resolve_project_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-                 log_level: str = "WARNING") -> SpecweaveServer:
-    """The server for the project at `root` (found like the CLI finds it when None)."""
-    from . import completions, prompts, resources, tools_analysis, tools_read, tools_write
+                 log_level: str = "WARNING", defer: bool = False) -> SpecweaveServer:
+    """The server for the project at `root` (found like the CLI finds it when None).
+
+    With `defer`, tools, resources and prompts are registered on the first request
+    that needs them rather than before `initialize` is answered (`sw-ml serve` does this).
+    """
+    from . import completions
 
     project = Project(root=resolve_project_root(root), read_only=read_only)
     server = SpecweaveServer(
@@ -96,12 +143,20 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
         version=_version(),
         log_level=log_level,  # type: ignore[arg-type]
     )
-    tools_read.register(server, project)
-    tools_analysis.register(server, project)
-    if not read_only:
-        tools_write.register(server, project)
-    resources.register(server, project)
-    prompts.register(server, project)
+
+    def register_all() -> None:
+        from . import prompts, resources, tools_analysis, tools_read, tools_write
+
+        tools_read.register(server, project)
+        tools_analysis.register(server, project)
+        if not read_only:
+            tools_write.register(server, project)
+        resources.register(server, project)
+        prompts.register(server, project)
+
+    server.defer(register_all)
+    if not defer:
+        server.ensure_registered()
     completions.register(server, project)
     return server
 

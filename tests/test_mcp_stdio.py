@@ -57,3 +57,25 @@ def test_stdio_read_only_and_bad_root(project: Path) -> None:
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     assert "--root" in done.stderr and "existing folder" in done.stderr
+
+
+def test_start_up_imports_nothing_heavy(project: Path, run_py) -> None:
+    code = """
+import sys, anyio
+from mcp import Client
+from mcp_server.server import build_server
+
+HEAVY = ("pandas", "jinja2", "numpy", "sklearn", "matplotlib", "mlflow", "wandb")
+server = build_server(%r, defer=True)
+assert not [m for m in HEAVY + ("skill.compare", "skill.export", "skill.living_docs") if m in sys.modules], sys.modules
+
+async def go():
+    async with Client(server, mode="legacy") as client:
+        return [t.name for t in (await client.list_tools()).tools]
+
+names = anyio.run(go)
+assert len(names) == 10 and "compare_experiments" in names, names
+assert not [m for m in HEAVY if m in sys.modules]  # registering every tool still loads none of them
+print("ok")
+""" % str(project)
+    assert run_py(code, project).stdout.strip() == "ok"
