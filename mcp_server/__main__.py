@@ -9,7 +9,8 @@ from .cli import add_serve_arguments, run_serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mcp_server", description="Serve this project's experiments over MCP.")
+    parser = argparse.ArgumentParser(prog="python -m mcp_server",
+                                     description="Serve this project's experiments over MCP.")
     add_serve_arguments(parser)
     return run_serve(parser.parse_args(argv))
 

@@ -86,7 +86,8 @@ class BearerTokenMiddleware:
         await self.app(scope, receive, send)
 
 
-def build_http_app(server: MCPServer, host: str, token: str | None, extra_hosts: list[str] | tuple[str, ...] = ()) -> Any:
+def build_http_app(server: MCPServer, host: str, token: str | None,
+                   extra_hosts: list[str] | tuple[str, ...] = ()) -> Any:
     """The ASGI app serving `server` at /mcp, with the checks above."""
     token = check_token(host, token)
     app: Any = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host,

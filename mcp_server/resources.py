@@ -57,7 +57,8 @@ def dynamic_resources(project: Project) -> list[Resource]:
         if path.is_file():
             found.append(Resource(uri=comparison_uri(inc.id), name=f"comparison-{inc.id}",
                                   title=f"Comparison of {inc.title} ({inc.id})", mime_type="text/markdown",
-                                  description=f"{SPECWEAVE_DIR}/increments/{inc.id}/{EXPERIMENTS_DIR}/{COMPARISON_FILE}"))
+                                  description="/".join((SPECWEAVE_DIR, "increments", inc.id, EXPERIMENTS_DIR,
+                                                        COMPARISON_FILE))))
     return found
 
 

@@ -91,7 +91,8 @@ class SpecweaveServer(MCPServer):
             # The SDK reports schema failures as pydantic's multi-line text; the model
             # reads one line naming each bad argument and what it got instead.
             if isinstance(exc.__cause__, ValidationError):
-                raise ToolError(one_line(f"invalid arguments for {name}: {describe_validation(exc.__cause__)}")) from exc
+                message = f"invalid arguments for {name}: {describe_validation(exc.__cause__)}"
+                raise ToolError(one_line(message)) from exc
             if "Unknown tool" in str(exc):
                 known = ", ".join(sorted(t.name for t in self._tool_manager.list_tools()))
                 raise ToolError(one_line(f"{exc}; known tools: {known}")) from exc
