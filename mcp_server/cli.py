@@ -57,6 +57,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
         server = build_server(root, read_only=bool(getattr(args, "read_only", False)),
                               log_level=getattr(args, "log_level", "WARNING"), defer=True)
+        if not server.project.store.is_dir():
+            # stderr: stdout is the protocol. A client started from another folder (Claude Desktop
+            # starts servers in /) would otherwise serve an empty project without a word.
+            print(f"sw-ml: no .specweave/ in {server.project.root}; serving it anyway (pass --root, or set "
+                  "SPECWEAVE_ROOT or CLAUDE_PROJECT_DIR, to serve another project)", file=sys.stderr, flush=True)
         if transport == "http":
             from .http import MCP_PATH, serve_http
 

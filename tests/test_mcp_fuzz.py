@@ -89,3 +89,41 @@ def test_random_arguments_never_crash_or_escape(fuzz_project: Path, server_and_t
 
     assert not anyio.run(still_up).is_error
     assert tree_outside_store(fuzz_project) == before
+
+
+def test_random_prompt_arguments_resource_uris_and_completions(fuzz_project: Path, server_and_tools: Any) -> None:
+    from mcp import MCPError
+    from mcp_types import PromptReference, ResourceTemplateReference
+
+    server, _ = server_and_tools
+    before = tree_outside_store(fuzz_project)
+    prompts = ["list-experiments", "show-experiment", "compare-experiments", "export-experiments", "sync-docs",
+               "review-experiments", "no-such-prompt"]
+    templates = ["specweave://increments/{increment}/experiments/{experiment}",
+                 "specweave://increments/{increment}/experiments", "specweave://increments/{increment}/comparison.md"]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(prompt=st.sampled_from(prompts), args=st.dictionaries(st.sampled_from(
+        ["increment", "experiment", "metric", "format", "where", "other"]), TEXT, max_size=3),
+        template=st.sampled_from(templates), a=TEXT, b=TEXT)
+    def run(prompt: str, args: dict[str, str], template: str, a: str, b: str) -> None:
+        async def go() -> None:
+            async with Client(server, mode="legacy") as client:
+                try:
+                    result = await client.get_prompt(prompt, args)
+                    assert "{{" not in result.messages[0].content.text
+                except MCPError as exc:
+                    assert "\n" not in str(exc)
+                uri = template.replace("{increment}", a).replace("{experiment}", b)
+                try:
+                    await client.read_resource(uri)
+                except MCPError:
+                    pass  # refused, with the server still up
+                ref = PromptReference(name=prompt) if args else ResourceTemplateReference(uri=template)
+                done = await client.complete(ref, {"name": next(iter(args), "increment"), "value": a})
+                assert len(done.completion.values) <= 100
+
+        anyio.run(go)
+
+    run()
+    assert tree_outside_store(fuzz_project) == before

@@ -79,3 +79,12 @@ assert not [m for m in HEAVY if m in sys.modules]  # registering every tool stil
 print("ok")
 """ % str(project)
     assert run_py(code, project).stdout.strip() == "ok"
+
+
+def test_serving_a_folder_without_a_store_says_so_on_stderr(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    done = subprocess.run([sys.executable, "-m", "mcp_server", "--root", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0 and done.stdout == ""  # stdout is the protocol: nothing else goes there
+    assert "no .specweave/" in done.stderr and "--root" in done.stderr
+    assert not (tmp_path / ".specweave").exists()
