@@ -94,7 +94,7 @@ def _key_metrics(records: list[Any], limit: int = 4) -> list[str]:
 
 
 def cmd_list_experiments(args: argparse.Namespace) -> int:
-    from skill.render import short_duration, short_number
+    from skill.render import column_numbers, short_duration
     from skill.store import list_all_experiments, list_experiments, pipeline_order
 
     root = _root(args)
@@ -116,13 +116,14 @@ def cmd_list_experiments(args: argparse.Namespace) -> int:
         return 0
     metrics = _key_metrics(records)
     headers = [*(["INCREMENT"] if args.all else []), "EXPERIMENT", "STATUS", *metrics, "DURATION", "TAGS"]
+    columns = {m: column_numbers([r.metrics.get(m) for r, _ in ordered]) for m in metrics}
     rows = []
-    for record, depth in ordered:
+    for i, (record, depth) in enumerate(ordered):
         label = ("  " * depth + "└ " if depth else "") + record.id
         if record.meta and record.meta.stage:
             label += f" [{record.meta.stage}]"
         status = record.status + (" (damaged)" if record.problems else "")
-        cells = [short_number(record.metrics[m]) if m in record.metrics else "-" for m in metrics]
+        cells = [columns[m][i] if m in record.metrics else "-" for m in metrics]
         duration = short_duration(record.meta.duration_s) if record.meta and record.meta.duration_s is not None else "-"
         rows.append([*([record.increment] if args.all else []), label, status, *cells, duration,
                      ",".join(record.tags)])
