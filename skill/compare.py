@@ -16,6 +16,8 @@ Rules (where the seed is silent):
   stage or sweep child whose parent is compared too and has the primary
   metric is represented by that parent. Failed, killed, crashed, running,
   damaged and metric-less experiments are shown and marked, never chosen.
+- Columns leave out per-fold (`fold/...`, `<m>_fold<k>`) and system (`system/...`)
+  metrics and the training time metric (it has its own column); `metrics=` picks them.
 - Cross-validation noise: the std of the primary metric is read from
   `<m>_std`, `<m>_cv_std`, `std_<m>`, `std_<rest>` for `mean_<rest>`,
   `<base>_std` for `<base>_mean`, or `cv_std`; else computed (population
@@ -80,9 +82,16 @@ def infer_goal(metric: str) -> Goal | None:
     return None
 
 
+_GROUP_PREFIXES = ("fold/", "system/")  # per-fold points and system metrics: history, not results
+
+
+def _is_grouped(metric: str) -> bool:
+    return metric.lower().startswith(_GROUP_PREFIXES)
+
+
 def _is_helper(metric: str) -> bool:
     low = metric.lower()
-    return (low.endswith("_std") or low.startswith("std_") or "cv_std" in low or bool(_FOLD_RE.match(low))
+    return (_is_grouped(low) or low.endswith("_std") or low.startswith("std_") or "cv_std" in low or bool(_FOLD_RE.match(low))
             or low in _TIME_METRICS or infer_goal(low) == "min" and any(w in low for w in ("time", "latency")))
 
 
@@ -270,7 +279,8 @@ def compare_experiments(
                                                                   "the metrics logged (none yet)"))
         columns = list(dict.fromkeys(metrics))
     else:
-        columns = [m for m in _metric_order(present_metrics) if m not in _TIME_METRICS and not _FOLD_RE.match(m)]
+        columns = [m for m in _metric_order(present_metrics)
+                   if m not in _TIME_METRICS and not _FOLD_RE.match(m) and not _is_grouped(m)]
 
     config = read_config(root)
     primary_source = "given"

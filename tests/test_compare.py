@@ -188,3 +188,15 @@ def test_empty_increment(tmp_path: Path) -> None:
     make_increment(tmp_path, "0001-empty")
     c = compare_experiments(tmp_path, "0001")
     assert c.rows == [] and "No experiments in 0001-empty yet." in c.markdown
+
+
+def test_cross_validation_helper_metrics(tmp_path: Path) -> None:
+    inc = make_increment(tmp_path, "0001-cv")
+    write_experiment(inc, 1, "cv-a", metrics={"score": 0.80, "score_std": 0.05, "fold/score": 0.82, "fit_time": 3.0,
+                                              "system/cpu_percent": 90.0})
+    write_experiment(inc, 2, "cv-b", metrics={"score": 0.78, "score_std": 0.01, "fold/score": 0.77, "fit_time": 1.0,
+                                              "system/cpu_percent": 50.0})
+    c = compare_experiments(tmp_path, "0001", write_report=False)
+    assert c.metrics == ["score", "score_std"] and c.primary_metric == "score" and c.best == "exp-001-cv-a"
+    assert [r.training_time_s for r in c.rows] == [3.0, 1.0]
+    assert any("within the cross-validation std (0.05)" in w for w in c.warnings)
