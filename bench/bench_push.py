@@ -170,7 +170,7 @@ def main() -> None:
         print(f"second push  (idempotent, no-op):   {again_s:8.2f} s  ({second.unchanged} unchanged, 0 sent)")
         print(f"MLflow client direct (log_batch):   {direct_s:8.2f} s  ({total / direct_s:,.0f} points/s; all: {shown(directs)})")
         print(f"ratio MLflow direct / push:         {direct_s / push_s:8.2f}x  (1.0 = push as fast as MLflow's own batched client)")
-        print(f"  {first.summary()}")
+        print(f"  last round: {first.summary()}")
         if args.naive_runs:
             per_run = mlflow_naive(uri, args.naive_runs, args.points)
             est = per_run * args.experiments

@@ -105,7 +105,9 @@ def test_sw_mlflow_logs_to_both_and_lists_once(project: Path) -> None:
     got = mlflow.MlflowClient().get_run(run.run_id)
     assert got.info.status == "FINISHED" and got.data.tags["specweave.uid"] == rec.meta.uid
     assert got.data.params["max_depth"] == "6" and got.data.metrics["auc"] == 0.88
-    assert [m.value for m in mlflow.MlflowClient().get_metric_history(run.run_id, "auc")] == [0.85, 0.88]
+    history = mlflow.MlflowClient().get_metric_history(run.run_id, "auc")
+    assert [(m.step, m.value) for m in history] == [(0, 0.85), (1, 0.88)]  # the same steps as the folder
+    assert metric_history(rec) is None  # a native folder keeps its own points
 
 
 def test_sw_mlflow_failure_marks_both_failed(project: Path) -> None:

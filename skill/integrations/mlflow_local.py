@@ -133,8 +133,10 @@ def decode_param(text: str) -> Any:
             number = float(text)
         except ValueError:
             return text
-        if re.fullmatch(r"-?\d+", text):
+        if re.fullmatch(r"-?(0|[1-9]\d*)", text):
             return int(text)
+        if re.fullmatch(r"-?\d+", text):
+            return text  # leading zeros ("007"): an identifier, not a number
         return number
     return text
 

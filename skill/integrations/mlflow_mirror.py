@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..experiment import Experiment
+from ..experiment import Experiment, _flatten
+from ..metrics_log import coerce_metric_value
 from ..tracking import track_experiment
-from .mlflow_local import TAG_ID, TAG_UID, configure_mlflow, decode_param, tags_to_list
+from .mlflow_local import TAG_ID, TAG_UID, configure_mlflow, decode_param, encode_param, tags_to_list
 from .optional import require
 
 _local = threading.local()
@@ -52,6 +53,7 @@ class MirroredRun:
         self.mlflow_run = mlflow_run
         self.tracking_uri = tracking_uri
         self._metric_keys: set[str] = set()
+        self._next_step: dict[str, int] = {}
         self._closed = False
 
     # identity
@@ -84,7 +86,9 @@ class MirroredRun:
 
     def log_params(self, params: dict[str, Any]) -> None:
         self.experiment.log_params(params)  # validates first: a bad key fails before MLflow sees it
-        require("mlflow", "mlflow").log_params(params, run_id=self.run_id)
+        flat: dict[str, Any] = {}
+        _flatten("", params, flat)  # nested dicts as dotted keys on both sides
+        require("mlflow", "mlflow").log_params({k: encode_param(v) for k, v in flat.items()}, run_id=self.run_id)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         self.log_metrics({key: value}, step)
@@ -92,10 +96,18 @@ class MirroredRun:
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         if not isinstance(metrics, dict):
             raise InvalidInput("metrics", type(metrics).__name__, "a dict of name -> number")
-        self.experiment.log_metrics(metrics, step)
+        # Both sides get the same steps: given, else each key's previous step + 1 (specweave's rule;
+        # MLflow's own default would put every point at step 0).
+        by_step: dict[int, dict[str, float]] = {}
+        for key, value in metrics.items():
+            at = step if step is not None else self._next_step.get(key, 0)
+            self.experiment.log_metric(key, value, at)
+            self._next_step[key] = int(at) + 1
+            by_step.setdefault(int(at), {})[key] = coerce_metric_value(key, value)
         self._metric_keys.update(metrics)
-        require("mlflow", "mlflow").log_metrics({k: float(v) for k, v in metrics.items()}, step=step,
-                                                run_id=self.run_id)
+        mlflow = require("mlflow", "mlflow")
+        for at, values in by_step.items():
+            mlflow.log_metrics(values, step=at, run_id=self.run_id)
 
     def set_tag(self, key: str, value: Any = "true") -> None:
         self.set_tags({key: value})
