@@ -48,6 +48,7 @@ from .render import column_numbers, md_cell, render, short_duration, short_numbe
 from .store import increment_records, pipeline_order
 
 Goal = Literal["max", "min"]
+MAX_PARAM_COLUMNS = 8
 
 _PREFERRED = ("accuracy", "acc", "balanced_accuracy", "precision", "recall", "f1", "f1_score", "auc", "roc_auc",
               "pr_auc", "r2", "rmse", "mae", "mse", "loss", "val_loss", "logloss", "log_loss")
@@ -231,6 +232,12 @@ def _metric_order(names: set[str]) -> list[str]:
     return sorted(names, key=lambda n: (rank.get(n.lower(), len(rank)), n.lower(), n))
 
 
+def metric_columns(names: set[str] | list[str]) -> list[str]:
+    """The metrics a table shows by default, in display order (see the module doc)."""
+    return [m for m in _metric_order(set(names))
+            if m not in _TIME_METRICS and not _FOLD_RE.match(m) and not _is_grouped(m)]
+
+
 def _training_time(record: ExperimentRecord) -> float | None:
     for name in _TIME_METRICS:
         value = _finite(record.metrics.get(name))
@@ -279,8 +286,7 @@ def compare_experiments(
                                                                   "the metrics logged (none yet)"))
         columns = list(dict.fromkeys(metrics))
     else:
-        columns = [m for m in _metric_order(present_metrics)
-                   if m not in _TIME_METRICS and not _FOLD_RE.match(m) and not _is_grouped(m)]
+        columns = metric_columns(present_metrics)
 
     config = read_config(root)
     primary_source = "given"
@@ -418,6 +424,11 @@ def _rank(c: Comparison) -> None:
                               f"cross-validation std ({short_number(max(stds))}): the difference may be noise")
         elif stds:
             c.reasons.append(f"Margin larger than the cross-validation std ({short_number(max(stds))})")
+    kids = [r for r in c.rows if r.parent == best.id and _finite(r.metrics.get(metric)) is not None]
+    if kids:
+        top = min(kids, key=lambda r: sign * r.metrics[metric])
+        c.reasons.append(f"Its best {'stage' if top.stage else 'child'}: {top.id} ({metric} "
+                         f"{short_number(top.metrics[metric])})")
     also = []
     for other_metric in c.metrics:
         if other_metric == metric or _is_helper(other_metric):
@@ -463,16 +474,26 @@ def render_comparison(c: Comparison) -> str:
             label += " ✅"
         body.append([md_cell(label), *(columns[m][i] if m in row.metrics else "—" for m in c.metrics),
                      short_duration(row.training_time_s)])
-    param_rows = [[md_cell(row.id), *(md_cell(short_number(row.params.get(p))) for p in c.differing_params)]
+    # the report shows the params most experiments set (the dataframe has them all)
+    # first those whose set values differ (max_depth 2 vs 4), then those set by most experiments
+    def rank(p: str) -> tuple[int, int, str]:
+        values = [row.params.get(p) for row in c.rows if row.params.get(p) is not None]
+        return (0 if len({repr(v) for v in values}) > 1 else 1, -len(values), p)
+
+    shown = sorted(c.differing_params, key=rank)[:MAX_PARAM_COLUMNS]
+    shown.sort()
+    param_rows = [[md_cell(row.id), *(md_cell(short_number(row.params.get(p))) for p in shown)]
                   for row in c.rows]
     damaged = [(row.id, p) for row in c.rows for p in row.problems]
     return render(
         "comparison.md.j2", c=c, table=md_table(headers, body),
-        params_table=md_table(["Experiment", *(md_cell(p) for p in c.differing_params)], param_rows)
-        if c.differing_params and len(c.rows) > 1 else [],
+        params_table=md_table(["Experiment", *(md_cell(p) for p in shown)], param_rows)
+        if shown and len(c.rows) > 1 else [],
+        params_hidden=len(c.differing_params) - len(shown),
         damaged=damaged,
     )
 
 
-__all__ = ["Comparison", "ComparisonRow", "compare_experiments", "cv_std", "infer_goal", "metric_title",
+__all__ = ["Comparison", "ComparisonRow", "compare_experiments", "cv_std", "infer_goal", "metric_columns",
+           "metric_title",
            "read_config", "render_comparison", "select_records"]

@@ -62,6 +62,8 @@ def short_duration(seconds: Any) -> str:
         return "—"
     if math.isnan(seconds):
         return "—"
+    if seconds < 0.01:
+        return "<0.01s"
     if seconds < 10:
         return f"{float(seconds):.2g}s"
     return f"{seconds:.0f}s"

@@ -87,10 +87,10 @@ def cmd_list_increments(args: argparse.Namespace) -> int:
 
 
 def _key_metrics(records: list[Any], limit: int = 4) -> list[str]:
-    from skill.compare import _metric_order
+    from skill.compare import metric_columns
 
     names = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
-    return _metric_order(names)[:limit]
+    return metric_columns(names)[:limit]
 
 
 def cmd_list_experiments(args: argparse.Namespace) -> int:
