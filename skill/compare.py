@@ -481,7 +481,6 @@ def render_comparison(c: Comparison) -> str:
         return (0 if len({repr(v) for v in values}) > 1 else 1, -len(values), p)
 
     shown = sorted(c.differing_params, key=rank)[:MAX_PARAM_COLUMNS]
-    shown.sort()
     param_rows = [[md_cell(row.id), *(md_cell(short_number(row.params.get(p))) for p in shown)]
                   for row in c.rows]
     damaged = [(row.id, p) for row in c.rows for p in row.problems]
