@@ -166,10 +166,13 @@ def main() -> None:
         shown = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
         print(f"{args.experiments} experiments x {args.points} metric points = {total:,} points, "
               f"best of {args.rounds} interleaved rounds against one local mlflow server")
-        print(f"first push   (sw-ml push):          {push_s:8.2f} s  ({total / push_s:,.0f} points/s; all: {shown(pushes)})")
+        print(f"first push   (sw-ml push):          {push_s:8.2f} s  "
+              f"({total / push_s:,.0f} points/s; all: {shown(pushes)})")
         print(f"second push  (idempotent, no-op):   {again_s:8.2f} s  ({second.unchanged} unchanged, 0 sent)")
-        print(f"MLflow client direct (log_batch):   {direct_s:8.2f} s  ({total / direct_s:,.0f} points/s; all: {shown(directs)})")
-        print(f"ratio MLflow direct / push:         {direct_s / push_s:8.2f}x  (1.0 = push as fast as MLflow's own batched client)")
+        print(f"MLflow client direct (log_batch):   {direct_s:8.2f} s  "
+              f"({total / direct_s:,.0f} points/s; all: {shown(directs)})")
+        print(f"ratio MLflow direct / push:         {direct_s / push_s:8.2f}x  "
+              "(1.0 = push as fast as MLflow's own batched client)")
         print(f"  last round: {first.summary()}")
         if args.naive_runs:
             per_run = mlflow_naive(uri, args.naive_runs, args.points)
