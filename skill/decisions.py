@@ -73,6 +73,8 @@ def read_decisions_checked(inc: Increment, root: Path | None = None) -> tuple[li
             decisions.append(Decision.model_validate(record))
         except ValidationError as exc:
             problems.append(f"{shown}: a decision does not match the schema ({exc.errors()[0]['msg']})")
+    # by time, not by line: after two clones' histories merge, lines need not be in order
+    decisions.sort(key=lambda d: d.ts if d.ts.tzinfo else d.ts.replace(tzinfo=timezone.utc))
     return decisions, problems
 
 

@@ -65,3 +65,14 @@ def test_selected_experiment_without_metadata_is_refused(tmp_path: Path) -> None
     with pytest.raises(DamagedFile, match="metadata.yaml"):
         log_decision(tmp_path, "0042", "exp-002", "Best")
     assert not (inc / "experiments" / "decisions.jsonl").exists()
+
+
+def test_latest_decision_is_by_time_not_by_line(tmp_path: Path) -> None:
+    from fixed_store import write_decision
+    from skill.compare import compare_experiments
+
+    inc = seed_comparison_store(tmp_path)
+    write_decision(inc, "exp-004-neural-net", "later, merged in first", day=25)
+    write_decision(inc, "exp-001-baseline", "earlier, appended last by the other clone", day=3)
+    assert [d.selected for d in read_decisions(tmp_path, "0042")] == ["exp-001-baseline", "exp-004-neural-net"]
+    assert compare_experiments(tmp_path, "0042", write_report=False).best == "exp-004-neural-net"

@@ -118,3 +118,14 @@ def test_dataframe_of_every_increment_matches_the_records(tmp_path: Path) -> Non
                 else:
                     assert cell == value, (key, cell, value)
     assert list(experiments_dataframe(tmp_path, ["0043"])["id"]) == ["exp-001-solo"]
+
+
+def test_templates_are_found_and_each_renders(tmp_path: Path) -> None:
+    from skill.render import render, template_module
+    from skill.resources_path import data_dir
+
+    folder = data_dir("templates")
+    assert {"comparison.md.j2", "ml-experiments.md.j2", "export.md.j2"} <= {p.name for p in folder.iterdir()}
+    assert render("export.md.j2", title="T", columns=["id"], table=[["exp-001-a"]]).endswith("| exp-001-a |\n")
+    assert render("ml-experiments.md.j2").startswith("# ML Experiments\n")
+    assert callable(template_module("ml-experiments.md.j2").section)
