@@ -185,3 +185,15 @@ def test_find_external_by_id_folder_or_short_prefix(project: Path) -> None:
         assert hit.meta.mlflow_run_id == rid and hit.metrics == {"auc": 0.86}
     assert find_external(project, incs, "mlflow-") == []  # too short to mean one run
     assert find_external(project, incs, "exp-001") == []
+
+
+def test_runs_of_any_mlflow_experiment_in_the_increment_store_are_listed(project: Path) -> None:
+    from specweave import configure_mlflow
+
+    configure_mlflow(increment="0042")
+    with mlflow.start_run(run_name="default-exp"):
+        mlflow.log_metric("auc", 0.5)
+    mlflow.set_experiment("my-own-name")  # the store is the increment's, whatever the experiment is called
+    with mlflow.start_run(run_name="renamed-exp"):
+        mlflow.log_metric("auc", 0.6)
+    assert sorted(r.name for r in list_experiments(project, "0042")) == ["default-exp", "renamed-exp"]

@@ -265,12 +265,13 @@ def run_to_record(
     )
 
 
-def search_all_runs(client: Any, experiment_id: str, filter_string: str = "") -> list[Any]:
-    """Every active run of an experiment, page by page (MLflow caps a page at 1000)."""
+def search_all_runs(client: Any, experiment_ids: str | list[str], filter_string: str = "") -> list[Any]:
+    """Every active run of the experiment(s), page by page (MLflow caps a page at 1000)."""
+    ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
     runs: list[Any] = []
     token = None
     while True:
-        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=1000,
+        page = client.search_runs(ids, filter_string=filter_string, max_results=1000,
                                   page_token=token, order_by=["attributes.start_time ASC"])
         runs.extend(page)
         token = page.token
@@ -278,12 +279,12 @@ def search_all_runs(client: Any, experiment_id: str, filter_string: str = "") ->
             return runs
 
 
-def _models_by_run(client: Any, experiment_id: str) -> dict[str, list[Any]]:
+def _models_by_run(client: Any, experiment_ids: list[str]) -> dict[str, list[Any]]:
     by_run: dict[str, list[Any]] = {}
     try:
         token = None
         while True:
-            page = client.search_logged_models([experiment_id], max_results=100, page_token=token)
+            page = client.search_logged_models(experiment_ids, max_results=100, page_token=token)
             for model in page:
                 if model.source_run_id:
                     by_run.setdefault(model.source_run_id, []).append(model)
@@ -297,15 +298,25 @@ def _models_by_run(client: Any, experiment_id: str) -> dict[str, list[Any]]:
 
 def read_runs(
     tracking_uri: str, increment: Increment, *, source: str, skip_uids: set[str], list_files: bool = True,
+    every_experiment: bool = False,
 ) -> list[ExperimentRecord]:
-    """The runs of the MLflow experiment named after the increment, minus copies of native experiments."""
+    """The runs of the MLflow experiment named after the increment, minus copies of native experiments.
+
+    With `every_experiment` (the increment's own store, which holds nothing
+    else) runs of any MLflow experiment in it count, so a script that called
+    `mlflow.set_experiment("other")` after `configure_mlflow` is still seen.
+    """
     client = _client(tracking_uri)
-    exp = client.get_experiment_by_name(increment.id)
-    if exp is None or exp.lifecycle_stage == "deleted":
+    if every_experiment:
+        ids = [e.experiment_id for e in client.search_experiments()]
+    else:
+        exp = client.get_experiment_by_name(increment.id)
+        ids = [] if exp is None or exp.lifecycle_stage == "deleted" else [exp.experiment_id]
+    if not ids:
         return []
-    models = _models_by_run(client, exp.experiment_id)
+    models = _models_by_run(client, ids)
     records = []
-    for run in search_all_runs(client, exp.experiment_id):
+    for run in search_all_runs(client, ids):
         if run.data.tags.get(TAG_UID) in skip_uids:
             continue  # the plain experiment folder is the original; this run is its copy
         records.append(run_to_record(run, increment, source=source, tracking_uri=None if source == "mlflow"
@@ -325,7 +336,8 @@ def read_local_runs(increment: Increment, skip_uids: set[str]) -> list[Experimen
     cached = _local_cache.get(str(db))
     if cached and cached[0] == key:
         return [r.model_copy(deep=True) for r in cached[1]]
-    records = read_runs(local_stores.sqlite_uri(db), increment, source="mlflow", skip_uids=skip_uids)
+    records = read_runs(local_stores.sqlite_uri(db), increment, source="mlflow", skip_uids=skip_uids,
+                        every_experiment=True)
     _local_cache[str(db)] = (key, records)
     return [r.model_copy(deep=True) for r in records]
 
