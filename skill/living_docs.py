@@ -89,7 +89,7 @@ def section_context(root: Path, inc: Increment) -> dict[str, Any]:
         "decision": comparison.decision, "best": comparison.computed_best, "reasons": comparison.reasons,
         "primary_metric": metric, "overridden": overridden,
         "chosen_short": "-".join(chosen_id.split("-")[:2]) if chosen_id else None,
-        "hyperparameters": [(k, short_number(v) if isinstance(v, float) else v) for k, v in hyper],
+        "hyperparameters": [(k, short_number(v)) for k, v in hyper],
         "failed": failed, "damaged": damaged,
     }
 
