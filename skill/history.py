@@ -70,11 +70,18 @@ def downsample(points: list[MetricPoint], max_points: int) -> list[MetricPoint]:
 
 
 def metric_history(
-    folder: Path, experiment: str, increment: str, key: str | None = None, max_points: int = DEFAULT_MAX_POINTS
+    folder: Path, experiment: str, increment: str, key: str | None = None, max_points: int = DEFAULT_MAX_POINTS,
+    points: list[MetricPoint] | None = None,
 ) -> MetricHistory:
-    """The history of one metric (or of every metric when `key` is None) of an experiment folder."""
+    """The history of one metric (or of every metric when `key` is None) of an experiment folder.
+
+    `points`, when given, are used instead of the folder's metrics.jsonl (a run kept by
+    another tracker, whose points come from its own store).
+    """
     max_points = validate_max_points(max_points)
-    points, damaged = read_metric_points(folder)
+    damaged: list = []
+    if points is None:
+        points, damaged = read_metric_points(folder)
     by_key: dict[str, list[MetricPoint]] = {}
     for point in points:
         by_key.setdefault(point.key, []).append(point)
