@@ -34,6 +34,15 @@ def free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
+def second_loopback() -> str:
+    """127.0.0.2: loopback, so nothing leaves the machine, but not a name the server lets go without a token."""
+    try:
+        free_port("127.0.0.2")
+    except OSError:
+        pytest.skip("127.0.0.2 cannot be bound here (macOS needs an lo0 alias); Linux CI runs this")
+    return "127.0.0.2"
+
+
 def env(**extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if k != "SPECWEAVE_MCP_TOKEN"}
     return {**base, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", **extra}
@@ -90,7 +99,7 @@ def test_loopback_http_answers_and_refuses_a_foreign_host(project: Path) -> None
 
 def test_non_loopback_bind_refuses_to_start_without_a_token(project: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "mcp_server", "--root", str(project), "--transport", "http",
-                           "--host", "127.0.0.2", "--port", str(free_port("127.0.0.1"))], env=env(),
+                           "--host", second_loopback(), "--port", str(free_port("127.0.0.1"))], env=env(),
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     assert "token" in done.stderr and "SPECWEAVE_MCP_TOKEN" in done.stderr
@@ -102,7 +111,7 @@ def test_non_loopback_bind_requires_the_bearer_token(project: Path, how: str) ->
     make_project(project)
     extra = ("--token", TOKEN) if how == "flag" else ()
     environ = env(SPECWEAVE_MCP_TOKEN=TOKEN) if how == "env" else env()
-    with serving(project, "127.0.0.2", *extra, environ=environ) as url:
+    with serving(project, second_loopback(), *extra, environ=environ) as url:
         missing = httpx2.post(url, json=INIT, headers=HEADERS)
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"].startswith("Bearer")
