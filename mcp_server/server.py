@@ -3,9 +3,11 @@
     from mcp_server.server import build_server
     server = build_server("/path/to/project", read_only=True)
 
-Start-up stays as fast as the SDK allows: the modules imported here need
-only pydantic and the store's light core; pandas, jinja2 and the comparison
-and export code load inside the tools that use them.
+Start-up stays as fast as the SDK allows: nothing here imports more than the
+store's path helpers. Tool modules (their result models, hence the comparison,
+export and living-docs modules) load at registration, which `sw-ml serve`
+defers to the first request that needs it; pandas and jinja2 load only inside
+the tools that use them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, Prompt, Resource, \
-    ResourceTemplate, Tool
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    Prompt,
+    Resource,
+    ResourceTemplate,
+    Tool,
+)
 from pydantic import ValidationError
 
 from skill.paths import find_root
