@@ -20,8 +20,13 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	@touch $@
 
+# Keras needs a backend: the CPU build of torch where this machine image keeps one on disk
+# (PyPI's own torch is a multi-GB CUDA build). Without it the Keras tests are skipped.
+TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-cp311-*.whl))
+
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[test]'
+	$(if $(TORCH_WHEEL),$(PIP) install '$(TORCH_WHEEL)' 'keras>=3')
 	@touch $@ $(VENV)/.core
 
 install: $(VENV)/.core

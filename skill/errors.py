@@ -99,12 +99,12 @@ class MissingExtra(SpecweaveError, ImportError):
 
 
 class ReadOnly(SpecweaveError):
-    """A write was asked of a store opened read-only."""
+    """A write was asked of something that cannot be written: a read-only store, another tool's run."""
 
     exit_code = 6
 
-    def __init__(self, action: str):
-        super().__init__(f"{action} is not allowed: the store is read-only")
+    def __init__(self, action: str, why: str = "the store is read-only"):
+        super().__init__(f"{action} is not allowed: {why}")
 
 
 __all__ = [

@@ -197,3 +197,18 @@ def test_runs_of_any_mlflow_experiment_in_the_increment_store_are_listed(project
     with mlflow.start_run(run_name="renamed-exp"):
         mlflow.log_metric("auc", 0.6)
     assert sorted(r.name for r in list_experiments(project, "0042")) == ["default-exp", "renamed-exp"]
+
+
+def test_runs_kept_by_mlflow_refuse_edits_with_one_line(project: Path) -> None:
+    from skill.edits import add_note, set_tags
+    from skill.errors import ReadOnly
+    from specweave import configure_mlflow
+
+    configure_mlflow(increment="0042")
+    with mlflow.start_run(run_name="plain"):
+        mlflow.log_metric("auc", 0.5)
+    (record,) = list_experiments(project, "0042")
+    for edit in (lambda: add_note(record, "x"), lambda: set_tags(record, add=["y"])):
+        with pytest.raises(ReadOnly, match="kept by mlflow; change it there"):
+            edit()
+    assert not (record.path / "metadata.yaml").exists()
