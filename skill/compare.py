@@ -92,7 +92,8 @@ def _is_grouped(metric: str) -> bool:
 
 def _is_helper(metric: str) -> bool:
     low = metric.lower()
-    return (_is_grouped(low) or low.endswith("_std") or low.startswith("std_") or "cv_std" in low or bool(_FOLD_RE.match(low))
+    return (_is_grouped(low) or low.endswith("_std") or low.startswith("std_") or "cv_std" in low
+            or bool(_FOLD_RE.match(low))
             or low in _TIME_METRICS or infer_goal(low) == "min" and any(w in low for w in ("time", "latency")))
 
 

@@ -138,7 +138,8 @@ def log_decision(
     finally:
         os.close(fd)
     for record in increment_records(root, inc):
-        if record.dir != chosen.dir and SELECTED_TAG in record.tags and record.meta and record.meta.source == "specweave":
+        native = record.meta is not None and record.meta.source == "specweave"
+        if record.dir != chosen.dir and SELECTED_TAG in record.tags and native:
             try:
                 set_tags(record, remove=[SELECTED_TAG])
             except DamagedFile:

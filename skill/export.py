@@ -188,7 +188,8 @@ def export_experiments(
     records = sort_records(filter_records(increment_records(root, inc), where), sort)
     rows = [flatten(r) for r in records]
     text = render_rows(rows, fmt, title=f"{inc.title} (Increment {inc.number})")
-    result = ExportResult(format=fmt, increment=inc.id, rows=len(rows), columns=_columns(rows))  # type: ignore[arg-type]
+    result = ExportResult(format=fmt, increment=inc.id, rows=len(rows),  # type: ignore[arg-type]
+                          columns=_columns(rows))
     if path is None:
         result.text = text
         return result

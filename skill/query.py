@@ -431,7 +431,8 @@ def parse_sort(text: str) -> list[SortKey]:
             parser = _Parser(name)
             field = parser.field()
         except InvalidInput:
-            raise InvalidInput("--sort field", name, "params.<name>, metrics.<name>, " + ", ".join(SIMPLE_FIELDS)) from None
+            known = "params.<name>, metrics.<name>, " + ", ".join(SIMPLE_FIELDS)
+            raise InvalidInput("--sort field", name, known) from None
         if parser.peek().kind != "end":
             raise InvalidInput("--sort field", name, "params.<name>, metrics.<name>, " + ", ".join(SIMPLE_FIELDS))
         keys.append(SortKey(field, descending))

@@ -109,4 +109,5 @@ def template_module(template: str, **context: Any) -> Any:
     return environment().get_template(template).make_module(context)
 
 
-__all__ = ["column_numbers", "environment", "md_cell", "md_text", "render", "short_duration", "short_number", "template_module"]
+__all__ = ["column_numbers", "environment", "md_cell", "md_text", "render", "short_duration", "short_number",
+           "template_module"]

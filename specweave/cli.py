@@ -387,7 +387,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str, example: str,
             parents: list[argparse.ArgumentParser] = (), root: bool = True,  # type: ignore[assignment]
             ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common, *parents] if root else list(parents), help=help_text, description=help_text,
+        p = sub.add_parser(name, parents=[common, *parents] if root else list(parents), help=help_text,
+                           description=help_text,
                            epilog="example:\n  " + example, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
         return p

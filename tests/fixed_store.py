@@ -110,7 +110,8 @@ def seed_living_docs_store(root: Path) -> Path:
                          description=description, duration_s=30.0 + number)
     write_experiment(inc, 7, "neural-net", params={"batch_size": 1024}, status="failed", duration_s=600.0,
                      description="Two-tower neural net",
-                     notes=["FAILED: RuntimeError: CUDA out of memory", "Reason: Out of memory, need smaller batch size"])
+                     notes=["FAILED: RuntimeError: CUDA out of memory",
+                            "Reason: Out of memory, need smaller batch size"])
     write_decision(inc, "exp-003-xgboost",
                    "XGBoost chosen for:\n- Best accuracy (0.26 vs baseline 0.18, +44% improvement)\n"
                    "- Fast inference (<50ms)\n- Good explainability (SHAP values)\n"

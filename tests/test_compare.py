@@ -45,7 +45,8 @@ def test_seed_comparison_example_runs_as_written(project: Path) -> None:
     assert comparison.best == comparison.computed_best == "exp-002-xgboost"
     assert comparison.runner_up == "exp-003-lightgbm"
     df = comparison.dataframe
-    assert list(df["id"]) == [f"exp-00{i}-{s}" for i, s in enumerate(["baseline", "xgboost", "lightgbm", "neural-net"], 1)]
+    slugs = ["baseline", "xgboost", "lightgbm", "neural-net"]
+    assert list(df["id"]) == [f"exp-00{i}-{s}" for i, s in enumerate(slugs, 1)]
     assert {"accuracy", "precision", "recall", "f1", "training_time_s", "params.model"} <= set(df.columns)
     assert "params.random_state" not in df.columns  # the same everywhere: not a differing param
     assert df.loc[df["id"] == "exp-002-xgboost", "best"].item()
@@ -80,7 +81,8 @@ def test_failed_crashed_damaged_and_metricless_are_marked_never_best(tmp_path: P
     assert marks["exp-006-empty"] == ["no metrics"]
     assert marks["exp-007-nan"] == ["auc is not finite"]
     assert "| exp-002-failed-high (failed) " in c.markdown
-    assert "exp-005-damaged-high: .specweave/increments/0001-models/experiments/exp-005-damaged-high.u00005/params.json:1" in c.markdown
+    where = ".specweave/increments/0001-models/experiments/exp-005-damaged-high.u00005/params.json:1"
+    assert f"exp-005-damaged-high: {where}" in c.markdown
 
 
 def test_only_unrankable_experiments_gives_no_best(tmp_path: Path) -> None:

@@ -52,7 +52,8 @@ def test_damaged_experiments_are_listed_with_file_and_line(tmp_path: Path) -> No
     xgb = records["exp-002-xgboost"].problems
     assert xgb == [f"{base}/{folder(tmp_path, 'xgboost').name}/params.json:2: Expecting value"]
     lgb = records["exp-003-lightgbm"].problems
-    assert lgb == [f"{base}/{folder(tmp_path, 'lightgbm').name}/metrics.jsonl:5: truncated last line (no newline at the end)"]
+    cut = "metrics.jsonl:5: truncated last line (no newline at the end)"
+    assert lgb == [f"{base}/{folder(tmp_path, 'lightgbm').name}/{cut}"]
     nn = records["exp-004-neural-net"]
     assert nn.problems == [f"{base}/{folder(tmp_path, 'neural-net').name}/metadata.yaml: missing"]
     assert nn.status == "crashed" and nn.metrics["accuracy"] == 0.85  # still read from the point log
@@ -123,7 +124,9 @@ def test_cache_sees_every_change(tmp_path: Path) -> None:
     assert list_experiments(tmp_path, "0042")[0].damaged
 
 
-def test_fresh_files_are_not_cached_and_a_broken_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fresh_files_are_not_cached_and_a_broken_cache_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed_comparison_store(tmp_path)
     list_experiments(tmp_path, "0042")
     cache = index_path(tmp_path, INC)

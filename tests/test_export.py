@@ -31,7 +31,8 @@ def test_json_and_markdown(tmp_path: Path) -> None:
     data = json.loads(export_experiments(tmp_path, "0042", "json").text or "")
     assert data[1]["metrics.f1"] == 0.84 and data[4]["metrics.accuracy"] == "NaN"
     md = export_experiments(tmp_path, "0042", "md")
-    assert md.format == "markdown" and (md.text or "").startswith("# Experiments: Recommendation Model (Increment 0042)")
+    assert md.format == "markdown"
+    assert (md.text or "").startswith("# Experiments: Recommendation Model (Increment 0042)")
     assert "| exp-002-xgboost | xgboost | completed |" in (md.text or "")
 
 

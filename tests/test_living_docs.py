@@ -75,7 +75,7 @@ def test_sections_for_several_increments_stay_ordered_and_separate(tmp_path: Pat
     sync_living_docs(tmp_path)
     seed_comparison_store(tmp_path)
     result = sync_living_docs(tmp_path, ["0042"])
-    assert result.sections_changed == ["0042-recommendation-model"] and result.increments == ["0042-recommendation-model"]
+    assert result.sections_changed == result.increments == ["0042-recommendation-model"]
     text = result.path.read_text(encoding="utf-8")
     assert text.index("begin 0042-recommendation-model") < text.index("begin 0043-ranking")
     assert "## Ranking (Increment 0043)" in text
