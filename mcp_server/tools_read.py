@@ -59,11 +59,10 @@ def validate_status(status: str | None) -> str | None:
 
 def detail(project: Project, record: ExperimentRecord) -> ExperimentDetail:
     """The record with per-metric summaries, its path relative to the project, NaN kept JSON-safe."""
-    from skill.external import metric_history as outside_points
-    from skill.metrics_log import read_metric_points, summarize
+    from skill.metrics_log import summarize
+    from skill.store import metric_points
 
-    outside = outside_points(record)  # a run kept by MLflow: its points are in its own store
-    points, damaged = (outside, []) if outside is not None else read_metric_points(record.path)
+    points, damaged = metric_points(record)
     problems = list(record.problems)
     for bad in damaged:
         line = f"{project.rel(Path(bad.path))}:{bad.line}: {bad.problem}"
@@ -160,8 +159,4 @@ def register(server: MCPServer, project: Project) -> None:
         stretch's lowest and highest values, so the best value and any spike survive.
         Returns parallel `steps` and `values` lists per metric.
         """
-        from skill.external import metric_history as outside_points
-
-        record = locate(project, experiment, increment)
-        return metric_history(record.path, record.id, record.increment, metric, max_points,
-                              points=outside_points(record))
+        return metric_history(locate(project, experiment, increment), metric, max_points)

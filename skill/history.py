@@ -9,13 +9,12 @@ the worst value all survive, in step order.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from .errors import InvalidInput, NotFound
-from .metrics_log import read_metric_points
-from .models import JsonFloat, MetricPoint
+
+from .models import ExperimentRecord, JsonFloat, MetricPoint
 
 DEFAULT_MAX_POINTS = 500
 MAX_MAX_POINTS = 10_000
@@ -70,18 +69,15 @@ def downsample(points: list[MetricPoint], max_points: int) -> list[MetricPoint]:
 
 
 def metric_history(
-    folder: Path, experiment: str, increment: str, key: str | None = None, max_points: int = DEFAULT_MAX_POINTS,
-    points: list[MetricPoint] | None = None,
+    record: ExperimentRecord, key: str | None = None, max_points: int = DEFAULT_MAX_POINTS
 ) -> MetricHistory:
-    """The history of one metric (or of every metric when `key` is None) of an experiment folder.
+    """The history of one metric (or of every metric when `key` is None) of an experiment,
+    from its metrics.jsonl or, for a run kept by another tracker, from that tracker's store."""
+    from .store import metric_points
 
-    `points`, when given, are used instead of the folder's metrics.jsonl (a run kept by
-    another tracker, whose points come from its own store).
-    """
     max_points = validate_max_points(max_points)
-    damaged: list = []
-    if points is None:
-        points, damaged = read_metric_points(folder)
+    experiment, increment = record.id, record.increment
+    points, damaged = metric_points(record)
     by_key: dict[str, list[MetricPoint]] = {}
     for point in points:
         by_key.setdefault(point.key, []).append(point)

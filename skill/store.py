@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .external import external_records
+from .external import external_records, find_external, metric_history as outside_points
 from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from .fileio import decode_number, read_json, read_yaml
 from .ids import parse_dir
@@ -20,7 +20,7 @@ from .increments import list_increments, resolve_increment
 from .layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, STATUSES
 from .liveness import effective_status
 from .metrics_log import read_metric_points
-from .models import ExperimentMeta, ExperimentRecord, Increment
+from .models import ExperimentMeta, ExperimentRecord, Increment, MetricPoint
 from .query import filter_records, parse_where, sort_records
 
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -333,6 +333,12 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     for inc in incs:
         hits.extend((inc, path) for path in _match_in(experiment_dirs(inc), ref))
     if not hits:
+        # Runs kept by MLflow (in the increment or on the team server) answer to their own ids.
+        found = find_external(root, incs, ref)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise AmbiguousReference("experiment", ref, [f"{r.increment}/{r.id}" for r in found])
         known = [f"{inc.id}/{p.name.rsplit('.', 1)[0]}" if not increment else p.name.rsplit(".", 1)[0]
                  for inc in incs for p in experiment_dirs(inc)]
         raise NotFound("experiment", ref, known)
@@ -340,3 +346,12 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
         raise AmbiguousReference("experiment", ref, [f"{inc.id}/{path.name}" for inc, path in hits])
     inc, path = hits[0]
     return load_experiment(path, inc.id, root)
+
+
+def metric_points(record: ExperimentRecord) -> tuple[list[MetricPoint], list[DamagedFile]]:
+    """Every logged point of an experiment, with damaged lines: its metrics.jsonl, or, for a
+    run kept by another tracker, that tracker's own store."""
+    outside = outside_points(record)
+    if outside is not None:
+        return outside, []
+    return read_metric_points(record.path)

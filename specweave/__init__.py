@@ -48,9 +48,43 @@ _EXPORTS = {
     "track_artifacts": "skill.workflows.artifact_capture",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+# the public API, spelled out (a test keeps it equal to _EXPORTS)
+__all__ = [
+    "__version__",
+    "AmbiguousReference",
+    "AutoTracker",
+    "compare_experiments",
+    "compare_models",
+    "configure_mlflow",
+    "configure_wandb",
+    "Experiment",
+    "ExperimentMetadata",
+    "ExperimentPipeline",
+    "experiments_dataframe",
+    "export_experiments",
+    "get_experiment",
+    "InvalidInput",
+    "list_experiments",
+    "list_increments",
+    "log_decision",
+    "MissingExtra",
+    "NotFound",
+    "parse_where",
+    "read_decisions",
+    "SpecweaveError",
+    "sync_living_docs",
+    "TensorBoardCallback",
+    "track_artifacts",
+    "track_cross_validation",
+    "track_experiment",
+    "track_grid_search",
+    "track_hyperparameters",
+]
 
 if TYPE_CHECKING:
+    from skill.integrations.mlflow_local import configure_mlflow
+    from skill.integrations.tensorboard_cb import TensorBoardCallback
+    from skill.integrations.wandb_mirror import configure_wandb
     from skill.errors import AmbiguousReference, InvalidInput, MissingExtra, NotFound, SpecweaveError
     from skill.experiment import Experiment
     from skill.models import ExperimentMetadata
