@@ -309,12 +309,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    try:
-        from skill.integrations.mlflow_push import push_experiments
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("skill"):
-            raise _usage(f"'push' is not available in this installation ({exc})") from None
-        raise
+    from skill.integrations.mlflow_push import push_experiments  # mlflow itself loads only here
 
     root = _root(args)
     result = push_experiments(root, args.increment, args.to)
@@ -459,8 +454,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     p = add("push", cmd_push, "Push local experiments to an MLflow tracking server.",
             "sw-ml push 0042 --to http://mlflow.internal:5000", [as_json])
-    p.add_argument("increment", nargs="?", help="default: active, then newest")
-    p.add_argument("--to", required=True, metavar="URI", help="MLflow tracking URI")
+    p.add_argument("increment", nargs="?", help="default: every increment")
+    p.add_argument("--to", default="", metavar="URI",
+                   help="MLflow tracking URI (default: SPECWEAVE_TRACKING_URI, else tracking_uri in .specweave/ml.yaml)")
 
     command = _command_of(argv)
     for name, run, help_text, example, adder in (

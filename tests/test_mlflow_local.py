@@ -212,3 +212,16 @@ def test_runs_kept_by_mlflow_refuse_edits_with_one_line(project: Path) -> None:
         with pytest.raises(ReadOnly, match="kept by mlflow; change it there"):
             edit()
     assert not (record.path / "metadata.yaml").exists()
+
+
+def test_find_experiment_reaches_runs_kept_by_mlflow(project: Path) -> None:
+    from skill.store import find_experiment
+    from specweave import configure_mlflow
+
+    configure_mlflow(increment="0042")
+    with mlflow.start_run(run_name="plain") as run:
+        mlflow.log_metric("auc", 0.5)
+    (listed,) = list_experiments(project, "0042")
+    found = find_experiment(project, listed.id)
+    assert found.meta.mlflow_run_id == run.info.run_id and found.metrics == {"auc": 0.5}
+    assert find_experiment(project, f"0042/{listed.id}").id == listed.id
