@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .edits import set_tags
 from .errors import DamagedFile, InvalidInput
 from .fileio import dumps_jsonl_record, parse_jsonl, to_jsonable
+from .gitfiles import ensure_union_merge
 from .increments import resolve_increment
 from .layout import DECISIONS_FILE, EXPERIMENTS_DIR, SCHEMA_VERSION
 from .models import Increment
@@ -125,6 +126,7 @@ def log_decision(
         author=author if author is not None else _default_author(root),
     )
     set_tags(chosen, add=[SELECTED_TAG])  # first: a damaged selected experiment stops here, nothing written
+    ensure_union_merge(root)
     path = decisions_path(inc)
     line = dumps_jsonl_record(decision.model_dump(mode="json"))
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)

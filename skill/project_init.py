@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from .errors import DamagedFile
 from .fileio import atomic_write
+from .gitfiles import ensure_union_merge
 from .layout import CACHE_DIR, INCREMENTS_DIR, SPECWEAVE_DIR
 
 SERVER_NAME = "ml"
@@ -114,7 +115,8 @@ def _gitignore(root: Path, result: InitResult) -> None:
 
 
 def init_project(root: Path, *, use_python: bool = False, install_skill: bool = True) -> InitResult:
-    """Make `root` ready: store skeleton, `.mcp.json`, the skill, `.gitignore`. Idempotent."""
+    """Make `root` ready: store skeleton, `.mcp.json`, the skill, `.gitignore`, and
+    `.specweave/.gitattributes` (decisions merge by union). Idempotent."""
     root = Path(root).resolve()
     result = InitResult(root=root)
     _skeleton(root, result)
@@ -122,6 +124,12 @@ def init_project(root: Path, *, use_python: bool = False, install_skill: bool = 
     if install_skill:
         _skill(root, result)
     _gitignore(root, result)
+    shown = ".specweave/.gitattributes"
+    existed = (root / shown).exists()
+    if ensure_union_merge(root):
+        (result.updated if existed else result.created).append(shown)
+    else:
+        result.unchanged.append(shown)
     return result
 
 

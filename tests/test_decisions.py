@@ -76,3 +76,40 @@ def test_latest_decision_is_by_time_not_by_line(tmp_path: Path) -> None:
     write_decision(inc, "exp-001-baseline", "earlier, appended last by the other clone", day=3)
     assert [d.selected for d in read_decisions(tmp_path, "0042")] == ["exp-001-baseline", "exp-004-neural-net"]
     assert compare_experiments(tmp_path, "0042", write_report=False).best == "exp-004-neural-net"
+
+
+def test_decisions_from_two_clones_merge_by_union(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from skill.decisions import read_decisions
+    from tests.conftest import REPO, git, init_repo
+
+    origin = init_repo(tmp_path / "origin")
+    git(origin, "config", "receive.denyCurrentBranch", "ignore")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    setup = ("from specweave import track_experiment\n"
+             "for name in ('a', 'b'):\n"
+             "    with track_experiment(name, increment='0042-x') as e:\n"
+             "        e.log_metric('auc', 0.5)\n")
+    subprocess.run([sys.executable, "-c", setup], cwd=origin, env=env, check=True)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-qm", "two runs")
+    clones = []
+    for who, pick in (("alice", "exp-001"), ("bob", "exp-002")):
+        clone = tmp_path / who
+        git(tmp_path, "clone", "-q", str(origin), str(clone))
+        code = (f"from specweave import log_decision\n"
+                f"log_decision(increment='0042', selected='{pick}', rationale='{who} prefers it', author='{who}')\n")
+        subprocess.run([sys.executable, "-c", code], cwd=clone, env=env, check=True)
+        git(clone, "add", "-A")
+        git(clone, "-c", "user.name=x", "-c", "user.email=x@example.com", "commit", "-qm", f"{who} decides")
+        clones.append(clone)
+    alice, bob = clones
+    git(alice, "push", "-q", "origin", "main")
+    git(bob, "-c", "user.name=x", "-c", "user.email=x@example.com", "pull", "-q", "--no-rebase", "--no-edit",
+        "origin", "main")
+    decisions = read_decisions(bob, "0042")
+    assert sorted(d.author for d in decisions) == ["alice", "bob"]
+    assert (bob / ".specweave/.gitattributes").read_text().strip().endswith("merge=union")
