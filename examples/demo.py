@@ -37,7 +37,15 @@ def main() -> None:
         if path.is_file() and "cache" not in path.parts:
             print(f"  {path.relative_to(TARGET)}  ({path.stat().st_size} bytes)")
     cli = [sys.executable, "-m", "specweave.cli"]
-    for command in (["list-experiments"], ["compare-experiments"], ["sync-docs", "update"]):
+    commands = (
+        ["list-experiments"],
+        ["show-experiment", "exp-002"],
+        ["compare-experiments"],
+        ["log-decision", "exp-002", "--rationale", "Best accuracy; lr=0.01 converges smoothly and generalises best",
+         "--alternatives", "exp-003,exp-004", "--author", "demo@example.com"],
+        ["sync-docs", "update"],
+    )
+    for command in commands:
         try:
             run(cli + command, env=env)
         except subprocess.CalledProcessError as exc:
