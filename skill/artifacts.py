@@ -16,8 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput, MissingExtra, UnsafePath
+from .errors import InvalidInput, UnsafePath
 from .fileio import atomic_write, dumps_json, dumps_yaml, to_jsonable
+from .integrations.optional import require
 from .layout import RESERVED_FILES
 from .models import ArtifactInfo
 from .paths import contained, safe_relative
@@ -57,10 +58,7 @@ def _is_figure(obj: Any) -> bool:
 
 def _dataframe_bytes(frame: Any, suffix: str, name: str) -> tuple[bytes, str]:
     if suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise MissingExtra("pyarrow", "parquet") from None
+        require("pyarrow", "parquet")
         buffer = io.BytesIO()
         frame.to_parquet(buffer)
         return buffer.getvalue(), "parquet"
@@ -143,18 +141,12 @@ def _library_of(model: Any) -> tuple[str, str | None]:
 
 def _model_bytes(model: Any, suffix: str, name: str) -> tuple[bytes, str]:
     if suffix == ".joblib":
-        try:
-            import joblib
-        except ImportError:
-            raise MissingExtra("joblib", "sklearn") from None
+        joblib = require("joblib", "sklearn")
         buffer = io.BytesIO()
         joblib.dump(model, buffer)
         return buffer.getvalue(), "joblib"
-    if suffix in (".pt", ".pth"):
-        try:
-            import torch
-        except ImportError:
-            raise MissingExtra("torch", "torch") from None
+    if suffix in (".pt", ".pth") and "torch" in sys.modules:  # a torch model means torch is loaded
+        torch = sys.modules["torch"]
         buffer = io.BytesIO()
         torch.save(model, buffer)
         return buffer.getvalue(), "torch"
