@@ -105,7 +105,7 @@ def experiments_dataframe(root: Path, increments: list[str] | None = None) -> An
     from .index import cached_dicts, record_json
     from .store import experiment_dirs, load_experiment
 
-    incs = [resolve_increment(root, ref) for ref in increments] if increments else list_increments(root)
+    incs = [resolve_increment(root, ref) for ref in increments] if increments else list_increments(root, details=False)
     rows: list[dict[str, Any]] = []
     for inc in incs:
         rows.extend(flatten_json(d) for d in cached_dicts(root, inc, experiment_dirs(inc), load_experiment))

@@ -72,8 +72,7 @@ def _title(inc_id: str, path: Path) -> str:
                     return meta[key].strip()
     except (OSError, ValueError):
         pass
-    slug = inc_id.split("-", 1)[1]
-    return " ".join(word.capitalize() for word in slug.split("-") if word)
+    return _slug_title(inc_id.split("-", 1)[1])
 
 
 def _count_experiments(path: Path) -> int:
@@ -83,17 +82,24 @@ def _count_experiments(path: Path) -> int:
         return 0
 
 
-def _to_model(inc_id: str, group: str | None, path: Path, *, count: bool = False) -> Increment:
+def _to_model(inc_id: str, group: str | None, path: Path, *, count: bool = False, title: bool = True) -> Increment:
     number, slug = inc_id.split("-", 1)
     return Increment(
-        id=inc_id, number=number, slug=slug, title=_title(inc_id, path), group=group, path=path,
-        experiment_count=_count_experiments(path) if count else None,
+        id=inc_id, number=number, slug=slug, title=_title(inc_id, path) if title else _slug_title(slug),
+        group=group, path=path, experiment_count=_count_experiments(path) if count else None,
     )
 
 
-def list_increments(root: Path) -> list[Increment]:
-    """Every increment of the project, oldest first, archived ones included."""
-    return [_to_model(*item, count=True) for item in _scan(root)]
+def _slug_title(slug: str) -> str:
+    return " ".join(word.capitalize() for word in slug.split("-") if word)
+
+
+def list_increments(root: Path, *, details: bool = True) -> list[Increment]:
+    """Every increment of the project, oldest first, archived ones included.
+
+    `details=False` skips what a lookup does not need (reading each spec.md for
+    its title, counting experiments): the title is then the folder's slug."""
+    return [_to_model(*item, count=details, title=details) for item in _scan(root)]
 
 
 def active_increment_ids(root: Path) -> list[str]:

@@ -26,20 +26,26 @@ from .query import filter_records, parse_where, sort_records
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
-def experiment_dirs(increment: Increment) -> list[Path]:
-    """The increment's experiment folders, by number then uid."""
-    folder = increment.path / EXPERIMENTS_DIR
+def experiment_names(increment: Increment) -> list[str]:
+    """The increment's experiment folder names, by number then uid (no Path objects: lookups
+    over thousands of folders only need the names)."""
     found = []
     try:
-        with os.scandir(folder) as entries:
+        with os.scandir(increment.path / EXPERIMENTS_DIR) as entries:
             for entry in entries:
                 parsed = parse_dir(entry.name)
                 if parsed and entry.is_dir():
-                    found.append((parsed[0], parsed[2], Path(entry.path)))
+                    found.append((parsed[0], parsed[2], entry.name))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    found.sort(key=lambda item: (item[0], item[1]))
-    return [path for _, _, path in found]
+    found.sort()
+    return [name for _, _, name in found]
+
+
+def experiment_dirs(increment: Increment) -> list[Path]:
+    """The increment's experiment folders, by number then uid."""
+    base = increment.path / EXPERIMENTS_DIR
+    return [base / name for name in experiment_names(increment)]
 
 
 def _rel(path: Path, root: Path | None) -> str:
@@ -254,7 +260,7 @@ def list_all_experiments(
     if status:
         _check_status(status)
     records: list[ExperimentRecord] = []
-    for inc in list_increments(root):
+    for inc in list_increments(root, details=False):
         records.extend(increment_records(root, inc))
     return sort_records(filter_records(records, flt, status=status, tag=tag), sort)
 
@@ -293,20 +299,19 @@ def pipeline_order(records: list[ExperimentRecord]) -> list[tuple[ExperimentReco
     return out
 
 
-def _match_in(dirs: list[Path], ref: str) -> list[Path]:
+def _match_in(names: list[str], ref: str) -> list[str]:
     """Exact folder name, then readable id, then `exp-NNN`, then slug."""
-    parsed = [(path, parse_dir(path.name)) for path in dirs]
-    exact = [path for path, p in parsed if path.name == ref]
-    if exact:
-        return exact
-    readable = [path for path, p in parsed if p and f"exp-{p[0]:03d}-{p[1]}" == ref]
+    if ref in names:
+        return [ref]
+    parsed = [(name, parse_dir(name)) for name in names]
+    readable = [name for name, p in parsed if p and f"exp-{p[0]:03d}-{p[1]}" == ref]
     if readable:
         return readable
     number = re.fullmatch(r"(?:exp-)?(\d+)", ref)
     if number:
         wanted = int(number.group(1))
-        return [path for path, p in parsed if p and p[0] == wanted]
-    return [path for path, p in parsed if p and p[1] == ref]
+        return [name for name, p in parsed if p and p[0] == wanted]
+    return [name for name, p in parsed if p and p[1] == ref]
 
 
 def validate_experiment_ref(ref: object) -> str:
@@ -328,10 +333,9 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     ref = validate_experiment_ref(ref)
     if "/" in ref:
         increment, ref = ref.rsplit("/", 1)
-    incs = [resolve_increment(root, increment)] if increment else list_increments(root)
-    hits: list[tuple[Increment, Path]] = []
-    for inc in incs:
-        hits.extend((inc, path) for path in _match_in(experiment_dirs(inc), ref))
+    incs = [resolve_increment(root, increment)] if increment else list_increments(root, details=False)
+    names = {inc.id: experiment_names(inc) for inc in incs}
+    hits = [(inc, name) for inc in incs for name in _match_in(names[inc.id], ref)]
     if not hits:
         # Runs kept by MLflow (in the increment or on the team server) answer to their own ids.
         found = find_external(root, incs, ref)
@@ -339,13 +343,13 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
             return found[0]
         if found:
             raise AmbiguousReference("experiment", ref, [f"{r.increment}/{r.id}" for r in found])
-        known = [f"{inc.id}/{p.name.rsplit('.', 1)[0]}" if not increment else p.name.rsplit(".", 1)[0]
-                 for inc in incs for p in experiment_dirs(inc)]
+        known = [f"{inc.id}/{name.rsplit('.', 1)[0]}" if not increment else name.rsplit(".", 1)[0]
+                 for inc in incs for name in names[inc.id]]
         raise NotFound("experiment", ref, known)
     if len(hits) > 1:
-        raise AmbiguousReference("experiment", ref, [f"{inc.id}/{path.name}" for inc, path in hits])
-    inc, path = hits[0]
-    return load_experiment(path, inc.id, root)
+        raise AmbiguousReference("experiment", ref, [f"{inc.id}/{name}" for inc, name in hits])
+    inc, name = hits[0]
+    return load_experiment(inc.path / EXPERIMENTS_DIR / name, inc.id, root)
 
 
 def metric_points(record: ExperimentRecord) -> tuple[list[MetricPoint], list[DamagedFile]]:

@@ -302,7 +302,7 @@ def push_experiments(root: Path, increment: str | None, to: str) -> PushResult:
     if not server_reachable(to):
         raise SpecweaveError(f"the MLflow server {to} does not answer; start it or check the address given to --to")
     started = time.perf_counter()
-    incs = [resolve_increment(root, increment)] if increment else list_increments(root)
+    incs = [resolve_increment(root, increment)] if increment else list_increments(root, details=False)
     client = mlflow.MlflowClient(tracking_uri=to)
     result = PushResult(to=to)
     # MLflow prints two "View run" lines (after one more request) per ended run; the summary says it all.
