@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 import os
 import time
 from pathlib import Path
@@ -49,7 +50,9 @@ class MetricsBuffer:
     def __init__(self, folder: Path):
         self._jsonl = folder / METRICS_LOG_FILE
         self._json = folder / METRICS_FILE
-        self._buf: list[tuple[str, float, int, float]] = []
+        # A deque: append (training thread) and popleft (flusher) are each atomic, so a point
+        # appended while a flush runs is taken by this flush or the next, never dropped.
+        self._buf: deque[tuple[str, float, int, float]] = deque()
         self._next_step: dict[str, int] = {}
         self._latest: dict[str, float] = {}
         self._key_json: dict[str, str] = {}
@@ -76,10 +79,10 @@ class MetricsBuffer:
 
     def flush(self) -> None:
         """Append buffered points as JSON lines (one write) and rewrite the summary."""
-        buf = self._buf
+        popleft = self._buf.popleft
+        buf = [popleft() for _ in range(len(self._buf))]
         if not buf:
             return
-        self._buf = []  # swap first: log() may run in another thread meanwhile
         key_json = self._key_json
         latest = self._latest
         lines = []

@@ -349,3 +349,25 @@ def test_list_and_lookup(project: Path) -> None:
     assert "exp-001-baseline" in str(missing.value)
     with pytest.raises(InvalidInput):
         find_experiment(project, "../../etc")
+
+
+def test_points_logged_from_threads_during_flushes_are_never_lost(project: Path) -> None:
+    import threading
+
+    with track_experiment("threads") as exp:
+        def work(k: int) -> None:
+            for i in range(20_000):
+                exp.log_metric(f"t{k}", i, step=i)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            exp.flush()
+        for t in threads:
+            t.join()
+    lines = (exp.path / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 80_000
+    for k in range(4):
+        steps = [json.loads(x)["step"] for x in lines if f'"t{k}"' in x]
+        assert steps == list(range(20_000))
