@@ -1,47 +1,19 @@
-# The two quickstart commands: `make demo` (the main job) and `make test` (the whole suite).
-# Both need only python3: they build .venv and install what they need into it.
-
+# Shortcuts for tasks.py, which needs nothing but python3: `python3 tasks.py demo|test|bench|clean`.
 PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench install dev clean help
+.PHONY: demo test bench clean help
 
 help:
-	@echo "make demo   track real experiments in an example project and show them"
-	@echo "make test   run the whole test suite (installs the test extras first)"
-	@echo "make bench  run the benchmarks side by side with MLflow / wandb"
+	@$(PYTHON) tasks.py
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+demo:
+	$(PYTHON) tasks.py demo
 
-$(VENV)/.core: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
-	@touch $@
+test:
+	$(PYTHON) tasks.py test
 
-# Keras needs a backend: the CPU build of torch where this machine image keeps one on disk
-# (PyPI's own torch is a multi-GB CUDA build). Without it the Keras tests are skipped.
-TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0+cpu-cp311-*.whl))
-
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test]'
-	$(if $(TORCH_WHEEL),$(PIP) install '$(TORCH_WHEEL)' 'keras>=3')
-	@touch $@ $(VENV)/.core
-
-install: $(VENV)/.core
-dev: $(VENV)/.dev
-
-demo: $(VENV)/.core
-	$(BIN)/python examples/demo.py
-
-test: $(VENV)/.dev
-	$(BIN)/python -m pytest -q
-
-bench: $(VENV)/.dev
-	$(BIN)/python bench/bench_tracking.py
-	$(BIN)/python bench/bench_read.py
-	$(BIN)/python bench/bench_mcp.py
+bench:
+	$(PYTHON) tasks.py bench
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	$(PYTHON) tasks.py clean

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""The project's tasks, needing nothing but python3 (stdlib only).
+
+    python3 tasks.py demo    # build .venv, track real experiments in an example project, show them
+    python3 tasks.py test    # build .venv with every test extra, run the whole suite (extra args go to pytest)
+    python3 tasks.py bench   # every benchmark, side by side with MLflow / wandb
+    python3 tasks.py clean   # remove .venv and build/
+
+The virtualenv is (re)installed only when pyproject.toml changed since the last install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+VENV = REPO / ".venv"
+PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+# Keras needs a backend: the CPU build of torch where the machine image keeps one on disk
+# (PyPI's own torch wheel is a multi-GB CUDA build). Without it the Keras tests skip.
+TORCH_WHEELS = Path("/opt/wheels")
+TORCH_PATTERN = f"torch-2.13.0+cpu-cp{sys.version_info.major}{sys.version_info.minor}-*.whl"
+
+
+def run(*argv: str | Path) -> None:
+    print("+", " ".join(str(a) for a in argv), flush=True)
+    subprocess.run([str(a) for a in argv], cwd=REPO, check=True)
+
+
+def ensure_env(extra: str | None) -> None:
+    """Create .venv and install the package (with `extra`) unless already done for this pyproject."""
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = VENV / f".installed-{extra or 'core'}"
+    if stamp.exists() and stamp.read_text() == digest and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"+ python3 -m venv {VENV.name}", flush=True)
+        venv.create(VENV, with_pip=True)
+    pip = (PYTHON, "-m", "pip", "--disable-pip-version-check", "-q", "install")
+    run(*pip, "-e", f".[{extra}]" if extra else ".")
+    if extra == "test":
+        wheels = sorted(TORCH_WHEELS.glob(TORCH_PATTERN)) if TORCH_WHEELS.is_dir() else []
+        if wheels:
+            run(*pip, wheels[-1], "keras>=3")
+    stamp.write_text(digest)
+
+
+def demo(_: list[str]) -> int:
+    ensure_env(None)
+    return subprocess.run([str(PYTHON), "examples/demo.py"], cwd=REPO).returncode
+
+
+def test(args: list[str]) -> int:
+    ensure_env("test")
+    return subprocess.run([str(PYTHON), "-m", "pytest", "-q", *args], cwd=REPO).returncode
+
+
+def bench(_: list[str]) -> int:
+    ensure_env("test")
+    for script in ("bench_tracking.py", "bench_read.py", "bench_mcp.py", "bench_push.py"):
+        code = subprocess.run([str(PYTHON), f"bench/{script}"], cwd=REPO).returncode
+        if code:
+            return code
+    return 0
+
+
+def clean(_: list[str]) -> int:
+    for path in (VENV, REPO / "build"):
+        shutil.rmtree(path, ignore_errors=True)
+    return 0
+
+
+TASKS = {"demo": demo, "test": test, "bench": bench, "clean": clean}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in TASKS:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    try:
+        return TASKS[argv[0]](argv[1:])
+    except subprocess.CalledProcessError as exc:
+        print(f"tasks.py: {argv[0]} failed: {' '.join(map(str, exc.cmd))} exited {exc.returncode}", file=sys.stderr)
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
