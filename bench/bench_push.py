@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,39 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import clean, scratch  # noqa: E402
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(base: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    uri = f"http://127.0.0.1:{port}"
-    log = open(base / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{base / 'server.db'}", "--artifacts-destination", str(base / "art")],
-        cwd=base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(uri + "/health", timeout=2):
-                return proc, uri
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("mlflow server did not start:\n" + (base / "server.log").read_text()[-2000:])
-            time.sleep(0.25)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+from tests.mlflow_server import running_mlflow_server  # noqa: E402
 
 
 def build_store(root: Path, n: int, points: int) -> None:
@@ -139,48 +104,47 @@ def main() -> None:
     t = time.perf_counter()
     build_store(root, args.experiments, args.points)
     print(f"store: {args.experiments} experiments x {args.points} points built in {time.perf_counter() - t:.1f}s")
-    proc, uri = start_server(base)
     try:
-        from mlflow import MlflowClient
+        with running_mlflow_server(base) as uri:
+            from mlflow import MlflowClient
 
-        client = MlflowClient(tracking_uri=uri)
-        artifact = base / "summary.txt"
-        artifact.write_text("run 0")
-        mlflow_direct(uri, 5, args.points, artifact)  # warm the server (first requests are slow) for both
-        pushes, directs = [], []
-        for rnd in range(args.rounds):  # interleaved: the machine is shared, so noise hits both alike
-            if rnd:  # a fresh target for the next first push: move the pushed experiment aside
-                exp = client.get_experiment_by_name("0001-bench")
-                client.rename_experiment(exp.experiment_id, f"0001-bench-round-{rnd}")
+            client = MlflowClient(tracking_uri=uri)
+            artifact = base / "summary.txt"
+            artifact.write_text("run 0")
+            mlflow_direct(uri, 5, args.points, artifact)  # warm the server (first requests are slow) for both
+            pushes, directs = [], []
+            for rnd in range(args.rounds):  # interleaved: the machine is shared, so noise hits both alike
+                if rnd:  # a fresh target for the next first push: move the pushed experiment aside
+                    exp = client.get_experiment_by_name("0001-bench")
+                    client.rename_experiment(exp.experiment_id, f"0001-bench-round-{rnd}")
+                t = time.perf_counter()
+                first = push_experiments(root, None, uri)
+                pushes.append(time.perf_counter() - t)
+                assert first.created == args.experiments, first.summary()
+                directs.append(mlflow_direct(uri, args.experiments, args.points, artifact))
             t = time.perf_counter()
-            first = push_experiments(root, None, uri)
-            pushes.append(time.perf_counter() - t)
-            assert first.created == args.experiments, first.summary()
-            directs.append(mlflow_direct(uri, args.experiments, args.points, artifact))
-        t = time.perf_counter()
-        second = push_experiments(root, None, uri)
-        again_s = time.perf_counter() - t
-        assert second.unchanged == args.experiments and second.metric_points == 0, second.summary()
-        push_s, direct_s = min(pushes), min(directs)
-        total = args.experiments * args.points
-        shown = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
-        print(f"{args.experiments} experiments x {args.points} metric points = {total:,} points, "
-              f"best of {args.rounds} interleaved rounds against one local mlflow server")
-        print(f"first push   (sw-ml push):          {push_s:8.2f} s  "
-              f"({total / push_s:,.0f} points/s; all: {shown(pushes)})")
-        print(f"second push  (idempotent, no-op):   {again_s:8.2f} s  ({second.unchanged} unchanged, 0 sent)")
-        print(f"MLflow client direct (log_batch):   {direct_s:8.2f} s  "
-              f"({total / direct_s:,.0f} points/s; all: {shown(directs)})")
-        print(f"ratio MLflow direct / push:         {direct_s / push_s:8.2f}x  "
-              "(1.0 = push as fast as MLflow's own batched client)")
-        print(f"  last round: {first.summary()}")
-        if args.naive_runs:
-            per_run = mlflow_naive(uri, args.naive_runs, args.points)
-            est = per_run * args.experiments
-            print(f"MLflow fluent log_metric per point: {est:8.2f} s  (extrapolated from {args.naive_runs} runs;"
-                  f" push is {est / push_s:.1f}x faster)")
+            second = push_experiments(root, None, uri)
+            again_s = time.perf_counter() - t
+            assert second.unchanged == args.experiments and second.metric_points == 0, second.summary()
+            push_s, direct_s = min(pushes), min(directs)
+            total = args.experiments * args.points
+            shown = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
+            print(f"{args.experiments} experiments x {args.points} metric points = {total:,} points, "
+                  f"best of {args.rounds} interleaved rounds against one local mlflow server")
+            print(f"first push   (sw-ml push):          {push_s:8.2f} s  "
+                  f"({total / push_s:,.0f} points/s; all: {shown(pushes)})")
+            print(f"second push  (idempotent, no-op):   {again_s:8.2f} s  ({second.unchanged} unchanged, 0 sent)")
+            print(f"MLflow client direct (log_batch):   {direct_s:8.2f} s  "
+                  f"({total / direct_s:,.0f} points/s; all: {shown(directs)})")
+            print(f"ratio MLflow direct / push:         {direct_s / push_s:8.2f}x  "
+                  "(1.0 = push as fast as MLflow's own batched client)")
+            print(f"  last round: {first.summary()}")
+            if args.naive_runs:
+                per_run = mlflow_naive(uri, args.naive_runs, args.points)
+                est = per_run * args.experiments
+                print(f"MLflow fluent log_metric per point: {est:8.2f} s  (extrapolated from {args.naive_runs} runs;"
+                      f" push is {est / push_s:.1f}x faster)")
     finally:
-        stop_server(proc)
         if not args.keep:
             clean(base)
 

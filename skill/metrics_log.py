@@ -73,10 +73,6 @@ class MetricsBuffer:
         self._next_step[key] = step + 1
         self._buf.append((key, value, step, time.time()))
 
-    @property
-    def pending(self) -> bool:
-        return bool(self._buf)
-
     def flush(self) -> None:
         """Append buffered points as JSON lines (one write) and rewrite the summary."""
         popleft = self._buf.popleft

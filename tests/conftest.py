@@ -37,6 +37,17 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPECWEAVE_QUIET", "1")
 
 
+@pytest.fixture(autouse=True)
+def _reset_mlflow():
+    """MLflow keeps its tracking URI and active run in globals: leave none behind for other tests."""
+    yield
+    mlflow = sys.modules.get("mlflow")  # only where a test loaded it: no import cost for the rest
+    if mlflow is not None and hasattr(mlflow, "active_run"):
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repository with one commit, as the working directory."""

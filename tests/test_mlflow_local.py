@@ -14,15 +14,6 @@ from skill.external import metric_history  # noqa: E402
 from skill.store import list_experiments  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _reset_mlflow():
-    """MLflow keeps its tracking URI and active run in globals: leave none behind for other tests."""
-    yield
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-
-
 def _exp_dir(project: Path) -> Path:
     (inc,) = (project / ".specweave" / "increments").iterdir()
     return inc / "experiments"

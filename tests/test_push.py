@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,53 +22,14 @@ from skill.errors import InvalidInput, SpecweaveError  # noqa: E402
 from skill.integrations.mlflow_push import push_experiments  # noqa: E402
 from skill.store import find_experiment, list_experiments  # noqa: E402
 from skill.tracking import track_experiment  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.mlflow_server import free_port, running_mlflow_server  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
     """A real MLflow tracking server with proxied artifacts; yields its URI."""
-    base = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    uri = f"http://127.0.0.1:{port}"
-    log = open(base / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}", "--artifacts-destination", str(base / "artifacts")],
-        cwd=base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(uri + "/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("mlflow server did not start:\n" + (base / "server.log").read_text()[-3000:])
-                time.sleep(0.25)
+    with running_mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as uri:
         yield uri
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture(autouse=True)
-def _reset_mlflow():
-    yield
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
 
 
 def _log_two(inc: str, model_file: Path) -> None:
@@ -171,7 +128,7 @@ def test_push_rejects_bad_targets(project: Path) -> None:
     with pytest.raises(InvalidInput, match="tracking URI"):
         push_experiments(project, None, "not a uri")
     with pytest.raises(SpecweaveError, match="does not answer"):
-        push_experiments(project, None, f"http://127.0.0.1:{_free_port()}")
+        push_experiments(project, None, f"http://127.0.0.1:{free_port()}")
 
 
 def test_reads_include_the_server_runs_of_the_increment(project: Path, mlflow_server: str,
@@ -205,7 +162,7 @@ def test_an_unreachable_server_leaves_local_reads_working(project: Path, monkeyp
                                                           caplog: pytest.LogCaptureFixture) -> None:
     with track_experiment("solo", increment="0106-offline") as exp:
         exp.log_metric("auc", 0.7)
-    monkeypatch.setenv("SPECWEAVE_TRACKING_URI", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("SPECWEAVE_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     with caplog.at_level(logging.WARNING, logger="specweave.external"):
         records = list_experiments(project, "0106")
     assert [r.id for r in records] == ["exp-001-solo"]
