@@ -15,6 +15,7 @@ import threading
 import unicodedata
 from pathlib import Path
 
+from .gitfiles import ignore_cache
 from .layout import EXPERIMENT_DIR_RE
 
 _UID_ALPHABET = string.ascii_lowercase + string.digits
@@ -68,16 +69,6 @@ def _highest_number(exp_dir: Path, claims_dir: Path) -> int:
     return highest
 
 
-def ensure_ignored(folder: Path) -> None:
-    """Make the cache folder above `folder` ignore itself in git: it is derived and per-clone."""
-    for parent in (folder, *folder.parents):
-        if parent.name == "cache" and parent.parent.name == ".specweave":
-            marker = parent / ".gitignore"
-            if not marker.exists():
-                marker.write_text("# derived and rebuildable: never committed\n*\n", encoding="utf-8")
-            return
-
-
 def allocate(exp_dir: Path, claims_dir: Path, slug: str) -> tuple[int, str, Path]:
     """Claim the next free number and create the experiment folder.
 
@@ -90,7 +81,7 @@ def allocate(exp_dir: Path, claims_dir: Path, slug: str) -> tuple[int, str, Path
     exp_dir.mkdir(parents=True, exist_ok=True)
     if not claims_dir.is_dir():
         claims_dir.mkdir(parents=True, exist_ok=True)
-        ensure_ignored(claims_dir)
+        ignore_cache(claims_dir)
     key = str(claims_dir)
     with _hints_lock:
         hint = _hints.get(key)

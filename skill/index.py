@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from .fileio import atomic_write, decode_number, to_jsonable
-from .ids import ensure_ignored
+from .gitfiles import ignore_cache
 from .layout import CACHE_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, SPECWEAVE_DIR
 from .models import ExperimentRecord, Increment
 
@@ -131,7 +131,7 @@ def _write(path: Path, entries: dict[str, tuple[list[int], str | None, dict[str,
     try:
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
-            ensure_ignored(path.parent)  # a read in a fresh clone must not leave files for git to see
+            ignore_cache(path.parent)  # a read in a fresh clone must not leave files for git to see
         atomic_write(path, json.dumps(out, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
     except (OSError, ValueError):
         pass  # a read-only checkout or odd values: the cache is only an optimisation

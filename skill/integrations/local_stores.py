@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..fileio import atomic_write
+from ..gitfiles import ensure_lines
 from ..layout import EXPERIMENTS_DIR
 from ..models import Increment
 
@@ -55,19 +55,8 @@ def sqlite_uri(path: Path) -> str:
 
 def ensure_ignored(increment: Increment) -> Path:
     """Add the ignore lines to `experiments/.gitignore`, keeping whatever a person wrote there."""
-    folder = experiments_dir(increment)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / ".gitignore"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    present = {line.strip() for line in text.splitlines()}
-    missing = [line for line in _IGNORE_LINES if line not in present]
-    if missing:
-        prefix = text if not text or text.endswith("\n") else text + "\n"
-        header = _IGNORE_HEADER if _IGNORE_HEADER.splitlines()[0] not in present else ""
-        atomic_write(path, prefix + header + "\n".join(missing) + "\n")
+    path = experiments_dir(increment) / ".gitignore"
+    ensure_lines(path, _IGNORE_LINES, _IGNORE_HEADER)
     return path
 
 
