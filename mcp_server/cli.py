@@ -21,10 +21,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio",
                         help="stdio (default, what Claude Code and Desktop run) or streamable HTTP")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="HTTP bind address (default 127.0.0.1; any other needs a token)")
+                        help="HTTP bind address (default 127.0.0.1; any other needs --token or SPECWEAVE_MCP_TOKEN)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})")
     parser.add_argument("--token", default=None,
-                        help="bearer token HTTP clients must send (default: env SPECWEAVE_MCP_TOKEN)")
+                        help="bearer token HTTP clients must send (default: env SPECWEAVE_MCP_TOKEN; on loopback "
+                        "without either, a new one is made at start and printed once on stderr)")
+    parser.add_argument("--no-auth", action="store_true",
+                        help="serve HTTP without a token: loopback only, and any local user can then call the tools")
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                         help="another Host name HTTP clients may use (repeatable); DNS-rebinding checks stay on")
     parser.add_argument("--read-only", action="store_true",
@@ -46,13 +49,17 @@ def run_serve(args: argparse.Namespace) -> int:
         return _fail(f"invalid --root {root!r}: expected an existing folder")
     transport = getattr(args, "transport", "stdio")
     token = getattr(args, "token", None) or os.environ.get("SPECWEAVE_MCP_TOKEN") or None
+    no_auth = bool(getattr(args, "no_auth", False))
     try:
         if transport == "http":
-            from .http import check_token
+            from .http import resolve_auth
 
             if not 0 < args.port < 65536:
                 return _fail(f"invalid --port {args.port}: expected 1 to 65535")
-            token = check_token(args.host, token)  # before anything starts: refuse an unprotected bind
+            if no_auth and getattr(args, "token", None):
+                return _fail("--no-auth and --token contradict each other: give one of them")
+            # before anything starts: refuse an unprotected bind; --no-auth overrides SPECWEAVE_MCP_TOKEN
+            auth = resolve_auth(args.host, token, no_auth=no_auth)
         from .server import build_server
 
         server = build_server(root, read_only=bool(getattr(args, "read_only", False)),
@@ -63,12 +70,21 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"sw-ml: no .specweave/ in {server.project.root}; serving it anyway (pass --root, or set "
                   "SPECWEAVE_ROOT or CLAUDE_PROJECT_DIR, to serve another project)", file=sys.stderr, flush=True)
         if transport == "http":
-            from .http import MCP_PATH, serve_http
+            from .http import serve_http, server_url
 
             mode = " (read-only)" if server.project.read_only else ""
-            print(f"sw-ml: serving {server.project.root} at http://{args.host}:{args.port}{MCP_PATH}{mode}",
+            print(f"sw-ml: serving {server.project.root} at {server_url(args.host, args.port)}{mode}",
                   file=sys.stderr, flush=True)
-            serve_http(server, args.host, args.port, token, tuple(args.allow_host), args.log_level)
+            if auth.generated:
+                # once, as Jupyter does: the token lives only in this process and on this stderr
+                print(f"specweave-ml MCP server: {server_url(args.host, args.port, auth.token)}\n"
+                      f"  or send the header  Authorization: Bearer {auth.token}\n"
+                      f"  (a new token each start; set SPECWEAVE_MCP_TOKEN or --token to keep one)",
+                      file=sys.stderr, flush=True)
+            elif auth.token is None:
+                print("sw-ml: --no-auth: any local user or process can call every tool", file=sys.stderr, flush=True)
+            serve_http(server, args.host, args.port, auth.token, tuple(args.allow_host), args.log_level,
+                       no_auth=auth.token is None)
         else:
             server.run("stdio")
     except SpecweaveError as exc:
