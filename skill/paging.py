@@ -53,10 +53,23 @@ def decode_cursor(cursor: str, fingerprint: str) -> int:
     return data["o"]
 
 
-def validate_limit(limit: object) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput("limit", limit, f"an integer from 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})")
+def validate_limit(limit: object, maximum: int | None = MAX_LIMIT, what: str = "limit") -> int:
+    """`limit` when it is a whole number from 1 to `maximum` (None: no upper bound), else InvalidInput.
+
+    Checked here, where every face's limit ends up, because a slice takes a
+    negative or zero limit without a word (`rows[:-1]` silently drops the last row).
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or (maximum is not None and limit > maximum):
+        bound = f" (at most {maximum}; default {DEFAULT_LIMIT})" if maximum is not None else ""
+        raise InvalidInput(what, limit, f"a positive integer{bound}")
     return limit
+
+
+def first(items: Sequence[T], limit: object | None, what: str = "limit") -> list[T]:
+    """The first `limit` items (all of them when `limit` is None); a limit below 1 is refused, never sliced."""
+    if limit is None:
+        return list(items)
+    return list(items[: validate_limit(limit, maximum=None, what=what)])
 
 
 def paginate(
@@ -72,5 +85,5 @@ def paginate(
     return page, (encode_cursor(end, fingerprint) if end < len(items) else None)
 
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "decode_cursor", "encode_cursor", "paginate", "query_fingerprint",
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "decode_cursor", "encode_cursor", "first", "paginate", "query_fingerprint",
            "validate_limit"]

@@ -49,6 +49,14 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def _whole_number(text: str) -> int | str:
+    """An int when `text` is one; anything else is handed on as is, for the core to refuse in one line."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _rel(path: Path | None, root: Path) -> str:
     if path is None:
         return ""
@@ -94,6 +102,7 @@ def _key_metrics(records: list[Any], limit: int = 4) -> list[str]:
 
 
 def cmd_list_experiments(args: argparse.Namespace) -> int:
+    from skill.paging import first
     from skill.render import column_numbers, short_duration
     from skill.store import list_all_experiments, list_experiments, pipeline_order
 
@@ -105,8 +114,7 @@ def cmd_list_experiments(args: argparse.Namespace) -> int:
     else:
         records = list_experiments(root, args.increment, status=args.status, tag=args.tag, where=args.where,
                                    sort=args.sort)
-    if args.limit is not None:
-        records = records[: args.limit]
+    records = first(records, args.limit, what="--limit")
     ordered = pipeline_order(records)
     if args.json:
         _json([_record_row(r, depth) for r, depth in ordered])
@@ -397,7 +405,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("increment", nargs="?", help="0042, a full id or a slug (default: active, then newest)")
     p.add_argument("--all", action="store_true", help="every increment")
     p.add_argument("--sort", metavar="KEYS", help="e.g. 'metrics.auc desc' or '-metrics.auc,name'")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N experiments")
+    p.add_argument("--limit", type=_whole_number, metavar="N", help="at most N experiments (N >= 1)")
 
     p = add("show-experiment", cmd_show_experiment, "Show one experiment: params, metrics, environment, notes, stages.",
             "sw-ml show-experiment exp-003-xgboost", [as_json])
