@@ -7,6 +7,7 @@ environment is built once, on first use (jinja2 is imported lazily).
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -69,11 +70,35 @@ def short_duration(seconds: Any) -> str:
     return f"{seconds:.0f}s"
 
 
+_PIPE = re.compile(r"(\\*)\|")
+
+
 def md_cell(value: Any) -> str:
-    """Text made safe for one markdown table cell or list line (no pipes, newlines or HTML comments)."""
+    """Text made safe for one markdown table cell or list line (no pipes, newlines or HTML comments).
+
+    Every `|` comes out escaped as `\\|`, and the backslashes already before one are
+    doubled first: GitHub's table parser reads `\\\\|` as a backslash and then a cell
+    break, so escaping the pipe alone would let `a\\|b` split the row.
+    """
     text = str(value) if value is not None else ""
-    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    text = _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", text)
     return text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+
+
+def md_table(headers: list[Any], rows: list[list[Any]]) -> list[str]:
+    """The lines of a markdown table padded to aligned columns, as in the seed.
+
+    The one place tables are made: every header and cell goes through md_cell here,
+    so callers pass plain text (a metric named `acc|x` stays one column).
+    """
+    head = [md_cell(h) for h in headers]
+    body = [[md_cell(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(head)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in body]
+    return lines
 
 
 def md_text(value: Any) -> str:
@@ -109,5 +134,5 @@ def template_module(template: str, **context: Any) -> Any:
     return environment().get_template(template).make_module(context)
 
 
-__all__ = ["column_numbers", "environment", "md_cell", "md_text", "render", "short_duration", "short_number",
-           "template_module"]
+__all__ = ["column_numbers", "environment", "md_cell", "md_table", "md_text", "render", "short_duration",
+           "short_number", "template_module"]
