@@ -23,7 +23,7 @@ def register(server: MCPServer, project: Project) -> None:
         from skill.edits import add_note as _add_note
 
         project.require_writable("add_note")
-        return _add_note(locate(project, experiment, increment), text).notes[-1]
+        return _add_note(locate(project, experiment, increment), text)
 
     @server.tool(title="Tag an experiment", annotations=WRITE_IDEMPOTENT)
     @tool_errors

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pickle
-import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidInput, UnsafePath
-from .fileio import atomic_write, dumps_json, dumps_yaml, to_jsonable
+from .fileio import atomic_write, dumps_json, dumps_yaml, replace_into, temp_file_for, to_jsonable
 from .integrations.optional import require
-from .layout import RESERVED_FILES
+from .layout import CACHE_DIR, RESERVED_FILES, TMP_DIR
+from .liveness import pid_alive
+from .locks import store_dir_of
 from .models import ArtifactInfo
-from .paths import contained, safe_relative
+from .paths import make_dirs_within, safe_relative
 
 
 def artifact_target(folder: Path, name: str) -> tuple[str, Path]:
@@ -32,20 +36,13 @@ def artifact_target(folder: Path, name: str) -> tuple[str, Path]:
             "artifact name", name,
             f"a name other than the experiment's own files ({', '.join(sorted(RESERVED_FILES))})",
         )
-    target = folder / Path(*rel.parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    contained(target.parent, folder)  # a symlinked sub-folder must not lead out
+    if folder.is_symlink():
+        raise UnsafePath(name, "the experiment folder (the folder itself is a symbolic link)")
+    parent = make_dirs_within(folder, rel.parts[:-1], "the experiment folder")  # no link followed out
+    target = parent / rel.parts[-1]
     if target.is_symlink():
         raise UnsafePath(name, "the experiment folder")
     return rel.as_posix(), target
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_dataframe(obj: Any) -> bool:
@@ -110,20 +107,111 @@ def encode_artifact(obj: Any, name: str) -> tuple[bytes | Path, str]:
     return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), "pickle"
 
 
-def write_artifact(folder: Path, name: str, obj: Any, kind: str = "artifact") -> ArtifactInfo:
+Record = Callable[[ArtifactInfo], None]
+_HOST = socket.gethostname()
+
+
+def _stage(target: Path, payload: bytes | Path) -> tuple[str, int, str]:
+    """Write (or copy) the artifact to a temp file in the store's git-ignored cache and hash exactly
+    those bytes; returns (temp name, size, sha256)."""
+    fd, tmp = temp_file_for(target)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if isinstance(payload, Path):
+                with open(payload, "rb") as source:
+                    for block in iter(lambda: source.read(1 << 20), b""):
+                        digest.update(block)
+                        out.write(block)
+                        size += len(block)
+            else:
+                digest.update(payload)
+                out.write(payload)
+                size = len(payload)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp, size, digest.hexdigest()
+
+
+def _journal_prefix(folder: Path) -> tuple[Path, str] | None:
+    store = store_dir_of(folder)
+    if store is None:
+        return None
+    digest = hashlib.sha256(folder.relative_to(store).as_posix().encode("utf-8", "surrogatepass")).hexdigest()
+    return store / CACHE_DIR / TMP_DIR, f"pending-{digest[:24]}."
+
+
+def _place(tmp: str, target: Path, folder: Path, info: ArtifactInfo, record: Record | None) -> ArtifactInfo:
+    """Rename the staged bytes into place and record them. A save killed between the two steps leaves a
+    journal in the git-ignored cache; the next write of the experiment's metadata settles it
+    (`settle_saves`), so the recorded sha256 is always that of the bytes in place."""
+    journal = None
+    where = _journal_prefix(folder) if record is not None else None
+    if where is not None:
+        journal = where[0] / f"{where[1]}{hashlib.sha256(info.name.encode()).hexdigest()[:12]}.json"
+        atomic_write(journal, dumps_json({"pid": os.getpid(), "host": _HOST, "artifact": info.model_dump(mode="json")}))
+    try:
+        replace_into(tmp, target)
+        if record is not None:
+            record(info)
+    finally:
+        if journal is not None:
+            journal.unlink(missing_ok=True)
+    return info
+
+
+def settle_saves(folder: Path, artifacts: list[ArtifactInfo]) -> list[ArtifactInfo] | None:
+    """Finish saves whose process died between placing the bytes and recording them: the artifact list
+    with each such record in place, or None when there was nothing to settle. A journal of a live
+    process (this one included) is a save in progress and is left alone."""
+    where = _journal_prefix(folder)
+    if where is None:
+        return None
+    base, prefix = where
+    try:
+        with os.scandir(base) as entries:
+            journals = [Path(e.path) for e in entries if e.name.startswith(prefix)]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    changed = None
+    for journal in journals:
+        try:
+            entry = json.loads(journal.read_text(encoding="utf-8"))
+            info = ArtifactInfo.model_validate(entry["artifact"])
+        except (OSError, ValueError, KeyError, TypeError):
+            journal.unlink(missing_ok=True)
+            continue
+        if entry.get("host") == _HOST and (entry.get("pid") == os.getpid() or pid_alive(int(entry.get("pid", 0)))):
+            continue
+        target = folder / info.name
+        try:
+            in_place = not target.is_symlink() and _sha256_of(target) == info.sha256
+        except OSError:
+            in_place = False
+        if in_place:
+            changed = [a for a in (changed if changed is not None else artifacts) if a.name != info.name] + [info]
+        journal.unlink(missing_ok=True)
+    return changed
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_artifact(folder: Path, name: str, obj: Any, kind: str = "artifact", *,
+                   record: Record | None = None) -> ArtifactInfo:
+    """Save an artifact under `name` in `folder`; `record` (if given) adds it to the metadata."""
     rel, target = artifact_target(folder, name)
     payload, fmt = encode_artifact(obj, name)
-    if isinstance(payload, Path):
-        if payload.resolve() != target.resolve():
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            os.close(fd)
-            shutil.copyfile(payload, tmp)
-            os.replace(tmp, target)
-        size, sha = target.stat().st_size, _sha256_file(target)
-    else:
-        atomic_write(target, payload)
-        size, sha = len(payload), hashlib.sha256(payload).hexdigest()
-    return ArtifactInfo(name=rel, kind=kind, size=size, sha256=sha, format=fmt)  # type: ignore[arg-type]
+    tmp, size, sha = _stage(target, payload)
+    info = ArtifactInfo(name=rel, kind=kind, size=size, sha256=sha, format=fmt)  # type: ignore[arg-type]
+    return _place(tmp, target, folder, info, record)
 
 
 def _library_of(model: Any) -> tuple[str, str | None]:
@@ -163,16 +251,15 @@ def _model_bytes(model: Any, suffix: str, name: str) -> tuple[bytes, str]:
     return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL), "pickle"
 
 
-def write_model(folder: Path, model: Any, filename: str) -> ArtifactInfo:
+def write_model(folder: Path, model: Any, filename: str, *, record: Record | None = None) -> ArtifactInfo:
     """Save a model (pickle unless the extension says otherwise) and describe it."""
     rel, target = artifact_target(folder, filename)
     payload, fmt = _model_bytes(model, Path(rel).suffix.lower(), rel)
-    atomic_write(target, payload)
+    tmp, size, sha = _stage(target, payload)
     library, version = _library_of(model)
-    return ArtifactInfo(
-        name=rel, kind="model", size=len(payload), sha256=hashlib.sha256(payload).hexdigest(), format=fmt,
+    info = ArtifactInfo(
+        name=rel, kind="model", size=size, sha256=sha, format=fmt,
         model_class=f"{type(model).__module__}.{type(model).__qualname__}", library=library,
         library_version=version,
     )
-
-
+    return _place(tmp, target, folder, info, record)

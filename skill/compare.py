@@ -33,18 +33,21 @@ from __future__ import annotations
 import math
 import re
 import statistics
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from .decisions import Decision, read_decisions_checked
-from .errors import AmbiguousReference, InvalidInput, NotFound
-from .fileio import atomic_write
+from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
+from .fileio import atomic_write, read_text_nofollow
 from .increments import resolve_increment
 from .layout import COMPARISON_FILE, EXPERIMENTS_DIR
-from .models import ExperimentRecord
-from .render import column_numbers, md_cell, render, short_duration, short_number
+from .locks import file_lock
+from .models import ExperimentRecord, Increment
+from .paths import make_dirs_within
+from .render import column_numbers, md_table, render, short_duration, short_number
 from .store import increment_records, pipeline_order
 
 Goal = Literal["max", "min"]
@@ -276,6 +279,14 @@ def compare_experiments(
     """Compare an increment's experiments (all, or those named) and write `comparison.md`."""
     goal = _validate_goal(goal)
     inc = resolve_increment(root, increment)
+    report = inc.path / EXPERIMENTS_DIR / COMPARISON_FILE
+    with file_lock(report) if write_report else nullcontext():
+        # Held from the read of the runs to the write: the report written last is the newest picture.
+        return _compare(root, inc, report, experiments, metrics, primary_metric, goal, write_report)
+
+
+def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics: Any, primary_metric: Any,
+             goal: Any, write_report: bool) -> Comparison:
     all_records = increment_records(root, inc)
     records = select_records(all_records, list(experiments)) if experiments else all_records
     ordered = pipeline_order(records)
@@ -382,15 +393,14 @@ def compare_experiments(
                                    f"higher is better (pass goal='min' or set goal in .specweave/ml.yaml)")
     comparison.markdown = render_comparison(comparison)
     if write_report:
-        path = inc.path / EXPERIMENTS_DIR / COMPARISON_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs_within(inc.path, (EXPERIMENTS_DIR,), "the increment")
         try:
-            current = path.read_text(encoding="utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
-            current = None
+            current = read_text_nofollow(report)
+        except (FileNotFoundError, DamagedFile):
+            current = None  # missing, not UTF-8 or a planted link: replaced by the report (the link itself)
         if current != comparison.markdown:
-            atomic_write(path, comparison.markdown)
-        comparison.report_path = path
+            atomic_write(report, comparison.markdown)
+        comparison.report_path = report
     return comparison
 
 
@@ -452,15 +462,6 @@ def _rank(c: Comparison) -> None:
         c.reasons.append(f"Training time {short_duration(best.training_time_s)}")
 
 
-def md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    """A markdown table padded to aligned columns, as in the seed."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    return lines
-
-
 def render_comparison(c: Comparison) -> str:
     headers = ["Experiment", *(metric_title(m) for m in c.metrics), "Training Time"]
     columns = {m: column_numbers([row.metrics.get(m) for row in c.rows]) for m in c.metrics}
@@ -473,7 +474,7 @@ def render_comparison(c: Comparison) -> str:
             label += " (" + ", ".join(row.marks) + ")"
         if row.selected:
             label += " ✅"
-        body.append([md_cell(label), *(columns[m][i] if m in row.metrics else "—" for m in c.metrics),
+        body.append([label, *(columns[m][i] if m in row.metrics else "—" for m in c.metrics),
                      short_duration(row.training_time_s)])
     # the report shows the params most experiments set (the dataframe has them all)
     # first those whose set values differ (max_depth 2 vs 4), then those set by most experiments
@@ -482,12 +483,12 @@ def render_comparison(c: Comparison) -> str:
         return (0 if len({repr(v) for v in values}) > 1 else 1, -len(values), p)
 
     shown = sorted(c.differing_params, key=rank)[:MAX_PARAM_COLUMNS]
-    param_rows = [[md_cell(row.id), *(md_cell(short_number(row.params.get(p))) for p in shown)]
+    param_rows = [[row.id, *(short_number(row.params.get(p)) for p in shown)]
                   for row in c.rows]
     damaged = [(row.id, p) for row in c.rows for p in row.problems]
     return render(
         "comparison.md.j2", c=c, table=md_table(headers, body),
-        params_table=md_table(["Experiment", *(md_cell(p) for p in shown)], param_rows)
+        params_table=md_table(["Experiment", *shown], param_rows)
         if shown and len(c.rows) > 1 else [],
         params_hidden=len(c.differing_params) - len(shown),
         damaged=damaged,

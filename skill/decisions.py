@@ -15,17 +15,19 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .edits import set_tags
-from .errors import DamagedFile, InvalidInput
-from .fileio import dumps_jsonl_record, parse_jsonl, to_jsonable
+from .edits import check_writable, set_tags
+from .errors import DamagedFile, InvalidInput, UnsafePath
+from .fileio import dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
 from .gitfiles import ensure_union_merge
 from .increments import resolve_increment
 from .layout import DECISIONS_FILE, EXPERIMENTS_DIR, SCHEMA_VERSION
+from .locks import file_lock
 from .models import Increment
 from .store import find_experiment, increment_records
+from .validate import MAX_ALTERNATIVES, MAX_AUTHOR, MAX_DECISION_METRICS, MAX_RATIONALE, check_depth, is_utf8
+from .validate import validate_text
 
 SELECTED_TAG = "selected"
-_MAX_RATIONALE = 20_000
 
 
 class Decision(BaseModel):
@@ -61,11 +63,13 @@ def _default_author(root: Path) -> str | None:
 def read_decisions_checked(inc: Increment, root: Path | None = None) -> tuple[list[Decision], list[str]]:
     """Every readable decision, oldest first, and a problem line per damaged line."""
     path = decisions_path(inc)
+    shown = path.relative_to(root) if root and path.is_relative_to(root) else path
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_bytes_nofollow(path).decode("utf-8", errors="replace")
     except FileNotFoundError:
         return [], []
-    shown = path.relative_to(root) if root and path.is_relative_to(root) else path
+    except DamagedFile as exc:  # a planted link, a folder, or a file too large to be decisions
+        return [], [f"{shown}: {exc.problem}"]
     records, bad = parse_jsonl(shown, text)
     problems = [f"{b.path}:{b.line}: {b.problem}" for b in bad]
     decisions = []
@@ -89,6 +93,56 @@ def latest_decision(root: Path, inc: Increment) -> Decision | None:
     return decisions[-1] if decisions else None
 
 
+def _bounded_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A decision's metrics: a few named numbers, bounded like the rationale."""
+    if not isinstance(metrics, dict):
+        raise InvalidInput("metrics", metrics, "a dict of metric name -> value")
+    if len(metrics) > MAX_DECISION_METRICS:
+        raise InvalidInput("metrics", f"<{len(metrics)} entries>", f"at most {MAX_DECISION_METRICS} metrics")
+    check_depth("metrics", metrics, 4)
+    try:
+        safe = to_jsonable(metrics)
+        text = dumps_jsonl_record(safe)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("metrics", metrics, f"JSON-safe values ({exc})") from None
+    if len(text) > MAX_RATIONALE or not is_utf8(text):
+        raise InvalidInput("metrics", metrics, f"valid UTF-8 of at most {MAX_RATIONALE} characters as JSON")
+    return safe
+
+
+def _append_line(path: Path, line: str) -> int:
+    """Append one line (after a newline if a killed writer left a cut one); returns the size before, so
+    that the caller can roll the append back. Never follows a link planted in place of the file."""
+    fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    try:
+        size = os.fstat(fd).st_size
+        if size:  # a previous writer killed mid-line must not glue its fragment to this line
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                line = "\n" + line
+        data = memoryview(line.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except OSError:
+            os.ftruncate(fd, size)  # a short write (a full disk) leaves no half line
+            raise
+    finally:
+        os.close(fd)
+    return size
+
+
+def _roll_back(path: Path, size: int) -> None:
+    if size == 0:  # the file was made by the append being rolled back
+        path.unlink(missing_ok=True)
+        return
+    fd = open_nofollow(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+
+
 def log_decision(
     root: Path,
     increment: str | None,
@@ -98,11 +152,17 @@ def log_decision(
     metrics: dict[str, Any] | None = None,
     author: str | None = None,
 ) -> Decision:
-    """Record that `selected` was chosen for the increment, and why; tag it `selected`."""
-    if not isinstance(rationale, str) or not rationale.strip():
-        raise InvalidInput("rationale", rationale, "non-empty text saying why this experiment was chosen")
-    if len(rationale) > _MAX_RATIONALE:
-        raise InvalidInput("rationale", rationale, f"at most {_MAX_RATIONALE} characters")
+    """Record that `selected` was chosen for the increment, and why; tag it `selected`.
+
+    All or nothing: every argument is checked before anything is written, and the decision line and
+    the `selected` tag are written under the increment's decisions lock; when the tag cannot be
+    written, the line is rolled back.
+    """
+    rationale = validate_text("rationale", rationale, MAX_RATIONALE).strip()
+    if author is not None:
+        author = validate_text("author", author, MAX_AUTHOR, single_line=True)
+    if alternatives is not None and (not isinstance(alternatives, list) or len(alternatives) > MAX_ALTERNATIVES):
+        raise InvalidInput("alternatives", alternatives, f"a list of at most {MAX_ALTERNATIVES} experiment references")
     inc = resolve_increment(root, increment)
     chosen = find_experiment(root, selected, inc.id)
     alts: list[str] = []
@@ -114,37 +174,32 @@ def log_decision(
             alts.append(alt.id)
     if metrics is None:
         metrics = {k: v for k, v in chosen.metrics.items() if isinstance(v, (int, float))}
-    if not isinstance(metrics, dict):
-        raise InvalidInput("metrics", metrics, "a dict of metric name -> value")
-    try:
-        safe_metrics = to_jsonable(metrics)
-    except TypeError as exc:
-        raise InvalidInput("metrics", metrics, f"JSON-safe values ({exc})") from None
+        metrics = dict(list(metrics.items())[:MAX_DECISION_METRICS])
+    safe_metrics = _bounded_metrics(metrics)
+    check_writable(chosen)
     decision = Decision(
         ts=datetime.now(timezone.utc), increment=inc.id, selected=chosen.id, selected_dir=chosen.dir,
-        rationale=rationale.strip(), alternatives=alts, metrics=safe_metrics,
+        rationale=rationale, alternatives=alts, metrics=safe_metrics,
         author=author if author is not None else _default_author(root),
     )
-    set_tags(chosen, add=[SELECTED_TAG])  # first: a damaged selected experiment stops here, nothing written
-    ensure_union_merge(root)
-    path = decisions_path(inc)
     line = dumps_jsonl_record(decision.model_dump(mode="json"))
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        if size:  # a previous writer killed mid-line must not glue its fragment to this line
-            last = os.pread(fd, 1, size - 1)
-            if last != b"\n":
-                line = "\n" + line
-        os.write(fd, line.encode("utf-8"))
-    finally:
-        os.close(fd)
+    path = decisions_path(inc)
+    if path.parent.is_symlink() or path.is_symlink():
+        raise UnsafePath(str(path.relative_to(root)), "the store (a symbolic link was planted there)")
+    ensure_union_merge(root)
+    with file_lock(path):
+        size = _append_line(path, line)
+        try:
+            set_tags(chosen, add=[SELECTED_TAG])
+        except BaseException:
+            _roll_back(path, size)
+            raise
     for record in increment_records(root, inc):
         native = record.meta is not None and record.meta.source == "specweave"
         if record.dir != chosen.dir and SELECTED_TAG in record.tags and native:
             try:
                 set_tags(record, remove=[SELECTED_TAG])
-            except DamagedFile:
+            except (DamagedFile, UnsafePath):
                 pass  # its metadata is damaged; list shows that, and the decision file is the truth
     return decision
 

@@ -18,7 +18,7 @@ from typing import Any
 from . import flusher
 from .artifacts import write_artifact, write_model
 from .environment import capture_for
-from .errors import InvalidInput
+from .errors import DamagedFile, InvalidInput
 from .fileio import atomic_write, dumps_json, dumps_yaml, to_jsonable
 from .ids import allocate, slugify
 from .layout import (
@@ -29,16 +29,18 @@ from .layout import (
     METADATA_FILE,
     PARAMS_FILE,
     SPECWEAVE_DIR,
-    STATUSES,
 )
+from .metafile import Change, update_meta, warn
 from .metrics_log import MetricsBuffer
 from .models import ArtifactInfo, ExperimentMeta, Increment, Note
+from .validate import MAX_NAME, MAX_NOTE, check_depth, is_utf8, validate_final_status, validate_status
+from .validate import validate_tag, validate_text
 from .system_metrics import SystemMetricsThread, resolve_interval
 
 _MAX_PARAM_KEY = 250
 # Fields that come from the process environment: identical for every run of a process.
 _STATIC_FIELDS = {"python", "platform", "cpu_count", "gpus", "command", "packages"}
-_static_cache: dict[tuple[object, ...], str] = {}
+_static_cache: dict[int, tuple[dict[str, Any], str]] = {}
 _HOST = socket.gethostname()
 
 
@@ -54,16 +56,12 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def validate_tag(tag: object) -> str:
-    if not isinstance(tag, str) or not tag.strip() or len(tag) > 100 or "\n" in tag:
-        raise InvalidInput("tag", tag, "a non-empty single-line string of at most 100 characters")
-    return tag.strip()
-
-
-def validate_status(status: object, allowed: tuple[str, ...] = STATUSES[:4]) -> str:
-    if status not in allowed:
-        raise InvalidInput("status", status, f"one of {', '.join(allowed)}")
-    return status  # type: ignore[return-value]
+def _internal_text(text: str) -> str:
+    """A note the tracker writes itself (a traceback, a warning): undecodable characters escaped and the
+    length bounded, so that it can never make the run's metadata unwritable."""
+    if not is_utf8(text):
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_NOTE else text[: MAX_NOTE - 14] + "\n[truncated]"
 
 
 class Experiment:
@@ -92,10 +90,14 @@ class Experiment:
         after: str | None = None,
         system_metrics: bool | float | None = None,
     ):
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInput("experiment name", name, "a non-empty string such as 'xgboost-v1'")
+        name = validate_text("experiment name", name, MAX_NAME, single_line=True).strip()
+        tags = [validate_tag(t) for t in tags]  # all checked before a folder is made
+        description = validate_text("description", description or "", MAX_NOTE, allow_empty=True)
+        for what, value in (("author", author), ("data_version", data_version)):
+            if value is not None:
+                validate_text(what, value, MAX_NAME, single_line=True)
         self._sampler: SystemMetricsThread | None = None
-        sample_every = resolve_interval(system_metrics)  # checked before a folder is made
+        sample_every = resolve_interval(system_metrics)
         self.root = root
         self._lock = threading.RLock()
         claims = root / SPECWEAVE_DIR / CACHE_DIR / "claims" / increment.id
@@ -104,23 +106,26 @@ class Experiment:
         self._git_commit = git_commit
         self._capture = capture_for(root)
         now = _now()
+        # The picture of metadata.yaml as this process last wrote it, and that file's identity.
         self._meta = ExperimentMeta(
-            id=readable, uid=folder.name.rsplit(".", 1)[1], name=name.strip(), increment=increment.id,
-            description=description or "", tags=[validate_tag(t) for t in tags], author=author,
+            id=readable, uid=folder.name.rsplit(".", 1)[1], name=name, increment=increment.id,
+            description=description, tags=tags, author=author,
             data_version=data_version, source=source, started=now, heartbeat=now, pid=os.getpid(), host=_HOST,
             parent=parent, stage=stage, stage_order=stage_order,
             after=after,
         )
         if git_commit:
             self._meta.git.commit = git_commit
+        self._meta_id: tuple[int, int, int, int] | None = None
+        # Changes not yet on disk (a full disk): applied, in order, to the newest file at the next write.
+        self._pending: list[Change] = []
         self._params: dict[str, Any] = {}
         self._params_dirty = True
         self._metrics = MetricsBuffer(folder)
         self._env_applied = False
-        self._status_set = False
         self._closed = False
         self._last_meta_write = 0.0
-        self._write_meta()
+        self._change(None)
         flusher.register(self)
         if sample_every is not None:
             self._sampler = SystemMetricsThread(self._log_system, sample_every, readable).start()
@@ -146,7 +151,7 @@ class Experiment:
 
     @property
     def status(self) -> str:
-        return self._meta.status
+        return self.metadata.status if self._pending else self._meta.status
 
     @property
     def params(self) -> dict[str, Any]:
@@ -154,7 +159,13 @@ class Experiment:
 
     @property
     def metadata(self) -> ExperimentMeta:
-        return self._meta.model_copy(deep=True)
+        """This process's picture of metadata.yaml, with any change still waiting for disk space."""
+        with self._lock:
+            meta = self._meta.model_copy(deep=True)
+            for change in self._pending:
+                if change is not None:
+                    change(meta)
+            return meta
 
     def __repr__(self) -> str:
         return f"<Experiment {self.id} ({self.status}) at {self._path}>"
@@ -168,6 +179,7 @@ class Experiment:
         """Record several hyperparameters at once."""
         if not isinstance(params, dict):
             raise InvalidInput("params", type(params).__name__, "a dict of name -> value")
+        check_depth("params", params)
         flat: dict[str, Any] = {}
         for key, value in params.items():
             if not isinstance(key, str) or not key.strip() or len(key) > _MAX_PARAM_KEY:
@@ -175,18 +187,22 @@ class Experiment:
             _flatten(key, value, flat)
         notes = []
         for key, value in flat.items():
+            validate_text("param name", key, 4 * _MAX_PARAM_KEY)
             try:
                 flat[key] = to_jsonable(value)
             except TypeError:
                 flat[key] = repr(value)
                 notes.append(f"param {key!r} is a {type(value).__name__} with no JSON form: stored as its repr")
+            try:
+                dumps_json(flat[key]).encode("utf-8")
+            except (UnicodeEncodeError, ValueError) as exc:
+                raise InvalidInput(f"value of param {key!r}", value, f"JSON-safe UTF-8 data ({exc})") from None
         with self._lock:
             self._params.update(flat)
             self._params_dirty = True
-            for note in notes:
-                self._meta.notes.append(Note(ts=_now(), text=note))
             if notes:
-                self._write_meta()
+                stamped = [Note(ts=_now(), text=_internal_text(n)) for n in notes]
+                self._change(lambda meta: meta.notes.extend(stamped))
             if self._closed:
                 self._write_params()
 
@@ -214,46 +230,40 @@ class Experiment:
     # -- models and artifacts ---------------------------------------------------------------
     def save_model(self, model: Any, filename: str = "model.pkl") -> ArtifactInfo:
         """Save a model (pickle by default; .joblib, .pt, .json, .keras by extension)."""
-        info = write_model(self._path, model, filename)
-        self._record_artifact(info)
-        return info
+        with self._lock:
+            return write_model(self._path, model, filename, record=self._record_artifact)
 
     def save_artifact(self, name: str, obj: Any) -> ArtifactInfo:
         """Save bytes, text, a file path (copied), a dict/list (JSON or YAML), a DataFrame,
         a matplotlib Figure, or anything else (pickled) under `name` in the folder."""
-        info = write_artifact(self._path, name, obj)
-        self._record_artifact(info)
-        return info
+        with self._lock:
+            return write_artifact(self._path, name, obj, record=self._record_artifact)
 
     def _record_artifact(self, info: ArtifactInfo) -> None:
-        with self._lock:
-            self._meta.artifacts = [a for a in self._meta.artifacts if a.name != info.name] + [info]
-            self._write_meta()
+        def change(meta: ExperimentMeta) -> None:
+            meta.artifacts = [a for a in meta.artifacts if a.name != info.name] + [info]
+
+        self._change(change)
 
     # -- notes, tags, status ----------------------------------------------------------------
     def log_note(self, text: str) -> None:
         """Add a timestamped note (kept in metadata.yaml, shown by every reader)."""
-        with self._lock:
-            self._meta.notes.append(Note(ts=_now(), text=str(text)))
-            self._write_meta()
+        text = validate_text("note", text if isinstance(text, str) else str(text), 10 * MAX_NOTE,
+                             allow_empty=True)
+        note = Note(ts=_now(), text=_internal_text(text))
+        self._change(lambda meta: meta.notes.append(note))
 
     def add_tag(self, tag: str) -> None:
         tag = validate_tag(tag)
-        with self._lock:
-            if tag not in self._meta.tags:
-                self._meta.tags.append(tag)
-                self._write_meta()
+        self._change(lambda meta: None if tag in meta.tags else meta.tags.append(tag))
 
     def remove_tag(self, tag: str) -> None:
-        with self._lock:
-            if tag in self._meta.tags:
-                self._meta.tags.remove(tag)
-                self._write_meta()
+        self._change(lambda meta: meta.tags.remove(tag) if tag in meta.tags else None)
 
     def set_description(self, text: str) -> None:
-        with self._lock:
-            self._meta.description = str(text)
-            self._write_meta()
+        text = validate_text("description", text if isinstance(text, str) else str(text), MAX_NOTE,
+                             allow_empty=True)
+        self._change(lambda meta: setattr(meta, "description", text))
 
     def set_status(self, status: str) -> None:
         """Set running, completed, failed or killed; kept when the block ends."""
@@ -261,9 +271,20 @@ class Experiment:
         with self._lock:
             if self._closed and status == "running":
                 raise InvalidInput("status", status, "a final status for an ended experiment")
-            self._meta.status = status  # type: ignore[assignment]
-            self._status_set = status != "running"
-            self._write_meta()
+            self._change(lambda meta: setattr(meta, "status", status))
+
+    def set_fields(self, **fields: Any) -> None:
+        """Record extra keys in metadata.yaml (integrations link their own run ids this way)."""
+        for key in fields:
+            if key in ExperimentMeta.model_fields:
+                raise InvalidInput("extra metadata field", key, "a name that is not one of metadata.yaml's own")
+        safe = {key: to_jsonable(value) for key, value in fields.items()}
+
+        def change(meta: ExperimentMeta) -> None:
+            for key, value in safe.items():
+                setattr(meta, key, value)
+
+        self._change(change)
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> Experiment:
@@ -280,8 +301,12 @@ class Experiment:
         return False
 
     def end(self, status: str = "completed", note: str | None = None) -> None:
-        """Flush everything and mark the run ended. A status set by hand is kept."""
-        validate_status(status, FINAL_STATUSES)
+        """Flush everything and mark the run ended. A final status set by hand (here or by another
+        process, such as `sw-ml`) is kept, unless the run failed.
+
+        On a full disk nothing raises: what could not be written stays in memory, and the flusher writes
+        it when space returns (or, at the latest, at interpreter exit)."""
+        validate_final_status(status)
         sampler, self._sampler = self._sampler, None
         if sampler is not None:
             sampler.stop()  # its last sample lands before the metrics are closed
@@ -289,76 +314,129 @@ class Experiment:
             if self._closed:
                 return
             self._closed = True
-            flusher.unregister(self)
             self._capture.wait(5.0)
             now = _now()
-            if note:
-                self._meta.notes.append(Note(ts=now, text=note))
-            if status != "completed" or not self._status_set:  # a failure outranks a hand-set status
-                self._meta.status = status  # type: ignore[assignment]
-            self._meta.ended = now
-            self._meta.heartbeat = now
-            self._meta.duration_s = round((now - self._meta.started).total_seconds(), 3)
-            self._metrics.close()
-            self._write_params()
-            self._write_meta()
+            stamped = Note(ts=now, text=_internal_text(note)) if note else None
+
+            def finish(meta: ExperimentMeta) -> None:
+                if stamped is not None:
+                    meta.notes.append(stamped)
+                if status != "completed" or meta.status not in FINAL_STATUSES:  # a failure outranks a hand-set one
+                    meta.status = status  # type: ignore[assignment]
+                meta.ended = now
+                meta.heartbeat = now
+                meta.duration_s = round((now - meta.started).total_seconds(), 3)
+
+            done = self._metrics.close()
+            done = self._write_params() and done
+            done = self._change(finish) and done
+            if done:
+                flusher.unregister(self)
+            # else the flusher keeps it and calls _periodic_flush until everything is on disk
 
     finish = end
 
     def _finish_at_exit(self, status: str, exc: BaseException | None, note: str | None = None) -> None:
+        if self._closed:
+            self._periodic_flush()  # a run ended while the disk was full: one last try
+            return
         if note is None:
             note = f"FAILED: {type(exc).__name__}: {exc}" if exc else None
         self.end(status, note=note)
 
     # -- persistence ------------------------------------------------------------------------
-    def _apply_environment(self) -> None:
+    def _environment_change(self) -> Change | None:
+        """The captured environment as a change, once, when the background capture is ready."""
         if self._env_applied or not self._capture.ready:
-            return
-        env, git = self._capture.environment, self._capture.git
-        meta = self._meta
-        if env is not None:
-            meta.python, meta.platform, meta.cpu_count = env.python, env.platform, env.cpu_count
-            meta.gpus, meta.command, meta.packages = env.gpus, env.command, env.packages
-        if git is not None:
-            meta.git = git.model_copy()
-            if self._git_commit:
-                meta.git.commit = self._git_commit
+            return None
         self._env_applied = True
+        env, git, commit = self._capture.environment, self._capture.git, self._git_commit
 
-    def _write_meta(self) -> None:
-        self._apply_environment()
-        data = self._meta.model_dump(mode="json", exclude=_STATIC_FIELDS)
-        atomic_write(self._path / METADATA_FILE, dumps_yaml(data) + self._static_yaml())
-        self._last_meta_write = datetime.now().timestamp()
+        def apply(meta: ExperimentMeta) -> None:
+            if env is not None:
+                meta.python, meta.platform, meta.cpu_count = env.python, env.platform, env.cpu_count
+                meta.gpus, meta.command, meta.packages = env.gpus, env.command, env.packages
+            if git is not None:
+                meta.git = git.model_copy()
+                if commit:
+                    meta.git.commit = commit
 
-    def _static_yaml(self) -> str:
-        """The environment block, rendered once per process: it is the bulk of the file
-        (hundreds of packages) and never changes, so re-dumping it per write would
-        dominate the cost of a short run."""
-        env = self._capture.environment if self._env_applied else None
-        key = (id(env), tuple(g.name for g in self._meta.gpus))
-        text = _static_cache.get(key)
-        if text is None:
-            text = dumps_yaml(self._meta.model_dump(mode="json", include=_STATIC_FIELDS))
-            _static_cache[key] = text
-        return text
+        return apply
 
-    def _write_params(self) -> None:
-        if self._params_dirty:
+    def _change(self, change: Change | None) -> bool:
+        """Queue `change` and write every queued change to the newest metadata.yaml, under its lock.
+
+        True when all is on disk. On a full disk (or any OSError) the changes stay queued, a warning is
+        printed once, and the next call or the flusher's next tick tries again: nothing raises into the
+        training loop and nothing is lost while the process lives."""
+        with self._lock:
+            env = self._environment_change()
+            if env is not None:
+                self._pending.append(env)
+            if change is not None:
+                self._pending.append(change)
+            changes = list(self._pending)
+
+            def apply(meta: ExperimentMeta) -> None:
+                for queued in changes:
+                    queued(meta)
+
+            try:
+                self._meta, self._meta_id = update_meta(
+                    self._path, apply, known=(self._meta, self._meta_id), render=self._render,
+                    on_damage=self._on_damage,
+                )
+            except OSError as exc:
+                warn(f"could not write {self.id}'s metadata ({exc.strerror or exc}); keeping it in memory "
+                     f"and trying again every second")
+                return False
+            del self._pending[: len(changes)]
+            self._last_meta_write = datetime.now().timestamp()
+            return True
+
+    def _on_damage(self, exc: DamagedFile) -> ExperimentMeta:
+        """metadata.yaml of this open run is missing or broken (a hand edit): this process owns the run,
+        so it writes its own picture rather than lose the run's end."""
+        if (self._path / METADATA_FILE).exists():
+            warn(f"{exc}; rewriting it from {self.id}'s own record")
+        return self._meta.model_copy(deep=True)
+
+    def _render(self, meta: ExperimentMeta) -> str:
+        """metadata.yaml's text; the environment block is rendered once per process while it is the
+        one this process captured: it is the bulk of the file (hundreds of packages) and never changes,
+        so re-dumping it per write would dominate the cost of a short run."""
+        static = meta.model_dump(mode="json", include=_STATIC_FIELDS)
+        key = id(self._capture.environment)
+        cached = _static_cache.get(key)
+        if cached is None or cached[0] != static:  # another environment block (a hand edit): dump it
+            cached = (static, dumps_yaml(static))
+            _static_cache[key] = cached
+        return dumps_yaml(meta.model_dump(mode="json", exclude=_STATIC_FIELDS)) + cached[1]
+
+    def _write_params(self) -> bool:
+        if not self._params_dirty:
+            return True
+        try:
             atomic_write(self._path / PARAMS_FILE, dumps_json(self._params))
-            self._params_dirty = False
+        except OSError as exc:
+            warn(f"could not write {self.id}'s params ({exc.strerror or exc}); trying again every second")
+            return False
+        self._params_dirty = False
+        return True
 
     def _periodic_flush(self) -> None:
-        """Called by the flusher about once a second while the run is open."""
+        """Called by the flusher about once a second while the run is open (or not yet all on disk)."""
         with self._lock:
+            done = self._metrics.close() if self._closed else self._metrics.flush()
+            done = self._write_params() and done
             if self._closed:
+                if self._change(None) and done:
+                    flusher.unregister(self)
                 return
-            self._metrics.flush()
-            self._write_params()
             stale = datetime.now().timestamp() - self._last_meta_write >= HEARTBEAT_INTERVAL_S
-            if stale or (not self._env_applied and self._capture.ready):
-                self._meta.heartbeat = _now()
-                self._write_meta()
+            if stale or self._pending or (not self._env_applied and self._capture.ready):
+                now = _now()
+                self._change(lambda meta: setattr(meta, "heartbeat", now))
 
     def flush(self) -> None:
         """Write everything buffered now (the flusher does this every second anyway)."""

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from .fileio import atomic_write, decode_number, to_jsonable
 from .increments import resolve_increment
 from .layout import SPECWEAVE_DIR
 from .models import ExperimentRecord
-from .paths import contained, safe_relative
+from .paths import make_dirs_within, safe_relative
 from .query import filter_records, sort_records
 from .render import md_cell, render, short_number
 from .store import increment_records
@@ -158,13 +159,22 @@ def render_rows(rows: list[dict[str, Any]], fmt: str, title: str = "") -> str:
 
 def _target(root: Path, path: str | Path, fmt: str, allow_outside: bool) -> Path:
     if allow_outside:
-        return Path(path).expanduser().resolve()
-    base = root / SPECWEAVE_DIR / EXPORTS_DIR
+        wanted = Path(os.path.abspath(Path(path).expanduser()))
+        store = root / SPECWEAVE_DIR
+        if not wanted.is_relative_to(store):
+            return wanted.resolve()  # the user's own file system: written where they say
+        # a path into the store keeps the store's rules: no link planted there leads out
+        parts = wanted.relative_to(root).parts
+        parent = make_dirs_within(root, parts[:-1], ".specweave/")
+        if (parent / parts[-1]).is_symlink():
+            raise UnsafePath(str(path), ".specweave/")
+        return parent / parts[-1]
     name = safe_relative(str(path), ".specweave/exports/")
-    target = base.joinpath(*name.parts)
-    base.mkdir(parents=True, exist_ok=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    contained(target, base)  # a link planted in exports/ must not lead out of it
+    # folder by folder, refusing links: a link planted in exports/ must not lead out of it
+    parent = make_dirs_within(root, (SPECWEAVE_DIR, EXPORTS_DIR, *name.parts[:-1]), ".specweave/exports/")
+    target = parent / name.parts[-1]
+    if target.is_symlink():
+        raise UnsafePath(str(path), ".specweave/exports/")
     return target
 
 

@@ -11,6 +11,9 @@ INCREMENTS_DIR = "increments"
 EXPERIMENTS_DIR = "experiments"
 STATE_DIR = "state"
 CACHE_DIR = "cache"
+# Inside the cache: lock files, and temp files on their way to a rename (git never sees either).
+LOCKS_DIR = "locks"
+TMP_DIR = "tmp"
 ACTIVE_INCREMENT_FILE = "active-increment.json"
 LIVING_DOCS = ("docs", "internal", "architecture", "ml-experiments.md")
 

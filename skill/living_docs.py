@@ -16,7 +16,9 @@ never open or close an HTML comment, so it cannot forge a marker.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,12 @@ from pydantic import BaseModel, Field
 
 from .compare import compare_experiments
 from .errors import DamagedFile
-from .fileio import atomic_write
+from .fileio import read_text_nofollow, replace_into, temp_file_for
 from .increments import list_increments, resolve_increment
 from .layout import LIVING_DOCS, SPECWEAVE_DIR
+from .locks import file_lock
 from .models import Increment
+from .paths import make_dirs_within
 from .render import render, short_number, template_module
 from .store import increment_records
 
@@ -153,38 +157,79 @@ def merge_sections(text: str, sections: dict[str, str], path: Path) -> tuple[str
     return "".join(lines), changed
 
 
+# A file changed this recently may be half-written by an editor that truncates and then writes.
+_QUIET_S = 0.05
+_BUSY_LIMIT_S = 30.0
+
+
+def _being_saved(path: Path) -> bool:
+    try:
+        return time.time() - os.lstat(path).st_mtime < _QUIET_S
+    except FileNotFoundError:
+        return False
+
+
+def _read_docs(path: Path, root: Path) -> str | None:
+    try:
+        return read_text_nofollow(path)
+    except FileNotFoundError:
+        return None
+    except DamagedFile as exc:
+        raise DamagedFile(str(path.relative_to(root)), f"{exc.problem}; refusing to rewrite it") from None
+
+
 def sync_living_docs(root: Path, increments: list[str] | None = None, dry_run: bool = False) -> SyncResult:
     """Bring the living docs up to date for the given increments (default: every one with experiments).
 
-    With `dry_run`, nothing is written and `diff` holds the unified diff.
+    With `dry_run`, nothing is written and `diff` holds the unified diff. Two syncs at once are
+    serialised by a lock, and the file is read again just before the rename: a section written by
+    another sync, or a person's edit saved while this one rendered, is merged, never overwritten.
     """
     path = docs_path(root)
-    try:
-        current = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        current = None
-    except UnicodeDecodeError:
-        raise DamagedFile(str(path), "not UTF-8; refusing to rewrite it") from None
+    current = _read_docs(path, root)
     if increments:
         incs = {resolve_increment(root, ref).id: resolve_increment(root, ref) for ref in increments}
     else:
         existing = set(_blocks(current, path)) if current else set()
         incs = {inc.id: inc for inc in list_increments(root) if inc.experiment_count or inc.id in existing}
-    base = current if current is not None else render(TEMPLATE)
-    _blocks(base, path)  # refuse to touch a file whose markers are broken, before rendering anything
+    _blocks(current if current is not None else render(TEMPLATE), path)  # refuse broken markers first
     sections = {inc_id: render_section(root, inc) for inc_id, inc in incs.items()}
-    new_text, changed = merge_sections(base, sections, path)
-    is_changed = new_text != current
-    diff = None
     if dry_run:
+        new_text, changed = merge_sections(current if current is not None else render(TEMPLATE), sections, path)
         diff = "".join(difflib.unified_diff(
             (current or "").splitlines(keepends=True), new_text.splitlines(keepends=True),
             fromfile=f"a/{path.relative_to(root)}", tofile=f"b/{path.relative_to(root)}"))
-    elif is_changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, new_text)
-    return SyncResult(path=path, changed=is_changed, sections_changed=changed, increments=sorted(incs),
-                      dry_run=dry_run, diff=diff)
+        return SyncResult(path=path, changed=new_text != current, sections_changed=changed,
+                          increments=sorted(incs), dry_run=True, diff=diff)
+    make_dirs_within(root, (SPECWEAVE_DIR, *LIVING_DOCS[:-1]), "the store")
+    deadline = time.monotonic() + _BUSY_LIMIT_S
+    with file_lock(path):
+        while True:
+            if _being_saved(path):  # an editor is writing it (truncate, then write): wait until it is done
+                if time.monotonic() > deadline:
+                    raise DamagedFile(str(path.relative_to(root)), "keeps changing while it is synced; "
+                                      "save it and run the sync again")
+                time.sleep(_QUIET_S)
+                continue
+            current = _read_docs(path, root)
+            new_text, changed = merge_sections(current if current is not None else render(TEMPLATE),
+                                               sections, path)
+            if new_text == current:
+                break
+            fd, tmp = temp_file_for(path)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(new_text.encode("utf-8"))
+            except BaseException:
+                os.unlink(tmp)
+                raise
+            if _being_saved(path) or _read_docs(path, root) != current:  # saved meanwhile: merge again
+                os.unlink(tmp)
+                continue
+            replace_into(tmp, path)
+            break
+    return SyncResult(path=path, changed=new_text != current, sections_changed=changed,
+                      increments=sorted(incs), dry_run=False, diff=None)
 
 
 __all__ = ["SyncResult", "docs_path", "merge_sections", "render_section", "section_context", "sync_living_docs"]

@@ -62,3 +62,24 @@ def contained(path: Path, base: Path) -> Path:
     if resolved != resolved_base and resolved_base not in resolved.parents:
         raise UnsafePath(str(path), str(base))
     return resolved
+
+
+def make_dirs_within(base: Path, parts: tuple[str, ...] | list[str], label: str) -> Path:
+    """Create `base/part/part/...` folder by folder, refusing any part that is a link or not a folder.
+
+    Why not `mkdir(parents=True)` and a check afterwards: a link planted in a cloned store
+    (`exports -> /etc`) would have had folders created through it before the check refused.
+    """
+    if base.is_symlink():
+        raise UnsafePath(base.name, f"{label} (it is a symbolic link)")
+    current = base
+    for part in parts:
+        current = current / part
+        try:
+            os.mkdir(current)
+            continue
+        except FileExistsError:
+            pass
+        if current.is_symlink() or not current.is_dir():
+            raise UnsafePath(str(current.relative_to(base)), f"{label} (a part of it is a link or a file)")
+    return current

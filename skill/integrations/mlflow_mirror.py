@@ -37,14 +37,6 @@ def _stack() -> list[MirroredRun]:
     return stack
 
 
-def _link(exp: Experiment, **fields: Any) -> None:
-    """Record the MLflow run beside the experiment's metadata (extra keys of metadata.yaml)."""
-    with exp._lock:  # noqa: SLF001 - the experiment's own write path, under its own lock
-        for key, value in fields.items():
-            setattr(exp._meta, key, value)  # noqa: SLF001 - ExperimentMeta allows extra keys
-        exp._write_meta()  # noqa: SLF001
-
-
 class MirroredRun:
     """An MLflow run with its plain-folder twin; use it as a context manager."""
 
@@ -221,7 +213,7 @@ def start_run(
     except BaseException as exc:
         exp.end("failed", note=f"FAILED: could not start the MLflow run: {type(exc).__name__}: {exc}")
         raise
-    _link(exp, mlflow_run_id=run.info.run_id, mlflow_experiment=target.experiment_name,
+    exp.set_fields(mlflow_run_id=run.info.run_id, mlflow_experiment=target.experiment_name,
           mlflow_tracking_uri=None if target.local else target.tracking_uri)
     mirrored = MirroredRun(exp, run, target.tracking_uri)
     _stack().append(mirrored)

@@ -138,9 +138,8 @@ def _build(keras: Any) -> type:
                 rel = self.run_dir.relative_to(self._root).as_posix()
             except ValueError:
                 rel = str(self.run_dir)
-            from .mlflow_mirror import _link
 
-            _link(exp, tensorboard_dir=rel)
+            exp.set_fields(tensorboard_dir=rel)
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             if self.experiment is None or self._writers is None:

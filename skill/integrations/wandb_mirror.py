@@ -204,9 +204,8 @@ def init(
     run = original(name=name, **wandb_kwargs)
     run_name = name or getattr(run, "name", None) or f"wandb-{run.id}"
     exp = track_experiment(run_name, inc.id, root=project, description=description, tags=tags)
-    from .mlflow_mirror import _link
 
-    _link(exp, wandb_run_id=run.id, wandb_project=run.project,
+    exp.set_fields(wandb_run_id=run.id, wandb_project=run.project,
           wandb_mode="offline" if getattr(run, "offline", False) else "online")
     mirrored = MirroredWandbRun(run, exp)
     if getattr(wandb, "run", None) is run:

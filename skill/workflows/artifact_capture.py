@@ -37,10 +37,10 @@ from .. import flusher
 from ..artifacts import write_artifact
 from ..errors import InvalidInput, NotFound
 from ..experiment import Experiment
-from ..fileio import atomic_write, dumps_yaml, read_yaml
+from ..edits import check_writable, record_artifact
 from ..ids import new_uid
-from ..layout import CACHE_DIR, METADATA_FILE, SPECWEAVE_DIR
-from ..models import ArtifactInfo, ExperimentMeta, ExperimentRecord
+from ..layout import CACHE_DIR, SPECWEAVE_DIR
+from ..models import ArtifactInfo, ExperimentRecord
 from ..paths import find_root, safe_relative
 from ..store import find_experiment
 from ..tracking import track_experiment
@@ -74,13 +74,10 @@ class ArtifactFolder(os.PathLike):  # type: ignore[type-arg]
 def _stored_sink(record: ExperimentRecord) -> Any:
     """Writes into an ended experiment's folder and adds the record to its metadata.yaml."""
 
+    check_writable(record)  # a run kept by MLflow or W&B is refused before anything is written
+
     def save(name: str, obj: Any) -> ArtifactInfo:
-        info = write_artifact(record.path, name, obj)
-        path = record.path / METADATA_FILE
-        meta = ExperimentMeta.model_validate(read_yaml(path))
-        meta.artifacts = [a for a in meta.artifacts if a.name != info.name] + [info]
-        atomic_write(path, dumps_yaml(meta.model_dump(mode="json")))
-        return info
+        return write_artifact(record.path, name, obj, record=lambda info: record_artifact(record, info))
 
     return save
 
