@@ -59,13 +59,13 @@ def validate_status(status: str | None) -> str | None:
 
 def detail(project: Project, record: ExperimentRecord) -> ExperimentDetail:
     """The record with per-metric summaries, its path relative to the project, NaN kept JSON-safe."""
-    from skill.metrics_log import summarize
-    from skill.store import metric_points
+    from skill.store import metric_summaries
 
-    points, damaged = metric_points(record)
+    summaries, damaged = metric_summaries(record, project.root)  # streamed: a run of millions of points is fine
     problems = list(record.problems)
     for bad in damaged:
-        line = f"{project.rel(Path(bad.path))}:{bad.line}: {bad.problem}"
+        path = Path(bad.path)  # the file itself is not resolved: it may be a link, refused and reported
+        line = f"{project.rel(path.parent)}/{path.name}{':' + str(bad.line) if bad.line else ''}: {bad.problem}"
         if line not in problems:
             problems.append(line)
     fields = dict(record)
@@ -73,7 +73,7 @@ def detail(project: Project, record: ExperimentRecord) -> ExperimentDetail:
         path=Path(project.rel(record.path)),
         metrics={k: _json_float(v) if isinstance(v, float) else v for k, v in record.metrics.items()},
         problems=problems,
-        metric_summaries=summarize(points),
+        metric_summaries=summaries,
     )
     return ExperimentDetail.model_construct(**fields)
 
@@ -159,4 +159,4 @@ def register(server: MCPServer, project: Project) -> None:
         stretch's lowest and highest values, so the best value and any spike survive.
         Returns parallel `steps` and `values` lists per metric.
         """
-        return metric_history(locate(project, experiment, increment), metric, max_points)
+        return metric_history(locate(project, experiment, increment), metric, max_points, root=project.root)

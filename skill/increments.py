@@ -7,9 +7,8 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-
-from .errors import AmbiguousReference, InvalidInput, NotFound
+from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
+from .fileio import load_yaml_text, read_bytes_nofollow
 from .layout import (
     ACTIVE_INCREMENT_FILE,
     EXPERIMENT_DIR_RE,
@@ -24,25 +23,32 @@ from .layout import (
 from .models import Increment
 
 DEFAULT_INCREMENT_SLUG = "experiments"
+_MAX_SPEC_BYTES = 1 << 20  # what is read of SpecWeave's own spec.md / metadata.json for a title
 
 
 def increments_dir(root: Path) -> Path:
     return root / SPECWEAVE_DIR / INCREMENTS_DIR
 
 
-def _scan(root: Path) -> list[tuple[str, str | None, Path]]:
-    """(id, group, path) of every increment folder, active ones and grouped ones."""
+def _scan(root: Path, *, links: bool = False) -> list[tuple[str, str | None, Path]]:
+    """(id, group, path) of every increment folder, active ones and grouped ones.
+
+    A symbolic link is never taken for an increment (what it points at is not this store's);
+    `links=True` lists those links instead, so a reference to one can be refused by name."""
     base = increments_dir(root)
     found: list[tuple[str, str | None, Path]] = []
     for group in (None, *INCREMENT_GROUPS):
         folder = base / group if group else base
         try:
+            if folder.is_symlink() or base.is_symlink():
+                continue
             entries = os.scandir(folder)
         except (FileNotFoundError, NotADirectoryError):
             continue
         with entries:
             for entry in entries:
-                if INCREMENT_ID_RE.match(entry.name) and entry.is_dir():
+                if INCREMENT_ID_RE.match(entry.name) and (entry.is_symlink() if links
+                                                          else not entry.is_symlink() and entry.is_dir()):
                     found.append((entry.name, group, Path(entry.path)))
     found.sort(key=lambda item: item[0])
     return found
@@ -52,31 +58,33 @@ def _title(inc_id: str, path: Path) -> str:
     """The increment's title: spec.md front matter, metadata.json, else its folder name."""
     spec = path / "spec.md"
     try:
-        text = spec.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_bytes_nofollow(spec, _MAX_SPEC_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError, DamagedFile):
         text = ""
     if text.startswith("---"):
         end = text.find("\n---", 3)
         if end > 0:
             try:
-                front = yaml.safe_load(text[3:end])
-            except Exception:  # a person's spec.md may hold anything; the title is optional
+                front = load_yaml_text(text[3:end], spec)
+            except Exception:  # a person's spec.md may hold anything (an alias bomb too); the title is optional
                 front = None
             if isinstance(front, dict) and isinstance(front.get("title"), str) and front["title"].strip():
                 return front["title"].strip()
     try:
-        meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+        meta = json.loads(read_bytes_nofollow(path / "metadata.json", _MAX_SPEC_BYTES))
         if isinstance(meta, dict):
             for key in ("title", "name"):
                 if isinstance(meta.get(key), str) and meta[key].strip():
                     return meta[key].strip()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError, DamagedFile):
         pass
     return _slug_title(inc_id.split("-", 1)[1])
 
 
 def _count_experiments(path: Path) -> int:
     try:
+        if (path / EXPERIMENTS_DIR).is_symlink():
+            return 0
         return sum(1 for name in os.listdir(path / EXPERIMENTS_DIR) if EXPERIMENT_DIR_RE.match(name))
     except (FileNotFoundError, NotADirectoryError):
         return 0
@@ -106,8 +114,8 @@ def active_increment_ids(root: Path) -> list[str]:
     """Ids named in SpecWeave's state file: `{"ids": [...]}` or the legacy `{"id": "..."}`."""
     path = root / SPECWEAVE_DIR / STATE_DIR / ACTIVE_INCREMENT_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_bytes_nofollow(path, _MAX_SPEC_BYTES))
+    except (OSError, ValueError, RecursionError, DamagedFile):
         return []
     if not isinstance(data, dict):
         return []
@@ -164,6 +172,9 @@ def resolve_increment(root: Path, ref: str | None = None, *, create: bool = Fals
         return _to_model(*hits[0])
     if len(hits) > 1:
         raise AmbiguousReference("increment", ref, [item[0] for item in hits])
+    linked = _match(ref, _scan(root, links=True))
+    if linked:  # a link planted in the store: refused by name rather than "not found"
+        raise UnsafePath(f"{INCREMENTS_DIR}/{linked[0][0]}", f"{SPECWEAVE_DIR}/{INCREMENTS_DIR}")
     if create:
         if INCREMENT_ID_RE.match(ref):
             return create_increment(root, ref)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .fileio import atomic_write, decode_number, to_jsonable
+from .errors import DamagedFile
+from .fileio import atomic_write, decode_number, read_bytes_nofollow, to_jsonable
 from .gitfiles import ignore_cache
 from .layout import CACHE_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, SPECWEAVE_DIR
 from .models import ExperimentRecord, Increment
@@ -80,8 +82,8 @@ def signature(folder: Path) -> list[int] | None:
 
 def _read_bytes(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
-    except OSError:
+        return read_bytes_nofollow(path, None)  # ours, but never through a link planted in a clone
+    except (OSError, DamagedFile):
         return None
 
 
@@ -239,4 +241,62 @@ def cached_dicts(
     return _refresh(root, increment, folders, load, as_dicts=True)
 
 
-__all__ = ["cached_dicts", "cached_records", "enabled", "index_path", "record_json", "signature"]
+# --- Digests of long point logs -------------------------------------------------------------------
+# A finished run's metrics.jsonl may hold millions of points. What readers derive from it by a full
+# pass (the damage check, per-metric min/max/last/count) is kept in `.specweave/cache/logs/<increment>/
+# <folder>.json`, keyed by the log's size, mtime and inode (it is append-only: any write changes one),
+# so that pass runs once per change, not once per `show`. Only logs of LOG_DIGEST_MIN_BYTES or more
+# are digested: a short log is read faster than a digest.
+
+LOG_DIGEST_MIN_BYTES = 8 << 20
+_DIGEST_MAX_BYTES = 4 << 20
+
+
+def log_signature(path: Path) -> list[int] | None:
+    """[size, mtime_ns, inode] of a regular file (never a link); None when absent or not one."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _digest_path(root: Path, folder: Path) -> Path:
+    return root / SPECWEAVE_DIR / CACHE_DIR / "logs" / folder.parent.parent.name / f"{folder.name}.json"
+
+
+def read_log_digest(root: Path | None, folder: Path, sig: list[int] | None) -> dict[str, Any] | None:
+    """What was derived from this folder's log while it had signature `sig` (None: nothing valid)."""
+    if root is None or sig is None or not enabled():
+        return None
+    data = None
+    try:
+        data = json.loads(read_bytes_nofollow(_digest_path(root, folder), _DIGEST_MAX_BYTES))
+    except (OSError, DamagedFile, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("sig") != sig:
+        return None
+    return data
+
+
+def write_log_digest(root: Path | None, folder: Path, sig: list[int] | None, data: dict[str, Any]) -> None:
+    """Keep a digest of the log (a JSON-safe dict), unless the log is too fresh to trust its mtime."""
+    if root is None or sig is None or not enabled():
+        return
+    if sig[1] > time.time_ns() - int(RACY_S * 1e9):
+        return
+    path = _digest_path(root, folder)
+    try:
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ignore_cache(path.parent)
+        atomic_write(path, json.dumps({**data, "version": CACHE_VERSION, "sig": sig}, ensure_ascii=False,
+                                      separators=(",", ":"), allow_nan=False))
+    except (OSError, ValueError, DamagedFile):
+        pass  # a read-only checkout: the digest is only an optimisation
+
+
+__all__ = ["cached_dicts", "cached_records", "enabled", "index_path", "log_signature", "read_log_digest", "record_json",
+           "signature", "write_log_digest"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -11,35 +10,57 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .external import external_records, find_external, metric_history as outside_points
 from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
-from .fileio import decode_number, read_json, read_yaml
+from .external import external_records, find_external
+from .external import metric_history as outside_points
+from .fileio import decode_number, decode_utf8, load_yaml_text, read_bytes_nofollow, read_json, read_yaml
 from .ids import parse_dir
-from .index import cached_records
 from .increments import list_increments, resolve_increment
+from .index import cached_records, log_signature
 from .layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, STATUSES
 from .liveness import effective_status
-from .metrics_log import read_metric_points
-from .models import ExperimentMeta, ExperimentRecord, Increment, MetricPoint
+from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
+from .models import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
 from .query import filter_records, parse_where, sort_records
 
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
-def experiment_names(increment: Increment) -> list[str]:
-    """The increment's experiment folder names, by number then uid (no Path objects: lookups
-    over thousands of folders only need the names)."""
-    found = []
+def _scan_experiments(increment: Increment) -> tuple[list[str], list[str]]:
+    """(experiment folder names, names that are symbolic links), each by number then uid.
+
+    A link is never followed: a folder linked from a cloned store could lead anywhere. A linked
+    `experiments/` folder holds nothing for the same reason."""
+    base = increment.path / EXPERIMENTS_DIR
+    found, linked = [], []
     try:
-        with os.scandir(increment.path / EXPERIMENTS_DIR) as entries:
+        if base.is_symlink():
+            return [], []
+        with os.scandir(base) as entries:
             for entry in entries:
                 parsed = parse_dir(entry.name)
-                if parsed and entry.is_dir():
+                if not parsed:
+                    continue
+                if entry.is_symlink():
+                    linked.append((parsed[0], parsed[2], entry.name))
+                elif entry.is_dir(follow_symlinks=False):
                     found.append((parsed[0], parsed[2], entry.name))
     except (FileNotFoundError, NotADirectoryError):
-        return []
+        return [], []
     found.sort()
-    return [name for _, _, name in found]
+    linked.sort()
+    return [name for _, _, name in found], [name for _, _, name in linked]
+
+
+def _folder_order(name: str) -> tuple[int, str, str]:
+    parsed = parse_dir(name)
+    return (parsed[0], parsed[2], name) if parsed else (0, "", name)
+
+
+def experiment_names(increment: Increment) -> list[str]:
+    """The increment's experiment folder names, by number then uid (no Path objects: lookups
+    over thousands of folders only need the names). Symbolic links are left out."""
+    return _scan_experiments(increment)[0]
 
 
 def experiment_dirs(increment: Increment) -> list[Path]:
@@ -62,7 +83,6 @@ _PACKAGES_HEAD = "\npackages:\n"
 _PACKAGE_LINE = re.compile(r"  ([A-Za-z0-9][A-Za-z0-9._-]*): (?:([A-Za-z0-9][A-Za-z0-9.+!_-]*)|'([^'\n]*)')")
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Every pattern by which YAML reads an unquoted scalar as something other than a string, in one regex.
 _NOT_STR = re.compile("|".join(sorted({
     f"(?:{regexp.pattern})"
@@ -83,12 +103,11 @@ def read_metadata(path: Path) -> Any:
     and most of the cost of a YAML parse. When it is the last block and every
     line has the simple form the writer emits, it is read line by line and
     only the rest goes through the YAML parser; anything else (a hand edit, an
-    unusual name) takes the full, safe YAML parse. Both give the same data.
+    unusual name) takes the full, safe YAML parse. Both give the same data, and
+    both are bounded (never through a link, at most MAX_READ_BYTES, aliases
+    and nesting bounded): a hostile file is a DamagedFile.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return read_yaml(path)  # reports the damage with the parser's own words
+    text = decode_utf8(path, read_bytes_nofollow(path))
     at = text.rfind(_PACKAGES_HEAD)
     if at < 0:
         return read_yaml(path)
@@ -99,50 +118,65 @@ def read_metadata(path: Path) -> Any:
             return read_yaml(path)
         packages[match[1]] = match[2] if match[2] is not None else match[3]
     try:
-        data = yaml.load(text[: at + 1], Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return read_yaml(path)
+        data = load_yaml_text(text[: at + 1], path)
+    except DamagedFile:
+        return read_yaml(path)  # reports the damage with the parser's own words and line
     if not isinstance(data, dict) or "packages" in data:
         return read_yaml(path)
     data["packages"] = packages
     return data
 
 
-def _check_log_tail(path: Path) -> str | None:
-    """`LINE: problem` when the last line of a finished run's metrics.jsonl is cut or not JSON.
+_LINK = "is a symbolic link; refusing to follow it out of the store"
+# A running or crashed run's numbers come from its point log; past this size only its end is read
+# (on top of metrics.json, which the tracker rewrites every second), so a long run costs a list
+# one small read, not a pass over millions of points.
+RECENT_FULL_BYTES = 4 << 20
+RECENT_TAIL_BYTES = 1 << 20
 
-    The summary (metrics.json) is what a finished run is read from, so the
-    point log is not parsed in full; its last line is where damage shows (a
-    killed writer, a bad merge, a hand edit), and reading it costs one small read.
-    """
-    try:
-        with open(path, "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size == 0:
-                return None
-            handle.seek(max(0, size - _TAIL_BYTES))
-            tail = handle.read()
-            last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-            problem = None
-            if not tail.endswith(b"\n"):
-                problem = "truncated last line (no newline at the end)"
-            else:
-                try:
-                    if not isinstance(json.loads(last), dict):
-                        problem = "a line is not a JSON object"
-                except ValueError as exc:
-                    problem = str(exc).split(":")[0]
-            if problem is None:
-                return None
-            handle.seek(0)
-            line = handle.read().rstrip(b"\n").count(b"\n") + 1
-            return f"{line}: {problem}"
-    except OSError:
-        return None
+
+def _where(path: Path, root: Path | None, line: int | None) -> str:
+    return f"{_rel(path, root)}{':' + str(line) if line else ''}"
+
+
+def _damage(path: Path, root: Path | None, exc: DamagedFile | OSError) -> str:
+    """The one-line problem of a file that could not be read."""
+    if isinstance(exc, DamagedFile):
+        return f"{_where(path, root, exc.line)}: {exc.problem}"
+    return f"{_rel(path, root)}: cannot be read ({exc.strerror or exc})"
+
+
+def _linked_record(folder: Path, increment_id: str, root: Path | None) -> ExperimentRecord:
+    """A stand-in for an experiment folder that is a symbolic link: listed as damaged, never read."""
+    number, slug, _uid = parse_dir(folder.name) or (0, folder.name, "")
+    return ExperimentRecord(id=f"exp-{number:03d}-{slug}", dir=folder.name, increment=increment_id, name=slug,
+                            status="crashed", path=folder, problems=[f"{_rel(folder, root)}: {_LINK}"])
+
+
+def _recent_points(folder: Path, summary_ok: bool, status: str,
+                   root: Path | None) -> tuple[list[MetricPoint], list[DamagedFile], list[tuple[int | None, str]]]:
+    """Points to lay over metrics.json for a run that is running or crashed (or has no summary):
+    the whole log when it is short, else its end (the summary is at most one flush behind it), or,
+    without a summary, the last value of each metric from one streaming pass.
+    Returns (points, damaged lines, checked problems) - a crashed run's log is checked whole."""
+    sig = log_signature(folder / METRICS_LOG_FILE)
+    if sig is None or sig[0] <= RECENT_FULL_BYTES:
+        points, bad = read_metric_points(folder)
+        return points, bad, []
+    if not summary_ok:
+        summaries, bad = summarize_log(folder)
+        return [MetricPoint.model_construct(key=k, value=s.last, step=s.last_step or 0, ts=0.0)
+                for k, s in summaries.items()], bad, []
+    points, bad = read_log_tail(folder, RECENT_TAIL_BYTES)
+    if status == "running":
+        return points, bad, []
+    return points, [], log_problems(folder, root)  # it will not change any more: checked once, cached
 
 
 def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -> ExperimentRecord:
     """Read one experiment folder. Damaged files become `problems`, never exceptions."""
+    if folder.is_symlink():
+        return _linked_record(folder, increment_id, root)
     problems: list[str] = []
     number, slug, _uid = parse_dir(folder.name) or (0, folder.name, "")
     meta: ExperimentMeta | None = None
@@ -152,8 +186,8 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
         meta = ExperimentMeta.model_validate(raw)
     except FileNotFoundError:
         problems.append(f"{_rel(meta_path, root)}: missing")
-    except DamagedFile as exc:
-        problems.append(f"{_rel(meta_path, root)}{':' + str(exc.line) if exc.line else ''}: {exc.problem}")
+    except (DamagedFile, OSError) as exc:
+        problems.append(_damage(meta_path, root, exc))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
@@ -169,8 +203,8 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
             problems.append(f"{_rel(params_path, root)}: not a JSON object")
     except FileNotFoundError:
         pass  # a run that logged no params yet, or is still starting
-    except DamagedFile as exc:
-        problems.append(f"{_rel(params_path, root)}{':' + str(exc.line) if exc.line else ''}: {exc.problem}")
+    except (DamagedFile, OSError) as exc:
+        problems.append(_damage(params_path, root, exc))
 
     metrics: dict[str, Any] = {}
     metrics_path = folder / METRICS_FILE
@@ -184,20 +218,20 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
             problems.append(f"{_rel(metrics_path, root)}: not a JSON object")
     except FileNotFoundError:
         pass
-    except DamagedFile as exc:
-        problems.append(f"{_rel(metrics_path, root)}{':' + str(exc.line) if exc.line else ''}: {exc.problem}")
+    except (DamagedFile, OSError) as exc:
+        problems.append(_damage(metrics_path, root, exc))
     status = effective_status(meta) if meta else "crashed"
+    log = folder / METRICS_LOG_FILE
     if not summary_ok or status in ("running", "crashed"):
         # The summary is written once a second; the point log may be ahead of it.
-        points, bad_lines = read_metric_points(folder)
+        points, bad_lines, checked = _recent_points(folder, summary_ok, status, root)
         for point in points:
             metrics[point.key] = point.value
         for bad in bad_lines:
-            problems.append(f"{_rel(Path(bad.path), root)}{':' + str(bad.line) if bad.line else ''}: {bad.problem}")
+            problems.append(f"{_where(Path(bad.path), root, bad.line)}: {bad.problem}")
     else:
-        tail_problem = _check_log_tail(folder / METRICS_LOG_FILE)
-        if tail_problem:
-            problems.append(f"{_rel(folder / METRICS_LOG_FILE, root)}:{tail_problem}")
+        checked = log_problems(folder, root)
+    problems.extend(f"{_where(log, root, line)}: {problem}" for line, problem in checked)
 
     return ExperimentRecord(
         id=meta.id if meta else f"exp-{number:03d}-{slug}",
@@ -219,8 +253,12 @@ def _check_status(status: str) -> None:
 
 
 def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
-    """Every experiment of a resolved increment (through the read cache), outside runs included."""
-    records = cached_records(root, inc, experiment_dirs(inc), load_experiment)
+    """Every experiment of a resolved increment (through the read cache), outside runs included.
+    A folder that is a symbolic link is listed as damaged and never read."""
+    names, linked = _scan_experiments(inc)
+    base = inc.path / EXPERIMENTS_DIR
+    records = cached_records(root, inc, [base / name for name in names], load_experiment)
+    records.extend(_linked_record(base / name, inc.id, root) for name in linked)
     records.extend(external_records(root, inc))
     return records
 
@@ -334,7 +372,8 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     if "/" in ref:
         increment, ref = ref.rsplit("/", 1)
     incs = [resolve_increment(root, increment)] if increment else list_increments(root, details=False)
-    names = {inc.id: experiment_names(inc) for inc in incs}
+    scanned = {inc.id: _scan_experiments(inc) for inc in incs}
+    names = {inc_id: sorted([*found, *linked], key=_folder_order) for inc_id, (found, linked) in scanned.items()}
     hits = [(inc, name) for inc in incs for name in _match_in(names[inc.id], ref)]
     if not hits:
         # Runs kept by MLflow (in the increment or on the team server) answer to their own ids.
@@ -349,7 +388,20 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     if len(hits) > 1:
         raise AmbiguousReference("experiment", ref, [f"{inc.id}/{name}" for inc, name in hits])
     inc, name = hits[0]
+    if name in scanned[inc.id][1]:  # a link: a damaged stand-in, nothing read through it
+        return _linked_record(inc.path / EXPERIMENTS_DIR / name, inc.id, root)
     return load_experiment(inc.path / EXPERIMENTS_DIR / name, inc.id, root)
+
+
+def metric_summaries(record: ExperimentRecord,
+                     root: Path | None = None) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
+    """min/max/last/count of every metric of an experiment, with damaged lines: streamed from its
+    metrics.jsonl (a long log's answer kept in the cache's digest of it), or, for a run kept by
+    another tracker, from that tracker's store."""
+    outside = outside_points(record)
+    if outside is not None:
+        return summarize(outside), []
+    return log_summaries(record.path, root)
 
 
 def metric_points(record: ExperimentRecord) -> tuple[list[MetricPoint], list[DamagedFile]]:
