@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import ToolAnnotations
 from pydantic import ValidationError
 
-from skill.errors import NotFound, ReadOnly, SpecweaveError, UnsafePath
-from skill.layout import SPECWEAVE_DIR
-from skill.paths import contained
+from skill.errors import NotFound, SpecweaveError
+from skill.project import Project
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,40 +30,6 @@ WRITE_IDEMPOTENT = ToolAnnotations(read_only_hint=False, destructive_hint=False,
                                    open_world_hint=False)
 WRITE_APPEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                                open_world_hint=False)
-
-
-@dataclass(frozen=True)
-class Project:
-    """The project a server serves: its root, and whether writes are allowed."""
-
-    root: Path
-    read_only: bool = False
-
-    @property
-    def store(self) -> Path:
-        return self.root / SPECWEAVE_DIR
-
-    def inside(self, path: Path) -> Path:
-        """`path` resolved, refused unless it stays in `.specweave/` (links followed)."""
-        return contained(path, self.store)
-
-    def increment(self, ref: str | None) -> Any:
-        """The increment a reference names (None: active, then newest), refused if a link takes it out."""
-        from skill.increments import resolve_increment
-
-        inc = resolve_increment(self.root, ref or None)
-        self.inside(Path(inc.path))
-        return inc
-
-    def rel(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            raise UnsafePath(str(path), SPECWEAVE_DIR) from None
-
-    def require_writable(self, action: str) -> None:
-        if self.read_only:
-            raise ReadOnly(action)
 
 
 def one_line(text: object) -> str:
@@ -122,13 +86,6 @@ def resource_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise ResourceError(error_message(exc)) from None
 
     return wrapper
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON data with NaN/inf encoded the way the store writes them."""
-    from skill.fileio import to_jsonable
-
-    return to_jsonable(value)
 
 
 __all__ = ["READ", "WRITE_APPEND", "WRITE_IDEMPOTENT", "Project", "error_message", "one_line", "resource_errors",

@@ -7,47 +7,39 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from skill.errors import SpecweaveError
+from skill.layout import STATUSES
 
 from .boundary import Project
 
 MAX_VALUES = 100
 FORMATS = ("csv", "json", "markdown")
-STATUSES = ("running", "completed", "failed", "killed", "crashed")
 
 
 def increment_ids(project: Project, prefix: str) -> list[str]:
-    from skill.increments import list_increments
-
-    out = []
-    for inc in list_increments(project.root):
-        if inc.id.startswith(prefix) or inc.slug.startswith(prefix):
-            out.append(inc.id)
-    return out
+    return [inc.id for inc in project.increments() if inc.id.startswith(prefix) or inc.slug.startswith(prefix)]
 
 
 def experiment_ids(project: Project, prefix: str, increment: str | None) -> list[str]:
-    from skill.increments import list_increments, resolve_increment
-    from skill.store import experiment_dirs
+    from skill.ids import parse_dir, readable_id
+    from skill.store import experiment_names
 
     try:
-        incs = [resolve_increment(project.root, increment)] if increment else list_increments(project.root)
+        incs = [project.increment(increment)] if increment else project.increments()
     except SpecweaveError:
-        incs = list_increments(project.root)
+        incs = project.increments()
     out: list[str] = []
     for inc in incs:
-        for folder in experiment_dirs(inc):
-            readable = folder.name.rsplit(".", 1)[0]
-            slug = readable.split("-", 2)[-1]
+        for name in experiment_names(inc):
+            number, slug, _uid = parse_dir(name) or (0, "", "")
+            readable = readable_id(number, slug)
             if (readable.startswith(prefix) or slug.startswith(prefix)) and readable not in out:
                 out.append(readable)
     return out
 
 
 def metric_names(project: Project, prefix: str, increment: str | None) -> list[str]:
-    from skill.store import list_experiments
-
     names: set[str] = set()
-    for record in list_experiments(project.root, increment or None):
+    for record in project.experiments(increment or None):
         names.update(k for k in record.metrics if k.startswith(prefix))
     return sorted(names)
 

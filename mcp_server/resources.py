@@ -40,7 +40,10 @@ def _comparison_path(project: Project, increment_id: str) -> Path:
 def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
     if not path.is_file():
         raise ResourceNotFoundError(f"{what} not written yet ({project.rel(path)}); {hint}")
-    return project.inside(path).read_text(encoding="utf-8", errors="replace")
+    from skill.fileio import read_bytes_nofollow
+
+    project.inside(path)
+    return read_bytes_nofollow(path).decode("utf-8", errors="replace")
 
 
 def dynamic_resources(project: Project) -> list[Resource]:
@@ -63,16 +66,11 @@ def dynamic_resources(project: Project) -> list[Resource]:
 
 
 def register(server: MCPServer, project: Project) -> None:
-    from .tools_read import locate
-
     @server.resource(f"{SCHEME}increments", name="increments", title="Increments", mime_type="application/json",
                      description="Every increment of the project with its experiment count.")
     @resource_errors
     async def increments_resource() -> str:
-        from skill.increments import list_increments
-
-        rows = [inc.model_dump(mode="json") | {"path": project.rel(Path(inc.path))}
-                for inc in list_increments(project.root)]
+        rows = [inc.model_dump(mode="json") | {"path": project.rel(Path(inc.path))} for inc in project.increments()]
         return json.dumps(rows, indent=2, ensure_ascii=False)
 
     @server.resource(LIVING_DOCS_URI, name="living-docs", title="ML experiments (living docs)",
@@ -97,11 +95,8 @@ def register(server: MCPServer, project: Project) -> None:
     @resource_errors
     async def experiments(increment: str) -> str:
         from skill.models import ExperimentSummary
-        from skill.store import list_experiments
 
-        inc = project.increment(increment)
-        rows = [ExperimentSummary.from_record(r).model_dump(mode="json")
-                for r in list_experiments(project.root, inc.id)]
+        rows = [ExperimentSummary.from_record(r).model_dump(mode="json") for r in project.experiments(increment)]
         return json.dumps(rows, indent=2, ensure_ascii=False)
 
     @server.resource(f"{SCHEME}increments/{{increment}}/experiments/{{experiment}}", name="experiment",
@@ -109,7 +104,4 @@ def register(server: MCPServer, project: Project) -> None:
                      description="One experiment in full, as show_experiment returns it.")
     @resource_errors
     async def experiment(increment: str, experiment: str) -> str:
-        from .tools_read import detail
-
-        record = locate(project, experiment, increment)
-        return detail(project, record).model_dump_json(indent=2)
+        return project.detail(experiment, increment).model_dump_json(indent=2)

@@ -145,7 +145,7 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
     """
     from . import completions
 
-    project = Project(root=resolve_project_root(root), read_only=read_only)
+    project = Project(resolve_project_root(root), read_only=read_only, memo=True)
     server = SpecweaveServer(
         project,
         name=SERVER_NAME,

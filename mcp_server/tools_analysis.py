@@ -12,6 +12,7 @@ write (`log_decision`, `sync_living_docs`) are not registered.
 
 
 import functools
+import inspect
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,81 +67,61 @@ def _relative(project: Project, result: Any, field: str) -> Any:
     return result
 
 
+def _without(fn: Any, names: tuple[str, ...]) -> Any:
+    """The same tool without the parameters that only write: in --read-only mode they are not even
+    arguments (their defaults apply), with no second declaration to keep in step."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    async def call(**kwargs: Any) -> Any:
+        return await fn(**kwargs)
+
+    call.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name not in names])
+    call.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k not in names}
+    del call.__wrapped__
+    return call
+
+
 def register(server: MCPServer, project: Project) -> None:
     writable = not project.read_only
+    # One declaration per tool: in --read-only mode the same tools are annotated read-only, their
+    # descriptions leave the writing out, and the core writes nothing (no comparison.md, no path).
+    compare_doc = COMPARE_DOC.format(write=COMPARE_WRITE if writable else "")
+    export_doc = EXPORT_DOC.format(write=EXPORT_WRITE if writable else "",
+                                   returns=", and `text` or the `path` written" if writable else " and the exported `text`")
 
-    async def compare(increment: str | None, experiments: list[str] | None, metrics: list[str] | None,
-                      primary_metric: str | None, goal: Goal | None, write_report: bool) -> Comparison:
-        from skill.compare import compare_experiments as _compare
-
-        inc = project.increment(increment)
-        result = await _in_thread(_compare, project.root, inc.id, experiments=experiments or None,
-                                  metrics=metrics or None, primary_metric=primary_metric or None, goal=goal,
-                                  write_report=write_report and writable)
+    async def compare_experiments(
+        increment: str | None = None,
+        experiments: list[str] | None = None,
+        metrics: list[str] | None = None,
+        primary_metric: str | None = None,
+        goal: Goal | None = None,
+        write_report: bool = True,
+    ) -> Comparison:
+        result = await _in_thread(project.compare, increment, experiments, metrics=metrics,
+                                  primary_metric=primary_metric, goal=goal, write_report=write_report)
         return _relative(project, result, "report_path")
 
-    async def export(increment: str | None, format: Format, where: str | None, sort: str | None,
-                     path: str | None) -> ExportResult:
-        from skill.export import export_experiments as _export
-
-        if path is not None:
-            project.require_writable("export_experiments with a path")
-        inc = project.increment(increment)
-        result = await _in_thread(_export, project.root, inc.id, format, path, where=where or None,
-                                  sort=sort or None, allow_outside=False)
+    async def export_experiments(
+        increment: str | None = None,
+        format: Format = "csv",  # noqa: A002 - the seed's command says --format
+        where: str | None = None,
+        sort: str | None = None,
+        path: str | None = None,
+    ) -> ExportResult:
+        result = await _in_thread(project.export, increment, format, path, where=where, sort=sort, confined=True)
         if result.path is not None:
             project.inside(result.path)
         return _relative(project, result, "path")
 
+    for fn, doc, write_only in ((compare_experiments, compare_doc, ("write_report",)),
+                                (export_experiments, export_doc, ("path",))):
+        fn = tool_errors(fn)
+        server.tool(title=" ".join(fn.__name__.split("_")).capitalize(),
+                    annotations=WRITE_IDEMPOTENT if writable else READ,
+                    description=doc)(fn if writable else _without(fn, write_only))
     if writable:
-        @server.tool(title="Compare experiments", annotations=WRITE_IDEMPOTENT,
-                     description=COMPARE_DOC.format(write=COMPARE_WRITE))
-        @tool_errors
-        async def compare_experiments(
-            increment: str | None = None,
-            experiments: list[str] | None = None,
-            metrics: list[str] | None = None,
-            primary_metric: str | None = None,
-            goal: Goal | None = None,
-            write_report: bool = True,
-        ) -> Comparison:
-            return await compare(increment, experiments, metrics, primary_metric, goal, write_report)
-
-        @server.tool(title="Export experiments", annotations=WRITE_IDEMPOTENT,
-                     description=EXPORT_DOC.format(write=EXPORT_WRITE, returns=", and `text` or the `path` written"))
-        @tool_errors
-        async def export_experiments(
-            increment: str | None = None,
-            format: Format = "csv",  # noqa: A002 - the seed's command says --format
-            where: str | None = None,
-            sort: str | None = None,
-            path: str | None = None,
-        ) -> ExportResult:
-            return await export(increment, format, where, sort, path)
-
         _register_writes(server, project)
-    else:
-        @server.tool(title="Compare experiments", annotations=READ, description=COMPARE_DOC.format(write=""))
-        @tool_errors
-        async def compare_experiments(  # type: ignore[no-redef]
-            increment: str | None = None,
-            experiments: list[str] | None = None,
-            metrics: list[str] | None = None,
-            primary_metric: str | None = None,
-            goal: Goal | None = None,
-        ) -> Comparison:
-            return await compare(increment, experiments, metrics, primary_metric, goal, False)
-
-        @server.tool(title="Export experiments", annotations=READ,
-                     description=EXPORT_DOC.format(write="", returns=" and the exported `text`"))
-        @tool_errors
-        async def export_experiments(  # type: ignore[no-redef]
-            increment: str | None = None,
-            format: Format = "csv",  # noqa: A002
-            where: str | None = None,
-            sort: str | None = None,
-        ) -> ExportResult:
-            return await export(increment, format, where, sort, None)
 
 
 def _register_writes(server: MCPServer, project: Project) -> None:
@@ -165,11 +146,7 @@ def _register_writes(server: MCPServer, project: Project) -> None:
         A later decision supersedes an earlier one; both stay in the history. Use after the user
         agreed on the choice, typically following compare_experiments.
         """
-        from skill.decisions import log_decision as _log
-
-        project.require_writable("log_decision")
-        inc = project.increment(increment)
-        return await _in_thread(_log, project.root, inc.id, selected, rationale,
+        return await _in_thread(project.log_decision, selected, rationale, increment=increment,
                                 alternatives=alternatives, metrics=metrics, author=author)
 
     @server.tool(title="Update the living docs", annotations=WRITE_IDEMPOTENT)
@@ -185,10 +162,7 @@ def _register_writes(server: MCPServer, project: Project) -> None:
         the file stays. A second sync with nothing new changes no byte. Returns the path and the
         sections that changed.
         """
-        from skill.living_docs import sync_living_docs as _sync
-
-        project.require_writable("sync_living_docs")
         for ref in increments or []:
-            project.increment(ref)
-        result = await _in_thread(_sync, project.root, increments or None, dry_run=dry_run)
+            project.increment(ref)  # a bad reference is refused before anything renders
+        result = await _in_thread(project.sync_docs, increments, dry_run)
         return _relative(project, result, "path")

@@ -7,11 +7,9 @@ Not registered in `--read-only` mode. They change metadata.yaml through
 
 from mcp.server.mcpserver import MCPServer
 
-from skill.errors import InvalidInput
 from skill.models import ExperimentSummary, Note
 
 from .boundary import WRITE_APPEND, WRITE_IDEMPOTENT, Project, tool_errors
-from .tools_read import locate
 
 
 def register(server: MCPServer, project: Project) -> None:
@@ -20,10 +18,7 @@ def register(server: MCPServer, project: Project) -> None:
     async def add_note(experiment: str, text: str, increment: str | None = None) -> Note:
         """Append a timestamped note to an experiment's metadata.yaml, e.g. why it failed, what it
         showed, or what to try next. Returns the note as stored (show_experiment lists them all)."""
-        from skill.edits import add_note as _add_note
-
-        project.require_writable("add_note")
-        return _add_note(locate(project, experiment, increment), text)
+        return project.add_note(experiment, text, increment)
 
     @server.tool(title="Tag an experiment", annotations=WRITE_IDEMPOTENT)
     @tool_errors
@@ -36,13 +31,4 @@ def register(server: MCPServer, project: Project) -> None:
         """Add and/or remove tags on an experiment (e.g. add `production-candidate`).
         A tag is one line of at most 100 characters. Adding a tag it already has,
         or removing one it lacks, changes nothing. Returns the experiment with its tags now."""
-        from skill.edits import set_tags
-        from skill.store import load_experiment
-
-        project.require_writable("tag_experiment")
-        if not add and not remove:
-            raise InvalidInput("tag_experiment arguments", {"add": add, "remove": remove},
-                               "at least one tag in `add` or `remove`")
-        record = locate(project, experiment, increment)
-        set_tags(record, add=add or [], remove=remove or [])
-        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, project.root))
+        return project.tag(experiment, add or [], remove or [], increment)

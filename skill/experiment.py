@@ -23,6 +23,7 @@ from .fileio import atomic_write, dumps_json, dumps_yaml, to_jsonable
 from .ids import allocate, slugify
 from .layout import (
     CACHE_DIR,
+    CLAIMS_DIR,
     EXPERIMENTS_DIR,
     FINAL_STATUSES,
     HEARTBEAT_INTERVAL_S,
@@ -33,9 +34,17 @@ from .layout import (
 from .metafile import Change, update_meta, warn
 from .metrics_log import MetricsBuffer
 from .models import ArtifactInfo, ExperimentMeta, Increment, Note
-from .validate import MAX_NAME, MAX_NOTE, check_depth, is_utf8, validate_final_status, validate_status
-from .validate import validate_tag, validate_text
 from .system_metrics import SystemMetricsThread, resolve_interval
+from .validate import (
+    MAX_NAME,
+    MAX_NOTE,
+    check_depth,
+    is_utf8,
+    validate_final_status,
+    validate_status,
+    validate_tag,
+    validate_text,
+)
 
 _MAX_PARAM_KEY = 250
 # Fields that come from the process environment: identical for every run of a process.
@@ -100,7 +109,7 @@ class Experiment:
         sample_every = resolve_interval(system_metrics)
         self.root = root
         self._lock = threading.RLock()
-        claims = root / SPECWEAVE_DIR / CACHE_DIR / "claims" / increment.id
+        claims = root / SPECWEAVE_DIR / CACHE_DIR / CLAIMS_DIR / increment.id
         _number, readable, folder = allocate(increment.path / EXPERIMENTS_DIR, claims, slugify(name))
         self._path = folder
         self._git_commit = git_commit

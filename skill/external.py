@@ -27,13 +27,12 @@ from pathlib import Path
 from .config import team_tracking_uri
 from .errors import MissingExtra
 from .ids import parse_dir
-from .layout import EXPERIMENTS_DIR
+from .layout import EXPERIMENTS_DIR, MLFLOW_DB
 from .models import ExperimentRecord, Increment, MetricPoint
 
 log = logging.getLogger("specweave.external")
 _warned: set[str] = set()
 
-MLFLOW_DB = "mlflow.db"  # = integrations.local_stores.MLFLOW_DB (not imported: keep this module light)
 
 
 def native_uids(increment: Increment) -> set[str]:

@@ -35,7 +35,16 @@ from pydantic import BaseModel, Field, ValidationError
 from .errors import DamagedFile
 from .fileio import atomic_write, decode_number, read_bytes_nofollow, to_jsonable
 from .gitfiles import ignore_cache
-from .layout import CACHE_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, SPECWEAVE_DIR
+from .layout import (
+    CACHE_DIR,
+    INDEX_DIR,
+    LOGS_DIR,
+    METADATA_FILE,
+    METRICS_FILE,
+    METRICS_LOG_FILE,
+    PARAMS_FILE,
+    SPECWEAVE_DIR,
+)
 from .models import ExperimentRecord, Increment
 
 CACHE_VERSION = 1
@@ -60,7 +69,7 @@ def enabled() -> bool:
 
 
 def index_path(root: Path, increment_id: str) -> Path:
-    return root / SPECWEAVE_DIR / CACHE_DIR / "index" / f"{increment_id}.json"
+    return root / SPECWEAVE_DIR / CACHE_DIR / INDEX_DIR / f"{increment_id}.json"
 
 
 def signature(folder: Path) -> list[int] | None:
@@ -264,7 +273,7 @@ def log_signature(path: Path) -> list[int] | None:
 
 
 def _digest_path(root: Path, folder: Path) -> Path:
-    return root / SPECWEAVE_DIR / CACHE_DIR / "logs" / folder.parent.parent.name / f"{folder.name}.json"
+    return root / SPECWEAVE_DIR / CACHE_DIR / LOGS_DIR / folder.parent.parent.name / f"{folder.name}.json"
 
 
 def read_log_digest(root: Path | None, folder: Path, sig: list[int] | None) -> dict[str, Any] | None:

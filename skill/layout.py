@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 SCHEMA_VERSION = 1
 
@@ -14,6 +15,10 @@ CACHE_DIR = "cache"
 # Inside the cache: lock files, and temp files on their way to a rename (git never sees either).
 LOCKS_DIR = "locks"
 TMP_DIR = "tmp"
+CLAIMS_DIR = "claims"    # experiment numbers claimed with mkdir, per increment
+INDEX_DIR = "index"      # the read cache, one file per increment
+LOGS_DIR = "logs"        # digests of long metric logs
+STAGING_DIR = "staging"  # track_artifacts' staging folders
 ACTIVE_INCREMENT_FILE = "active-increment.json"
 LIVING_DOCS = ("docs", "internal", "architecture", "ml-experiments.md")
 
@@ -26,6 +31,8 @@ METRICS_LOG_FILE = "metrics.jsonl"
 METADATA_FILE = "metadata.yaml"
 COMPARISON_FILE = "comparison.md"
 DECISIONS_FILE = "decisions.jsonl"
+# Another tracker's store kept inside an increment by configure_mlflow (git-ignored there).
+MLFLOW_DB = "mlflow.db"
 
 # Files an experiment owns; an artifact may never take one of these names.
 RESERVED_FILES = frozenset({PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE, METADATA_FILE})
@@ -36,8 +43,12 @@ INCREMENT_NUMBER_RE = re.compile(r"^\d{4}[A-Z]?$")
 EXPERIMENT_DIR_RE = re.compile(r"^exp-(?P<number>\d{3,})-(?P<slug>[a-z0-9][a-z0-9-]*)\.(?P<uid>[a-z0-9]{6})$")
 EXPERIMENT_ID_RE = re.compile(r"^exp-(?P<number>\d{3,})(?:-(?P<slug>[a-z0-9][a-z0-9-]*))?$")
 
-STATUSES = ("running", "completed", "failed", "killed", "crashed")
-FINAL_STATUSES = ("completed", "failed", "killed")
+# The one spelling of the statuses: `crashed` is derived on read (a dead process), never written.
+Status = Literal["running", "completed", "failed", "killed", "crashed"]
+StoredStatus = Literal["running", "completed", "failed", "killed"]
+STATUSES: tuple[str, ...] = get_args(Status)
+STORED_STATUSES: tuple[str, ...] = get_args(StoredStatus)
+FINAL_STATUSES = tuple(s for s in STORED_STATUSES if s != "running")
 
 # A running experiment whose heartbeat is older than this is shown as crashed.
 HEARTBEAT_INTERVAL_S = 10.0

@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from .layout import SCHEMA_VERSION
+from .layout import SCHEMA_VERSION, Status, StoredStatus
 
-Status = Literal["running", "completed", "failed", "killed", "crashed"]
 
 
 def _json_float(value: float) -> float | str:
@@ -88,7 +87,7 @@ class ExperimentMeta(BaseModel):
     uid: str = Field(description="short unique part that keeps clones' folders apart")
     name: str
     increment: str
-    status: Literal["running", "completed", "failed", "killed"] = "running"
+    status: StoredStatus = "running"
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     author: str | None = None
@@ -209,6 +208,8 @@ class ExperimentSummary(BaseModel):
     duration_s: float | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict, description="latest value of each metric")
+    parent: str | None = Field(None, description="the pipeline or sweep this run is a stage or trial of")
+    stage: str | None = None
     problems: list[str] = Field(default_factory=list, description="damaged files; empty when all is well")
 
     @classmethod
@@ -218,6 +219,7 @@ class ExperimentSummary(BaseModel):
             id=record.id, increment=record.increment, name=record.name, status=record.status,
             tags=list(meta.tags) if meta else [], started=meta.started if meta else None,
             duration_s=meta.duration_s if meta else None, params=record.params,
+            parent=meta.parent if meta else None, stage=meta.stage if meta else None,
             metrics={k: _json_float(v) if isinstance(v, float) else v for k, v in record.metrics.items()},
             problems=record.problems,
         )

@@ -362,11 +362,28 @@ def validate_experiment_ref(ref: object) -> str:
     return ref
 
 
-def find_experiment(root: Path, ref: str, increment: str | None = None) -> ExperimentRecord:
-    """Find one experiment by `exp-003`, its slug, its readable id or its folder name.
+def _default_increment_id(root: Path) -> str | None:
+    try:
+        return resolve_increment(root, None).id
+    except NotFound:
+        return None
 
-    Without an increment, every increment is searched; `0042/exp-003` names
-    both. A reference that matches several experiments is an error listing them.
+
+def match_records(records: list[ExperimentRecord], ref: str) -> list[ExperimentRecord]:
+    """The records `ref` names, by the one rule every lookup uses: the folder name, the readable id,
+    `exp-NNN` or `NNN`, the slug (all by `_match_in`), then the run's own id or name."""
+    by_dir = {r.dir: r for r in records}
+    found = [by_dir[name] for name in _match_in(list(by_dir), ref)]
+    return found or [r for r in records if r.id == ref] or [r for r in records if r.name == ref]
+
+
+def find_experiment(root: Path, ref: str, increment: str | None = None) -> ExperimentRecord:
+    """Find one experiment by `exp-003`, its slug, its readable id, its name or its folder name.
+
+    `0042/exp-003` names both. Without an increment every increment is searched, and a reference
+    found in several is taken from the default increment (the active one, then the newest) when it is
+    there: the same default `list_experiments` uses. Otherwise several matches are an error listing
+    the full references.
     """
     ref = validate_experiment_ref(ref)
     if "/" in ref:
@@ -375,6 +392,15 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     scanned = {inc.id: _scan_experiments(inc) for inc in incs}
     names = {inc_id: sorted([*found, *linked], key=_folder_order) for inc_id, (found, linked) in scanned.items()}
     hits = [(inc, name) for inc in incs for name in _match_in(names[inc.id], ref)]
+    if not hits:  # the run's own name (`track_experiment("xgboost v2")`) or an outside run's id
+        hits = [(inc, r.dir) for inc in incs for r in increment_records(root, inc) if r.name == ref
+                and r.dir in names[inc.id]]
+    if len(hits) > 1 and not increment:
+        # the scope rule: a bare reference means the default increment's experiment when it has one
+        default = _default_increment_id(root)
+        preferred = [hit for hit in hits if hit[0].id == default]
+        if len(preferred) == 1:
+            hits = preferred
     if not hits:
         # Runs kept by MLflow (in the increment or on the team server) answer to their own ids.
         found = find_external(root, incs, ref)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from skill.increments import list_increments as _list_increments
 from skill.models import ExperimentRecord, Increment
-from skill.paths import find_root
-from skill.store import find_experiment, list_experiments as _list_experiments
+from skill.project import Project
 
 if TYPE_CHECKING:
     from skill.compare import Comparison
@@ -21,7 +19,7 @@ PathArg = str | os.PathLike[str] | None
 
 def list_increments(*, root: PathArg = None) -> list[Increment]:
     """Every increment of the project, archived ones included."""
-    return _list_increments(find_root(root))
+    return Project(root).increments()
 
 
 def list_experiments(
@@ -38,12 +36,12 @@ def list_experiments(
     `where` filters with the safe grammar (`"metrics.auc > 0.8 and params.max_depth <= 6"`),
     `sort` orders (`"-metrics.auc"` or `"metrics.auc desc"`).
     """
-    return _list_experiments(find_root(root), increment, status=status, tag=tag, where=where, sort=sort)
+    return Project(root).experiments(increment, status=status, tag=tag, where=where, sort=sort)
 
 
 def get_experiment(ref: str, increment: str | None = None, *, root: PathArg = None) -> ExperimentRecord:
-    """One experiment by `exp-003`, slug, readable id or folder name."""
-    return find_experiment(find_root(root), ref, increment)
+    """One experiment by `exp-003`, slug, name, readable id or folder name (the default increment first)."""
+    return Project(root).experiment(ref, increment)
 
 
 def compare_experiments(
@@ -53,18 +51,21 @@ def compare_experiments(
     primary_metric: str | None = None,
     goal: Literal["max", "min"] | None = None,
     *,
+    where: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
     write_report: bool = True,
     root: PathArg = None,
 ) -> Comparison:
-    """Compare an increment's experiments; writes `experiments/comparison.md`.
+    """Compare an increment's experiments (all, those named, or those `where`/`status`/`tag` keep);
+    writes `experiments/comparison.md`.
 
     `comparison.best` names the best model (a logged decision overrides the
     computed one), `comparison.reasons` says why, `comparison.dataframe` is the
     table as pandas, `comparison.markdown` the report.
     """
-    from skill.compare import compare_experiments as _compare
-
-    return _compare(find_root(root), increment, experiments, metrics, primary_metric, goal, write_report)
+    return Project(root).compare(increment, experiments, where=where, status=status, tag=tag, metrics=metrics,
+                                 primary_metric=primary_metric, goal=goal, write_report=write_report)
 
 
 def log_decision(
@@ -77,43 +78,36 @@ def log_decision(
     *,
     root: PathArg = None,
 ) -> Decision:
-    """Record which experiment an increment chose and why; tags it `selected`."""
-    from skill.decisions import log_decision as _log
-
-    return _log(find_root(root), increment, selected, rationale, alternatives, metrics, author)
+    """Record which experiment was chosen and why; tags it `selected`. `increment=None`: the selected
+    experiment's own increment."""
+    return Project(root).log_decision(selected, rationale, increment=increment, alternatives=alternatives,
+                                      metrics=metrics, author=author)
 
 
 def read_decisions(increment: str | None = None, *, root: PathArg = None) -> list[Decision]:
     """An increment's decisions, oldest first (the last one is in force)."""
-    from skill.decisions import read_decisions as _read
-
-    return _read(find_root(root), increment)
+    return Project(root).decisions(increment)
 
 
 def sync_living_docs(increments: list[str] | None = None, dry_run: bool = False, *, root: PathArg = None) -> SyncResult:
     """Update `.specweave/docs/internal/architecture/ml-experiments.md` (one section per increment)."""
-    from skill.living_docs import sync_living_docs as _sync
-
-    return _sync(find_root(root), increments, dry_run)
+    return Project(root).sync_docs(increments, dry_run)
 
 
 def export_experiments(
     increment: str | None = None,
     format: str = "csv",  # noqa: A002 - the seed's word
-    path: str | None = None,
+    path: str | os.PathLike[str] | None = None,
     *,
     where: str | None = None,
     sort: str | None = None,
     root: PathArg = None,
 ) -> ExportResult:
-    """Export an increment's experiments (csv, json, markdown); `path` is a name under .specweave/exports/."""
-    from skill.export import export_experiments as _export
-
-    return _export(find_root(root), increment, format, path, where=where, sort=sort)  # type: ignore[arg-type]
+    """Export an increment's experiments (csv, json, markdown): the text, or written to `path`, which is
+    yours (relative to the working directory, or absolute), as with pandas' `to_csv`."""
+    return Project(root).export(increment, format, path, where=where, sort=sort)
 
 
 def experiments_dataframe(increments: list[str] | None = None, *, root: PathArg = None) -> Any:
     """Every experiment of the project (or of the increments named) as one pandas DataFrame."""
-    from skill.export import experiments_dataframe as _frame
-
-    return _frame(find_root(root), increments)
+    return Project(root).dataframe(increments)

@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from skill.layout import STATUSES  # the format's names: a light module, fine for `sw-ml --help`
+
 PROG = "sw-ml"
-READ_COMMANDS = ("list-increments", "list-experiments", "show-experiment", "compare-experiments", "sync-docs")
 
 
 # -- output helpers -------------------------------------------------------------------------
@@ -36,10 +37,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _root(args: argparse.Namespace) -> Path:
-    from skill.paths import find_root
+def _project(args: argparse.Namespace) -> Any:
+    """The one core object every command calls (`--root` checked: a folder that does not exist is
+    said in one line)."""
+    from skill.project import Project
 
-    return find_root(getattr(args, "root", None))
+    return Project(getattr(args, "root", None))
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -57,37 +60,21 @@ def _whole_number(text: str) -> int | str:
         return text
 
 
-def _rel(path: Path | None, root: Path) -> str:
-    if path is None:
-        return ""
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return str(path)
-
-
-def _record_row(record: Any, depth: int = 0) -> dict[str, Any]:
-    meta = record.meta
-    return {
-        "id": record.id, "dir": record.dir, "increment": record.increment, "name": record.name,
-        "status": record.status, "tags": record.tags, "parent": meta.parent if meta else None,
-        "stage": meta.stage if meta else None, "depth": depth, "source": meta.source if meta else None,
-        "duration_s": meta.duration_s if meta else None, "params": record.params, "metrics": record.metrics,
-        "damaged": bool(record.problems), "problems": record.problems,
-    }
-
-
 # -- commands -------------------------------------------------------------------------------
-def cmd_list_increments(args: argparse.Namespace) -> int:
-    from skill.increments import list_increments
+def _summaries(records: list[Any]) -> list[Any]:
+    from skill.models import ExperimentSummary
 
-    root = _root(args)
-    incs = list_increments(root)
+    return [ExperimentSummary.from_record(r) for r in records]
+
+
+def cmd_list_increments(args: argparse.Namespace) -> int:
+    project = _project(args)
+    incs = [inc.model_copy(update={"path": Path(project.rel(inc.path))}) for inc in project.increments()]
     if args.json:
-        _json([{**inc.model_dump(mode="json"), "path": _rel(inc.path, root)} for inc in incs])
+        _json([inc.model_dump(mode="json") for inc in incs])
         return 0
     if not incs:
-        print(f"no increments under {root / '.specweave' / 'increments'}")
+        print(f"no increments under {project.rel(project.store)}/increments yet: log a run with track_experiment()")
         return 0
     rows = [[inc.id, inc.title, str(inc.experiment_count or 0), inc.group or ""] for inc in incs]
     sys.stdout.write(_table(["INCREMENT", "TITLE", "EXPERIMENTS", "GROUP"], rows))
@@ -104,23 +91,21 @@ def _key_metrics(records: list[Any], limit: int = 4) -> list[str]:
 def cmd_list_experiments(args: argparse.Namespace) -> int:
     from skill.paging import first
     from skill.render import column_numbers, short_duration
-    from skill.store import list_all_experiments, list_experiments, pipeline_order
+    from skill.store import pipeline_order
 
-    root = _root(args)
-    if args.all:
-        if args.increment:
-            raise _usage("give an increment or --all, not both")
-        records = list_all_experiments(root, status=args.status, tag=args.tag, where=args.where, sort=args.sort)
-    else:
-        records = list_experiments(root, args.increment, status=args.status, tag=args.tag, where=args.where,
-                                   sort=args.sort)
+    project = _project(args)
+    if args.all and args.increment:
+        raise _usage("give an increment or --all, not both")
+    records = project.experiments(args.increment, all_increments=args.all, status=args.status, tag=args.tag,
+                                  where=args.where, sort=args.sort)
     records = first(records, args.limit, what="--limit")
-    ordered = pipeline_order(records)
     if args.json:
-        _json([_record_row(r, depth) for r, depth in ordered])
+        _json([s.model_dump(mode="json") for s in _summaries(records)])
         return 0
+    ordered = pipeline_order(records)
     if not ordered:
-        print("no experiments match" if (args.where or args.status or args.tag) else "no experiments yet")
+        print("no experiments match" if (args.where or args.status or args.tag) else
+              "no experiments yet: log one with track_experiment() in a training script")
         return 0
     metrics = _key_metrics(records)
     headers = [*(["INCREMENT"] if args.all else []), "EXPERIMENT", "STATUS", *metrics, "DURATION", "TAGS"]
@@ -144,24 +129,18 @@ def cmd_list_experiments(args: argparse.Namespace) -> int:
 
 def cmd_show_experiment(args: argparse.Namespace) -> int:
     from skill.render import short_duration, short_number
-    from skill.store import find_experiment, increment_records
-    from skill.increments import resolve_increment
 
-    root = _root(args)
-    record = find_experiment(root, args.experiment, args.increment)
-    siblings = increment_records(root, resolve_increment(root, record.increment))
+    project = _project(args)
+    record = project.detail(args.experiment, args.increment)
+    if args.json:
+        _json(record.model_dump(mode="json"))
+        return 0
+    siblings = project.experiments(record.increment)
     stages = [r for r in siblings if r.meta and r.meta.parent == record.id and r.dir != record.dir]
     stages.sort(key=lambda r: (r.meta.stage_order if r.meta and r.meta.stage_order is not None else 1 << 30, r.id))
-    if args.json:
-        data = record.model_dump(mode="json")
-        data["path"] = _rel(record.path, root)
-        data["damaged"] = bool(record.problems)
-        data["stages"] = [_record_row(s, 1) for s in stages]
-        _json(data)
-        return 0
     meta = record.meta
     out = [f"{record.id}  ({record.status}{', damaged' if record.problems else ''})",
-           f"  increment:   {record.increment}", f"  folder:      {_rel(record.path, root)}"]
+           f"  increment:   {record.increment}", f"  folder:      {record.path}"]
     if meta:
         out.append(f"  name:        {meta.name}")
         if meta.description:
@@ -208,44 +187,23 @@ def cmd_show_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from skill.compare import compare_experiments
-    from skill.increments import resolve_increment
-    from skill.store import list_experiments
-
-    root = _root(args)
-    experiments = _split(args.experiments)
-    if args.where or args.status or args.tag:
-        if experiments:
-            raise _usage("give --experiments or filters (--where/--status/--tag), not both")
-        chosen = list_experiments(root, args.increment, status=args.status, tag=args.tag, where=args.where)
-        if not chosen:
-            from skill.errors import NotFound
-
-            raise NotFound("experiment", args.where or args.status or args.tag,
-                           [r.id for r in list_experiments(root, args.increment)])
-        experiments = [r.dir for r in chosen]
-    if args.increment is None:
-        args.increment = resolve_increment(root, None).id
-    comparison = compare_experiments(root, args.increment, experiments=experiments, metrics=_split(args.metrics),
-                                     primary_metric=args.primary_metric, goal=args.goal,
-                                     write_report=not args.no_write)
+    project = _project(args)
+    comparison = project.compare(args.increment, _split(args.experiments), where=args.where, status=args.status,
+                                 tag=args.tag, metrics=_split(args.metrics), primary_metric=args.primary_metric,
+                                 goal=args.goal, write_report=not args.no_write)
+    if comparison.report_path:
+        comparison.report_path = Path(project.rel(comparison.report_path))
     if args.json:
-        data = comparison.model_dump(mode="json")
-        data["report_path"] = _rel(comparison.report_path, root) if comparison.report_path else None
-        _json(data)
+        _json(comparison.model_dump(mode="json"))
         return 0
     sys.stdout.write(comparison.markdown)
     if comparison.report_path:
-        print(f"\nwrote {_rel(comparison.report_path, root)}", file=sys.stderr)
+        print(f"\nwrote {comparison.report_path}", file=sys.stderr)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from skill.export import export_experiments
-
-    root = _root(args)
-    result = export_experiments(root, args.increment, args.format, args.output, where=args.where, sort=args.sort,
-                                allow_outside=args.output is not None)
+    result = _project(args).export(args.increment, args.format, args.output, where=args.where, sort=args.sort)
     if result.path is None:
         sys.stdout.write(result.text or "")
     else:
@@ -254,16 +212,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_log_decision(args: argparse.Namespace) -> int:
-    from skill.decisions import log_decision
-
-    root = _root(args)
-    increment = args.increment
-    if increment is None:
-        from skill.store import find_experiment
-
-        increment = find_experiment(root, args.experiment).increment  # an ambiguous id lists the candidates
-    decision = log_decision(root, increment, args.experiment, args.rationale,
-                            alternatives=_split(args.alternatives), author=args.author)
+    decision = _project(args).log_decision(args.experiment, args.rationale, increment=args.increment,
+                                           alternatives=_split(args.alternatives), author=args.author)
     if args.json:
         _json(decision.model_dump(mode="json"))
     else:
@@ -272,55 +222,40 @@ def cmd_log_decision(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_docs(args: argparse.Namespace) -> int:
-    from skill.living_docs import sync_living_docs
-
-    root = _root(args)
+    project = _project(args)
     check = args.action == "check"
-    result = sync_living_docs(root, _split(args.increment), dry_run=args.dry_run or check)
+    result = project.sync_docs(_split(args.increment), dry_run=args.dry_run or check)
+    result.path = Path(project.rel(result.path))
     if args.json:
-        data = result.model_dump(mode="json")
-        data["path"] = _rel(result.path, root)
-        _json(data)
+        _json(result.model_dump(mode="json"))
     elif result.dry_run:
         if result.diff:
             sys.stdout.write(result.diff)
-        print(f"{_rel(result.path, root)}: {'out of date' if result.changed else 'up to date'}", file=sys.stderr)
+        print(f"{result.path}: {'out of date' if result.changed else 'up to date'}", file=sys.stderr)
     else:
         state = f"updated ({', '.join(result.sections_changed)})" if result.changed else "already up to date"
-        print(f"{_rel(result.path, root)}: {state}")
+        print(f"{result.path}: {state}")
     return 1 if check and result.changed else 0
 
 
-def _one_experiment(args: argparse.Namespace) -> tuple[Path, Any]:
-    from skill.store import find_experiment
-
-    root = _root(args)
-    return root, find_experiment(root, args.experiment, args.increment)
-
-
 def cmd_add_note(args: argparse.Namespace) -> int:
-    from skill.edits import add_note
-
-    _, record = _one_experiment(args)
-    add_note(record, " ".join(args.text))
+    project = _project(args)
+    project.add_note(args.experiment, " ".join(args.text), args.increment)
+    record = project.experiment(args.experiment, args.increment)
     print(f"note added to {record.increment}/{record.id}")
     return 0
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
-    from skill.edits import set_tags
-
-    _, record = _one_experiment(args)
-    meta = set_tags(record, add=args.tags, remove=_split(args.remove) or [])
-    print(f"{record.id}: tags {', '.join(meta.tags) if meta.tags else '(none)'}")
+    summary = _project(args).tag(args.experiment, args.tags, _split(args.remove) or [], args.increment)
+    print(f"{summary.id}: tags {', '.join(summary.tags) if summary.tags else '(none)'}")
     return 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
     from skill.integrations.mlflow_push import push_experiments  # mlflow itself loads only here
 
-    root = _root(args)
-    result = push_experiments(root, args.increment, args.to)
+    result = push_experiments(_project(args).root, args.increment, args.to)
     if args.json:
         _json(result.model_dump(mode="json"))
     else:
@@ -372,7 +307,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
     filters = argparse.ArgumentParser(add_help=False)
-    filters.add_argument("--status", choices=["running", "completed", "failed", "killed", "crashed"])
+    filters.add_argument("--status", choices=list(STATUSES))
     filters.add_argument("--tag", help="only experiments carrying this tag")
     filters.add_argument("--where", metavar="FILTER",
                          help="e.g. \"metrics.auc > 0.8 and params.max_depth <= 6\" (fields: params.X, metrics.X, "

@@ -96,8 +96,9 @@ def test_pipelines_are_listed_as_one_unit(project: Path) -> None:
     assert lines[3].startswith("  └ exp-003-train [training]")
     shown = sw("show-experiment", "exp-001", cwd=project).stdout
     assert "stages:\n  1. exp-002-prep [preprocessing] completed" in shown
-    stages = json.loads(sw("show-experiment", "exp-001", "--json", cwd=project).stdout)["stages"]
-    assert [s["id"] for s in stages] == ["exp-002-prep", "exp-003-train"]
+    rows = json.loads(sw("list-experiments", "--json", cwd=project).stdout)
+    assert [(r["id"], r["stage"]) for r in rows if r["parent"] == "exp-001-pipeline"] == [
+        ("exp-002-prep", "preprocessing"), ("exp-003-train", "training")]
 
 
 @pytest.mark.parametrize("args, code, words", [

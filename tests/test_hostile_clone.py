@@ -115,7 +115,7 @@ def python_api(clone: Path) -> list[Any]:
         lambda: specweave.compare_experiments(INC, root=clone),
         lambda: specweave.compare_experiments(OTHER, root=clone),
         lambda: specweave.export_experiments(INC, "csv", root=clone),
-        lambda: specweave.export_experiments(INC, "json", path="sub/out.json", root=clone),
+        lambda: specweave.export_experiments(INC, "json", path=clone / ".specweave/exports/sub/out.json", root=clone),
         lambda: specweave.log_decision(INC, "exp-004", "lowest loss", root=clone),
         lambda: specweave.log_decision(OTHER, "exp-001", "only one", root=clone),
         lambda: specweave.read_decisions(INC, root=clone),

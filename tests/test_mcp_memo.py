@@ -44,9 +44,9 @@ def test_memo_serves_unchanged_files_and_sees_every_change(project: Path) -> Non
             out.append(await show("xgboost"))
             age(project)
             out.append(await show("popularity"))
-            # A second experiment named like it, in another increment, makes the reference ambiguous.
-            other = project / ".specweave" / "increments" / INC / "experiments"
-            [pop] = (project / ".specweave" / "increments" / OTHER / "experiments").glob("exp-001-*")
+            # A second experiment named like it, in the same increment, makes the reference ambiguous.
+            other = project / ".specweave" / "increments" / OTHER / "experiments"
+            [pop] = other.glob("exp-001-*")
             shutil.copytree(pop, other / "exp-009-popularity.zzzzzz")
             out.append(await show("popularity"))
         return out
@@ -60,16 +60,14 @@ def test_memo_serves_unchanged_files_and_sees_every_change(project: Path) -> Non
 
 
 def test_memo_is_used_when_nothing_changed(project: Path) -> None:
-    from mcp_server.boundary import Project
-    from mcp_server.memo import Memo
-    from mcp_server.tools_read import cached_detail
+    from skill.project import Project
 
     make_project(project)
     age(project)
-    memo, proj = Memo(), Project(project)
-    first = cached_detail(proj, memo, "exp-002", "0042")
-    assert cached_detail(proj, memo, "exp-002", "0042") is first  # the same object: no file was read
-    memo2 = Memo()
+    proj = Project(project, memo=True)
+    first = proj.detail("exp-002", "0042")
+    assert proj.detail("exp-002", "0042") is first  # the same object: no file was read
+    proj2 = Project(project, memo=True)
     (project / ".specweave" / "increments" / INC / "experiments").touch()  # younger than the racy window
-    one = cached_detail(proj, memo2, "exp-002", "0042")
-    assert cached_detail(proj, memo2, "exp-002", "0042") is not one
+    one = proj2.detail("exp-002", "0042")
+    assert proj2.detail("exp-002", "0042") is not one

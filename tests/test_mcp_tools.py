@@ -170,14 +170,15 @@ def test_show_experiment_in_full_without_unpickling(store: Path, mode: str) -> N
 
 @pytest.mark.parametrize("mode", MODES)
 def test_show_experiment_errors_name_the_candidates(store: Path, mode: str) -> None:
-    missing, ambiguous, bad = run_calls(store, mode, [
+    missing, bare, named, bad = run_calls(store, mode, [
         ("show_experiment", {"experiment": "exp-009"}),
         ("show_experiment", {"experiment": "exp-001"}),
+        ("show_experiment", {"experiment": "exp-001", "increment": "0042"}),
         ("show_experiment", {"experiment": "../../../etc/passwd"}),
     ])
     assert "exp-009" in error_text(missing) and "exp-002-xgboost" in error_text(missing)
-    text = error_text(ambiguous)
-    assert "ambiguous" in text and INC in text and OTHER in text
+    # exp-001 is in both increments: a bare reference means the default (newest) increment's
+    assert ok(bare)["increment"] == OTHER and ok(named)["increment"] == INC
     assert "invalid" in error_text(bad) and "expected" in error_text(bad)
 
 
@@ -246,8 +247,8 @@ def test_experiment_folder_linked_out_of_the_store_is_refused(store: Path, tmp_p
     (outside / "metadata.yaml").write_text("id: exp-009-leak\n")
     (store / ".specweave" / "increments" / INC / "experiments" / "exp-009-leak.abcdef").symlink_to(outside)
     for mode in MODES:
-        text = error_text(call(store, mode, "show_experiment", experiment="exp-009"))
-        assert "path" in text and ".specweave" in text
+        shown = ok(call(store, mode, "show_experiment", experiment="exp-009"))  # listed as damaged, not read
+        assert "symbolic link" in " ".join(shown["problems"]) and shown["params"] == {} and shown["meta"] is None
         assert error_text(call(store, mode, "add_note", experiment="exp-009", text="x"))
     assert (outside / "metadata.yaml").read_text() == "id: exp-009-leak\n"
 

@@ -99,5 +99,5 @@ def test_python_examples_run(project: Path, run_py) -> None:
     inc = project / ".specweave" / "increments" / "0042-recommendation-model"
     assert (inc / "experiments" / "comparison.md").is_file()
     assert "exp-003-xgboost-depth6" in (inc / "experiments" / "decisions.jsonl").read_text()
-    assert (project / ".specweave" / "exports" / "0042.csv").is_file()
+    assert (project / "0042.csv").is_file()  # a Python user's path is theirs, like pandas' to_csv
     assert (project / ".specweave" / "docs" / "internal" / "architecture" / "ml-experiments.md").is_file()

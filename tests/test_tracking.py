@@ -341,9 +341,14 @@ def test_list_and_lookup(project: Path) -> None:
     assert find_experiment(project, folder).id == "exp-002-xgboost"
     from skill.errors import AmbiguousReference, NotFound
 
-    with pytest.raises(AmbiguousReference) as info:
+    # in two increments: a bare reference means the default (newest) increment's, unless named
+    assert find_experiment(project, "baseline").increment == "0043-experiments"
+    assert find_experiment(project, "baseline", "0042").increment == "0042-experiments"
+    with track_experiment("baseline", increment="0043"):
+        pass
+    with pytest.raises(AmbiguousReference) as info:  # twice in the default increment: ambiguous
         find_experiment(project, "baseline")
-    assert "0042-experiments/exp-001-baseline." in str(info.value) and "0043-experiments/" in str(info.value)
+    assert str(info.value).count("0043-experiments/exp-00") == 2
     with pytest.raises(NotFound) as missing:
         find_experiment(project, "exp-009", "0042")
     assert "exp-001-baseline" in str(missing.value)

@@ -17,10 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..gitfiles import ensure_lines
-from ..layout import EXPERIMENTS_DIR
+from ..layout import EXPERIMENTS_DIR, MLFLOW_DB
 from ..models import Increment
 
-MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlartifacts"
 WANDB_DIR = "wandb"
 

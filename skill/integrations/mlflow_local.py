@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from ..config import team_tracking_uri
 from ..ids import slugify
+from ..layout import STATUSES
 from ..models import ArtifactInfo, ExperimentMeta, ExperimentRecord, GitInfo, Increment, Note
 from ..paths import find_root
 from . import local_stores
@@ -234,7 +235,7 @@ def run_to_record(
     run_id = info.run_id
     name = info.run_name or tags.get("mlflow.runName") or run_id[:8]
     status = tags.get(TAG_STATUS) or MLFLOW_TO_STATUS.get(info.status, "running")
-    if status not in ("running", "completed", "failed", "killed", "crashed"):
+    if status not in STATUSES:
         status = "running"
     started = _ms(info.start_time) or datetime.now(timezone.utc)
     ended = _ms(info.end_time)

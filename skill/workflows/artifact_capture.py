@@ -35,11 +35,11 @@ from typing import Any
 
 from .. import flusher
 from ..artifacts import write_artifact
+from ..edits import check_writable, record_artifact
 from ..errors import InvalidInput, NotFound
 from ..experiment import Experiment
-from ..edits import check_writable, record_artifact
 from ..ids import new_uid
-from ..layout import CACHE_DIR, SPECWEAVE_DIR
+from ..layout import CACHE_DIR, SPECWEAVE_DIR, STAGING_DIR
 from ..models import ArtifactInfo, ExperimentRecord
 from ..paths import find_root, safe_relative
 from ..store import find_experiment
@@ -127,7 +127,7 @@ def track_artifacts(
         else:
             raise InvalidInput("track_artifacts target", type(target).__name__,
                                "an Experiment, an experiment reference like 'exp-003', or None")
-        staging = project / SPECWEAVE_DIR / CACHE_DIR / "staging" / f"{exp_id}.{new_uid()}"
+        staging = project / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR / f"{exp_id}.{new_uid()}"
         staging.mkdir(parents=True)
         folder = ArtifactFolder(staging, exp_id, sink)
         try:

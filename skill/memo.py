@@ -23,8 +23,8 @@ import os
 import time
 from pathlib import Path
 
-from skill.layout import EXPERIMENTS_DIR, INCREMENT_GROUPS, INCREMENTS_DIR, INCREMENT_ID_RE, SPECWEAVE_DIR
-from skill.models import ExperimentDetail, ExperimentRecord
+from .layout import EXPERIMENTS_DIR, INCREMENT_GROUPS, INCREMENTS_DIR, INCREMENT_ID_RE, SPECWEAVE_DIR
+from .models import ExperimentDetail, ExperimentRecord
 
 RACY_S = 2.0
 MAX_ENTRIES = 4096

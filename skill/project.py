@@ -1,0 +1,278 @@
+"""The one core object: a project's store, and every request any face makes of it.
+
+    from skill.project import Project
+    project = Project("/path/to/repo")            # or Project() to find it like git does
+    project.experiments("0042", where="metrics.auc > 0.8", sort="-metrics.auc")
+    project.compare("0042", where="status = completed")
+    project.log_decision("exp-003", "best AUC")   # the increment comes from the experiment
+
+The Python API (`specweave`), the `sw-ml` CLI and the MCP server each build a
+Project, call one method and format the answer, as sqlite-utils' commands
+each call one method of its `Database`. So one set of rules answers every
+face: how a reference is resolved (`experiment`), how lists filter, sort and
+page, which increment a decision belongs to, where an export may be written
+(`confined` is the MCP face's choice), and what may be written at all
+(`read_only`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidInput, ReadOnly, UnsafePath
+from .layout import SPECWEAVE_DIR
+from .models import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
+from .paths import find_root
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .decisions import Decision
+    from .export import ExportResult
+    from .history import MetricHistory
+    from .living_docs import SyncResult
+    from .memo import Memo
+
+
+class Project:
+    """A project's experiment store (`<root>/.specweave/`), read and written by one set of rules."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+                 memo: bool = False):
+        if root is not None and not Path(root).expanduser().is_dir():
+            raise InvalidInput("project root", str(root), "an existing folder")
+        self.root: Path = find_root(root)
+        self.read_only = read_only
+        self._memo: Memo | None = None
+        if memo:  # a long-lived face (the MCP server) answers repeated reads from a stat-checked memo
+            from .memo import Memo
+
+            self._memo = Memo()
+
+    def __repr__(self) -> str:
+        return f"<Project {self.root}{' (read-only)' if self.read_only else ''}>"
+
+    @property
+    def store(self) -> Path:
+        return self.root / SPECWEAVE_DIR
+
+    @property
+    def exists(self) -> bool:
+        """Whether the project has a store yet (a first write creates it)."""
+        return self.store.is_dir()
+
+    def rel(self, path: Path | str) -> str:
+        """`path` relative to the project root, as every face shows it."""
+        try:
+            return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
+        except ValueError:
+            raise UnsafePath(str(path), SPECWEAVE_DIR) from None
+
+    def inside(self, path: Path) -> Path:
+        """`path` resolved (links followed), refused unless it stays in `.specweave/`: a second fence,
+        behind the readers and writers that never follow a link."""
+        from .paths import contained
+
+        return contained(path, self.store)
+
+    def require_writable(self, action: str) -> None:
+        if self.read_only:
+            raise ReadOnly(action)
+
+    # -- increments -------------------------------------------------------------------------------
+    def increments(self) -> list[Increment]:
+        """Every increment, oldest first, archived ones included."""
+        from .increments import list_increments
+
+        return list_increments(self.root)
+
+    def increment(self, ref: str | None = None) -> Increment:
+        """The increment `ref` names (`0042`, its id or slug); None: the active one, then the newest."""
+        from .increments import resolve_increment
+
+        return resolve_increment(self.root, ref or None)
+
+    # -- experiments ------------------------------------------------------------------------------
+    def experiments(self, increment: str | None = None, *, all_increments: bool = False, status: str | None = None,
+                    tag: str | None = None, where: str | None = None, sort: str | None = None
+                    ) -> list[ExperimentRecord]:
+        """The experiments of one increment (default: active, then newest) or of all, filtered and sorted.
+
+        `where` is the safe filter grammar (`metrics.auc > 0.8 and params.max_depth <= 6`), `sort` like
+        `-metrics.auc` or `metrics.auc desc`; a misspelt field is refused with the nearest known names.
+        """
+        from .store import list_all_experiments, list_experiments
+
+        if all_increments:
+            if increment:
+                raise InvalidInput("increment", increment, "an increment or all increments, not both")
+            return list_all_experiments(self.root, status=status, tag=tag, where=where, sort=sort)
+        return list_experiments(self.root, increment, status=status, tag=tag, where=where, sort=sort)
+
+    def page(self, increment: str | None = None, *, status: str | None = None, tag: str | None = None,
+             where: str | None = None, sort: str | None = None, limit: object = None,
+             cursor: str | None = None) -> ExperimentPage:
+        """One page of `experiments(...)`; pass `next_cursor` back as `cursor` for the next."""
+        from .paging import DEFAULT_LIMIT, paginate, query_fingerprint
+
+        inc = self.increment(increment)
+        records = self.experiments(inc.id, status=status, tag=tag, where=where, sort=sort)
+        fingerprint = query_fingerprint(increment=inc.id, status=status, tag=tag, where=where, sort=sort)
+        chosen, next_cursor = paginate(records, cursor=cursor or None,
+                                       limit=DEFAULT_LIMIT if limit is None else limit, fingerprint=fingerprint)
+        return ExperimentPage(increment=inc.id, total=len(records), next_cursor=next_cursor,
+                              experiments=[ExperimentSummary.from_record(r) for r in chosen])
+
+    def experiment(self, ref: str, increment: str | None = None) -> ExperimentRecord:
+        """One experiment by `exp-003`, `exp-003-xgboost`, its slug, its name, its folder or `0042/exp-003`.
+
+        Scope: the increment named, else the active (or newest) increment, and only then every other;
+        an error only when the reference stays ambiguous, listing the full references.
+        """
+        from .store import find_experiment, load_experiment, validate_experiment_ref
+
+        if self._memo is None:
+            return find_experiment(self.root, ref, increment or None)
+        ref, inc = validate_experiment_ref(ref), increment or None
+        found = self._memo.lookup(self.root, ref, inc)
+        if found is not None:
+            return load_experiment(found[0], found[1], self.root)
+        record = find_experiment(self.root, ref, inc)
+        self._memo.remember_lookup(self.root, ref, inc, record)
+        return record
+
+    def detail(self, ref: str, increment: str | None = None) -> ExperimentDetail:
+        """An experiment in full: the record plus min/max/last/steps of each metric, path relative."""
+        from .store import find_experiment, metric_summaries, validate_experiment_ref
+
+        memo = self._memo
+        if memo is not None:
+            found = memo.lookup(self.root, validate_experiment_ref(ref), increment or None)
+            if found is not None and (hit := memo.detail(found[0])) is not None:
+                return hit
+        record = self.experiment(ref, increment) if memo is not None else find_experiment(self.root, ref, increment)
+        summaries, damaged = metric_summaries(record, self.root)  # streamed: millions of points are fine
+        problems = list(record.problems)
+        for bad in damaged:
+            path = Path(bad.path)  # not resolved: it may be a link, refused and reported
+            line = f"{self.rel(path.parent)}/{path.name}{':' + str(bad.line) if bad.line else ''}: {bad.problem}"
+            if line not in problems:
+                problems.append(line)
+        metrics = {k: _json_float(v) if isinstance(v, float) else v for k, v in record.metrics.items()}
+        result = ExperimentDetail.model_construct(**{**dict(record), "path": Path(self.rel(record.path)),
+                                                     "metrics": metrics, "problems": problems,
+                                                     "metric_summaries": summaries})
+        if memo is not None:
+            memo.remember_detail(record.path, result)
+        return result
+
+    def history(self, ref: str, metric: str | None = None, max_points: object = None,
+                increment: str | None = None) -> MetricHistory:
+        """A metric's points over steps (every metric when None), downsampled keeping the extremes."""
+        from .history import DEFAULT_MAX_POINTS, metric_history
+
+        record = self.experiment(ref, increment)
+        return metric_history(record, metric, DEFAULT_MAX_POINTS if max_points is None else max_points,
+                              root=self.root)
+
+    # -- analysis ---------------------------------------------------------------------------------
+    def compare(self, increment: str | None = None, experiments: list[str] | None = None, *,
+                where: str | None = None, status: str | None = None, tag: str | None = None,
+                metrics: list[str] | None = None, primary_metric: str | None = None, goal: str | None = None,
+                write_report: bool = True) -> Comparison:
+        """Rank an increment's experiments (all, those named, or those the filters keep) and, unless
+        `write_report` is False or the project is read-only, write `comparison.md`."""
+        from .compare import compare_experiments
+        from .errors import NotFound
+
+        inc = self.increment(increment)
+        if where or status or tag:
+            if experiments:
+                raise InvalidInput("experiments", experiments, "experiments or filters (where/status/tag), not both")
+            chosen = self.experiments(inc.id, status=status, tag=tag, where=where)
+            if not chosen:
+                raise NotFound("experiment", where or status or tag or "", [r.id for r in self.experiments(inc.id)])
+            experiments = [r.dir for r in chosen]
+        return compare_experiments(self.root, inc.id, experiments=experiments or None, metrics=metrics or None,
+                                   primary_metric=primary_metric or None, goal=goal,  # type: ignore[arg-type]
+                                   write_report=write_report and not self.read_only)
+
+    def export(self, increment: str | None = None, format: str = "csv",  # noqa: A002 - the seed's word
+               path: str | os.PathLike[str] | None = None, *, where: str | None = None, sort: str | None = None,
+               confined: bool = False) -> ExportResult:
+        """The increment's experiments as csv, json or markdown: the text, or written to `path`.
+
+        A person's `path` is theirs, written where they say (relative to the working directory), like
+        pandas' `to_csv`; `confined` (the MCP face) makes it a name under `.specweave/exports/`.
+        """
+        from .export import export_experiments
+
+        if path is not None:
+            self.require_writable("export_experiments with a path")
+        inc = self.increment(increment)
+        return export_experiments(self.root, inc.id, format, path, where=where or None,  # type: ignore[arg-type]
+                                  sort=sort or None, allow_outside=not confined)
+
+    def dataframe(self, increments: list[str] | None = None) -> Any:
+        """Every experiment (of the increments named) as one pandas DataFrame, a row per run."""
+        from .export import experiments_dataframe
+
+        return experiments_dataframe(self.root, increments)
+
+    # -- decisions and docs -----------------------------------------------------------------------
+    def log_decision(self, selected: str, rationale: str, *, increment: str | None = None,
+                     alternatives: list[str] | None = None, metrics: dict[str, Any] | None = None,
+                     author: str | None = None) -> Decision:
+        """Record that `selected` was chosen, and why. The increment is the one given, else the selected
+        experiment's own (found by the same scope rule as `experiment`)."""
+        from .decisions import log_decision
+
+        self.require_writable("log_decision")
+        inc = increment or self.experiment(selected).increment
+        return log_decision(self.root, inc, selected, rationale, alternatives, metrics, author)
+
+    def decisions(self, increment: str | None = None) -> list[Decision]:
+        from .decisions import read_decisions
+
+        return read_decisions(self.root, increment)
+
+    def sync_docs(self, increments: list[str] | None = None, dry_run: bool = False) -> SyncResult:
+        """Bring the living docs up to date (dry_run: only the diff)."""
+        from .living_docs import sync_living_docs
+
+        if not dry_run:
+            self.require_writable("sync_living_docs")
+        return sync_living_docs(self.root, increments or None, dry_run=dry_run)
+
+    # -- edits ------------------------------------------------------------------------------------
+    def add_note(self, ref: str, text: str, increment: str | None = None) -> Note:
+        from .edits import add_note
+
+        self.require_writable("add_note")
+        return add_note(self.experiment(ref, increment), text)
+
+    def tag(self, ref: str, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
+            increment: str | None = None) -> ExperimentSummary:
+        """Add and remove tags; the experiment as it is afterwards."""
+        from .edits import set_tags
+        from .store import load_experiment
+
+        self.require_writable("tag_experiment")
+        if not add and not remove:
+            raise InvalidInput("tags", {"add": list(add), "remove": list(remove)}, "at least one tag to add or remove")
+        record = self.experiment(ref, increment)
+        set_tags(record, add=list(add), remove=list(remove))
+        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
+
+    def set_status(self, ref: str, status: str, increment: str | None = None) -> ExperimentSummary:
+        from .edits import set_status
+        from .store import load_experiment
+
+        self.require_writable("set_status")
+        record = self.experiment(ref, increment)
+        set_status(record, status)
+        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
+
+
+__all__ = ["Project"]
