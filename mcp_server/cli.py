@@ -63,7 +63,7 @@ def run_serve(args: argparse.Namespace) -> int:
         from .server import build_server
 
         server = build_server(root, read_only=bool(getattr(args, "read_only", False)),
-                              log_level=getattr(args, "log_level", "WARNING"), defer=True)
+                              log_level=getattr(args, "log_level", "WARNING"))
         if not server.project.store.is_dir():
             # stderr: stdout is the protocol. A client started from another folder (Claude Desktop
             # starts servers in /) would otherwise serve an empty project without a word.

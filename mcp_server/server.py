@@ -3,17 +3,14 @@
     from mcp_server.server import build_server
     server = build_server("/path/to/project", read_only=True)
 
-Start-up stays as fast as the SDK allows: nothing here imports more than the
-store's path helpers. Tool modules (their result models, hence the comparison,
-export and living-docs modules) load at registration, which `sw-ml serve`
-defers to the first request that needs it; pandas and jinja2 load only inside
-the tools that use them.
+Start-up stays as fast as the SDK allows: registration imports only the tools'
+light result models (`skill.results`); the comparison, export and living-docs
+logic, pandas and jinja2 load inside the tools that use them, on first call.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +22,7 @@ from mcp_types import (
     CallToolResult,
     GetPromptResult,
     InputRequiredResult,
-    Prompt,
     Resource,
-    ResourceTemplate,
-    Tool,
 )
 from pydantic import ValidationError
 
@@ -47,54 +41,23 @@ Ids: increments as `0042` or `0042-slug`, experiments as `exp-003` or `exp-003-x
 
 
 class SpecweaveServer(MCPServer):
-    """MCPServer with one-line argument errors, resources listed from the store as it is now,
-    and registration that may wait for the first request that needs it.
+    """MCPServer with one-line argument errors and resources listed from the store as it is now.
 
-    Registering the tools builds their JSON schemas from the result models, which
-    means importing the comparison, export and living-docs modules: tens of
-    milliseconds that a client waiting for `initialize` need not wait for. With
-    `defer(...)` those steps run once, on the first request that lists or uses a
-    tool, resource or prompt; nothing a client sees differs but the timing.
+    Only the SDK's public API is used: the public `call_tool`, `get_prompt` and `list_resources`
+    are extended, and everything is registered before the server starts (registration stays cheap:
+    the tools import only light result models; the logic behind them loads on first call).
     """
 
     def __init__(self, project: Project, **kwargs: Any):
         super().__init__(**kwargs)
         self.project = project
-        self._deferred: list[Callable[[], None]] = []
-
-    def defer(self, registrar: Callable[[], None]) -> None:
-        self._deferred.append(registrar)
-
-    def ensure_registered(self) -> None:
-        """Run the deferred registrations (once; a no-op afterwards)."""
-        while self._deferred:
-            self._deferred.pop(0)()
-
-    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
-        # The SDK asks for a tool's input schema before middleware on modern HTTP requests.
-        self.ensure_registered()
-        return super()._tool_input_schema(name)
-
-    async def list_tools(self) -> list[Tool]:
-        self.ensure_registered()
-        return await super().list_tools()
-
-    async def list_prompts(self) -> list[Prompt]:
-        self.ensure_registered()
-        return await super().list_prompts()
-
-    async def list_resource_templates(self) -> list[ResourceTemplate]:
-        self.ensure_registered()
-        return await super().list_resource_templates()
-
-    async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
-        self.ensure_registered()
-        return await super().read_resource(uri, context)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
     ) -> CallToolResult | InputRequiredResult:
-        self.ensure_registered()
+        known = {tool.name for tool in await self.list_tools()}
+        if name not in known:
+            raise ToolError(one_line(f"unknown tool {name!r}; known tools: {', '.join(sorted(known))}"))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -103,9 +66,6 @@ class SpecweaveServer(MCPServer):
             if isinstance(exc.__cause__, ValidationError):
                 message = f"invalid arguments for {name}: {describe_validation(exc.__cause__)}"
                 raise ToolError(one_line(message)) from exc
-            if "Unknown tool" in str(exc):
-                known = ", ".join(sorted(t.name for t in self._tool_manager.list_tools()))
-                raise ToolError(one_line(f"{exc}; known tools: {known}")) from exc
             raise
 
     async def get_prompt(
@@ -113,11 +73,11 @@ class SpecweaveServer(MCPServer):
     ) -> GetPromptResult | InputRequiredResult:
         # An unknown prompt or a missing argument is the caller's mistake (-32602), said in one line;
         # the SDK would answer a generic internal error.
-        self.ensure_registered()
-        prompt = self._prompt_manager.get_prompt(name)
+        prompts = {prompt.name: prompt for prompt in await self.list_prompts()}
+        prompt = prompts.get(name)
         if prompt is None:
-            known = ", ".join(sorted(p.name for p in self._prompt_manager.list_prompts()))
-            raise MCPError(code=INVALID_PARAMS, message=one_line(f"unknown prompt {name!r}; known: {known}"))
+            raise MCPError(code=INVALID_PARAMS, message=one_line(f"unknown prompt {name!r}; known: "
+                                                                 f"{', '.join(sorted(prompts))}"))
         missing = sorted(a.name for a in prompt.arguments or [] if a.required and not (arguments or {}).get(a.name))
         if missing:
             raise MCPError(code=INVALID_PARAMS,
@@ -127,7 +87,6 @@ class SpecweaveServer(MCPServer):
     async def list_resources(self) -> list[Resource]:
         from .resources import dynamic_resources
 
-        self.ensure_registered()
         return [*await super().list_resources(), *dynamic_resources(self.project)]
 
 
@@ -137,13 +96,10 @@ def resolve_project_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-                 log_level: str = "WARNING", defer: bool = False) -> SpecweaveServer:
-    """The server for the project at `root` (found like the CLI finds it when None).
-
-    With `defer`, tools, resources and prompts are registered on the first request
-    that needs them rather than before `initialize` is answered (`sw-ml serve` does this).
-    """
-    from . import completions
+                 log_level: str = "WARNING") -> SpecweaveServer:
+    """The server for the project at `root` (found like the CLI finds it when None), with every tool,
+    resource, prompt and completion registered."""
+    from . import completions, prompts, resources, tools_analysis, tools_read, tools_write
 
     project = Project(resolve_project_root(root), read_only=read_only, memo=True)
     server = SpecweaveServer(
@@ -154,20 +110,12 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
         version=_version(),
         log_level=log_level,  # type: ignore[arg-type]
     )
-
-    def register_all() -> None:
-        from . import prompts, resources, tools_analysis, tools_read, tools_write
-
-        tools_read.register(server, project)
-        tools_analysis.register(server, project)
-        if not read_only:
-            tools_write.register(server, project)
-        resources.register(server, project)
-        prompts.register(server, project)
-
-    server.defer(register_all)
-    if not defer:
-        server.ensure_registered()
+    tools_read.register(server, project)
+    tools_analysis.register(server, project)
+    if not read_only:
+        tools_write.register(server, project)
+    resources.register(server, project)
+    prompts.register(server, project)
     completions.register(server, project)
     return server
 

@@ -19,10 +19,7 @@ from typing import Any, Literal
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 
-from skill.compare import Comparison
-from skill.decisions import Decision
-from skill.export import ExportResult
-from skill.living_docs import SyncResult
+from skill.results import Comparison, Decision, ExportResult, SyncResult
 
 from .boundary import READ, WRITE_APPEND, WRITE_IDEMPOTENT, Project, tool_errors
 
@@ -33,6 +30,7 @@ COMPARE_DOC = """Compare an increment's experiments: a table of their metrics, t
 
 - increment: id, number (`0042`) or slug; default the active increment, else the newest.
 - experiments: only these (`exp-002`, `xgboost`, ...); default all of the increment.
+- where / status / tag: or only those these keep, as in list_experiments.
 - metrics: the metric columns; default every metric logged.
 - primary_metric: what "best" means (e.g. `auc`); default from `.specweave/ml.yaml`, else inferred.
 - goal: `max` or `min`; default inferred from the name (loss, error, rmse... are minimised).
@@ -93,13 +91,17 @@ def register(server: MCPServer, project: Project) -> None:
     async def compare_experiments(
         increment: str | None = None,
         experiments: list[str] | None = None,
+        where: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
         metrics: list[str] | None = None,
         primary_metric: str | None = None,
         goal: Goal | None = None,
         write_report: bool = True,
     ) -> Comparison:
-        result = await _in_thread(project.compare, increment, experiments, metrics=metrics,
-                                  primary_metric=primary_metric, goal=goal, write_report=write_report)
+        result = await _in_thread(project.compare, increment, experiments, where=where, status=status, tag=tag,
+                                  metrics=metrics, primary_metric=primary_metric, goal=goal,
+                                  write_report=write_report)
         return _relative(project, result, "report_path")
 
     async def export_experiments(

@@ -13,35 +13,29 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from .edits import check_writable, set_tags
 from .errors import DamagedFile, InvalidInput, UnsafePath
 from .fileio import dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
 from .gitfiles import ensure_union_merge
 from .increments import resolve_increment
-from .layout import DECISIONS_FILE, EXPERIMENTS_DIR, SCHEMA_VERSION
+from .layout import DECISIONS_FILE, EXPERIMENTS_DIR
 from .locks import file_lock
 from .models import Increment
+from .results import Decision
 from .store import find_experiment, increment_records
-from .validate import MAX_ALTERNATIVES, MAX_AUTHOR, MAX_DECISION_METRICS, MAX_RATIONALE, check_depth, is_utf8
-from .validate import validate_text
+from .validate import (
+    MAX_ALTERNATIVES,
+    MAX_AUTHOR,
+    MAX_DECISION_METRICS,
+    MAX_RATIONALE,
+    check_depth,
+    is_utf8,
+    validate_text,
+)
 
 SELECTED_TAG = "selected"
-
-
-class Decision(BaseModel):
-    """One line of decisions.jsonl."""
-
-    schema_version: int = SCHEMA_VERSION
-    ts: datetime
-    increment: str
-    selected: str = Field(description="readable id of the chosen experiment, exp-NNN-slug")
-    selected_dir: str | None = Field(None, description="its folder name, unique across clones")
-    rationale: str
-    alternatives: list[str] = Field(default_factory=list)
-    metrics: dict[str, Any] = Field(default_factory=dict)
-    author: str | None = None
 
 
 def decisions_path(inc: Increment) -> Path:

@@ -12,30 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from .errors import InvalidInput, NotFound
-from .models import ExperimentRecord, JsonFloat, MetricPoint
-
-DEFAULT_MAX_POINTS = 500
-MAX_MAX_POINTS = 10_000
-
-
-class MetricSeries(BaseModel):
-    """One metric's points, possibly downsampled, as parallel lists (compact for a model to read)."""
-
-    key: str
-    total_points: int = Field(description="points logged for this metric")
-    downsampled: bool = Field(description="True when some points were left out")
-    steps: list[int]
-    values: list[JsonFloat]
-
-
-class MetricHistory(BaseModel):
-    experiment: str
-    increment: str
-    series: list[MetricSeries]
-    problems: list[str] = Field(default_factory=list, description="damaged lines of metrics.jsonl that were skipped")
+from .models import ExperimentRecord, MetricPoint
+from .results import DEFAULT_MAX_POINTS, MAX_MAX_POINTS, MetricHistory, MetricSeries
 
 
 def validate_max_points(max_points: object) -> int:

@@ -66,7 +66,7 @@ from mcp import Client
 from mcp_server.server import build_server
 
 HEAVY = ("pandas", "jinja2", "numpy", "sklearn", "matplotlib", "mlflow", "wandb")
-server = build_server(%r, defer=True)
+server = build_server(%r)
 assert not [m for m in HEAVY + ("skill.compare", "skill.export", "skill.living_docs") if m in sys.modules], sys.modules
 
 async def go():
