@@ -2,12 +2,16 @@
 
 Copies examples/demo-project to build/demo-project (a new git repository each
 time), runs its train.py, and prints what landed under .specweave/ and what
-the sw-ml CLI makes of it.
+the sw-ml CLI makes of it. Each command is printed as a user would type it
+(`sw-ml ...`, quoted with shlex.join), so it pastes into a shell opened in that
+folder with the virtualenv active. `python examples/demo.py DIR` builds the
+project in DIR instead.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,28 +22,35 @@ SOURCE = REPO / "examples" / "demo-project"
 TARGET = REPO / "build" / "demo-project"
 
 
-def run(argv: list[str], **kw) -> None:
-    print(f"\n$ {' '.join(argv)}", flush=True)
-    subprocess.run(argv, cwd=TARGET, check=True, **kw)
+def shown(argv: list[str]) -> str:
+    """A command line as a user types it, quoted so that it pastes into a shell."""
+    return shlex.join(argv)
 
 
-def main() -> None:
-    shutil.rmtree(TARGET, ignore_errors=True)
-    shutil.copytree(SOURCE, TARGET)
+def run(argv: list[str], typed: list[str], cwd: Path, **kw) -> None:
+    """Run `argv` in `cwd`, printing `typed`: the same command as a user would type it."""
+    print(f"\n$ {shown(typed)}", flush=True)
+    subprocess.run(argv, cwd=cwd, check=True, **kw)
+
+
+def main(target: Path = TARGET) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(SOURCE, target)
+    print(f"$ {shown(['cd', str(target)])}", flush=True)
     if shutil.which("git"):  # a repository lets the runs record their commit; without git they still run
         for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                      ["-c", "user.name=demo", "-c", "user.email=demo@example.com", "commit", "-qm", "demo project"]):
-            subprocess.run(["git", *args], cwd=TARGET, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(["git", *args], cwd=target, check=True, stdout=subprocess.DEVNULL)
     else:
-        (TARGET / ".specweave").mkdir()  # marks the project root, as git would have
+        (target / ".specweave").mkdir()  # marks the project root, as git would have
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run([sys.executable, "train.py"], env=env)
+    run([sys.executable, "train.py"], ["python", "train.py"], target, env=env)
 
     print("\nWhat was written (plain files, ready for git):")
-    for path in sorted((TARGET / ".specweave").rglob("*")):
+    for path in sorted((target / ".specweave").rglob("*")):
         if path.is_file() and "cache" not in path.parts:
-            print(f"  {path.relative_to(TARGET)}  ({path.stat().st_size} bytes)")
-    cli = [sys.executable, "-m", "specweave.cli"]
+            print(f"  {path.relative_to(target)}  ({path.stat().st_size} bytes)")
+    cli = [sys.executable, "-m", "specweave.cli"]  # what `sw-ml` runs, without needing it on PATH
     commands = (
         ["list-experiments"],
         ["show-experiment", "exp-002"],
@@ -50,14 +61,17 @@ def main() -> None:
     )
     for command in commands:
         try:
-            run(cli + command, env=env)
+            run(cli + command, ["sw-ml", *command], target, env=env)
         except subprocess.CalledProcessError as exc:
             sys.exit(exc.returncode)
-    docs = TARGET / ".specweave/docs/internal/architecture/ml-experiments.md"
+    docs = target / ".specweave/docs/internal/architecture/ml-experiments.md"
     if docs.exists():
-        print(f"\n--- {docs.relative_to(TARGET)} ---\n{docs.read_text()}")
-    print(f"\nThe example project is at {TARGET}")
+        print(f"\n--- {docs.relative_to(target)} ---\n{docs.read_text()}")
+    activate = Path(sys.executable).parent / "activate"
+    how = shown(["source", str(activate)]) if activate.is_file() else "pip install -e . puts it there"
+    print(f"\nThe example project is at {target}; the commands above run there as printed once "
+          f"`sw-ml` is on PATH ({how}).")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else TARGET)

@@ -16,14 +16,15 @@ Rules (where the seed is silent):
   stage or sweep child whose parent is compared too and has the primary
   metric is represented by that parent. Failed, killed, crashed, running,
   damaged and metric-less experiments are shown and marked, never chosen.
-- Columns leave out per-fold (`fold/...`, `<m>_fold<k>`) and system (`system/...`)
-  metrics and the training time metric (it has its own column); `metrics=` picks them.
-- Cross-validation noise: the std of the primary metric is read from
-  `<m>_std`, `<m>_cv_std`, `std_<m>`, `std_<rest>` for `mean_<rest>`,
-  `<base>_std` for `<base>_mean`, or `cv_std`; else computed (population
-  std) from fold metrics `<m>_fold<k>`, `<m>_fold_<k>` or `fold<k>_<m>`. When
-  the margin over the runner-up is smaller than the larger std of the two,
-  the report warns that the difference may be noise.
+- Columns leave out per-fold metrics (`fold/...`, `fold_0/...`, `folds/...`,
+  `<m>/fold_1`, `<m>_fold<k>`, `fold<k>_<m>`, `split<k>_<m>`: see `_is_per_fold`),
+  system metrics (`system/...`) and the training time metric (it has its own
+  column); `metrics=` picks them.
+- Cross-validation noise: the std of the primary metric is found by the rule
+  in `cv_std` (`<m>_std`, `<m>/std`, `std_<m>`, `cv_<m>_std`, `<m>_cv_std`, the
+  std beside a mean, `cv_std` for the CV mean score; else computed from
+  per-fold metrics). When the margin over the runner-up is smaller than the
+  larger std of the two, the report warns that the difference may be noise.
 - A logged decision (decisions.jsonl, latest line) names the best model in
   the report, which says that it overrides the computed best.
 """
@@ -37,9 +38,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
-from .decisions import Decision, read_decisions_checked
+from .decisions import read_decisions_checked
 from .errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from .fileio import atomic_write, read_text_nofollow
 from .increments import resolve_increment
@@ -48,9 +47,9 @@ from .locks import file_lock
 from .models import ExperimentRecord, Increment
 from .paths import make_dirs_within
 from .render import column_numbers, md_table, render, short_duration, short_number
-from .store import increment_records, pipeline_order
+from .results import Comparison, ComparisonRow, Goal
+from .store import increment_records, match_records, pipeline_order
 
-Goal = Literal["max", "min"]
 MAX_PARAM_COLUMNS = 8
 
 _PREFERRED = ("accuracy", "acc", "balanced_accuracy", "precision", "recall", "f1", "f1_score", "auc", "roc_auc",
@@ -87,16 +86,30 @@ def infer_goal(metric: str) -> Goal | None:
 
 
 _GROUP_PREFIXES = ("fold/", "system/")  # per-fold points and system metrics: history, not results
+# one segment of a per-fold name: fold, folds, fold0, fold_0, fold-0, folds_3, kfold_1, cv_fold_2, split0
+_FOLD_SEGMENT_RE = re.compile(r"(?:cv[_-]?|k[_-]?)?(?:folds?(?:[_-]?\d+)?|splits?[_-]?\d+)")
+_SPLIT_RE = re.compile(r"split\d+_.+")  # scikit-learn's cv_results_ keys: split0_test_score
+
+
+def _is_per_fold(metric: str) -> bool:
+    """A value of one fold, not of the run: `fold/...` (what the cross-validation and sweep helpers log,
+    step = fold), `fold_0/...`, `folds/...`, `cv/fold_1/...`, `<m>/fold_1` (any `/` or `.` segment
+    that names a fold), `<m>_fold<k>`, `fold<k>_<m>`, and scikit-learn's `split<k>_<m>`."""
+    low = metric.lower()
+    parts = re.split(r"[/.]", low)
+    if len(parts) > 1 and any(_FOLD_SEGMENT_RE.fullmatch(part) for part in parts):
+        return True
+    return bool(_FOLD_RE.match(low) or _SPLIT_RE.fullmatch(low))
 
 
 def _is_grouped(metric: str) -> bool:
-    return metric.lower().startswith(_GROUP_PREFIXES)
+    """History rather than a result: per-fold values (`_is_per_fold`) and system metrics (`system/...`)."""
+    return metric.lower().startswith(_GROUP_PREFIXES) or _is_per_fold(metric)
 
 
 def _is_helper(metric: str) -> bool:
     low = metric.lower()
-    return (_is_grouped(low) or low.endswith("_std") or low.startswith("std_") or "cv_std" in low
-            or bool(_FOLD_RE.match(low))
+    return (_is_grouped(low) or low.endswith(("_std", "/std")) or low.startswith(("std_", "std/")) or "cv_std" in low
             or low in _TIME_METRICS or infer_goal(low) == "min" and any(w in low for w in ("time", "latency")))
 
 
@@ -107,90 +120,59 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+_CV_MEAN_NAMES = {"score", "mean", "cv", "cv_score", "cv_mean", "mean_score", "cv_mean_score", "mean_cv_score",
+                   "mean_test_score", "test_score"}
+_FOLD_KEY_RE = re.compile(r"(?:cv[_-]?|k[_-]?)?(?:fold|split)[_-]?\d+")
+
+
 def cv_std(metrics: dict[str, Any], metric: str) -> float | None:
-    """The cross-validation std of `metric` in one experiment's metrics, if it can be known."""
-    names = [f"{metric}_std", f"{metric}_cv_std", f"std_{metric}"]
+    """The cross-validation std of `metric` (M) in one experiment's metrics, if it can be known.
+
+    The first of these names that holds a finite number, in this order:
+
+    1. `M_std`, `M/std`, `std_M`, `std/M`, `cv_M_std`, `M_cv_std`
+       (so `auc` finds `auc_std`, `auc/std`, `std_auc`, `cv_auc_std`, `auc_cv_std`;
+       `cv_auc` finds `cv_auc_std`);
+    2. for a mean: `std_X` for `mean_X` (scikit-learn's `mean_test_score` -> `std_test_score`),
+       `X_std` for `X_mean`, `X/std` for `X/mean`;
+    3. `cv_std`, only when M is the run's cross-validation mean score: M is named like one
+       (`score`, `cv_score`, `cv_mean`, `mean_test_score`, `cv_<x>`, ...), or it is the run's only
+       metric that is not itself a helper (std, fold, time), so `cv_std` can be the std of nothing else.
+
+    Else it is computed (population std, at least two folds) from per-fold values logged as
+    separate metrics: `M_fold<k>`, `M_fold_<k>`, `fold<k>_M`, `fold_<k>/M`, `M/fold_<k>`.
+    (`fold/M`, which the cross-validation helper logs with step = fold, keeps only its last fold in
+    the summary; that helper logs `M_std` beside it.)
+    """
+    names = [f"{metric}_std", f"{metric}/std", f"std_{metric}", f"std/{metric}", f"cv_{metric}_std",
+             f"{metric}_cv_std"]
     if metric.startswith("mean_"):
         names.append("std_" + metric[5:])
     if metric.endswith("_mean"):
         names.append(metric[:-5] + "_std")
-    names.append("cv_std")
+    if metric.endswith("/mean"):
+        names.append(metric[:-5] + "/std")
+    low = metric.lower()
+    others = [k for k in metrics if k != metric and not _is_helper(k) and _finite(metrics.get(k)) is not None]
+    if low in _CV_MEAN_NAMES or low.startswith("cv_") or low.endswith("_cv") or not others:
+        names.append("cv_std")
     for name in names:
         value = _finite(metrics.get(name))
         if value is not None:
             return value
     folds = []
     for key, value in metrics.items():
+        if _finite(value) is None:
+            continue
         match = _FOLD_RE.match(key)
-        if match and (match["a"] or match["b"]) == metric and _finite(value) is not None:
+        if match and (match["a"] or match["b"]) == metric:
+            folds.append(float(value))
+            continue
+        head, slash, tail = key.partition("/")
+        if slash and ((_FOLD_KEY_RE.fullmatch(head.lower()) and tail == metric)
+                      or (_FOLD_KEY_RE.fullmatch(tail.lower()) and head == metric)):
             folds.append(float(value))
     return statistics.pstdev(folds) if len(folds) >= 2 else None
-
-
-class ComparisonRow(BaseModel):
-    """One experiment in a comparison."""
-
-    id: str
-    dir: str
-    name: str
-    status: str
-    parent: str | None = None
-    stage: str | None = None
-    depth: int = Field(0, description="1 for a stage or sweep child shown under its parent")
-    metrics: dict[str, Any] = Field(default_factory=dict)
-    params: dict[str, Any] = Field(default_factory=dict, description="only the params that differ")
-    training_time_s: float | None = None
-    marks: list[str] = Field(default_factory=list, description="why it cannot be the best: failed, damaged...")
-    problems: list[str] = Field(default_factory=list)
-    candidate: bool = False
-    cv_std: float | None = None
-    best: bool = False
-    selected: bool = False
-
-
-class Comparison(BaseModel):
-    """The result of compare_experiments; `.dataframe` gives the table as pandas."""
-
-    increment: str
-    title: str
-    primary_metric: str | None = None
-    goal: Goal | None = None
-    goal_source: str | None = Field(None, description="given, config, or inferred from the name")
-    metrics: list[str] = Field(default_factory=list, description="metric columns, in order")
-    rows: list[ComparisonRow] = Field(default_factory=list)
-    best: str | None = Field(None, description="the best model: the decision's choice if any, else computed")
-    computed_best: str | None = None
-    runner_up: str | None = None
-    reasons: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    decision: Decision | None = None
-    differing_params: list[str] = Field(default_factory=list)
-    markdown: str = ""
-    report_path: Path | None = None
-
-    @property
-    def dataframe(self) -> Any:
-        """One row per experiment: id, name, status, each metric, training time, differing params."""
-        import pandas as pd
-
-        records = []
-        for row in self.rows:
-            item: dict[str, Any] = {"id": row.id, "name": row.name, "status": row.status, "parent": row.parent,
-                                    "stage": row.stage}
-            for metric in self.metrics:
-                item[metric] = row.metrics.get(metric)
-            item["training_time_s"] = row.training_time_s
-            for param in self.differing_params:
-                item[f"params.{param}"] = row.params.get(param)
-            item.update(best=row.best, selected=row.selected, damaged=bool(row.problems),
-                        marks=", ".join(row.marks))
-            records.append(item)
-        columns = ["id", "name", "status", "parent", "stage", *self.metrics, "training_time_s",
-                   *(f"params.{p}" for p in self.differing_params), "best", "selected", "damaged", "marks"]
-        return pd.DataFrame.from_records(records, columns=columns)
-
-    def to_dataframe(self) -> Any:
-        return self.dataframe
 
 
 def read_config(root: Path) -> dict[str, Any]:
@@ -209,19 +191,12 @@ def _validate_goal(goal: object, what: str = "goal") -> Goal | None:
 
 
 def select_records(records: list[ExperimentRecord], refs: list[str]) -> list[ExperimentRecord]:
-    """The records named by `refs` (exp-003, readable id, slug or folder name), in the order given."""
+    """The records named by `refs`, in the order given, by the one lookup rule (`store.match_records`)."""
     chosen: list[ExperimentRecord] = []
     for ref in refs:
         if not isinstance(ref, str) or not ref.strip():
             raise InvalidInput("experiment reference", ref, "an id like 'exp-003' or 'exp-003-xgboost'")
-        ref = ref.strip()
-        hits = [r for r in records if r.dir == ref] or [r for r in records if r.id == ref]
-        if not hits:
-            number = re.fullmatch(r"(?:exp-)?(\d+)", ref)
-            if number:
-                hits = [r for r in records if re.match(rf"exp-0*{int(number[1])}(-|$)", r.id)]
-            else:
-                hits = [r for r in records if r.id.split("-", 2)[-1] == ref or r.name == ref]
+        hits = match_records(records, ref.strip())
         if not hits:
             raise NotFound("experiment", ref, [r.id for r in records])
         if len(hits) > 1:
@@ -238,8 +213,7 @@ def _metric_order(names: set[str]) -> list[str]:
 
 def metric_columns(names: set[str] | list[str]) -> list[str]:
     """The metrics a table shows by default, in display order (see the module doc)."""
-    return [m for m in _metric_order(set(names))
-            if m not in _TIME_METRICS and not _FOLD_RE.match(m) and not _is_grouped(m)]
+    return [m for m in _metric_order(set(names)) if m not in _TIME_METRICS and not _is_grouped(m)]
 
 
 def _training_time(record: ExperimentRecord) -> float | None:

@@ -21,8 +21,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from .errors import InvalidInput, UnsafePath
 from .fileio import atomic_write, decode_number, to_jsonable
 from .increments import resolve_increment
@@ -31,6 +29,7 @@ from .models import ExperimentRecord
 from .paths import make_dirs_within, safe_relative
 from .query import filter_records, sort_records
 from .render import md_cell, render, short_number
+from .results import ExportResult
 from .store import increment_records
 
 ExportFormat = Literal["csv", "json", "markdown", "md"]
@@ -38,15 +37,6 @@ EXPORTS_DIR = "exports"
 _FIXED = ["id", "name", "status", "increment", "parent", "stage", "tags", "author", "started", "duration_s", "damaged"]
 _EXT = {"csv": ".csv", "json": ".json", "markdown": ".md"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ExportResult(BaseModel):
-    format: Literal["csv", "json", "markdown"]
-    increment: str
-    rows: int
-    columns: list[str]
-    text: str | None = None
-    path: Path | None = None
 
 
 def flatten(record: ExperimentRecord) -> dict[str, Any]:
@@ -211,4 +201,50 @@ def export_experiments(
     return result
 
 
-__all__ = ["ExportResult", "experiments_dataframe", "export_experiments", "flatten", "flatten_json", "render_rows"]
+def metric_history_dataframe(root: Path, ref: str, increment: str | None = None,
+                             metrics: list[str] | str | None = None) -> Any:
+    """Every logged point of one experiment as a pandas DataFrame in long form: step, key, value, ts.
+
+    Long, one row per point, because keys are logged on their own steps (a loss every batch, a
+    validation score every epoch, `fold/score` per fold): one row per step would be mostly empty and
+    would drop a key's repeated steps, while the long form keeps every point as `metrics.jsonl` has
+    it, in logged order. `ts` is seconds since the epoch, as in the file; NaN and infinities are
+    kept. `metrics` keeps only those keys (a key no point has is refused, naming the nearest). Wide,
+    one column per key: `df.pivot_table(index="step", columns="key", values="value", aggfunc="last")`.
+    Damaged lines are skipped and listed in `df.attrs["problems"]`.
+    """
+    import difflib
+
+    import pandas as pd
+
+    from .store import find_experiment, metric_points
+
+    record = find_experiment(root, ref, increment)
+    points, damaged = metric_points(record)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if metrics is not None:
+        if not isinstance(metrics, (list, tuple)) or not all(isinstance(m, str) for m in metrics):
+            raise InvalidInput("metrics", metrics, "a list of metric names, e.g. ['loss', 'val_loss']")
+        keys = sorted({p.key for p in points})
+        for wanted in metrics:
+            if wanted not in keys:
+                close = difflib.get_close_matches(wanted, keys, n=3, cutoff=0.6)
+                hint = (f"did you mean {' or '.join(close)}?" if close else
+                        "one of " + (", ".join(keys[:12]) or f"the metrics logged (none yet in {record.id})"))
+                raise InvalidInput(f"metric of {record.id}", wanted, hint)
+        chosen = set(metrics)
+        points = [p for p in points if p.key in chosen]
+    frame = pd.DataFrame({
+        "step": pd.Series([p.step for p in points], dtype="int64"),
+        "key": pd.Series([p.key for p in points], dtype="object"),
+        "value": pd.Series([p.value for p in points], dtype="float64"),
+        "ts": pd.Series([p.ts for p in points], dtype="float64"),
+    })
+    frame.attrs["experiment"] = record.id
+    frame.attrs["problems"] = [str(d) for d in damaged]
+    return frame
+
+
+__all__ = ["ExportResult", "experiments_dataframe", "export_experiments", "flatten", "flatten_json",
+           "metric_history_dataframe", "render_rows"]

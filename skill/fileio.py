@@ -135,7 +135,10 @@ def temp_file_for(path: Path) -> tuple[int, str]:
 
 
 def replace_into(tmp: str, path: Path) -> None:
-    """Rename a temp file over `path`; the temp file is gone afterwards whatever happens."""
+    """Rename a temp file over `path`; the temp file is gone afterwards whatever happens.
+
+    An OSError names `path`, never the temp file (`.<name>.XXXX.tmp` in the git-ignored cache): that name
+    means nothing to the person reading the error."""
     try:
         try:
             os.replace(tmp, path)
@@ -143,8 +146,21 @@ def replace_into(tmp: str, path: Path) -> None:
             if exc.errno != errno.EXDEV:  # the cache on another file system: copy beside, then rename
                 raise
             beside = path.parent / f".{path.name[:60]}.{os.getpid()}.tmp"
-            shutil.copyfile(tmp, beside)
-            os.replace(beside, path)
+            try:
+                shutil.copyfile(tmp, beside)
+                os.replace(beside, path)
+            except BaseException:
+                try:
+                    os.unlink(beside)
+                except OSError:
+                    pass
+                raise
+    except OSError as exc:
+        named = exc.filename is None or str(exc.filename) == str(tmp) or (
+            os.path.basename(str(exc.filename)).startswith(".") and str(exc.filename).endswith(".tmp"))
+        if exc.errno is None or not named:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None  # same errno, same subclass
     finally:
         try:
             os.unlink(tmp)
@@ -154,15 +170,24 @@ def replace_into(tmp: str, path: Path) -> None:
 
 def atomic_write(path: Path, text: str | bytes) -> None:
     """Write through a temp file and rename it over the target: a reader never sees half a file, and a
-    failed write (a full disk) leaves the old file as it was and no temp file behind."""
+    failed write (a full disk) leaves the old file as it was and no temp file behind.
+
+    An OSError (a full disk, a folder that cannot be written) names `path`, never the temp file."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = temp_file_for(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        fd, tmp = temp_file_for(path)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        named = exc.filename is None or (
+            os.path.basename(str(exc.filename)).startswith(".") and str(exc.filename).endswith(".tmp"))
+        if exc.errno is None or not named:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None  # same errno, same subclass
     replace_into(tmp, path)
 
 

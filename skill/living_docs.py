@@ -22,17 +22,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from .compare import compare_experiments
+from .compare import compare_experiments, read_config
 from .errors import DamagedFile
 from .fileio import read_text_nofollow, replace_into, temp_file_for
 from .increments import list_increments, resolve_increment
-from .layout import LIVING_DOCS, SPECWEAVE_DIR
+from .layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
 from .locks import file_lock
 from .models import Increment
 from .paths import make_dirs_within
-from .render import render, short_number, template_module
+from .render import md_cell, render, short_number, template_module
+from .results import SyncResult
 from .store import increment_records
 
 TEMPLATE = "ml-experiments.md.j2"
@@ -40,17 +39,6 @@ _BEGIN = "<!-- specweave-ml:begin {} -->"
 _END = "<!-- specweave-ml:end {} -->"
 _MARKER_RE = re.compile(r"^<!-- specweave-ml:(begin|end) (\S+) -->[ \t]*$")
 _MAX_NOTES = 5
-
-
-class SyncResult(BaseModel):
-    """What a sync did (or, with dry_run, would do)."""
-
-    path: Path
-    changed: bool
-    sections_changed: list[str] = Field(default_factory=list)
-    increments: list[str] = Field(default_factory=list, description="increments whose sections were rendered")
-    dry_run: bool = False
-    diff: str | None = None
 
 
 def docs_path(root: Path) -> Path:
@@ -64,10 +52,40 @@ def _note_lines(record: Any) -> list[str]:
     return lines[-_MAX_NOTES:]
 
 
+_RANKED_RE = re.compile(r"^Ranked by \*\*(?P<metric>.+?)\*\* \((?P<goal>higher|lower) is better")
+
+
+def _latest_ranking(inc: Increment, present: set[str]) -> tuple[str | None, str | None]:
+    """The primary metric and goal the increment's `comparison.md` was last ranked by, when that metric
+    is still logged; (None, None) when there is no readable report or it ranked by nothing."""
+    try:
+        text = read_text_nofollow(inc.path / EXPERIMENTS_DIR / COMPARISON_FILE)
+    except (FileNotFoundError, NotADirectoryError, DamagedFile):
+        return None, None
+    for line in text.splitlines():
+        match = _RANKED_RE.match(line)
+        if match:
+            shown = match["metric"]
+            metric = next((m for m in sorted(present) if md_cell(m) == shown), None)
+            return (metric, "max" if match["goal"] == "higher" else "min") if metric else (None, None)
+    return None, None
+
+
 def section_context(root: Path, inc: Increment) -> dict[str, Any]:
-    """Everything one increment's section shows, from the comparison and the latest decision."""
-    comparison = compare_experiments(root, inc.id, write_report=False)
+    """Everything one increment's section shows, from the comparison and the latest decision.
+
+    The section ranks by the same primary metric as the comparison: `primary_metric` in
+    `.specweave/ml.yaml` when it names a logged metric (what `compare_experiments` itself uses by
+    default); else the metric (and direction) the latest `comparison.md` was ranked by, so that
+    `compare_experiments(primary_metric="auc")`, or `compare_models`' accuracy/rmse, carries over to
+    the docs; else the comparison's own default (the first metric every experiment has).
+    """
     records = {r.dir: r for r in increment_records(root, inc)}
+    present = {k for r in records.values() for k, v in r.metrics.items() if isinstance(v, (int, float))}
+    configured = read_config(root).get("primary_metric")
+    primary, goal = (None, None) if configured in present else _latest_ranking(inc, present)
+    comparison = compare_experiments(root, inc.id, primary_metric=primary, goal=goal,  # type: ignore[arg-type]
+                                     write_report=False)
     metric = comparison.primary_metric
     experiments, failed, damaged = [], [], []
     for row in comparison.rows:

@@ -32,6 +32,7 @@ tags, `tags != x` that it is not.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -176,11 +177,16 @@ def _compare(left: Any, op: str, right: Any) -> bool:
 
 
 class Filter:
-    """A parsed filter. `matches(record)` says whether a record passes; `str()` gives the source text."""
+    """A parsed filter. `matches(record)` says whether a record passes; `str()` gives the source text.
 
-    def __init__(self, text: str, predicate: Callable[[Any], bool]):
+    `fields` are the `params.`/`metrics.` names it compares (not those it only asks `has` about):
+    `filter_records` refuses one that no record of the set has, as a typo.
+    """
+
+    def __init__(self, text: str, predicate: Callable[[Any], bool], fields: Sequence[str] = ()):
         self.text = text
         self._predicate = predicate
+        self.fields = tuple(dict.fromkeys(fields))
 
     def matches(self, record: Any) -> bool:
         return bool(self._predicate(record))
@@ -200,6 +206,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.i = 0
         self.depth = 0
+        self.compared: list[str] = []  # params./metrics. names compared, for the typo check
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -288,6 +295,8 @@ class _Parser:
             self.take()
             return lambda r: (value in field_value(r, "tags")) != negate
         field = self.field()
+        if field.partition(".")[0] in PREFIXED_FIELDS:
+            self.compared.append(field)
         op_tok = self.peek()
         if op_tok.kind == "op":
             self.take()
@@ -383,13 +392,56 @@ def parse_where(text: str) -> Filter:
         raise InvalidInput("--where filter", text, f"at most {MAX_FILTER_LEN} characters")
     if "\x00" in text:
         raise _fail(text, text.index("\x00"), "a NUL character")
-    return Filter(text, _Parser(text).parse())
+    parser = _Parser(text)
+    predicate = parser.parse()
+    return Filter(text, predicate, parser.compared)
+
+
+def known_fields(records: Iterable[Any]) -> set[str]:
+    """The `params.X` and `metrics.X` names present in at least one of the records."""
+    names: set[str] = set()
+    for record in records:
+        for head in PREFIXED_FIELDS:
+            holder = record.get(head) if isinstance(record, dict) else getattr(record, head, None)
+            if isinstance(holder, dict):
+                names.update(f"{head}.{key}" for key in holder)
+    return names
+
+
+def check_fields(records: Sequence[Any], fields: Iterable[str], what: str = "--where field") -> None:
+    """Refuse (InvalidInput, one line, with the nearest names) a `params.`/`metrics.` name that no record
+    of the set has: a typo such as `metrics.acuracy` would otherwise match nothing, or sort nothing, in
+    silence. A name some records lack is fine (that is what `has` is for); an empty set is not checked."""
+    wanted = [f for f in fields if f.partition(".")[0] in PREFIXED_FIELDS]
+    if not wanted or not records:
+        return
+    known = known_fields(records)
+    for name in wanted:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+        if close:
+            hint = f"did you mean {' or '.join(close)}?"
+        elif known:
+            shown = sorted(known)
+            hint = "known: " + ", ".join(shown[:12]) + (f" (and {len(shown) - 12} more)" if len(shown) > 12 else "")
+        else:
+            hint = "none of them logged any params or metrics"
+        count = f"{len(records)} experiment{'s' if len(records) != 1 else ''}"
+        raise InvalidInput(what, name, f"a name one of these {count} has; {hint}")
 
 
 def filter_records(records: Iterable[Any], where: str | Filter | None = None, status: str | None = None,
                    tag: str | None = None) -> list[Any]:
-    """Records passing every given filter (a status, a tag, a `--where` expression)."""
+    """Records passing every given filter (a status, a tag, a `--where` expression).
+
+    A `params.`/`metrics.` name the expression compares that no record of `records` has is refused
+    (`check_fields`), naming the nearest known names.
+    """
     flt = parse_where(where) if isinstance(where, str) and where.strip() else (where or None)
+    records = list(records)
+    if isinstance(flt, Filter):
+        check_fields(records, flt.fields)
     out = []
     for record in records:
         if status and field_value(record, "status") != status:
@@ -452,11 +504,16 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def sort_records(records: Sequence[Any], sort: str | None) -> list[Any]:
-    """Records sorted by one or more keys; missing values and NaN always go last."""
+    """Records sorted by one or more keys; missing values and NaN always go last.
+
+    A `params.`/`metrics.` key that no record has is refused as a typo (`check_fields`).
+    """
     items = list(records)
     if not sort:
         return items
-    for key in reversed(parse_sort(sort)):
+    keys = parse_sort(sort)
+    check_fields(items, [k.field for k in keys], "--sort field")
+    for key in reversed(keys):
         present, missing = [], []
         for record in items:
             value = field_value(record, key.field)
@@ -469,5 +526,5 @@ def sort_records(records: Sequence[Any], sort: str | None) -> list[Any]:
     return items
 
 
-__all__ = ["Filter", "SortKey", "field_value", "filter_records", "parse_sort", "parse_where", "sort_records",
-           "tokenize"]
+__all__ = ["Filter", "SortKey", "check_fields", "field_value", "filter_records", "known_fields", "parse_sort",
+           "parse_where", "sort_records", "tokenize"]

@@ -29,6 +29,73 @@ def init_repo(path: Path) -> Path:
     return path
 
 
+# -- the suite writes nothing into the checkout ------------------------------------------------------
+# Caches that running Python and pytest make in any checkout (all in .gitignore): not the tests' writes.
+_RUN_CACHES = {"__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".mypy_cache"}
+_CHECKOUT_KEY = pytest.StashKey["list[str] | None"]()
+
+
+def checkout_state(repo: Path = REPO) -> list[str] | None:
+    """`git status` of the checkout: tracked changes, every untracked file, and ignored paths (an ignored
+    `.specweave/` or `demo-project/` made by a test counts too) less the run caches above; None when
+    `repo` is not the top of a git checkout (an unpacked sdist, no git)."""
+    try:
+        top = subprocess.run(["git", "-C", str(repo), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=30, check=False)
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != repo.resolve():
+            return None
+        done = subprocess.run(["git", "--no-optional-locks", "-C", str(repo), "status", "--porcelain", "-z",
+                               "--untracked-files=all", "--ignored=matching"], capture_output=True, timeout=120,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    entries, i = [], 0
+    while i < len(fields):
+        entry, i = fields[i], i + 1
+        if not entry:
+            continue
+        if entry[0] in "RC" and i < len(fields):  # a rename or copy: `XY new` then its old path
+            entry, i = f"{entry} <- {fields[i]}", i + 1
+        if not _RUN_CACHES & set(entry[3:].rstrip("/").split("/")):
+            entries.append(entry)
+    return sorted(entries)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Record the checkout's state. `SPECWEAVE_TEST_NO_CHECKOUT_CHECK=1` skips the check, for a working
+    tree that people edit while the suite runs (their edits would read as the run's)."""
+    if os.environ.get("SPECWEAVE_TEST_NO_CHECKOUT_CHECK") == "1":
+        return
+    if not hasattr(session.config, "workerinput"):  # the controller only, under xdist
+        session.config.stash[_CHECKOUT_KEY] = checkout_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run (exit status 1) when the checkout's git status changed while it ran."""
+    before = session.config.stash.get(_CHECKOUT_KEY, None)
+    if before is None:
+        return
+    after = checkout_state()
+    if after is None or after == before:
+        return
+    appeared = [e for e in after if e not in before]
+    gone = [e for e in before if e not in after]
+    lines = [f"  + {e}" for e in appeared[:20]] + [f"  - {e}" for e in gone[:20]]
+    message = ("the test run changed the checkout (git status differs; tests must write under tmp_path; "
+               "SPECWEAVE_TEST_NO_CHECKOUT_CHECK=1 skips this where people edit the tree meanwhile):\n"
+               + "\n".join(lines))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    else:
+        sys.stderr.write(message + "\n")
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may see the developer's own project or print the zero-config banner."""
