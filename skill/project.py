@@ -176,6 +176,18 @@ class Project:
         return metric_history(record, metric, DEFAULT_MAX_POINTS if max_points is None else max_points,
                               root=self.root)
 
+    def history_frame(self, ref: str, increment: str | None = None, metrics: list[str] | str | None = None) -> Any:
+        """Every logged point of one experiment as a long pandas DataFrame: step, key, value, ts."""
+        from .export import metric_history_dataframe
+
+        return metric_history_dataframe(self.root, ref, increment, metrics)
+
+    def load_model(self, ref: str, name: str = "model.pkl", increment: str | None = None) -> Any:
+        """A saved model, loaded only after its size and sha256 match metadata.yaml (never by the MCP face)."""
+        from .artifacts import load_model
+
+        return load_model(self.experiment(ref, increment), name)
+
     # -- analysis ---------------------------------------------------------------------------------
     def compare(self, increment: str | None = None, experiments: list[str] | None = None, *,
                 where: str | None = None, status: str | None = None, tag: str | None = None,

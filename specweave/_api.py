@@ -111,3 +111,23 @@ def export_experiments(
 def experiments_dataframe(increments: list[str] | None = None, *, root: PathArg = None) -> Any:
     """Every experiment of the project (or of the increments named) as one pandas DataFrame."""
     return Project(root).dataframe(increments)
+
+
+def metric_history_dataframe(ref: str, increment: str | None = None, metrics: list[str] | str | None = None, *,
+                             root: PathArg = None) -> Any:
+    """Every logged point of one experiment as a long pandas DataFrame: step, key, value, ts.
+
+    `metrics` keeps only those keys. For one column per metric:
+    `df.pivot_table(index="step", columns="key", values="value", aggfunc="last")`.
+    """
+    return Project(root).history_frame(ref, increment, metrics)
+
+
+def load_model(ref: str, name: str = "model.pkl", increment: str | None = None, *, root: PathArg = None) -> Any:
+    """A model saved with `exp.save_model(model, name)`, loaded back by its recorded format.
+
+    The file's size and sha256 are checked against metadata.yaml BEFORE it is unpickled: a changed,
+    unrecorded or symlinked file is refused in one line. Unpickling runs code; the check proves the
+    file is the one metadata.yaml describes, so review that as you review code.
+    """
+    return Project(root).load_model(ref, name, increment)

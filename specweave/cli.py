@@ -88,6 +88,27 @@ def _key_metrics(records: list[Any], limit: int = 4) -> list[str]:
     return metric_columns(names)[:limit]
 
 
+def _list_columns(project: Any, args: argparse.Namespace, records: list[Any]) -> list[str]:
+    """`--columns` as given (each a metric some run logged), else the primary metric first (from
+    --primary-metric, .specweave/ml.yaml, or what the comparison ranks by), then the key metrics."""
+    import difflib
+
+    from skill.errors import InvalidInput
+
+    present = sorted({k for r in records for k in r.metrics})
+    for name in [*(_split(args.columns) or []), *([args.primary_metric] if args.primary_metric else [])]:
+        if name not in present:
+            near = difflib.get_close_matches(name, present, n=3) or present[:5]
+            raise InvalidInput("column", name, "a metric some listed run logged: " + ", ".join(near))
+    if args.columns:
+        return _split(args.columns) or []
+    primary = args.primary_metric
+    if primary is None and not args.all and records:
+        primary = project.compare(records[0].increment, write_report=False).primary_metric
+    key = _key_metrics(records)
+    return [primary, *[m for m in key if m != primary]][:4] if primary else key
+
+
 def cmd_list_experiments(args: argparse.Namespace) -> int:
     from skill.paging import first
     from skill.render import column_numbers, short_duration
@@ -107,7 +128,7 @@ def cmd_list_experiments(args: argparse.Namespace) -> int:
         print("no experiments match" if (args.where or args.status or args.tag) else
               "no experiments yet: log one with track_experiment() in a training script")
         return 0
-    metrics = _key_metrics(records)
+    metrics = _list_columns(project, args, records)
     headers = [*(["INCREMENT"] if args.all else []), "EXPERIMENT", "STATUS", *metrics, "DURATION", "TAGS"]
     columns = {m: column_numbers([r.metrics.get(m) for r, _ in ordered]) for m in metrics}
     rows = []
@@ -341,6 +362,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every increment")
     p.add_argument("--sort", metavar="KEYS", help="e.g. 'metrics.auc desc' or '-metrics.auc,name'")
     p.add_argument("--limit", type=_whole_number, metavar="N", help="at most N experiments (N >= 1)")
+    p.add_argument("--primary-metric", metavar="NAME", help="show this metric first (default: ml.yaml's, else "
+                   "what compare-experiments ranks by)")
+    p.add_argument("--columns", action="append", metavar="NAMES", help="the metric columns (comma-separated)")
 
     p = add("show-experiment", cmd_show_experiment, "Show one experiment: params, metrics, environment, notes, stages.",
             "sw-ml show-experiment exp-003-xgboost", [as_json])
