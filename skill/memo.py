@@ -23,7 +23,7 @@ import os
 import time
 from pathlib import Path
 
-from .layout import EXPERIMENTS_DIR, INCREMENT_GROUPS, INCREMENTS_DIR, INCREMENT_ID_RE, SPECWEAVE_DIR
+from .layout import EXPERIMENTS_DIR, INCREMENT_GROUPS, INCREMENT_ID_RE, INCREMENTS_DIR, SPECWEAVE_DIR
 from .models import ExperimentDetail, ExperimentRecord
 
 RACY_S = 2.0

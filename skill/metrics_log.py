@@ -33,7 +33,6 @@ from .layout import METRICS_FILE, METRICS_LOG_FILE
 from .metafile import warn
 from .models import MetricPoint, MetricSummary
 
-
 _MAX_KEY_LEN = 250
 
 

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from .layout import SCHEMA_VERSION, Status, StoredStatus
 
 
-
 def _json_float(value: float) -> float | str:
     if value - value == 0.0:  # finite
         return value
