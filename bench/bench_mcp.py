@@ -219,7 +219,7 @@ def main() -> int:
               f"   {'OK' if start_ratio <= 1.15 else 'ABOVE target 1.15x'}")
         print(f"  then to the tools/list answer     bare MCPServer {statistics.median(bare_ready) * 1000:8.1f} ms"
               f"   specweave {statistics.median(ours_ready) * 1000:8.1f} ms   ratio {ready_ratio:5.2f}x"
-              "   (tools registered on this first request)")
+              "   (everything registered before the server starts)")
         print(f"  the same through `sw-ml serve`                          "
               f"   specweave {statistics.median(cli_starts) * 1000:8.1f} ms   ratio {cli_ratio:5.2f}x")
         print(f"p50 tool call over stdio          bare ping      {statistics.median(bare_calls) * 1000:8.2f} ms"

@@ -8,6 +8,7 @@ which checks the file's sha256 against that record before it unpickles.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -137,6 +138,7 @@ def _stage(target: Path, payload: bytes | Path) -> tuple[str, int, str]:
     return tmp, size, digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
 def _journal_prefix(folder: Path) -> tuple[Path, str] | None:
     store = store_dir_of(folder)
     if store is None:

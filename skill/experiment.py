@@ -73,6 +73,25 @@ def _internal_text(text: str) -> str:
     return text if len(text) <= MAX_NOTE else text[: MAX_NOTE - 14] + "\n[truncated]"
 
 
+def _all_utf8(value: Any) -> bool:
+    """Whether every string in a JSON-safe value (keys too) can be written as UTF-8."""
+    if isinstance(value, str):
+        return is_utf8(value)
+    if not isinstance(value, (list, dict)):
+        return True
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        parts = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        for part in parts:
+            if isinstance(part, str):
+                if not is_utf8(part):
+                    return False
+            elif isinstance(part, (list, dict)):
+                stack.append(part)
+    return True
+
+
 class Experiment:
     """One tracked run: an `exp-NNN-slug` folder under the increment's `experiments/`.
 
@@ -202,10 +221,9 @@ class Experiment:
             except TypeError:
                 flat[key] = repr(value)
                 notes.append(f"param {key!r} is a {type(value).__name__} with no JSON form: stored as its repr")
-            try:
-                dumps_json(flat[key]).encode("utf-8")
-            except (UnicodeEncodeError, ValueError) as exc:
-                raise InvalidInput(f"value of param {key!r}", value, f"JSON-safe UTF-8 data ({exc})") from None
+            if not _all_utf8(flat[key]):
+                raise InvalidInput(f"value of param {key!r}", value, "valid UTF-8 text (it holds an undecodable "
+                                   "character, such as a non-UTF-8 file name decoded with surrogates)")
         with self._lock:
             self._params.update(flat)
             self._params_dirty = True

@@ -94,6 +94,18 @@ def dumps_yaml(data: Any) -> str:
 def _temp_dir(path: Path) -> Path:
     """Where a temp file for `path` is made: the store's git-ignored cache/tmp for files of a store
     (so a process killed mid-write leaves nothing that `git add` picks up), else the target's folder."""
+    known = _temp_dir_of.get(path.parent)
+    if known is not None and known in _temp_dirs_made:
+        return known
+    found = _find_temp_dir(path)
+    _temp_dir_of[path.parent] = found
+    return found
+
+
+_temp_dir_of: dict[Path, Path] = {}
+
+
+def _find_temp_dir(path: Path) -> Path:
     for parent in path.parents:
         if parent.name == SPECWEAVE_DIR:
             tmp = parent / CACHE_DIR / TMP_DIR
@@ -131,6 +143,7 @@ def temp_file_for(path: Path) -> tuple[int, str]:
         return tempfile.mkstemp(prefix=f".{path.name[:60]}.", suffix=".tmp", dir=_temp_dir(path))
     except FileNotFoundError:  # the cache was removed while this process ran
         _temp_dirs_made.clear()
+        _temp_dir_of.clear()
         return tempfile.mkstemp(prefix=f".{path.name[:60]}.", suffix=".tmp", dir=_temp_dir(path))
 
 

@@ -12,6 +12,7 @@ a lock behind.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -43,6 +44,7 @@ def store_dir_of(path: Path) -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def lock_path(target: Path) -> Path:
     """Where the lock for `target` lives: the store's cache, else the system temp folder."""
     store = store_dir_of(target)

@@ -59,6 +59,16 @@ def read_meta(folder: Path) -> ExperimentMeta:
         raise DamagedFile(str(path), f"does not match the schema ({exc.errors()[0]['msg']})") from None
 
 
+def _working_copy(meta: ExperimentMeta) -> ExperimentMeta:
+    """A copy that a change may edit without touching `meta`: the containers changes edit in place
+    (tags, notes, artifacts, git) are copied; the rest, the package list above all, is only ever
+    replaced, so it is shared rather than deep-copied on every heartbeat."""
+    copy = meta.model_copy()
+    copy.tags, copy.notes, copy.artifacts = list(meta.tags), list(meta.notes), list(meta.artifacts)
+    copy.git = meta.git.model_copy()
+    return copy
+
+
 def render_meta(meta: ExperimentMeta) -> str:
     return dumps_yaml(meta.model_dump(mode="json"))
 
@@ -83,7 +93,7 @@ def update_meta(
     with file_lock(path):
         current_id = file_id(path)
         if known is not None and known[1] is not None and known[1] == current_id:
-            meta = known[0].model_copy(deep=True)
+            meta = _working_copy(known[0])
         else:
             try:
                 meta = read_meta(folder)
