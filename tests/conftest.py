@@ -17,6 +17,15 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
+def sw(*args: str | bytes, cwd: Path, text: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`sw-ml ARGS` in a real subprocess with this checkout importable, outside any developer's project."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    for var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
+        env.pop(var, None)
+    return subprocess.run([sys.executable, "-m", "specweave.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=text, timeout=timeout, check=False)
+
+
 def init_repo(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")

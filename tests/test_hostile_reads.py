@@ -28,6 +28,7 @@ from skill.history import metric_history
 from skill.living_docs import sync_living_docs
 from skill.metrics_log import check_log, read_metric_points, summarize, summarize_log
 from skill.store import find_experiment, list_experiments
+from tests.conftest import sw
 
 REPO = Path(__file__).resolve().parent.parent
 INC = "0042-recommendation-model"
@@ -50,14 +51,6 @@ def age(root: Path, seconds: float = 60) -> None:
 
 def records(root: Path) -> dict[str, Any]:
     return {r.id: r for r in list_experiments(root, "0042")}
-
-
-def sw(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    for var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
-        env.pop(var, None)
-    return subprocess.run([sys.executable, "-m", "specweave.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
 
 
 def py(code: str, cwd: Path, timeout: float = 120) -> dict[str, Any]:

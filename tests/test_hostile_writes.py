@@ -22,15 +22,10 @@ from skill.errors import InvalidInput, SpecweaveError, UnsafePath
 from skill.export import export_experiments
 from skill.living_docs import docs_path, sync_living_docs
 from skill.store import find_experiment
-from tests.conftest import REPO, git
+from tests.conftest import REPO, git, sw
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 SURROGATE = os.fsdecode(b"caf\xe9")  # what a non-UTF-8 file name becomes in Python: 'caf\udce9'
-
-
-def sw(*args: str | bytes, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "specweave.cli", *args], cwd=cwd, env=ENV, capture_output=True,
-                          timeout=120)
 
 
 # -- text that is not UTF-8 ------------------------------------------------------------------------
@@ -70,7 +65,7 @@ def test_a_failure_whose_message_is_not_utf8_is_still_written(project: Path) -> 
 def test_cli_refuses_non_utf8_arguments_in_one_line(project: Path, command: list) -> None:
     inc = seed_comparison_store(project)
     before = {p: p.read_bytes() for p in inc.rglob("*") if p.is_file()}
-    done = sw(*command, cwd=project)
+    done = sw(*command, cwd=project, text=False)
     err = done.stderr.decode("utf-8", "replace").strip()
     assert done.returncode == 2, err
     assert len(err.splitlines()) == 1 and "UTF-8" in err and "Traceback" not in err

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +15,10 @@ from mcp_server.server import build_server
 from skill.errors import InvalidInput
 from skill.history import downsample, validate_max_points
 from skill.paging import MAX_LIMIT, encode_cursor, first, paginate, query_fingerprint, validate_limit
+from tests.conftest import sw
 
 REPO = Path(__file__).resolve().parent.parent
 BAD = [-1, 0, -500, True, False, 2.0, "5", None]
-
-
-def sw(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    for var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
-        env.pop(var, None)
-    return subprocess.run([sys.executable, "-m", "specweave.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
 
 
 # -- the core -------------------------------------------------------------------------------

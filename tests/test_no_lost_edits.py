@@ -19,7 +19,7 @@ from skill.decisions import log_decision, read_decisions
 from skill.errors import InvalidInput
 from skill.living_docs import docs_path, sync_living_docs
 from skill.store import find_experiment
-from tests.conftest import REPO
+from tests.conftest import REPO, sw
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 
@@ -39,11 +39,6 @@ with track_experiment("open-run", increment="0042") as exp:
         time.sleep(0.002)
     exp.log_note("own note at the end")
 """
-
-
-def sw(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "specweave.cli", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=120)
 
 
 def meta_of(project: Path, ref: str) -> dict:
