@@ -255,6 +255,9 @@ class Project:
 
         if not dry_run:
             self.require_writable("sync_living_docs")
+            if not self.exists:  # never create a store as a side effect of documenting nothing
+                raise InvalidInput("project root", str(self.root), "a folder with a .specweave/ store: log a run "
+                                   "with track_experiment() first, or pass --root (nothing was created)")
         return sync_living_docs(self.root, increments or None, dry_run=dry_run)
 
     # -- edits ------------------------------------------------------------------------------------

@@ -241,10 +241,3 @@ class SystemMetricsThread:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
-
-def start_for(exp: Any, setting: bool | float | None) -> SystemMetricsThread | None:
-    """Start sampling into an open experiment when asked (argument or environment); else None."""
-    interval = resolve_interval(setting)
-    if interval is None:
-        return None
-    return SystemMetricsThread(lambda values, step: exp.log_metrics(values, step=step), interval, exp.id).start()

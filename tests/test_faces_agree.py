@@ -128,3 +128,15 @@ def test_list_shows_the_primary_metric_and_takes_columns(store: Path) -> None:
     assert table("--columns", "loss")[0].split() == ["EXPERIMENT", "STATUS", "loss", "DURATION", "TAGS"]
     error = table("--columns", "acuracy")
     assert len(error) == 1 and "accuracy" in error[0]  # the nearest known name
+
+
+def test_root_errors_say_what_is_wrong_and_create_nothing(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "specweave.cli", *args], cwd=tmp_path, env=ENV,
+                              capture_output=True, text=True, timeout=120)
+
+    missing = run("--root", str(tmp_path / "nope"), "list-experiments")
+    assert missing.returncode == 2 and "existing folder" in missing.stderr and len(missing.stderr.splitlines()) == 1
+    empty = run("sync-docs")
+    assert empty.returncode == 2 and ".specweave/ store" in empty.stderr
+    assert not (tmp_path / ".specweave").exists()
