@@ -42,7 +42,7 @@ KEYS = ("loss", "accuracy", "lr", "grad_norm")
 BUILD = r"""
 import math, sys
 from pathlib import Path
-from skill.tracking import track_experiment
+from skill.tracking.tracking import track_experiment
 root, points, runs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 keys = KEYS
 for n in range(runs):
@@ -68,7 +68,7 @@ import sys
 from pathlib import Path
 from mcp_server.boundary import Project
 from mcp_server.tools_read import detail, locate
-from skill.history import metric_history
+from skill.analysis.history import metric_history
 project = Project(Path(sys.argv[1]).resolve())
 record = locate(project, sys.argv[3], None)
 if sys.argv[2] == "show":
@@ -144,7 +144,7 @@ def main() -> None:
         py, cli = sys.executable, [sys.executable, "-m", "specweave.cli"]
         huge = "huge"
         steps = [
-            ("baseline: python + MCP tool imports", [py, "-c", "import mcp_server.tools_read, skill.history"]),
+            ("baseline: python + MCP tool imports", [py, "-c", "import mcp_server.tools_read, skill.analysis.history"]),
             ("list-experiments (cold cache)", [*cli, "list-experiments", INC]),
             ("list-experiments (warm cache)", [*cli, "list-experiments", INC]),
             ("show-experiment, another run", [*cli, "show-experiment", "normal-03"]),

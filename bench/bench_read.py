@@ -10,7 +10,7 @@ Fixtures (built once, outside the timing, kept under build/bench/read-<N>/):
 
 Timed, each in a fresh Python process (median of --repeat runs):
 1. list all N experiments into a pandas DataFrame
-   (specweave: skill.export.experiments_dataframe, and list_all_experiments + flatten which builds
+   (specweave: skill.analysis.export.experiments_dataframe, and list_all_experiments + flatten which builds
    the pydantic records too; MLflow: mlflow.search_runs(search_all_experiments=True));
 2. compare one increment of N/M experiments
    (specweave: compare_experiments(write_report=False).dataframe; MLflow: search_runs on that
@@ -42,8 +42,8 @@ SW_LIST = """
 import time; t0 = time.perf_counter()
 import pandas as pd
 from pathlib import Path
-from skill.store import list_all_experiments
-from skill.export import flatten
+from skill.storage.store import list_all_experiments
+from skill.analysis.export import flatten
 t1 = time.perf_counter()
 records = list_all_experiments(Path({root!r}))
 df = pd.DataFrame([flatten(r) for r in records])
@@ -56,7 +56,7 @@ SW_FRAME = """
 import time; t0 = time.perf_counter()
 import pandas as pd
 from pathlib import Path
-from skill.export import experiments_dataframe
+from skill.analysis.export import experiments_dataframe
 t1 = time.perf_counter()
 df = experiments_dataframe(Path({root!r}))
 t2 = time.perf_counter()
@@ -68,7 +68,7 @@ SW_COMPARE = """
 import time; t0 = time.perf_counter()
 import pandas as pd
 from pathlib import Path
-from skill.compare import compare_experiments
+from skill.analysis.compare import compare_experiments
 t1 = time.perf_counter()
 c = compare_experiments(Path({root!r}), {inc!r}, primary_metric="auc", write_report=False)
 df = c.dataframe

@@ -24,7 +24,7 @@ os.environ.setdefault("SPECWEAVE_QUIET", "1")
 def main() -> int:
     import torch
 
-    from skill.store import find_experiment
+    from skill.storage.store import find_experiment
     from specweave import track_experiment
 
     smi = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],

@@ -105,8 +105,8 @@ def add_init_arguments(parser: argparse.ArgumentParser) -> None:
 def run_init(args: argparse.Namespace) -> int:
     """Make the project ready for agents; prints what changed, one line each."""
     from skill.errors import SpecweaveError
-    from skill.paths import find_root
     from skill.project_init import init_project
+    from skill.storage.paths import find_root
 
     root = getattr(args, "root", None)
     if root is not None and not Path(root).expanduser().is_dir():

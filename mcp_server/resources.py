@@ -40,7 +40,7 @@ def _comparison_path(project: Project, increment_id: str) -> Path:
 def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
     if not path.is_file():
         raise ResourceNotFoundError(f"{what} not written yet ({project.rel(path)}); {hint}")
-    from skill.fileio import read_bytes_nofollow
+    from skill.storage.fileio import read_bytes_nofollow
 
     project.inside(path)
     return read_bytes_nofollow(path).decode("utf-8", errors="replace")
@@ -48,7 +48,7 @@ def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
 
 def dynamic_resources(project: Project) -> list[Resource]:
     """A concrete resource for every comparison.md that exists now."""
-    from skill.increments import list_increments
+    from skill.storage.increments import list_increments
 
     found = []
     try:

@@ -4,7 +4,7 @@
     server = build_server("/path/to/project", read_only=True)
 
 Start-up stays as fast as the SDK allows: registration imports only the tools'
-light result models (`skill.results`); the comparison, export and living-docs
+light result models (`skill.analysis.results`); the comparison, export and living-docs
 logic, pandas and jinja2 load inside the tools that use them, on first call.
 """
 
@@ -26,7 +26,7 @@ from mcp_types import (
 )
 from pydantic import ValidationError
 
-from skill.paths import find_root
+from skill.storage.paths import find_root
 
 from . import SERVER_NAME
 from .boundary import Project, describe_validation, one_line

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 
-from skill.results import Comparison, Decision, ExportResult, SyncResult
+from skill.analysis.results import Comparison, Decision, ExportResult, SyncResult
 
 from .boundary import READ, WRITE_APPEND, WRITE_IDEMPOTENT, Project, tool_errors
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 
+from skill.analysis.paging import DEFAULT_LIMIT
+from skill.analysis.results import DEFAULT_MAX_POINTS, MetricHistory
 from skill.models import ExperimentDetail, ExperimentPage, Increment
-from skill.paging import DEFAULT_LIMIT
-from skill.results import DEFAULT_MAX_POINTS, MetricHistory
 
 from .boundary import READ, Project, tool_errors
 

@@ -1,7 +1,7 @@
 """Small writes an agent needs on an existing experiment: a note, tags.
 
 Not registered in `--read-only` mode. They change metadata.yaml through
-`skill.edits`, which refuses to overwrite a file it cannot parse.
+`skill.storage.edits`, which refuses to overwrite a file it cannot parse.
 """
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import DamagedFile
-from .fileio import read_yaml
 from .layout import SPECWEAVE_DIR
+from .storage.fileio import read_yaml
 
 CONFIG_FILE = "ml.yaml"
 TRACKING_URI_ENV = "SPECWEAVE_TRACKING_URI"

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 from .errors import InvalidInput, ReadOnly, UnsafePath
 from .layout import SPECWEAVE_DIR
 from .models import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
-from .paths import find_root
+from .storage.paths import find_root
 
 if TYPE_CHECKING:
-    from .compare import Comparison
-    from .decisions import Decision
-    from .export import ExportResult
-    from .history import MetricHistory
-    from .living_docs import SyncResult
-    from .memo import Memo
+    from .analysis.compare import Comparison
+    from .analysis.export import ExportResult
+    from .analysis.history import MetricHistory
+    from .analysis.living_docs import SyncResult
+    from .storage.decisions import Decision
+    from .storage.memo import Memo
 
 
 class Project:
@@ -46,7 +46,7 @@ class Project:
         self.read_only = read_only
         self._memo: Memo | None = None
         if memo:  # a long-lived face (the MCP server) answers repeated reads from a stat-checked memo
-            from .memo import Memo
+            from .storage.memo import Memo
 
             self._memo = Memo()
 
@@ -72,7 +72,7 @@ class Project:
     def inside(self, path: Path) -> Path:
         """`path` resolved (links followed), refused unless it stays in `.specweave/`: a second fence,
         behind the readers and writers that never follow a link."""
-        from .paths import contained
+        from .storage.paths import contained
 
         return contained(path, self.store)
 
@@ -83,13 +83,13 @@ class Project:
     # -- increments -------------------------------------------------------------------------------
     def increments(self) -> list[Increment]:
         """Every increment, oldest first, archived ones included."""
-        from .increments import list_increments
+        from .storage.increments import list_increments
 
         return list_increments(self.root)
 
     def increment(self, ref: str | None = None) -> Increment:
         """The increment `ref` names (`0042`, its id or slug); None: the active one, then the newest."""
-        from .increments import resolve_increment
+        from .storage.increments import resolve_increment
 
         return resolve_increment(self.root, ref or None)
 
@@ -102,7 +102,7 @@ class Project:
         `where` is the safe filter grammar (`metrics.auc > 0.8 and params.max_depth <= 6`), `sort` like
         `-metrics.auc` or `metrics.auc desc`; a misspelt field is refused with the nearest known names.
         """
-        from .store import list_all_experiments, list_experiments
+        from .storage.store import list_all_experiments, list_experiments
 
         if all_increments:
             if increment:
@@ -114,7 +114,7 @@ class Project:
              where: str | None = None, sort: str | None = None, limit: object = None,
              cursor: str | None = None) -> ExperimentPage:
         """One page of `experiments(...)`; pass `next_cursor` back as `cursor` for the next."""
-        from .paging import DEFAULT_LIMIT, paginate, query_fingerprint
+        from .analysis.paging import DEFAULT_LIMIT, paginate, query_fingerprint
 
         inc = self.increment(increment)
         records = self.experiments(inc.id, status=status, tag=tag, where=where, sort=sort)
@@ -130,7 +130,7 @@ class Project:
         Scope: the increment named, else the active (or newest) increment, and only then every other;
         an error only when the reference stays ambiguous, listing the full references.
         """
-        from .store import find_experiment, load_experiment, validate_experiment_ref
+        from .storage.store import find_experiment, load_experiment, validate_experiment_ref
 
         if self._memo is None:
             return find_experiment(self.root, ref, increment or None)
@@ -144,7 +144,7 @@ class Project:
 
     def detail(self, ref: str, increment: str | None = None) -> ExperimentDetail:
         """An experiment in full: the record plus min/max/last/steps of each metric, path relative."""
-        from .store import find_experiment, metric_summaries, validate_experiment_ref
+        from .storage.store import find_experiment, metric_summaries, validate_experiment_ref
 
         memo = self._memo
         if memo is not None:
@@ -170,7 +170,7 @@ class Project:
     def history(self, ref: str, metric: str | None = None, max_points: object = None,
                 increment: str | None = None) -> MetricHistory:
         """A metric's points over steps (every metric when None), downsampled keeping the extremes."""
-        from .history import DEFAULT_MAX_POINTS, metric_history
+        from .analysis.history import DEFAULT_MAX_POINTS, metric_history
 
         record = self.experiment(ref, increment)
         return metric_history(record, metric, DEFAULT_MAX_POINTS if max_points is None else max_points,
@@ -178,13 +178,13 @@ class Project:
 
     def history_frame(self, ref: str, increment: str | None = None, metrics: list[str] | str | None = None) -> Any:
         """Every logged point of one experiment as a long pandas DataFrame: step, key, value, ts."""
-        from .export import metric_history_dataframe
+        from .analysis.export import metric_history_dataframe
 
         return metric_history_dataframe(self.root, ref, increment, metrics)
 
     def load_model(self, ref: str, name: str = "model.pkl", increment: str | None = None) -> Any:
         """A saved model, loaded only after its size and sha256 match metadata.yaml (never by the MCP face)."""
-        from .artifacts import load_model
+        from .storage.artifacts import load_model
 
         return load_model(self.experiment(ref, increment), name)
 
@@ -195,7 +195,7 @@ class Project:
                 write_report: bool = True) -> Comparison:
         """Rank an increment's experiments (all, those named, or those the filters keep) and, unless
         `write_report` is False or the project is read-only, write `comparison.md`."""
-        from .compare import compare_experiments
+        from .analysis.compare import compare_experiments
         from .errors import NotFound
 
         inc = self.increment(increment)
@@ -218,7 +218,7 @@ class Project:
         A person's `path` is theirs, written where they say (relative to the working directory), like
         pandas' `to_csv`; `confined` (the MCP face) makes it a name under `.specweave/exports/`.
         """
-        from .export import export_experiments
+        from .analysis.export import export_experiments
 
         if path is not None:
             self.require_writable("export_experiments with a path")
@@ -228,7 +228,7 @@ class Project:
 
     def dataframe(self, increments: list[str] | None = None) -> Any:
         """Every experiment (of the increments named) as one pandas DataFrame, a row per run."""
-        from .export import experiments_dataframe
+        from .analysis.export import experiments_dataframe
 
         return experiments_dataframe(self.root, increments)
 
@@ -238,20 +238,20 @@ class Project:
                      author: str | None = None) -> Decision:
         """Record that `selected` was chosen, and why. The increment is the one given, else the selected
         experiment's own (found by the same scope rule as `experiment`)."""
-        from .decisions import log_decision
+        from .storage.decisions import log_decision
 
         self.require_writable("log_decision")
         inc = increment or self.experiment(selected).increment
         return log_decision(self.root, inc, selected, rationale, alternatives, metrics, author)
 
     def decisions(self, increment: str | None = None) -> list[Decision]:
-        from .decisions import read_decisions
+        from .storage.decisions import read_decisions
 
         return read_decisions(self.root, increment)
 
     def sync_docs(self, increments: list[str] | None = None, dry_run: bool = False) -> SyncResult:
         """Bring the living docs up to date (dry_run: only the diff)."""
-        from .living_docs import sync_living_docs
+        from .analysis.living_docs import sync_living_docs
 
         if not dry_run:
             self.require_writable("sync_living_docs")
@@ -262,7 +262,7 @@ class Project:
 
     # -- edits ------------------------------------------------------------------------------------
     def add_note(self, ref: str, text: str, increment: str | None = None) -> Note:
-        from .edits import add_note
+        from .storage.edits import add_note
 
         self.require_writable("add_note")
         return add_note(self.experiment(ref, increment), text)
@@ -270,8 +270,8 @@ class Project:
     def tag(self, ref: str, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
             increment: str | None = None) -> ExperimentSummary:
         """Add and remove tags; the experiment as it is afterwards."""
-        from .edits import set_tags
-        from .store import load_experiment
+        from .storage.edits import set_tags
+        from .storage.store import load_experiment
 
         self.require_writable("tag_experiment")
         if not add and not remove:
@@ -281,8 +281,8 @@ class Project:
         return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
 
     def set_status(self, ref: str, status: str, increment: str | None = None) -> ExperimentSummary:
-        from .edits import set_status
-        from .store import load_experiment
+        from .storage.edits import set_status
+        from .storage.store import load_experiment
 
         self.require_writable("set_status")
         record = self.experiment(ref, increment)

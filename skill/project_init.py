@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .errors import DamagedFile
-from .fileio import atomic_write
-from .gitfiles import ensure_union_merge
 from .layout import CACHE_DIR, INCREMENTS_DIR, SPECWEAVE_DIR
+from .storage.fileio import atomic_write
+from .storage.gitfiles import ensure_union_merge
 
 SERVER_NAME = "ml"
 MCP_CONFIG = ".mcp.json"

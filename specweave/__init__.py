@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "track_experiment": "skill.tracking",
-    "Experiment": "skill.experiment",
+    "track_experiment": "skill.tracking.tracking",
+    "Experiment": "skill.tracking.experiment",
     "ExperimentMetadata": "skill.models",
     "SpecweaveError": "skill.errors",
     "InvalidInput": "skill.errors",
@@ -37,7 +37,7 @@ _EXPORTS = {
     "experiments_dataframe": "specweave._api",
     "metric_history_dataframe": "specweave._api",
     "load_model": "specweave._api",
-    "parse_where": "skill.query",
+    "parse_where": "skill.analysis.query",
     "configure_mlflow": "skill.integrations.mlflow_local",
     "configure_wandb": "skill.integrations.wandb_mirror",
     "TensorBoardCallback": "skill.integrations.tensorboard_cb",
@@ -86,21 +86,20 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from skill.analysis.query import parse_where
+    from skill.errors import AmbiguousReference, InvalidInput, MissingExtra, NotFound, SpecweaveError
     from skill.integrations.mlflow_local import configure_mlflow
     from skill.integrations.tensorboard_cb import TensorBoardCallback
     from skill.integrations.wandb_mirror import configure_wandb
-    from skill.errors import AmbiguousReference, InvalidInput, MissingExtra, NotFound, SpecweaveError
-    from skill.experiment import Experiment
     from skill.models import ExperimentMetadata
-    from skill.tracking import track_experiment
+    from skill.tracking.experiment import Experiment
+    from skill.tracking.tracking import track_experiment
     from skill.workflows.artifact_capture import track_artifacts
     from skill.workflows.autotrack import AutoTracker
     from skill.workflows.crossval import track_cross_validation
     from skill.workflows.model_compare import compare_models
     from skill.workflows.pipeline import ExperimentPipeline
     from skill.workflows.sweeps import track_grid_search, track_hyperparameters
-
-    from skill.query import parse_where
 
     from ._api import (
         compare_experiments,

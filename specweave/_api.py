@@ -9,10 +9,10 @@ from skill.models import ExperimentRecord, Increment
 from skill.project import Project
 
 if TYPE_CHECKING:
-    from skill.compare import Comparison
-    from skill.decisions import Decision
-    from skill.export import ExportResult
-    from skill.living_docs import SyncResult
+    from skill.analysis.compare import Comparison
+    from skill.analysis.export import ExportResult
+    from skill.analysis.living_docs import SyncResult
+    from skill.storage.decisions import Decision
 
 PathArg = str | os.PathLike[str] | None
 

@@ -23,7 +23,7 @@ PROG = "sw-ml"
 
 # -- output helpers -------------------------------------------------------------------------
 def _json(data: Any) -> None:
-    from skill.fileio import to_jsonable
+    from skill.storage.fileio import to_jsonable
 
     sys.stdout.write(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
@@ -82,7 +82,7 @@ def cmd_list_increments(args: argparse.Namespace) -> int:
 
 
 def _key_metrics(records: list[Any], limit: int = 4) -> list[str]:
-    from skill.compare import metric_columns
+    from skill.analysis.compare import metric_columns
 
     names = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
     return metric_columns(names)[:limit]
@@ -110,9 +110,9 @@ def _list_columns(project: Any, args: argparse.Namespace, records: list[Any]) ->
 
 
 def cmd_list_experiments(args: argparse.Namespace) -> int:
-    from skill.paging import first
-    from skill.render import column_numbers, short_duration
-    from skill.store import pipeline_order
+    from skill.analysis.paging import first
+    from skill.analysis.render import column_numbers, short_duration
+    from skill.storage.store import pipeline_order
 
     project = _project(args)
     if args.all and args.increment:
@@ -149,7 +149,7 @@ def cmd_list_experiments(args: argparse.Namespace) -> int:
 
 
 def cmd_show_experiment(args: argparse.Namespace) -> int:
-    from skill.render import short_duration, short_number
+    from skill.analysis.render import short_duration, short_number
 
     project = _project(args)
     record = project.detail(args.experiment, args.increment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from skill.tracking import track_experiment
+from skill.tracking.tracking import track_experiment
 
 INC = "0042-recommendation-model"
 OTHER = "0043-ranking"

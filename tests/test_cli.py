@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fixed_store import make_increment, seed_comparison_store, write_experiment
 
 REPO = Path(__file__).resolve().parent.parent

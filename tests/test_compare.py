@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fixed_store import make_increment, seed_comparison_store, seed_living_docs_store, write_decision, write_experiment
-from skill.compare import compare_experiments, cv_std, infer_goal, metric_title
+
+from skill.analysis.compare import compare_experiments, cv_std, infer_goal, metric_title
 from skill.errors import AmbiguousReference, InvalidInput, NotFound
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fixed_store import seed_comparison_store, write_experiment
-from skill.compare import compare_experiments
-from skill.fileio import to_jsonable
-from skill.index import index_path
-from skill.living_docs import sync_living_docs
-from skill.store import list_all_experiments, list_experiments
+
+from skill.analysis.compare import compare_experiments
+from skill.analysis.living_docs import sync_living_docs
+from skill.storage.fileio import to_jsonable
+from skill.storage.index import index_path
+from skill.storage.store import list_all_experiments, list_experiments
 
 INC = "0042-recommendation-model"
 
@@ -166,8 +166,8 @@ def test_cache_folder_is_git_ignored(project: Path) -> None:
 ])
 def test_metadata_fast_path_reads_what_yaml_reads(tmp_path: Path, tail: str) -> None:
     from skill.errors import DamagedFile
-    from skill.fileio import read_yaml
-    from skill.store import read_metadata
+    from skill.storage.fileio import read_yaml
+    from skill.storage.store import read_metadata
 
     path = tmp_path / "metadata.yaml"
     path.write_text("schema_version: 1\nid: exp-001-a\nnotes: []\n" + tail, encoding="utf-8")
@@ -182,8 +182,8 @@ def test_metadata_fast_path_reads_what_yaml_reads(tmp_path: Path, tail: str) -> 
 
 
 def test_metadata_written_by_the_tracker_takes_the_fast_path(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import skill.store
-    from skill.fileio import read_yaml
+    import skill.storage.store
+    from skill.storage.fileio import read_yaml
     from specweave import track_experiment
 
     with track_experiment("fast", increment="0001-x") as exp:
@@ -194,6 +194,6 @@ def test_metadata_written_by_the_tracker_takes_the_fast_path(project: Path, monk
     def no_full_parse(_path: Path) -> None:
         raise AssertionError("the full YAML parse was used")
 
-    monkeypatch.setattr(skill.store, "read_yaml", no_full_parse)
-    data = skill.store.read_metadata(path)
+    monkeypatch.setattr(skill.storage.store, "read_yaml", no_full_parse)
+    data = skill.storage.store.read_metadata(path)
     assert data == expected and len(data["packages"]) > 5

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fixed_store import seed_comparison_store
-from skill.decisions import log_decision, read_decisions
+
 from skill.errors import DamagedFile, InvalidInput, NotFound
-from skill.store import list_experiments
+from skill.storage.decisions import log_decision, read_decisions
+from skill.storage.store import list_experiments
 
 
 def tags_of(root: Path) -> dict[str, list[str]]:
@@ -69,7 +69,8 @@ def test_selected_experiment_without_metadata_is_refused(tmp_path: Path) -> None
 
 def test_latest_decision_is_by_time_not_by_line(tmp_path: Path) -> None:
     from fixed_store import write_decision
-    from skill.compare import compare_experiments
+
+    from skill.analysis.compare import compare_experiments
 
     inc = seed_comparison_store(tmp_path)
     write_decision(inc, "exp-004-neural-net", "later, merged in first", day=25)
@@ -83,7 +84,7 @@ def test_decisions_from_two_clones_merge_by_union(tmp_path) -> None:
     import subprocess
     import sys
 
-    from skill.decisions import read_decisions
+    from skill.storage.decisions import read_decisions
     from tests.conftest import REPO, git, init_repo
 
     origin = init_repo(tmp_path / "origin")

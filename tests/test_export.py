@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fixed_store import make_increment, seed_comparison_store, write_experiment
+
+from skill.analysis.export import export_experiments
 from skill.errors import InvalidInput, UnsafePath
-from skill.export import export_experiments
 
 
 def test_csv_rows_are_flattened(tmp_path: Path) -> None:
@@ -92,8 +92,8 @@ def test_dataframe_of_every_increment_matches_the_records(tmp_path: Path) -> Non
     import os
     import time
 
-    from skill.export import experiments_dataframe, flatten
-    from skill.store import list_all_experiments
+    from skill.analysis.export import experiments_dataframe, flatten
+    from skill.storage.store import list_all_experiments
 
     inc = seed_comparison_store(tmp_path)
     write_experiment(inc, 5, "nan", metrics={"accuracy": float("nan")}, tags=["a", "b"])
@@ -122,7 +122,7 @@ def test_dataframe_of_every_increment_matches_the_records(tmp_path: Path) -> Non
 
 
 def test_templates_are_found_and_each_renders(tmp_path: Path) -> None:
-    from skill.render import render, template_module
+    from skill.analysis.render import render, template_module
     from skill.resources_path import data_dir
 
     folder = data_dir("templates")

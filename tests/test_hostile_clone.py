@@ -19,8 +19,8 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-
 from mcp_fixtures import INC, OTHER, make_project
+
 from mcp_server.server import build_server
 from tests.conftest import REPO, git, init_repo
 

@@ -18,16 +18,16 @@ from typing import Any
 
 import anyio
 import pytest
+from fixed_store import make_increment, seed_comparison_store, write_decision, write_experiment
 from mcp import Client
 
-from fixed_store import make_increment, seed_comparison_store, write_decision, write_experiment
 from mcp_server.server import build_server
-from skill.compare import compare_experiments
-from skill.export import export_experiments
-from skill.history import metric_history
-from skill.living_docs import sync_living_docs
-from skill.metrics_log import check_log, read_metric_points, summarize, summarize_log
-from skill.store import find_experiment, list_experiments
+from skill.analysis.compare import compare_experiments
+from skill.analysis.export import export_experiments
+from skill.analysis.history import metric_history
+from skill.analysis.living_docs import sync_living_docs
+from skill.storage.metrics_log import check_log, read_metric_points, summarize, summarize_log
+from skill.storage.store import find_experiment, list_experiments
 from tests.conftest import sw
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,8 +152,8 @@ def test_yaml_alias_bomb_is_damaged_in_bounded_memory(tmp_path: Path) -> None:
         import json, resource
         resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))  # 2 GB: an unbounded expansion fails fast
         from pathlib import Path
-        from skill.compare import compare_experiments
-        from skill.store import list_experiments
+        from skill.analysis.compare import compare_experiments
+        from skill.storage.store import list_experiments
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rows = {{r.id: r.problems for r in list_experiments(Path({str(tmp_path)!r}), "0042")}}
         best = compare_experiments(Path({str(tmp_path)!r}), "0042").best
@@ -252,9 +252,9 @@ def test_a_long_log_is_read_in_bounded_memory_and_other_runs_are_untouched(tmp_p
         def rss():
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         from skill.project import Project
-        from skill.history import metric_history
-        from skill.store import find_experiment, increment_records, list_experiments
-        from skill.increments import resolve_increment
+        from skill.analysis.history import metric_history
+        from skill.storage.store import find_experiment, increment_records, list_experiments
+        from skill.storage.increments import resolve_increment
         root = Path({str(tmp_path)!r})
         base, t = rss(), time.perf_counter()
         listed = {{r.id: (r.status, r.metrics.get("loss"), r.problems) for r in list_experiments(root, "0042")}}
@@ -500,7 +500,7 @@ def test_streamed_downsampling_is_exactly_downsample() -> None:
     import math
     import random
 
-    from skill.history import _Stream, downsample
+    from skill.analysis.history import _Stream, downsample
     from skill.models import MetricPoint
 
     rng = random.Random(7)

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from fixed_store import seed_comparison_store
-from skill.decisions import log_decision, read_decisions
-from skill.edits import add_note
+
+from skill.analysis.export import export_experiments
+from skill.analysis.living_docs import docs_path, sync_living_docs
 from skill.errors import InvalidInput, SpecweaveError, UnsafePath
-from skill.export import export_experiments
-from skill.living_docs import docs_path, sync_living_docs
-from skill.store import find_experiment
+from skill.storage.decisions import log_decision, read_decisions
+from skill.storage.edits import add_note
+from skill.storage.store import find_experiment
 from tests.conftest import REPO, git, sw
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}

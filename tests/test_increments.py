@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from skill.errors import AmbiguousReference, InvalidInput, NotFound
-from skill.increments import list_increments, resolve_increment
-from skill.paths import find_root
+from skill.storage.increments import list_increments, resolve_increment
+from skill.storage.paths import find_root
 from specweave import track_experiment
 
 

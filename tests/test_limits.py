@@ -8,13 +8,13 @@ from typing import Any
 
 import anyio
 import pytest
+from fixed_store import seed_comparison_store
 from mcp import Client
 
-from fixed_store import seed_comparison_store
 from mcp_server.server import build_server
+from skill.analysis.history import downsample, validate_max_points
+from skill.analysis.paging import MAX_LIMIT, encode_cursor, first, paginate, query_fingerprint, validate_limit
 from skill.errors import InvalidInput
-from skill.history import downsample, validate_max_points
-from skill.paging import MAX_LIMIT, encode_cursor, first, paginate, query_fingerprint, validate_limit
 from tests.conftest import sw
 
 REPO = Path(__file__).resolve().parent.parent

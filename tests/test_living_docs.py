@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fixed_store import make_increment, seed_comparison_store, seed_living_docs_store, write_decision, write_experiment
-from skill.errors import DamagedFile
-from skill.living_docs import docs_path, sync_living_docs
 from test_compare import check_snapshot
+
+from skill.analysis.living_docs import docs_path, sync_living_docs
+from skill.errors import DamagedFile
 
 
 def test_seed_living_docs_example(tmp_path: Path) -> None:

@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
-
 from fixed_store import make_increment, write_experiment
-from skill.compare import compare_experiments
-from skill.export import export_experiments
-from skill.living_docs import docs_path, sync_living_docs
-from skill.render import md_cell, md_table
-from skill.tracking import track_experiment
+
+from skill.analysis.compare import compare_experiments
+from skill.analysis.export import export_experiments
+from skill.analysis.living_docs import docs_path, sync_living_docs
+from skill.analysis.render import md_cell, md_table
+from skill.tracking.tracking import track_experiment
 
 INC = "0042-recommendation-model"
 NASTY_VALUE = "x|y\nz\\|w"

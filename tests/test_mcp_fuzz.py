@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
-
 from mcp_fixtures import make_project, tree_outside_store
+
 from mcp_server.prompts import _clean as quoted_argument
 from mcp_server.server import build_server
 

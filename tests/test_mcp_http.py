@@ -20,7 +20,6 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-
 from mcp_fixtures import make_project
 
 REPO = Path(__file__).resolve().parent.parent

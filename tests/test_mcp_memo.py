@@ -9,8 +9,8 @@ from pathlib import Path
 
 import anyio
 from mcp import Client
-
 from mcp_fixtures import INC, OTHER, make_project
+
 from mcp_server.server import build_server
 
 

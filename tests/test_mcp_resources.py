@@ -9,9 +9,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client, MCPError
+from mcp_fixtures import INC, OTHER, make_project
 from mcp_types import PromptReference, ResourceTemplateReference
 
-from mcp_fixtures import INC, OTHER, make_project
 from mcp_server.prompts import load_prompt_files
 from mcp_server.server import build_server
 

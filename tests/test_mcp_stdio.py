@@ -10,7 +10,6 @@ from pathlib import Path
 import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
-
 from mcp_fixtures import INC, make_project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,7 +66,7 @@ from mcp_server.server import build_server
 
 HEAVY = ("pandas", "jinja2", "numpy", "sklearn", "matplotlib", "mlflow", "wandb")
 server = build_server(%r)
-assert not [m for m in HEAVY + ("skill.compare", "skill.export", "skill.living_docs") if m in sys.modules], sys.modules
+assert not [m for m in HEAVY + ("skill.analysis.compare", "skill.analysis.export", "skill.analysis.living_docs") if m in sys.modules], sys.modules
 
 async def go():
     async with Client(server, mode="legacy") as client:

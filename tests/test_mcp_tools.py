@@ -10,8 +10,8 @@ import anyio
 import pytest
 import yaml
 from mcp import Client
-
 from mcp_fixtures import INC, OTHER, make_project
+
 from mcp_server.server import build_server
 
 MODES = ("auto", "legacy")

@@ -10,8 +10,8 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 
 from skill.errors import InvalidInput  # noqa: E402
-from skill.external import metric_history  # noqa: E402
-from skill.store import list_experiments  # noqa: E402
+from skill.storage.external import metric_history  # noqa: E402
+from skill.storage.store import list_experiments  # noqa: E402
 
 
 def _exp_dir(project: Path) -> Path:
@@ -162,8 +162,8 @@ def test_from_specweave_import_mlflow_is_the_facade(project: Path, run_py) -> No
 
 
 def test_find_external_by_id_folder_or_short_prefix(project: Path) -> None:
-    from skill.external import find_external
-    from skill.increments import list_increments
+    from skill.storage.external import find_external
+    from skill.storage.increments import list_increments
     from specweave import configure_mlflow
 
     configure_mlflow(increment="0042")
@@ -191,8 +191,8 @@ def test_runs_of_any_mlflow_experiment_in_the_increment_store_are_listed(project
 
 
 def test_runs_kept_by_mlflow_refuse_edits_with_one_line(project: Path) -> None:
-    from skill.edits import add_note, set_tags
     from skill.errors import ReadOnly
+    from skill.storage.edits import add_note, set_tags
     from specweave import configure_mlflow
 
     configure_mlflow(increment="0042")
@@ -206,7 +206,7 @@ def test_runs_kept_by_mlflow_refuse_edits_with_one_line(project: Path) -> None:
 
 
 def test_find_experiment_reaches_runs_kept_by_mlflow(project: Path) -> None:
-    from skill.store import find_experiment
+    from skill.storage.store import find_experiment
     from specweave import configure_mlflow
 
     configure_mlflow(increment="0042")

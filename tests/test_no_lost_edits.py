@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from fixed_store import seed_comparison_store
-from skill.decisions import log_decision, read_decisions
+
+from skill.analysis.living_docs import docs_path, sync_living_docs
 from skill.errors import InvalidInput
-from skill.living_docs import docs_path, sync_living_docs
-from skill.store import find_experiment
+from skill.storage.decisions import log_decision, read_decisions
+from skill.storage.store import find_experiment
 from tests.conftest import REPO, sw
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
@@ -92,8 +92,8 @@ def test_two_processes_tagging_and_noting_at_once_lose_nothing(project: Path, ru
     seed_comparison_store(project)
     code = """
 import sys
-from skill.edits import add_note, set_tags
-from skill.store import find_experiment
+from skill.storage.edits import add_note, set_tags
+from skill.storage.store import find_experiment
 from pathlib import Path
 rec = find_experiment(Path("."), "exp-003", "0042")
 for i in range(40):
@@ -120,7 +120,7 @@ def _second_increment(project: Path) -> None:
 def test_parallel_syncs_of_different_increments_both_land(project: Path) -> None:
     seed_comparison_store(project)
     _second_increment(project)
-    code = ("import sys; from pathlib import Path; from skill.living_docs import sync_living_docs; "
+    code = ("import sys; from pathlib import Path; from skill.analysis.living_docs import sync_living_docs; "
             "sync_living_docs(Path('.'), [sys.argv[1]])")
     for _trial in range(4):
         docs_path(project).unlink(missing_ok=True)
@@ -138,7 +138,7 @@ def test_a_person_saving_the_docs_while_a_sync_runs_keeps_the_edit(project: Path
     _second_increment(project)
     sync_living_docs(project, ["0042"])
     path = docs_path(project)
-    code = ("import sys; from pathlib import Path; from skill.living_docs import sync_living_docs\n"
+    code = ("import sys; from pathlib import Path; from skill.analysis.living_docs import sync_living_docs\n"
             "for i in range(int(sys.argv[1])): sync_living_docs(Path('.'), ['0043' if i % 2 else '0042'])\n")
     proc = subprocess.Popen([sys.executable, "-c", code, "30"], cwd=project, env=ENV, stderr=subprocess.PIPE)
     saved = []
@@ -181,7 +181,7 @@ def test_decision_fields_are_bounded(project: Path, metrics: dict, message: str)
 
 def test_the_running_process_never_writes_over_a_newer_file(project: Path) -> None:
     """In one process too: a note written by the edit path while the Experiment is open survives."""
-    from skill.edits import add_note
+    from skill.storage.edits import add_note
     from specweave import track_experiment
 
     with track_experiment("in-process", increment="0042") as exp:

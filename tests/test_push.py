@@ -17,11 +17,11 @@ import pytest
 
 mlflow = pytest.importorskip("mlflow")
 
-from skill.edits import add_note, set_tags  # noqa: E402
 from skill.errors import InvalidInput, SpecweaveError  # noqa: E402
 from skill.integrations.mlflow_push import push_experiments  # noqa: E402
-from skill.store import find_experiment, list_experiments  # noqa: E402
-from skill.tracking import track_experiment  # noqa: E402
+from skill.storage.edits import add_note, set_tags  # noqa: E402
+from skill.storage.store import find_experiment, list_experiments  # noqa: E402
+from skill.tracking.tracking import track_experiment  # noqa: E402
 from tests.mlflow_server import free_port, running_mlflow_server  # noqa: E402
 
 

@@ -6,13 +6,13 @@ import math
 from pathlib import Path
 
 import pytest
+from fixed_store import make_increment, write_experiment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixed_store import make_increment, write_experiment
+from skill.analysis.query import filter_records, parse_sort, parse_where, sort_records
 from skill.errors import InvalidInput
-from skill.query import filter_records, parse_sort, parse_where, sort_records
-from skill.store import list_experiments
+from skill.storage.store import list_experiments
 
 RECORDS = [
     {"id": "exp-001-a", "name": "a", "status": "completed", "tags": ["baseline"],

@@ -15,10 +15,10 @@ import pytest
 import yaml
 from fixed_store import make_increment, write_experiment
 
-from skill.compare import compare_experiments, cv_std
+from skill.analysis.compare import compare_experiments, cv_std
+from skill.analysis.query import filter_records, sort_records
 from skill.errors import DamagedFile, InvalidInput, NotFound
-from skill.query import filter_records, sort_records
-from skill.store import list_experiments
+from skill.storage.store import list_experiments
 from tests.conftest import REPO, init_repo
 
 RECORDS = [
@@ -157,7 +157,7 @@ def _docs(project: Path) -> str:
 
 
 def test_living_docs_follow_the_primary_metric_of_the_latest_comparison(project: Path) -> None:
-    from skill.living_docs import sync_living_docs
+    from skill.analysis.living_docs import sync_living_docs
 
     inc = make_increment(project, "0042-primary", "Primary")
     write_experiment(inc, 1, "acc-best", metrics={"accuracy": 0.90, "auc": 0.70})
@@ -187,7 +187,7 @@ def test_living_docs_follow_the_primary_metric_of_the_latest_comparison(project:
 @pytest.mark.parametrize("name", ["model.onnx", "model.safetensors", "model.bin", "model.json", "model.keras",
                                   "model.pb", "nested/model.txt"])
 def test_save_model_refuses_a_format_it_cannot_write(project: Path, name: str) -> None:
-    from skill.tracking import track_experiment
+    from skill.tracking.tracking import track_experiment
 
     with track_experiment("formats") as exp:
         with pytest.raises(InvalidInput) as err:
@@ -203,7 +203,7 @@ def test_save_model_refuses_a_format_it_cannot_write(project: Path, name: str) -
 
 
 def test_onnx_message_says_what_would_work(project: Path) -> None:
-    from skill.tracking import track_experiment
+    from skill.tracking.tracking import track_experiment
 
     with track_experiment("onnx") as exp, pytest.raises(InvalidInput, match="torch.onnx.export"):
         exp.save_model({"w": 1}, "model.onnx")
@@ -223,7 +223,7 @@ def test_an_onnx_proto_is_written_as_onnx(project: Path) -> None:
     onnx = pytest.importorskip("onnx")
     from onnx import helper
 
-    from skill.tracking import track_experiment
+    from skill.tracking.tracking import track_experiment
     from specweave import load_model
 
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
@@ -243,7 +243,7 @@ def saved_model(project: Path):
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from skill.tracking import track_experiment
+    from skill.tracking.tracking import track_experiment
 
     X, y = make_classification(n_samples=60, n_features=4, random_state=1)
     model = LogisticRegression(max_iter=200).fit(X, y)
@@ -331,7 +331,7 @@ def test_a_torch_model_round_trips(project: Path, run_py) -> None:
 
 # -- 7. a per-step history DataFrame -------------------------------------------------------------------------
 def test_metric_history_dataframe(project: Path) -> None:
-    from skill.tracking import track_experiment
+    from skill.tracking.tracking import track_experiment
     from specweave import metric_history_dataframe
 
     with track_experiment("curves", "0003-curves") as exp:
@@ -357,7 +357,7 @@ def test_metric_history_dataframe(project: Path) -> None:
 # -- 8. errors never show a temp file's name ----------------------------------------------------------------
 def test_a_failed_write_names_its_target_not_the_temp_file(project: Path) -> None:
     from mcp_server.boundary import error_message
-    from skill.fileio import atomic_write
+    from skill.storage.fileio import atomic_write
 
     inc = make_increment(project, "0042-writes")
     write_experiment(inc, 1, "a", metrics={"auc": 0.9})
@@ -399,7 +399,7 @@ def test_the_demo_prints_commands_a_user_can_paste(tmp_path: Path) -> None:
     pasted = subprocess.run(["bash", "-c", line], cwd=target, env=env, capture_output=True, text=True, timeout=120,
                             check=False)
     assert pasted.returncode == 0, pasted.stderr
-    from skill.decisions import read_decisions
+    from skill.storage.decisions import read_decisions
 
     assert read_decisions(target, None)[-1].rationale.startswith("Best accuracy; lr=0.01")
 

@@ -45,7 +45,7 @@ def test_front_matter_and_size() -> None:
 
 def test_every_facade_name_and_experiment_method_exists() -> None:
     import specweave
-    from skill.experiment import Experiment
+    from skill.tracking.experiment import Experiment
 
     _, body = front_and_body()
     python = "\n".join(code_blocks(body, "python"))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from skill.errors import InvalidInput
-from skill.system_metrics import DEFAULT_INTERVAL_S, SystemSampler, resolve_interval
-from skill.tracking import track_experiment
+from skill.tracking.system_metrics import DEFAULT_INTERVAL_S, SystemSampler, resolve_interval
+from skill.tracking.tracking import track_experiment
 
 
 def _keys(folder: Path) -> list[str]:
@@ -81,7 +81,7 @@ def test_sampler_works_without_psutil(run_py, project: Path) -> None:
     """psutil absent (blocked from import): /proc and os.getloadavg still give numbers."""
     code = (
         "import sys; sys.modules['psutil'] = None\n"
-        "from skill.system_metrics import SystemSampler\n"
+        "from skill.tracking.system_metrics import SystemSampler\n"
         "s = SystemSampler(); sum(range(3_000_000)); r = s.read()\n"
         "import json; print(json.dumps(r))\n"
     )
@@ -95,7 +95,7 @@ def test_sampler_works_without_psutil(run_py, project: Path) -> None:
 
 def test_gpu_keys_exactly_where_nvml_answers() -> None:
     """No NVIDIA driver (or no pynvml): no GPU keys and no error; with one: both keys per device."""
-    from skill.system_metrics import _nvml
+    from skill.tracking.system_metrics import _nvml
 
     readings = SystemSampler().read()
     gpu_keys = sorted(key for key in readings if key.startswith("system/gpu"))

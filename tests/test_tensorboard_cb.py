@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skill.integrations.tensorboard_cb import resolve_log_dir
-from skill.store import list_experiments
+from skill.storage.store import list_experiments
 
 
 def _keras_backend() -> str | None:

@@ -11,7 +11,7 @@ import pytest
 
 wandb = pytest.importorskip("wandb")
 
-from skill.store import list_experiments  # noqa: E402
+from skill.storage.store import list_experiments  # noqa: E402
 
 _ENV = ("WANDB_PROJECT", "WANDB_DIR", "WANDB_MODE", "WANDB_SILENT", "WANDB_API_KEY")
 

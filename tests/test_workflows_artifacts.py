@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from skill.errors import InvalidInput, NotFound, UnsafePath
-from skill.store import find_experiment, list_experiments
-from skill.tracking import track_experiment
+from skill.storage.store import find_experiment, list_experiments
+from skill.tracking.tracking import track_experiment
 from skill.workflows.artifact_capture import track_artifacts
 
 

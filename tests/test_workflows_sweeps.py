@@ -12,9 +12,9 @@ from sklearn.datasets import make_classification
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from skill.compare import compare_experiments
+from skill.analysis.compare import compare_experiments
 from skill.errors import InvalidInput
-from skill.store import find_experiment, list_experiments
+from skill.storage.store import find_experiment, list_experiments
 from skill.workflows.importance import CHART_FILE, TABLE_FILE, param_importance, render_table
 from skill.workflows.progress import progress
 from skill.workflows.sweeps import sweep_tag, track_grid_search, track_hyperparameters

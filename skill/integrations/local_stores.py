@@ -6,7 +6,7 @@
       mlartifacts/     MLflow's artifacts (models: large)
       wandb/           W&B's run folders (logs, binary history, debug files)
 
-These are per-machine caches of another tool, read by `skill.external` on
+These are per-machine caches of another tool, read by `skill.storage.external` on
 this machine; what is shared through git is the plain experiment folders
 (the `specweave.mlflow` / `specweave.wandb` wrappers write one per run) and,
 for a team, an MLflow server (`sw-ml push`).
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..gitfiles import ensure_lines
 from ..layout import EXPERIMENTS_DIR, MLFLOW_DB
 from ..models import Increment
+from ..storage.gitfiles import ensure_lines
 
 MLFLOW_ARTIFACTS = "mlartifacts"
 WANDB_DIR = "wandb"

@@ -28,10 +28,10 @@ from urllib.parse import unquote, urlparse
 from pydantic import BaseModel
 
 from ..config import team_tracking_uri
-from ..ids import slugify
 from ..layout import STATUSES
 from ..models import ArtifactInfo, ExperimentMeta, ExperimentRecord, GitInfo, Increment, Note
-from ..paths import find_root
+from ..storage.ids import slugify
+from ..storage.paths import find_root
 from . import local_stores
 from .optional import require
 
@@ -99,7 +99,7 @@ def configure_mlflow(
     experiment is named after the increment id. Returns where MLflow now logs.
     """
     mlflow = require("mlflow", "mlflow")
-    from ..tracking import _increment_for  # the same resolution (and zero-config creation) as logging
+    from ..tracking.tracking import _increment_for  # the same resolution (and zero-config creation) as logging
 
     project = find_root(root)
     inc, _created = _increment_for(project, increment)

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..experiment import Experiment, _flatten
-from ..metrics_log import coerce_metric_value
-from ..tracking import track_experiment
+from ..storage.metrics_log import coerce_metric_value
+from ..tracking.experiment import Experiment, _flatten
+from ..tracking.tracking import track_experiment
 from .mlflow_local import TAG_ID, TAG_UID, configure_mlflow, decode_param, encode_param, tags_to_list
 from .optional import require
 

@@ -30,11 +30,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, SpecweaveError
-from ..increments import list_increments, resolve_increment
 from ..layout import METADATA_FILE
-from ..metrics_log import read_metric_points
 from ..models import ExperimentRecord, MetricPoint
-from ..store import experiment_dirs, load_experiment
+from ..storage.increments import list_increments, resolve_increment
+from ..storage.metrics_log import read_metric_points
+from ..storage.store import experiment_dirs, load_experiment
 from .mlflow_local import (
     NOTE_TAG,
     STATUS_TO_MLFLOW,

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..experiment import Experiment
-from ..paths import find_root
-from ..tracking import _increment_for, track_experiment
+from ..storage.paths import find_root
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import _increment_for, track_experiment
 from .optional import require
 
 _PLACEHOLDER_RE = re.compile(r"^(?P<number>\d{4}[A-Z]?)(?:-[a-z0-9-]*)?\.\.\.$")

@@ -34,9 +34,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..errors import InvalidInput
-from ..experiment import Experiment
-from ..paths import find_root
-from ..tracking import _increment_for, track_experiment
+from ..storage.paths import find_root
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import _increment_for, track_experiment
 from . import local_stores
 from .optional import require
 

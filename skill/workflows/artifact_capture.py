@@ -33,17 +33,17 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from .. import flusher
-from ..artifacts import write_artifact
-from ..edits import check_writable, record_artifact
 from ..errors import InvalidInput, NotFound
-from ..experiment import Experiment
-from ..ids import new_uid
 from ..layout import CACHE_DIR, SPECWEAVE_DIR, STAGING_DIR
 from ..models import ArtifactInfo, ExperimentRecord
-from ..paths import find_root, safe_relative
-from ..store import find_experiment
-from ..tracking import track_experiment
+from ..storage.artifacts import write_artifact
+from ..storage.edits import check_writable, record_artifact
+from ..storage.ids import new_uid
+from ..storage.paths import find_root, safe_relative
+from ..storage.store import find_experiment
+from ..tracking import flusher
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import track_experiment
 
 
 class ArtifactFolder(os.PathLike):  # type: ignore[type-arg]

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import InvalidInput
-from ..experiment import Experiment
-from ..tracking import track_experiment
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import track_experiment
 from .common import as_float, estimator_params, is_estimator, is_number, param_value
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
-from ..experiment import Experiment
-from ..paths import find_root
-from ..tracking import track_experiment
+from ..storage.paths import find_root
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import track_experiment
 from .common import changed_params, is_estimator, model_name, param_value, require_sklearn
 from .progress import progress
 
@@ -45,7 +45,7 @@ _AVERAGES = ("binary", "weighted", "macro", "micro")
 class ModelComparison:
     """What `compare_models` returns: the comparison, the fitted models and their experiments."""
 
-    comparison: Any  # skill.compare.Comparison: .markdown, .dataframe, .best (an experiment id), .rows
+    comparison: Any  # skill.analysis.compare.Comparison: .markdown, .dataframe, .best (an experiment id), .rows
     models: dict[str, Any]  # name -> the fitted model (the objects passed in, fitted in place)
     experiments: dict[str, str]  # name -> experiment id
     metrics: dict[str, dict[str, float]]  # name -> the metrics logged
@@ -180,7 +180,7 @@ def compare_models(
     require_sklearn()
     import numpy as np
 
-    from ..compare import compare_experiments
+    from ..analysis.compare import compare_experiments
 
     named = _named(models)
     task = _task(named, y_train)

@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from typing import Any, Self
 
 from ..errors import InvalidInput
-from ..experiment import Experiment
-from ..tracking import track_experiment
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import track_experiment
 
 PIPELINE_TAG = "pipeline"
 

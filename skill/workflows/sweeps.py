@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import InvalidInput
-from ..experiment import Experiment
-from ..tracking import track_experiment
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import track_experiment
 from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
 from .importance import param_importance, write_importance
 from .progress import progress

@@ -1,0 +1,253 @@
+"""Living docs: `.specweave/docs/internal/architecture/ml-experiments.md`, one section per increment.
+
+Each increment's section sits between markers
+
+    <!-- specweave-ml:begin 0042-recommendation-model -->
+    ...
+    <!-- specweave-ml:end 0042-recommendation-model -->
+
+and only the text between them is ever replaced. A person's text outside
+the markers survives every sync; the output holds no timestamps of its own,
+so a second sync with nothing new changes no byte (the file is not even
+rewritten); the write is atomic. User text (names, notes, rationales) can
+never open or close an HTML comment, so it cannot forge a marker.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import DamagedFile
+from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
+from ..models import Increment
+from ..storage.fileio import read_text_nofollow, replace_into, temp_file_for
+from ..storage.increments import list_increments, resolve_increment
+from ..storage.locks import file_lock
+from ..storage.paths import make_dirs_within
+from ..storage.store import increment_records
+from .compare import compare_experiments, read_config
+from .render import md_cell, render, short_number, template_module
+from .results import SyncResult
+
+TEMPLATE = "ml-experiments.md.j2"
+_BEGIN = "<!-- specweave-ml:begin {} -->"
+_END = "<!-- specweave-ml:end {} -->"
+_MARKER_RE = re.compile(r"^<!-- specweave-ml:(begin|end) (\S+) -->[ \t]*$")
+_MAX_NOTES = 5
+
+
+def docs_path(root: Path) -> Path:
+    return root.joinpath(SPECWEAVE_DIR, *LIVING_DOCS)
+
+
+def _note_lines(record: Any) -> list[str]:
+    """First line of each note (tracebacks stay in metadata.yaml), newest last, at most five."""
+    notes = record.meta.notes if record.meta else []
+    lines = [n.text.strip().splitlines()[0] for n in notes if n.text.strip()]
+    return lines[-_MAX_NOTES:]
+
+
+_RANKED_RE = re.compile(r"^Ranked by \*\*(?P<metric>.+?)\*\* \((?P<goal>higher|lower) is better")
+
+
+def _latest_ranking(inc: Increment, present: set[str]) -> tuple[str | None, str | None]:
+    """The primary metric and goal the increment's `comparison.md` was last ranked by, when that metric
+    is still logged; (None, None) when there is no readable report or it ranked by nothing."""
+    try:
+        text = read_text_nofollow(inc.path / EXPERIMENTS_DIR / COMPARISON_FILE)
+    except (FileNotFoundError, NotADirectoryError, DamagedFile):
+        return None, None
+    for line in text.splitlines():
+        match = _RANKED_RE.match(line)
+        if match:
+            shown = match["metric"]
+            metric = next((m for m in sorted(present) if md_cell(m) == shown), None)
+            return (metric, "max" if match["goal"] == "higher" else "min") if metric else (None, None)
+    return None, None
+
+
+def section_context(root: Path, inc: Increment) -> dict[str, Any]:
+    """Everything one increment's section shows, from the comparison and the latest decision.
+
+    The section ranks by the same primary metric as the comparison: `primary_metric` in
+    `.specweave/ml.yaml` when it names a logged metric (what `compare_experiments` itself uses by
+    default); else the metric (and direction) the latest `comparison.md` was ranked by, so that
+    `compare_experiments(primary_metric="auc")`, or `compare_models`' accuracy/rmse, carries over to
+    the docs; else the comparison's own default (the first metric every experiment has).
+    """
+    records = {r.dir: r for r in increment_records(root, inc)}
+    present = {k for r in records.values() for k, v in r.metrics.items() if isinstance(v, (int, float))}
+    configured = read_config(root).get("primary_metric")
+    primary, goal = (None, None) if configured in present else _latest_ranking(inc, present)
+    comparison = compare_experiments(root, inc.id, primary_metric=primary, goal=goal,  # type: ignore[arg-type]
+                                     write_report=False)
+    metric = comparison.primary_metric
+    experiments, failed, damaged = [], [], []
+    for row in comparison.rows:
+        record = records.get(row.dir)
+        label = (record.meta.description if record and record.meta and record.meta.description else row.name)
+        value = row.metrics.get(metric) if metric else None
+        experiments.append({
+            "id": row.id, "label": label, "status": row.status, "depth": row.depth, "damaged": bool(row.problems),
+            "metric": f"{metric}={short_number(value)}" if metric and value is not None else None,
+            "selected": row.selected,
+        })
+        if row.status in ("failed", "killed", "crashed") and record is not None:
+            failed.append({"id": row.id, "status": row.status, "notes": _note_lines(record)})
+        damaged.extend((row.id, p) for p in row.problems)
+    chosen_id = comparison.best
+    chosen = next((r for r in comparison.rows if r.id == chosen_id), None)
+    chosen_record = records.get(chosen.dir) if chosen else None
+    hyper = sorted((chosen_record.params or {}).items()) if chosen_record else []
+    overridden = (comparison.computed_best if comparison.decision and comparison.computed_best
+                  and comparison.computed_best != comparison.best else None)
+    return {
+        "id": inc.id, "number": inc.number, "title": inc.title, "experiments": experiments,
+        "decision": comparison.decision, "best": comparison.computed_best, "reasons": comparison.reasons,
+        "primary_metric": metric, "overridden": overridden,
+        "chosen_short": "-".join(chosen_id.split("-")[:2]) if chosen_id else None,
+        "hyperparameters": [(k, short_number(v)) for k, v in hyper],
+        "failed": failed, "damaged": damaged,
+    }
+
+
+def render_section(root: Path, inc: Increment) -> str:
+    """The text of one increment's section, markers included, ending with a newline."""
+    body = str(template_module(TEMPLATE).section(section_context(root, inc))).strip("\n")
+    return f"{_BEGIN.format(inc.id)}\n{body}\n{_END.format(inc.id)}\n"
+
+
+def _blocks(text: str, path: Path) -> dict[str, tuple[int, int]]:
+    """Marker blocks of the document: id -> (first line, last line), both marker lines, 0-based."""
+    blocks: dict[str, tuple[int, int]] = {}
+    open_id, open_line = None, 0
+    for number, line in enumerate(text.splitlines()):
+        match = _MARKER_RE.match(line)
+        if not match:
+            continue
+        kind, inc_id = match.groups()
+        if kind == "begin":
+            if open_id is not None:
+                raise DamagedFile(str(path), f"marker for {inc_id} opens inside the section of {open_id}; "
+                                  "fix the markers by hand", number + 1)
+            if inc_id in blocks:
+                raise DamagedFile(str(path), f"two sections for {inc_id}; delete one", number + 1)
+            open_id, open_line = inc_id, number
+        else:
+            if open_id != inc_id:
+                raise DamagedFile(str(path), f"end marker for {inc_id} without its begin marker", number + 1)
+            blocks[inc_id] = (open_line, number)
+            open_id = None
+    if open_id is not None:
+        raise DamagedFile(str(path), f"the section of {open_id} has no end marker", open_line + 1)
+    return blocks
+
+
+def merge_sections(text: str, sections: dict[str, str], path: Path) -> tuple[str, list[str]]:
+    """Replace or insert each section; everything else in `text` is kept as it is."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    changed: list[str] = []
+    for inc_id, section in sorted(sections.items()):
+        blocks = _blocks("".join(lines), path)
+        new_lines = section.splitlines(keepends=True)
+        if inc_id in blocks:
+            start, end = blocks[inc_id]
+            if lines[start:end + 1] != new_lines:
+                lines[start:end + 1] = new_lines
+                changed.append(inc_id)
+            continue
+        later = sorted((start, other) for other, (start, _) in blocks.items() if other > inc_id)
+        if later:
+            at = later[0][0]
+            lines[at:at] = [*new_lines, "\n"]
+        else:
+            if lines and lines[-1].strip():
+                lines.append("\n")
+            lines.extend(new_lines)
+        changed.append(inc_id)
+    return "".join(lines), changed
+
+
+# A file changed this recently may be half-written by an editor that truncates and then writes.
+_QUIET_S = 0.05
+_BUSY_LIMIT_S = 30.0
+
+
+def _being_saved(path: Path) -> bool:
+    try:
+        return time.time() - os.lstat(path).st_mtime < _QUIET_S
+    except FileNotFoundError:
+        return False
+
+
+def _read_docs(path: Path, root: Path) -> str | None:
+    try:
+        return read_text_nofollow(path)
+    except FileNotFoundError:
+        return None
+    except DamagedFile as exc:
+        raise DamagedFile(str(path.relative_to(root)), f"{exc.problem}; refusing to rewrite it") from None
+
+
+def sync_living_docs(root: Path, increments: list[str] | None = None, dry_run: bool = False) -> SyncResult:
+    """Bring the living docs up to date for the given increments (default: every one with experiments).
+
+    With `dry_run`, nothing is written and `diff` holds the unified diff. Two syncs at once are
+    serialised by a lock, and the file is read again just before the rename: a section written by
+    another sync, or a person's edit saved while this one rendered, is merged, never overwritten.
+    """
+    path = docs_path(root)
+    current = _read_docs(path, root)
+    if increments:
+        incs = {resolve_increment(root, ref).id: resolve_increment(root, ref) for ref in increments}
+    else:
+        existing = set(_blocks(current, path)) if current else set()
+        incs = {inc.id: inc for inc in list_increments(root) if inc.experiment_count or inc.id in existing}
+    _blocks(current if current is not None else render(TEMPLATE), path)  # refuse broken markers first
+    sections = {inc_id: render_section(root, inc) for inc_id, inc in incs.items()}
+    if dry_run:
+        new_text, changed = merge_sections(current if current is not None else render(TEMPLATE), sections, path)
+        diff = "".join(difflib.unified_diff(
+            (current or "").splitlines(keepends=True), new_text.splitlines(keepends=True),
+            fromfile=f"a/{path.relative_to(root)}", tofile=f"b/{path.relative_to(root)}"))
+        return SyncResult(path=path, changed=new_text != current, sections_changed=changed,
+                          increments=sorted(incs), dry_run=True, diff=diff)
+    make_dirs_within(root, (SPECWEAVE_DIR, *LIVING_DOCS[:-1]), "the store")
+    deadline = time.monotonic() + _BUSY_LIMIT_S
+    with file_lock(path):
+        while True:
+            if _being_saved(path):  # an editor is writing it (truncate, then write): wait until it is done
+                if time.monotonic() > deadline:
+                    raise DamagedFile(str(path.relative_to(root)), "keeps changing while it is synced; "
+                                      "save it and run the sync again")
+                time.sleep(_QUIET_S)
+                continue
+            current = _read_docs(path, root)
+            new_text, changed = merge_sections(current if current is not None else render(TEMPLATE),
+                                               sections, path)
+            if new_text == current:
+                break
+            fd, tmp = temp_file_for(path)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(new_text.encode("utf-8"))
+            except BaseException:
+                os.unlink(tmp)
+                raise
+            if _being_saved(path) or _read_docs(path, root) != current:  # saved meanwhile: merge again
+                os.unlink(tmp)
+                continue
+            replace_into(tmp, path)
+            break
+    return SyncResult(path=path, changed=new_text != current, sections_changed=changed,
+                      increments=sorted(incs), dry_run=False, diff=None)
+
+
+__all__ = ["SyncResult", "docs_path", "merge_sections", "render_section", "section_context", "sync_living_docs"]

@@ -1,0 +1,138 @@
+"""Rendering markdown from the Jinja templates in `templates/`.
+
+Renderers return strings; writing them is a separate atomic step. The
+environment is built once, on first use (jinja2 is imported lazily).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Any
+
+from ..resources_path import data_dir
+
+
+def short_number(value: Any) -> str:
+    """A compact form for tables: 0.87, 0.8734, 1234, 1.23e+06, NaN, inf; ints stay ints."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value == int(value) and abs(value) < 1e6:
+            return str(int(value))
+        return format(value, ".4g")
+    return str(value)
+
+
+def column_numbers(values: list[Any]) -> list[str]:
+    """Numbers of one table column with the same decimals (0.65, 0.60, 0.84), as people write them.
+
+    Up to 4 decimals, as few as the column needs; a column holding very large or
+    tiny values falls back to short_number per cell.
+    """
+    floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+    if any(abs(v) >= 1e6 or 0 < abs(v) < 1e-3 for v in floats):
+        return [short_number(v) for v in values]
+    decimals = 0
+    for v in floats:
+        for d in range(5):
+            if abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)):
+                break
+        decimals = max(decimals, d)
+    out = []
+    for v in values:
+        if isinstance(v, float) and math.isfinite(v):
+            out.append(f"{v:.{decimals}f}")
+        else:
+            out.append(short_number(v))
+    return out
+
+
+def short_duration(seconds: Any) -> str:
+    """Seconds as people read them in a table: 0.42s, 2.5s, 45s, 320s."""
+    if seconds is None or not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return "—"
+    if math.isnan(seconds):
+        return "—"
+    if seconds < 0.01:
+        return "<0.01s"
+    if seconds < 10:
+        return f"{float(seconds):.2g}s"
+    return f"{seconds:.0f}s"
+
+
+_PIPE = re.compile(r"(\\*)\|")
+
+
+def md_cell(value: Any) -> str:
+    """Text made safe for one markdown table cell or list line (no pipes, newlines or HTML comments).
+
+    Every `|` comes out escaped as `\\|`, and the backslashes already before one are
+    doubled first: GitHub's table parser reads `\\\\|` as a backslash and then a cell
+    break, so escaping the pipe alone would let `a\\|b` split the row.
+    """
+    text = str(value) if value is not None else ""
+    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    text = _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", text)
+    return text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+
+
+def md_table(headers: list[Any], rows: list[list[Any]]) -> list[str]:
+    """The lines of a markdown table padded to aligned columns, as in the seed.
+
+    The one place tables are made: every header and cell goes through md_cell here,
+    so callers pass plain text (a metric named `acc|x` stays one column).
+    """
+    head = [md_cell(h) for h in headers]
+    body = [[md_cell(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(head)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in body]
+    return lines
+
+
+def md_text(value: Any) -> str:
+    """Multi-line text kept as is, except that it can never open or close an HTML comment (our markers)."""
+    text = str(value) if value is not None else ""
+    return text.replace("\r\n", "\n").replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+        autoescape=False,  # markdown, not HTML; user text goes through md_cell / md_text
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(num=short_number, duration=short_duration, cell=md_cell, text=md_text)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render `templates/<template>` with the context; always ends with exactly one newline."""
+    text = environment().get_template(template).render(**context)
+    return text.rstrip("\n") + "\n"
+
+
+def template_module(template: str, **context: Any) -> Any:
+    """A template's macros, for templates that render pieces (e.g. one living-docs section)."""
+    return environment().get_template(template).make_module(context)
+
+
+__all__ = ["column_numbers", "environment", "md_cell", "md_table", "md_text", "render", "short_duration",
+           "short_number", "template_module"]

@@ -1,0 +1,201 @@
+"""Decisions: which experiment an increment chose and why, kept in `experiments/decisions.jsonl`.
+
+Append-only: a later decision supersedes an earlier one, both stay in the
+history. The selected experiment carries the tag `selected` (moved from the
+previously selected one), so every list shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..analysis.results import Decision
+from ..errors import DamagedFile, InvalidInput, UnsafePath
+from ..layout import DECISIONS_FILE, EXPERIMENTS_DIR
+from ..models import Increment
+from .edits import check_writable, set_tags
+from .fileio import dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
+from .gitfiles import ensure_union_merge
+from .increments import resolve_increment
+from .locks import file_lock
+from .store import find_experiment, increment_records
+from .validate import (
+    MAX_ALTERNATIVES,
+    MAX_AUTHOR,
+    MAX_DECISION_METRICS,
+    MAX_RATIONALE,
+    check_depth,
+    is_utf8,
+    validate_text,
+)
+
+SELECTED_TAG = "selected"
+
+
+def decisions_path(inc: Increment) -> Path:
+    return inc.path / EXPERIMENTS_DIR / DECISIONS_FILE
+
+
+def _default_author(root: Path) -> str | None:
+    env = os.environ.get("SPECWEAVE_AUTHOR")
+    if env:
+        return env
+    try:
+        done = subprocess.run(["git", "-C", str(root), "config", "user.email"], capture_output=True, text=True,
+                              timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def read_decisions_checked(inc: Increment, root: Path | None = None) -> tuple[list[Decision], list[str]]:
+    """Every readable decision, oldest first, and a problem line per damaged line."""
+    path = decisions_path(inc)
+    shown = path.relative_to(root) if root and path.is_relative_to(root) else path
+    try:
+        text = read_bytes_nofollow(path).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return [], []
+    except DamagedFile as exc:  # a planted link, a folder, or a file too large to be decisions
+        return [], [f"{shown}: {exc.problem}"]
+    records, bad = parse_jsonl(shown, text)
+    problems = [f"{b.path}:{b.line}: {b.problem}" for b in bad]
+    decisions = []
+    for record in records:
+        try:
+            decisions.append(Decision.model_validate(record))
+        except ValidationError as exc:
+            problems.append(f"{shown}: a decision does not match the schema ({exc.errors()[0]['msg']})")
+    # by time, not by line: after two clones' histories merge, lines need not be in order
+    decisions.sort(key=lambda d: d.ts if d.ts.tzinfo else d.ts.replace(tzinfo=timezone.utc))
+    return decisions, problems
+
+
+def read_decisions(root: Path, increment: str | None) -> list[Decision]:
+    """The increment's decisions, oldest first (damaged lines skipped; compare reports them)."""
+    return read_decisions_checked(resolve_increment(root, increment), root)[0]
+
+
+def latest_decision(root: Path, inc: Increment) -> Decision | None:
+    decisions = read_decisions_checked(inc, root)[0]
+    return decisions[-1] if decisions else None
+
+
+def _bounded_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A decision's metrics: a few named numbers, bounded like the rationale."""
+    if not isinstance(metrics, dict):
+        raise InvalidInput("metrics", metrics, "a dict of metric name -> value")
+    if len(metrics) > MAX_DECISION_METRICS:
+        raise InvalidInput("metrics", f"<{len(metrics)} entries>", f"at most {MAX_DECISION_METRICS} metrics")
+    check_depth("metrics", metrics, 4)
+    try:
+        safe = to_jsonable(metrics)
+        text = dumps_jsonl_record(safe)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("metrics", metrics, f"JSON-safe values ({exc})") from None
+    if len(text) > MAX_RATIONALE or not is_utf8(text):
+        raise InvalidInput("metrics", metrics, f"valid UTF-8 of at most {MAX_RATIONALE} characters as JSON")
+    return safe
+
+
+def _append_line(path: Path, line: str) -> int:
+    """Append one line (after a newline if a killed writer left a cut one); returns the size before, so
+    that the caller can roll the append back. Never follows a link planted in place of the file."""
+    fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    try:
+        size = os.fstat(fd).st_size
+        if size:  # a previous writer killed mid-line must not glue its fragment to this line
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                line = "\n" + line
+        data = memoryview(line.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except OSError:
+            os.ftruncate(fd, size)  # a short write (a full disk) leaves no half line
+            raise
+    finally:
+        os.close(fd)
+    return size
+
+
+def _roll_back(path: Path, size: int) -> None:
+    if size == 0:  # the file was made by the append being rolled back
+        path.unlink(missing_ok=True)
+        return
+    fd = open_nofollow(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+
+
+def log_decision(
+    root: Path,
+    increment: str | None,
+    selected: str,
+    rationale: str,
+    alternatives: list[str] | None = None,
+    metrics: dict[str, Any] | None = None,
+    author: str | None = None,
+) -> Decision:
+    """Record that `selected` was chosen for the increment, and why; tag it `selected`.
+
+    All or nothing: every argument is checked before anything is written, and the decision line and
+    the `selected` tag are written under the increment's decisions lock; when the tag cannot be
+    written, the line is rolled back.
+    """
+    rationale = validate_text("rationale", rationale, MAX_RATIONALE).strip()
+    if author is not None:
+        author = validate_text("author", author, MAX_AUTHOR, single_line=True)
+    if alternatives is not None and (not isinstance(alternatives, list) or len(alternatives) > MAX_ALTERNATIVES):
+        raise InvalidInput("alternatives", alternatives, f"a list of at most {MAX_ALTERNATIVES} experiment references")
+    inc = resolve_increment(root, increment)
+    chosen = find_experiment(root, selected, inc.id)
+    alts: list[str] = []
+    for ref in alternatives or []:
+        alt = find_experiment(root, ref, inc.id)
+        if alt.dir == chosen.dir:
+            raise InvalidInput("alternative", ref, f"an experiment other than the selected {chosen.id}")
+        if alt.id not in alts:
+            alts.append(alt.id)
+    if metrics is None:
+        metrics = {k: v for k, v in chosen.metrics.items() if isinstance(v, (int, float))}
+        metrics = dict(list(metrics.items())[:MAX_DECISION_METRICS])
+    safe_metrics = _bounded_metrics(metrics)
+    check_writable(chosen)
+    decision = Decision(
+        ts=datetime.now(timezone.utc), increment=inc.id, selected=chosen.id, selected_dir=chosen.dir,
+        rationale=rationale, alternatives=alts, metrics=safe_metrics,
+        author=author if author is not None else _default_author(root),
+    )
+    line = dumps_jsonl_record(decision.model_dump(mode="json"))
+    path = decisions_path(inc)
+    if path.parent.is_symlink() or path.is_symlink():
+        raise UnsafePath(str(path.relative_to(root)), "the store (a symbolic link was planted there)")
+    ensure_union_merge(root)
+    with file_lock(path):
+        size = _append_line(path, line)
+        try:
+            set_tags(chosen, add=[SELECTED_TAG])
+        except BaseException:
+            _roll_back(path, size)
+            raise
+    for record in increment_records(root, inc):
+        native = record.meta is not None and record.meta.source == "specweave"
+        if record.dir != chosen.dir and SELECTED_TAG in record.tags and native:
+            try:
+                set_tags(record, remove=[SELECTED_TAG])
+            except (DamagedFile, UnsafePath):
+                pass  # its metadata is damaged; list shows that, and the decision file is the truth
+    return decision
+
+
+__all__ = ["Decision", "SELECTED_TAG", "latest_decision", "log_decision", "read_decisions"]

@@ -1,0 +1,99 @@
+"""Cross-process locks for read-modify-write of the store's shared files.
+
+Every change to metadata.yaml, decisions.jsonl, comparison.md and the living
+docs takes an exclusive advisory lock, so that a training process, the CLI, the
+MCP server and another Python process changing the same file one after the
+other each see the others' changes: none writes an older picture over a newer
+one. Lock files live in the git-ignored cache (`.specweave/cache/locks/`), never
+beside the files people commit. `flock` on POSIX, `msvcrt.locking` on Windows;
+both are released by the kernel when a process dies, so a SIGKILL never leaves
+a lock behind.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..layout import CACHE_DIR, LOCKS_DIR, SPECWEAVE_DIR
+from .gitfiles import ignore_cache
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
+
+# flock is per open file, so threads of one process that each open the lock file exclude each other
+# too; a thread that already holds a lock and asks again (nested helpers) must not wait on itself.
+_held = threading.local()
+
+
+def store_dir_of(path: Path) -> Path | None:
+    """The `.specweave` folder that holds `path`, or None when it is outside any store."""
+    for parent in (path, *path.parents):
+        if parent.name == SPECWEAVE_DIR:
+            return parent
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def lock_path(target: Path) -> Path:
+    """Where the lock for `target` lives: the store's cache, else the system temp folder."""
+    store = store_dir_of(target)
+    if store is None:
+        base = Path(tempfile.gettempdir()) / "specweave-locks"
+        rel = str(target.resolve())
+    else:
+        base = store / CACHE_DIR / LOCKS_DIR
+        rel = target.relative_to(store).as_posix()
+    digest = hashlib.sha256(rel.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return base / f"{target.name[:40]}.{digest}.lock"
+
+
+def _acquire(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    while True:  # pragma: no cover - Windows: LK_LOCK itself gives up after ten seconds
+        try:
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
+@contextmanager
+def file_lock(target: Path) -> Iterator[None]:
+    """Hold the exclusive lock for `target` (a file of the store) for the duration of the block."""
+    path = lock_path(target)
+    held: set[str] = _held.__dict__.setdefault("keys", set())
+    key = str(path)
+    if key in held:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ignore_cache(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(fd)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+__all__ = ["file_lock", "lock_path", "store_dir_of"]

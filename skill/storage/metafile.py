@@ -1,0 +1,119 @@
+"""metadata.yaml's one writer: every change is a read-modify-write under the experiment's lock.
+
+Why a lock around read-modify-write (and not an edit log merged on read): the
+file stays the one plain document people read and diff, readers need no merge
+step, and the writers are few and rare (a note, a tag, a heartbeat every ten
+seconds). Each change is a function applied to the newest picture on disk, so
+a training process that heartbeats while `sw-ml add-note` runs, or ten
+`add-note`s at once, all land: nobody writes an older picture over a newer one.
+
+A writer that already knows the file (the running experiment, which wrote it
+last) skips the re-read when the file's identity (inode, size, mtime, ctime) is
+the one it left; every other writer's rename gives the file a new inode.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..errors import DamagedFile, UnsafePath
+from ..layout import METADATA_FILE
+from ..models import ExperimentMeta
+from .artifacts import settle_saves
+from .fileio import atomic_write, dumps_yaml, read_yaml
+from .locks import file_lock
+
+Change = Callable[[ExperimentMeta], None]
+FileId = tuple[int, int, int, int]
+
+
+def file_id(path: Path) -> FileId | None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse to write into an experiment folder that is a link (a cloned repository can carry one)."""
+    if folder.is_symlink():
+        raise UnsafePath(folder.name, "the experiments folder (the experiment's folder is a symbolic link)")
+    if (folder / METADATA_FILE).is_symlink():
+        raise DamagedFile(str(folder / METADATA_FILE), "is a symbolic link; refusing to follow or replace it")
+
+
+def read_meta(folder: Path) -> ExperimentMeta:
+    """The experiment's metadata, strictly: DamagedFile when missing, unreadable or off-schema."""
+    path = folder / METADATA_FILE
+    try:
+        return ExperimentMeta.model_validate(read_yaml(path))
+    except FileNotFoundError:
+        raise DamagedFile(str(path), "missing; refusing to edit an experiment without metadata") from None
+    except ValidationError as exc:
+        raise DamagedFile(str(path), f"does not match the schema ({exc.errors()[0]['msg']})") from None
+
+
+def _working_copy(meta: ExperimentMeta) -> ExperimentMeta:
+    """A copy that a change may edit without touching `meta`: the containers changes edit in place
+    (tags, notes, artifacts, git) are copied; the rest, the package list above all, is only ever
+    replaced, so it is shared rather than deep-copied on every heartbeat."""
+    copy = meta.model_copy()
+    copy.tags, copy.notes, copy.artifacts = list(meta.tags), list(meta.notes), list(meta.artifacts)
+    copy.git = meta.git.model_copy()
+    return copy
+
+
+def render_meta(meta: ExperimentMeta) -> str:
+    return dumps_yaml(meta.model_dump(mode="json"))
+
+
+def update_meta(
+    folder: Path,
+    change: Change,
+    *,
+    known: tuple[ExperimentMeta, FileId | None] | None = None,
+    render: Callable[[ExperimentMeta], str] = render_meta,
+    on_damage: Callable[[DamagedFile], ExperimentMeta] | None = None,
+) -> tuple[ExperimentMeta, FileId | None]:
+    """Apply `change` to the newest metadata.yaml of `folder` and write it; returns the new picture.
+
+    `known` is a picture the caller holds with the file identity it was written at: used instead of a
+    re-read while the file is still that one. A file that does not parse is refused (DamagedFile), so a
+    person's broken hand edit is never destroyed, unless `on_damage` says what to write instead.
+    A `change` that returns False leaves the file untouched.
+    """
+    check_folder(folder)
+    path = folder / METADATA_FILE
+    with file_lock(path):
+        current_id = file_id(path)
+        if known is not None and known[1] is not None and known[1] == current_id:
+            meta = _working_copy(known[0])
+        else:
+            try:
+                meta = read_meta(folder)
+            except DamagedFile as exc:
+                if on_damage is None:
+                    raise
+                meta = on_damage(exc)
+        settled = settle_saves(folder, meta.artifacts)  # a save killed half-way is finished first
+        if settled is not None:
+            meta.artifacts = settled
+        if change(meta) is False and settled is None:  # the change found nothing to do
+            return meta, current_id
+        atomic_write(path, render(meta))
+        return meta, file_id(path)
+
+
+def warn(message: str, _seen: set[str] = set()) -> None:  # noqa: B006 - once per message per process
+    if message not in _seen:
+        _seen.add(message)
+        print(f"specweave: {message}", file=sys.stderr)
+
+
+__all__ = ["check_folder", "file_id", "read_meta", "render_meta", "update_meta", "warn"]

@@ -1,0 +1,146 @@
+"""Reproducibility capture: the code, the interpreter, the packages and the hardware.
+
+Captured once per process, in a background thread, so that opening an
+experiment never waits on `git` or a scan of site-packages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from ..layout import SPECWEAVE_DIR
+from ..models import Environment, GitInfo, GpuInfo
+
+_GIT_TIMEOUT_S = 10
+_cache: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True, timeout=_GIT_TIMEOUT_S, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace")
+
+
+def capture_git(root: Path) -> GitInfo:
+    """Commit, branch, dirty flag and a hash of the diff, ignoring `.specweave/` itself.
+
+    The store's own files are excluded: logging an experiment must not make
+    the next one look dirty.
+    """
+    commit = _git(root, "rev-parse", "HEAD")
+    if commit is None:
+        return GitInfo()
+    branch = (_git(root, "rev-parse", "--abbrev-ref", "HEAD") or "").strip() or None
+    spec = ["--", ".", f":(exclude){SPECWEAVE_DIR}"]
+    status = _git(root, "status", "--porcelain", *spec) or ""
+    dirty = bool(status.strip())
+    diff_sha = None
+    if dirty:
+        diff = _git(root, "diff", "HEAD", *spec) or ""
+        diff_sha = hashlib.sha256((diff + status).encode("utf-8")).hexdigest()
+    return GitInfo(commit=commit.strip(), branch=None if branch == "HEAD" else branch, dirty=dirty,
+                   diff_sha256=diff_sha)
+
+
+def capture_gpus() -> list[GpuInfo]:
+    """GPU names and memory from `nvidia-smi`, where it exists and answers."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    try:
+        done = subprocess.run(
+            [exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"],
+            capture_output=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = []
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if not parts or not parts[0]:
+            continue
+        memory = int(float(parts[1])) if len(parts) > 1 and parts[1].replace(".", "", 1).isdigit() else None
+        gpus.append(GpuInfo(name=parts[0], memory_total_mb=memory, driver=parts[2] if len(parts) > 2 else None))
+    return gpus
+
+
+def capture_packages() -> dict[str, str]:
+    from importlib import metadata
+
+    packages: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name") if dist.metadata else None
+        if name:
+            packages[name.lower().replace("_", "-")] = dist.version
+    return dict(sorted(packages.items()))
+
+
+def capture_environment() -> Environment:
+    return Environment(
+        python=platform.python_version(),
+        platform=platform.platform(),
+        cpu_count=os.cpu_count(),
+        gpus=capture_gpus(),
+        command=[sys.executable, *sys.argv],
+        packages=capture_packages(),
+        host=socket.gethostname(),
+        pid=os.getpid(),
+    )
+
+
+class Capture:
+    """The environment and git state, computed once per process and root in a thread."""
+
+    def __init__(self, root: Path):
+        self._root = root
+        self._done = threading.Event()
+        self.environment: Environment | None = None
+        self.git: GitInfo | None = None
+        threading.Thread(target=self._run, name="specweave-env", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            env = _cache.get("env")
+            if env is None or env.pid != os.getpid():  # type: ignore[attr-defined]
+                env = capture_environment()
+                _cache["env"] = env
+            self.environment = env  # type: ignore[assignment]
+            self.git = capture_git(self._root)
+        except Exception:  # capture is best effort; a run must never fail for it
+            self.environment = self.environment or None
+        finally:
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+
+def capture_for(root: Path) -> Capture:
+    """The process-wide capture for this root; started on first use."""
+    key = f"{os.getpid()}:{root}"
+    with _lock:
+        capture = _cache.get(key)
+        if capture is None:
+            capture = Capture(root)
+            _cache[key] = capture
+        return capture  # type: ignore[return-value]

@@ -1,0 +1,472 @@
+"""The Experiment object a training script logs through.
+
+Params and metrics are buffered and written by the flusher; metadata changes
+(tags, notes, status, artifacts) are written at once, atomically, because
+they are rare and a person expects to see them immediately.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import DamagedFile, InvalidInput
+from ..layout import (
+    CACHE_DIR,
+    CLAIMS_DIR,
+    EXPERIMENTS_DIR,
+    FINAL_STATUSES,
+    HEARTBEAT_INTERVAL_S,
+    METADATA_FILE,
+    PARAMS_FILE,
+    SPECWEAVE_DIR,
+)
+from ..models import ArtifactInfo, ExperimentMeta, Increment, Note
+from ..storage.artifacts import write_artifact, write_model
+from ..storage.fileio import atomic_write, dumps_json, dumps_yaml, to_jsonable
+from ..storage.ids import allocate, slugify
+from ..storage.metafile import Change, update_meta, warn
+from ..storage.metrics_log import MetricsBuffer
+from ..storage.validate import (
+    MAX_NAME,
+    MAX_NOTE,
+    check_depth,
+    is_utf8,
+    validate_final_status,
+    validate_status,
+    validate_tag,
+    validate_text,
+)
+from . import flusher
+from .environment import capture_for
+from .system_metrics import SystemMetricsThread, resolve_interval
+
+_MAX_PARAM_KEY = 250
+# Fields that come from the process environment: identical for every run of a process.
+_STATIC_FIELDS = {"python", "platform", "cpu_count", "gpus", "command", "packages"}
+_static_cache: dict[int, tuple[dict[str, Any], str]] = {}
+_HOST = socket.gethostname()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
+    else:
+        out[prefix] = value
+
+
+def _internal_text(text: str) -> str:
+    """A note the tracker writes itself (a traceback, a warning): undecodable characters escaped and the
+    length bounded, so that it can never make the run's metadata unwritable."""
+    if not is_utf8(text):
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_NOTE else text[: MAX_NOTE - 14] + "\n[truncated]"
+
+
+def _all_utf8(value: Any) -> bool:
+    """Whether every string in a JSON-safe value (keys too) can be written as UTF-8."""
+    if isinstance(value, str):
+        return is_utf8(value)
+    if not isinstance(value, (list, dict)):
+        return True
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        parts = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        for part in parts:
+            if isinstance(part, str):
+                if not is_utf8(part):
+                    return False
+            elif isinstance(part, (list, dict)):
+                stack.append(part)
+    return True
+
+
+class Experiment:
+    """One tracked run: an `exp-NNN-slug` folder under the increment's `experiments/`.
+
+    Use it as a context manager (`with track_experiment("name") as exp:`); an
+    exception inside the block marks it failed, notes the traceback and
+    re-raises. Notes, tags and status can still be changed after the block.
+    """
+
+    def __init__(
+        self,
+        *,
+        root: Path,
+        increment: Increment,
+        name: str,
+        description: str = "",
+        tags: list[str] | tuple[str, ...] = (),
+        author: str | None = None,
+        data_version: str | None = None,
+        git_commit: str | None = None,
+        parent: str | None = None,
+        stage: str | None = None,
+        stage_order: int | None = None,
+        source: str = "specweave",
+        after: str | None = None,
+        system_metrics: bool | float | None = None,
+    ):
+        name = validate_text("experiment name", name, MAX_NAME, single_line=True).strip()
+        tags = [validate_tag(t) for t in tags]  # all checked before a folder is made
+        description = validate_text("description", description or "", MAX_NOTE, allow_empty=True)
+        for what, value in (("author", author), ("data_version", data_version)):
+            if value is not None:
+                validate_text(what, value, MAX_NAME, single_line=True)
+        self._sampler: SystemMetricsThread | None = None
+        sample_every = resolve_interval(system_metrics)
+        self.root = root
+        self._lock = threading.RLock()
+        claims = root / SPECWEAVE_DIR / CACHE_DIR / CLAIMS_DIR / increment.id
+        _number, readable, folder = allocate(increment.path / EXPERIMENTS_DIR, claims, slugify(name))
+        self._path = folder
+        self._git_commit = git_commit
+        self._capture = capture_for(root)
+        now = _now()
+        # The picture of metadata.yaml as this process last wrote it, and that file's identity.
+        self._meta = ExperimentMeta(
+            id=readable, uid=folder.name.rsplit(".", 1)[1], name=name, increment=increment.id,
+            description=description, tags=tags, author=author,
+            data_version=data_version, source=source, started=now, heartbeat=now, pid=os.getpid(), host=_HOST,
+            parent=parent, stage=stage, stage_order=stage_order,
+            after=after,
+        )
+        if git_commit:
+            self._meta.git.commit = git_commit
+        self._meta_id: tuple[int, int, int, int] | None = None
+        # Changes not yet on disk (a full disk): applied, in order, to the newest file at the next write.
+        self._pending: list[Change] = []
+        self._params: dict[str, Any] = {}
+        self._params_dirty = True
+        self._metrics = MetricsBuffer(folder)
+        self._env_applied = False
+        self._closed = False
+        self._last_meta_write = 0.0
+        self._change(None)
+        flusher.register(self)
+        if sample_every is not None:
+            self._sampler = SystemMetricsThread(self._log_system, sample_every, readable).start()
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """The readable id people type: `exp-003-xgboost-v1`."""
+        return self._meta.id
+
+    @property
+    def path(self) -> Path:
+        """The experiment's folder (its name adds a short unique part to the id)."""
+        return self._path
+
+    @property
+    def name(self) -> str:
+        return self._meta.name
+
+    @property
+    def increment(self) -> str:
+        return self._meta.increment
+
+    @property
+    def status(self) -> str:
+        return self.metadata.status if self._pending else self._meta.status
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    @property
+    def metadata(self) -> ExperimentMeta:
+        """This process's picture of metadata.yaml, with any change still waiting for disk space."""
+        with self._lock:
+            meta = self._meta.model_copy(deep=True)
+            for change in self._pending:
+                if change is not None:
+                    change(meta)
+            return meta
+
+    def __repr__(self) -> str:
+        return f"<Experiment {self.id} ({self.status}) at {self._path}>"
+
+    # -- params -----------------------------------------------------------------------------
+    def log_param(self, key: str, value: Any) -> None:
+        """Record one hyperparameter. Nested dicts flatten to dotted keys."""
+        self.log_params({key: value})
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Record several hyperparameters at once."""
+        if not isinstance(params, dict):
+            raise InvalidInput("params", type(params).__name__, "a dict of name -> value")
+        check_depth("params", params)
+        flat: dict[str, Any] = {}
+        for key, value in params.items():
+            if not isinstance(key, str) or not key.strip() or len(key) > _MAX_PARAM_KEY:
+                raise InvalidInput("param name", key, f"a non-empty string of at most {_MAX_PARAM_KEY} characters")
+            _flatten(key, value, flat)
+        notes = []
+        for key, value in flat.items():
+            validate_text("param name", key, 4 * _MAX_PARAM_KEY)
+            try:
+                flat[key] = to_jsonable(value)
+            except TypeError:
+                flat[key] = repr(value)
+                notes.append(f"param {key!r} is a {type(value).__name__} with no JSON form: stored as its repr")
+            if not _all_utf8(flat[key]):
+                raise InvalidInput(f"value of param {key!r}", value, "valid UTF-8 text (it holds an undecodable "
+                                   "character, such as a non-UTF-8 file name decoded with surrogates)")
+        with self._lock:
+            self._params.update(flat)
+            self._params_dirty = True
+            if notes:
+                stamped = [Note(ts=_now(), text=_internal_text(n)) for n in notes]
+                self._change(lambda meta: meta.notes.extend(stamped))
+            if self._closed:
+                self._write_params()
+
+    # -- metrics (the hot path) -------------------------------------------------------------
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Record one metric value; `step` defaults to the key's previous step + 1."""
+        self._metrics.log(key, value, step)
+        if self._closed:
+            self._metrics.flush()
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Record several metrics at the same step."""
+        if not isinstance(metrics, dict):
+            raise InvalidInput("metrics", type(metrics).__name__, "a dict of name -> number")
+        log = self._metrics.log
+        for key, value in metrics.items():
+            log(key, value, step)
+        if self._closed:
+            self._metrics.flush()
+
+    def _log_system(self, values: dict[str, float], step: int) -> None:
+        """The system-metrics sampler's entry: the ordinary metric logger, from its own thread."""
+        self.log_metrics(values, step=step)
+
+    # -- models and artifacts ---------------------------------------------------------------
+    def save_model(self, model: Any, filename: str = "model.pkl") -> ArtifactInfo:
+        """Save a model (pickle by default; .joblib, .pt, .json, .keras by extension)."""
+        with self._lock:
+            return write_model(self._path, model, filename, record=self._record_artifact)
+
+    def save_artifact(self, name: str, obj: Any) -> ArtifactInfo:
+        """Save bytes, text, a file path (copied), a dict/list (JSON or YAML), a DataFrame,
+        a matplotlib Figure, or anything else (pickled) under `name` in the folder."""
+        with self._lock:
+            return write_artifact(self._path, name, obj, record=self._record_artifact)
+
+    def _record_artifact(self, info: ArtifactInfo) -> None:
+        def change(meta: ExperimentMeta) -> None:
+            meta.artifacts = [a for a in meta.artifacts if a.name != info.name] + [info]
+
+        self._change(change)
+
+    # -- notes, tags, status ----------------------------------------------------------------
+    def log_note(self, text: str) -> None:
+        """Add a timestamped note (kept in metadata.yaml, shown by every reader)."""
+        text = validate_text("note", text if isinstance(text, str) else str(text), 10 * MAX_NOTE,
+                             allow_empty=True)
+        note = Note(ts=_now(), text=_internal_text(text))
+        self._change(lambda meta: meta.notes.append(note))
+
+    def add_tag(self, tag: str) -> None:
+        tag = validate_tag(tag)
+        self._change(lambda meta: None if tag in meta.tags else meta.tags.append(tag))
+
+    def remove_tag(self, tag: str) -> None:
+        self._change(lambda meta: meta.tags.remove(tag) if tag in meta.tags else None)
+
+    def set_description(self, text: str) -> None:
+        text = validate_text("description", text if isinstance(text, str) else str(text), MAX_NOTE,
+                             allow_empty=True)
+        self._change(lambda meta: setattr(meta, "description", text))
+
+    def set_status(self, status: str) -> None:
+        """Set running, completed, failed or killed; kept when the block ends."""
+        status = validate_status(status)
+        with self._lock:
+            if self._closed and status == "running":
+                raise InvalidInput("status", status, "a final status for an ended experiment")
+            self._change(lambda meta: setattr(meta, "status", status))
+
+    def set_fields(self, **fields: Any) -> None:
+        """Record extra keys in metadata.yaml (integrations link their own run ids this way)."""
+        for key in fields:
+            if key in ExperimentMeta.model_fields:
+                raise InvalidInput("extra metadata field", key, "a name that is not one of metadata.yaml's own")
+        safe = {key: to_jsonable(value) for key, value in fields.items()}
+
+        def change(meta: ExperimentMeta) -> None:
+            for key, value in safe.items():
+                setattr(meta, key, value)
+
+        self._change(change)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> Experiment:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            self.end()
+        elif isinstance(exc, KeyboardInterrupt):
+            self.end("killed", note="interrupted (KeyboardInterrupt)")
+        else:
+            detail = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip()
+            self.end("failed", note=f"FAILED: {exc_type.__name__}: {exc}\n{detail}")  # type: ignore[union-attr]
+        return False
+
+    def end(self, status: str = "completed", note: str | None = None) -> None:
+        """Flush everything and mark the run ended. A final status set by hand (here or by another
+        process, such as `sw-ml`) is kept, unless the run failed.
+
+        On a full disk nothing raises: what could not be written stays in memory, and the flusher writes
+        it when space returns (or, at the latest, at interpreter exit)."""
+        validate_final_status(status)
+        sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            sampler.stop()  # its last sample lands before the metrics are closed
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._capture.wait(5.0)
+            now = _now()
+            stamped = Note(ts=now, text=_internal_text(note)) if note else None
+
+            def finish(meta: ExperimentMeta) -> None:
+                if stamped is not None:
+                    meta.notes.append(stamped)
+                if status != "completed" or meta.status not in FINAL_STATUSES:  # a failure outranks a hand-set one
+                    meta.status = status  # type: ignore[assignment]
+                meta.ended = now
+                meta.heartbeat = now
+                meta.duration_s = round((now - meta.started).total_seconds(), 3)
+
+            done = self._metrics.close()
+            done = self._write_params() and done
+            done = self._change(finish) and done
+            if done:
+                flusher.unregister(self)
+            # else the flusher keeps it and calls _periodic_flush until everything is on disk
+
+    finish = end
+
+    def _finish_at_exit(self, status: str, exc: BaseException | None, note: str | None = None) -> None:
+        if self._closed:
+            self._periodic_flush()  # a run ended while the disk was full: one last try
+            return
+        if note is None:
+            note = f"FAILED: {type(exc).__name__}: {exc}" if exc else None
+        self.end(status, note=note)
+
+    # -- persistence ------------------------------------------------------------------------
+    def _environment_change(self) -> Change | None:
+        """The captured environment as a change, once, when the background capture is ready."""
+        if self._env_applied or not self._capture.ready:
+            return None
+        self._env_applied = True
+        env, git, commit = self._capture.environment, self._capture.git, self._git_commit
+
+        def apply(meta: ExperimentMeta) -> None:
+            if env is not None:
+                meta.python, meta.platform, meta.cpu_count = env.python, env.platform, env.cpu_count
+                meta.gpus, meta.command, meta.packages = env.gpus, env.command, env.packages
+            if git is not None:
+                meta.git = git.model_copy()
+                if commit:
+                    meta.git.commit = commit
+
+        return apply
+
+    def _change(self, change: Change | None) -> bool:
+        """Queue `change` and write every queued change to the newest metadata.yaml, under its lock.
+
+        True when all is on disk. On a full disk (or any OSError) the changes stay queued, a warning is
+        printed once, and the next call or the flusher's next tick tries again: nothing raises into the
+        training loop and nothing is lost while the process lives."""
+        with self._lock:
+            env = self._environment_change()
+            if env is not None:
+                self._pending.append(env)
+            if change is not None:
+                self._pending.append(change)
+            changes = list(self._pending)
+
+            def apply(meta: ExperimentMeta) -> None:
+                for queued in changes:
+                    queued(meta)
+
+            try:
+                self._meta, self._meta_id = update_meta(
+                    self._path, apply, known=(self._meta, self._meta_id), render=self._render,
+                    on_damage=self._on_damage,
+                )
+            except OSError as exc:
+                warn(f"could not write {self.id}'s metadata ({exc.strerror or exc}); keeping it in memory "
+                     f"and trying again every second")
+                return False
+            del self._pending[: len(changes)]
+            self._last_meta_write = datetime.now().timestamp()
+            return True
+
+    def _on_damage(self, exc: DamagedFile) -> ExperimentMeta:
+        """metadata.yaml of this open run is missing or broken (a hand edit): this process owns the run,
+        so it writes its own picture rather than lose the run's end."""
+        if (self._path / METADATA_FILE).exists():
+            warn(f"{exc}; rewriting it from {self.id}'s own record")
+        return self._meta.model_copy(deep=True)
+
+    def _render(self, meta: ExperimentMeta) -> str:
+        """metadata.yaml's text; the environment block is rendered once per process while it is the
+        one this process captured: it is the bulk of the file (hundreds of packages) and never changes,
+        so re-dumping it per write would dominate the cost of a short run."""
+        static = meta.model_dump(mode="json", include=_STATIC_FIELDS)
+        key = id(self._capture.environment)
+        cached = _static_cache.get(key)
+        if cached is None or cached[0] != static:  # another environment block (a hand edit): dump it
+            cached = (static, dumps_yaml(static))
+            _static_cache[key] = cached
+        return dumps_yaml(meta.model_dump(mode="json", exclude=_STATIC_FIELDS)) + cached[1]
+
+    def _write_params(self) -> bool:
+        if not self._params_dirty:
+            return True
+        try:
+            atomic_write(self._path / PARAMS_FILE, dumps_json(self._params))
+        except OSError as exc:
+            warn(f"could not write {self.id}'s params ({exc.strerror or exc}); trying again every second")
+            return False
+        self._params_dirty = False
+        return True
+
+    def _periodic_flush(self) -> None:
+        """Called by the flusher about once a second while the run is open (or not yet all on disk)."""
+        with self._lock:
+            done = self._metrics.close() if self._closed else self._metrics.flush()
+            done = self._write_params() and done
+            if self._closed:
+                if self._change(None) and done:
+                    flusher.unregister(self)
+                return
+            stale = datetime.now().timestamp() - self._last_meta_write >= HEARTBEAT_INTERVAL_S
+            if stale or self._pending or (not self._env_applied and self._capture.ready):
+                now = _now()
+                self._change(lambda meta: setattr(meta, "heartbeat", now))
+
+    def flush(self) -> None:
+        """Write everything buffered now (the flusher does this every second anyway)."""
+        with self._lock:
+            self._metrics.flush()
+            self._write_params()

@@ -1,0 +1,93 @@
+"""The process-wide flusher: one daemon thread that persists every open experiment.
+
+It flushes buffered metrics at least once a second and refreshes heartbeats.
+At interpreter exit it flushes and closes what is still open; on SIGTERM
+(where the program has no handler of its own) it marks open runs killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..layout import FLUSH_INTERVAL_S
+
+if TYPE_CHECKING:
+    from .experiment import Experiment
+
+_open: dict[int, Experiment] = {}
+_lock = threading.Lock()
+_wake = threading.Event()
+_thread: threading.Thread | None = None
+_installed = False
+uncaught: list[BaseException] = []
+
+
+def register(exp: Experiment) -> None:
+    global _thread
+    with _lock:
+        _open[id(exp)] = exp
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_loop, name="specweave-flush", daemon=True)
+            _thread.start()
+        _install_hooks()
+
+
+def unregister(exp: Experiment) -> None:
+    with _lock:
+        _open.pop(id(exp), None)
+
+
+def open_experiments() -> list[Experiment]:
+    with _lock:
+        return list(_open.values())
+
+
+def _loop() -> None:
+    while True:
+        _wake.wait(FLUSH_INTERVAL_S)
+        _wake.clear()
+        for exp in open_experiments():
+            try:
+                exp._periodic_flush()
+            except Exception as exc:  # never let a full disk kill the training process
+                print(f"specweave: could not flush {exp.id}: {exc}", file=sys.stderr)
+
+
+def _at_exit() -> None:
+    status = "failed" if uncaught else "completed"
+    for exp in open_experiments():
+        exp._finish_at_exit(status, uncaught[0] if uncaught else None)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    for exp in open_experiments():
+        exp._finish_at_exit("killed", None, note="terminated by SIGTERM")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _install_hooks() -> None:
+    """Once per process: exit hook, uncaught-exception note, SIGTERM where nobody else listens."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(_at_exit)
+    previous = sys.excepthook
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        uncaught.append(exc)
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, OSError):  # not allowed here; the heartbeat still tells
+            pass

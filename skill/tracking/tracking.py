@@ -1,0 +1,98 @@
+"""`track_experiment`: open an experiment in the right increment, with zero configuration."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+from ..errors import InvalidInput, NotFound
+from ..layout import EXPERIMENTS_DIR
+from ..models import ExperimentMetadata, Increment
+from ..storage.increments import resolve_increment
+from ..storage.paths import find_root
+from .experiment import Experiment
+
+_announced: set[str] = set()
+_resolved: dict[tuple[str, str | None], Increment] = {}
+_lock = threading.Lock()
+
+
+def _increment_for(root: Path, ref: str | None) -> tuple[Increment, bool]:
+    """Resolve (and remember) the increment; create it when missing. Returns (increment, created)."""
+    key = (str(root), ref)
+    with _lock:
+        known = _resolved.get(key)
+        if known is not None and (known.path / EXPERIMENTS_DIR).is_dir():
+            return known, False
+        try:
+            inc, created = resolve_increment(root, ref), False
+        except NotFound:
+            inc, created = resolve_increment(root, ref, create=True), True
+        (inc.path / EXPERIMENTS_DIR).mkdir(parents=True, exist_ok=True)
+        _resolved[key] = inc
+        return inc, created
+
+
+def _announce(root: Path, inc: Increment, created: bool) -> None:
+    """Say once per process and increment where experiments go (silenced by SPECWEAVE_QUIET)."""
+    if str(inc.path) in _announced or os.environ.get("SPECWEAVE_QUIET"):
+        return
+    _announced.add(str(inc.path))
+    try:
+        where = (inc.path / EXPERIMENTS_DIR).relative_to(root)
+    except ValueError:
+        where = inc.path / EXPERIMENTS_DIR
+    made = " (created)" if created else ""
+    print(f"specweave: logging experiments to {where}/{made}", file=sys.stderr)
+
+
+def track_experiment(
+    name: str | ExperimentMetadata,
+    increment: str | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    description: str | None = None,
+    tags: list[str] | None = None,
+    parent: str | None = None,
+    stage: str | None = None,
+    stage_order: int | None = None,
+    source: str = "specweave",
+    after: str | None = None,
+    system_metrics: bool | float | None = None,
+) -> Experiment:
+    """Start an experiment and return it; use it with `with`.
+
+    `name` is a string or an `ExperimentMetadata`. `increment` is "0042", a
+    full id, or None for the active increment (then the newest; one is
+    created when the project has none). `system_metrics=True` (or seconds
+    between samples, or SPECWEAVE_SYSTEM_METRICS=1) samples CPU, memory and
+    GPU use into `system/*` metrics while the run is open; off by default.
+    `after` names the pipeline stage this one follows.
+    """
+    if isinstance(name, ExperimentMetadata):
+        meta = name
+    elif isinstance(name, str):
+        meta = ExperimentMetadata(name=name)
+    else:
+        raise InvalidInput("experiment", type(name).__name__, "a name string or an ExperimentMetadata")
+    project = find_root(root)
+    inc, created = _increment_for(project, increment)
+    _announce(project, inc, created)
+    return Experiment(
+        root=project,
+        increment=inc,
+        name=meta.name,
+        description=description if description is not None else meta.description,
+        tags=[*meta.tags, *(tags or [])],
+        author=meta.author,
+        data_version=meta.data_version,
+        git_commit=meta.git_commit,
+        parent=parent,
+        stage=stage,
+        stage_order=stage_order,
+        source=source,
+        after=after,
+        system_metrics=system_metrics,
+    )
