@@ -99,10 +99,10 @@ def configure_mlflow(
     experiment is named after the increment id. Returns where MLflow now logs.
     """
     mlflow = require("mlflow", "mlflow")
-    from ..tracking.tracking import _increment_for  # the same resolution (and zero-config creation) as logging
+    from ..tracking.tracking import increment_for  # the same resolution (and zero-config creation) as logging
 
     project = find_root(root)
-    inc, _created = _increment_for(project, increment)
+    inc, _created = increment_for(project, increment)
     uri = tracking_uri or team_tracking_uri(project)
     if uri:
         exp = ensure_experiment(_client(uri), inc.id)

@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import _increment_for, track_experiment
+from ..tracking.tracking import increment_for, track_experiment
 from .optional import require
 
 _PLACEHOLDER_RE = re.compile(r"^(?P<number>\d{4}[A-Z]?)(?:-[a-z0-9-]*)?\.\.\.$")
@@ -114,7 +114,7 @@ def _build(keras: Any) -> type:
                      tags: list[str] | None = None):
             keras.callbacks.Callback.__init__(self)
             self._root = find_root(root)
-            self._inc, _created = _increment_for(self._root, increment)
+            self._inc, _created = increment_for(self._root, increment)
             self._base_dir = resolve_log_dir(log_dir, self._root, self._inc.path)
             self._name, self._tags = name, tags
             self.experiment: Experiment | None = None

@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import _increment_for, track_experiment
+from ..tracking.tracking import increment_for, track_experiment
 from . import local_stores
 from .optional import require
 
@@ -191,7 +191,7 @@ def init(
     """Start a W&B run (project = the increment id unless given) mirrored into a plain experiment."""
     wandb = require("wandb", "wandb")
     project = find_root(root)
-    inc, _created = _increment_for(project, increment)
+    inc, _created = increment_for(project, increment)
     wandb_kwargs.setdefault("project", inc.id)
     user_dir = os.environ.get("WANDB_DIR")
     if "dir" not in wandb_kwargs and (not user_dir or user_dir == _configured.get("dir")):
@@ -227,7 +227,7 @@ def configure_wandb(
     """
     wandb = require("wandb", "wandb")
     project = find_root(root)
-    inc, _created = _increment_for(project, increment)
+    inc, _created = increment_for(project, increment)
     folder = _wandb_dir(inc)
     os.environ["WANDB_PROJECT"] = inc.id
     os.environ["WANDB_DIR"] = str(folder)

@@ -19,7 +19,7 @@ _resolved: dict[tuple[str, str | None], Increment] = {}
 _lock = threading.Lock()
 
 
-def _increment_for(root: Path, ref: str | None) -> tuple[Increment, bool]:
+def increment_for(root: Path, ref: str | None) -> tuple[Increment, bool]:
     """Resolve (and remember) the increment; create it when missing. Returns (increment, created)."""
     key = (str(root), ref)
     with _lock:
@@ -78,7 +78,7 @@ def track_experiment(
     else:
         raise InvalidInput("experiment", type(name).__name__, "a name string or an ExperimentMetadata")
     project = find_root(root)
-    inc, created = _increment_for(project, increment)
+    inc, created = increment_for(project, increment)
     _announce(project, inc, created)
     return Experiment(
         root=project,
