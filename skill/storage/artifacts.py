@@ -25,9 +25,8 @@ from ..errors import InvalidInput, UnsafePath
 from ..integrations.optional import require
 from ..layout import CACHE_DIR, RESERVED_FILES, TMP_DIR
 from ..models import ArtifactInfo
-from .fileio import atomic_write, dumps_json, dumps_yaml, replace_into, temp_file_for, to_jsonable
+from .fileio import atomic_write, dumps_json, dumps_yaml, replace_into, store_dir_of, temp_file_for, to_jsonable
 from .liveness import pid_alive
-from .locks import store_dir_of
 from .paths import make_dirs_within, safe_relative
 
 

@@ -20,7 +20,7 @@ from ..errors import DamagedFile, InvalidInput, UnsafePath
 from ..layout import DECISIONS_FILE, EXPERIMENTS_DIR
 from ..models import Increment
 from .edits import check_writable, set_tags
-from .fileio import dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
+from .fileio import append_whole, dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
 from .gitfiles import ensure_union_merge
 from .increments import resolve_increment
 from .locks import file_lock
@@ -114,13 +114,7 @@ def _append_line(path: Path, line: str) -> int:
             os.lseek(fd, size - 1, os.SEEK_SET)
             if os.read(fd, 1) != b"\n":
                 line = "\n" + line
-        data = memoryview(line.encode("utf-8"))
-        try:
-            while data:
-                data = data[os.write(fd, data):]
-        except OSError:
-            os.ftruncate(fd, size)  # a short write (a full disk) leaves no half line
-            raise
+        append_whole(fd, line.encode("utf-8"), size)  # a short write (a full disk) leaves no half line
     finally:
         os.close(fd)
     return size

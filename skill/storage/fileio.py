@@ -105,19 +105,27 @@ def _temp_dir(path: Path) -> Path:
 _temp_dir_of: dict[Path, Path] = {}
 
 
-def _find_temp_dir(path: Path) -> Path:
-    for parent in path.parents:
+def store_dir_of(path: Path) -> Path | None:
+    """The `.specweave` folder that holds `path`, or None when it is outside any store."""
+    for parent in (path, *path.parents):
         if parent.name == SPECWEAVE_DIR:
-            tmp = parent / CACHE_DIR / TMP_DIR
-            if tmp not in _temp_dirs_made:
-                from .gitfiles import ignore_cache  # gitfiles writes through this module
+            return parent
+    return None
 
-                tmp.mkdir(parents=True, exist_ok=True)
-                ignore_cache(tmp)
-                _sweep_stale(tmp)
-                _temp_dirs_made.add(tmp)
-            return tmp
-    return path.parent
+
+def _find_temp_dir(path: Path) -> Path:
+    store = store_dir_of(path.parent)
+    if store is None:
+        return path.parent
+    tmp = store / CACHE_DIR / TMP_DIR
+    if tmp not in _temp_dirs_made:
+        from .gitfiles import ignore_cache  # gitfiles writes through this module
+
+        tmp.mkdir(parents=True, exist_ok=True)
+        ignore_cache(tmp)
+        _sweep_stale(tmp)
+        _temp_dirs_made.add(tmp)
+    return tmp
 
 
 _temp_dirs_made: set[Path] = set()
@@ -179,6 +187,22 @@ def replace_into(tmp: str, path: Path) -> None:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+
+
+def append_whole(fd: int, data: bytes, start: int) -> None:
+    """Write all of `data` to `fd` (opened O_APPEND, `start` bytes long before). A short or failed write
+    (a full disk) is truncated back to `start` and re-raised, so no half record is ever left for the next
+    append to glue onto."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        try:
+            os.ftruncate(fd, start)
+        except OSError:
+            pass
+        raise
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:

@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..layout import CACHE_DIR, LOCKS_DIR, SPECWEAVE_DIR
+from ..layout import CACHE_DIR, LOCKS_DIR
+from .fileio import store_dir_of
 from .gitfiles import ignore_cache
 
 try:
@@ -34,14 +35,6 @@ except ImportError:  # pragma: no cover - Windows
 # flock is per open file, so threads of one process that each open the lock file exclude each other
 # too; a thread that already holds a lock and asks again (nested helpers) must not wait on itself.
 _held = threading.local()
-
-
-def store_dir_of(path: Path) -> Path | None:
-    """The `.specweave` folder that holds `path`, or None when it is outside any store."""
-    for parent in (path, *path.parents):
-        if parent.name == SPECWEAVE_DIR:
-            return parent
-    return None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -96,4 +89,4 @@ def file_lock(target: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-__all__ = ["file_lock", "lock_path", "store_dir_of"]
+__all__ = ["file_lock", "lock_path"]
