@@ -24,6 +24,7 @@ from ..models import MetricPoint, MetricSummary
 from .fileio import (
     MAX_DEPTH,
     TOO_DEEP,
+    append_whole,
     atomic_write,
     decode_number,
     dumps_json,
@@ -136,16 +137,9 @@ class MetricsBuffer:
         except (OSError, DamagedFile) as exc:
             warn(f"could not open {self._jsonl.name} ({getattr(exc, 'strerror', None) or exc}); points kept in memory")
             return False
-        view = memoryview(data)
         try:
-            while view:
-                written = os.write(self._fd, view)  # O_APPEND: whole flushes are never interleaved
-                view = view[written:]
+            append_whole(self._fd, data, start)  # O_APPEND: whole flushes are never interleaved
         except OSError as exc:
-            try:
-                os.ftruncate(self._fd, start)
-            except OSError:
-                pass
             warn(f"could not append to {self._jsonl} ({exc.strerror or exc}); points kept in memory "
                  f"(at most {MAX_BUFFERED:,}) and written when space returns")
             return False
@@ -539,50 +533,59 @@ def _check_lines(first_line: int, chunk: bytes, found: list[tuple[int | None, st
 # --- The same answers for a long log, from its digest ------------------------------------------
 
 
-def log_problems(folder: Path, root: Path | None = None) -> list[tuple[int | None, str]]:
-    """`check_log` of the folder's metrics.jsonl; for a long log, kept in the cache's digest of it."""
-    from .index import LOG_DIGEST_MIN_BYTES, log_signature, read_log_digest, write_log_digest
-
-    path = folder / METRICS_LOG_FILE
-    sig = log_signature(path)
-    if sig is None or sig[0] < LOG_DIGEST_MIN_BYTES:
-        return check_log(path)
-    digest = read_log_digest(root, folder, sig)
-    if digest is not None and isinstance(digest.get("check"), list):
-        try:
-            return [(line, str(problem)) for line, problem in digest["check"]]
-        except (TypeError, ValueError):
-            pass
-    found = check_log(path)
-    write_log_digest(root, folder, sig, {**(digest or {}), "check": [list(item) for item in found]})
-    return found
-
-
-def log_summaries(folder: Path, root: Path | None = None) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
-    """`summarize_log(folder)`; for a long log, kept in the cache's digest of it (next to its check)."""
+def _through_digest(folder: Path, root: Path | None, compute: Any, decode: Any, encode: Any) -> Any:
+    """`compute()` for a short log. For a long one, `decode(digest)` when the cache's digest of the log
+    holds the answer (a KeyError, TypeError or ValueError there means it does not), else `compute()`,
+    kept in the digest as `encode(result)` beside what it already held."""
     from pydantic import ValidationError
 
     from .index import LOG_DIGEST_MIN_BYTES, log_signature, read_log_digest, write_log_digest
 
-    path = folder / METRICS_LOG_FILE
-    sig = log_signature(path)
+    sig = log_signature(folder / METRICS_LOG_FILE)
     if sig is None or sig[0] < LOG_DIGEST_MIN_BYTES:
-        return summarize_log(folder)
+        return compute()
     digest = read_log_digest(root, folder, sig)
-    if digest is not None and isinstance(digest.get("summaries"), dict):
+    if digest is not None:
         try:
-            summaries = {key: MetricSummary.model_validate({k: decode_number(v) for k, v in value.items()})
-                         for key, value in digest["summaries"].items()}
-            return summaries, [DamagedFile(str(path), str(problem), line) for line, problem in digest["problems"]]
+            return decode(digest)
         except (ValidationError, TypeError, ValueError, KeyError, AttributeError):
             pass
-    summaries, problems = summarize_log(folder)
-    data = {"summaries": {key: {k: encode_float(v) if isinstance(v, float) else v
-                                for k, v in summary.model_dump().items()}
-                          for key, summary in summaries.items()},
-            "problems": [[bad.line, bad.problem] for bad in problems]}
-    write_log_digest(root, folder, sig, {**(digest or {}), **data})
-    return summaries, problems
+    result = compute()
+    write_log_digest(root, folder, sig, {**(digest or {}), **encode(result)})
+    return result
+
+
+def _listed(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("not a list")
+    return value
+
+
+def log_problems(folder: Path, root: Path | None = None) -> list[tuple[int | None, str]]:
+    """`check_log` of the folder's metrics.jsonl; for a long log, kept in the cache's digest of it."""
+    return _through_digest(
+        folder, root, lambda: check_log(folder / METRICS_LOG_FILE),
+        lambda digest: [(line, str(problem)) for line, problem in _listed(digest["check"])],
+        lambda found: {"check": [list(item) for item in found]})
+
+
+def log_summaries(folder: Path, root: Path | None = None) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
+    """`summarize_log(folder)`; for a long log, kept in the cache's digest of it (next to its check)."""
+    path = folder / METRICS_LOG_FILE
+
+    def decode(digest: dict[str, Any]) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
+        summaries = {key: MetricSummary.model_validate({k: decode_number(v) for k, v in value.items()})
+                     for key, value in digest["summaries"].items()}
+        return summaries, [DamagedFile(str(path), str(problem), line) for line, problem in digest["problems"]]
+
+    def encode(result: tuple[dict[str, MetricSummary], list[DamagedFile]]) -> dict[str, Any]:
+        summaries, problems = result
+        return {"summaries": {key: {k: encode_float(v) if isinstance(v, float) else v
+                                    for k, v in summary.model_dump().items()}
+                              for key, summary in summaries.items()},
+                "problems": [[bad.line, bad.problem] for bad in problems]}
+
+    return _through_digest(folder, root, lambda: summarize_log(folder), decode, encode)
 
 
 def log_key_counts(folder: Path, root: Path | None = None) -> dict[bytes, int]:
