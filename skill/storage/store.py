@@ -22,6 +22,7 @@ from .increments import list_increments, resolve_increment
 from .index import cached_records, log_signature
 from .liveness import effective_status
 from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
+from .validate import validate_status
 
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
@@ -247,11 +248,6 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
     )
 
 
-def _check_status(status: str) -> None:
-    if status not in STATUSES:
-        raise InvalidInput("status", status, f"one of {', '.join(STATUSES)}")
-
-
 def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
     """Every experiment of a resolved increment (through the read cache), outside runs included.
     A folder that is a symbolic link is listed as damaged and never read."""
@@ -279,7 +275,7 @@ def list_experiments(
     """
     flt = parse_where(where) if where else None  # validated before any file is read
     if status:
-        _check_status(status)
+        validate_status(status, STATUSES)  # crashed included: it is a state to filter by
     inc = resolve_increment(root, increment)
     records = filter_records(increment_records(root, inc), flt, status=status, tag=tag)
     return sort_records(records, sort)
@@ -296,7 +292,7 @@ def list_all_experiments(
     """Experiments of every increment, oldest increment first."""
     flt = parse_where(where) if where else None
     if status:
-        _check_status(status)
+        validate_status(status, STATUSES)  # crashed included: it is a state to filter by
     records: list[ExperimentRecord] = []
     for inc in list_increments(root, details=False):
         records.extend(increment_records(root, inc))
