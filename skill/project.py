@@ -130,28 +130,35 @@ class Project:
         Scope: the increment named, else the active (or newest) increment, and only then every other;
         an error only when the reference stays ambiguous, listing the full references.
         """
-        from .storage.store import find_experiment, load_experiment, validate_experiment_ref
+        return self._locate(ref, increment, self._lookup(ref, increment))
+
+    def _lookup(self, ref: str, increment: str | None) -> tuple[Path, str] | None:
+        """The memo's (folder, increment) for a reference while the store's structure is unchanged."""
+        from .storage.store import validate_experiment_ref
 
         if self._memo is None:
-            return find_experiment(self.root, ref, increment or None)
-        ref, inc = validate_experiment_ref(ref), increment or None
-        found = self._memo.lookup(self.root, ref, inc)
+            return None
+        return self._memo.lookup(self.root, validate_experiment_ref(ref), increment or None)
+
+    def _locate(self, ref: str, increment: str | None, found: tuple[Path, str] | None) -> ExperimentRecord:
+        from .storage.store import find_experiment, load_experiment, validate_experiment_ref
+
         if found is not None:
             return load_experiment(found[0], found[1], self.root)
-        record = find_experiment(self.root, ref, inc)
-        self._memo.remember_lookup(self.root, ref, inc, record)
+        record = find_experiment(self.root, ref, increment or None)
+        if self._memo is not None:
+            self._memo.remember_lookup(self.root, validate_experiment_ref(ref), increment or None, record)
         return record
 
     def detail(self, ref: str, increment: str | None = None) -> ExperimentDetail:
         """An experiment in full: the record plus min/max/last/steps of each metric, path relative."""
-        from .storage.store import find_experiment, metric_summaries, validate_experiment_ref
+        from .storage.store import metric_summaries
 
         memo = self._memo
-        if memo is not None:
-            found = memo.lookup(self.root, validate_experiment_ref(ref), increment or None)
-            if found is not None and (hit := memo.detail(found[0])) is not None:
-                return hit
-        record = self.experiment(ref, increment) if memo is not None else find_experiment(self.root, ref, increment)
+        found = self._lookup(ref, increment)
+        if memo is not None and found is not None and (hit := memo.detail(found[0])) is not None:
+            return hit
+        record = self._locate(ref, increment, found)
         summaries, damaged = metric_summaries(record, self.root)  # streamed: millions of points are fine
         problems = list(record.problems)
         for bad in damaged:
