@@ -2,7 +2,7 @@
 """The project's tasks, needing nothing but python3 (stdlib only).
 
     python3 tasks.py demo    # build .venv, track real experiments in an example project, show them
-    python3 tasks.py test    # build .venv with every test extra, run the whole suite (extra args go to pytest)
+    python3 tasks.py test    # build .venv with every test extra (and chromium, Node.js where missing), run the suite
     python3 tasks.py bench   # every benchmark, side by side with MLflow / wandb
     python3 tasks.py clean   # remove .venv and build/
 
@@ -56,8 +56,23 @@ def demo(_: list[str]) -> int:
     return subprocess.run([str(PYTHON), "examples/demo.py"], cwd=REPO).returncode
 
 
+def ensure_system_tools() -> None:
+    """Debian's chromium (the page tests' browser) and Node.js (the TypeScript MCP client's tests),
+    installed with apt-get where they are missing and this is a Debian machine we may change (root)."""
+    wanted = [pkg for tool, pkg in (("chromium", "chromium"), ("node", "nodejs"), ("npm", "npm"))
+              if shutil.which(tool) is None]
+    if not wanted or shutil.which("apt-get") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print(f"+ apt-get install {' '.join(wanted)}", flush=True)
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *wanted], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+
+
 def test(args: list[str]) -> int:
     ensure_env("test")
+    ensure_system_tools()
     return subprocess.run([str(PYTHON), "-m", "pytest", "-q", *args], cwd=REPO).returncode
 
 

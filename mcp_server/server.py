@@ -99,7 +99,7 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
                  log_level: str = "WARNING") -> SpecweaveServer:
     """The server for the project at `root` (found like the CLI finds it when None), with every tool,
     resource, prompt and completion registered."""
-    from . import completions, prompts, resources, tools_analysis, tools_read, tools_write
+    from . import completions, prompts, resources, tools_analysis, tools_diff, tools_read, tools_views, tools_write
 
     project = Project(resolve_project_root(root), read_only=read_only, memo=True)
     server = SpecweaveServer(
@@ -112,6 +112,8 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
     )
     tools_read.register(server, project)
     tools_analysis.register(server, project)
+    tools_views.register(server, project)
+    tools_diff.register(server, project)
     if not read_only:
         tools_write.register(server, project)
     resources.register(server, project)

@@ -296,5 +296,11 @@ class Project:
         set_status(record, status)
         return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
 
+    # -- artifacts: the object store and its remotes ------------------------------------------------
+
+    # -- views: runs table, curves, one run (dashboard, report, MCP App) ----------------------------
+
+    # -- reproduce and diff -------------------------------------------------------------------------
+
 
 __all__ = ["Project"]

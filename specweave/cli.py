@@ -425,6 +425,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("--to", default="", metavar="URI",
                    help="MLflow tracking URI (default: SPECWEAVE_TRACKING_URI, else tracking_uri in .specweave/ml.yaml)")
 
+    # Commands of their own modules (each imports only argparse-level code at parser build).
+    from . import cli_artifacts, cli_repro, cli_views
+
+    for module in (cli_artifacts, cli_views, cli_repro):
+        module.register(add, as_json=as_json, filters=filters)
+
     command = _command_of(argv)
     for name, run, help_text, example, adder in (
         ("serve", _run_serve, "Run the MCP server (stdio by default, or streamable HTTP).",

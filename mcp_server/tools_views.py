@@ -1,0 +1,9 @@
+"""MCP tools: the MCP App view tool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(server: Any, project: Any) -> None:
+    """Register this module's tools on `server`."""
