@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from typing import Literal, get_args
 
-SCHEMA_VERSION = 1
+# 2: the environment (python, platform, cpus, gpus, packages) lives once in environments/<hash>.yaml
+# and metadata.yaml names it; version-1 folders, with the environment inline, still read everywhere.
+SCHEMA_VERSION = 2
 
 SPECWEAVE_DIR = ".specweave"
 INCREMENTS_DIR = "increments"
 EXPERIMENTS_DIR = "experiments"
 STATE_DIR = "state"
+ENVIRONMENTS_DIR = "environments"  # one file per environment, shared by every run that had it
+EXPORTS_DIR = "exports"  # default place of export_experiments (git-ignored)
 CACHE_DIR = "cache"
 # Inside the cache: lock files, and temp files on their way to a rename (git never sees either).
 LOCKS_DIR = "locks"

@@ -111,6 +111,10 @@ class ExperimentMeta(BaseModel):
     gpus: list[GpuInfo] = Field(default_factory=list)
     command: list[str] = Field(default_factory=list)
     packages: dict[str, str] = Field(default_factory=dict)
+    environment: str | None = Field(
+        None, pattern=r"^[0-9a-f]{16}$",
+        description="schema 2: hash naming .specweave/environments/<hash>.yaml, which holds python, platform, "
+                    "cpu_count, gpus and packages (read back into these fields)")
 
 
 class Environment(BaseModel):

@@ -144,7 +144,9 @@ class Project:
         from .storage.store import find_experiment, load_experiment, validate_experiment_ref
 
         if found is not None:
-            return load_experiment(found[0], found[1], self.root)
+            from .storage.selection import with_selection
+
+            return with_selection(load_experiment(found[0], found[1], self.root))
         record = find_experiment(self.root, ref, increment or None)
         if self._memo is not None:
             self._memo.remember_lookup(self.root, validate_experiment_ref(ref), increment or None, record)
@@ -157,7 +159,9 @@ class Project:
         memo = self._memo
         found = self._lookup(ref, increment)
         if memo is not None and found is not None and (hit := memo.detail(found[0])) is not None:
-            return hit
+            from .storage.selection import selected_in, with_selection
+
+            return with_selection(hit, selected_in(found[0].parent), known=True)  # a decision since
         record = self._locate(ref, increment, found)
         summaries, damaged = metric_summaries(record, self.root)  # streamed: millions of points are fine
         problems = list(record.problems)

@@ -4,7 +4,8 @@
 - `.mcp.json` with the server `ml`, merged into an existing file, never clobbering it
   (another server, or an `ml` entry a person wrote, stays as it is);
 - the skill at `.claude/skills/experiment-tracker/SKILL.md` (a copy of the package's SKILL.md);
-- `.specweave/cache/` in `.gitignore`.
+- `.specweave/cache/` in `.gitignore`;
+- merge rules: `.specweave/.gitattributes` and the `specweave-derived` driver in `.git/config`.
 
 Running it again changes nothing.
 """
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 from .errors import DamagedFile
 from .layout import CACHE_DIR, INCREMENTS_DIR, SPECWEAVE_DIR
 from .storage.fileio import atomic_write
-from .storage.gitfiles import ensure_union_merge
+from .storage.gitfiles import ensure_merge_rules, register_merge_driver
 
 SERVER_NAME = "ml"
 MCP_CONFIG = ".mcp.json"
@@ -116,7 +117,8 @@ def _gitignore(root: Path, result: InitResult) -> None:
 
 def init_project(root: Path, *, use_python: bool = False, install_skill: bool = True) -> InitResult:
     """Make `root` ready: store skeleton, `.mcp.json`, the skill, `.gitignore`, and
-    `.specweave/.gitattributes` (decisions merge by union). Idempotent."""
+    `.specweave/.gitattributes` (decisions merge by union, derived files by our driver, registered in
+    the clone's git config). Idempotent."""
     root = Path(root).resolve()
     result = InitResult(root=root)
     _skeleton(root, result)
@@ -126,10 +128,15 @@ def init_project(root: Path, *, use_python: bool = False, install_skill: bool = 
     _gitignore(root, result)
     shown = ".specweave/.gitattributes"
     existed = (root / shown).exists()
-    if ensure_union_merge(root):
+    if ensure_merge_rules(root):
         (result.updated if existed else result.created).append(shown)
     else:
         result.unchanged.append(shown)
+    driver = register_merge_driver(root, sys.executable)
+    if driver is None:
+        result.notes.append("not a git work tree: the merge driver for derived files was not registered")
+    else:
+        (result.updated if driver else result.unchanged).append(".git/config (merge driver specweave-derived)")
     return result
 
 

@@ -29,13 +29,14 @@ def test_seed_comparison_example_runs_as_written(project: Path) -> None:
     report = project / ".specweave/increments/0042-recommendation-model/experiments/comparison.md"
     assert comparison.report_path == report and report.read_text(encoding="utf-8") == comparison.markdown
     lines = comparison.markdown.splitlines()
+    # the seed's table, cell for cell; unpadded, so that adding a run never rewrites the other rows
     table = [
-        "| Experiment         | Accuracy | Precision | Recall | F1   | Training Time |",
-        "|--------------------|----------|-----------|--------|------|---------------|",
-        "| exp-001-baseline   | 0.65     | 0.60      | 0.55   | 0.57 | 2s            |",
-        "| exp-002-xgboost    | 0.87     | 0.85      | 0.83   | 0.84 | 45s           |",
-        "| exp-003-lightgbm   | 0.86     | 0.84      | 0.82   | 0.83 | 32s           |",
-        "| exp-004-neural-net | 0.85     | 0.83      | 0.81   | 0.82 | 320s          |",
+        "| Experiment | Accuracy | Precision | Recall | F1 | Training Time |",
+        "|---|---|---|---|---|---|",
+        "| exp-001-baseline | 0.65 | 0.60 | 0.55 | 0.57 | 2s |",
+        "| exp-002-xgboost | 0.87 | 0.85 | 0.83 | 0.84 | 45s |",
+        "| exp-003-lightgbm | 0.86 | 0.84 | 0.82 | 0.83 | 32s |",
+        "| exp-004-neural-net | 0.85 | 0.83 | 0.81 | 0.82 | 320s |",
     ]
     start = lines.index(table[0])
     assert lines[start:start + 6] == table

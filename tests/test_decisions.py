@@ -22,7 +22,7 @@ def test_decisions_append_and_move_the_selected_tag(tmp_path: Path) -> None:
     first = log_decision(tmp_path, "0042", "exp-002", "Best accuracy", alternatives=["exp-003", "lightgbm"],
                          author="ana@example.com")
     assert first.selected == "exp-002-xgboost" and first.alternatives == ["exp-003-lightgbm"]
-    assert first.metrics == {"accuracy": 0.87, "f1": 0.84, "precision": 0.85, "recall": 0.83}
+    assert first.primary_metric == "accuracy" and first.metrics == {"accuracy": 0.87}  # the ranked number only
     assert tags_of(tmp_path)["exp-002-xgboost"] == ["selected"]
     second = log_decision(tmp_path, "0042", "exp-003-lightgbm", "Faster, nearly as good", metrics={"auc": 0.9},
                           author="bo@example.com")
@@ -113,4 +113,8 @@ def test_decisions_from_two_clones_merge_by_union(tmp_path) -> None:
         "origin", "main")
     decisions = read_decisions(bob, "0042")
     assert sorted(d.author for d in decisions) == ["alice", "bob"]
-    assert (bob / ".specweave/.gitattributes").read_text().strip().endswith("merge=union")
+    assert "increments/**/experiments/decisions.jsonl merge=union" in (bob / ".specweave/.gitattributes").read_text()
+    # the selected run is derived from the merged history: bob's later decision, and no other run
+    from skill.project import Project
+
+    assert [r.id for r in Project(bob).experiments("0042") if "selected" in r.tags] == ["exp-002-b"]

@@ -43,11 +43,12 @@ from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR
 from ..models import ExperimentRecord, Increment
 from ..storage.decisions import read_decisions_checked
 from ..storage.fileio import atomic_write, read_text_nofollow
+from ..storage.gitfiles import ensure_merge_rules
 from ..storage.increments import resolve_increment
 from ..storage.locks import file_lock
 from ..storage.paths import make_dirs_within
 from ..storage.store import increment_records, match_records, pipeline_order
-from .render import column_numbers, md_table, render, short_duration, short_number
+from .render import cell_number, md_table, render, short_duration, short_number
 from .results import Comparison, ComparisonRow, Goal
 
 MAX_PARAM_COLUMNS = 8
@@ -373,6 +374,7 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
         except (FileNotFoundError, DamagedFile):
             current = None  # missing, not UTF-8 or a planted link: replaced by the report (the link itself)
         if current != comparison.markdown:
+            ensure_merge_rules(root)  # so that two clones' reports merge (see skill.storage.merging)
             atomic_write(report, comparison.markdown)
         comparison.report_path = report
     return comparison
@@ -438,9 +440,9 @@ def _rank(c: Comparison) -> None:
 
 def render_comparison(c: Comparison) -> str:
     headers = ["Experiment", *(metric_title(m) for m in c.metrics), "Training Time"]
-    columns = {m: column_numbers([row.metrics.get(m) for row in c.rows]) for m in c.metrics}
+    # each cell formatted on its own (no column-wide decimals): adding a run never rewrites another's row
     body = []
-    for i, row in enumerate(c.rows):
+    for row in c.rows:
         label = ("└ " * row.depth) + row.id
         if row.stage:
             label += f" [{row.stage}]"
@@ -448,7 +450,7 @@ def render_comparison(c: Comparison) -> str:
             label += " (" + ", ".join(row.marks) + ")"
         if row.selected:
             label += " ✅"
-        body.append([label, *(columns[m][i] if m in row.metrics else "—" for m in c.metrics),
+        body.append([label, *(cell_number(row.metrics[m]) if m in row.metrics else "—" for m in c.metrics),
                      short_duration(row.training_time_s)])
     # the report shows the params most experiments set (the dataframe has them all)
     # first those whose set values differ (max_depth 2 vs 4), then those set by most experiments

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import InvalidInput, UnsafePath
-from ..layout import SPECWEAVE_DIR
+from ..layout import EXPORTS_DIR, SPECWEAVE_DIR
 from ..models import ExperimentRecord
 from ..storage.fileio import atomic_write, decode_number, to_jsonable
+from ..storage.gitfiles import ignore_folder
 from ..storage.increments import resolve_increment
 from ..storage.paths import make_dirs_within, safe_relative
 from ..storage.store import increment_records
@@ -33,7 +34,6 @@ from .render import md_cell, render, short_number
 from .results import ExportResult
 
 ExportFormat = Literal["csv", "json", "markdown", "md"]
-EXPORTS_DIR = "exports"
 _FIXED = ["id", "name", "status", "increment", "parent", "stage", "tags", "author", "started", "duration_s", "damaged"]
 _EXT = {"csv": ".csv", "json": ".json", "markdown": ".md"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -161,7 +161,10 @@ def _target(root: Path, path: str | Path, fmt: str, allow_outside: bool) -> Path
         return parent / parts[-1]
     name = safe_relative(str(path), ".specweave/exports/")
     # folder by folder, refusing links: a link planted in exports/ must not lead out of it
-    parent = make_dirs_within(root, (SPECWEAVE_DIR, EXPORTS_DIR, *name.parts[:-1]), ".specweave/exports/")
+    exports = make_dirs_within(root, (SPECWEAVE_DIR, EXPORTS_DIR), ".specweave/exports/")
+    # exports are copies of what the store already holds: kept out of git (a path elsewhere is the user's)
+    ignore_folder(exports, "exports are derived from the experiments: not committed (write elsewhere to share)")
+    parent = make_dirs_within(exports, name.parts[:-1], ".specweave/exports/")
     target = parent / name.parts[-1]
     if target.is_symlink():
         raise UnsafePath(str(path), ".specweave/exports/")

@@ -26,6 +26,7 @@ from ..errors import DamagedFile
 from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
 from ..models import Increment
 from ..storage.fileio import read_text_nofollow, replace_into, temp_file_for
+from ..storage.gitfiles import ensure_merge_rules
 from ..storage.increments import list_increments, resolve_increment
 from ..storage.locks import file_lock
 from ..storage.paths import make_dirs_within
@@ -220,6 +221,7 @@ def sync_living_docs(root: Path, increments: list[str] | None = None, dry_run: b
         return SyncResult(path=path, changed=new_text != current, sections_changed=changed,
                           increments=sorted(incs), dry_run=True, diff=diff)
     make_dirs_within(root, (SPECWEAVE_DIR, *LIVING_DOCS[:-1]), "the store")
+    ensure_merge_rules(root)  # so that two clones' syncs merge (see skill.storage.merging)
     deadline = time.monotonic() + _BUSY_LIMIT_S
     with file_lock(path):
         while True:

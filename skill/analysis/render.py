@@ -34,7 +34,8 @@ def short_number(value: Any) -> str:
 
 
 def column_numbers(values: list[Any]) -> list[str]:
-    """Numbers of one table column with the same decimals (0.65, 0.60, 0.84), as people write them.
+    """Numbers of one table column with the same decimals (0.65, 0.60, 0.84), as people write them: for
+    tables printed in a terminal (committed tables use `cell_number`, which never looks at other rows).
 
     Up to 4 decimals, as few as the column needs; a column holding very large or
     tiny values falls back to short_number per cell.
@@ -55,6 +56,17 @@ def column_numbers(values: list[Any]) -> list[str]:
         else:
             out.append(short_number(v))
     return out
+
+
+def cell_number(value: Any) -> str:
+    """A metric in a committed table: up to 4 decimals, at least 2 (0.65, 0.60, 0.8734), decided by the
+    value alone: a column-wide choice of decimals would rewrite every row when one run adds a digit."""
+    if isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value) \
+            and (value == 0 or 1e-3 <= abs(value) < 1e6):
+        text = f"{value:.4f}".rstrip("0")
+        whole, _, decimals = text.partition(".")
+        return f"{whole}.{decimals.ljust(2, '0')}"
+    return short_number(value)
 
 
 def short_duration(seconds: Any) -> str:
@@ -87,17 +99,17 @@ def md_cell(value: Any) -> str:
 
 
 def md_table(headers: list[Any], rows: list[list[Any]]) -> list[str]:
-    """The lines of a markdown table padded to aligned columns, as in the seed.
+    """The lines of a markdown table, one row per line and never padded.
 
-    The one place tables are made: every header and cell goes through md_cell here,
-    so callers pass plain text (a metric named `acc|x` stays one column).
+    Not aligned on purpose: padding every cell to the widest one would rewrite every row of a
+    committed table when one run with a longer name or value is added; unpadded, a row that did
+    not change stays byte-identical and a diff (or a merge) shows only the rows that did.
+    The one place tables are made: every header and cell goes through md_cell here, so callers
+    pass plain text (a metric named `acc|x` stays one column).
     """
     head = [md_cell(h) for h in headers]
-    body = [[md_cell(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(head)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in body]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     return lines
 
 
@@ -134,5 +146,5 @@ def template_module(template: str, **context: Any) -> Any:
     return environment().get_template(template).make_module(context)
 
 
-__all__ = ["column_numbers", "environment", "md_cell", "md_table", "md_text", "render", "short_duration",
+__all__ = ["cell_number", "column_numbers", "environment", "md_cell", "md_table", "md_text", "render", "short_duration",
            "short_number", "template_module"]

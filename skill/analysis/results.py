@@ -32,7 +32,8 @@ class Decision(BaseModel):
     selected_dir: str | None = Field(None, description="its folder name, unique across clones")
     rationale: str
     alternatives: list[str] = Field(default_factory=list)
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    primary_metric: str | None = Field(None, description="the metric the choice was ranked on")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="the primary metric's value (or those given)")
     author: str | None = None
 
 

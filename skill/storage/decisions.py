@@ -1,8 +1,11 @@
 """Decisions: which experiment an increment chose and why, kept in `experiments/decisions.jsonl`.
 
 Append-only: a later decision supersedes an earlier one, both stay in the
-history. The selected experiment carries the tag `selected` (moved from the
-previously selected one), so every list shows it.
+history, and a union merge of two clones' files keeps every line. The selected
+run is derived from this file (`skill.storage.selection`: the latest decision
+wins) and shown as the tag `selected`; nothing is written into the run itself.
+A line holds what the decision needs: the run, the rationale, the primary
+metric and its value (not a copy of every metric the run logged).
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ from pydantic import ValidationError
 
 from ..analysis.results import Decision
 from ..errors import DamagedFile, InvalidInput, UnsafePath
-from ..layout import DECISIONS_FILE, EXPERIMENTS_DIR
+from ..layout import DECISIONS_FILE, EXPERIMENTS_DIR, METADATA_FILE
 from ..models import Increment
-from .edits import check_writable, set_tags
+from .edits import check_writable
 from .fileio import append_whole, dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
-from .gitfiles import ensure_union_merge
+from .gitfiles import ensure_merge_rules
+from .selection import SELECTED_TAG
 from .increments import resolve_increment
 from .locks import file_lock
-from .store import find_experiment, increment_records
+from .store import find_experiment
 from .validate import (
     MAX_ALTERNATIVES,
     MAX_AUTHOR,
@@ -35,7 +39,6 @@ from .validate import (
     validate_text,
 )
 
-SELECTED_TAG = "selected"
 
 
 def decisions_path(inc: Increment) -> Path:
@@ -104,9 +107,20 @@ def _bounded_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
+def _primary_metric(root: Path, inc: Increment, chosen: Any) -> str | None:
+    """The metric the increment's comparison ranks by (ml.yaml's, else the one compare infers)."""
+    from ..analysis.compare import compare_experiments
+
+    try:
+        return compare_experiments(root, inc.id, write_report=False).primary_metric
+    except Exception:  # a decision never fails for want of a ranking: the run's first metric then
+        numeric = [k for k, v in chosen.metrics.items() if isinstance(v, (int, float))]
+        return numeric[0] if numeric else None
+
+
 def _append_line(path: Path, line: str) -> int:
-    """Append one line (after a newline if a killed writer left a cut one); returns the size before, so
-    that the caller can roll the append back. Never follows a link planted in place of the file."""
+    """Append one line (after a newline if a killed writer left a cut one); returns the size before.
+    Never follows a link planted in place of the file."""
     fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
     try:
         size = os.fstat(fd).st_size
@@ -120,17 +134,6 @@ def _append_line(path: Path, line: str) -> int:
     return size
 
 
-def _roll_back(path: Path, size: int) -> None:
-    if size == 0:  # the file was made by the append being rolled back
-        path.unlink(missing_ok=True)
-        return
-    fd = open_nofollow(path, os.O_WRONLY)
-    try:
-        os.ftruncate(fd, size)
-    finally:
-        os.close(fd)
-
-
 def log_decision(
     root: Path,
     increment: str | None,
@@ -140,11 +143,10 @@ def log_decision(
     metrics: dict[str, Any] | None = None,
     author: str | None = None,
 ) -> Decision:
-    """Record that `selected` was chosen for the increment, and why; tag it `selected`.
+    """Record that `selected` was chosen for the increment, and why; from then on it reads as `selected`.
 
-    All or nothing: every argument is checked before anything is written, and the decision line and
-    the `selected` tag are written under the increment's decisions lock; when the tag cannot be
-    written, the line is rolled back.
+    All or nothing: every argument is checked before anything is written, and the one line is
+    appended whole under the increment's decisions lock (a short write is cut back, never left half).
     """
     rationale = validate_text("rationale", rationale, MAX_RATIONALE).strip()
     if author is not None:
@@ -160,35 +162,27 @@ def log_decision(
             raise InvalidInput("alternative", ref, f"an experiment other than the selected {chosen.id}")
         if alt.id not in alts:
             alts.append(alt.id)
-    if metrics is None:
-        metrics = {k: v for k, v in chosen.metrics.items() if isinstance(v, (int, float))}
-        metrics = dict(list(metrics.items())[:MAX_DECISION_METRICS])
+    primary = _primary_metric(root, inc, chosen)
+    if metrics is None:  # the number the choice was made on; the run's folder keeps the rest
+        value = chosen.metrics.get(primary) if primary else None
+        metrics = {primary: value} if primary and isinstance(value, (int, float)) else {}
     safe_metrics = _bounded_metrics(metrics)
     check_writable(chosen)
+    if chosen.meta is None:  # a run that cannot be read cannot be vouched for
+        raise DamagedFile(str(chosen.path / METADATA_FILE), "is missing or unreadable; repair it before selecting "
+                          f"{chosen.id}")
     decision = Decision(
         ts=datetime.now(timezone.utc), increment=inc.id, selected=chosen.id, selected_dir=chosen.dir,
-        rationale=rationale, alternatives=alts, metrics=safe_metrics,
+        rationale=rationale, alternatives=alts, primary_metric=primary, metrics=safe_metrics,
         author=author if author is not None else _default_author(root),
     )
     line = dumps_jsonl_record(decision.model_dump(mode="json"))
     path = decisions_path(inc)
     if path.parent.is_symlink() or path.is_symlink():
         raise UnsafePath(str(path.relative_to(root)), "the store (a symbolic link was planted there)")
-    ensure_union_merge(root)
+    ensure_merge_rules(root)
     with file_lock(path):
-        size = _append_line(path, line)
-        try:
-            set_tags(chosen, add=[SELECTED_TAG])
-        except BaseException:
-            _roll_back(path, size)
-            raise
-    for record in increment_records(root, inc):
-        native = record.meta is not None and record.meta.source == "specweave"
-        if record.dir != chosen.dir and SELECTED_TAG in record.tags and native:
-            try:
-                set_tags(record, remove=[SELECTED_TAG])
-            except (DamagedFile, UnsafePath):
-                pass  # its metadata is damaged; list shows that, and the decision file is the truth
+        _append_line(path, line)
     return decision
 
 

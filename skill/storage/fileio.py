@@ -11,9 +11,9 @@ import errno
 import json
 import math
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -145,14 +145,28 @@ def _sweep_stale(folder: Path) -> None:
         pass  # best effort: the cache is git-ignored either way
 
 
+def _new_temp(folder: Path, name: str) -> tuple[int, str]:
+    """Create `folder/.<name>.<random>.tmp` exclusively, mode 0666 less the umask: the file renamed
+    into the repository gets the permissions any other tool gives a new file there (0644 under
+    umask 022), where mkstemp's 0600 would make committed files private."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name[:60]}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                           | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
 def temp_file_for(path: Path) -> tuple[int, str]:
     """An open temp file (fd, name) to be renamed over `path` by `replace_into`."""
     try:
-        return tempfile.mkstemp(prefix=f".{path.name[:60]}.", suffix=".tmp", dir=_temp_dir(path))
+        return _new_temp(_temp_dir(path), path.name)
     except FileNotFoundError:  # the cache was removed while this process ran
         _temp_dirs_made.clear()
         _temp_dir_of.clear()
-        return tempfile.mkstemp(prefix=f".{path.name[:60]}.", suffix=".tmp", dir=_temp_dir(path))
+        return _new_temp(_temp_dir(path), path.name)
 
 
 def replace_into(tmp: str, path: Path) -> None:
@@ -294,7 +308,7 @@ def parse_jsonl(path: Path, text: str) -> tuple[list[dict[str, Any]], list[Damag
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def open_nofollow(path: Path, flags: int = os.O_RDONLY, mode: int = 0o644) -> int:
+def open_nofollow(path: Path, flags: int = os.O_RDONLY, mode: int = 0o666) -> int:  # less the umask
     """os.open that refuses a symbolic link with DamagedFile (one line) instead of following it."""
     if not NOFOLLOW and os.path.islink(path):  # pragma: no cover - Windows
         raise DamagedFile(str(path), "is a symbolic link; refusing to follow it out of the store")

@@ -25,6 +25,7 @@ from ..errors import DamagedFile, UnsafePath
 from ..layout import METADATA_FILE
 from ..models import ExperimentMeta
 from .artifacts import settle_saves
+from .environments import SHARED_FIELDS
 from .fileio import atomic_write, dumps_yaml, read_yaml
 from .locks import file_lock
 
@@ -70,6 +71,10 @@ def _working_copy(meta: ExperimentMeta) -> ExperimentMeta:
 
 
 def render_meta(meta: ExperimentMeta) -> str:
+    """metadata.yaml's text. A schema-2 run names its environment by hash: the shared fields live in
+    that file, never copied here (a version-1 file keeps them inline, as it was written)."""
+    if meta.environment:
+        return dumps_yaml(meta.model_dump(mode="json", exclude=set(SHARED_FIELDS)))
     return dumps_yaml(meta.model_dump(mode="json"))
 
 

@@ -14,6 +14,7 @@ from ..analysis.query import filter_records, parse_where, sort_records
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from ..layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, STATUSES
 from ..models import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
+from .environments import fill_environment
 from .external import external_records, find_external
 from .external import metric_history as outside_points
 from .fileio import decode_number, decode_utf8, load_yaml_text, read_bytes_nofollow, read_json, read_yaml
@@ -21,6 +22,7 @@ from .ids import parse_dir
 from .increments import list_increments, resolve_increment
 from .index import cached_records, log_signature
 from .liveness import effective_status
+from .selection import apply_selection, with_selection
 from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
 from .validate import validate_status
 
@@ -185,6 +187,9 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
     try:
         raw = read_metadata(meta_path)
         meta = ExperimentMeta.model_validate(raw)
+        missing_env = fill_environment(meta, folder)  # schema 2: the shared environment file
+        if missing_env:
+            problems.append(missing_env if root is None else missing_env.replace(str(root) + os.sep, ""))
     except FileNotFoundError:
         problems.append(f"{_rel(meta_path, root)}: missing")
     except (DamagedFile, OSError) as exc:
@@ -253,7 +258,7 @@ def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
     A folder that is a symbolic link is listed as damaged and never read."""
     names, linked = _scan_experiments(inc)
     base = inc.path / EXPERIMENTS_DIR
-    records = cached_records(root, inc, [base / name for name in names], load_experiment)
+    records = apply_selection(cached_records(root, inc, [base / name for name in names], load_experiment), base)
     records.extend(_linked_record(base / name, inc.id, root) for name in linked)
     records.extend(external_records(root, inc))
     return records
@@ -412,7 +417,7 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     inc, name = hits[0]
     if name in scanned[inc.id][1]:  # a link: a damaged stand-in, nothing read through it
         return _linked_record(inc.path / EXPERIMENTS_DIR / name, inc.id, root)
-    return load_experiment(inc.path / EXPERIMENTS_DIR / name, inc.id, root)
+    return with_selection(load_experiment(inc.path / EXPERIMENTS_DIR / name, inc.id, root))
 
 
 def metric_summaries(record: ExperimentRecord,

@@ -28,7 +28,8 @@ from ..layout import (
 )
 from ..models import ArtifactInfo, ExperimentMeta, Increment, Note
 from ..storage.artifacts import write_artifact, write_model
-from ..storage.fileio import atomic_write, dumps_json, dumps_yaml, to_jsonable
+from ..storage.environments import SHARED_FIELDS, write_environment
+from ..storage.fileio import atomic_write, dumps_json, store_dir_of, to_jsonable
 from ..storage.ids import allocate, slugify
 from ..storage.metafile import Change, update_meta, warn
 from ..storage.metrics_log import MetricsBuffer
@@ -47,9 +48,6 @@ from .environment import capture_for
 from .system_metrics import SystemMetricsThread, resolve_interval
 
 _MAX_PARAM_KEY = 250
-# Fields that come from the process environment: identical for every run of a process.
-_STATIC_FIELDS = {"python", "platform", "cpu_count", "gpus", "command", "packages"}
-_static_cache: dict[int, tuple[dict[str, Any], str]] = {}
 _HOST = socket.gethostname()
 
 
@@ -379,10 +377,17 @@ class Experiment:
         self._env_applied = True
         env, git, commit = self._capture.environment, self._capture.git, self._git_commit
 
+        store = store_dir_of(self._path)
+
         def apply(meta: ExperimentMeta) -> None:
             if env is not None:
-                meta.python, meta.platform, meta.cpu_count = env.python, env.platform, env.cpu_count
-                meta.gpus, meta.command, meta.packages = env.gpus, env.command, env.packages
+                meta.command = env.command
+                shared = env.model_dump(mode="json", include=set(SHARED_FIELDS))
+                if store is not None:  # schema 2: written once, named by hash (an OSError retries it)
+                    meta.environment = write_environment(store, shared)
+                else:
+                    meta.python, meta.platform, meta.cpu_count = env.python, env.platform, env.cpu_count
+                    meta.gpus, meta.packages = env.gpus, env.packages
             if git is not None:
                 meta.git = git.model_copy()
                 if commit:
@@ -410,7 +415,7 @@ class Experiment:
 
             try:
                 self._meta, self._meta_id = update_meta(
-                    self._path, apply, known=(self._meta, self._meta_id), render=self._render,
+                    self._path, apply, known=(self._meta, self._meta_id),
                     on_damage=self._on_damage,
                 )
             except OSError as exc:
@@ -427,18 +432,6 @@ class Experiment:
         if (self._path / METADATA_FILE).exists():
             warn(f"{exc}; rewriting it from {self.id}'s own record")
         return self._meta.model_copy(deep=True)
-
-    def _render(self, meta: ExperimentMeta) -> str:
-        """metadata.yaml's text; the environment block is rendered once per process while it is the
-        one this process captured: it is the bulk of the file (hundreds of packages) and never changes,
-        so re-dumping it per write would dominate the cost of a short run."""
-        static = meta.model_dump(mode="json", include=_STATIC_FIELDS)
-        key = id(self._capture.environment)
-        cached = _static_cache.get(key)
-        if cached is None or cached[0] != static:  # another environment block (a hand edit): dump it
-            cached = (static, dumps_yaml(static))
-            _static_cache[key] = cached
-        return dumps_yaml(meta.model_dump(mode="json", exclude=_STATIC_FIELDS)) + cached[1]
 
     def _write_params(self) -> bool:
         if not self._params_dirty:

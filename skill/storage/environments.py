@@ -1,0 +1,108 @@
+"""The environment of a run, stored once: `.specweave/environments/<hash>.yaml`.
+
+Every run of one interpreter on one machine has the same Python, platform, CPU
+count, GPUs and package list: hundreds of lines that used to be copied into
+each metadata.yaml (half the file, identical in every run, churning every diff
+when one package moved). Since schema version 2 they are written once, to a
+file named by the hash of its content, and metadata.yaml names that hash.
+Content addressing keeps it merge-friendly: two clones that ran in the same
+environment write the same file with the same bytes, and git merges that
+without a conflict. Readers put the fields back, so every face still gives a
+run's packages; version-1 folders carry them inline and read as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..errors import DamagedFile
+from ..layout import ENVIRONMENTS_DIR
+from .fileio import atomic_write, dumps_yaml, read_yaml, store_dir_of
+from .paths import make_dirs_within
+
+# The fields identical for every run of one environment (the command and the host stay per run).
+SHARED_FIELDS = ("python", "platform", "cpu_count", "gpus", "packages")
+KEY_RE = re.compile(r"^[0-9a-f]{16}$")
+
+_loaded: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def environment_key(fields: dict[str, Any]) -> str:
+    """The content hash that names an environment: sha256 of its canonical JSON, 16 hex digits (64
+    bits: no two environments of one repository collide in practice, and the name stays short)."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def environment_path(store: Path, key: str) -> Path:
+    return store / ENVIRONMENTS_DIR / f"{key}.yaml"
+
+
+def write_environment(store: Path, fields: dict[str, Any]) -> str:
+    """Write the shared environment file unless it is already there; returns its key."""
+    key = environment_key(fields)
+    path = environment_path(store, key)
+    if not (path.is_file() and not path.is_symlink()):
+        folder = make_dirs_within(store, (ENVIRONMENTS_DIR,), "the store")  # no link followed out
+        atomic_write(folder / path.name, dumps_yaml(fields))
+    return key
+
+
+def read_environment(store: Path, key: str) -> dict[str, Any]:
+    """The fields of environment `key` (cached per file identity). DamagedFile, one line, when the key
+    is malformed, or the file is missing, a link, unreadable or not a mapping."""
+    if not KEY_RE.match(key):
+        raise DamagedFile(f"{ENVIRONMENTS_DIR}/{key}", "is not an environment hash (16 hex digits)")
+    path = environment_path(store, key)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise DamagedFile(str(path), "is named by metadata.yaml but missing (was it committed?)") from None
+    sig = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _lock:
+        cached = _loaded.get(sig)
+    if cached is not None:
+        return cached
+    data = read_yaml(path)  # bounded, never through a link
+    if not isinstance(data, dict):
+        raise DamagedFile(str(path), "is not a mapping of environment fields")
+    fields = {name: data[name] for name in SHARED_FIELDS if name in data}
+    with _lock:
+        if len(_loaded) > 256:
+            _loaded.clear()
+        _loaded[sig] = fields
+    return fields
+
+
+def fill_environment(meta: Any, folder: Path) -> str | None:
+    """Put the shared fields of `meta.environment` back on `meta` (an ExperimentMeta read from `folder`);
+    returns the problem, one line, when they cannot be read (the run itself still reads)."""
+    key = getattr(meta, "environment", None)
+    if not key:
+        return None
+    store = store_dir_of(folder)
+    if store is None:
+        return f"environment {key}: the experiment is outside a .specweave store"
+    try:
+        fields = read_environment(store, key)
+    except DamagedFile as exc:
+        return f"{exc.path}: {exc.problem}"
+    except OSError as exc:
+        return f"{environment_path(store, key)}: cannot be read ({exc.strerror or exc})"
+    for name, value in fields.items():
+        setattr(meta, name, value)
+    if "gpus" in fields and isinstance(fields["gpus"], list):  # plain dicts from YAML: the model's type
+        from ..models import GpuInfo
+
+        meta.gpus = [GpuInfo.model_validate(g) if isinstance(g, dict) else g for g in fields["gpus"]]
+    return None
+
+
+__all__ = ["SHARED_FIELDS", "environment_key", "fill_environment", "read_environment", "write_environment"]
