@@ -2,7 +2,7 @@
 
 Run on a GPU machine with torch installed: `python bench/check_gpu.py`. It
 opens a run with system metrics every second, loads the GPU with matrix
-products for a few seconds, and checks that metadata.yaml names the GPU that
+products for a few seconds, and checks that the run's environment names the GPU that
 `nvidia-smi` reports and that `system/gpu0/*` points landed in metrics.jsonl.
 Exits non-zero when either is missing.
 """

@@ -111,6 +111,8 @@ class ExperimentMeta(BaseModel):
     gpus: list[GpuInfo] = Field(default_factory=list)
     command: list[str] = Field(default_factory=list)
     packages: dict[str, str] = Field(default_factory=dict)
+    log_bytes: int | None = Field(None, description="size of metrics.jsonl as its writer closed it (a log still "
+                                  "that size needs no damage check)")
     environment: str | None = Field(
         None, pattern=r"^[0-9a-f]{16}$",
         description="schema 2: hash naming .specweave/environments/<hash>.yaml, which holds python, platform, "

@@ -186,14 +186,22 @@ def test_metadata_written_by_the_tracker_takes_the_fast_path(project: Path, monk
     from skill.storage.fileio import read_yaml
     from specweave import track_experiment
 
+    from skill.storage.fileio import dumps_yaml
+
     with track_experiment("fast", increment="0001-x") as exp:
         exp.log_metric("auc", 0.5)
     path = exp.path / "metadata.yaml"
     expected = read_yaml(path)
 
-    def no_full_parse(_path: Path) -> None:
+    def no_full_parse(*_args: object) -> None:
         raise AssertionError("the full YAML parse was used")
 
     monkeypatch.setattr(skill.storage.store, "read_yaml", no_full_parse)
+    monkeypatch.setattr(skill.storage.store, "load_yaml_text", no_full_parse)
     data = skill.storage.store.read_metadata(path)
-    assert data == expected and len(data["packages"]) > 5
+    assert data == expected and data["environment"]  # schema 2: the subset reader takes the whole file
+    # a version-1 file (the package list inline, at its end) too
+    v1 = {**expected, "schema_version": 1, "packages": {f"pkg-{i}": f"1.{i}.0" for i in range(50)}}
+    v1.pop("environment")
+    path.write_text(dumps_yaml(v1))
+    assert skill.storage.store.read_metadata(path) == v1

@@ -81,13 +81,14 @@ def read_environment(store: Path, key: str) -> dict[str, Any]:
     return fields
 
 
-def fill_environment(meta: Any, folder: Path) -> str | None:
-    """Put the shared fields of `meta.environment` back on `meta` (an ExperimentMeta read from `folder`);
-    returns the problem, one line, when they cannot be read (the run itself still reads)."""
+def fill_environment(meta: Any, folder: Path, store: Path | None = None) -> str | None:
+    """Put the shared fields of `meta.environment` back on `meta` (an ExperimentMeta read from `folder`,
+    in `store` when the caller knows it); returns the problem, one line, when they cannot be read (the
+    run itself still reads)."""
     key = getattr(meta, "environment", None)
     if not key:
         return None
-    store = store_dir_of(folder)
+    store = store or store_dir_of(folder)
     if store is None:
         return f"environment {key}: the experiment is outside a .specweave store"
     try:

@@ -356,7 +356,10 @@ def read_bytes_nofollow(path: Path, max_bytes: int | None = MAX_READ_BYTES) -> b
         size = os.fstat(fd).st_size
         if size > max_bytes:
             raise DamagedFile(str(path), too_large(size, max_bytes))
-        data = handle.read(max_bytes + 1)  # it may have grown since the fstat
+        # Ask for what the file holds (+1): read(n) allocates n bytes up front, and the bound is 64 MB.
+        data = handle.read(size + 1)
+        if len(data) > size:  # it grew since the fstat: read on, up to the bound
+            data += handle.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise DamagedFile(str(path), too_large(len(data), max_bytes))
     return data

@@ -127,7 +127,8 @@ def _parse_dicts(data: bytes | None) -> tuple[dict[str, Any], dict[str, Any]] | 
 
 def record_json(record: ExperimentRecord) -> dict[str, Any]:
     """A record as JSON-safe data: NaN/inf kept as the store's strings (pydantic's JSON mode would null them)."""
-    data = to_jsonable(record.model_dump(exclude={"meta": {"packages"}}))
+    data = record.model_dump(mode="json", exclude={"meta": {"packages"}, "params": True, "metrics": True})
+    data["params"], data["metrics"] = to_jsonable(record.params), to_jsonable(record.metrics)  # the user's values
     data["path"] = record.path.name
     return data
 

@@ -70,12 +70,26 @@ def _working_copy(meta: ExperimentMeta) -> ExperimentMeta:
     return copy
 
 
+_EMPTY: tuple[object, ...] = (None, "", [], {})
+
+
+def _pruned(value: object) -> object:
+    """`value` without the empty entries of its mappings (None, '', [], {}), recursively: a field that
+    says nothing costs a line in every run's file and in every diff; reading fills in the default."""
+    if isinstance(value, dict):
+        out = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if not any(v == e and type(v) is type(e) for e in _EMPTY)}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
 def render_meta(meta: ExperimentMeta) -> str:
-    """metadata.yaml's text. A schema-2 run names its environment by hash: the shared fields live in
-    that file, never copied here (a version-1 file keeps them inline, as it was written)."""
-    if meta.environment:
-        return dumps_yaml(meta.model_dump(mode="json", exclude=set(SHARED_FIELDS)))
-    return dumps_yaml(meta.model_dump(mode="json"))
+    """metadata.yaml's text: the fields that say something (empty ones are left out; the schema's
+    defaults read them back). A schema-2 run names its environment by hash: the shared fields live
+    in that file, never copied here (a version-1 file keeps them inline, as it was written)."""
+    exclude = set(SHARED_FIELDS) if meta.environment else set()
+    return dumps_yaml(_pruned(meta.model_dump(mode="json", exclude=exclude)))
 
 
 def update_meta(

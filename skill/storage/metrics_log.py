@@ -166,6 +166,13 @@ class MetricsBuffer:
         self._summary_dirty = False
         return True
 
+    def size(self) -> int | None:
+        """The log's size now (None: no log)."""
+        try:
+            return os.lstat(self._jsonl).st_size
+        except OSError:
+            return None
+
     def close(self) -> bool:
         """Flush and close; True when everything is on disk (else call `close` again later)."""
         done = self.flush()

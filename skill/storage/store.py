@@ -7,12 +7,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ..analysis.query import filter_records, parse_where, sort_records
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
-from ..layout import EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, STATUSES
+from ..layout import (
+    EXPERIMENTS_DIR,
+    METADATA_FILE,
+    METRICS_FILE,
+    METRICS_LOG_FILE,
+    PARAMS_FILE,
+    SPECWEAVE_DIR,
+    STATUSES,
+)
 from ..models import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
 from .environments import fill_environment
 from .external import external_records, find_external
@@ -22,9 +29,11 @@ from .ids import parse_dir
 from .increments import list_increments, resolve_increment
 from .index import cached_records, log_signature
 from .liveness import effective_status
-from .selection import apply_selection, with_selection
 from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
+from .selection import apply_selection, with_selection
 from .validate import validate_status
+from .yaml_subset import parse as parse_subset
+from .yaml_subset import plain_str
 
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
@@ -86,19 +95,6 @@ _PACKAGES_HEAD = "\npackages:\n"
 _PACKAGE_LINE = re.compile(r"  ([A-Za-z0-9][A-Za-z0-9._-]*): (?:([A-Za-z0-9][A-Za-z0-9.+!_-]*)|'([^'\n]*)')")
 
 
-# Every pattern by which YAML reads an unquoted scalar as something other than a string, in one regex.
-_NOT_STR = re.compile("|".join(sorted({
-    f"(?:{regexp.pattern})"
-    for resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.values()
-    for tag, regexp in resolvers if tag != "tag:yaml.org,2002:str"
-})), re.X)
-
-
-def _plain_str(text: str) -> bool:
-    """Whether YAML reads this unquoted scalar as a string (not a number, bool, null, date...)."""
-    return _NOT_STR.match(text) is None
-
-
 def read_metadata(path: Path) -> Any:
     """metadata.yaml as data, with a fast path for the package list the tracker writes at its end.
 
@@ -111,13 +107,16 @@ def read_metadata(path: Path) -> Any:
     and nesting bounded): a hostile file is a DamagedFile.
     """
     text = decode_utf8(path, read_bytes_nofollow(path))
+    data = parse_subset(text)  # what the tracker writes, read without building a YAML node graph
+    if isinstance(data, dict):
+        return data
     at = text.rfind(_PACKAGES_HEAD)
     if at < 0:
         return read_yaml(path)
     packages: dict[str, str] = {}
     for line in text[at + len(_PACKAGES_HEAD):].splitlines():
         match = _PACKAGE_LINE.fullmatch(line)
-        if match is None or not _plain_str(match[1]) or (match[2] is not None and not _plain_str(match[2])):
+        if match is None or not plain_str(match[1]) or (match[2] is not None and not plain_str(match[2])):
             return read_yaml(path)
         packages[match[1]] = match[2] if match[2] is not None else match[3]
     try:
@@ -187,7 +186,7 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
     try:
         raw = read_metadata(meta_path)
         meta = ExperimentMeta.model_validate(raw)
-        missing_env = fill_environment(meta, folder)  # schema 2: the shared environment file
+        missing_env = fill_environment(meta, folder, root / SPECWEAVE_DIR if root else None)  # schema 2
         if missing_env:
             problems.append(missing_env if root is None else missing_env.replace(str(root) + os.sep, ""))
     except FileNotFoundError:
@@ -235,6 +234,8 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
             metrics[point.key] = point.value
         for bad in bad_lines:
             problems.append(f"{_where(Path(bad.path), root, bad.line)}: {bad.problem}")
+    elif meta is not None and meta.log_bytes is not None and (log_signature(log) or (None,))[0] == meta.log_bytes:
+        checked = []  # closed whole by its writer at this size, and not changed since: nothing to check
     else:
         checked = log_problems(folder, root)
     problems.extend(f"{_where(log, root, line)}: {problem}" for line, problem in checked)

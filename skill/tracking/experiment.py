@@ -351,8 +351,11 @@ class Experiment:
                 meta.ended = now
                 meta.heartbeat = now
                 meta.duration_s = round((now - meta.started).total_seconds(), 3)
+                if log_bytes is not None:
+                    meta.log_bytes = log_bytes
 
             done = self._metrics.close()
+            log_bytes = self._metrics.size() if done else None  # vouched for only when closed whole
             done = self._write_params() and done
             done = self._change(finish) and done
             if done:
