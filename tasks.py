@@ -71,14 +71,23 @@ def ensure_system_tools() -> None:
 
 
 def test(args: list[str]) -> int:
+    """The whole suite: on two workers (pytest-xdist), then the few `serial` tests alone. With arguments,
+    one plain pytest run of just those."""
     ensure_env("test")
     ensure_system_tools()
-    return subprocess.run([str(PYTHON), "-m", "pytest", "-q", *args], cwd=REPO).returncode
+    pytest = [str(PYTHON), "-m", "pytest", "-q"]
+    if args:
+        return subprocess.run([*pytest, *args], cwd=REPO).returncode
+    workers = str(min(2, os.cpu_count() or 1))
+    first = subprocess.run([*pytest, "-n", workers, "-m", "not serial"], cwd=REPO).returncode
+    second = subprocess.run([*pytest, "-m", "serial"], cwd=REPO).returncode
+    return first or second
 
 
 def bench(_: list[str]) -> int:
     ensure_env("test")
-    for script in ("bench_tracking.py", "bench_read.py", "bench_mcp.py", "bench_push.py", "bench_hostile.py"):
+    for script in ("bench_tracking.py", "bench_read.py", "bench_mcp.py", "bench_push.py", "bench_hostile.py",
+                   "bench_answers.py", "bench_capture.py", "bench_ui.py"):
         code = subprocess.run([str(PYTHON), f"bench/{script}"], cwd=REPO).returncode
         if code:
             return code

@@ -16,6 +16,10 @@ STATE_DIR = "state"
 ENVIRONMENTS_DIR = "environments"  # one file per environment, shared by every run that had it
 EXPORTS_DIR = "exports"  # default place of export_experiments (git-ignored)
 CACHE_DIR = "cache"
+# Models and binary artifacts by sha256 (objects/sha256/ab/<the other 62 hex digits>): git-ignored, shared
+# through a remote (`sw-ml artifacts push/pull`); metadata.yaml keeps their names, sizes and hashes.
+OBJECTS_DIR = "objects"
+OBJECTS_HASH = "sha256"
 # Inside the cache: lock files, and temp files on their way to a rename (git never sees either).
 LOCKS_DIR = "locks"
 TMP_DIR = "tmp"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from .layout import SCHEMA_VERSION, Status, StoredStatus
 
@@ -27,6 +27,29 @@ JsonFloat = Annotated[
     PlainSerializer(_json_float, return_type=Any, when_used="json"),
     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]}),
 ]
+
+
+def _utc(value: datetime) -> datetime:
+    # A timestamp without a zone (a hand edit, another tool's YAML) is read as UTC, the zone the tracker
+    # writes in (and the rule liveness already applies): the reading machine's zone says nothing about
+    # where it was written. An offset is converted, so every timestamp leaves as one instant in UTC.
+    try:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # an offset that moves year 1 or 9999 out of range
+        raise ValueError("a date and time that exists in UTC") from None
+
+
+def _rfc3339(value: datetime) -> str:
+    return _utc(value).isoformat().replace("+00:00", "Z")
+
+
+# A timestamp as RFC 3339 in UTC (`2026-01-02T03:04:05Z`), the `date-time` format strict JSON Schema
+# validators (and the MCP TypeScript SDK's client) check; naive values are taken as UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(_utc), PlainSerializer(_rfc3339, return_type=str, when_used="json")]
+# A path in answers and schemas: a plain string, with `/` separators (pydantic's own `"format": "path"`
+# is no JSON Schema format, and strict validators refuse it).
+PathStr = Annotated[Path, PlainSerializer(lambda p: Path(p).as_posix(), return_type=str, when_used="json"),
+                    WithJsonSchema({"type": "string"})]
 
 
 class ExperimentMetadata(BaseModel):
@@ -59,7 +82,7 @@ class GpuInfo(BaseModel):
 
 
 class ArtifactInfo(BaseModel):
-    """A file saved in the experiment folder, recorded so a reader never needs to open it."""
+    """A saved file (in the experiment folder or the object store), recorded so a reader never needs to open it."""
 
     name: str
     kind: Literal["model", "artifact"] = "artifact"
@@ -69,11 +92,67 @@ class ArtifactInfo(BaseModel):
     model_class: str | None = None
     library: str | None = None
     library_version: str | None = None
+    stored: Literal["git", "objects"] = Field(
+        "git", description="where the bytes live: git (the experiment folder) or objects (the git-ignored object "
+        "store, .specweave/objects/sha256/ab/..., shared by `sw-ml artifacts push/pull`)")
 
 
 class Note(BaseModel):
-    ts: datetime
+    ts: UtcDatetime
     text: str
+
+
+class DatasetInfo(BaseModel):
+    """A dataset a run used, fingerprinted by `exp.log_dataset(name, source)`."""
+
+    name: str
+    kind: Literal["file", "folder", "dataframe", "dvc"]
+    path: str | None = Field(None, description="as given; relative to the repository root when inside it")
+    size: int | None = Field(None, description="bytes (a folder: of all its files)")
+    files: int | None = Field(None, description="files in a folder")
+    sha256: str | None = Field(None, description="content hash; a folder: of its files' names and hashes; a "
+                               "DataFrame: of its columns, dtypes, index and values")
+    rows: int | None = None
+    columns: dict[str, str] | None = Field(None, description="a DataFrame's columns and dtypes")
+    dvc_md5: str | None = Field(None, description="the hash DVC records for the path (.dvc file or dvc.lock)")
+
+    @property
+    def fingerprint(self) -> str | None:
+        """What tells two versions of the data apart: DVC's hash where DVC tracks it, else the content's."""
+        return self.dvc_md5 or self.sha256
+
+
+class LeftOut(BaseModel):
+    path: str
+    size: int | None = None
+    reason: str
+
+
+class CaptureInfo(BaseModel):
+    """What rebuilding a run needs beyond its commit; captured in the background as the run starts."""
+
+    patch: str | None = Field(None, description="file in the run's folder with the uncommitted changes (git apply)")
+    patch_files: list[str] = Field(default_factory=list, description="files the patch changes or adds")
+    untracked: list[str] = Field(default_factory=list, description="untracked source files included in the patch")
+    left_out: list[LeftOut] = Field(default_factory=list, description="untracked files not included, and why")
+    max_file_bytes: int | None = Field(None, description="the bound on one untracked file included")
+    max_total_bytes: int | None = Field(None, description="the bound on all untracked files included")
+    cwd: str | None = Field(None, description="working directory relative to the repository root")
+    argv: list[str] = Field(default_factory=list, description="the command after the interpreter")
+    seeds: dict[str, int] = Field(default_factory=dict, description="seeds read from random, numpy, torch")
+    on_remote: bool | None = Field(None, description="whether a remote branch held the commit; None: no remote")
+    problems: list[str] = Field(default_factory=list)
+
+
+class Reproduction(BaseModel):
+    """The verdict of `sw-ml reproduce`: kept on the original (`reproduced_by`) and on the rerun."""
+
+    original: str
+    rerun: str | None = None
+    verdict: Literal["reproduced", "differs", "failed"]
+    rtol: float
+    ts: UtcDatetime
+    differs: list[str] = Field(default_factory=list, description="metrics (and data:<name>) that did not match")
 
 
 class ExperimentMeta(BaseModel):
@@ -92,10 +171,10 @@ class ExperimentMeta(BaseModel):
     author: str | None = None
     data_version: str | None = None
     source: str = "specweave"
-    started: datetime
-    ended: datetime | None = None
+    started: UtcDatetime
+    ended: UtcDatetime | None = None
     duration_s: float | None = None
-    heartbeat: datetime | None = None
+    heartbeat: UtcDatetime | None = None
     pid: int | None = None
     host: str | None = None
     parent: str | None = None
@@ -105,6 +184,11 @@ class ExperimentMeta(BaseModel):
     git: GitInfo = Field(default_factory=GitInfo)
     notes: list[Note] = Field(default_factory=list)
     artifacts: list[ArtifactInfo] = Field(default_factory=list)
+    datasets: list[DatasetInfo] = Field(default_factory=list)
+    capture: CaptureInfo | None = None
+    reproduces: str | None = Field(None, description="the run this one reran (sw-ml reproduce)")
+    reproduction: Reproduction | None = Field(None, description="on a rerun: its verdict")
+    reproduced_by: list[Reproduction] = Field(default_factory=list)
     python: str | None = None
     platform: str | None = None
     cpu_count: int | None = None
@@ -158,7 +242,7 @@ class Increment(BaseModel):
     slug: str
     title: str
     group: str | None = Field(None, description="_archive, _abandoned or _paused; None when active")
-    path: Path
+    path: PathStr
     experiment_count: int | None = Field(None, description="experiments in it; None where not counted")
 
 
@@ -170,7 +254,7 @@ class ExperimentRecord(BaseModel):
     increment: str
     name: str
     status: Status
-    path: Path
+    path: PathStr
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     meta: ExperimentMeta | None = None
@@ -187,6 +271,10 @@ class ExperimentRecord(BaseModel):
 
 __all__ = [
     "ArtifactInfo",
+    "CaptureInfo",
+    "DatasetInfo",
+    "LeftOut",
+    "Reproduction",
     "Environment",
     "ExperimentMeta",
     "ExperimentMetadata",
@@ -206,10 +294,11 @@ class ExperimentSummary(BaseModel):
 
     id: str = Field(description="readable id, exp-NNN-slug; pass it to show_experiment")
     increment: str
+    ref: str | None = Field(None, description="full reference, increment number/id: 0042/exp-002-xgboost")
     name: str
     status: Status
     tags: list[str] = Field(default_factory=list)
-    started: datetime | None = None
+    started: UtcDatetime | None = None
     duration_s: float | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict, description="latest value of each metric")
@@ -221,8 +310,8 @@ class ExperimentSummary(BaseModel):
     def from_record(cls, record: ExperimentRecord) -> ExperimentSummary:
         meta = record.meta
         return cls(
-            id=record.id, increment=record.increment, name=record.name, status=record.status,
-            tags=list(meta.tags) if meta else [], started=meta.started if meta else None,
+            id=record.id, increment=record.increment, ref=full_ref(record.increment, record.id), name=record.name,
+            status=record.status, tags=list(meta.tags) if meta else [], started=meta.started if meta else None,
             duration_s=meta.duration_s if meta else None, params=record.params,
             parent=meta.parent if meta else None, stage=meta.stage if meta else None,
             metrics={k: _json_float(v) if isinstance(v, float) else v for k, v in record.metrics.items()},
@@ -230,10 +319,16 @@ class ExperimentSummary(BaseModel):
         )
 
 
+def full_ref(increment: str, experiment: str) -> str:
+    """`0042/exp-002-xgboost`: increment number and experiment id, the reference every face accepts."""
+    number = increment.split("-", 1)[0]
+    return f"{number if number.isdigit() else increment}/{experiment}"
+
+
 class ExperimentPage(BaseModel):
     """A page of experiments; pass `next_cursor` back as `cursor` for the next one."""
 
-    increment: str
+    increment: str | None = Field(description="the increment listed; None when the project has none yet")
     total: int = Field(description="experiments matching the filters, over all pages")
     experiments: list[ExperimentSummary]
     next_cursor: str | None = Field(None, description="opaque; None on the last page")
@@ -247,4 +342,4 @@ class ExperimentDetail(ExperimentRecord):
     )
 
 
-__all__ += ["ExperimentDetail", "ExperimentPage", "ExperimentSummary", "JsonFloat"]
+__all__ += ["ExperimentDetail", "ExperimentPage", "ExperimentSummary", "JsonFloat", "PathStr", "UtcDatetime", "full_ref"]

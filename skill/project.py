@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .analysis.export import ExportResult
     from .analysis.history import MetricHistory
     from .analysis.living_docs import SyncResult
+    from .repro.results import ExperimentDiff, ReproducePlan, ReproduceResult
     from .storage.decisions import Decision
     from .storage.memo import Memo
 
@@ -301,10 +302,171 @@ class Project:
         return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
 
     # -- artifacts: the object store and its remotes ------------------------------------------------
+    def artifact_path(self, ref: str, name: str, increment: str | None = None) -> Path:
+        """Where the bytes of a recorded artifact lie: its experiment folder, or the object store
+        (`.specweave/objects/sha256/ab/...`) for one recorded `stored: objects`. A plain file, reached
+        through no link; a name not recorded is NotFound, bytes not pulled into this clone ObjectMissing
+        (one line naming `sw-ml artifacts pull`). Their sha256 was checked when they were written or pulled;
+        a reader that must trust them (unpickling) checks again, as `load_model` does."""
+        from .storage.artifacts import artifact_file
+
+        return artifact_file(self.experiment(ref, increment), name)[1]
+
+    def read_artifact(self, ref: str, name: str, increment: str | None = None, *,
+                      max_bytes: int = 16 << 20) -> tuple[Any, bytes]:
+        """(its record, its bytes) of a recorded artifact, wherever they lie, checked against the recorded
+        size and sha256; never a model (the bytes of a pickle are no reader's business: `load_model`
+        checks and loads it in Python), never more than `max_bytes`."""
+        from .storage.artifacts import artifact_file, read_verified
+
+        info, path = artifact_file(self.experiment(ref, increment), name)
+        if info.kind == "model":
+            raise InvalidInput("artifact", name, "an artifact that is not a model (models are described, never sent; "
+                           "load one in Python with specweave.load_model)")
+        if info.size > max_bytes:
+            raise InvalidInput("artifact", name, f"an artifact of at most {max_bytes} bytes (this one is {info.size})")
+        return info, read_verified(info, path)
+
+    def _artifact_records(self, increment: str | None = None, experiments: list[str] | None = None
+                          ) -> list[ExperimentRecord]:
+        """The experiments named, else those of `increment`, else every experiment of the project."""
+        if experiments:
+            if increment:
+                found = [self.experiment(ref, increment) for ref in experiments]
+            else:
+                found = [self.experiment(ref) for ref in experiments]
+            return list({r.path: r for r in found}.values())
+        if increment:
+            return self.experiments(self.increment(increment).id)
+        return self.experiments(all_increments=True) if self.exists else []
+
+    def _remote(self, url: str | None) -> tuple[Any, str, str]:
+        from .config import load_config
+        from .storage.remote import open_remote
+
+        settings = load_config(self.root).artifacts
+        chosen = (url or "").strip() or (settings.remote or "").strip()
+        if not chosen:
+            raise InvalidInput("artifacts remote", url or None, "--to/--from URL, or `artifacts: {remote: URL}` in "
+                               ".specweave/ml.yaml (a folder, s3://bucket/prefix, gs://, az://, ssh://host/path)")
+        same = settings.remote and chosen.split("://", 1)[0] == settings.remote.strip().split("://", 1)[0]
+        fs, base = open_remote(chosen, dict(settings.storage_options) if same else {}, self.root)
+        return fs, base, chosen
+
+    def push_artifacts(self, increment: str | None = None, to: str | None = None) -> Any:
+        """Copy the objects of an increment's experiments (default: every increment) to the remote (`to`,
+        else ml.yaml's `artifacts.remote`); what is there already is not sent again. A Transfer."""
+        from .storage.remote import push
+
+        records = self._artifact_records(increment)
+        fs, base, url = self._remote(to)
+        return push(self.store, records, fs, base, url)
+
+    def pull_artifacts(self, experiments: list[str] | None = None, source: str | None = None, *,
+                       increment: str | None = None) -> Any:
+        """Copy the objects of the experiments named (default: every experiment) from the remote into this
+        clone, each checked against its recorded sha256 first; what is here already is kept. A Transfer."""
+        from .storage.remote import pull
+
+        self.require_writable("pulling artifacts")
+        records = self._artifact_records(increment, experiments)
+        fs, base, url = self._remote(source)
+        return pull(self.store, records, fs, base, url)
+
+    def artifacts_status(self, increment: str | None = None, experiments: list[str] | None = None, *,
+                         verify: bool = False) -> Any:
+        """Where the artifacts are in this clone: in git, in the object store, missing (not pulled) or
+        damaged; `verify` hashes every object. The remote is named, not asked. An ArtifactsStatus."""
+        from .config import load_config
+        from .storage.remote import status
+
+        records = self._artifact_records(increment, experiments)
+        return status(self.store, records, load_config(self.root).artifacts.remote, verify)
+
 
     # -- views: runs table, curves, one run (dashboard, report, MCP App) ----------------------------
+    def runs_table(self, increments: list[str] | None = None, *, where: str | None = None, sort: str | None = None,
+                   columns: list[str] | None = None, primary_metric: str | None = None) -> Any:
+        """The runs of `increments` (default: active, then newest) with compare's primary metric, best
+        run and decision marked, `where`/`sort` as `experiments` takes them. A views.RunsTable."""
+        from .views.table import runs_table
+
+        return runs_table(self, increments, where=where, sort=sort, columns=columns, primary_metric=primary_metric)
+
+    def curves(self, runs: list[str], metric: str, max_points: object = None) -> Any:
+        """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
+        most `max_points` keeping every bucket's min and max. A views.CurveSet."""
+        from .views.curves import DEFAULT_CURVE_POINTS, make_curve, read_points, validate_curve_points
+        from .views.models import CurveSet
+        from .views.table import run_key
+
+        limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
+        result = CurveSet(metric=metric, max_points=limit)
+        for ref in dict.fromkeys(runs):
+            record = self.experiment(ref)
+            points, t0 = read_points(record, {metric})
+            if metric in points:
+                result.curves.append(make_curve(run_key(record), record.id, metric, points[metric], t0, limit))
+            else:
+                result.missing.append(run_key(record))
+        return result
+
+    def metric_stats(self, ref: str, increment: str | None = None) -> Any:
+        """min, max, the best by each metric's goal (and the step of each), last, a sparkline: a list of
+        views.MetricStats, one per metric, from every logged point."""
+        from .views.run import stats_of
+
+        return stats_of(self, self.experiment(ref, increment))
+
+    def run_view(self, ref: str, increment: str | None = None) -> Any:
+        from .views.run import run_view
+
+        return run_view(self, ref, increment)
+
+    def parallel(self, increments: list[str] | None = None, runs: list[str] | None = None,
+                 metric: str | None = None, where: str | None = None) -> Any:
+        """Params against `metric` (default: the primary one) with the parameter importance. A views.ParallelView."""
+        from .views.table import parallel_view, runs_table, run_key
+
+        table = runs_table(self, increments, where=where)
+        keys = [run_key(self.experiment(ref)) for ref in runs] if runs else None
+        return parallel_view(table, keys, metric)
+
+    def compare_view(self, runs: list[str], primary_metric: str | None = None) -> Any:
+        from .views.table import compare_views
+
+        return compare_views(self, runs, primary_metric)
+
+    def view_bundle(self, increments: list[str] | None = None, **options: Any) -> Any:
+        """Every view's data in one views.ViewBundle: what the HTML report and the MCP App carry."""
+        from .views.bundle import view_bundle
+
+        return view_bundle(self, increments, **options)
 
     # -- reproduce and diff -------------------------------------------------------------------------
+    def diff(self, a: str, b: str, increment: str | None = None, *, max_code_bytes: object = None) -> ExperimentDiff:
+        """What changed from run `a` to run `b`: params, metrics with deltas, code (commit plus patch, the
+        files that differ as a unified diff of at most `max_code_bytes`), data, environment, packages."""
+        from .repro.diff import DEFAULT_MAX_CODE_BYTES, diff_records
+
+        limit = DEFAULT_MAX_CODE_BYTES if max_code_bytes is None else max_code_bytes
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10_000_000:
+            raise InvalidInput("max_code_bytes", limit, "a whole number of bytes from 0 to 10000000")
+        return diff_records(self.root, self.experiment(a, increment), self.experiment(b, increment), limit)
+
+    def reproduce_plan(self, ref: str, rtol: object = None, increment: str | None = None) -> ReproducePlan:
+        """What `reproduce` would check out, install and run; CannotReproduce (one line) where it cannot."""
+        from .repro.reproduce import plan
+
+        return plan(self, self.experiment(ref, increment), rtol)
+
+    def reproduce(self, ref: str, rtol: object = None, increment: str | None = None, *,
+                  echo: Any = None, timeout: float | None = None) -> ReproduceResult:
+        """Rerun `ref` in a fresh git worktree at its commit and patch, log the rerun as a new experiment
+        (`reproduces: <ref>`) and compare its metrics within `rtol`; `echo` receives the rerun's output."""
+        from .repro.reproduce import reproduce
+
+        return reproduce(self, ref, rtol, increment=increment, echo=echo, timeout=timeout)
 
 
 __all__ = ["Project"]

@@ -131,3 +131,11 @@ def load_model(ref: str, name: str = "model.pkl", increment: str | None = None, 
     file is the one metadata.yaml describes, so review that as you review code.
     """
     return Project(root).load_model(ref, name, increment)
+
+
+def diff_experiments(a: str, b: str, increment: str | None = None, *, max_code_bytes: int | None = None,
+                     root: PathArg = None) -> Any:
+    """What changed from run `a` to run `b`: params (added, removed, changed), metrics with deltas, code
+    (commit plus uncommitted patch, as the files that differ and a unified diff), data fingerprints,
+    environment (python, platform, command, cwd, seeds) and packages. An `ExperimentDiff`."""
+    return Project(root).diff(a, b, increment, max_code_bytes=max_code_bytes)

@@ -181,12 +181,23 @@ def cmd_show_experiment(args: argparse.Namespace) -> int:
                        f" ({len(meta.packages)} packages recorded; --json lists them)")
         if meta.data_version:
             out.append(f"  data:        {meta.data_version}")
+        from .cli_repro import show_lines  # capture, datasets, reproduction
+
+        out += show_lines(meta)
     if record.params:
         out.append("params:")
         out += [f"  {k}: {v}" for k, v in sorted(record.params.items())]
     if record.metrics:
         out.append("metrics:")
-        out += [f"  {k}: {short_number(v)}" for k, v in sorted(record.metrics.items())]
+        stats = {s.key: s for s in project.metric_stats(record.dir, record.increment)}  # every point: min/max/best
+        for k, v in sorted(record.metrics.items()):
+            s = stats.get(k)
+            line = f"  {k}: {short_number(v)}"
+            if s is not None and s.count > 1 and s.min_step is not None:
+                best = f"  best {short_number(s.best)} @ {s.best_step}" if s.best_step is not None else ""
+                line += (f"  (min {short_number(s.min)} @ {s.min_step}, max {short_number(s.max)} @ {s.max_step}"
+                         f"{best.replace('  ', ', ', 1)}; {s.count} points)  {s.sparkline}")
+            out.append(line)
     if stages:
         out.append("stages:")
         for stage in stages:
@@ -196,7 +207,10 @@ def cmd_show_experiment(args: argparse.Namespace) -> int:
                        + (f"  {main}" if main else ""))
     if meta and meta.artifacts:
         out.append("artifacts:")
-        out += [f"  {a.name} ({a.size} bytes, sha256 {a.sha256[:12]})" for a in meta.artifacts]
+        from skill.storage.objects import place_note
+
+        out += [f"  {a.name} ({a.size} bytes, sha256 {a.sha256[:12]}{place_note(project.store, a)})"
+                for a in meta.artifacts]
     if meta and meta.notes:
         out.append("notes:")
         out += [f"  {n.ts.strftime('%Y-%m-%d %H:%M')}  {n.text.splitlines()[0] if n.text else ''}" for n in meta.notes]

@@ -135,6 +135,7 @@ def test_parallel_syncs_of_different_increments_both_land(project: Path) -> None
         assert "specweave-ml:begin 0043-ranking" in text
 
 
+@pytest.mark.serial  # a race against real time: run alone, not beside another worker
 def test_a_person_saving_the_docs_while_a_sync_runs_keeps_the_edit(project: Path) -> None:
     seed_comparison_store(project)
     _second_increment(project)

@@ -347,6 +347,11 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
     comparison = Comparison(increment=inc.id, title=inc.title, primary_metric=primary_metric, goal=goal,
                             goal_source=goal_source, metrics=columns, rows=rows, differing_params=differing)
     _rank(comparison)
+    from ..repro.datasets import data_warning  # a ranking across different data is no ranking of models
+
+    different_data = data_warning([r for r in records if row_of[r.dir].candidate])
+    if different_data:
+        comparison.warnings.append(different_data)
     decisions, decision_problems = read_decisions_checked(inc, root)
     comparison.warnings.extend(f"damaged decision history: {p}" for p in decision_problems)
     if decisions:

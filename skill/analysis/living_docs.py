@@ -53,6 +53,20 @@ def _note_lines(record: Any) -> list[str]:
     return lines[-_MAX_NOTES:]
 
 
+def _reproduction(record: Any) -> str | None:
+    """`reproduced by exp-004` or `rerun exp-004 differs` (the latest verdict); `reproduces exp-002: reproduced`."""
+    meta = record.meta if record is not None else None
+    if meta is None:
+        return None
+    if meta.reproduced_by:
+        last = meta.reproduced_by[-1]
+        return {"reproduced": f"reproduced by {last.rerun}", "differs": f"rerun {last.rerun} differs"}.get(
+            last.verdict, "rerun failed")
+    if meta.reproduces:
+        return f"reproduces {meta.reproduces}" + (f": {meta.reproduction.verdict}" if meta.reproduction else "")
+    return None
+
+
 _RANKED_RE = re.compile(r"^Ranked by \*\*(?P<metric>.+?)\*\* \((?P<goal>higher|lower) is better")
 
 
@@ -97,6 +111,7 @@ def section_context(root: Path, inc: Increment) -> dict[str, Any]:
             "id": row.id, "label": label, "status": row.status, "depth": row.depth, "damaged": bool(row.problems),
             "metric": f"{metric}={short_number(value)}" if metric and value is not None else None,
             "selected": row.selected,
+            "reproduction": _reproduction(record),
         })
         if row.status in ("failed", "killed", "crashed") and record is not None:
             failed.append({"id": row.id, "status": row.status, "notes": _note_lines(record)})

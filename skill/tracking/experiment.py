@@ -26,7 +26,7 @@ from ..layout import (
     PARAMS_FILE,
     SPECWEAVE_DIR,
 )
-from ..models import ArtifactInfo, ExperimentMeta, Increment, Note
+from ..models import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
 from ..storage.artifacts import write_artifact, write_model
 from ..storage.environments import SHARED_FIELDS, write_environment
 from ..storage.fileio import atomic_write, dumps_json, store_dir_of, to_jsonable
@@ -44,6 +44,7 @@ from ..storage.validate import (
     validate_text,
 )
 from . import flusher
+from ..repro.capture import PATCH_FILE, RunCapture
 from .environment import capture_for
 from .system_metrics import SystemMetricsThread, resolve_interval
 
@@ -131,6 +132,8 @@ class Experiment:
         self._path = folder
         self._git_commit = git_commit
         self._capture = capture_for(root)
+        self._repro = RunCapture(root)  # patch, cwd, command, seeds: on the capture thread
+        self._repro_applied = False
         now = _now()
         # The picture of metadata.yaml as this process last wrote it, and that file's identity.
         self._meta = ExperimentMeta(
@@ -155,6 +158,7 @@ class Experiment:
         flusher.register(self)
         if sample_every is not None:
             self._sampler = SystemMetricsThread(self._log_system, sample_every, readable).start()
+        self._repro.opened()  # the run is open: its capture may run now
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -253,22 +257,41 @@ class Experiment:
         self.log_metrics(values, step=step)
 
     # -- models and artifacts ---------------------------------------------------------------
-    def save_model(self, model: Any, filename: str = "model.pkl") -> ArtifactInfo:
-        """Save a model (pickle by default; .joblib, .pt, .json, .keras by extension)."""
+    def save_model(self, model: Any, filename: str = "model.pkl", *, in_git: bool | None = None) -> ArtifactInfo:
+        """Save a model (pickle by default; .joblib, .pt, .json, .keras by extension). Its bytes go to the
+        git-ignored object store (metadata.yaml records name, size, sha256); `in_git=True` keeps them in
+        the experiment folder, in git."""
         with self._lock:
-            return write_model(self._path, model, filename, record=self._record_artifact)
+            return write_model(self._path, model, filename, record=self._record_artifact, in_git=in_git)
 
-    def save_artifact(self, name: str, obj: Any) -> ArtifactInfo:
+    def save_artifact(self, name: str, obj: Any, *, in_git: bool | None = None) -> ArtifactInfo:
         """Save bytes, text, a file path (copied), a dict/list (JSON or YAML), a DataFrame,
-        a matplotlib Figure, or anything else (pickled) under `name` in the folder."""
+        a matplotlib Figure, or anything else (pickled) under `name`. Text up to 256 KiB (ml.yaml's
+        `artifacts.in_git_max_bytes`) stays in the experiment folder, in git; binary and larger files go to
+        the git-ignored object store; `in_git=True/False` forces either."""
         with self._lock:
-            return write_artifact(self._path, name, obj, record=self._record_artifact)
+            return write_artifact(self._path, name, obj, record=self._record_artifact, in_git=in_git)
 
     def _record_artifact(self, info: ArtifactInfo) -> None:
         def change(meta: ExperimentMeta) -> None:
             meta.artifacts = [a for a in meta.artifacts if a.name != info.name] + [info]
 
         self._change(change)
+
+    # -- data -------------------------------------------------------------------------------
+    def log_dataset(self, name: str, source: Any) -> DatasetInfo:
+        """Record a dataset the run used: a file or folder (size and content hash, rehashed only when its
+        size or mtime changed), a pandas DataFrame (rows, columns and dtypes, content hash), or a path DVC
+        tracks (DVC's hash). `sw-ml diff` and `compare` tell runs on different data apart by it."""
+        from ..repro.datasets import fingerprint
+
+        info = fingerprint(self.root, name, source, self._repro.code_root)
+
+        def change(meta: ExperimentMeta) -> None:
+            meta.datasets = [d for d in meta.datasets if d.name != info.name] + [info]
+
+        self._change(change)
+        return info
 
     # -- notes, tags, status ----------------------------------------------------------------
     def log_note(self, text: str) -> None:
@@ -340,6 +363,7 @@ class Experiment:
                 return
             self._closed = True
             self._capture.wait(5.0)
+            self._repro.wait(5.0)
             now = _now()
             stamped = Note(ts=now, text=_internal_text(note)) if note else None
 
@@ -398,6 +422,29 @@ class Experiment:
 
         return apply
 
+    def _repro_change(self) -> Change | None:
+        """The reproduction capture as a change, once, after the environment's (a rerun's git info replaces
+        the one captured at the project root): the patch file written first, then metadata.yaml."""
+        if self._repro_applied or not self._env_applied or not self._repro.ready:
+            return None
+        self._repro_applied = True
+        captured = self._repro.result()
+        if captured is None:
+            return None
+        patch_path, written = self._path / PATCH_FILE, []
+
+        def apply(meta: ExperimentMeta) -> None:
+            if captured.patch and not written:
+                atomic_write(patch_path, captured.patch)  # an OSError keeps the change queued
+                written.append(True)
+            meta.capture = captured.info
+            if captured.reproduces:
+                meta.reproduces = captured.reproduces
+            if captured.git is not None:
+                meta.git = captured.git.model_copy()
+
+        return apply
+
     def _change(self, change: Change | None) -> bool:
         """Queue `change` and write every queued change to the newest metadata.yaml, under its lock.
 
@@ -408,6 +455,9 @@ class Experiment:
             env = self._environment_change()
             if env is not None:
                 self._pending.append(env)
+            repro = self._repro_change()
+            if repro is not None:
+                self._pending.append(repro)
             if change is not None:
                 self._pending.append(change)
             changes = list(self._pending)
@@ -457,7 +507,8 @@ class Experiment:
                     flusher.unregister(self)
                 return
             stale = datetime.now().timestamp() - self._last_meta_write >= HEARTBEAT_INTERVAL_S
-            if stale or self._pending or (not self._env_applied and self._capture.ready):
+            if stale or self._pending or (not self._env_applied and self._capture.ready) or (
+                    not self._repro_applied and self._repro.ready):
                 now = _now()
                 self._change(lambda meta: setattr(meta, "heartbeat", now))
 

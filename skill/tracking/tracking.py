@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import InvalidInput, NotFound
 from ..layout import EXPERIMENTS_DIR
 from ..models import ExperimentMetadata, Increment
+from ..repro.capture import start as start_capture
 from ..storage.increments import resolve_increment
 from ..storage.paths import find_root
 from .experiment import Experiment
@@ -78,6 +79,7 @@ def track_experiment(
     else:
         raise InvalidInput("experiment", type(name).__name__, "a name string or an ExperimentMetadata")
     project = find_root(root)
+    increment = start_capture(project, increment)  # the reproduction capture, on its own thread
     inc, created = increment_for(project, increment)
     _announce(project, inc, created)
     return Experiment(
