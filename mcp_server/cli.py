@@ -100,6 +100,9 @@ def add_init_arguments(parser: argparse.ArgumentParser) -> None:
                         help="register the server as this Python interpreter running `-m mcp_server` "
                         "instead of the `sw-ml` command (for a venv that is not on PATH)")
     parser.add_argument("--no-skill", action="store_true", help="do not install .claude/skills/experiment-tracker")
+    parser.add_argument("--lfs", action="store_true",
+                        help="a repository that uses Git LFS: keep models and binary artifacts in the experiment "
+                        "folders through LFS (.gitattributes rules) instead of the git-ignored object store")
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -113,7 +116,7 @@ def run_init(args: argparse.Namespace) -> int:
         return _fail(f"invalid --root {root!r}: expected an existing folder")
     try:
         result = init_project(find_root(root), use_python=bool(getattr(args, "python", False)),
-                              install_skill=not getattr(args, "no_skill", False))
+                              install_skill=not getattr(args, "no_skill", False), lfs=bool(getattr(args, "lfs", False)))
     except SpecweaveError as exc:
         return _fail(str(exc), exc.exit_code)
     for line in result.lines():

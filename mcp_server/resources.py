@@ -7,6 +7,8 @@ URIs (all under `specweave://`):
 - `specweave://increments/{increment}/experiments` — an increment's experiments (JSON)
 - `specweave://increments/{increment}/experiments/{experiment}` — one experiment in full (JSON)
 - `specweave://increments/{increment}/comparison.md` — the last comparison written (markdown)
+- `specweave://increments/{increment}/experiments/{experiment}/artifacts/{+name}` — an artifact's bytes
+  (never a model), wherever they are kept (the experiment folder or the object store)
 
 Each existing comparison.md is also listed as a concrete resource, read
 from the store at list time, so a client sees comparisons written after
@@ -105,3 +107,11 @@ def register(server: MCPServer, project: Project) -> None:
     @resource_errors
     async def experiment(increment: str, experiment: str) -> str:
         return project.detail(experiment, increment).model_dump_json(indent=2)
+
+    @server.resource(f"{SCHEME}increments/{{increment}}/experiments/{{experiment}}/artifacts/{{+name}}",
+                     name="artifact", title="One artifact's content", mime_type="application/octet-stream",
+                     description="The bytes of a recorded artifact (not a model), from the experiment folder or the "
+                                 "object store, checked against its recorded sha256; at most 16 MiB.")
+    @resource_errors
+    async def artifact(increment: str, experiment: str, name: str) -> bytes:
+        return project.read_artifact(experiment, name, increment)[1]

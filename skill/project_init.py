@@ -5,7 +5,10 @@
   (another server, or an `ml` entry a person wrote, stays as it is);
 - the skill at `.claude/skills/experiment-tracker/SKILL.md` (a copy of the package's SKILL.md);
 - `.specweave/cache/` in `.gitignore`;
-- merge rules: `.specweave/.gitattributes` and the `specweave-derived` driver in `.git/config`.
+- merge rules: `.specweave/.gitattributes` and the `specweave-derived` driver in `.git/config`;
+- with `--lfs` (a repository that uses Git LFS): `.gitattributes` rules that hand the experiment
+  folders' binaries (objects.LFS_SUFFIXES) to LFS, and `artifacts: {lfs: true}` in ml.yaml, so those
+  stay in the folders through LFS instead of the git-ignored object store.
 
 Running it again changes nothing.
 """
@@ -115,7 +118,49 @@ def _gitignore(root: Path, result: InitResult) -> None:
     (result.updated if text else result.created).append(".gitignore")
 
 
-def init_project(root: Path, *, use_python: bool = False, install_skill: bool = True) -> InitResult:
+def _lfs(root: Path, result: InitResult) -> None:
+    """LFS rules in `.specweave/.gitattributes` and `artifacts: {lfs: true}` in ml.yaml (appended, so what a
+    person wrote there stays; an `artifacts:` section of theirs is not rewritten: a note says what to add)."""
+    import shutil
+    import subprocess
+
+    from .config import CONFIG_FILE, load_config
+    from .storage.gitfiles import ensure_lines
+    from .storage.objects import lfs_rules
+
+    store = root / SPECWEAVE_DIR
+    shown = f"{SPECWEAVE_DIR}/.gitattributes (Git LFS rules)"
+    if store.is_symlink() or (store / ".gitattributes").is_symlink():
+        raise DamagedFile(str(store / ".gitattributes"), "is (or is under) a symbolic link; init never writes "
+                          "through one")
+    header = "# Git LFS keeps the experiment folders' binaries (sw-ml init --lfs; see artifacts.lfs in ml.yaml)\n"
+    (result.updated if ensure_lines(store / ".gitattributes", lfs_rules(), header) else result.unchanged).append(shown)
+    config = store / CONFIG_FILE
+    shown = f"{SPECWEAVE_DIR}/{CONFIG_FILE} (artifacts.lfs)"
+    if config.is_symlink():
+        raise DamagedFile(str(config), "is a symbolic link; init never writes through one")
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    if load_config(root).artifacts.lfs:
+        result.unchanged.append(shown)
+    elif any(line.startswith("artifacts:") for line in text.splitlines()):
+        result.notes.append(f"add `lfs: true` under `artifacts:` in {SPECWEAVE_DIR}/{CONFIG_FILE} (init does not "
+                            "rewrite a section a person wrote)")
+    else:
+        prefix = text if not text or text.endswith("\n") else text + "\n"
+        atomic_write(config, prefix + "artifacts:\n  lfs: true  # binaries stay in experiment folders, via Git LFS\n")
+        (result.updated if text else result.created).append(shown)
+    git = shutil.which("git")
+    try:
+        has_lfs = git is not None and subprocess.run([git, "lfs", "version"], capture_output=True, timeout=30,
+                                                     check=False).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        has_lfs = False
+    if not has_lfs:
+        result.notes.append("git-lfs is not installed here: until it is, `git add` stores those files as plain "
+                            "git blobs (install it, then run `git lfs install`)")
+
+
+def init_project(root: Path, *, use_python: bool = False, install_skill: bool = True, lfs: bool = False) -> InitResult:
     """Make `root` ready: store skeleton, `.mcp.json`, the skill, `.gitignore`, and
     `.specweave/.gitattributes` (decisions merge by union, derived files by our driver, registered in
     the clone's git config). Idempotent."""
@@ -132,6 +177,8 @@ def init_project(root: Path, *, use_python: bool = False, install_skill: bool = 
         (result.updated if existed else result.created).append(shown)
     else:
         result.unchanged.append(shown)
+    if lfs:
+        _lfs(root, result)
     driver = register_merge_driver(root, sys.executable)
     if driver is None:
         result.notes.append("not a git work tree: the merge driver for derived files was not registered")

@@ -1,9 +1,81 @@
-"""`sw-ml` commands: artifacts push/pull. Registered by `specweave.cli.build_parser`."""
+"""`sw-ml artifacts push/pull/status`: share the object store. Registered by `specweave.cli.build_parser`.
+
+Models and binary artifacts live in the git-ignored object store (`.specweave/objects/`); git carries
+their names, sizes and hashes. These commands copy the objects to and from a remote (an fsspec URL:
+a folder, s3://, gs://, az://, ssh://), configured once as `artifacts: {remote: URL}` in ml.yaml.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from typing import Any
+
+_EPILOG = "example:\n  "
+
+
+def _project(args: argparse.Namespace) -> Any:
+    from skill.project import Project
+
+    return Project(getattr(args, "root", None))
+
+
+def _report(args: argparse.Namespace, result: Any) -> int:
+    if args.json:
+        sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print(result.summary())
+    return 0 if getattr(result, "ok", True) else 1
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    return _report(args, _project(args).push_artifacts(args.increment, args.to))
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    return _report(args, _project(args).pull_artifacts(args.experiments or None, getattr(args, "from"),
+                                                      increment=args.increment))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    result = _project(args).artifacts_status(args.increment, args.experiments or None, verify=args.verify)
+    _report(args, result)
+    return 1 if result.missing or result.damaged else 0
+
+
+def _sub(sub: Any, name: str, func: Any, help_text: str, example: str, parents: list[Any]) -> Any:
+    p = sub.add_parser(name, parents=parents, help=help_text, description=help_text, epilog=_EPILOG + example,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR", help="project root")
+    p.set_defaults(func=func)
+    return p
 
 
 def register(add: Any, **parents: Any) -> None:
     """Add this module's commands with `add(name, func, help, example, parents)`."""
+    as_json = parents["as_json"]
+    group = add("artifacts", lambda args: 2, "Share the object store (models, binary and large artifacts kept "
+                "out of git): push, pull, status.",
+                "sw-ml artifacts push --to s3://team-bucket/ml-objects    # in another clone: sw-ml artifacts pull")
+    sub = group.add_subparsers(dest="artifacts_action", metavar="ACTION")
+    sub.required = True
+
+    p = _sub(sub, "push", cmd_push, "Copy the object store's objects to the remote (those it lacks).",
+             "sw-ml artifacts push 0042 --to s3://team-bucket/ml-objects", [as_json])
+    p.add_argument("increment", nargs="?", help="only this increment's experiments (default: every increment)")
+    p.add_argument("--to", metavar="URL", help="the remote, an fsspec URL: a folder, s3://bucket/prefix, gs://, "
+                   "az://, ssh://host/path (default: artifacts.remote in .specweave/ml.yaml)")
+
+    p = _sub(sub, "pull", cmd_pull, "Fetch the objects experiments record from the remote, checking each sha256.",
+             "sw-ml artifacts pull exp-003 exp-004      # no experiment: every one", [as_json])
+    p.add_argument("experiments", nargs="*", metavar="EXP", help="experiments to fetch for (default: all)")
+    p.add_argument("--from", metavar="URL", help="the remote (default: artifacts.remote in .specweave/ml.yaml)")
+    p.add_argument("--increment", help="look the experiments up in (or, with none named, take all of) this "
+                   "increment")
+
+    p = _sub(sub, "status", cmd_status, "Where the artifacts are in this clone: in git, in the object store, "
+             "or missing (exit 1 when some must be pulled).", "sw-ml artifacts status --verify", [as_json])
+    p.add_argument("experiments", nargs="*", metavar="EXP", help="only these experiments (default: all)")
+    p.add_argument("--increment", help="only this increment")
+    p.add_argument("--verify", action="store_true", help="hash every object here against its recorded sha256")

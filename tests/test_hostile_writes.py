@@ -177,11 +177,12 @@ print("CHECKED")
 SAVE_LOOP = """
 import os, sys
 from specweave import track_experiment
+in_git = {"git": True, "objects": None}[sys.argv[1]]
 with track_experiment("saver", increment="0042") as exp:
     print(exp.path, flush=True)
     i = 0
     while True:
-        exp.save_model(os.urandom(32 << 20) + bytes([i % 256]), "model.pkl")
+        exp.save_model(os.urandom(32 << 20) + bytes([i % 256]), "model.pkl", in_git=in_git)
         i += 1
 """
 
@@ -196,28 +197,38 @@ def _kill_when(proc: subprocess.Popen, folders: list[Path], pattern: str) -> Non
     raise AssertionError(f"no {pattern} appeared")
 
 
+@pytest.mark.parametrize("place", ["git", "objects"])  # in_git=True: the experiment folder; else the object store
 @pytest.mark.parametrize("moment", ["*.tmp", "pending-*"])  # while the bytes are written; between place and record
-def test_killed_during_save_model_leaves_no_temp_file_for_git_and_a_true_hash(project: Path, moment: str) -> None:
+def test_killed_during_save_model_leaves_no_temp_file_for_git_and_a_true_hash(project: Path, moment: str,
+                                                                              place: str) -> None:
     import hashlib
 
     (project / ".gitignore").write_text(".specweave/cache/\n")
-    proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP], cwd=project, env=ENV, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, place], cwd=project, env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     folder = Path(proc.stdout.readline().strip())
+    objects = project / ".specweave" / "objects" / "sha256"
     deadline = time.time() + 60
-    while not (folder / "model.pkl").exists() and time.time() < deadline:
+    while time.time() < deadline and not ((folder / "model.pkl").exists() if place == "git"
+                                          else any(objects.glob("*/*"))):
         time.sleep(0.01)
     _kill_when(proc, [folder, project / ".specweave" / "cache" / "tmp"], moment)
     proc.wait(timeout=30)
     status = git(project, "status", "--porcelain", "--untracked-files=all")
-    assert ".tmp" not in status, status
+    assert ".tmp" not in status and "objects" not in status, status
     assert not [p for p in folder.iterdir() if p.name.startswith(".")], list(folder.iterdir())
     # the next write of the run's metadata (here a note from the CLI) settles a save killed half-way
     assert sw("add-note", folder.name.rsplit(".", 1)[0], "after the kill", cwd=project).returncode == 0
     meta = yaml.safe_load((folder / "metadata.yaml").read_text())
-    recorded = {a["name"]: a["sha256"] for a in meta["artifacts"]}
-    actual = hashlib.sha256((folder / "model.pkl").read_bytes()).hexdigest()
-    assert recorded["model.pkl"] == actual
+    recorded = {a["name"]: a for a in meta["artifacts"]}
+    assert recorded["model.pkl"]["stored"] == place
+    sha = recorded["model.pkl"]["sha256"]
+    kept = folder / "model.pkl" if place == "git" else objects / sha[:2] / sha[2:]
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == sha
+    if place == "objects":
+        assert not (folder / "model.pkl").exists()  # nothing binary in the folder git shares
+        for obj in objects.glob("*/*"):  # every object placed is whole: its name is its hash
+            assert hashlib.sha256(obj.read_bytes()).hexdigest() == obj.parent.name + obj.name
     assert not list(project.glob(".specweave/cache/tmp/pending-*"))
 
 

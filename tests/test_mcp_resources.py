@@ -50,6 +50,7 @@ def test_templates_and_static_resources_are_listed(store: Path, mode: str) -> No
         "specweave://increments/{increment}/comparison.md",
         "specweave://increments/{increment}/experiments",
         "specweave://increments/{increment}/experiments/{experiment}",
+        "specweave://increments/{increment}/experiments/{experiment}/artifacts/{+name}",
     }
     assert all(t.description for t in templates)
 

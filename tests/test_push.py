@@ -78,7 +78,8 @@ def test_push_copies_everything_and_a_second_push_duplicates_nothing(project: Pa
         a.path for a in client.list_artifacts(base.info.run_id, "report")} | {
         a.path for a in client.list_artifacts(base.info.run_id, "specweave")}
     assert {"weights.bin", "report/summary.txt", "specweave/metadata.yaml"} <= names
-    downloaded = client.download_artifacts(base.info.run_id, "weights.bin", str(project / "dl"))
+    assert {a.name: a.stored for a in local.meta.artifacts} == {"report/summary.txt": "git", "weights.bin": "objects"}
+    downloaded = client.download_artifacts(base.info.run_id, "weights.bin", str(project / "dl"))  # from the store
     assert Path(downloaded).read_bytes() == weights.read_bytes()
 
     second = push_experiments(project, "0101", mlflow_server)

@@ -18,6 +18,7 @@ from fixed_store import make_increment, write_experiment
 from skill.analysis.compare import compare_experiments, cv_std
 from skill.analysis.query import filter_records, sort_records
 from skill.errors import DamagedFile, InvalidInput, NotFound
+from skill.project import Project
 from skill.storage.store import list_experiments
 from tests.conftest import REPO, init_repo
 
@@ -270,7 +271,8 @@ def test_a_tampered_model_is_refused_before_anything_is_unpickled(project: Path,
     from specweave import load_model
 
     exp, _, _ = saved_model
-    path = exp.path / "model.pkl"
+    path = Project(project).artifact_path(exp.id, "model.pkl")  # in the object store
+    os.chmod(path, 0o644)  # objects are made read-only; a tamperer changes that first
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, other bytes
     path.write_bytes(bytes(data))
@@ -297,7 +299,7 @@ def test_a_symlinked_model_file_is_refused(project: Path, saved_model, tmp_path:
     from specweave import load_model
 
     exp, _, _ = saved_model
-    path = exp.path / "model.pkl"
+    path = Project(project).artifact_path(exp.id, "model.pkl")  # in the object store
     outside = tmp_path / "elsewhere.pkl"
     shutil.copyfile(path, outside)  # the very same bytes: the sha256 would match
     path.unlink()

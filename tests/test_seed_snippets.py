@@ -155,16 +155,22 @@ accuracy = 0.9
 # What each snippet must leave in the project (a glob under .specweave), beyond running cleanly.
 EXPECT: dict[int, str] = {
     0: "increments/*/experiments/exp-001-baseline-model.*/metrics.json",
-    1: "increments/*/experiments/exp-001-xgboost-v1.*/model.pkl",
+    1: "increments/*/experiments/exp-001-xgboost-v1.*/metadata.yaml",
     4: "increments/0042-*/experiments/comparison.md",
     5: "increments/0042-*/experiments/exp-*-xgboost-auto.*/metadata.yaml",
-    8: "increments/*/experiments/exp-001-xgboost-v1.*/confusion_matrix.png",
+    8: "increments/*/experiments/exp-001-xgboost-v1.*/metadata.yaml",
     9: "increments/*/experiments/exp-001-xgboost-v3.*/metadata.yaml",
     12: "increments/*/experiments/exp-001-neural-net-attempt.*/metadata.yaml",
     14: "increments/*/experiments/exp-001-xgboost-v1.*/params.json",
     15: "increments/*/experiments/exp-003-baseline-stratified.*/metrics.json",
     21: "increments/*/experiments/exp-*-training.*/metrics.json",
 }
+
+
+# Artifacts each snippet must leave recorded, with their bytes where the record says (the object store for
+# a model or a PNG): (experiment, artifact name).
+RECORDED: dict[int, tuple[str, str]] = {1: ("exp-001-xgboost-v1", "model.pkl"),
+                                        8: ("exp-001-xgboost-v1", "confusion_matrix.png")}
 
 
 def test_seed_copy_matches_shared() -> None:
@@ -197,3 +203,8 @@ def test_seed_snippet_runs_as_written(index: int, tmp_path: Path) -> None:
     assert done.returncode == 0, f"snippet {index} failed:\n{SNIPPETS[index]}\n--- stderr ---\n{done.stderr[-4000:]}"
     if index in EXPECT:
         assert list((project / ".specweave").glob(EXPECT[index])), f"snippet {index} left no {EXPECT[index]}"
+    if index in RECORDED:  # binaries are in the object store: found (and checked) wherever they are
+        from skill.project import Project
+
+        exp_id, name = RECORDED[index]
+        assert Project(project).artifact_path(exp_id, name).stat().st_size > 0

@@ -13,6 +13,7 @@ import yaml
 
 from skill.errors import InvalidInput, UnsafePath
 from skill.layout import SCHEMA_VERSION
+from skill.project import Project
 from skill.storage.store import find_experiment, list_experiments
 from specweave import ExperimentMetadata, track_experiment
 
@@ -40,8 +41,11 @@ def test_issue_example_writes_the_documented_files(project: Path) -> None:
     assert folder.parent == project / ".specweave/increments/0042-experiments/experiments"
     assert exp.id == "exp-001-xgboost-v1"
     assert folder.name.startswith("exp-001-xgboost-v1.")
-    assert {"params.json", "metrics.json", "metrics.jsonl", "model.pkl", "feature_importance.csv",
+    assert {"params.json", "metrics.json", "metrics.jsonl", "feature_importance.csv",
             "metadata.yaml"} <= exp_files(folder)
+    assert "model.pkl" not in exp_files(folder)  # a model's bytes go to the git-ignored object store
+    stored = Project(project).artifact_path(exp.id, "model.pkl")
+    assert stored.parent.parent == project / ".specweave/objects/sha256"
     assert json.loads((folder / "params.json").read_text()) == {
         "learning_rate": 0.1, "max_depth": 6, "n_estimators": 100}
     assert json.loads((folder / "metrics.json").read_text()) == {"auc": 0.87, "loss": 0.3}
@@ -59,10 +63,12 @@ def test_issue_example_writes_the_documented_files(project: Path) -> None:
     assert meta["duration_s"] >= 0 and meta["ended"]
     model_entry = next(a for a in meta["artifacts"] if a["name"] == "model.pkl")
     assert model_entry["kind"] == "model" and model_entry["model_class"] == "builtins.dict"
-    assert model_entry["size"] == (folder / "model.pkl").stat().st_size
+    assert model_entry["stored"] == "objects"
+    assert model_entry["size"] == stored.stat().st_size
     import hashlib
 
-    assert model_entry["sha256"] == hashlib.sha256((folder / "model.pkl").read_bytes()).hexdigest()
+    assert model_entry["sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
+    assert stored.name == model_entry["sha256"][2:]
 
 
 def test_files_are_canonical(project: Path) -> None:
@@ -156,7 +162,7 @@ def test_artifact_names_cannot_escape_or_clobber(project: Path, name: str) -> No
             exp.save_model({"m": 1}, name)
     assert not (project / "etc").exists() and not Path("/abs/path").exists()
     meta = yaml.safe_load((exp.path / "metadata.yaml").read_text())
-    assert meta["artifacts"] == []
+    assert meta.get("artifacts", []) == []  # empty fields are left out of the file
 
 
 def test_artifact_through_a_symlink_out_is_refused(project: Path, tmp_path: Path) -> None:
@@ -210,22 +216,29 @@ def test_saved_artifacts_by_type(project: Path, tmp_path: Path) -> None:
             "cm.pdf": exp.save_artifact("cm.pdf", fig),
             "preprocessor.pkl": exp.save_artifact("preprocessor.pkl", {1, 2, 3}),
         }
-    p = exp.path
-    assert (p / "raw.bin").read_bytes() == b"\x00\x01"
-    assert (p / "note.txt").read_text() == "hello"
-    assert (p / "requirements.txt").read_text() == "numpy==2.0\n" == (p / "copy2.txt").read_text()
-    assert json.loads((p / "conf.json").read_text()) == {"layers": [1, 2], "lr": 0.1}
-    assert yaml.safe_load((p / "conda_env.yaml").read_text()) == {"name": "env", "deps": ["python=3.11"]}
-    assert pd.read_csv(p / "frame.csv").equals(frame)
-    assert pd.read_json(p / "frame.json").equals(frame)
-    assert pd.read_parquet(p / "frame.parquet").equals(frame)
-    assert (p / "plots/roc.png").read_bytes().startswith(b"\x89PNG")
-    assert (p / "cm.svg").read_text().lstrip().startswith("<?xml")
-    assert (p / "cm.pdf").read_bytes().startswith(b"%PDF")
+    where = Project(project)
+
+    def p(name: str) -> Path:  # the bytes, in the folder (text) or the object store (binary)
+        return where.artifact_path(exp.id, name)
+
+    assert p("raw.bin").read_bytes() == b"\x00\x01"
+    assert p("note.txt").read_text() == "hello"
+    assert p("requirements.txt").read_text() == "numpy==2.0\n" == p("copy2.txt").read_text()
+    assert json.loads(p("conf.json").read_text()) == {"layers": [1, 2], "lr": 0.1}
+    assert yaml.safe_load(p("conda_env.yaml").read_text()) == {"name": "env", "deps": ["python=3.11"]}
+    assert pd.read_csv(p("frame.csv")).equals(frame)
+    assert pd.read_json(p("frame.json")).equals(frame)
+    assert pd.read_parquet(p("frame.parquet")).equals(frame)
+    assert p("plots/roc.png").read_bytes().startswith(b"\x89PNG")
+    assert p("cm.svg").read_text().lstrip().startswith("<?xml")
+    assert p("cm.pdf").read_bytes().startswith(b"%PDF")
+    binary = {"raw.bin", "frame.parquet", "plots/roc.png", "cm.pdf", "preprocessor.pkl"}
+    assert {name for name, info in infos.items() if info.stored == "objects"} == binary
+    assert all(p(name).parent == exp.path for name in infos if name not in binary)
     formats = {name: info.format for name, info in infos.items()}
     assert formats["preprocessor.pkl"] == "pickle" and formats["frame.csv"] == "csv"
     assert formats["requirements.txt"] == "copy"
-    meta = yaml.safe_load((p / "metadata.yaml").read_text())
+    meta = yaml.safe_load((exp.path / "metadata.yaml").read_text())
     assert sorted(a["name"] for a in meta["artifacts"]) == sorted(infos)
 
 
@@ -239,7 +252,8 @@ def test_save_model_records_class_and_library_version(project: Path) -> None:
         joblib_info = exp.save_model(model, "model.joblib")
     assert info.model_class == "sklearn.linear_model._logistic.LogisticRegression"
     assert info.library == "sklearn" and info.library_version == skv
-    assert joblib_info.format == "joblib" and (exp.path / "model.joblib").stat().st_size == joblib_info.size
+    assert joblib_info.format == "joblib" and joblib_info.stored == "objects"
+    assert Project(project).artifact_path(exp.id, "model.joblib").stat().st_size == joblib_info.size
 
 
 def test_failure_example_from_the_seed(project: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from skill.errors import InvalidInput, NotFound, UnsafePath
+from skill.project import Project
 from skill.storage.store import find_experiment, list_experiments
 from skill.tracking.tracking import track_experiment
 from skill.workflows.artifact_capture import track_artifacts
@@ -28,8 +29,10 @@ def test_files_written_into_the_folder_are_recorded_in_an_open_experiment(projec
     record = find_experiment(project, exp.id)
     names = {a.name: a for a in record.meta.artifacts}
     assert set(names) == {"requirements.txt", "plots/roc_curve.png", "config.yaml"}
-    png = exp.path / "plots" / "roc_curve.png"
+    png = Project(project).artifact_path(exp.id, "plots/roc_curve.png")
     assert png.read_bytes() == b"\x89PNG fake"
+    assert names["plots/roc_curve.png"].stored == "objects" and not (exp.path / "plots" / "roc_curve.png").exists()
+    assert names["requirements.txt"].stored == "git" and (exp.path / "requirements.txt").is_file()
     assert names["plots/roc_curve.png"].sha256 == hashlib.sha256(b"\x89PNG fake").hexdigest()
     assert _staging(project) == []  # the staging folder is gone
 
@@ -41,7 +44,7 @@ def test_a_figure_saved_by_matplotlib(project: Path) -> None:
     figure.subplots().plot([0, 1], [0, 1])
     with track_experiment("plots") as exp, track_artifacts(exp, prefix="eval") as out:
         figure.savefig(out / "confusion_matrix.png")
-    assert (exp.path / "eval" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert Project(project).artifact_path(exp.id, "eval/confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     assert [a.name for a in exp.metadata.artifacts] == ["eval/confusion_matrix.png"]
 
 

@@ -53,7 +53,10 @@ def test_sweep_where_one_param_matters_ranks_it_first(project: Path) -> None:
     table = (parent.path / TABLE_FILE).read_text()
     rows = [line for line in table.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
     assert rows[0].startswith("| 1 | n_neighbors |") and rows[1].startswith("| 2 | algorithm |")
-    assert (parent.path / CHART_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from skill.project import Project
+
+    chart = Project(project).artifact_path(results.attrs["parent"], CHART_FILE)  # a PNG: in the object store
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and ".specweave/objects/" in chart.as_posix()
     assert {TABLE_FILE, CHART_FILE} <= {a.name for a in parent.meta.artifacts}
     # the validation score of each combination is the model's own score on the validation set
     best = results.sort_values("rank").iloc[0]

@@ -23,6 +23,7 @@ import json
 import os
 import posixpath
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, SpecweaveError
-from ..layout import METADATA_FILE
+from ..layout import CACHE_DIR, METADATA_FILE, TMP_DIR
 from ..models import ExperimentRecord, MetricPoint
 from ..storage.increments import list_increments, resolve_increment
 from ..storage.metrics_log import read_metric_points
@@ -199,18 +200,37 @@ def _send(client: Any, run_id: str, metrics: list[Any], params: list[Any], tags:
     flush()
 
 
-def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord) -> int:
-    """Upload the folder's artifacts and its metadata.yaml (under specweave/); returns the count sent."""
+def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord, warnings: list[str]) -> int:
+    """Upload the run's artifacts, from the folder or the object store, and its metadata.yaml (under
+    specweave/); returns the count sent. An artifact whose bytes are not in this clone is a warning."""
+    import tempfile
+
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    from ..errors import DamagedFile, NotFound, UnsafePath
+    from ..storage.artifacts import artifact_file
 
     assert rec.meta is not None
     repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=tracking_uri)
     sent = 0
     for art in rec.meta.artifacts:
-        path = rec.path / art.name
-        if not path.is_file():
+        try:
+            path = artifact_file(rec, art.name)[1]
+        except (DamagedFile, NotFound, UnsafePath) as exc:
+            warnings.append(f"{rec.id}: artifact {art.name} not sent ({exc})")
             continue
-        repo.log_artifact(str(path), posixpath.dirname(art.name) or None)
+        if art.stored != "objects":
+            repo.log_artifact(str(path), posixpath.dirname(art.name) or None)
+        else:  # MLflow names the upload after the file: the object's name is its hash, so link it as the artifact
+            scratch = path.parents[3] / CACHE_DIR / TMP_DIR  # .specweave/cache/tmp: git-ignored, same disk
+            scratch.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+                named = Path(tmp) / posixpath.basename(art.name)
+                try:
+                    os.link(path, named)
+                except OSError:
+                    shutil.copyfile(path, named)
+                repo.log_artifact(str(named), posixpath.dirname(art.name) or None)
         sent += 1
     meta_file = rec.path / METADATA_FILE
     if meta_file.is_file():
@@ -268,7 +288,7 @@ def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing
         if old not in rec.meta.tags and key in (existing.data.tags if existing is not None else {}) \
                 and key not in tags:
             client.delete_tag(run_id, key)
-    result.artifacts += _upload_artifacts(run, to, rec)
+    result.artifacts += _upload_artifacts(run, to, rec, warnings)
     status = STATUS_TO_MLFLOW[rec.status]
     if status != "RUNNING":
         client.set_terminated(run_id, status, end_time=_ms(rec.meta.ended))

@@ -1,4 +1,11 @@
-"""Saving models and artifacts into an experiment folder, recording size and sha256.
+"""Saving models and artifacts, recording size, sha256 and where the bytes live.
+
+Where they go (`stored` in the record): models and binary files go to the
+git-ignored object store (`objects.py`); text artifacts (json, csv, md, ...)
+stay in the experiment folder, in git, up to `artifacts.in_git_max_bytes` of
+`.specweave/ml.yaml` (256 KiB by default, see skill/config.py) and go to the
+store above it. `in_git=True/False` on a save forces either place; with
+`artifacts.lfs` a file Git LFS takes (objects.LFS_SUFFIXES) stays in the folder.
 
 Every write lands through a temp file and a rename. Reading never unpickles:
 readers only see the record (name, size, sha256, class) kept in metadata.yaml.
@@ -8,6 +15,7 @@ which checks the file's sha256 against that record before it unpickles.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import io
@@ -15,6 +23,7 @@ import json
 import os
 import pickle
 import socket
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -23,10 +32,11 @@ from typing import Any
 
 from ..errors import InvalidInput, UnsafePath
 from ..integrations.optional import require
-from ..layout import CACHE_DIR, RESERVED_FILES, TMP_DIR
+from ..layout import CACHE_DIR, METADATA_FILE, RESERVED_FILES, SPECWEAVE_DIR, TMP_DIR
 from ..models import ArtifactInfo
 from .fileio import atomic_write, dumps_json, dumps_yaml, replace_into, store_dir_of, temp_file_for, to_jsonable
 from .liveness import pid_alive
+from .objects import ObjectMissing, checked_object_path, lfs_tracked, place_object
 from .paths import make_dirs_within, safe_relative
 
 
@@ -113,11 +123,33 @@ Record = Callable[[ArtifactInfo], None]
 _HOST = socket.gethostname()
 
 
-def _stage(target: Path, payload: bytes | Path) -> tuple[str, int, str]:
+class _TextProbe:
+    """Whether bytes fed in blocks are text (UTF-8 with no NUL, as git would diff them), looked at only while
+    there are at most `limit` of them: beyond that the answer is no (they are too large for git anyway)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.seen, self.text = limit, 0, limit > 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def feed(self, block: bytes, final: bool = False) -> None:
+        if not self.text:
+            return
+        self.seen += len(block)
+        try:
+            if self.seen > self.limit or b"\0" in block:
+                self.text = False
+            else:
+                self._decoder.decode(block, final)
+        except UnicodeDecodeError:
+            self.text = False
+
+
+def _stage(target: Path, payload: bytes | Path, probe: int = 0) -> tuple[str, int, str, bool]:
     """Write (or copy) the artifact to a temp file in the store's git-ignored cache and hash exactly
-    those bytes; returns (temp name, size, sha256)."""
+    those bytes; returns (temp name, size, sha256, whether they are text of at most `probe` bytes)."""
     fd, tmp = temp_file_for(target)
     digest = hashlib.sha256()
+    text = _TextProbe(probe)
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -125,16 +157,65 @@ def _stage(target: Path, payload: bytes | Path) -> tuple[str, int, str]:
                 with open(payload, "rb") as source:
                     for block in iter(lambda: source.read(1 << 20), b""):
                         digest.update(block)
+                        text.feed(block)
                         out.write(block)
                         size += len(block)
             else:
                 digest.update(payload)
+                text.feed(payload)
                 out.write(payload)
                 size = len(payload)
+        text.feed(b"", final=True)
     except BaseException:
         os.unlink(tmp)
         raise
-    return tmp, size, digest.hexdigest()
+    return tmp, size, digest.hexdigest(), text.text
+
+
+def _settings(folder: Path) -> Any:
+    """The `artifacts:` settings of the store holding `folder`; None outside a store (then everything stays
+    in the folder, as before the object store). A broken ml.yaml never loses a save: it is said once and
+    the defaults apply."""
+    store = store_dir_of(folder)
+    if store is None or store.name != SPECWEAVE_DIR:
+        return None
+    from ..config import ArtifactSettings, load_config
+    from ..errors import DamagedFile
+
+    try:
+        return load_config(store.parent).artifacts
+    except DamagedFile as exc:
+        from .metafile import warn
+
+        warn(f"{exc}; saving with the default artifact settings")
+        return ArtifactSettings()
+
+
+def _probe_limit(settings: Any, kind: str, in_git: bool | None) -> int:
+    """How many bytes to look at to tell text from binary (0: the place does not depend on it)."""
+    if settings is None or in_git is not None or kind == "model":
+        return 0
+    return settings.in_git_max_bytes
+
+
+def route(settings: Any, kind: str, name: str, size: int, text: bool, in_git: bool | None) -> str:
+    """Where a save's bytes go: `git` (the experiment folder) or `objects` (the object store).
+
+    `in_git` decides when given; with LFS on, a file LFS takes stays in the folder; models and binary files
+    go to the store, and text too once it is larger than `in_git_max_bytes`.
+    """
+    if in_git is not None and not isinstance(in_git, bool):
+        raise InvalidInput("in_git", in_git, "True (keep it in the experiment folder, in git), False (the object "
+                           "store) or None (by the rule in .specweave/ml.yaml)")
+    if settings is None:
+        return "git"
+    if in_git is not None:
+        return "git" if in_git else "objects"
+    if settings.lfs and lfs_tracked(name):
+        return "git"
+    if kind == "model" or not text or size > settings.in_git_max_bytes:
+        return "objects"
+    return "git"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -146,23 +227,58 @@ def _journal_prefix(folder: Path) -> tuple[Path, str] | None:
     return store / CACHE_DIR / TMP_DIR, f"pending-{digest[:24]}."
 
 
+def _drop_stale(target: Path, folder: Path) -> None:
+    """Remove the folder's copy of an artifact now kept in the object store (an earlier save in git), so
+    the folder holds nothing binary, and the sub-folders its name made if they are empty now; only a plain
+    file and empty folders are removed, never through a link."""
+    try:
+        if stat.S_ISREG(os.lstat(target).st_mode):
+            os.unlink(target)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    parent = target.parent
+    while parent != folder and folder in parent.parents:
+        try:
+            os.rmdir(parent)  # only an empty folder (a link is no folder to rmdir: it fails and stays)
+        except OSError:
+            return
+        parent = parent.parent
+
+
 def _place(tmp: str, target: Path, folder: Path, info: ArtifactInfo, record: Record | None) -> ArtifactInfo:
-    """Rename the staged bytes into place and record them. A save killed between the two steps leaves a
-    journal in the git-ignored cache; the next write of the experiment's metadata settles it
-    (`settle_saves`), so the recorded sha256 is always that of the bytes in place."""
+    """Rename the staged bytes into place (the folder or the object store, as `info.stored` says) and
+    record them. A save killed between the two steps leaves a journal in the git-ignored cache; the next
+    write of the experiment's metadata settles it (`settle_saves`), so the recorded sha256 is always that
+    of the bytes in place."""
     journal = None
     where = _journal_prefix(folder) if record is not None else None
     if where is not None:
         journal = where[0] / f"{where[1]}{hashlib.sha256(info.name.encode()).hexdigest()[:12]}.json"
-        atomic_write(journal, dumps_json({"pid": os.getpid(), "host": _HOST, "artifact": info.model_dump(mode="json")}))
+        try:
+            atomic_write(journal, dumps_json({"pid": os.getpid(), "host": _HOST,
+                                              "artifact": info.model_dump(mode="json")}))
+        except BaseException:
+            os.unlink(tmp)
+            raise
     try:
-        replace_into(tmp, target)
+        if info.stored == "objects":
+            place_object(tmp, _store_of(folder), info.sha256)
+            _drop_stale(target, folder)
+        else:
+            replace_into(tmp, target)
         if record is not None:
             record(info)
     finally:
         if journal is not None:
             journal.unlink(missing_ok=True)
     return info
+
+
+def _store_of(folder: Path) -> Path:
+    store = store_dir_of(folder)
+    if store is None:  # pragma: no cover - route() keeps saves outside a store in their folder
+        raise InvalidInput("experiment folder", str(folder), "a folder inside a .specweave store")
+    return store
 
 
 def settle_saves(folder: Path, artifacts: list[ArtifactInfo]) -> list[ArtifactInfo] | None:
@@ -188,12 +304,15 @@ def settle_saves(folder: Path, artifacts: list[ArtifactInfo]) -> list[ArtifactIn
             continue
         if entry.get("host") == _HOST and (entry.get("pid") == os.getpid() or pid_alive(int(entry.get("pid", 0)))):
             continue
-        target = folder / info.name
         try:
-            in_place = not target.is_symlink() and _sha256_of(target) == info.sha256
-        except OSError:
+            target = folder.joinpath(*safe_relative(info.name, "the experiment folder").parts)
+            kept = checked_object_path(base.parent.parent, info.sha256) if info.stored == "objects" else target
+            in_place = not kept.is_symlink() and _sha256_of(kept) == info.sha256
+        except (OSError, InvalidInput):
             in_place = False
         if in_place:
+            if info.stored == "objects":
+                _drop_stale(target, folder)
             changed = [a for a in (changed if changed is not None else artifacts) if a.name != info.name] + [info]
         journal.unlink(missing_ok=True)
     return changed
@@ -208,12 +327,16 @@ def _sha256_of(path: Path) -> str:
 
 
 def write_artifact(folder: Path, name: str, obj: Any, kind: str = "artifact", *,
-                   record: Record | None = None) -> ArtifactInfo:
-    """Save an artifact under `name` in `folder`; `record` (if given) adds it to the metadata."""
+                   record: Record | None = None, in_git: bool | None = None) -> ArtifactInfo:
+    """Save an artifact under `name` of the experiment `folder`, in the folder or the object store (see
+    `route`; `in_git` forces either); `record` (if given) adds it to the metadata."""
     rel, target = artifact_target(folder, name)
+    settings = _settings(folder)
+    route(settings, kind, rel, 0, True, in_git)  # a bad in_git is refused before anything is written
     payload, fmt = encode_artifact(obj, name)
-    tmp, size, sha = _stage(target, payload)
-    info = ArtifactInfo(name=rel, kind=kind, size=size, sha256=sha, format=fmt)  # type: ignore[arg-type]
+    tmp, size, sha, text = _stage(target, payload, _probe_limit(settings, kind, in_git))
+    stored = route(settings, kind, rel, size, text, in_git)
+    info = ArtifactInfo(name=rel, kind=kind, size=size, sha256=sha, format=fmt, stored=stored)  # type: ignore[arg-type]
     return _place(tmp, target, folder, info, record)
 
 
@@ -317,16 +440,20 @@ def _model_bytes(model: Any, suffix: str, name: str) -> tuple[bytes, str]:
     raise _refuse_format(model, name, suffix)
 
 
-def write_model(folder: Path, model: Any, filename: str, *, record: Record | None = None) -> ArtifactInfo:
-    """Save a model (pickle unless the extension says otherwise) and describe it."""
+def write_model(folder: Path, model: Any, filename: str, *, record: Record | None = None,
+                in_git: bool | None = None) -> ArtifactInfo:
+    """Save a model (pickle unless the extension says otherwise) and describe it; it goes to the object
+    store unless `in_git=True` (or LFS takes its extension)."""
     rel, target = artifact_target(folder, filename)
+    settings = _settings(folder)
+    route(settings, "model", rel, 0, False, in_git)  # a bad in_git is refused before anything is written
     payload, fmt = _model_bytes(model, Path(rel).suffix.lower(), rel)
-    tmp, size, sha = _stage(target, payload)
+    tmp, size, sha, _ = _stage(target, payload)
     library, version = _library_of(model)
     info = ArtifactInfo(
         name=rel, kind="model", size=size, sha256=sha, format=fmt,
         model_class=f"{type(model).__module__}.{type(model).__qualname__}", library=library,
-        library_version=version,
+        library_version=version, stored=route(settings, "model", rel, size, False, in_git),  # type: ignore[arg-type]
     )
     return _place(tmp, target, folder, info, record)
 
@@ -406,46 +533,83 @@ def _decode_model(info: ArtifactInfo, data: bytes) -> Any:
                        "an artifact: read the file itself")
 
 
-def load_model(record: Any, name: str = "model.pkl") -> Any:
-    """Load a model that `save_model` saved in the experiment `record` (an ExperimentRecord).
+def artifact_file(record: Any, name: str) -> tuple[ArtifactInfo, Path]:
+    """The record of the artifact `name` of the experiment `record` and the path of its bytes: in the
+    experiment folder, or in the object store when `stored: objects` (a folder without the field was
+    written before the store existed: its bytes are in the folder).
 
-    Only a file recorded in the experiment's metadata is loaded; its bytes are read without following a
-    link (a linked file or folder is refused), and their size and sha256 are checked against the record
-    BEFORE anything is unpickled: a file changed since it was saved (tampered, or overwritten by hand) is
-    refused in one line. The format recorded at save time decides how it is loaded (pickle, joblib,
-    torch, keras, a booster's native format, onnx). The check proves the file is the one metadata.yaml
-    describes; trusting metadata.yaml itself is what reviewing it in git is for.
+    Only a recorded artifact is found (NotFound names the recorded ones); a link on the way is refused
+    (UnsafePath), and so is the file itself when it is a link or not a plain file (DamagedFile); bytes kept
+    in the object store and not in this clone are ObjectMissing, one line naming `sw-ml artifacts pull`.
     """
     from ..errors import DamagedFile, NotFound
-    from .fileio import open_regular_nofollow
 
     meta = getattr(record, "meta", None)
     exp_id = getattr(record, "id", "the experiment")
     if meta is None:
-        raise DamagedFile(str(getattr(record, "path", exp_id)), "no readable metadata.yaml, so no model is "
-                          "recorded; refusing to load an unrecorded file")
+        raise DamagedFile(str(getattr(record, "path", exp_id)), "no readable metadata.yaml, so no artifact is "
+                          "recorded; refusing to read an unrecorded file")
     rel = safe_relative(name, "the experiment folder").as_posix()
     info = next((a for a in meta.artifacts if a.name == rel), None)
     if info is None:
         models = [a.name for a in meta.artifacts if a.kind == "model"] or [a.name for a in meta.artifacts]
-        raise NotFound(f"recorded model of {exp_id} (an unrecorded file is never loaded)", name, models)
+        raise NotFound(f"recorded artifact of {exp_id} (an unrecorded file is never read)", name, models)
     folder = Path(record.path)
-    target = folder.joinpath(*rel.split("/"))
-    for step in [folder, *(folder.joinpath(*rel.split("/")[:i]) for i in range(1, rel.count("/") + 1))]:
-        if step.is_symlink():
-            raise UnsafePath(name, "the experiment folder (a folder on the way is a symbolic link)")
+    if info.stored == "objects":
+        store = store_dir_of(folder)
+        if store is None:
+            raise DamagedFile(str(folder / METADATA_FILE), f"records {rel} in the object store, but the folder is "
+                              "not inside a .specweave store")
+        target = checked_object_path(store, info.sha256)
+        missing: Exception = ObjectMissing(rel, f"{record.increment}/{exp_id}" if getattr(record, "increment", None)
+                                           else exp_id, info.sha256)
+    else:
+        target = folder.joinpath(*rel.split("/"))
+        for step in [folder, *(folder.joinpath(*rel.split("/")[:i]) for i in range(1, rel.count("/") + 1))]:
+            if step.is_symlink():
+                raise UnsafePath(name, "the experiment folder (a folder on the way is a symbolic link)")
+        missing = DamagedFile(str(target), "is recorded in metadata.yaml but missing")
     try:
-        fd = open_regular_nofollow(target)  # DamagedFile, one line, for a link or anything not a plain file
-    except FileNotFoundError:
-        raise DamagedFile(str(target), "is recorded in metadata.yaml but missing") from None
+        st = os.lstat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        raise missing from None
+    if stat.S_ISLNK(st.st_mode):
+        raise DamagedFile(str(target), "is a symbolic link; refusing to follow it out of the store")
+    if not stat.S_ISREG(st.st_mode):
+        raise DamagedFile(str(target), "not a regular file; refusing to read it")
+    return info, target
+
+
+def read_verified(info: ArtifactInfo, path: Path) -> bytes:
+    """The bytes at `path`, read without following a link, refused (DamagedFile, one line) unless their
+    size and sha256 are the ones recorded in `info`."""
+    from ..errors import DamagedFile
+    from .fileio import open_regular_nofollow
+
+    fd = open_regular_nofollow(path)  # DamagedFile, one line, for a link or anything not a plain file
     with os.fdopen(fd, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size != info.size:
-            raise DamagedFile(str(target), f"is {size} bytes, but {info.size} were recorded when it was saved; "
+            raise DamagedFile(str(path), f"is {size} bytes, but {info.size} were recorded when it was saved; "
                               "refusing to load a file that changed")
         data = handle.read(info.size + 1)
     digest = hashlib.sha256(data).hexdigest()
     if len(data) != info.size or digest != info.sha256:
-        raise DamagedFile(str(target), f"sha256 {digest[:16]}... differs from the recorded {info.sha256[:16]}...; "
+        raise DamagedFile(str(path), f"sha256 {digest[:16]}... differs from the recorded {info.sha256[:16]}...; "
                           "refusing to load a file that changed since it was saved")
-    return _decode_model(info, data)
+    return data
+
+
+def load_model(record: Any, name: str = "model.pkl") -> Any:
+    """Load a model that `save_model` saved in the experiment `record` (an ExperimentRecord).
+
+    Only a file recorded in the experiment's metadata is loaded, from the experiment folder or the object
+    store (`artifact_file`); its bytes are read without following a link (a linked file or folder is
+    refused), and their size and sha256 are checked against the record BEFORE anything is unpickled: a
+    file changed since it was saved (tampered, or overwritten by hand) is refused in one line. The format
+    recorded at save time decides how it is loaded (pickle, joblib, torch, keras, a booster's native
+    format, onnx). The check proves the file is the one metadata.yaml describes; trusting metadata.yaml
+    itself is what reviewing it in git is for.
+    """
+    info, path = artifact_file(record, name)
+    return _decode_model(info, read_verified(info, path))
