@@ -1,9 +1,27 @@
-"""MCP tools: diff_experiments."""
+"""MCP tools: diff_experiments. (Reproducing runs code: it stays on the CLI, with no tool here.)"""
 
-from __future__ import annotations
 
 from typing import Any
+
+import anyio.to_thread
+
+from skill.repro.results import ExperimentDiff
+
+from .boundary import READ, tool_errors
+
+MAX_CODE_BYTES = 8000
 
 
 def register(server: Any, project: Any) -> None:
     """Register this module's tools on `server`."""
+
+    @server.tool(title="Diff two experiments", annotations=READ)
+    @tool_errors
+    async def diff_experiments(a: str, b: str, increment: str | None = None,
+                               max_code_bytes: int = MAX_CODE_BYTES) -> ExperimentDiff:
+        """What changed from run `a` to run `b` (`exp-003`, a slug, or `0042/exp-003`): params added,
+        removed, changed; every metric with b - a and relative delta; code (commit plus uncommitted patch):
+        the files that differ and a unified diff of at most `max_code_bytes`; dataset fingerprints;
+        python, platform, command, cwd, seeds; packages."""
+        return await anyio.to_thread.run_sync(
+            lambda: project.diff(a, b, increment or None, max_code_bytes=max_code_bytes))

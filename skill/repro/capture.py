@@ -1,0 +1,360 @@
+"""What a run records, without being asked, so that it can be rebuilt: captured in the background.
+
+As a run opens, the only work done on the caller's thread is reading the working directory and the
+command line (a microsecond) and queueing a job; the job waits until the run is open (the end of the
+Experiment's constructor) and then, on one daemon worker thread per process, reads the generators'
+states and runs git (the patch, the untracked files, the remote). So the capture never competes with
+a run's start for the interpreter; the run writes what it found when it is ready, like the environment
+capture, and its end waits for it (at most 5 s). Recorded in metadata.yaml's `capture`, the patch
+beside it as `code.patch`:
+
+- the patch: `git diff HEAD --binary` of tracked files (the store excluded), plus every untracked
+  *source* file (by suffix) up to MAX_FILE_BYTES each and MAX_TOTAL_BYTES in all, as new-file diffs;
+  what was left out (too large, not source, binary, past the total) is listed with the bounds;
+- `cwd` relative to the repository root, and `argv`: the command after the interpreter
+  (`sys.orig_argv`, so `-m pkg.train` stays a module run); an absolute path inside the repository is
+  stored relative to the working directory, so the command runs the same in a worktree;
+- `seeds`: `torch.initial_seed()` where torch is loaded and the seed is below 2**32 (torch's own
+  default is a random 64-bit number: no seed anyone set); numpy's global generator when it is freshly
+  seeded with a 32-bit integer (`numpy.random.seed(n)` keeps n as the first word of its key: read, then
+  verified); Python's `random` when its untouched state is the state of a candidate seed (0-1024 and a
+  few favourites, tabled once per process). A seed set after the run opened, or a state already drawn
+  from, cannot be read back (a wrong seed is never named): log it as a param (`seed`, `random_state`,
+  `*_seed` params count as the run's seeds too);
+- `on_remote`: whether a remote-tracking branch holds the commit, so that `reproduce` can refuse early.
+
+Git state is taken once per process (as the environment capture's commit and dirty flag are): code a
+process runs was imported as it started. SPECWEAVE_CAPTURE=0 turns the capture off.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..models import CaptureInfo, GitInfo, LeftOut
+from .gitwork import NOT_STORE, git, on_remote, out, toplevel
+
+PATCH_FILE = "code.patch"
+MAX_FILE_BYTES = 256 << 10
+MAX_TOTAL_BYTES = 1 << 20
+MAX_PATCH_BYTES = 16 << 20  # tracked changes past this (a changed data file) are not kept
+MAX_LISTED = 50  # left-out files named in metadata.yaml; the count of the rest is a problem line
+SOURCE_SUFFIXES = frozenset({
+    ".py", ".pyx", ".pxd", ".pyi", ".ipynb", ".r", ".jl", ".sh", ".bash", ".zsh", ".sql", ".scala", ".java",
+    ".kt", ".go", ".rs", ".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".cu", ".cuh", ".js", ".ts", ".lua", ".pl",
+    ".rb", ".m", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".json", ".jsonnet", ".txt", ".md", ".rst", ".j2",
+    ".jinja", ".mk", ".cmake", ".proto", ".gin", ".env",
+})
+SOURCE_NAMES = frozenset({"Makefile", "Dockerfile", "Snakefile", "Justfile", "Pipfile", "Procfile", "MLproject",
+                          "requirements.txt", "setup.py", "pyproject.toml", "dvc.yaml", "params.yaml"})
+
+ENABLED_ENV = "SPECWEAVE_CAPTURE"           # "0": no capture (the benchmark's baseline)
+REPRODUCES_ENV = "SPECWEAVE_REPRODUCES"      # set by `sw-ml reproduce` for the rerun: "<increment>/<folder>"
+REPRODUCE_CODE_ENV = "SPECWEAVE_REPRODUCE_CODE"  # and the worktree its code runs from
+REPRODUCE_INCREMENT_ENV = "SPECWEAVE_REPRODUCE_INCREMENT"
+
+SEED_CANDIDATES = (*range(1025), 1337, 2020, 2021, 2022, 2023, 2024, 2025, 2026, 4242, 9999, 12345, 31337, 65536,
+                   99999, 123456, 424242, 1234567, 2**31 - 1)
+_SEED_PARAMS = ("seed", "random_state", "random_seed", "rng_seed", "manual_seed")
+
+
+# -- one daemon worker per process ------------------------------------------------------------------
+class _Job:
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn, self.result, self.done = fn, None, threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.result = self.fn()
+        except Exception as exc:  # capture is best effort: a run never fails for it
+            self.result = exc
+        finally:
+            self.done.set()
+
+
+_jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+_worker_pid: int | None = None
+_lock = threading.Lock()
+
+
+def _work() -> None:
+    while True:
+        _jobs.get().run()
+
+
+def _ensure_worker() -> None:
+    global _worker_pid
+    with _lock:
+        if _worker_pid != os.getpid():  # first use, or a forked child (threads do not survive a fork)
+            _worker_pid = os.getpid()
+            threading.Thread(target=_work, name="specweave-capture", daemon=True).start()
+
+
+def submit(fn: Callable[[], Any]) -> _Job:
+    """Run `fn` on the capture thread."""
+    job = _Job(fn)
+    _ensure_worker()
+    _jobs.put(job)
+    return job
+
+
+# -- the code: once per process and repository -----------------------------------------------------
+@dataclass
+class CodeState:
+    top: Path | None = None
+    commit: str | None = None
+    patch: bytes | None = None
+    patch_files: list[str] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
+    on_remote: bool | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _is_source(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name in SOURCE_NAMES or os.path.splitext(name)[1].lower() in SOURCE_SUFFIXES
+
+
+def _names(data: bytes) -> list[str]:
+    return [n for n in data.decode("utf-8", "surrogateescape").split("\0") if n]
+
+
+def capture_code(root: Path) -> CodeState:
+    """The uncommitted changes of the repository holding `root` (see the module doc)."""
+    state = CodeState(top=toplevel(root))
+    top = state.top
+    if top is None:
+        return state
+    state.commit = out(git(root, "rev-parse", "HEAD"))
+    if not state.commit:
+        return state
+    state.on_remote = on_remote(top, state.commit)
+    tracked = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", "--no-renames", *NOT_STORE)
+    if tracked is None or tracked.returncode != 0:
+        state.problems.append("git diff failed: the uncommitted changes were not recorded")
+        return state
+    parts = [tracked.stdout] if tracked.stdout else []
+    changed = git(root, "diff", "HEAD", "--name-only", "-z", "--no-renames", *NOT_STORE)
+    state.patch_files = _names(changed.stdout) if changed is not None and changed.returncode == 0 else []
+    size = len(tracked.stdout)
+    if size > MAX_PATCH_BYTES:
+        state.problems.append(f"the tracked changes are {size} bytes, over {MAX_PATCH_BYTES}: not kept")
+        return state
+    others = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--full-name", *NOT_STORE)
+    total, left = 0, []
+    for name in _names(others.stdout) if others is not None and others.returncode == 0 else []:
+        try:
+            st = os.lstat(top / name)
+        except OSError:
+            continue
+        reason = None
+        if not _is_source(name):
+            reason = "not a source file"
+        elif st.st_size > MAX_FILE_BYTES:
+            reason = f"over {MAX_FILE_BYTES} bytes"
+        elif total + st.st_size > MAX_TOTAL_BYTES:
+            reason = f"past the {MAX_TOTAL_BYTES}-byte total"
+        if reason is None:
+            done = git(top, "diff", "--no-index", "--binary", "--no-color", "--", "/dev/null", name)
+            if done is None or done.returncode not in (0, 1):
+                reason = "git could not read it"
+            elif b"GIT binary patch" in done.stdout:
+                reason = "binary"
+            else:
+                parts.append(done.stdout)
+                total += st.st_size
+                state.untracked.append(name)
+                continue
+        left.append(LeftOut(path=name, size=st.st_size, reason=reason))
+    state.left_out = left[:MAX_LISTED]
+    if len(left) > MAX_LISTED:
+        state.problems.append(f"{len(left) - MAX_LISTED} more untracked files left out (not listed)")
+    state.patch_files += state.untracked
+    patch = b"".join(part if part.endswith(b"\n") else part + b"\n" for part in parts)
+    state.patch = patch or None
+    return state
+
+
+_code: dict[tuple[int, str], CodeState] = {}
+
+
+def code_state(root: Path) -> CodeState:
+    """The process's code capture for `root`, computed on first use (on the capture thread)."""
+    key = (os.getpid(), str(root))
+    state = _code.get(key)
+    if state is None:
+        state = _code[key] = capture_code(root)
+    return state
+
+
+def start(root: Path, increment: str | None) -> str | None:
+    """Start this process's capture thread as a run opens (track_experiment calls it); returns the
+    increment to log into: the one given, or, in a rerun started by `sw-ml reproduce` for a script that
+    names none, the original run's."""
+    if os.environ.get(ENABLED_ENV) != "0":
+        _ensure_worker()
+    return increment or os.environ.get(REPRODUCE_INCREMENT_ENV) or None
+
+
+# -- seeds ------------------------------------------------------------------------------------------
+def _rng_snapshot() -> dict[str, Any]:
+    """The generators' states (numpy and torch only if the script loaded them); a state already drawn from
+    matches no seed, so a late read can miss a seed but never name a wrong one."""
+    snap: dict[str, Any] = {"random": random.getstate()}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        try:
+            snap["numpy"] = numpy.random.get_state()
+        except Exception:  # noqa: S110 - a numpy without the legacy generator
+            pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            snap["torch"] = int(torch.initial_seed())
+        except Exception:  # noqa: S110
+            pass
+    return snap
+
+
+_random_table: dict[tuple[int, ...], int] = {}
+
+
+def _random_seed(state: Any) -> int | None:
+    """The candidate seed whose `random.seed(seed)` state this is (a table built once per process: a
+    seeded state says nothing of its seed, so the candidates are seeded and remembered)."""
+    if not (isinstance(state, tuple) and len(state) == 3 and state[1][-1] == 624):  # drawn from: no seed
+        return None
+    if not _random_table:
+        for seed in SEED_CANDIDATES:
+            _random_table.setdefault(tuple(random.Random(seed).getstate()[1][1:5]), seed)
+    seed = _random_table.get(tuple(state[1][1:5]))
+    return seed if seed is not None and random.Random(seed).getstate() == state else None
+
+
+def seeds_of(snap: dict[str, Any]) -> dict[str, int]:
+    """The seeds the snapshot's states were made by, where they can be told (see the module doc)."""
+    found: dict[str, int] = {}
+    if "torch" in snap and 0 <= snap["torch"] < 2**32:
+        found["torch"] = snap["torch"]
+    seed = _random_seed(snap.get("random"))
+    if seed is not None:
+        found["random"] = seed
+    np_state = snap.get("numpy")
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and np_state is not None and len(np_state) >= 3 and np_state[2] == 624:
+        # numpy.random.seed(n) for a 32-bit n starts its key with n itself: read, then verified
+        candidate = int(np_state[1][0])
+        if (numpy.random.RandomState(candidate).get_state()[1] == np_state[1]).all():
+            found["numpy"] = candidate
+    return found
+
+
+def param_seeds(params: dict[str, Any]) -> dict[str, int]:
+    """Seeds logged as params: `seed`, `random_state`, `*_seed`... with an integer value."""
+    found = {}
+    for key, value in params.items():
+        name = key.rsplit(".", 1)[-1].lower()
+        if isinstance(value, int) and not isinstance(value, bool) and (name in _SEED_PARAMS or name.endswith("_seed")):
+            found[f"params.{key}"] = value
+    return found
+
+
+# -- one run ----------------------------------------------------------------------------------------
+def _portable_argv(argv: list[str], cwd: str, top: Path | None) -> list[str]:
+    """Absolute paths inside the repository made relative to the working directory."""
+    if top is None:
+        return argv
+    out_argv = []
+    for arg in argv:
+        if os.path.isabs(arg):
+            try:
+                Path(arg).resolve().relative_to(top.resolve())
+            except (ValueError, OSError):
+                pass
+            else:
+                arg = os.path.relpath(Path(arg).resolve(), Path(cwd).resolve())
+        out_argv.append(arg)
+    return out_argv
+
+
+@dataclass
+class Captured:
+    info: CaptureInfo
+    patch: bytes | None
+    git: GitInfo | None  # a rerun's code is its worktree's, not the project root's
+    reproduces: str | None
+
+
+class RunCapture:
+    """One run's capture: the snapshot now, the rest on the capture thread."""
+
+    def __init__(self, root: Path):
+        self.enabled = os.environ.get(ENABLED_ENV) != "0"
+        self.reproduces = os.environ.get(REPRODUCES_ENV) or None
+        # where the run's code lives: the project root, or the worktree of a rerun
+        self.code_root = code_root = Path(os.environ.get(REPRODUCE_CODE_ENV) or root)
+        self._opened = threading.Event()
+        self._job: _Job | None = None
+        if not self.enabled:
+            return
+        cwd = os.getcwd()
+        argv = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])[1:]
+        opened = self._opened
+        self._job = submit(lambda: self._build(opened, code_root, cwd, argv))
+
+    def opened(self) -> None:
+        """The run is open: the capture may take the interpreter's time now (the Experiment calls this
+        last in its constructor, so that the capture never competes with the run's start)."""
+        self._opened.set()
+
+    @staticmethod
+    def _build(opened: threading.Event, code_root: Path, cwd: str, argv: list[str]) -> Captured:
+        opened.wait(1.0)
+        snap = _rng_snapshot()  # first, before the training loop draws from the generators
+        try:
+            state = code_state(code_root)
+        except Exception as exc:  # best effort: a run never fails for its capture
+            state = CodeState(problems=[f"code capture failed: {exc}"])
+        problems = list(state.problems)
+        rel_cwd = None
+        if state.top is not None:
+            try:
+                rel_cwd = Path(cwd).resolve().relative_to(state.top.resolve()).as_posix()
+            except ValueError:
+                problems.append("the working directory is outside the repository")
+        info = CaptureInfo(
+            patch=PATCH_FILE if state.patch else None, patch_files=state.patch_files, untracked=state.untracked,
+            left_out=state.left_out, max_file_bytes=MAX_FILE_BYTES, max_total_bytes=MAX_TOTAL_BYTES, cwd=rel_cwd,
+            argv=_portable_argv(argv, cwd, state.top), seeds=seeds_of(snap), on_remote=state.on_remote,
+            problems=problems)
+        git_info = None
+        if os.environ.get(REPRODUCE_CODE_ENV):
+            from ..tracking.environment import capture_git
+
+            git_info = capture_git(code_root)
+        return Captured(info=info, patch=state.patch, git=git_info, reproduces=os.environ.get(REPRODUCES_ENV))
+
+    @property
+    def ready(self) -> bool:
+        return self._job is None or self._job.done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._job is None or self._job.done.wait(timeout)
+
+    def result(self) -> Captured | None:
+        if self._job is None or not self._job.done.is_set():
+            return None
+        return self._job.result if isinstance(self._job.result, Captured) else None
+
+
+__all__ = ["MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "PATCH_FILE", "CodeState", "Captured", "RunCapture",
+           "capture_code", "code_state", "param_seeds", "seeds_of", "start"]
