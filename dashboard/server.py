@@ -1,0 +1,313 @@
+"""`sw-ml ui`: the views on a local web server (Starlette on uvicorn, both come with the MCP SDK).
+
+- Loopback by default, and a token in the printed URL as Jupyter does: every request needs it (the
+  query `?token=`, the cookie the first page sets, or `Authorization: Bearer`), else 403. The Host
+  header must name the address served, so a page of another site cannot reach the server through
+  DNS rebinding.
+- Live: `/api/events` is a server-sent event stream per open page; it polls the store (a few stats
+  per run) and pushes rows that changed and the points appended since the last poll, so the page
+  never re-fetches a run's history to stay current.
+- Read-only: the server writes nothing into the store.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from skill.errors import NotFound, SpecweaveError
+from skill.project import Project
+
+from .assets import BOKEH_FILES, bokeh_dir, bokeh_js, static_text
+from .page import LIVE_CSP, render_page
+
+DEFAULT_PORT = 8766
+POLL_S = 0.5  # how often an open page's watch looks at the store
+HEARTBEAT_S = 15.0
+STATIC_TYPES = {"app.js": "text/javascript", "app.css": "text/css"}
+
+
+def _split(value: str | None) -> list[str]:
+    return [part for part in (value or "").split(",") if part.strip()]
+
+
+def _error(exc: Exception) -> JSONResponse:
+    status = 404 if isinstance(exc, NotFound) else 400
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+class Dashboard:
+    """The ASGI app for one project and one token; `.app` is the Starlette application."""
+
+    def __init__(self, project: Project, token: str, hosts: list[str]):
+        self.project = project
+        self.token = token
+        self.hosts = {h.lower() for h in hosts}
+        self.cookie = "sw_ml_token"
+        bokeh_dir()  # a missing bokeh is said at start, in one line, not on the first page load
+        routes = [
+            Route("/", self.index), Route("/static/{name}", self.static),
+            Route("/api/increments", self.api(self._increments)), Route("/api/table", self.api(self._table)),
+            Route("/api/curves", self.api(self._curves)), Route("/api/run", self.api(self._run)),
+            Route("/api/parallel", self.api(self._parallel)), Route("/api/compare", self.api(self._compare)),
+            Route("/api/artifact", self.artifact), Route("/api/events", self.events),
+        ]
+        self.app = Starlette(routes=routes)
+        # Answers the page asks for again (a reload, a filter undone) come from here while the store
+        # is unchanged: a table while its signature (a few stats per run) holds, a curve while its
+        # log's size and mtime do. Bounded; a changed store simply misses.
+        self._tables: dict[tuple[Any, ...], tuple[Any, bytes]] = {}
+        self._curves: dict[tuple[str, str, int], tuple[Any, bytes | None]] = {}
+        self._paths: dict[str, tuple[Path, str]] = {}  # a reference the page sent -> (folder, run key)
+
+    # -- the fence ---------------------------------------------------------------------------------
+    def refused(self, request: Request) -> Response | None:
+        host = (request.headers.get("host") or "").lower()
+        if host not in self.hosts:
+            return Response("sw-ml ui: this server answers only at its own address\n", status_code=403,
+                            media_type="text/plain")
+        given = (request.query_params.get("token") or request.cookies.get(self.cookie)
+                 or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
+        if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
+            return Response("sw-ml ui: a token is required: open the URL `sw-ml ui` printed (…/?token=...)\n",
+                            status_code=403, media_type="text/plain")
+        return None
+
+    def _secure(self, response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = response.headers.get("Cache-Control", "no-store")
+        return response
+
+    # -- pages and files ---------------------------------------------------------------------------
+    async def index(self, request: Request) -> Response:
+        if (refused := self.refused(request)) is not None:
+            return refused
+        scripts = "".join(f'<script src="static/{name}"></script>\n' for name in (*BOKEH_FILES, "app.js"))
+        body = render_page("live", title=f"sw-ml ui: {self.project.root.name}",
+                           config={"project": self.project.root.name,
+                                   "increments": _split(request.query_params.get("increments")),
+                                   "select": request.query_params.get("select")},
+                           live_scripts=scripts)
+        response = HTMLResponse(body)
+        response.headers["Content-Security-Policy"] = LIVE_CSP
+        response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict", path="/")
+        return self._secure(response)
+
+    async def static(self, request: Request) -> Response:
+        if (refused := self.refused(request)) is not None:
+            return refused
+        name = request.path_params["name"]
+        if name in BOKEH_FILES:
+            response = Response(bokeh_js(name), media_type="text/javascript")
+            response.headers["Cache-Control"] = "private, max-age=86400"
+        elif name in STATIC_TYPES:
+            response = Response(static_text(name), media_type=STATIC_TYPES[name])
+        else:
+            return Response("not found\n", status_code=404, media_type="text/plain")
+        return self._secure(response)
+
+    # -- the API: one Project call each, answered as JSON --------------------------------------------
+    def api(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            if (refused := self.refused(request)) is not None:
+                return refused
+            try:
+                result = await anyio.to_thread.run_sync(handler, request)
+            except SpecweaveError as exc:
+                return self._secure(_error(exc))
+            data = result if isinstance(result, bytes) else (
+                result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result))
+            return self._secure(Response(data, media_type="application/json"))
+
+        return endpoint
+
+    def _increments(self, request: Request) -> Any:
+        incs = self.project.increments() if self.project.exists else []
+        return [{"id": inc.id, "title": inc.title, "experiments": inc.experiment_count, "group": inc.group}
+                for inc in incs]
+
+    def _table(self, request: Request) -> Any:
+        from skill.views.live import store_signature
+
+        q = request.query_params
+        incs = _split(q.get("increments"))
+        key = (tuple(incs), q.get("where") or "", q.get("sort") or "", q.get("columns") or "")
+        chosen = incs or ([self.project.increment(None).id] if self.project.exists and self.project.increments()
+                          else [])
+        sig = store_signature(self.project, chosen)
+        hit = self._tables.get(key)
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        table = self.project.runs_table(incs or None, where=q.get("where") or None, sort=q.get("sort") or None,
+                                        columns=_split(q.get("columns")) or None)
+        data = table.model_dump_json().encode()
+        if len(self._tables) >= 64:
+            self._tables.clear()
+        self._tables[key] = (sig, data)
+        return data
+
+    def _curves(self, request: Request) -> Any:
+        """Curves as JSON bytes, each run's kept (serialised) while its log's size and mtime hold: a page
+        reload or a selection change costs a stat per run, not a re-read."""
+        from skill.layout import METRICS_LOG_FILE
+        from skill.views.curves import DEFAULT_CURVE_POINTS, validate_curve_points
+
+        q = request.query_params
+        points = q.get("max_points")
+        limit = validate_curve_points(int(points) if points and points.isdigit() else DEFAULT_CURVE_POINTS)
+        metric = q.get("metric") or ""
+        parts: dict[str, bytes | None] = {}
+        todo: list[tuple[str, Any]] = []
+        for ref in dict.fromkeys(_split(q.get("runs"))):
+            where = self._paths.get(ref)
+            if where is None:
+                record = self.project.experiment(ref)
+                where = self._paths[ref] = (Path(record.path), f"{record.increment}/{record.dir}")
+            try:
+                st = os.lstat(where[0] / METRICS_LOG_FILE)
+                sig: Any = (st.st_size, st.st_mtime_ns, st.st_ino)
+            except OSError:
+                sig = None
+            hit = self._curves.get((ref, metric, limit))
+            if hit is not None and sig is not None and hit[0] == sig:
+                parts[where[1]] = hit[1]
+            else:
+                todo.append((ref, sig))
+        if todo:
+            fresh = self.project.curves([ref for ref, _ in todo], metric, max_points=limit)
+            made = {c.run: c.model_dump_json().encode() for c in fresh.curves}
+            if len(self._curves) > 20_000:
+                self._curves.clear()
+            for ref, sig in todo:
+                key = self._paths[ref][1]
+                parts[key] = made.get(key)
+                if sig is not None:
+                    self._curves[(ref, metric, limit)] = (sig, parts[key])
+        curves = b",".join(data for data in parts.values() if data is not None)
+        missing = [key for key, data in parts.items() if data is None]
+        return (b'{"metric":' + json.dumps(metric).encode() + b',"max_points":' + str(limit).encode()
+                + b',"curves":[' + curves + b'],"missing":' + json.dumps(missing).encode() + b"}")
+
+    def _run(self, request: Request) -> Any:
+        return self.project.run_view(request.query_params.get("ref") or "")
+
+    def _parallel(self, request: Request) -> Any:
+        q = request.query_params
+        return self.project.parallel(_split(q.get("increments")) or None, _split(q.get("runs")) or None,
+                                     q.get("metric") or None)
+
+    def _compare(self, request: Request) -> Any:
+        return self.project.compare_view(_split(request.query_params.get("runs")))
+
+    async def artifact(self, request: Request) -> Response:
+        """An image artifact's bytes, checked against its recorded sha256; nothing else is served."""
+        from skill.views.run import image_type
+
+        if (refused := self.refused(request)) is not None:
+            return refused
+        q = request.query_params
+        name = q.get("name") or ""
+        mime = image_type(name)
+        if mime is None:
+            return self._secure(JSONResponse({"error": f"artifact {name!r}: only images are shown "
+                                              "(png, jpg, gif, webp, svg)"}, status_code=400))
+        try:
+            _info, data = await anyio.to_thread.run_sync(lambda: self.project.read_artifact(q.get("ref") or "", name))
+        except SpecweaveError as exc:
+            return self._secure(_error(exc))
+        response = Response(data, media_type=mime)
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+        response.headers["Cache-Control"] = "private, max-age=60"
+        return self._secure(response)
+
+    async def events(self, request: Request) -> Response:
+        """Server-sent events: `hello` once, then a `data:` line per change (see skill.views.live)."""
+        from skill.views.live import StoreWatch
+
+        if (refused := self.refused(request)) is not None:
+            return refused
+        q = request.query_params
+        try:
+            incs = _split(q.get("increments")) or (
+                [self.project.increment(None).id] if self.project.exists and self.project.increments() else [])
+            watch = await anyio.to_thread.run_sync(lambda: StoreWatch(self.project, incs, q.get("primary") or None))
+        except SpecweaveError as exc:
+            return self._secure(_error(exc))
+
+        async def stream() -> Any:
+            yield "event: hello\ndata: {}\n\n"
+            quiet = 0.0
+            while True:
+                await anyio.sleep(POLL_S)
+                changes = await anyio.to_thread.run_sync(watch.poll)
+                for change in changes:
+                    yield "data: " + json.dumps(change, separators=(",", ":"), allow_nan=False) + "\n\n"
+                quiet = 0.0 if changes else quiet + POLL_S
+                if quiet >= HEARTBEAT_S:
+                    quiet = 0.0
+                    yield ": alive\n\n"
+
+        response = StreamingResponse(stream(), media_type="text/event-stream")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Accel-Buffering"] = "no"
+        return self._secure(response)
+
+
+def _loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+          token: str | None = None, echo: Callable[[str], None] | None = None) -> None:
+    """Serve the project at `root` until interrupted; says its URL (with the token) through `echo`."""
+    import uvicorn
+
+    from skill.errors import InvalidInput
+
+    project = Project(root, read_only=True, memo=True)
+    token = token or os.environ.get("SPECWEAVE_UI_TOKEN") or secrets.token_urlsafe(24)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InvalidInput("--port", port, f"a free port on {host} ({exc.strerror or exc}; --port 0 picks one)") from None
+    sock.listen(128)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    hosts = [f"{shown}:{bound}"] + ([f"localhost:{bound}", f"127.0.0.1:{bound}"] if _loopback(host) else [])
+    dashboard = Dashboard(project, token, hosts)
+    say = echo or (lambda line: print(line, flush=True))
+    say(f"sw-ml ui: {project.root}")
+    say(f"  http://{shown}:{bound}/?token={token}")
+    if not _loopback(host):
+        say("  warning: listening beyond this machine; anyone with the token can read the experiments")
+    config = uvicorn.Config(dashboard.app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+__all__ = ["DEFAULT_PORT", "Dashboard", "serve"]
+
+
+if __name__ == "__main__":  # python -m dashboard.server [ROOT]
+    serve(Path(sys.argv[1]) if len(sys.argv) > 1 else None)

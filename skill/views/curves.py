@@ -1,0 +1,180 @@
+"""Curves: a metric's points per run, downsampled on the server, smoothed like TensorBoard, summarised.
+
+Downsampling keeps the first and the last point and, in each of `max_points / 2` buckets between
+them, the lowest and the highest value, in step order: spikes, the best and the worst value all
+survive, so 100 runs of 100,000 points each draw as 100 lines of at most `max_points` points and
+look as the full data would. Smoothing is an exponential moving average with TensorBoard's
+debiasing (the first points are not dragged towards 0); the page applies it as the slider moves,
+with the same formula as `ema` here.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+from ..models import ExperimentRecord
+from .models import Curve, Goal, MetricStats
+
+DEFAULT_CURVE_POINTS = 1000
+MAX_CURVE_POINTS = 100_000
+SPARK = "▁▂▃▄▅▆▇█"
+
+Points = tuple[list[int], list[float], list[float]]  # steps, ts, values
+
+
+def validate_curve_points(max_points: object) -> int:
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or not 4 <= max_points <= MAX_CURVE_POINTS:
+        raise InvalidInput("max_points", max_points, f"a whole number from 4 to {MAX_CURVE_POINTS}")
+    return max_points
+
+
+def validate_smoothing(weight: object) -> float:
+    """An EMA weight: 0 (raw) up to 0.999 (TensorBoard's slider goes to 0.999)."""
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= float(weight) < 1.0:
+        raise InvalidInput("smoothing", weight, "a number from 0 (none) up to, not including, 1 (e.g. 0.6)")
+    return float(weight)
+
+
+def read_points(record: ExperimentRecord, keys: set[str] | None = None) -> tuple[dict[str, Points], float | None]:
+    """Every point of the metrics `keys` (None: all) of a run, by metric, and the run's first timestamp.
+
+    Streams metrics.jsonl (damaged lines are skipped: `show-experiment` reports them); a run kept by
+    another tracker is read from that tracker's store."""
+    from ..layout import METRICS_LOG_FILE
+    from ..storage.external import metric_history as outside_points
+    from ..storage.metrics_log import CappedProblems, iter_log_rows
+
+    found: dict[str, Points] = {}
+    outside = outside_points(record)
+    if outside is not None:
+        for p in outside:
+            if keys is None or p.key in keys:
+                steps, ts, values = found.setdefault(p.key, ([], [], []))
+                steps.append(int(p.step))
+                ts.append(float(p.ts))
+                values.append(float(p.value))
+        first = min((p.ts for p in outside), default=None)
+        return found, first
+    wanted = None if keys is None else {k.encode("utf-8") for k in keys}
+    raw: dict[bytes, tuple[list[Any], list[Any], list[Any]]] = {}
+    first: float | None = None
+    problems = CappedProblems(Path(record.path) / METRICS_LOG_FILE)
+    for _line, rows in iter_log_rows(Path(record.path) / METRICS_LOG_FILE, problems):
+        if first is None and rows:
+            first = float(rows[0][2])
+        for key, step, ts, value in rows:
+            if wanted is not None and key not in wanted:
+                continue
+            group = raw.get(key)
+            if group is None:
+                group = raw[key] = ([], [], [])
+            group[0].append(step)
+            group[1].append(ts)
+            group[2].append(value)
+    for key, (steps, ts, values) in raw.items():
+        found[key.decode("utf-8", "replace")] = (list(map(int, steps)), list(map(float, ts)),
+                                                 list(map(float, values)))
+    return found, first
+
+
+def minmax_indices(values: list[float], max_points: int) -> list[int]:
+    """Indices kept by min/max-preserving downsampling: first, last, each bucket's lowest and highest."""
+    n = len(values)
+    if n <= max_points:
+        return list(range(n))
+    buckets = max(1, (max_points - 2) // 2)
+    size = (n - 2) / buckets
+    kept = [0]
+    for b in range(buckets):
+        a, e = 1 + int(b * size), 1 + int((b + 1) * size)
+        if a >= e:
+            continue
+        piece = values[a:e]
+        if math.isnan(sum(piece)):  # a NaN in it: compare only what is finite
+            finite = [(v, i) for i, v in enumerate(piece) if math.isfinite(v)]
+            if not finite:
+                kept.append(a)
+                continue
+            lo_at, hi_at = min(finite)[1], max(finite)[1]
+        else:
+            lo_at, hi_at = piece.index(min(piece)), piece.index(max(piece))
+        kept.extend(sorted({a + lo_at, a + hi_at}))
+    kept.append(n - 1)
+    return kept
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if value - value == 0.0 else None
+
+
+def make_curve(run: str, label: str, metric: str, points: Points, t0: float | None, max_points: int) -> Curve:
+    steps, ts, values = points
+    keep = minmax_indices(values, max_points)
+    base = t0 if t0 is not None else (ts[0] if ts else 0.0)
+    return Curve(run=run, label=label, metric=metric, steps=[steps[i] for i in keep],
+                 t=[round(ts[i] - base, 3) for i in keep], values=[_finite_or_none(values[i]) for i in keep],
+                 total_points=len(values), downsampled=len(keep) < len(values))
+
+
+def ema(values: list[float | None], weight: float) -> list[float | None]:
+    """TensorBoard's smoothing: a debiased exponential moving average; gaps (None, NaN) stay gaps and
+    do not move the average. The page's `ema` in app.js is this function, line for line."""
+    weight = validate_smoothing(weight)
+    out: list[float | None] = []
+    last, count = 0.0, 0
+    for value in values:
+        if value is None or not math.isfinite(value):
+            out.append(None)
+            continue
+        last = last * weight + (1 - weight) * value
+        count += 1
+        debias = 1.0 - weight ** count
+        out.append(last / debias if debias > 0 else value)
+    return out
+
+
+def sparkline(values: list[float], width: int = 40) -> str:
+    """One line of block characters: the curve's shape in a terminal (bucket means, NaN left out)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return ""
+    if len(values) > width:
+        size = len(values) / width
+        means = []
+        for b in range(width):
+            chunk = [v for v in values[int(b * size):int((b + 1) * size)] if math.isfinite(v)]
+            means.append(sum(chunk) / len(chunk) if chunk else math.nan)
+        values = means
+    lo, hi = min(finite), max(finite)
+    span = hi - lo
+    out = []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(" ")
+        else:
+            out.append(SPARK[0 if span == 0 else min(len(SPARK) - 1, int((v - lo) / span * len(SPARK)))])
+    return "".join(out)
+
+
+def metric_stats(key: str, points: Points, goal: Goal | None) -> MetricStats:
+    """min, max (first step reaching each), the best by `goal`, last, and a sparkline."""
+    steps, _ts, values = points
+    finite = [(v, i) for i, v in enumerate(values) if math.isfinite(v)]
+    stats = MetricStats(key=key, count=len(values), goal=goal, sparkline=sparkline(values))
+    if values:
+        stats.last, stats.last_step = _finite_or_none(values[-1]), steps[-1]
+    if finite:
+        lo = min(finite, key=lambda item: item[0])
+        hi = max(finite, key=lambda item: item[0])
+        stats.min, stats.min_step = lo[0], steps[lo[1]]
+        stats.max, stats.max_step = hi[0], steps[hi[1]]
+        if goal is not None:
+            stats.best, stats.best_step = (stats.max, stats.max_step) if goal == "max" else (stats.min, stats.min_step)
+    return stats
+
+
+__all__ = ["DEFAULT_CURVE_POINTS", "MAX_CURVE_POINTS", "ema", "make_curve", "metric_stats", "minmax_indices",
+           "read_points", "sparkline", "validate_curve_points", "validate_smoothing"]

@@ -1,0 +1,140 @@
+"""What changed in the store since the last look: runs that appeared or changed, points appended.
+
+The dashboard pushes these to an open page (server-sent events), so a page never re-fetches a
+run's whole history to stay current (what makes other local dashboards slow with many runs): each
+poll is a few `stat` calls per run, and a log that grew is read from where the last poll stopped,
+whole lines only (a line being written is read on the next poll).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..layout import EXPERIMENT_DIR_RE, EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE
+from .table import _row
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+MAX_READ = 8 << 20  # bytes of new log lines read for one run in one poll; the rest on the next
+
+
+def _sig(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+class StoreWatch:
+    """Polled by one open page: `poll()` lists the events since the previous poll (the first: none)."""
+
+    def __init__(self, project: Project, increments: list[str], primary: str | None = None):
+        self.project = project
+        self.primary = primary
+        self.incs = [project.increment(ref) for ref in increments]
+        self.folders: dict[Path, tuple[Any, ...]] = {}
+        self.offsets: dict[Path, int] = {}
+        self.starts: dict[Path, float | None] = {}
+        for folder, inc in self._folders():
+            self.folders[folder] = self._meta_sig(folder)
+            self.offsets[folder] = (_sig(folder / METRICS_LOG_FILE) or (0, 0))[0]
+
+    def _folders(self) -> list[tuple[Path, str]]:
+        found = []
+        for inc in self.incs:
+            base = inc.path / EXPERIMENTS_DIR
+            try:
+                entries = list(os.scandir(base))
+            except OSError:
+                continue
+            for entry in entries:
+                if EXPERIMENT_DIR_RE.match(entry.name) and entry.is_dir(follow_symlinks=False):
+                    found.append((base / entry.name, inc.id))
+        return found
+
+    @staticmethod
+    def _meta_sig(folder: Path) -> tuple[Any, ...]:
+        return _sig(folder / METADATA_FILE), _sig(folder / METRICS_FILE)
+
+    def poll(self) -> list[dict[str, Any]]:
+        """[{"type": "run", "row": RunRow as JSON}, {"type": "points", "run": key, "points": {metric:
+        [[step, t, value], ...]}}]: t in seconds since the run's first point, value None when not finite."""
+        from ..storage.store import load_experiment
+
+        events: list[dict[str, Any]] = []
+        for folder, inc in self._folders():
+            sig = self._meta_sig(folder)
+            key = f"{inc}/{folder.name}"
+            if self.folders.get(folder) != sig:
+                self.folders[folder] = sig
+                if sig[0] is not None:  # metadata.yaml written: a run a page can list
+                    record = load_experiment(folder, inc, self.project.root)
+                    events.append({"type": "run", "row": _row(record, self.primary, set(), set()).model_dump(mode="json")})
+            points = self._appended(folder)
+            if points:
+                events.append({"type": "points", "run": key, "points": points})
+        return events
+
+    def _appended(self, folder: Path) -> dict[str, list[list[Any]]]:
+        path = folder / METRICS_LOG_FILE
+        sig = _sig(path)
+        start = self.offsets.get(folder, 0)
+        if sig is None or sig[0] <= start:
+            if sig is not None and sig[0] < start:  # rewritten shorter (a repair): start again from its end
+                self.offsets[folder] = sig[0]
+            return {}
+        try:
+            with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as handle:  # no link
+                if folder not in self.starts:
+                    first = handle.readline()
+                    self.starts[folder] = _ts(first)
+                handle.seek(start)
+                data = handle.read(min(sig[0] - start, MAX_READ))
+        except OSError:
+            return {}
+        end = data.rfind(b"\n")
+        if end < 0:
+            return {}
+        self.offsets[folder] = start + end + 1
+        base = self.starts.get(folder) or 0.0
+        out: dict[str, list[list[Any]]] = {}
+        for line in data[:end].split(b"\n"):
+            try:
+                item = json.loads(line)
+                value = item["value"]
+                value = float(value) if not isinstance(value, str) else float(value.replace("Infinity", "inf"))
+                point = [int(item["step"]), round(float(item["ts"]) - base, 3), value if value - value == 0 else None]
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged line: show-experiment reports it; a page skips it
+            out.setdefault(str(item["key"]), []).append(point)
+        return out
+
+
+def store_signature(project: Project, increments: list[str]) -> tuple[Any, ...]:
+    """What a runs table depends on, cheaply: each run folder's name and the stat of its metadata and
+    metrics summary, each increment's decisions, and ml.yaml. Equal signatures, equal tables."""
+    from ..layout import DECISIONS_FILE
+
+    parts: list[Any] = [_sig(project.store / "ml.yaml")]
+    watch = StoreWatch.__new__(StoreWatch)
+    watch.incs = [project.increment(ref) for ref in increments]
+    for inc in watch.incs:
+        parts.append((inc.id, _sig(inc.path / EXPERIMENTS_DIR / DECISIONS_FILE)))
+    for folder, _inc in watch._folders():
+        parts.append((folder.name, StoreWatch._meta_sig(folder)))
+    return tuple(parts)
+
+
+def _ts(line: bytes) -> float | None:
+    try:
+        return float(json.loads(line)["ts"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+__all__ = ["StoreWatch", "store_signature"]

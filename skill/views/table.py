@@ -1,0 +1,214 @@
+"""The runs table, the parallel-coordinates and scatter data, and the compare view.
+
+The table uses the rules every face uses: the `--where` filter language and sort keys of
+`Project.experiments`, and the primary metric, goal, best run and decision of `Project.compare`,
+so a run the CLI calls best is the run the page marks best.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, SpecweaveError
+from ..models import ExperimentRecord, _json_float, full_ref
+from .models import CompareView, DecisionMark, Importance, ParallelView, ParamAxis, RunRow, RunsTable
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+
+def run_key(record: ExperimentRecord) -> str:
+    """`<increment>/<folder>`: unique across clones, and `Project.experiment` resolves it."""
+    return f"{record.increment}/{record.dir}"
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _row(record: ExperimentRecord, primary: str | None, best: set[str], chosen: set[str]) -> RunRow:
+    meta = record.meta
+    key = run_key(record)
+    return RunRow(key=key, ref=full_ref(record.increment, record.id), id=record.id, increment=record.increment,
+                  name=record.name, status=record.status, tags=list(record.tags),
+                  started=meta.started if meta else None, duration_s=meta.duration_s if meta else None,
+                  parent=meta.parent if meta else None, stage=meta.stage if meta else None,
+                  params=dict(record.params),
+                  metrics={k: _json_float(v) if isinstance(v, float) else v for k, v in record.metrics.items()},
+                  primary=_finite(record.metrics.get(primary)) if primary else None,
+                  selected=key in chosen, best=key in best, damaged=bool(record.problems))
+
+
+def _records(project: Project, increments: list[str] | None, where: str | None,
+             sort: str | None) -> tuple[list[str], list[ExperimentRecord]]:
+    if not project.exists or not project.increments():
+        return [], []
+    if not increments:
+        inc = project.increment(None)
+        return [inc.id], project.experiments(inc.id, where=where, sort=sort)
+    ids = list(dict.fromkeys(project.increment(ref).id for ref in increments))
+    if len(ids) == 1:
+        return ids, project.experiments(ids[0], where=where, sort=sort)
+    wanted = set(ids)
+    return ids, [r for r in project.experiments(all_increments=True, where=where, sort=sort) if r.increment in wanted]
+
+
+def _differing(records: list[ExperimentRecord]) -> list[str]:
+    names = sorted({k for r in records for k in r.params})
+    out = []
+    for name in names:
+        seen = {repr(r.params.get(name)) for r in records}
+        if len(seen) > 1:
+            out.append(name)
+    return out
+
+
+def runs_table(project: Project, increments: list[str] | None = None, *, where: str | None = None,
+               sort: str | None = None, columns: list[str] | None = None,
+               primary_metric: str | None = None) -> RunsTable:
+    """Every run of `increments` (default: the active, then newest increment) that `where` keeps."""
+    from ..analysis.compare import metric_columns
+
+    ids, records = _records(project, increments, where or None, sort or None)
+    primary, goal = primary_metric, None
+    best: set[str] = set()
+    chosen: set[str] = set()
+    decisions: list[DecisionMark] = []
+    for inc in ids:
+        try:  # the same primary metric, goal, best run and decision as compare-experiments
+            c = project.compare(inc, primary_metric=primary_metric, write_report=False)
+        except SpecweaveError:
+            continue
+        primary, goal = primary or c.primary_metric, goal or c.goal
+        by_id = {row.id: row.dir for row in c.rows}
+        if c.computed_best in by_id:
+            best.add(f"{inc}/{by_id[c.computed_best]}")
+        if c.decision is not None:
+            folder = c.decision.selected_dir or by_id.get(c.decision.selected)
+            if folder:
+                chosen.add(f"{inc}/{folder}")
+            decisions.append(DecisionMark(increment=inc, selected=c.decision.selected,
+                                          rationale=c.decision.rationale, ts=c.decision.ts))
+    present = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
+    if columns:
+        unknown = [c for c in columns if c not in present]
+        if unknown:
+            raise InvalidInput("column", unknown[0], "a metric some listed run logged: "
+                               + (", ".join(metric_columns(present)[:8]) or "none logged yet"))
+        shown = list(dict.fromkeys(columns))
+    else:
+        ordered = metric_columns(present)
+        shown = ([primary] if primary in present else []) + [m for m in ordered if m != primary]
+    history = _history_keys(project, records)
+    curve_metrics = [*history, *sorted({k for r in records for k in _logged_keys(r)} - set(history))]
+    return RunsTable(increments=ids, primary_metric=primary, goal=goal, columns=shown,
+                     param_columns=_differing(records), curve_metrics=curve_metrics, history_metrics=history,
+                     rows=[_row(r, primary, best, chosen) for r in records], decisions=decisions,
+                     where=where or None, sort=sort or None)
+
+
+SAMPLED = 20  # runs whose logs are counted to tell a metric with a history from one logged once
+
+
+def _history_keys(project: Project, records: list[ExperimentRecord]) -> list[str]:
+    """Metrics with more than one point in one of the first SAMPLED runs (a count of keys per log, cheap)."""
+    from ..storage.metrics_log import log_key_counts
+
+    found: set[str] = set()
+    for record in records[:SAMPLED]:
+        if record.meta is None or record.meta.source != "specweave":
+            continue
+        try:
+            counts = log_key_counts(Path(record.path), project.root)
+        except OSError:
+            continue
+        found.update(k.decode("utf-8", "replace") for k, n in counts.items() if n > 1)
+    return sorted(found)
+
+
+def _logged_keys(record: ExperimentRecord) -> list[str]:
+    """The metrics a run has points of: its summary's keys (metrics.json holds each logged key)."""
+    return [k for k, v in record.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str | None = None) -> ParallelView:
+    """Params against `metric` (default: the table's primary metric) over `runs` (default: every row)."""
+    from ..workflows.importance import param_importance
+
+    rows = [r for r in table.rows if runs is None or r.key in set(runs)]
+    metric = metric or table.primary_metric
+    if metric is not None and not any(metric in r.metrics for r in rows):
+        raise InvalidInput("metric", metric, "a metric of the runs shown: " + (", ".join(table.columns[:8]) or "none"))
+    names = [p for p in (table.param_columns or sorted({k for r in rows for k in r.params}))
+             if any(_axis_value(r.params.get(p)) is not None for r in rows)][:24]
+    axes = []
+    for name in names:
+        values = [_axis_value(r.params.get(name)) for r in rows]
+        numeric = all(v is None or isinstance(v, (int, float)) for v in values)
+        if numeric:
+            axes.append(ParamAxis(name=name, kind="number", values=values))
+        else:
+            cats = sorted({str(v) for v in values if v is not None})
+            axes.append(ParamAxis(name=name, kind="category", values=[None if v is None else str(v) for v in values],
+                                  categories=cats))
+    goal = table.goal
+    importance: list[Importance] = []
+    if metric:
+        scores = [_finite(r.metrics.get(metric)) for r in rows]
+        axes.append(ParamAxis(name=metric, kind="number", values=scores))
+        pairs = [({n: r.params.get(n) for n in names}, s) for r, s in zip(rows, scores) if s is not None]
+        if len(pairs) >= 3 and names:
+            ranking = param_importance([c for c, _ in pairs], [s for _, s in pairs], greater_is_better=goal != "min")
+            importance = [Importance(param=p.param, importance=round(p.importance, 6), levels=p.levels,
+                                     best_value=_axis_value(p.best_value)) for p in ranking]
+    return ParallelView(metric=metric, goal=goal, runs=[r.key for r in rows], labels=[r.ref for r in rows],
+                        axes=axes, importance=importance)
+
+
+def _axis_value(value: Any) -> Any:
+    """A param as an axis shows it: finite numbers stay numbers, bools and the rest become text."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value, sort_keys=True)[:60]
+    return str(value)[:60]
+
+
+def compare_views(project: Project, runs: list[str], primary_metric: str | None = None) -> list[CompareView]:
+    """The runs side by side, one comparison per increment they belong to (compare's ranking and reasons)."""
+    if not runs:
+        raise InvalidInput("runs", runs, "one or more runs to compare (their keys, e.g. 0042-slug/exp-001-a.abc123)")
+    by_inc: dict[str, list[ExperimentRecord]] = {}
+    for ref in runs:
+        record = project.experiment(ref)
+        by_inc.setdefault(record.increment, []).append(record)
+    out = []
+    for inc, records in by_inc.items():
+        c = project.compare(inc, [r.dir for r in records], primary_metric=primary_metric, write_report=False)
+        by_dir = {r.dir: r for r in records}
+        order = [row.dir for row in c.rows if row.dir in by_dir]
+        rank = {row.dir: (0 if row.best else 1 if row.candidate else 2) for row in c.rows}
+        order.sort(key=lambda d: rank.get(d, 3))
+        out.append(CompareView(
+            increment=inc, primary_metric=c.primary_metric, goal=c.goal,
+            runs=[run_key(by_dir[d]) for d in order], labels=[full_ref(inc, by_dir[d].id) for d in order],
+            metrics=list(c.metrics), differing_params=list(c.differing_params),
+            params=[dict(by_dir[d].params) for d in order],
+            values=[{m: _json_float(v) if isinstance(v := by_dir[d].metrics.get(m), float) else v for m in c.metrics}
+                    for d in order],
+            best=c.best, reasons=list(c.reasons), warnings=list(c.warnings)))
+    return out
+
+
+__all__ = ["compare_views", "parallel_view", "run_key", "runs_table"]

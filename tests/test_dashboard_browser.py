@@ -1,0 +1,193 @@
+"""`sw-ml ui` in a real headless Chromium: what a person sees on the page.
+
+The server is the real command in a subprocess (`sw-ml ui --port 0`), the store is logged with
+track_experiment, and the browser is Debian's chromium driven by Playwright. The page draws with
+BokehJS; "drawn" below is read from the live figure's renderers (one line per run), the legend and
+the table rows are read from the DOM.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from skill.views.curves import ema
+from tests.conftest import REPO
+from tests.test_views import INC, make_store
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (tasks.py installs it)")
+
+DRAWN = """() => { const c = window.swCharts.curves; if (!c || !c.figure) return [];
+  return c.figure.renderers.filter(r => r.name && r.name.startsWith('curve:') && r.visible)
+    .map(r => ({run: r.name.slice(6), y: Array.from(r.data_source.data.y), raw: Array.from(r.data_source.data.raw),
+                x: Array.from(r.data_source.data.x)})); }"""
+
+
+@pytest.fixture
+def server(project: Path) -> Iterator[tuple[str, Path]]:
+    make_store(project)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(project)],
+                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = None
+    assert proc.stdout is not None
+    for _ in range(5):
+        line = proc.stdout.readline()
+        if match := re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line):
+            url = match.group(1)
+            break
+    if url is None:
+        proc.kill()
+        pytest.fail(f"sw-ml ui printed no URL: {proc.stderr.read() if proc.stderr else ''}")
+    try:
+        yield url, project
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_page(browser: object, url: str) -> object:
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    page.goto(url)
+    page.wait_for_function("() => document.body.dataset.curves !== undefined", timeout=20_000)
+    return page
+
+
+def test_no_token_no_page(server: tuple[str, Path]) -> None:
+    url, _ = server
+    base = url.split("?")[0]
+    for path in ("", "api/table", "api/events", "static/app.js", "api/artifact?ref=exp-001&name=confusion_matrix.png"):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(base + path, timeout=10)
+        assert caught.value.code == 403
+    wrong = urllib.request.Request(url.replace("token=", "token=x"))
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(wrong, timeout=10)
+    assert caught.value.code == 403
+    rebound = urllib.request.Request(url, headers={"Host": "evil.example:80"})  # DNS rebinding: another name
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(rebound, timeout=10)
+    assert caught.value.code == 403
+    with urllib.request.urlopen(url, timeout=10) as ok:
+        assert ok.status == 200 and b"sw-config" in ok.read()
+
+
+def test_series_drawn_are_the_runs_selected_and_a_filter_changes_the_rows(server: tuple[str, Path],
+                                                                          browser: object) -> None:
+    url, _ = server
+    page = open_page(browser, url)
+    assert page.locator("#runs tbody tr").count() == 3
+    assert page.locator("#metric").input_value() == "test/logloss"
+    assert len(page.evaluate(DRAWN)) == 3 and page.locator("#legend .item").count() == 3
+    page.locator("#runs tbody tr").nth(0).locator("input[type=checkbox]").uncheck()
+    page.wait_for_function("() => window.swCharts.curves.series === 2")
+    drawn = page.evaluate(DRAWN)
+    checked = page.locator("#runs tbody tr.on").evaluate_all("rows => rows.map(r => r.dataset.key)")
+    assert sorted(d["run"] for d in drawn) == sorted(checked) and len(checked) == 2
+    page.fill("#filter", "params.max_depth > 3 and metrics.accuracy < 0.87")
+    page.click("text=Filter")
+    page.wait_for_function("() => document.querySelectorAll('#runs tbody tr').length === 1")
+    assert "gbm-c" in page.locator("#runs tbody").inner_text()
+    page.fill("#filter", "params.max_deptj > 3")
+    page.press("#filter", "Enter")
+    page.wait_for_function("() => document.querySelector('#filter-error').textContent.includes('max_deptj')")
+    assert page.errors == []
+
+
+def test_smoothing_changes_the_drawn_line_as_the_core_smooths(server: tuple[str, Path], browser: object) -> None:
+    url, _ = server
+    page = open_page(browser, url)
+    before = page.evaluate(DRAWN)[0]
+    assert before["y"] == before["raw"]
+    page.locator("#smoothing").fill("0.9")
+    page.wait_for_function("() => window.swState.smoothing === 0.9")
+    page.wait_for_function("() => window.swCharts.curves.figure.renderers.some(r => r.name && r.name.startsWith('raw:'))")
+    after = next(d for d in page.evaluate(DRAWN) if d["run"] == before["run"])
+    assert after["y"] != before["y"]
+    assert after["y"] == pytest.approx(ema(before["raw"], 0.9))  # the page smooths as skill/views does
+    page.check("#logy")
+    page.wait_for_function("() => window.swCharts.curves.figure.y_scale.type === 'LogScale'")
+
+
+def test_an_artifact_image_loads_in_the_run_view(server: tuple[str, Path], browser: object) -> None:
+    url, _ = server
+    page = open_page(browser, url)
+    page.locator("#runs tbody a").first.click()
+    image = page.locator(".artifacts img")
+    image.wait_for(timeout=10_000)
+    page.wait_for_function("() => document.querySelector('.artifacts img').complete")
+    assert image.evaluate("img => img.naturalWidth") == 4
+    assert page.locator("#run table.stats").inner_text().count("test/logloss") == 1
+    assert "45" in page.locator("#run table.stats").inner_text()  # the best step
+
+
+def test_a_run_that_logs_while_the_page_is_open_appears_without_a_reload(server: tuple[str, Path],
+                                                                         browser: object) -> None:
+    url, project = server
+    page = open_page(browser, url)
+    page.wait_for_function("() => document.querySelector('#live').textContent.includes('live')")
+    curve_requests: list[str] = []
+    page.on("request", lambda r: curve_requests.append(r.url) if "/api/curves" in r.url else None)
+    page.evaluate("window.swLoaded = performance.timeOrigin")
+    script = (
+        "import sys, time\n"
+        "from skill.tracking.tracking import track_experiment\n"
+        f"with track_experiment('live-run', increment={INC!r}, root={str(project)!r}) as exp:\n"
+        "    exp.log_params({'max_depth': 9})\n"
+        "    for step in range(3):\n"
+        "        exp.log_metric('test/logloss', 0.5 - step / 10, step=step)\n"
+        "    exp.flush() if hasattr(exp, 'flush') else None\n"
+        "    print('first', flush=True)\n"
+        "    sys.stdin.readline()\n"
+        "    for step in range(3, 8):\n"
+        "        exp.log_metric('test/logloss', 0.5 - step / 20, step=step)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    run = subprocess.Popen([sys.executable, "-c", script], cwd=project, env=env, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout is not None and run.stdout.readline().strip() == "first"
+        page.wait_for_function("() => [...document.querySelectorAll('#runs tbody tr')].some(r => r.innerText.includes('live-run'))",
+                               timeout=20_000)
+        page.wait_for_function("() => window.swCharts.curves.series === 4", timeout=20_000)  # selected and drawn
+        key = page.evaluate("[...window.swState.selection].find(k => k.includes('live-run'))")
+        page.wait_for_function("key => { const c = window.swState.curves.get('test/logloss').get(key);"
+                               " return !!c && c.steps.length >= 3; }", arg=key, timeout=20_000)
+        fetched = len(curve_requests)
+        assert run.stdin is not None
+        run.stdin.write("go\n")
+        run.stdin.flush()
+        page.wait_for_function("key => { const r = window.swCharts.curves.figure.renderers.find(r => r.name === "
+                               "'curve:' + key); return !!r && r.data_source.data.x.length === 8; }", arg=key,
+                               timeout=20_000)
+        assert len(curve_requests) == fetched  # the points were pushed, not re-fetched
+        assert page.evaluate("window.swLoaded === performance.timeOrigin")  # the same page: no reload
+        page.wait_for_function("() => [...document.querySelectorAll('#runs tbody tr')].some(r => r.innerText.includes('live-run')"
+                               " && r.innerText.includes('completed'))", timeout=20_000)
+    finally:
+        run.kill()
+        run.wait(timeout=10)
