@@ -17,6 +17,7 @@ from mcp_types import ToolAnnotations
 from pydantic import ValidationError
 
 from skill.errors import NotFound, SpecweaveError
+from skill.models import Increment
 from skill.project import Project
 
 P = ParamSpec("P")
@@ -60,6 +61,19 @@ def error_message(exc: BaseException) -> str | None:
     return None
 
 
+def default_increment(project: Project, ref: str | None) -> Increment | None:
+    """The increment `ref` names (errors as usual), else the default one; None only when the
+    project has no increment at all: an empty answer, not an error."""
+    if ref:
+        return project.increment(ref)
+    try:
+        return project.increment(None)
+    except NotFound:
+        if project.increments():
+            raise
+        return None
+
+
 def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Turn the skill.errors family (and OS and validation errors) into tool errors."""
 
@@ -88,5 +102,5 @@ def resource_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-__all__ = ["READ", "WRITE_APPEND", "WRITE_IDEMPOTENT", "Project", "error_message", "one_line", "resource_errors",
+__all__ = ["READ", "WRITE_APPEND", "WRITE_IDEMPOTENT", "Project", "default_increment", "error_message", "one_line", "resource_errors",
            "tool_errors"]

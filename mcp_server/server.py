@@ -24,6 +24,7 @@ from mcp_types import (
     InputRequiredResult,
     Resource,
 )
+from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from skill.storage.paths import find_root
@@ -51,6 +52,7 @@ class SpecweaveServer(MCPServer):
     def __init__(self, project: Project, **kwargs: Any):
         super().__init__(**kwargs)
         self.project = project
+        self._listed: tuple[tuple[Any, ...], list[MCPTool]] | None = None
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
@@ -59,7 +61,7 @@ class SpecweaveServer(MCPServer):
         if name not in known:
             raise ToolError(one_line(f"unknown tool {name!r}; known tools: {', '.join(sorted(known))}"))
         try:
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             # The SDK reports schema failures as pydantic's multi-line text; the model
             # reads one line naming each bad argument and what it got instead.
@@ -67,6 +69,11 @@ class SpecweaveServer(MCPServer):
                 message = f"invalid arguments for {name}: {describe_validation(exc.__cause__)}"
                 raise ToolError(one_line(message)) from exc
             raise
+        if isinstance(result, CallToolResult):
+            from .answers import compact_text
+
+            result = compact_text(result)  # a tool that returned its bare model: compact JSON, not indented
+        return result
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None
@@ -83,6 +90,17 @@ class SpecweaveServer(MCPServer):
             raise MCPError(code=INVALID_PARAMS,
                            message=one_line(f"prompt {name!r} needs the argument(s) {', '.join(missing)}"))
         return await super().get_prompt(name, arguments, context)
+
+    async def list_tools(self) -> list[MCPTool]:
+        # Every tool listed compactly (no auto titles, dedented, folded nullables): tools/list is read
+        # by the model on every conversation. Built once: the tools are all registered before a start.
+        from .compact import compact_tool
+
+        tools = await super().list_tools()
+        key = tuple((t.name, id(t.input_schema), id(t.output_schema)) for t in tools)
+        if self._listed is None or self._listed[0] != key:
+            self._listed = (key, [compact_tool(t) for t in tools])
+        return list(self._listed[1])
 
     async def list_resources(self) -> list[Resource]:
         from .resources import dynamic_resources
@@ -104,6 +122,7 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
     project = Project(resolve_project_root(root), read_only=read_only, memo=True)
     server = SpecweaveServer(
         project,
+        extensions=[tools_views.build_apps(project)],  # the MCP App (view_experiments and its ui:// page)
         name=SERVER_NAME,
         title="specweave-ml experiments",
         instructions=INSTRUCTIONS,
@@ -112,7 +131,6 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
     )
     tools_read.register(server, project)
     tools_analysis.register(server, project)
-    tools_views.register(server, project)
     tools_diff.register(server, project)
     if not read_only:
         tools_write.register(server, project)

@@ -14,44 +14,33 @@ write (`log_decision`, `sync_living_docs`) are not registered.
 import functools
 import inspect
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult
 
-from skill.analysis.results import Comparison, Decision, ExportResult, SyncResult
+from skill.analysis.results import DEFAULT_TOP, ComparisonPage, Decision, ExportResult, SyncResult
 
-from .boundary import READ, WRITE_APPEND, WRITE_IDEMPOTENT, Project, tool_errors
+from .answers import LIST_BUDGET, answer, fit, link_comparison, link_experiment, link_living_docs
+from .boundary import READ, WRITE_APPEND, WRITE_IDEMPOTENT, Project, default_increment, tool_errors
 
 Goal = Literal["max", "min"]
 Format = Literal["csv", "json", "markdown"]
 
-COMPARE_DOC = """Compare an increment's experiments: a table of their metrics, the best one and why.
+COMPARE_DOC = """Rank an increment's experiments: `best` and `reasons`, runner-up, warnings (e.g. CV
+noise), any decision, then rows best first. experiments: only these (or `where`); metrics: the
+columns; primary_metric, goal (max/min): default from ml.yaml or the name; limit: rows (default
+10); cursor: `next_cursor`; fields: only these columns.{write}"""
 
-- increment: id, number (`0042`) or slug; default the active increment, else the newest.
-- experiments: only these (`exp-002`, `xgboost`, ...); default all of the increment.
-- where / status / tag: or only those these keep, as in list_experiments.
-- metrics: the metric columns; default every metric logged.
-- primary_metric: what "best" means (e.g. `auc`); default from `.specweave/ml.yaml`, else inferred.
-- goal: `max` or `min`; default inferred from the name (loss, error, rmse... are minimised).
+COMPARE_WRITE = """
+Writes the full table to `comparison.md` unless `write_report` is false."""
 
-Returns the rows (metrics and only the params that differ), `best` with `reasons`, the
-runner-up, warnings (e.g. a margin within cross-validation noise), any logged decision,
-and the markdown table.{write}"""
+EXPORT_DOC = """Export an increment's experiments as csv, json or markdown, a flat row each
+(`params.*`, `metrics.*` columns); where / sort as in list_experiments.{write}"""
 
-COMPARE_WRITE = """ Writes `comparison.md` in the increment's experiments folder unless
-`write_report` is false (`report_path` says where)."""
-
-EXPORT_DOC = """Export an increment's experiments as one flat row each: id, name, status, tags, timings,
-`params.<name>` and `metrics.<name>` columns.
-
-- format: `csv` (default), `json` or `markdown`.
-- where / sort: the same filter and sort as list_experiments.{write}
-Returns the row count, the columns{returns}."""
-
-EXPORT_WRITE = """
-- path: a file name such as `0042.csv`, written under `.specweave/exports/` (never elsewhere);
-  without it nothing is written and the text comes back in `text`."""
+EXPORT_WRITE = """ path: a file name written under `.specweave/exports/`; else the
+text comes back in `text`."""
 
 
 def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -85,24 +74,40 @@ def register(server: MCPServer, project: Project) -> None:
     # One declaration per tool: in --read-only mode the same tools are annotated read-only, their
     # descriptions leave the writing out, and the core writes nothing (no comparison.md, no path).
     compare_doc = COMPARE_DOC.format(write=COMPARE_WRITE if writable else "")
-    export_doc = EXPORT_DOC.format(write=EXPORT_WRITE if writable else "",
-                                   returns=", and `text` or the `path` written" if writable else " and the exported `text`")
+    export_doc = EXPORT_DOC.format(write=EXPORT_WRITE if writable else " The text comes back in `text`.")
 
     async def compare_experiments(
         increment: str | None = None,
         experiments: list[str] | None = None,
         where: str | None = None,
-        status: str | None = None,
-        tag: str | None = None,
         metrics: list[str] | None = None,
         primary_metric: str | None = None,
         goal: Goal | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        fields: list[str] | None = None,
         write_report: bool = True,
-    ) -> Comparison:
-        result = await _in_thread(project.compare, increment, experiments, where=where, status=status, tag=tag,
-                                  metrics=metrics, primary_metric=primary_metric, goal=goal,
-                                  write_report=write_report)
-        return _relative(project, result, "report_path")
+    ) -> Annotated[CallToolResult, ComparisonPage]:
+        from skill.analysis.results import comparison_page
+
+        from . import text
+
+        inc = default_increment(project, increment)
+        if inc is None:
+            empty = ComparisonPage(increment=None)
+            return answer(empty, text.comparison(empty.model_dump(mode="json")))
+        full = await _in_thread(project.compare, inc.id, experiments, where=where, metrics=metrics,
+                                primary_metric=primary_metric, goal=goal, write_report=write_report)
+        _relative(project, full, "report_path")
+
+        def build(n: int) -> ComparisonPage:
+            return comparison_page(full, limit=n, cursor=cursor or None, fields=fields or None)
+
+        result = build(limit) if limit is not None else fit(build, DEFAULT_TOP, LIST_BUDGET)
+        links = [link_comparison(inc.id)] if result.report_path is not None else []
+        if result.best:
+            links.append(link_experiment(inc.id, result.best))
+        return answer(result, text.comparison(result.model_dump(mode="json")), links)
 
     async def export_experiments(
         increment: str | None = None,
@@ -110,11 +115,14 @@ def register(server: MCPServer, project: Project) -> None:
         where: str | None = None,
         sort: str | None = None,
         path: str | None = None,
-    ) -> ExportResult:
+    ) -> Annotated[CallToolResult, ExportResult]:
+        from . import text
+
         result = await _in_thread(project.export, increment, format, path, where=where, sort=sort, confined=True)
         if result.path is not None:
             project.inside(result.path)
-        return _relative(project, result, "path")
+        _relative(project, result, "path")
+        return answer(result, text.export(result.model_dump(mode="json")))
 
     for fn, doc, write_only in ((compare_experiments, compare_doc, ("write_report",)),
                                 (export_experiments, export_doc, ("path",))):
@@ -136,35 +144,29 @@ def _register_writes(server: MCPServer, project: Project) -> None:
         alternatives: list[str] | None = None,
         metrics: dict[str, Any] | None = None,
         author: str | None = None,
-    ) -> Decision:
-        """Record which experiment the increment selected and why, in experiments/decisions.jsonl.
+    ) -> Annotated[CallToolResult, Decision]:
+        """Record which experiment was selected and why, once the user agreed (after
+        compare_experiments); it gets the tag `selected`. rationale: margins, trade-offs, cost;
+        alternatives: those it beat. A later decision supersedes it; both stay in the history."""
+        from . import text
 
-        - selected: the chosen experiment (`exp-003` or `exp-003-xgboost`); it gets the tag `selected`,
-          moved from any experiment selected before.
-        - rationale: why, in a few sentences (margins, trade-offs, cost), as people will read it later.
-        - alternatives: the experiments it was chosen over.
-        - metrics: the numbers behind the choice; the selected experiment's metrics when omitted.
-
-        A later decision supersedes an earlier one; both stay in the history. Use after the user
-        agreed on the choice, typically following compare_experiments.
-        """
-        return await _in_thread(project.log_decision, selected, rationale, increment=increment,
-                                alternatives=alternatives, metrics=metrics, author=author)
+        result = await _in_thread(project.log_decision, selected, rationale, increment=increment,
+                                  alternatives=alternatives, metrics=metrics, author=author)
+        return answer(result, text.decision(result.model_dump(mode="json")),
+                      [link_experiment(result.increment, result.selected)])
 
     @server.tool(title="Update the living docs", annotations=WRITE_IDEMPOTENT)
     @tool_errors
-    async def sync_living_docs(increments: list[str] | None = None, dry_run: bool = False) -> SyncResult:
-        """Update `.specweave/docs/internal/architecture/ml-experiments.md`: one section per increment
-        (experiments conducted, the selected one and the rationale, its hyperparameters).
+    async def sync_living_docs(increments: list[str] | None = None,
+                               dry_run: bool = False) -> Annotated[CallToolResult, SyncResult]:
+        """Update the living docs (`.specweave/docs/internal/architecture/ml-experiments.md`): a
+        section per increment (experiments, the selected one and why). Text outside the markers
+        stays. increments: default all with experiments; dry_run: only the `diff`."""
+        from . import text
 
-        - increments: only these (ids, numbers or slugs); default every increment with experiments.
-        - dry_run: true returns the unified `diff` and writes nothing.
-
-        Only the text between each section's markers is replaced; what people wrote elsewhere in
-        the file stays. A second sync with nothing new changes no byte. Returns the path and the
-        sections that changed.
-        """
         for ref in increments or []:
             project.increment(ref)  # a bad reference is refused before anything renders
         result = await _in_thread(project.sync_docs, increments, dry_run)
-        return _relative(project, result, "path")
+        _relative(project, result, "path")
+        return answer(result, text.sync(result.model_dump(mode="json")),
+                      [None if dry_run else link_living_docs(project)])

@@ -1,34 +1,46 @@
 """Read tools: increments, experiment lists, one experiment in full, a metric's history.
 
-Each tool is a typed function: its parameters are the input schema, its
-pydantic return type the output schema, its docstring what the model reads.
-They only parse, call `skill/` and shape the answer.
+Each tool is a typed function: its parameters are the input schema, the model in its
+`Annotated[CallToolResult, Model]` return the output schema, its docstring what the model reads.
+They only parse, call `skill/` and shape the answer (`answers.answer`: compact text plus the
+structured content, and links to the documents it names).
 """
 
-
-from pathlib import Path
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult
+from pydantic import BaseModel
 
-from skill.analysis.paging import DEFAULT_LIMIT
-from skill.analysis.results import DEFAULT_MAX_POINTS, MetricHistory
-from skill.models import ExperimentDetail, ExperimentPage, Increment
+from skill.analysis.results import ExperimentShown, MetricHistory
+from skill.models import ExperimentPage, Increment
 
-from .boundary import READ, Project, tool_errors
+from .answers import LIST_BUDGET, answer, fit, link_experiment, link_experiments
+from .boundary import READ, Project, default_increment, tool_errors
+
+# list_experiments: rows per page when no limit is given (fewer when rows are large: see answers.fit)
+PAGE = 20
+# get_metric_history: points per metric when max_points is not given (fewer for many metrics)
+POINTS = 200
+
+
+class IncrementList(BaseModel):
+    """list_increments' answer."""
+
+    increments: list[Increment]
 
 
 def register(server: MCPServer, project: Project) -> None:
     @server.tool(title="List increments", annotations=READ)
     @tool_errors
-    async def list_increments() -> list[Increment]:
-        """List the project's increments (SpecWeave's units of work), oldest first.
+    async def list_increments() -> Annotated[CallToolResult, IncrementList]:
+        """The increments (units of work), oldest first: id, title, group (`_archive`...; null when
+        active), experiment count. Other tools take an id, number (`0042`) or slug as `increment`."""
+        from . import text
 
-        Each has an id like `0042-recommendation-model`, a title, a group
-        (`_archive`, `_abandoned`, `_paused`, or null when active) and how many
-        experiments it holds. Pass an id, its number (`0042`) or its slug as
-        `increment` to the other tools.
-        """
-        return [inc.model_copy(update={"path": Path(project.rel(inc.path))}) for inc in project.increments()]
+        rows = [inc.model_copy(update={"path": project.rel(inc.path)}) for inc in project.increments()]
+        result = IncrementList(increments=rows)
+        return answer(result, text.increments(result.model_dump(mode="json")["increments"]))
 
     @server.tool(title="List experiments", annotations=READ)
     @tool_errors
@@ -38,50 +50,58 @@ def register(server: MCPServer, project: Project) -> None:
         tag: str | None = None,
         where: str | None = None,
         sort: str | None = None,
-        limit: int = DEFAULT_LIMIT,
+        limit: int | None = None,
         cursor: str | None = None,
-    ) -> ExperimentPage:
-        """List an increment's experiments with their params and latest metrics, a page at a time.
+    ) -> Annotated[CallToolResult, ExperimentPage]:
+        """An increment's experiments (params, latest metrics), a page at a time. increment: default
+        the active one; where: e.g. `metrics.auc > 0.8 and params.depth <= 6`, `'prod' in tags`;
+        sort: `-metrics.auc,name`; limit: 1-500 (default 20); cursor: a `next_cursor`."""
+        from . import text
 
-        - increment: id, number (`0042`) or slug; default the active increment, else the newest.
-        - status: running, completed, failed, killed or crashed.
-        - tag: keep experiments carrying this tag.
-        - where: a filter such as `metrics.auc > 0.8 and params.max_depth <= 6`,
-          `status in (completed, failed)`, `'production' in tags`, `not has metrics.f1`.
-        - sort: `metrics.auc desc`, `-metrics.auc`, `name`, or several joined by commas.
-        - limit: rows per page, 1 to 500 (default 50). Pass `next_cursor` back as
-          `cursor` to get the next page with the same filters.
-        """
-        return project.page(increment, status=status or None, tag=tag or None, where=where or None,
-                            sort=sort or None, limit=limit, cursor=cursor or None)
+        inc = default_increment(project, increment)
+        if inc is None:
+            result = ExperimentPage(increment=None, total=0, experiments=[])
+            return answer(result, text.page(result.model_dump(mode="json")))
+
+        def build(n: int) -> ExperimentPage:
+            return project.page(inc.id, status=status or None, tag=tag or None, where=where or None,
+                                sort=sort or None, limit=n, cursor=cursor or None)
+
+        result = build(limit) if limit is not None else fit(build, PAGE, LIST_BUDGET)
+        data = result.model_dump(mode="json")
+        data["filtered"] = bool(status or tag or where)
+        return answer(result, text.page(data), [link_experiments(inc.id)])
 
     @server.tool(title="Show one experiment", annotations=READ)
     @tool_errors
-    async def show_experiment(experiment: str, increment: str | None = None) -> ExperimentDetail:
-        """Everything about one experiment: params, latest metrics, and per metric min/max/last/steps;
-        its metadata (status, description, tags, author, data_version, timings, git commit/branch/dirty,
-        python, platform, packages, GPUs, command), notes, and artifacts with size and sha256.
+    async def show_experiment(experiment: str, increment: str | None = None,
+                              packages: bool = False) -> Annotated[CallToolResult, ExperimentShown]:
+        """One experiment in full: params, metrics (last/min/max/points), status, timings, tags,
+        git, environment, notes, artifacts (never loaded). experiment: `exp-003`, a slug or
+        `0042/exp-003`, looked up in `increment`, else the active one, then the others.
+        packages: true for all installed (default: the notable ones)."""
+        from . import text
 
-        - experiment: `exp-003`, `exp-003-xgboost`, its slug (`xgboost`), or `0042/exp-003`.
-        - increment: narrows the search when the same id exists in several increments.
-
-        Saved models are described, never loaded.
-        """
-        return project.detail(experiment, increment)
+        result = ExperimentShown.from_detail(project.detail(experiment, increment), packages=packages)
+        return answer(result, text.shown(result.model_dump(mode="json")),
+                      [link_experiment(result.increment, result.id)])
 
     @server.tool(title="Metric history", annotations=READ)
     @tool_errors
     async def get_metric_history(
         experiment: str,
         metric: str | None = None,
-        max_points: int = DEFAULT_MAX_POINTS,
+        max_points: int | None = None,
         increment: str | None = None,
-    ) -> MetricHistory:
-        """The logged values of a metric over steps (every metric when `metric` is omitted).
+    ) -> Annotated[CallToolResult, MetricHistory]:
+        """A metric's values over steps (all metrics when omitted) as `steps` and `values` lists,
+        downsampled to `max_points` per metric (2 to 10000; default 200, fewer for many metrics)
+        keeping the first, last, lowest and highest points of each stretch."""
+        from . import text
 
-        Long histories are downsampled to at most `max_points` (2 to 10000,
-        default 500) per metric, keeping the first and last points and each
-        stretch's lowest and highest values, so the best value and any spike survive.
-        Returns parallel `steps` and `values` lists per metric.
-        """
-        return project.history(experiment, metric, max_points, increment)
+        def build(n: int) -> MetricHistory:
+            return project.history(experiment, metric, n, increment)
+
+        result = build(max_points) if max_points is not None else fit(build, POINTS, LIST_BUDGET, floor=8)
+        return answer(result, text.history(result.model_dump(mode="json")),
+                      [link_experiment(result.increment, result.experiment)])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 from skill.tracking.tracking import track_experiment
 
@@ -50,3 +52,156 @@ def tree_outside_store(root: Path) -> dict[str, tuple[int, int]]:
             stat = path.lstat()
             found[rel.as_posix()] = (stat.st_size, stat.st_mtime_ns)
     return found
+
+
+HOSTILE = "0044-hostile"
+
+
+def _hand_written(inc_path: Path, folder: str, metadata: str, *, params: str | None = None,
+                  metrics: str | None = None, log: str | None = None) -> None:
+    """An experiment folder written by hand (or by another tool), not by the tracker."""
+    path = inc_path / "experiments" / folder
+    path.mkdir(parents=True)
+    (path / "metadata.yaml").write_text(metadata, encoding="utf-8")
+    for name, body in (("params.json", params), ("metrics.json", metrics), ("metrics.jsonl", log)):
+        if body is not None:
+            (path / name).write_text(body, encoding="utf-8")
+
+
+def make_hostile_store(root: Path) -> Path:
+    """`make_project`'s store plus an increment of what people's stores hold: hand-edited timestamps
+    without a zone or with an offset, NaN and infinities, unicode everywhere, damaged files, a crashed
+    run, extra keys, a decision line with a naive timestamp."""
+    make_project(root)
+    inc = root / ".specweave" / "increments" / HOSTILE
+    (inc / "experiments").mkdir(parents=True)
+    (inc / "spec.md").write_text("---\ntitle: Hostile – ünïcödé ✅\n---\n", encoding="utf-8")
+    _hand_written(inc, "exp-001-naive.aaaaaa", (
+        "id: exp-001-naive\nuid: aaaaaa\nname: naive\nincrement: 0044-hostile\nstatus: completed\n"
+        "started: 2026-01-02 03:04:05\nended: 2026-01-02 04:00:00.5\nheartbeat: 2026-01-02 04:00:00\n"
+        "notes:\n- ts: 2026-01-03 10:00:00\n  text: edited by hand\n"
+        "reviewed_on: 2026-01-05 09:00:00\nowner: data-team\n"),
+        params='{"lr": 0.1, "depth": 3}', metrics='{"auc": 0.8, "loss": "NaN"}',
+        log='{"key": "auc", "step": 0, "ts": 1.0, "value": 0.8}\n{"key": "loss", "step": 0, "ts": 1.0, "value": "NaN"}\n')
+    _hand_written(inc, "exp-002-offset.bbbbbb", (
+        "id: exp-002-offset\nuid: bbbbbb\nname: offset\nincrement: 0044-hostile\nstatus: completed\n"
+        "started: 2026-01-02T03:04:05+02:00\nended: 2026-01-02T03:34:05-05:30\ntags: [\"ünï\", \"模型\", \"emoji 🚀\"]\n"
+        "description: \"RTL \\u202e and zero-width \\u200b, quotes \\\" and pipes |\"\n"),
+        params='{"lr": "1e-3", "note": "ünïcödé"}', metrics='{"auc": "Infinity", "loss": "-Infinity"}',
+        log="".join(f'{{"key": "loss", "step": {i}, "ts": {i}.0, "value": {1 / (i + 1)}}}\n' for i in range(300))
+        + '{"key": "loss", "step": 300, "ts": 300.0, "value": "-Infinity"}\nnot json at all\n')
+    _hand_written(inc, "exp-003-crashed.cccccc", (
+        "id: exp-003-crashed\nuid: cccccc\nname: crashed\nincrement: 0044-hostile\nstatus: running\n"
+        "started: 2020-01-01T00:00:00Z\nheartbeat: 2020-01-01T00:01:00Z\npid: 999999\nhost: elsewhere\n"),
+        log='{"key": "loss", "step": 0, "ts": 1.0, "value": 1.0}\n')
+    _hand_written(inc, "exp-004-damaged.dddddd", "id: [unclosed\n  : nope", params="{not json",
+                  metrics='{"auc": 0.5')
+    _hand_written(inc, "exp-005-badtime.eeeeee", (
+        "id: exp-005-badtime\nuid: eeeeee\nname: badtime\nincrement: 0044-hostile\nstatus: completed\n"
+        "started: not a time\n"))
+    (inc / "experiments" / "decisions.jsonl").write_text(
+        '{"schema_version": 1, "ts": "2026-01-20 12:00:00", "increment": "0044-hostile", '
+        '"selected": "exp-001-naive", "rationale": "hand-written, naive timestamp", "alternatives": [], '
+        '"metrics": {"auc": "NaN"}}\n', encoding="utf-8")
+    return root
+
+
+THREE = ("0001-baseline-study", "0002-feature-work", "0003-model-selection")
+
+
+def make_three_increments(root: Path) -> Path:
+    """Three increments, each with exp-001-baseline and exp-002-xgboost (the same bare ids in every
+    one), the newest (0003) the default; 0001 and 0002, not 0003, have exp-003-tuned."""
+    for n, inc in enumerate(THREE):
+        for slug, acc in (("baseline", 0.6 + n / 100), ("xgboost", 0.8 + n / 100)):
+            with track_experiment(slug, increment=inc, root=root) as exp:
+                exp.log_params({"model": slug, "round": n})
+                exp.log_metric("accuracy", acc)
+    for inc in THREE[:2]:
+        with track_experiment("tuned", increment=inc, root=root) as exp:
+            exp.log_metric("accuracy", 0.5)
+    return root
+
+
+def clone_runs(root: Path, increment: str, count: int) -> list[str]:
+    """`count` runs in `increment`: its one logged run, copied with their own ids and accuracies
+    (a store of 60 or 500 runs in a second, for sizes; not a timing fixture)."""
+    import json
+    import shutil
+
+    import yaml
+
+    experiments = root / ".specweave" / "increments" / increment / "experiments"
+    [first] = [p for p in experiments.iterdir() if p.is_dir()]
+    meta = yaml.safe_load((first / "metadata.yaml").read_text(encoding="utf-8"))
+    metrics = json.loads((first / "metrics.json").read_text(encoding="utf-8"))
+    made = [meta["id"]]
+    for n in range(2, count + 1):
+        uid = f"{n:06d}".replace("0", "q")
+        exp_id = f"exp-{n:03d}-{meta['name']}"
+        folder = experiments / f"{exp_id}.{uid}"
+        shutil.copytree(first, folder)
+        (folder / "metadata.yaml").write_text(yaml.safe_dump({**meta, "id": exp_id, "uid": uid}, sort_keys=False),
+                                              encoding="utf-8")
+        varied = {k: (v + (n % 97) / 1000 if isinstance(v, float) else v) for k, v in metrics.items()}
+        (folder / "metrics.json").write_text(json.dumps(varied), encoding="utf-8")
+        made.append(exp_id)
+    return made
+
+
+# -- calls generated from tools/list, for tests that must cover every tool whatever registers it -----
+TEXT = "ünïcödé ✅ 模型 \u202e | pipes `ticks` \"quotes\""
+
+
+def _samples(name: str, schema: dict[str, Any], required: bool, refs: list[str], incs: list[str]) -> list[Any]:
+    """The values tried for one argument: the store's own references where it names an experiment
+    or increment, hostile text where it is free text, every enum value, both booleans."""
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if name in ("experiment", "selected"):
+        return refs
+    if name == "increment":
+        return incs
+    if name == "increments":
+        return [incs[:1], incs]
+    if name in ("experiments", "alternatives"):
+        return [refs[:2]]
+    if name in ("text", "rationale", "author"):
+        return [TEXT]
+    if name == "add":
+        return [["ünï-tag ✅"]]
+    if name == "remove":
+        return [["not-there"]]
+    if "enum" in schema:
+        return [v for v in schema["enum"] if v is not None]
+    if "boolean" in kinds:
+        return [False, True]
+    if not required:
+        return []
+    # a required argument of a tool this file does not know: most take experiments
+    if "array" in kinds:
+        return [refs[:2]]
+    if "string" in kinds:
+        return refs
+    if "integer" in kinds or "number" in kinds:
+        return [1]
+    return [{}]
+
+
+def tool_calls(tool: Any, refs: list[str], incs: list[str]) -> list[dict[str, Any]]:
+    """Calls of a listed tool, generated from its input schema: its required arguments, then each
+    argument in turn over its samples (see `_samples`)."""
+    props = tool.input_schema.get("properties", {})
+    required = set(tool.input_schema.get("required", []))
+    base = {}
+    for name in required:
+        values = _samples(name, props[name], True, refs, incs)
+        base[name] = values[0] if values else "x"
+    calls = [base]
+    for name, schema in props.items():
+        for value in _samples(name, schema, name in required, refs, incs):
+            calls.append({**base, name: value})
+    unique = {json.dumps(c, sort_keys=True): c for c in calls}
+    return list(unique.values())
+
+

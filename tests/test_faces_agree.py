@@ -19,6 +19,7 @@ from mcp import Client
 from mcp_fixtures import INC, OTHER, make_project
 
 from mcp_server.server import build_server
+from skill.analysis.results import ExperimentShown, comparison_page
 from skill.models import ExperimentSummary
 from skill.project import Project
 from tests.conftest import REPO
@@ -65,22 +66,31 @@ def test_list_is_the_same_everywhere(store: Path) -> None:
 
 
 def test_show_is_the_same_everywhere_and_a_bare_reference_means_the_default_increment(store: Path) -> None:
-    python = dump(Project(store).detail("exp-001"))
+    """The MCP face answers the same detail, flattened with the packages summarised (ExperimentShown):
+    the same projection of the Python answer."""
+    detail = Project(store).detail("exp-001")
+    python = dump(detail)
     assert python["increment"] == OTHER  # exp-001 is in both increments; the newest is the default
     assert cli(store, "show-experiment", "exp-001") == python
-    assert mcp(store, "show_experiment", experiment="exp-001") == python
-    named = dump(Project(store).detail("exp-001", INC))
+    assert mcp(store, "show_experiment", experiment="exp-001") == dump(ExperimentShown.from_detail(detail))
+    named_detail = Project(store).detail("exp-001", INC)
+    named = dump(named_detail)
     assert named["increment"] == INC
     assert cli(store, "show-experiment", "exp-001", "--increment", INC) == named
-    assert mcp(store, "show_experiment", experiment="exp-001", increment=INC) == named
+    assert mcp(store, "show_experiment", experiment="exp-001", increment=INC, packages=True) == \
+        dump(ExperimentShown.from_detail(named_detail, packages=True))
 
 
 def test_compare_with_filters_is_the_same_everywhere(store: Path) -> None:
-    python = dump(Project(store).compare(INC, where="metrics.accuracy > 0.6", write_report=False))
+    """The MCP face answers the same comparison ranked and paged (comparison_page): the same projection."""
+    comparison = Project(store).compare(INC, where="metrics.accuracy > 0.6", write_report=False)
+    python = dump(comparison)
     assert python["best"] == "exp-002-xgboost" and len(python["rows"]) == 3
     assert cli(store, "compare-experiments", INC, "--where", "metrics.accuracy > 0.6", "--no-write") == python
     assert mcp(store, "compare_experiments", increment=INC, where="metrics.accuracy > 0.6",
-               write_report=False) == python
+               write_report=False) == dump(comparison_page(comparison))
+    assert mcp(store, "compare_experiments", increment=INC, where="metrics.accuracy > 0.6", write_report=False,
+               limit=1, fields=["accuracy"]) == dump(comparison_page(comparison, limit=1, fields=["accuracy"]))
 
 
 def test_export_is_the_same_everywhere(store: Path) -> None:

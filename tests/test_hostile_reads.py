@@ -304,7 +304,8 @@ def test_show_and_history_of_a_long_log_over_mcp_stay_small(tmp_path: Path) -> N
                           "total": history["series"][0]["total_points"],
                           "kept": len(history["series"][0]["values"])}}))
     """, tmp_path)
-    assert out["steps"] == 150_000 and out["total"] == 150_000 and out["kept"] == 500
+    assert out["steps"] == 150_000 and out["total"] == 150_000
+    assert out["kept"] == 200  # the MCP face's default (mcp_server.tools_read.POINTS): answers stay under 8 KB
     assert out["peak"] - out["base"] < 60, out
 
 

@@ -77,6 +77,6 @@ def test_the_registered_server_starts_from_the_written_config(project: Path, run
     async def go() -> list[str]:
         async with Client(params, mode="legacy") as client:
             result = await client.call_tool("list_increments", {})
-            return result.structured_content["result"]
+            return result.structured_content["increments"]
 
     assert anyio.run(go) == []

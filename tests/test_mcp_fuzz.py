@@ -61,7 +61,7 @@ def arguments_for(tools: dict[str, dict[str, Any]]) -> st.SearchStrategy[tuple[s
 
 def test_random_arguments_never_crash_or_escape(fuzz_project: Path, server_and_tools: Any) -> None:
     server, tools = server_and_tools
-    assert len(tools) == 10
+    assert len(tools) >= 10  # and the tools other modules register (tools_views, tools_diff)
     before = tree_outside_store(fuzz_project)
     seen: set[str] = set()
 

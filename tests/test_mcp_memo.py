@@ -53,7 +53,7 @@ def test_memo_serves_unchanged_files_and_sees_every_change(project: Path) -> Non
 
     first, second, after_note, after_edit, pop, ambiguous = anyio.run(go)
     assert first.structured_content == second.structured_content
-    assert after_note.structured_content["meta"]["notes"][-1]["text"] == "seen after the memo"
+    assert after_note.structured_content["notes"][-1]["text"] == "seen after the memo"
     assert after_edit.structured_content["metrics"]["accuracy"] == 0.91
     assert not pop.is_error
     assert ambiguous.is_error and "ambiguous" in ambiguous.content[0].text

@@ -37,7 +37,7 @@ def test_stdio_session_from_the_project_directory(project: Path) -> None:
     assert not detail.is_error and detail.structured_content["metrics"]["auc"] == "NaN"
     assert bad.is_error and "limit" in bad.content[0].text
     assert len(prompts) == 6
-    assert [r["id"] for r in after.structured_content["result"]][0] == INC  # still up after an error
+    assert [r["id"] for r in after.structured_content["increments"]][0] == INC  # still up after an error
 
 
 def test_stdio_read_only_and_bad_root(project: Path) -> None:
@@ -73,7 +73,7 @@ async def go():
         return [t.name for t in (await client.list_tools()).tools]
 
 names = anyio.run(go)
-assert len(names) == 10 and "compare_experiments" in names, names
+assert len(names) >= 10 and "compare_experiments" in names, names
 assert not [m for m in HEAVY if m in sys.modules]  # registering every tool still loads none of them
 print("ok")
 """ % str(project)

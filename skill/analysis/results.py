@@ -7,14 +7,24 @@ as the SDK allows. Each is re-exported by the module that produces it.
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ..layout import SCHEMA_VERSION
-from ..models import JsonFloat
+from ..layout import Status
+from ..models import (
+    ArtifactInfo,
+    ExperimentDetail,
+    ExperimentMeta,
+    GitInfo,
+    GpuInfo,
+    JsonFloat,
+    MetricSummary,
+    Note,
+    PathStr,
+    UtcDatetime,
+)
 
 Goal = Literal["max", "min"]
 # get_metric_history: points per metric by default, and at most.
@@ -26,7 +36,7 @@ class Decision(BaseModel):
     """One line of decisions.jsonl."""
 
     schema_version: int = SCHEMA_VERSION
-    ts: datetime
+    ts: UtcDatetime
     increment: str
     selected: str = Field(description="readable id of the chosen experiment, exp-NNN-slug")
     selected_dir: str | None = Field(None, description="its folder name, unique across clones")
@@ -76,7 +86,7 @@ class Comparison(BaseModel):
     decision: Decision | None = None
     differing_params: list[str] = Field(default_factory=list)
     markdown: str = ""
-    report_path: Path | None = None
+    report_path: PathStr | None = None
 
     @property
     def dataframe(self) -> Any:
@@ -103,19 +113,174 @@ class Comparison(BaseModel):
         return self.dataframe
 
 
+# compare_experiments' answer to an agent: the ranked top runs, a page at a time.
+DEFAULT_TOP = 10
+
+
+class ComparisonPage(BaseModel):
+    """A comparison as an agent reads it: the verdict (best, reasons, warnings, decision) and the runs
+    ranked best first, `limit` at a time; `next_cursor` gives the next ranks. The full table is
+    `comparison.md` (`report_path`); `fields` narrows each row to the metric and param columns named."""
+
+    increment: str | None = Field(description="None when the project has no increment yet")
+    title: str = ""
+    primary_metric: str | None = None
+    goal: Goal | None = None
+    goal_source: str | None = None
+    metrics: list[str] = Field(default_factory=list)
+    best: str | None = None
+    best_ref: str | None = None
+    computed_best: str | None = None
+    runner_up: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    decision: Decision | None = None
+    differing_params: list[str] = Field(default_factory=list)
+    total: int = 0
+    rows: list[ComparisonRow] = Field(default_factory=list)
+    next_cursor: str | None = None
+    report_path: PathStr | None = None
+
+
+def rank_rows(c: Comparison) -> list[ComparisonRow]:
+    """The rows best first: the best, the other candidates by the primary metric (goal-wise), then
+    every row that cannot be ranked, in table order."""
+    metric, sign = c.primary_metric, (-1.0 if c.goal == "max" else 1.0)
+    ranked = [r for r in c.rows if r.candidate and metric and isinstance(r.metrics.get(metric), (int, float))]
+    ranked.sort(key=lambda r: (r.id != c.best, sign * float(r.metrics[metric])))  # type: ignore[index]
+    chosen = {id(r) for r in ranked}
+    best = [r for r in c.rows if r.id == c.best and id(r) not in chosen]  # a decision's choice that is no candidate
+    return [*best, *ranked, *(r for r in c.rows if id(r) not in chosen and r.id != c.best)]
+
+
+def comparison_page(c: Comparison, *, limit: int = DEFAULT_TOP, cursor: str | None = None,
+                    fields: list[str] | None = None) -> ComparisonPage:
+    """`c` ranked and paged (see ComparisonPage); the same projection on every face."""
+    from ..errors import InvalidInput
+    from ..models import full_ref
+    from .paging import paginate, query_fingerprint
+
+    rows = rank_rows(c)
+    if fields:
+        known = [*c.metrics, *c.differing_params, *(f"params.{p}" for p in c.differing_params),
+                 *(f"metrics.{m}" for m in c.metrics)]
+        unknown = [f for f in fields if f not in known]
+        if unknown:
+            raise InvalidInput("fields", unknown[0], "metric or param columns of this comparison: "
+                               + ", ".join([*c.metrics, *c.differing_params][:20]))
+        wanted = {f.split(".", 1)[1] if f.startswith(("params.", "metrics.")) else f for f in fields}
+        rows = [r.model_copy(update={"metrics": {k: v for k, v in r.metrics.items() if k in wanted},
+                                     "params": {k: v for k, v in r.params.items() if k in wanted}})
+                for r in rows]
+    else:  # the table's columns only: per-fold and helper metrics stay in comparison.md's source runs
+        columns = set(c.metrics)
+        rows = [r.model_copy(update={"metrics": {k: v for k, v in r.metrics.items() if k in columns}})
+                for r in rows]
+    fingerprint = query_fingerprint(increment=c.increment, rows=[r.dir for r in c.rows], fields=fields or None,
+                                    metric=c.primary_metric, goal=c.goal)
+    page, next_cursor = paginate(rows, cursor=cursor, limit=limit, fingerprint=fingerprint)
+    return ComparisonPage(
+        increment=c.increment, title=c.title, primary_metric=c.primary_metric, goal=c.goal,
+        goal_source=c.goal_source, metrics=c.metrics, best=c.best,
+        best_ref=full_ref(c.increment, c.best) if c.best else None, computed_best=c.computed_best,
+        runner_up=c.runner_up, reasons=c.reasons, warnings=c.warnings, decision=c.decision,
+        differing_params=c.differing_params, total=len(c.rows), rows=page, next_cursor=next_cursor,
+        report_path=c.report_path)
+
+
+# show_experiment without `packages`: the environment's packages that say what a model was built with.
+NOTABLE_PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "torch", "tensorflow", "keras", "jax", "xgboost",
+                    "lightgbm", "catboost", "transformers", "statsmodels", "optuna", "specweave-ml")
+
+
+class EnvironmentSummary(BaseModel):
+    """What the run ran on; `packages` lists every installed package only when asked for."""
+
+    id: str | None = Field(None, description="hash naming .specweave/environments/<id>.yaml")
+    python: str | None = None
+    platform: str | None = None
+    cpu_count: int | None = None
+    gpus: list[GpuInfo] = Field(default_factory=list)
+    command: list[str] = Field(default_factory=list)
+    packages: dict[str, str] = Field(default_factory=dict)
+    packages_total: int = Field(0, description="installed packages recorded; `packages` may show fewer")
+
+
+class ExperimentShown(BaseModel):
+    """show_experiment's answer: one experiment in full, metadata flattened (no field twice)."""
+
+    ref: str = Field(description="full reference: 0042/exp-002-xgboost")
+    id: str
+    dir: str
+    increment: str
+    name: str
+    status: Status
+    path: PathStr
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    author: str | None = None
+    data_version: str | None = None
+    source: str | None = None
+    started: UtcDatetime | None = None
+    ended: UtcDatetime | None = None
+    duration_s: float | None = None
+    heartbeat: UtcDatetime | None = None
+    host: str | None = None
+    pid: int | None = None
+    parent: str | None = None
+    stage: str | None = None
+    after: str | None = None
+    git: GitInfo = Field(default_factory=GitInfo)
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    metric_summaries: dict[str, MetricSummary] = Field(default_factory=dict)
+    notes: list[Note] = Field(default_factory=list)
+    artifacts: list[ArtifactInfo] = Field(default_factory=list)
+    environment: EnvironmentSummary = Field(default_factory=EnvironmentSummary)
+    extra: dict[str, Any] = Field(default_factory=dict, description="other keys of metadata.yaml")
+    problems: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_detail(cls, detail: ExperimentDetail, *, packages: bool = False) -> ExperimentShown:
+        """`detail` as show_experiment answers it: every package with `packages`, else the notable ones."""
+        from ..models import full_ref
+
+        meta = detail.meta
+        installed = dict(meta.packages) if meta else {}
+        if not packages:
+            libraries = {a.library.lower() for a in meta.artifacts if a.library} if meta else set()
+            installed = {k: v for k, v in installed.items() if k.lower() in NOTABLE_PACKAGES or k.lower() in libraries}
+        environment = EnvironmentSummary(
+            id=meta.environment, python=meta.python, platform=meta.platform, cpu_count=meta.cpu_count,
+            gpus=list(meta.gpus), command=list(meta.command), packages=installed,
+            packages_total=len(meta.packages)) if meta else EnvironmentSummary()
+        taken = set(ExperimentMeta.model_fields)
+        return cls(
+            ref=full_ref(detail.increment, detail.id), id=detail.id, dir=detail.dir, increment=detail.increment,
+            name=detail.name, status=detail.status, path=detail.path, params=detail.params, metrics=detail.metrics,
+            metric_summaries=detail.metric_summaries, problems=list(detail.problems), environment=environment,
+            **({} if meta is None else {
+                "description": meta.description, "tags": list(meta.tags), "author": meta.author,
+                "data_version": meta.data_version, "source": meta.source, "started": meta.started,
+                "ended": meta.ended, "duration_s": meta.duration_s, "heartbeat": meta.heartbeat, "host": meta.host,
+                "pid": meta.pid, "parent": meta.parent, "stage": meta.stage, "after": meta.after, "git": meta.git,
+                "notes": list(meta.notes), "artifacts": list(meta.artifacts),
+                "extra": {k: v for k, v in (meta.model_extra or {}).items() if k not in taken}}))
+
+
 class ExportResult(BaseModel):
     format: Literal["csv", "json", "markdown"]
     increment: str
     rows: int
     columns: list[str]
     text: str | None = None
-    path: Path | None = None
+    path: PathStr | None = None
 
 
 class SyncResult(BaseModel):
     """What a sync did (or, with dry_run, would do)."""
 
-    path: Path
+    path: PathStr
     changed: bool
     sections_changed: list[str] = Field(default_factory=list)
     increments: list[str] = Field(default_factory=list, description="increments whose sections were rendered")
@@ -140,5 +305,5 @@ class MetricHistory(BaseModel):
     problems: list[str] = Field(default_factory=list, description="damaged lines of metrics.jsonl that were skipped")
 
 
-__all__ = ["Comparison", "ComparisonRow", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",
+__all__ = ["DEFAULT_TOP", "NOTABLE_PACKAGES", "Comparison", "ComparisonPage", "EnvironmentSummary", "ExperimentShown", "ComparisonRow", "comparison_page", "rank_rows", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",
            "SyncResult"]

@@ -1,0 +1,151 @@
+"""The official TypeScript MCP client against our real server, over stdio and streamable HTTP.
+
+`@modelcontextprotocol/sdk` (from npm) validates every tool's structuredContent against the tool's
+outputSchema with Ajv and formats, and throws `Structured content does not match the tool's output
+schema` when they disagree: what Claude Desktop, Inspector and most hosts do. Every listed tool is
+called (tests/mcp_fixtures.tool_calls) on the hostile store, and none may throw.
+
+The SDK is installed with npm into ~/.cache/specweave-ml-tests/npm/<version> (or
+$SPECWEAVE_TEST_NPM_CACHE), never into the checkout; without node/npm the test is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp_fixtures import HOSTILE, make_hostile_store, tool_calls
+
+from mcp_server.server import build_server
+from tests.conftest import REPO, init_repo
+
+TS_SDK_VERSION = "1.32.2"
+SCRIPT = Path(__file__).parent / "ts_client" / "client.mjs"
+TOKEN = "ts-client-token-0123456789abcdefghij"
+
+
+@pytest.fixture(scope="module")
+def ts_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside the checkout whose node_modules holds the SDK, with client.mjs copied in."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.skip("node and npm are needed for the TypeScript client (tasks.py test installs them)")
+    cache = Path(os.environ.get("SPECWEAVE_TEST_NPM_CACHE", Path.home() / ".cache" / "specweave-ml-tests" / "npm"))
+    where = cache / TS_SDK_VERSION
+    if not (where / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").is_file():
+        staging = cache / f".{TS_SDK_VERSION}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        (staging / "package.json").write_text('{"name": "specweave-ts-client-test", "private": true, "type": "module"}')
+        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent",
+                               f"@modelcontextprotocol/sdk@{TS_SDK_VERSION}"], cwd=staging, capture_output=True,
+                              text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            pytest.skip(f"npm install @modelcontextprotocol/sdk@{TS_SDK_VERSION} failed: {done.stderr[-300:]}")
+        with contextlib.suppress(OSError):  # another worker may have finished first: theirs is as good
+            staging.rename(where)
+        shutil.rmtree(staging, ignore_errors=True)
+    run_dir = tmp_path_factory.mktemp("ts-client")
+    (run_dir / "node_modules").symlink_to(where / "node_modules")
+    (run_dir / "package.json").write_text('{"type": "module"}')
+    shutil.copy(SCRIPT, run_dir / "client.mjs")
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """The hostile store and every call to make, generated from tools/list with its references."""
+    root = init_repo(tmp_path_factory.mktemp("ts-store") / "project")
+    make_hostile_store(root)
+
+    async def go() -> list[dict[str, Any]]:
+        async with Client(build_server(root)) as client:
+            tools = (await client.list_tools()).tools
+            incs = [r["id"] for r in (await client.call_tool("list_increments", {})).structured_content["increments"]]
+            refs = []
+            for inc in incs:
+                page = await client.call_tool("list_experiments", {"increment": inc, "limit": 500})
+                refs += [r["ref"] for r in page.structured_content["experiments"]]
+        return [{"name": t.name, "arguments": args} for t in tools for args in tool_calls(t, refs, incs)]
+
+    return root, anyio.run(go)
+
+
+def _env() -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("SPECWEAVE_MCP_TOKEN", "SPECWEAVE_ROOT")}
+    return {**base, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+
+
+def _node(run_dir: Path, calls: list[dict[str, Any]], *argv: str, env: dict[str, str]) -> dict[str, Any]:
+    (run_dir / "calls.json").write_text(json.dumps(calls))
+    done = subprocess.run(["node", "client.mjs", argv[0], "calls.json", *argv[1:]], cwd=run_dir, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def _check(answer: dict[str, Any], calls: list[dict[str, Any]]) -> None:
+    thrown = [(r["name"], r["arguments"], r["thrown"]) for r in answer["results"] if "thrown" in r]
+    assert not thrown, thrown[:5]  # e.g. "Structured content does not match the tool's output schema"
+    answered = {r["name"] for r in answer["results"] if not r["isError"]}
+    assert answered == set(answer["tools"]) == {c["name"] for c in calls}
+    ok = [r for r in answer["results"] if not r["isError"]]
+    assert all(r["structured"] and r["text"] and not r["text"].startswith("{\n") for r in ok)
+    shown = [r for r in ok if r["name"] == "show_experiment" and r["arguments"]["experiment"].startswith("0044/")]
+    assert shown and all(r["links"] for r in shown)
+
+
+@contextlib.contextmanager
+def _http_server(root: Path) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "mcp_server", "--root", str(root), "--transport", "http",
+                             "--port", str(port), "--token", TOKEN], env=_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "the server exited"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            assert time.monotonic() < deadline, "the server did not start listening"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_typescript_client_over_stdio_accepts_every_answer(ts_client: Path,
+                                                          store: tuple[Path, list[dict[str, Any]]]) -> None:
+    root, calls = store
+    answer = _node(ts_client, calls, "stdio", sys.executable, "-m", "mcp_server", "--root", str(root), env=_env())
+    _check(answer, calls)
+    assert any(r["name"] == "list_experiments" and HOSTILE in r["text"] for r in answer["results"])
+
+
+def test_typescript_client_over_streamable_http_accepts_every_answer(ts_client: Path,
+                                                                    store: tuple[Path, list[dict[str, Any]]]) -> None:
+    root, calls = store
+    with _http_server(root) as url:
+        answer = _node(ts_client, calls, "http", url, env={**_env(), "MCP_TOKEN": TOKEN})
+    _check(answer, calls)
