@@ -107,12 +107,36 @@ class ReadOnly(SpecweaveError):
         super().__init__(f"{action} is not allowed: {why}")
 
 
+class ObjectMissing(NotFound):
+    """A recorded artifact whose bytes live in the object store, and the store here does not have them
+    (a fresh clone that has not pulled): one line naming the command that brings them."""
+
+    def __init__(self, name: str, experiment: str, sha256: str):
+        super().__init__(f"object of {name!r}", sha256)
+        self.name, self.experiment, self.sha256 = name, experiment, sha256
+        self.message = (f"{name} of {experiment} is kept in the object store and is not in this clone "
+                        f"(sha256 {sha256[:12]}...): run `sw-ml artifacts pull {experiment}` to fetch it")
+        self.args = (self.message,)
+
+
+class CannotReproduce(SpecweaveError):
+    """A run cannot be rerun as recorded; the message says why, in one line, before anything heavy."""
+
+    exit_code = 7
+
+    def __init__(self, ref: str, why: str):
+        self.ref, self.why = ref, why
+        super().__init__(f"cannot reproduce {ref}: {why}")
+
+
 __all__ = [
     "AmbiguousReference",
+    "CannotReproduce",
     "DamagedFile",
     "InvalidInput",
     "MissingExtra",
     "NotFound",
+    "ObjectMissing",
     "ReadOnly",
     "SpecweaveError",
     "UnsafePath",

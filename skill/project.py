@@ -426,7 +426,7 @@ class Project:
     def parallel(self, increments: list[str] | None = None, runs: list[str] | None = None,
                  metric: str | None = None, where: str | None = None) -> Any:
         """Params against `metric` (default: the primary one) with the parameter importance. A views.ParallelView."""
-        from .views.table import parallel_view, runs_table, run_key
+        from .views.table import parallel_view, run_key, runs_table
 
         table = runs_table(self, increments, where=where)
         keys = [run_key(self.experiment(ref)) for ref in runs] if runs else None

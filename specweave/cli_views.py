@@ -52,10 +52,9 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from skill.errors import NotFound
     from skill.views.curves import make_curve, read_points, validate_curve_points
     from skill.views.run import stats_of
-
-    from skill.errors import NotFound
 
     project = _project(args)
     record = project.experiment(args.experiment, args.increment)

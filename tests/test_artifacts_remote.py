@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from skill.errors import InvalidInput, MissingExtra
+from skill.errors import InvalidInput, MissingExtra, ObjectMissing
 from skill.project import Project
-from skill.storage.objects import ObjectMissing, object_key, object_path
+from skill.storage.objects import object_key, object_path
 from specweave import load_model, track_experiment
 from tests.conftest import REPO, git, sw
 

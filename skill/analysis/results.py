@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..layout import SCHEMA_VERSION
-from ..layout import Status
+from ..layout import SCHEMA_VERSION, Status
 from ..models import (
     ArtifactInfo,
     ExperimentDetail,

@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, SpecweaveError
+from ..errors import CannotReproduce, InvalidInput
 from ..layout import CACHE_DIR, SPECWEAVE_DIR
 from ..models import ExperimentMeta, ExperimentRecord, Reproduction
 from .capture import (
@@ -63,16 +63,6 @@ ENVS_DIR = "envs"
 _TIMING = re.compile(r"(?:^|[_/.\-])(?:time|times|duration|latency|seconds|secs|throughput|per_sec|"
                      r"samples_per_second|steps_per_second|it_s|fps)(?:$|[_/.\-])")
 _TAIL_LINES = 40
-
-
-class CannotReproduce(SpecweaveError):
-    """A run cannot be rerun as recorded; the message says why, in one line, before anything heavy."""
-
-    exit_code = 7
-
-    def __init__(self, ref: str, why: str):
-        self.ref, self.why = ref, why
-        super().__init__(f"cannot reproduce {ref}: {why}")
 
 
 # -- the checks -------------------------------------------------------------------------------------

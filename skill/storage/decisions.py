@@ -25,9 +25,9 @@ from ..models import Increment
 from .edits import check_writable
 from .fileio import append_whole, dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
 from .gitfiles import ensure_merge_rules
-from .selection import SELECTED_TAG
 from .increments import resolve_increment
 from .locks import file_lock
+from .selection import SELECTED_TAG
 from .store import find_experiment
 from .validate import (
     MAX_ALTERNATIVES,
@@ -38,7 +38,6 @@ from .validate import (
     is_utf8,
     validate_text,
 )
-
 
 
 def decisions_path(inc: Increment) -> Path:

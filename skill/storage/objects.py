@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import DamagedFile, InvalidInput, NotFound, UnsafePath
+from ..errors import DamagedFile, InvalidInput, ObjectMissing, UnsafePath
 from ..layout import OBJECTS_DIR, OBJECTS_HASH
 from .fileio import open_regular_nofollow, replace_into, temp_file_for
 from .paths import make_dirs_within
@@ -50,18 +50,6 @@ def lfs_tracked(name: str) -> bool:
     return any(name.endswith(suffix) for suffix in LFS_SUFFIXES)
 _LABEL = "the object store (.specweave/objects)"
 _WHY = "the object store: models and binary artifacts by sha256, shared by `sw-ml artifacts push/pull`, never committed"
-
-
-class ObjectMissing(NotFound):
-    """A recorded artifact whose bytes live in the object store, and the store here does not have them
-    (a fresh clone that has not pulled): one line naming the command that brings them."""
-
-    def __init__(self, name: str, experiment: str, sha256: str):
-        super().__init__(f"object of {name!r}", sha256)
-        self.name, self.experiment, self.sha256 = name, experiment, sha256
-        self.message = (f"{name} of {experiment} is kept in the object store and is not in this clone "
-                        f"(sha256 {sha256[:12]}...): run `sw-ml artifacts pull {experiment}` to fetch it")
-        self.args = (self.message,)
 
 
 def check_hash(sha256: str) -> str:

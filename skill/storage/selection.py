@@ -40,12 +40,11 @@ def selected_in(experiments_dir: Path) -> tuple[str | None, str] | None:
         hit = _cache.get(key)
     if hit is not None and hit[0] == sig:
         return hit[1]
-    from ..analysis.results import Decision  # pydantic-only; loaded with the first decision file
-    from .fileio import parse_jsonl, read_bytes_nofollow
-
     from pydantic import ValidationError
 
+    from ..analysis.results import Decision  # pydantic-only; loaded with the first decision file
     from ..errors import DamagedFile
+    from .fileio import parse_jsonl, read_bytes_nofollow
 
     try:
         text = read_bytes_nofollow(path).decode("utf-8", errors="replace")

@@ -27,6 +27,7 @@ from ..layout import (
     SPECWEAVE_DIR,
 )
 from ..models import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
+from ..repro.capture import PATCH_FILE, RunCapture
 from ..storage.artifacts import write_artifact, write_model
 from ..storage.environments import SHARED_FIELDS, write_environment
 from ..storage.fileio import atomic_write, dumps_json, store_dir_of, to_jsonable
@@ -44,7 +45,6 @@ from ..storage.validate import (
     validate_text,
 )
 from . import flusher
-from ..repro.capture import PATCH_FILE, RunCapture
 from .environment import capture_for
 from .system_metrics import SystemMetricsThread, resolve_interval
 
