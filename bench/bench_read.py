@@ -126,7 +126,10 @@ for i in range({m}):
 """
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
-    subprocess.run([sys.executable, "-c", code], check=True, env=_env())
+    # run as a script in the project, as a user's training script runs (its command line is recorded)
+    script = root / "train.py"
+    script.write_text(code)
+    subprocess.run([sys.executable, "train.py"], check=True, env=_env(), cwd=root)
 
 
 def build_mlflow(db: Path, n: int, m: int) -> None:
