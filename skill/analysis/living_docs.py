@@ -193,14 +193,21 @@ def merge_sections(text: str, sections: dict[str, str], path: Path) -> tuple[str
 
 # A file changed this recently may be half-written by an editor that truncates and then writes.
 _QUIET_S = 0.05
+_EMPTY_QUIET_S = 2.0
 _BUSY_LIMIT_S = 30.0
 
 
 def _being_saved(path: Path) -> bool:
+    """Whether an editor may be half-way through saving: the file changed in the last _QUIET_S, or it is
+    empty and changed in the last _EMPTY_QUIET_S. An editor truncates, then writes; a process descheduled
+    between the two leaves an empty file for longer than any quiet window, and replacing it then would
+    send the editor's write to the unlinked old file (its lines lost)."""
     try:
-        return time.time() - os.lstat(path).st_mtime < _QUIET_S
+        st = os.lstat(path)
     except FileNotFoundError:
         return False
+    age = time.time() - st.st_mtime
+    return age < _QUIET_S or (st.st_size == 0 and age < _EMPTY_QUIET_S)
 
 
 def _read_docs(path: Path, root: Path) -> str | None:
