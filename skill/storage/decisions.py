@@ -59,7 +59,11 @@ def _default_author(root: Path) -> str | None:
 def read_decisions_checked(inc: Increment, root: Path | None = None) -> tuple[list[Decision], list[str]]:
     """Every readable decision, oldest first, and a problem line per damaged line."""
     path = decisions_path(inc)
-    shown = path.relative_to(root) if root and path.is_relative_to(root) else path
+    return read_decisions_file(path, path.relative_to(root) if root and path.is_relative_to(root) else path)
+
+
+def read_decisions_file(path: Path, shown: Path) -> tuple[list[Decision], list[str]]:
+    """The decisions in `path` (named `shown` in problems), oldest first; ties keep their line order."""
     try:
         text = read_bytes_nofollow(path).decode("utf-8", errors="replace")
     except FileNotFoundError:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import timezone
 from pathlib import Path
 
 from ..layout import DECISIONS_FILE
@@ -40,26 +39,14 @@ def selected_in(experiments_dir: Path) -> tuple[str | None, str] | None:
         hit = _cache.get(key)
     if hit is not None and hit[0] == sig:
         return hit[1]
-    from pydantic import ValidationError
-
-    from ..analysis.results import Decision  # pydantic-only; loaded with the first decision file
-    from ..errors import DamagedFile
-    from .fileio import parse_jsonl, read_bytes_nofollow
+    from .decisions import read_decisions_file  # the one reader of decisions.jsonl
 
     try:
-        text = read_bytes_nofollow(path).decode("utf-8", errors="replace")
-    except (DamagedFile, OSError):
+        decisions = read_decisions_file(path, path)[0]  # oldest first: the last one holds
+    except OSError:
         return None
-    latest = None
-    for raw in parse_jsonl(path, text)[0]:
-        try:
-            decision = Decision.model_validate(raw)
-        except ValidationError:
-            continue
-        ts = decision.ts if decision.ts.tzinfo else decision.ts.replace(tzinfo=timezone.utc)
-        if latest is None or ts >= latest[0]:  # ties: the later line (the order a union merge keeps)
-            latest = (ts, decision)
-    found = (latest[1].selected_dir, latest[1].selected) if latest else None
+    latest = decisions[-1] if decisions else None
+    found = (latest.selected_dir, latest.selected) if latest else None
     with _lock:
         _cache[key] = (sig, found)
     return found
