@@ -5,6 +5,7 @@
     python3 tasks.py test    # build .venv with every test extra (and chromium, Node.js where missing), run the suite
     python3 tasks.py bench   # every benchmark, side by side with MLflow / wandb
     python3 tasks.py clean   # remove .venv and build/
+    python3 tasks.py lock    # rewrite constraints.txt from what .venv resolved (after changing an extra)
 
 The virtualenv is (re)installed only when pyproject.toml changed since the last install.
 """
@@ -26,6 +27,8 @@ PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 # (PyPI's own torch wheel is a multi-GB CUDA build). Without it the Keras tests skip.
 TORCH_WHEELS = Path("/opt/wheels")
 TORCH_PATTERN = f"torch-2.13.0+cpu-cp{sys.version_info.major}{sys.version_info.minor}-*.whl"
+# Every version the test install resolves, pinned so that each CI run installs the same set quickly.
+CONSTRAINTS = REPO / "constraints.txt"
 
 
 def run(*argv: str | Path) -> None:
@@ -35,14 +38,17 @@ def run(*argv: str | Path) -> None:
 
 def ensure_env(extra: str | None) -> None:
     """Create .venv and install the package (with `extra`) unless already done for this pyproject."""
-    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    pinned = CONSTRAINTS.read_bytes() if CONSTRAINTS.exists() else b""
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes() + pinned).hexdigest()
     stamp = VENV / f".installed-{extra or 'core'}"
     if stamp.exists() and stamp.read_text() == digest and PYTHON.exists():
         return
     if not PYTHON.exists():
         print(f"+ python3 -m venv {VENV.name}", flush=True)
         venv.create(VENV, with_pip=True)
-    pip = (PYTHON, "-m", "pip", "--disable-pip-version-check", "-q", "install")
+    pip = (PYTHON, "-m", "pip", "--disable-pip-version-check", "-q", "install",
+           *(("-c", CONSTRAINTS) if CONSTRAINTS.exists() else ()),
+           *(("--find-links", TORCH_WHEELS) if TORCH_WHEELS.is_dir() else ()))
     run(*pip, "-e", f".[{extra}]" if extra else ".")
     if extra == "test":
         wheels = sorted(TORCH_WHEELS.glob(TORCH_PATTERN)) if TORCH_WHEELS.is_dir() else []
@@ -100,7 +106,19 @@ def clean(_: list[str]) -> int:
     return 0
 
 
-TASKS = {"demo": demo, "test": test, "bench": bench, "clean": clean}
+def lock(_: list[str]) -> int:
+    """Pin what the test environment resolved: `pip freeze` of .venv, less this package itself."""
+    ensure_env("test")
+    frozen = subprocess.run([str(PYTHON), "-m", "pip", "freeze", "--exclude-editable"], cwd=REPO, check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    keep = [line for line in frozen if line and not line.startswith(("-e ", "specweave-ml"))]
+    CONSTRAINTS.write_text("# Written by `python3 tasks.py lock`: the versions the test extras resolve to.\n"
+                           + "\n".join(sorted(keep, key=str.lower)) + "\n")
+    print(f"wrote {CONSTRAINTS.name}: {len(keep)} pins")
+    return 0
+
+
+TASKS = {"demo": demo, "test": test, "bench": bench, "clean": clean, "lock": lock}
 
 
 def main(argv: list[str]) -> int:
