@@ -291,6 +291,9 @@ def reproduce(project: Project, ref: str, rtol: object = None, *, increment: str
     """Rerun `ref` as recorded and compare its numbers (see the module doc). `confirm` sees the plan
     before anything runs; False stops there (CannotReproduce, nothing run)."""
     project.require_writable("reproduce")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not math.isfinite(timeout) or timeout <= 0):
+        raise InvalidInput("timeout", timeout, "a number of seconds > 0, such as 600")
     echo = echo or (lambda line: None)
     record = project.experiment(ref, increment)
     the_plan, env = _plan(project, record, rtol)
