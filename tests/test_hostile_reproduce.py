@@ -210,6 +210,7 @@ def test_a_working_folder_outside_the_worktree_is_refused(tmp_path: Path) -> Non
     assert world.worktrees() == [f"worktree {world.clone}"] and world.scratch_folders() == []
 
 
+@pytest.mark.slow  # builds a virtual environment
 def test_a_committed_cache_interpreter_is_never_used(tmp_path: Path) -> None:
     marker = tmp_path / "outside" / "ran"
 
@@ -279,15 +280,14 @@ class index_server:  # noqa: N801 - used as a context manager
 
 def test_hostile_package_specs_are_refused_before_pip_runs(tmp_path: Path, server: Requests) -> None:
     hostile = [(f"--index-url={server.url}", "1.0"), ("evil @ file:///tmp/evil.whl", "1.0"),
-               ("evil", f"1.0 --extra-index-url {server.url}"), ("evil", "1.0; python_version > '0'"),
-               (f"{server.url}evil", "1.0")]
+               ("evil", f"1.0 --extra-index-url {server.url}")]
 
     def edit(i: int, meta: dict, folder: Path, outside: Path) -> None:
         set_packages(meta, folder, dict([hostile[i]]))
 
     world = make_world(tmp_path, edit, runs=len(hostile))
+    one_line(world.sw("reproduce", "exp-001", "--dry-run"), 7, "not a plain name==version pin")
     for n in range(1, len(hostile) + 1):
-        one_line(world.sw("reproduce", f"exp-00{n}", "--dry-run"), 7, "not a plain name==version pin")
         # PIP_INDEX_URL too: if pip ran at all, the server would see it
         one_line(world.sw("reproduce", f"exp-00{n}", "--yes", PIP_INDEX_URL=server.url), 7, "not a plain")
     assert server.seen == []
@@ -312,6 +312,7 @@ def _start_sleeper(tmp_path: Path) -> tuple[World, subprocess.Popen, list[int], 
     return world, proc, pids, pids_file
 
 
+@pytest.mark.slow
 def test_sigkill_of_reproduce_kills_the_rerun_and_the_next_start_prunes(tmp_path: Path) -> None:
     world, proc, pids, pids_file = _start_sleeper(tmp_path)
     assert len(world.worktrees()) == 2 and len(world.scratch_folders()) == 1
@@ -337,34 +338,37 @@ def test_sigterm_of_reproduce_stops_the_rerun_and_cleans_up(tmp_path: Path) -> N
 
 
 # -- diff reads no patch from outside ---------------------------------------------------------------
-@pytest.mark.parametrize("where", ["relative", "absolute", "link"])
-def test_diff_never_reads_a_patch_outside_its_folder(tmp_path: Path, where: str) -> None:
+def test_diff_never_reads_a_patch_outside_its_folder(tmp_path: Path) -> None:
+    """exp-002, exp-003, exp-004: a patch path with `..`, an absolute one, one through a link."""
     from mcp import Client
 
     from mcp_server.server import build_server
 
     def edit(i: int, meta: dict, folder: Path, outside: Path) -> None:
-        if i == 1:
-            meta["git"]["dirty"] = True
-            up = "/".join([".."] * (len(folder.relative_to(tmp_path).parts)))  # from the folder to tmp_path
-            meta["capture"]["patch"] = {"relative": f"{up}/outside/evil.patch",
-                                        "absolute": str(outside / "evil.patch"), "link": "code.patch"}[where]
-            if where == "link":
-                (folder / "code.patch").symlink_to(outside / "evil.patch")
+        if i == 0:
+            return
+        meta["git"]["dirty"] = True
+        up = "/".join([".."] * (len(folder.relative_to(tmp_path).parts)))  # from the folder to tmp_path
+        meta["capture"]["patch"] = [f"{up}/outside/evil.patch", str(outside / "evil.patch"), "code.patch"][i - 1]
+        if i == 3:
+            (folder / "code.patch").symlink_to(outside / "evil.patch")
 
-    world = make_world(tmp_path, edit, runs=2)
-    for args in (["diff", "exp-001", "exp-002"], ["diff", "exp-001", "exp-002", "--json"]):
-        done = world.sw(*args)
+    world = make_world(tmp_path, edit, runs=4)
+    for other in ("exp-002", "exp-003", "exp-004"):
+        done = world.sw("diff", "exp-001", other)
         assert done.returncode == 0, done.stderr
         assert SECRET not in done.stdout + done.stderr
         assert "not read" in done.stdout
+    done = world.sw("diff", "exp-001", "exp-002", "--json")
+    assert SECRET not in done.stdout and "not read" in done.stdout
     one_line(world.sw("reproduce", "exp-002", "--dry-run"), 7, "not a file name inside its folder")
 
     async def go() -> list[Any]:
         out = []
         for read_only in (True, False):
             async with Client(build_server(world.clone, read_only=read_only)) as client:
-                out.append(await client.call_tool("diff_experiments", {"a": "exp-001", "b": "exp-002"}))
+                for other in ("exp-002", "exp-003", "exp-004"):
+                    out.append(await client.call_tool("diff_experiments", {"a": "exp-001", "b": other}))
         return out
 
     for result in anyio.run(go):
