@@ -7,9 +7,9 @@ C0 control but newline and tab, DEL, every C1 control, and the lone surrogates a
 leaves (Python's `surrogateescape`) are shown as escapes instead:
 
 - C0 as `\\x1b` (what people recognise, and never raw in JSON: `json.dumps` escapes C0 itself);
-- DEL and C1 as `\\u009b`: the same text is a valid JSON escape, and `json.dumps(ensure_ascii=False)`
-  leaves these raw inside strings, so `--json` output stays valid JSON with the same data;
-- a lone surrogate `\\udcff` (from the byte 0xff) as `\\xff`, other lone surrogates as `\\udXXX`.
+- DEL, C1 and lone surrogates as `\\u009b`: the same text is a valid JSON escape, and
+  `json.dumps(ensure_ascii=False)` leaves these raw inside strings, so `--json` output stays valid JSON
+  with the same data.
 """
 
 from __future__ import annotations
@@ -21,11 +21,7 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 def _shown(match: re.Match[str]) -> str:
     code = ord(match.group())
-    if code < 0x20:
-        return f"\\x{code:02x}"
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as surrogateescape carries it
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code < 0x20 else f"\\u{code:04x}"
 
 
 def escape_controls(text: str) -> str:

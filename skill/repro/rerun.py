@@ -194,8 +194,14 @@ def run_in_group(cmd: list[str], cwd: Path, env: dict[str, str], echo: Callable[
     """Run `cmd` in its own process group; (exit code, last lines of output, whether it timed out)."""
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     watchdog = _watchdog()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=_POSIX)
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=_POSIX)
+    except BaseException:
+        if watchdog is not None and watchdog.stdin:
+            watchdog.stdin.close()  # end of file before a group id: it exits, killing nothing
+            watchdog.wait()
+        raise
     _tell(watchdog, f"{proc.pid}\n")
     timed_out = threading.Event()
 
