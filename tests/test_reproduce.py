@@ -193,3 +193,28 @@ def test_rerun_env_points_the_store_and_code(job_repo: Path) -> None:
     assert result["verdict"] == "reproduced" and result["rerun"] == "exp-002-job"
     assert [m["ok"] for m in result["metrics"]] == [True]
     assert Project(job_repo).experiment("exp-002").increment == Project(job_repo).experiment("exp-001").increment
+
+
+def test_an_environment_is_reused_only_when_reproduce_built_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder in the user's cache counts as built earlier only with the marker naming its key and pins,
+    as a real folder of this user that no one else can write."""
+    from skill.repro.interpreter import MARKER, env_key, env_python, envs_home, verified
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    pins = {"numpy": "1.26.4"}
+    key = env_key("3.11", pins)
+    folder = envs_home() / key
+    assert folder.is_relative_to(tmp_path / "cache")
+    env_python(folder).parent.mkdir(parents=True)
+    env_python(folder).write_text("")
+    folder.chmod(0o700)
+    assert not verified(folder, key, pins)  # no marker: not one it built
+    (folder / MARKER).write_text(json.dumps({"key": key, "pins": pins}))
+    assert verified(folder, key, pins)
+    assert not verified(folder, key, {"numpy": "2.0.0"})  # built for other pins
+    folder.chmod(0o770)
+    assert not verified(folder, key, pins)  # others could have replaced its interpreter
+    folder.chmod(0o700)
+    linked = envs_home() / "linked"
+    linked.symlink_to(folder, target_is_directory=True)
+    assert not verified(linked, key, pins)
