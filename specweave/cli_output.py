@@ -35,7 +35,12 @@ class InertStream:
         for line in lines:
             self.write(line)
 
-    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, buffer, encoding...
+    def isatty(self) -> bool:
+        # Libraries that colour a terminal (uvicorn's logs under `sw-ml ui` and `serve`) ask this: they
+        # would send escape sequences this stream shows as text, so it says it is no terminal.
+        return False
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, buffer, encoding...
         return getattr(self._raw, name)
 
 
