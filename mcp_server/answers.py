@@ -6,7 +6,9 @@ it, while the text block is what we write (`mcp_server/text.py`), not an indente
 
 Budgets: a default answer stays under `BUDGET` bytes of text and of structured content however many
 runs the store holds. Lists are cut to fit (`fit`) and page on with `next_cursor`; text past the
-budget is cut at a line with a note saying where the rest is.
+budget is cut at a line with a note saying where the rest is. The text block is inert: control
+characters from a clone's names and notes are escaped (`skill.controls`); the structured content
+keeps the exact values.
 
 Tools registered elsewhere (tools_views, tools_diff) can use the same three helpers:
 
@@ -28,6 +30,7 @@ from typing import Any, TypeVar
 from mcp_types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel
 
+from skill.controls import escape_controls
 from skill.layout import COMPARISON_FILE, LIVING_DOCS, SPECWEAVE_DIR
 
 from .boundary import Project
@@ -81,7 +84,7 @@ def cut(text: str, budget: int = BUDGET) -> str:
 
 def answer(model: BaseModel, text: str, links: Iterable[ResourceLink | None] = ()) -> CallToolResult:
     """The tool result: `text` for the model, `model` as the structured content, then the links."""
-    content: list[Any] = [TextContent(type="text", text=cut(text))]
+    content: list[Any] = [TextContent(type="text", text=cut(escape_controls(text)))]  # structured: exact
     content.extend(link for link in links if link is not None)
     return CallToolResult(content=content, structured_content=dump(model))
 
@@ -119,7 +122,7 @@ def compact_text(result: CallToolResult) -> CallToolResult:
     block = result.content[0]
     if not isinstance(block, TextContent) or not block.text.startswith("{\n"):
         return result
-    text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+    text = escape_controls(json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":")))
     return result.model_copy(update={"content": [TextContent(type="text", text=cut(text))]})
 
 

@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import ToolAnnotations
 from pydantic import ValidationError
 
+from skill.controls import escape_controls
 from skill.errors import NotFound, SpecweaveError
 from skill.models import Increment
 from skill.project import Project
@@ -35,7 +36,7 @@ WRITE_APPEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, ide
 
 def one_line(text: object) -> str:
     """A message on one line, bounded: what a model reads first."""
-    flat = " ".join(str(text).split())
+    flat = escape_controls(" ".join(str(text).split()))
     return flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."
 
 

@@ -52,7 +52,7 @@ def run_serve(args: argparse.Namespace) -> int:
     no_auth = bool(getattr(args, "no_auth", False))
     try:
         if transport == "http":
-            from .http import resolve_auth
+            from .http import bind_socket, resolve_auth
 
             if not 0 < args.port < 65536:
                 return _fail(f"invalid --port {args.port}: expected 1 to 65535")
@@ -60,6 +60,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 return _fail("--no-auth and --token contradict each other: give one of them")
             # before anything starts: refuse an unprotected bind; --no-auth overrides SPECWEAVE_MCP_TOKEN
             auth = resolve_auth(args.host, token, no_auth=no_auth)
+            sock = bind_socket(args.host, args.port)  # a busy port is refused before any URL or token is shown
         from .server import build_server
 
         server = build_server(root, read_only=bool(getattr(args, "read_only", False)),
@@ -84,7 +85,7 @@ def run_serve(args: argparse.Namespace) -> int:
             elif auth.token is None:
                 print("sw-ml: --no-auth: any local user or process can call every tool", file=sys.stderr, flush=True)
             serve_http(server, args.host, args.port, auth.token, tuple(args.allow_host), args.log_level,
-                       no_auth=auth.token is None)
+                       no_auth=auth.token is None, sock=sock)
         else:
             server.run("stdio")
     except SpecweaveError as exc:

@@ -162,16 +162,38 @@ def build_http_app(server: MCPServer, host: str, token: str | None,
     return BearerTokenMiddleware(app, token) if token else app
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or InvalidInput in one line (a busy port, a host that does not
+    resolve): bound before any URL or token is printed, so a server that cannot start says only why."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError, OverflowError) as exc:
+        raise InvalidInput("--host", host, f"an address or name this machine resolves ({exc})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # what uvicorn sets: quick restarts
+        sock.bind(address)  # uvicorn listens on it once the app is ready: no connection is taken before
+    except OSError as exc:
+        sock.close()
+        raise InvalidInput("--port", port, f"a port free on {host} ({exc.strerror or exc}): another server "
+                           "listens there, or pass another --port") from None
+    return sock
+
+
 def serve_http(server: MCPServer, host: str, port: int, token: str | None,
                extra_hosts: list[str] | tuple[str, ...] = (), log_level: str = "warning",
-               *, no_auth: bool = False) -> None:
+               *, no_auth: bool = False, sock: socket.socket | None = None) -> None:
+    """Serve until stopped, on `sock` when given (see `bind_socket`), else on a socket bound here."""
+    import functools
+
     import anyio
     import uvicorn
 
     app = build_http_app(server, host, token, extra_hosts, no_auth=no_auth)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower())
-    anyio.run(uvicorn.Server(config).serve)
+    sock = sock if sock is not None else bind_socket(host, port)
+    anyio.run(functools.partial(uvicorn.Server(config).serve, sockets=[sock]))
 
 
-__all__ = ["LOOPBACK_HOSTS", "MCP_PATH", "TOKEN_ENV", "Auth", "BearerTokenMiddleware", "build_http_app",
+__all__ = ["LOOPBACK_HOSTS", "MCP_PATH", "TOKEN_ENV", "Auth", "BearerTokenMiddleware", "bind_socket", "build_http_app",
            "check_token", "needs_token", "resolve_auth", "security_settings", "serve_http", "server_url"]

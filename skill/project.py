@@ -461,12 +461,14 @@ class Project:
         return plan(self, self.experiment(ref, increment), rtol)
 
     def reproduce(self, ref: str, rtol: object = None, increment: str | None = None, *,
-                  echo: Any = None, timeout: float | None = None) -> ReproduceResult:
+                  echo: Any = None, timeout: float | None = None, confirm: Any = None) -> ReproduceResult:
         """Rerun `ref` in a fresh git worktree at its commit and patch, log the rerun as a new experiment
-        (`reproduces: <ref>`) and compare its metrics within `rtol`; `echo` receives the rerun's output."""
+        (`reproduces: <ref>`) and compare its metrics within `rtol`; `echo` receives the rerun's output;
+        `confirm(plan)` sees the plan before anything runs (False: nothing runs). Calling this runs the
+        recorded command: the CLI asks first, or takes --yes."""
         from .repro.reproduce import reproduce
 
-        return reproduce(self, ref, rtol, increment=increment, echo=echo, timeout=timeout)
+        return reproduce(self, ref, rtol, increment=increment, echo=echo, timeout=timeout, confirm=confirm)
 
 
 __all__ = ["Project"]

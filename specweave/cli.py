@@ -490,6 +490,21 @@ def _join_dash_values(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every command's output, argparse's and the errors' included, with control characters escaped
+    (cli_output.py: the one place that escapes, so text from a clone cannot drive the terminal)."""
+    from .cli_output import inert_output
+
+    with inert_output():
+        return _main(argv)
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("SPECWEAVE_DEBUG", "") not in ("", "0")
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = _join_dash_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
@@ -515,9 +530,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except OSError as err:
+        if _debug():
+            raise
         where = f": {err.filename}" if err.filename else ""
         print(f"{PROG}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 1
+    except UnicodeError as err:  # a non-UTF-8 argument reaching a file or a name
+        if _debug():
+            raise
+        print(f"{PROG}: error: text that is not valid UTF-8 ({getattr(err, 'reason', err)}): give names and "
+              "text as UTF-8 (SPECWEAVE_DEBUG=1 shows where)", file=sys.stderr)
+        return 2
+    except (ValueError, OverflowError) as err:
+        # bad input the checks above did not name; a real bug shows its traceback with SPECWEAVE_DEBUG=1
+        if _debug():
+            raise
+        print(f"{PROG}: error: {' '.join(str(err).split()) or type(err).__name__} "
+              "(SPECWEAVE_DEBUG=1 shows where)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

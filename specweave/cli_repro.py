@@ -68,7 +68,9 @@ def show_lines(meta: Any) -> list[str]:
     capture = meta.capture
     if capture is not None:
         code = f"patch {capture.patch} ({len(capture.patch_files)} file(s))" if capture.patch else "no uncommitted changes"
-        out.append(f"  command:     {' '.join(capture.argv) or '?'} (in {capture.cwd or '?'}); {code}"
+        from skill.controls import shell_line
+
+        out.append(f"  command:     {shell_line(capture.argv) or '?'} (in {capture.cwd or '?'}); {code}"
                    + ("; commit not on any remote" if capture.on_remote is False else ""))
         if capture.seeds:
             out.append(f"  seeds:       {', '.join(f'{k}={v}' for k, v in capture.seeds.items())}")
@@ -96,8 +98,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def format_plan(plan: Any) -> str:
+    """The plan as the user confirms it: the exact command (one shell word per argument, quoted so that
+    newlines and invisible characters show), the working folder, the interpreter, every package change."""
+    from skill.controls import shell_line, shell_word
+
     envs = {"current": f"reuse this interpreter ({plan.python}): its packages match the {plan.packages} recorded",
-            "cached": f"reuse {plan.python}, built earlier for these {plan.packages} packages",
+            "cached": f"reuse {plan.python}, built earlier by reproduce for these {plan.packages} packages",
             "create": f"create {plan.python.rsplit('/bin/', 1)[0]} with {plan.installer}: {plan.packages} packages "
                       f"pinned ({len(plan.package_differences)} differ from this interpreter)"}
     out = [f"reproduce {plan.experiment} ({plan.increment}):",
@@ -105,10 +111,9 @@ def format_plan(plan: Any) -> str:
     if plan.patch:
         out.append(f"  apply:     {plan.patch} ({len(plan.patch_files)} file(s): {', '.join(plan.patch_files[:6])})")
     out.append(f"  install:   {envs[plan.environment]}")
-    out += [f"             {d}" for d in plan.package_differences[:10]]
-    if len(plan.package_differences) > 10:
-        out.append(f"             ... and {len(plan.package_differences) - 10} more")
-    out.append(f"  run:       python {' '.join(plan.command)}   (in {plan.cwd} of the worktree)")
+    out += [f"             {d}" for d in plan.package_differences]
+    out.append(f"  run:       {shell_line([plan.python, *plan.command])}")
+    out.append(f"  in:        {shell_word(plan.cwd)} of the worktree")
     out.append(f"  log:       a new experiment in {plan.increment} with reproduces: {plan.experiment}")
     seeds = ", ".join(f"{k}={v}" for k, v in plan.seeds.items())
     out.append(f"  compare:   its metrics, rtol {plan.rtol:g} ({plan.rtol_reason})" + (f"; seeds {seeds}" if seeds else ""))
@@ -134,7 +139,16 @@ def format_result(result: Any) -> str:
     return text + "\n".join(lines) + "\n"
 
 
+def _ask(prompt: str) -> bool:
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    from skill.errors import CannotReproduce
+
     from .cli import _json, _project
 
     project = _project(args)
@@ -145,12 +159,24 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(format_plan(the_plan))
         return 0
+    if not args.yes and not (sys.stdin is not None and sys.stdin.isatty()):
+        project.reproduce_plan(args.experiment, args.rtol, args.increment)  # what cannot run says why first
+        raise CannotReproduce(args.experiment, "it runs the command the run recorded, which whoever can commit to "
+                              "this repository can write: read the plan (sw-ml reproduce "
+                              f"{args.experiment} --dry-run), then pass --yes to run it (stdin is not a terminal, "
+                              "so nothing was asked)")
+
+    def confirm(the_plan: Any) -> bool:  # the plan shown is the plan run
+        if args.yes and args.quiet:
+            return True
+        sys.stderr.write(format_plan(the_plan))
+        return True if args.yes else _ask("run this command? [y/N] ")
 
     def echo(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     result = project.reproduce(args.experiment, args.rtol, args.increment, echo=None if args.quiet else echo,
-                               timeout=args.timeout)
+                               timeout=args.timeout, confirm=confirm)
     if args.json:
         _json(result.model_dump(mode="json"))
     else:
@@ -171,11 +197,15 @@ def register(add: Any, **parents: Any) -> None:
 
     p = add("reproduce", cmd_reproduce,
             "Rerun an experiment from its commit, patch and packages in a fresh git worktree, and say whether its "
-            "metrics came back (exit 0 reproduced, 1 differs, 8 failed).",
+            "metrics came back (exit 0 reproduced, 1 differs, 8 failed). It shows the plan (the exact command, "
+            "folder, interpreter and packages) and asks before running anything; --yes runs without asking.",
             "sw-ml reproduce exp-003 --dry-run", [as_json])
     p.add_argument("experiment", help="exp-003, exp-003-xgboost, a slug, or 0042/exp-003")
     p.add_argument("--increment", help="look only in this increment")
     p.add_argument("--dry-run", action="store_true", help="say what it would check out, install and run")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="run the plan without asking (read it first with --dry-run: the command is what the run "
+                        "recorded, and anyone who can commit to the repository can write it)")
     p.add_argument("--rtol", type=float, default=None, metavar="R",
                    help="relative tolerance per metric (default 1e-9 when the run recorded a seed, else 1e-2)")
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="stop the rerun after S seconds")

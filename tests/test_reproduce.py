@@ -5,7 +5,9 @@ heavy. Real repositories, real scripts, real subprocesses."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,7 +49,8 @@ def test_dry_run_says_what_it_would_do_and_does_nothing(scenario: Path) -> None:
     assert f"check out: {commit[:12]} in a new git worktree" in out
     assert "code.patch (1 file(s): train.py)" in out
     assert "reuse this interpreter" in out
-    assert "run:       python train.py   (in . of the worktree)" in out
+    assert f"run:       {shlex.quote(sys.executable)} train.py\n" in out
+    assert "in:        . of the worktree" in out
     assert "rtol 1e-09" in out and "params.random_state=0" in out
     plan = json.loads(sw("reproduce", "exp-001", "--dry-run", "--json", cwd=scenario).stdout)
     assert plan["patch"] is None and plan["environment"] == "current" and plan["command"] == ["train.py"]
@@ -58,7 +61,7 @@ def test_dirty_run_reproduces_in_a_worktree_with_its_commits_data(scenario: Path
     status = git(scenario, "status", "--porcelain")
     current_data = (scenario / "data" / "train.csv").read_text()
     assert current_data == csv_text(shift=0.75)  # the working tree holds the third run's data and code
-    done = sw("reproduce", "exp-002", cwd=scenario, timeout=600)
+    done = sw("reproduce", "exp-002", "--yes", cwd=scenario, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "exp-002-forest -> exp-004-forest: reproduced (rtol 1e-09)" in done.stdout
     assert "accuracy" in done.stdout and "not compared" in done.stdout  # fit_time: a timing metric
@@ -106,13 +109,13 @@ def test_data_outside_the_repository_that_changed_is_said_to_differ(job_repo: Pa
     data.write_text("1 2 3\n")
     run_script(job_repo, "job.py", str(data))
     data.write_text("1 2 4\n")
-    done = sw("reproduce", "exp-001", cwd=job_repo)
+    done = sw("reproduce", "exp-001", "--yes", cwd=job_repo)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "differs" in done.stdout and "the data differs: numbers" in done.stdout
     original = Project(job_repo).experiment("exp-001")
     assert original.meta.reproduced_by[-1].verdict == "differs"
     assert set(original.meta.reproduced_by[-1].differs) == {"total", "data:numbers"}
-    loose = sw("reproduce", "exp-001", "--rtol", "0.5", cwd=job_repo)  # the total is within 50%, the data not
+    loose = sw("reproduce", "exp-001", "--yes", "--rtol", "0.5", cwd=job_repo)  # the total is within 50%, the data not
     assert loose.returncode == 1 and "DIFFERS" not in loose.stdout and "the data differs" in loose.stdout
 
 
@@ -167,15 +170,16 @@ def test_bad_rtol_is_one_line(job_repo: Path) -> None:
 
 def test_different_packages_plan_a_new_environment(scenario: Path) -> None:
     """The recorded packages are not this interpreter's: the plan builds one (uv, else pip) under the cache."""
-    from skill.repro.reproduce import _environment
+    from skill.repro.interpreter import environment as _environment
+    from skill.repro.interpreter import envs_home
 
     record = Project(scenario).experiment("exp-001")
-    assert _environment(scenario, record)["environment"] == "current"
+    assert _environment(record)["environment"] == "current"
     changed = record.model_copy(deep=True)
     changed.meta.packages = {**changed.meta.packages, "scikit-learn": "0.0.1"}
-    env = _environment(scenario, changed)
+    env = _environment(changed)
     assert env["environment"] == "create" and env["installer"] == ("uv" if shutil.which("uv") else "pip")
-    assert ".specweave/cache/envs/" in env["python"]
+    assert env["python"].startswith(str(envs_home()))  # the user's cache, never the repository
     assert any(d.startswith("scikit-learn 0.0.1 (here: ") for d in env["package_differences"])
     assert not (scenario / ".specweave" / "cache" / "envs").exists()  # planned, not built
 
@@ -183,9 +187,34 @@ def test_different_packages_plan_a_new_environment(scenario: Path) -> None:
 def test_rerun_env_points_the_store_and_code(job_repo: Path) -> None:
     """The rerun logs into this project's store (not the worktree's), in the original increment."""
     run_script(job_repo, "job.py")
-    done = sw("reproduce", "exp-001", "--json", "--quiet", cwd=job_repo)
+    done = sw("reproduce", "exp-001", "--yes", "--json", "--quiet", cwd=job_repo)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["verdict"] == "reproduced" and result["rerun"] == "exp-002-job"
     assert [m["ok"] for m in result["metrics"]] == [True]
     assert Project(job_repo).experiment("exp-002").increment == Project(job_repo).experiment("exp-001").increment
+
+
+def test_an_environment_is_reused_only_when_reproduce_built_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder in the user's cache counts as built earlier only with the marker naming its key and pins,
+    as a real folder of this user that no one else can write."""
+    from skill.repro.interpreter import MARKER, env_key, env_python, envs_home, verified
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    pins = {"numpy": "1.26.4"}
+    key = env_key("3.11", pins)
+    folder = envs_home() / key
+    assert folder.is_relative_to(tmp_path / "cache")
+    env_python(folder).parent.mkdir(parents=True)
+    env_python(folder).write_text("")
+    folder.chmod(0o700)
+    assert not verified(folder, key, pins)  # no marker: not one it built
+    (folder / MARKER).write_text(json.dumps({"key": key, "pins": pins}))
+    assert verified(folder, key, pins)
+    assert not verified(folder, key, {"numpy": "2.0.0"})  # built for other pins
+    folder.chmod(0o770)
+    assert not verified(folder, key, pins)  # others could have replaced its interpreter
+    folder.chmod(0o700)
+    linked = envs_home() / "linked"
+    linked.symlink_to(folder, target_is_directory=True)
+    assert not verified(linked, key, pins)

@@ -59,11 +59,33 @@ def source_of(record: ExperimentRecord) -> tuple[str | None, Path | None, list[s
         return meta.git.commit, None, []
     problems = [f"{record.id}: {p}" for p in capture.problems if "not kept" in p or "not recorded" in p]
     if capture.patch:
-        patch = Path(record.path) / capture.patch
-        if patch.is_file() and not patch.is_symlink():
+        patch = _patch_path(Path(record.path), capture.patch)
+        if patch is None:
+            problems.append(f"{record.id}'s patch path {capture.patch!r} is not a file name inside its folder "
+                            f"(absolute, '..' or through a link): not read; taken at its commit")
+        elif patch.is_file():
             return meta.git.commit, patch, problems
-        problems.append(f"{record.id}'s patch {capture.patch} is missing: taken at its commit")
+        else:
+            problems.append(f"{record.id}'s patch {capture.patch} is missing: taken at its commit")
     return meta.git.commit, None, problems
+
+
+def _patch_path(folder: Path, name: object) -> Path | None:
+    """The recorded patch, resolved inside the experiment's own folder only: a relative name with no
+    `..`, and no link anywhere from the folder down (a clone writes this name; a path from it is data)."""
+    from ..errors import UnsafePath
+    from ..storage.paths import safe_relative
+
+    try:
+        rel = safe_relative(name, "its experiment folder")  # type: ignore[arg-type]
+    except UnsafePath:
+        return None
+    path = folder
+    for part in rel.parts:
+        path = path / part
+        if path.is_symlink():
+            return None
+    return path
 
 
 def _label(commit: str | None, patch: Path | None) -> str | None:

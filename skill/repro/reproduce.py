@@ -1,18 +1,30 @@
 """`sw-ml reproduce EXP`: rebuild a run's code and environment, rerun it, and say whether its numbers came back.
 
+What a run recorded arrives from clones: it is data, and runs only as this module allows (see the
+README's "What a cloned repository can and cannot make this tool do").
+
 1. Checks, all cheap and all before anything heavy, each refusing in one line: the run recorded a
-   commit and a command; the commit is in this repository (a run never pushed is said to be so); a
-   dirty run's patch was recorded and applies to its commit (tried on a scratch index).
-2. The code: a fresh `git worktree` at the commit, in a temporary folder (the user's checkout, index
-   and branches are never touched), with the patch applied; removed afterwards.
-3. The environment: the current interpreter when its packages are the recorded ones (same Python
-   major.minor, every recorded package at its recorded version; pip, setuptools, wheel and uv are
-   tools and not compared); else an environment built once under `.specweave/cache/envs/<hash>/`
-   with uv where it is installed, pip otherwise, and reused by every later rerun of that set.
-4. The run: the recorded command in the recorded working directory of the worktree, logging into this
-   project's store (SPECWEAVE_ROOT) and the original's increment, as a new experiment with
-   `reproduces: <original id>`; its git info is the worktree's.
-5. The verdict: per metric, original, rerun and delta, equal within `rtol` (relative, |a - b| <= rtol *
+   commit and a command; its working folder is a relative path inside the repository (no absolute
+   path, no `..`) and so is its script; the commit is in this repository (a run never pushed is said
+   to be so); a dirty run's patch lies in its own folder and applies to its commit (tried on a
+   scratch index); packages that would be installed are plain `name==version` pins.
+2. The plan (`plan`), shown by the CLI with control characters escaped, and confirmed by the user
+   (`confirm`; `sw-ml reproduce` asks, or takes `--yes`) before anything runs. The plan confirmed is
+   the plan run.
+3. The code: a fresh `git worktree` at the commit, in a marked temporary folder (the user's checkout,
+   index and branches are never touched), with the patch applied; the working folder and the script
+   are checked again inside it (a link in the commit cannot lead out); removed afterwards, and a
+   killed reproduce's leftovers are pruned at the next start (`rerun.py`).
+4. The environment (`interpreter.py`): the current interpreter when its packages are the recorded
+   ones (same Python major.minor, every recorded package at its recorded version; pip, setuptools,
+   wheel and uv are tools and not compared); else one reproduce builds in the user's cache folder,
+   with uv where it is installed, pip otherwise, reused only when verified. Never one from the
+   repository.
+5. The run: the recorded command in the recorded working directory of the worktree, in its own
+   process group that dies with reproduce (`rerun.py`), logging into this project's store
+   (SPECWEAVE_ROOT) and the original's increment, as a new experiment with `reproduces: <original
+   id>`; its git info is the worktree's.
+6. The verdict: per metric, original, rerun and delta, equal within `rtol` (relative, |a - b| <= rtol *
    max(|a|, |b|)); timing and system metrics are shown, not compared. Default rtol: 1e-9 when the run
    recorded a seed (random/numpy/torch, or a `seed`/`random_state` param), since a seeded run is
    expected to match exactly and only float rounding may move; 1e-2 otherwise. The datasets the rerun
@@ -22,25 +34,16 @@
 
 from __future__ import annotations
 
-import collections
-import hashlib
-import json
 import math
 import os
-import platform
+import posixpath
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CannotReproduce, InvalidInput
-from ..layout import CACHE_DIR, SPECWEAVE_DIR
 from ..models import ExperimentMeta, ExperimentRecord, Reproduction
 from .capture import (
     ENABLED_ENV,
@@ -51,6 +54,8 @@ from .capture import (
 )
 from .diff import source_of
 from .gitwork import TreeProblem, git, has_commit, last_line, scratch_dir, scratch_env, toplevel, tree_of
+from .interpreter import TOOL_PACKAGES, build, environment, verified
+from .rerun import prune_stale, run_in_group, scratch_worktree, stop_on_signals
 from .results import MetricVerdict, ReproducePlan, ReproduceResult
 
 if TYPE_CHECKING:
@@ -58,11 +63,8 @@ if TYPE_CHECKING:
 
 DEFAULT_RTOL = 1e-2
 SEEDED_RTOL = 1e-9
-TOOL_PACKAGES = frozenset({"pip", "setuptools", "wheel", "uv", "distribute"})
-ENVS_DIR = "envs"
 _TIMING = re.compile(r"(?:^|[_/.\-])(?:time|times|duration|latency|seconds|secs|throughput|per_sec|"
                      r"samples_per_second|steps_per_second|it_s|fps)(?:$|[_/.\-])")
-_TAIL_LINES = 40
 
 
 # -- the checks -------------------------------------------------------------------------------------
@@ -87,7 +89,63 @@ def _command(record: ExperimentRecord) -> tuple[list[str], str, list[str]]:
         raise CannotReproduce(record.id, f"its command is unknown: it ran in a notebook or interactive session ({first})")
     if first == "-m" and len(argv) == 1:
         raise CannotReproduce(record.id, "its command is unknown (python -m without a module)")
+    cwd = _inside(record.id, "working folder", cwd, ".")
+    script = _script(argv)
+    if script is not None:
+        _inside(record.id, "script", script, cwd)
     return argv, cwd, notes
+
+
+def _inside(ref: str, what: str, path: object, base: str) -> str:
+    """`path` (relative to `base`, itself relative to the repository root) normalised, when it stays
+    inside the repository: no absolute path, no `..` leading out, no NUL; CannotReproduce otherwise."""
+    if not isinstance(path, str) or not path or "\x00" in path or "\\" in path or path.startswith("~") \
+            or os.path.isabs(path) or posixpath.isabs(path):
+        raise CannotReproduce(ref, f"its recorded {what} {path!r} is not a relative path inside the repository: "
+                                   "refused (a clone can record any path there)")
+    joined = posixpath.normpath(posixpath.join(base, path))
+    if joined == ".." or joined.startswith("../") or posixpath.isabs(joined):
+        raise CannotReproduce(ref, f"its recorded {what} {path!r} leads outside the repository: refused "
+                                   "(a clone can record any path there)")
+    return joined if base == "." else path
+
+
+_OPTIONS_WITH_VALUE = frozenset({"-W", "-X", "--check-hash-based-pycs"})
+
+
+def _script(argv: list[str]) -> str | None:
+    """The script a command runs (None for `-c`, `-m` and stdin)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-c", "-m") or arg.startswith(("-c", "-m")) and not arg.startswith("--"):
+            return None
+        if arg in _OPTIONS_WITH_VALUE:
+            i += 2
+            continue
+        if arg.startswith("-") and arg != "-":
+            i += 1
+            continue
+        return None if arg == "-" else arg
+    return None
+
+
+def _in_worktree(ref: str, worktree: Path, cwd: str, argv: list[str]) -> Path:
+    """The working folder inside the checked-out worktree, checked again there: a link the commit holds
+    must not lead the run (or its script) out of it."""
+    base = worktree.resolve()
+    folder = (worktree / cwd).resolve()
+    paths = [folder]
+    script = _script(argv)
+    if script is not None:
+        paths.append((folder / script).resolve())
+    for path in paths:
+        if path != base and base not in path.parents:
+            raise CannotReproduce(ref, f"its working folder or script leads outside the worktree through a link "
+                                       f"in its commit ({cwd}): refused")
+    if not folder.is_dir():
+        raise CannotReproduce(ref, f"its working folder {cwd!r} does not exist at its commit")
+    return folder
 
 
 def seeds_of(record: ExperimentRecord) -> dict[str, int]:
@@ -105,52 +163,12 @@ def _rtol(record: ExperimentRecord, rtol: object) -> tuple[float, str]:
     return DEFAULT_RTOL, "no seed recorded: 1% allowed"
 
 
-def _current_packages() -> dict[str, str]:
-    from ..tracking.environment import capture_packages
-
-    return capture_packages()
-
-
-def _env_key(python: str, pins: dict[str, str]) -> str:
-    text = json.dumps([python, sorted(pins.items())])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _env_python(folder: Path) -> Path:
-    return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def _environment(root: Path, record: ExperimentRecord) -> dict[str, Any]:
-    """Which interpreter the rerun uses: this one, a cached one, or one to create (and with what)."""
-    meta = record.meta
-    assert meta is not None
-    recorded = {k: v for k, v in meta.packages.items() if k not in TOOL_PACKAGES}
-    want = ".".join((meta.python or platform.python_version()).split(".")[:2])
-    have = f"{sys.version_info.major}.{sys.version_info.minor}"
-    current = _current_packages()
-    differences = [f"{name} {version} (here: {current.get(name, 'missing')})"
-                   for name, version in sorted(recorded.items()) if current.get(name) != version]
-    if want != have:
-        differences.insert(0, f"python {want} (here: {have})")
-    plan: dict[str, Any] = {"packages": len(recorded), "package_differences": differences, "installer": None,
-                            "pins": recorded, "want": want}
-    if not meta.packages:
-        plan["notes"] = ["no packages were recorded: the current interpreter is used as it is"]
-    if not differences or not meta.packages:
-        return {**plan, "environment": "current", "python": sys.executable}
-    folder = root / SPECWEAVE_DIR / CACHE_DIR / ENVS_DIR / _env_key(want, recorded)
-    if (folder / "packages.json").is_file() and _env_python(folder).exists():
-        return {**plan, "environment": "cached", "python": str(_env_python(folder))}
-    installer = "uv" if shutil.which("uv") else "pip"
-    if installer == "pip" and want != have:
-        raise CannotReproduce(record.id, f"it ran on python {want} and this is {have}: install uv (it fetches "
-                                         f"that python) or run sw-ml reproduce from a python {want}")
-    return {**plan, "environment": "create", "python": str(_env_python(folder)), "installer": installer,
-            "folder": str(folder)}
-
-
 def plan(project: Project, record: ExperimentRecord, rtol: object = None) -> ReproducePlan:
     """Everything `reproduce` will do, each part checked; CannotReproduce (one line) where it cannot."""
+    return _plan(project, record, rtol)[0]
+
+
+def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[ReproducePlan, dict[str, Any]]:
     meta = record.meta
     if meta is None:
         raise CannotReproduce(record.id, "its metadata.yaml cannot be read: " + "; ".join(record.problems[:1]))
@@ -177,7 +195,7 @@ def plan(project: Project, record: ExperimentRecord, rtol: object = None) -> Rep
                 tree_of(top, commit, patch, scratch_env(top, scratch, "check"))
             except TreeProblem as exc:
                 raise CannotReproduce(record.id, str(exc)) from None
-    env = _environment(project.root, record)
+    env = environment(record)
     capture = meta.capture
     missing = [f.path for f in (capture.left_out if capture else []) if f.reason != "not a source file"]
     if missing:
@@ -188,51 +206,10 @@ def plan(project: Project, record: ExperimentRecord, rtol: object = None) -> Rep
         environment=env["environment"], python=env["python"], installer=env["installer"], packages=env["packages"],
         package_differences=env["package_differences"], command=argv, cwd=cwd, rtol=rtol_value,
         rtol_reason=rtol_reason, seeds=seeds_of(record), notes=[*notes, *env.get("notes", [])],
-    )
+    ), {**env, "patch": patch, "top": top}
 
 
 # -- the rerun --------------------------------------------------------------------------------------
-def _self_requirement(name: str, version: str) -> str:
-    """This tracker itself installs from where it is installed when that is a local folder."""
-    from importlib import metadata
-
-    try:
-        direct = metadata.distribution(name).read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        direct = None
-    if direct:
-        url = json.loads(direct).get("url", "")
-        if url.startswith("file://"):
-            return url[len("file://"):]
-    return f"{name}=={version}"
-
-
-def _build_environment(root: Path, record: ExperimentRecord, env: dict[str, Any],
-                       echo: Callable[[str], None]) -> str:
-    folder = Path(env["folder"])
-    python = _env_python(folder)
-    pins = [(_self_requirement(n, v) if n == "specweave-ml" else f"{n}=={v}") for n, v in sorted(env["pins"].items())]
-    echo(f"creating {folder} with {env['installer']}: python {env['want']}, {len(pins)} packages")
-    from ..storage.paths import make_dirs_within
-
-    make_dirs_within(root / SPECWEAVE_DIR, (CACHE_DIR, ENVS_DIR), "the store")
-    if env["installer"] == "uv":
-        steps = [["uv", "venv", "--python", env["want"], str(folder)],
-                 ["uv", "pip", "install", "--python", str(python), *pins]]
-    else:
-        steps = [[sys.executable, "-m", "venv", str(folder)],
-                 [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *pins]]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            shutil.rmtree(folder, ignore_errors=True)
-            lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-            raise CannotReproduce(record.id, f"building its environment failed ({step[0]} {step[1]}): "
-                                  + (lines[-1].strip() if lines else f"exit {done.returncode}"))
-    (folder / "packages.json").write_text(json.dumps(env["pins"], indent=1), encoding="utf-8")
-    return str(python)
-
-
 def _child_env(project: Project, record: ExperimentRecord, top: Path, worktree: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in (ENABLED_ENV, "CLAUDE_PROJECT_DIR")}
     rel_root = project.root.resolve().relative_to(top.resolve()) if project.root.resolve() != top.resolve() else Path()
@@ -247,33 +224,6 @@ def _child_env(project: Project, record: ExperimentRecord, top: Path, worktree: 
     env.update({"SPECWEAVE_ROOT": str(project.root), REPRODUCES_ENV: record.id,
                 REPRODUCE_INCREMENT_ENV: record.increment, REPRODUCE_CODE_ENV: str(worktree / rel_root)})
     return env
-
-
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], echo: Callable[[str], None],
-         timeout: float | None) -> tuple[int, str, bool]:
-    tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    timed_out = threading.Event()
-
-    def kill() -> None:
-        timed_out.set()
-        proc.kill()
-
-    timer = threading.Timer(timeout, kill) if timeout else None
-    if timer:
-        timer.start()
-    try:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            tail.append(line)
-            echo(line)
-        code = proc.wait()
-    finally:
-        if timer:
-            timer.cancel()
-    return code, "\n".join(tail), timed_out.is_set()
 
 
 def _is_timing(metric: str) -> bool:
@@ -336,38 +286,41 @@ def _record_verdict(original: ExperimentRecord, rerun: ExperimentRecord | None, 
 
 
 def reproduce(project: Project, ref: str, rtol: object = None, *, increment: str | None = None,
-              echo: Callable[[str], None] | None = None, timeout: float | None = None) -> ReproduceResult:
-    """Rerun `ref` as recorded and compare its numbers (see the module doc)."""
+              echo: Callable[[str], None] | None = None, timeout: float | None = None,
+              confirm: Callable[[ReproducePlan], bool] | None = None) -> ReproduceResult:
+    """Rerun `ref` as recorded and compare its numbers (see the module doc). `confirm` sees the plan
+    before anything runs; False stops there (CannotReproduce, nothing run)."""
     project.require_writable("reproduce")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not math.isfinite(timeout) or timeout <= 0):
+        raise InvalidInput("timeout", timeout, "a number of seconds > 0, such as 600")
     echo = echo or (lambda line: None)
     record = project.experiment(ref, increment)
-    the_plan = plan(project, record, rtol)
-    env = _environment(project.root, record)
-    top = toplevel(project.root)
-    assert top is not None
-    python = the_plan.python
-    if env["environment"] == "create":
-        python = _build_environment(project.root, record, env, echo)
-    scratch = Path(tempfile.mkdtemp(prefix="specweave-reproduce-"))
-    worktree = scratch / top.name
-    started = datetime.now(timezone.utc).replace(microsecond=0)
-    try:
-        done = git(top, "worktree", "add", "--detach", "--quiet", str(worktree), the_plan.commit, timeout=600)
-        if done is None or done.returncode != 0:
-            raise CannotReproduce(record.id, f"git worktree add failed: {last_line(done)}")
-        if the_plan.patch:
-            done = git(worktree, "apply", "--binary", "--whitespace=nowarn", str(project.root / the_plan.patch))
+    the_plan, env = _plan(project, record, rtol)
+    if confirm is not None and not confirm(the_plan):
+        raise CannotReproduce(record.id, "not confirmed: nothing was run (answer y, or pass --yes after reading "
+                                         "the plan)")
+    top: Path = env["top"]
+    with stop_on_signals():
+        prune_stale(top)
+        python = the_plan.python
+        if env["environment"] == "create":
+            python = build(record, env, echo)
+        elif env["environment"] == "cached" and not verified(Path(python).parent.parent, env["key"], env["pins"]):
+            raise CannotReproduce(record.id, f"the environment built earlier changed since the plan: {python}")
+        started = datetime.now(timezone.utc).replace(microsecond=0)
+        with scratch_worktree(top) as worktree:
+            done = git(top, "worktree", "add", "--detach", "--quiet", str(worktree), the_plan.commit, timeout=600)
             if done is None or done.returncode != 0:
-                raise CannotReproduce(record.id, f"its patch does not apply in the worktree: {last_line(done)}")
-        cwd = worktree / the_plan.cwd
-        cmd = [python, *the_plan.command]
-        echo(f"running {' '.join(the_plan.command)} in {the_plan.cwd} of a worktree at {the_plan.commit[:12]}")
-        code, tail, timed_out = _run(cmd, cwd, _child_env(project, record, top, worktree), echo, timeout)
-    finally:
-        done = git(top, "worktree", "remove", "--force", str(worktree))
-        shutil.rmtree(scratch, ignore_errors=True)
-        if done is None or done.returncode != 0:
-            git(top, "worktree", "prune")
+                raise CannotReproduce(record.id, f"git worktree add failed: {last_line(done)}")
+            if env["patch"] is not None:
+                done = git(worktree, "apply", "--binary", "--whitespace=nowarn", str(env["patch"]))
+                if done is None or done.returncode != 0:
+                    raise CannotReproduce(record.id, f"its patch does not apply in the worktree: {last_line(done)}")
+            cwd = _in_worktree(record.id, worktree, the_plan.cwd, the_plan.command)
+            cmd = [python, *the_plan.command]
+            echo(f"running the plan's command in {the_plan.cwd} of a worktree at {the_plan.commit[:12]}")
+            code, tail, timed_out = run_in_group(cmd, cwd, _child_env(project, record, top, worktree), echo, timeout)
     rerun = _find_rerun(project, record, started)
     result = ReproduceResult(plan=the_plan, rerun=rerun.id if rerun else None, verdict="failed", returncode=code,
                              output_tail=tail[-4000:])
