@@ -150,3 +150,134 @@ def test_the_merge_driver_is_git_merge_file_for_other_paths(tmp_path: Path) -> N
                           env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert ours.read_text() == expected and "<<<<<<< ours:src/a.py" in expected
+
+
+# -- 4. no link anywhere on the path, no file shared by hard links -----------------------------------------
+def _exp(root: Path, inc: str, number: int) -> Path:
+    return next((root / ".specweave/increments" / inc / "experiments").glob(f"exp-{number:03d}-*"))
+
+
+NEW_RUN = ("from specweave import track_experiment\n"
+           "from skill.errors import SpecweaveError\n"
+           "try:\n"
+           "    with track_experiment('intruded', increment={inc!r}) as exp:\n"
+           "        exp.log_metric('accuracy', 0.9)\n"
+           "    print('WROTE', exp.path)\n"
+           "except SpecweaveError as exc:\n"
+           "    print('REFUSED', exc)\n")
+
+WRITES = [["list-experiments", INC], ["add-note", "exp-003", "a note", "--increment", INC],
+          ["compare-experiments", INC], ["log-decision", "exp-002", "--rationale", "best", "--increment", INC],
+          ["sync-docs"], ["tag", "exp-002", "checked", "--increment", INC]]
+MCP_WRITES = [("list_experiments", {"increment": INC}),
+              ("add_note", {"experiment": "exp-003", "text": "n", "increment": INC}),
+              ("compare_experiments", {"increment": INC}),
+              ("log_decision", {"experiment": "exp-004", "rationale": "r", "increment": INC}),
+              ("sync_living_docs", {})]
+
+
+def every_face(clone: Path, home: Path, inc: str = INC) -> list[str]:
+    answers = [(done := sw_in(clone, home, *args)).stdout + done.stderr for args in WRITES]
+    answers.append(py_in(clone, home, NEW_RUN.format(inc=inc)).stdout)
+    try:
+        answers += mcp_in(clone, MCP_WRITES)
+    except Exception as exc:  # a server that refuses the store at start is fine; a leak is not
+        answers.append(str(exc))
+    return answers
+
+
+@pytest.mark.parametrize("linked", ["cache", "cache/locks", "cache/claims", "cache/tmp", "cache/index"])
+def test_a_linked_cache_folder_is_never_written_through(world: dict[str, Path], linked: str) -> None:
+    origin, outside = world["origin"], world["outside"]
+    target = outside / "target"
+    (target / "locks").mkdir(parents=True)
+    (target / "kept.txt").write_text("theirs\n")
+    store = origin / ".specweave"
+    (store / "cache").mkdir(exist_ok=True)
+    (store / "cache" / "keep").write_text("x")  # so git carries the folder when a part below it is the link
+    replace_with_link(store / linked, target)
+    clone = commit_and_clone(world, f"{linked} as a link")
+    assert (clone / ".specweave" / linked).is_symlink()
+    before = snapshot(world["tmp"], clone)
+    answers = every_face(clone, world["home"])
+    assert changed(before, snapshot(world["tmp"], clone)) == []
+    assert any("exp-004" in a for a in answers)  # reads still answer
+    if linked != "cache/index":  # the read cache is only an optimisation: skipped without a word
+        assert any("symbolic link" in a for a in answers)  # writes say why they refused
+
+
+def test_a_linked_lock_file_creates_nothing(world: dict[str, Path]) -> None:
+    from skill.storage.locks import lock_path
+
+    origin, outside = world["origin"], world["outside"]
+    meta = _exp(origin, INC, 3) / "metadata.yaml"
+    lock = lock_path(meta)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.unlink(missing_ok=True)
+    lock.symlink_to(outside / "planted-by-a-lock")  # dangling: O_CREAT through it would make the file
+    clone = commit_and_clone(world, "a linked lock")
+    before = snapshot(world["tmp"], clone)
+    done = sw_in(clone, world["home"], "add-note", "exp-003", "a note", "--increment", INC)
+    assert done.returncode != 0 and "symbolic link" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (outside / "planted-by-a-lock").exists()
+    assert changed(before, snapshot(world["tmp"], clone)) == []
+
+
+def test_a_linked_experiments_folder_takes_no_new_run(world: dict[str, Path]) -> None:
+    origin, outside = world["origin"], world["outside"]
+    (outside / "runs").mkdir()
+    inc = origin / ".specweave/increments/0045-linked"
+    inc.mkdir()
+    (inc / "spec.md").write_text("# linked\n")
+    (inc / "experiments").symlink_to(outside / "runs", target_is_directory=True)
+    clone = commit_and_clone(world, "linked experiments")
+    before = snapshot(world["tmp"], clone)
+    done = py_in(clone, world["home"], NEW_RUN.format(inc="0045-linked"))
+    assert done.stdout.startswith("REFUSED") and "symbolic link" in done.stdout, done.stdout + done.stderr
+    assert list((outside / "runs").iterdir()) == []
+    assert changed(before, snapshot(world["tmp"], clone)) == []
+
+
+def test_a_linked_store_is_neither_read_nor_written(world: dict[str, Path]) -> None:
+    from skill.tracking.tracking import track_experiment
+
+    other = init_repo(world["outside"] / "other-project")
+    with track_experiment("their-secret", increment=INC, root=other) as exp:
+        exp.log_param("key", SECRET)
+        exp.log_note(SECRET)
+    origin = world["origin"]
+    replace_with_link(origin / ".specweave", other / ".specweave")
+    clone = commit_and_clone(world, ".specweave as a link")
+    assert (clone / ".specweave").is_symlink()
+    home = world["home"]
+    before = snapshot(world["tmp"], clone)
+    answers = every_face(clone, home)
+    for args in (["show-experiment", "exp-001", "--increment", INC], ["export-experiments", INC, "--format", "json"],
+                 ["list-increments"]):
+        done = sw_in(clone, home, *args)
+        assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        answers.append(done.stdout + done.stderr)
+    assert changed(before, snapshot(world["tmp"], clone)) == []
+    assert not [a for a in answers if SECRET in a]
+    assert all("symbolic link" in a or "REFUSED" in a for a in answers), answers
+
+
+def test_hard_linked_files_are_neither_appended_to_nor_shown(world: dict[str, Path]) -> None:
+    clone = commit_and_clone(world, "clean")
+    outside, home = world["outside"], world["home"]
+    # a hard link cannot travel by git; an unpacked archive or a copy with `cp -l` makes one
+    decisions = clone / ".specweave/increments" / INC / "experiments" / "decisions.jsonl"
+    os.link(outside / "secret.txt", decisions)
+    (outside / "params.json").write_text(json.dumps({"leak": SECRET}))
+    params = _exp(clone, INC, 1) / "params.json"
+    params.unlink()
+    os.link(outside / "params.json", params)
+    before = snapshot(world["tmp"], clone)
+    done = sw_in(clone, home, "log-decision", "exp-002", "--rationale", "best", "--increment", INC)
+    assert done.returncode != 0 and "hard link" in done.stderr, done.stdout + done.stderr
+    shown = sw_in(clone, home, "show-experiment", "exp-001", "--increment", INC)
+    answers = [shown.stdout + shown.stderr, *mcp_in(clone, [("show_experiment", {"experiment": "exp-001",
+                                                                                   "increment": INC})])]
+    assert not [a for a in answers if SECRET in a]
+    assert "hard link" in answers[0]
+    assert changed(before, snapshot(world["tmp"], clone)) == []
