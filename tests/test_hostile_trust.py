@@ -85,9 +85,10 @@ def world(tmp_path: Path) -> dict[str, Path]:
     return {"tmp": tmp_path, "home": home, "outside": outside, "origin": origin}
 
 
-def commit_and_clone(world: dict[str, Path], message: str) -> Path:
+def commit_and_clone(world: dict[str, Path], message: str, *, force: bool = True) -> Path:
+    """Commit everything (`force`: git-ignored paths too, as a hostile committer can) and clone."""
     origin = world["origin"]
-    git(origin, "add", "-A", "--force")
+    git(origin, "add", "-A", *(["--force"] if force else []))
     git(origin, "commit", "-qm", message)
     clone = world["tmp"] / "clone"
     git(world["tmp"], "clone", "-q", str(origin), str(clone))
@@ -172,7 +173,7 @@ WRITES = [["list-experiments", INC], ["add-note", "exp-003", "a note", "--increm
 MCP_WRITES = [("list_experiments", {"increment": INC}),
               ("add_note", {"experiment": "exp-003", "text": "n", "increment": INC}),
               ("compare_experiments", {"increment": INC}),
-              ("log_decision", {"experiment": "exp-004", "rationale": "r", "increment": INC}),
+              ("log_decision", {"selected": "exp-004", "rationale": "r", "increment": INC}),
               ("sync_living_docs", {})]
 
 
@@ -281,3 +282,221 @@ def test_hard_linked_files_are_neither_appended_to_nor_shown(world: dict[str, Pa
     assert not [a for a in answers if SECRET in a]
     assert "hard link" in answers[0]
     assert changed(before, snapshot(world["tmp"], clone)) == []
+
+
+# -- 6. content named by a hash is checked ----------------------------------------------------------------
+def test_an_edited_environment_file_is_damage_and_never_adopted(world: dict[str, Path]) -> None:
+    origin, home = world["origin"], world["home"]
+    env_file = next((origin / ".specweave/environments").glob("*.yaml"))
+    text = env_file.read_text()
+    assert "\npackages:\n" in text
+    env_file.write_text(text.replace("\npackages:\n", "\npackages:\n  evil-package: 6.6.6\n", 1))
+    clone = commit_and_clone(world, "a poisoned environment")
+    shown = sw_in(clone, home, "show-experiment", "exp-001", "--increment", INC, "--json")
+    assert "evil-package" not in shown.stdout
+    assert "does not match the hash" in shown.stdout
+    # the victim's next run, in the same environment, names the file by the same hash: it is rewritten true
+    done = py_in(clone, home, NEW_RUN.format(inc=INC))
+    assert done.stdout.startswith("WROTE"), done.stdout + done.stderr
+    fixed = (clone / ".specweave/environments" / env_file.name)
+    if fixed.exists():
+        assert "evil-package" not in fixed.read_text()
+    new = sw_in(clone, home, "show-experiment", "intruded", "--increment", INC, "--json")
+    assert "evil-package" not in new.stdout and new.returncode == 0
+
+
+def test_an_oversized_environment_file_costs_nothing_to_read(world: dict[str, Path]) -> None:
+    origin, home = world["origin"], world["home"]
+    env_file = next((origin / ".specweave/environments").glob("*.yaml"))
+    big = env_file.read_text() + "".join(f"  pkg{i:07d}: 1.0.{i}\n" for i in range(500_000))  # ~12 MB
+    env_file.write_text(big)
+    assert env_file.stat().st_size > 10 << 20
+    clone = commit_and_clone(world, "a huge environment")
+    from skill.project import Project
+
+    record = Project(clone).experiment("exp-001", INC)
+    assert any("too large" in p for p in record.problems), record.problems
+    assert record.meta is not None and not record.meta.packages
+
+
+def _objects_world(world: dict[str, Path]) -> tuple[Path, str, Path]:
+    """The origin with a model in the object store, pushed to a remote folder; the model's sha256."""
+    from skill.project import Project
+    from skill.tracking.tracking import track_experiment
+
+    origin = world["origin"]
+    with track_experiment("with-model", increment=INC, root=origin) as exp:
+        exp.log_metric("accuracy", 0.9)
+        sha = exp.save_model({"weights": list(range(100))}).sha256
+    remote = world["tmp"] / "remote"
+    Project(origin).push_artifacts(to=str(remote))
+    return origin, sha, remote
+
+
+def test_objects_are_compared_by_hash_both_ways(world: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from skill.project import Project
+    from skill.storage.objects import object_key, object_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(world["home"] / ".config"))
+    origin, sha, remote = _objects_world(world)
+    good = object_path(origin / ".specweave", sha).read_bytes()
+    poisoned = bytes([good[0] ^ 0xFF]) + good[1:]  # the same size, other bytes
+    (remote / object_key(sha)).chmod(0o644)
+    (remote / object_key(sha)).write_bytes(poisoned)
+    clone = commit_and_clone(world, "a model", force=False)
+    pulled = Project(clone).pull_artifacts(source=str(remote))
+    assert pulled.copied == 0 and len(pulled.refused) == 1 and "sha256" in pulled.refused[0]
+    # a good clone's push repairs the poisoned remote (sizes are equal: the hash decides)
+    repaired = Project(origin).push_artifacts(to=str(remote))
+    assert (repaired.copied, repaired.already) == (1, 0), repaired
+    assert (remote / object_key(sha)).read_bytes() == good
+    assert Project(clone).pull_artifacts(source=str(remote)).copied == 1
+    # a clone whose own copy is damaged at the same size: push refuses to send it, pull replaces it
+    local = object_path(clone / ".specweave", sha)
+    local.chmod(0o644)
+    local.write_bytes(poisoned)
+    other = world["tmp"] / "remote2"
+    pushed = Project(clone).push_artifacts(to=str(other))
+    assert pushed.copied == 0 and "does not hash to its name" in pushed.refused[0]
+    assert not (other / object_key(sha)).exists()
+    assert Project(clone).pull_artifacts(source=str(remote)).copied == 1
+    assert local.read_bytes() == good
+
+
+def test_one_malformed_object_record_is_one_damaged_line(world: dict[str, Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(world["home"] / ".config"))
+    origin, sha, remote = _objects_world(world)
+    meta = _exp(origin, INC, 1) / "metadata.yaml"
+    text = meta.read_text()
+    assert "artifacts: []" in text or "artifacts:" not in text
+    fake = ("artifacts:\n- name: model.pkl\n  kind: model\n  size: 10\n  sha256: ../../../etc/passwd\n"
+            "  format: pickle\n  stored: objects\n")
+    meta.write_text(text.replace("artifacts: []\n", fake) if "artifacts: []" in text else text + fake)
+    clone = commit_and_clone(world, "one bad record", force=False)
+    home = world["home"]
+    status = sw_in(clone, home, "artifacts", "status")
+    assert "etc/passwd" in status.stdout and "not 64 hexadecimal digits" in status.stdout, status.stdout + status.stderr
+    pulled = sw_in(clone, home, "artifacts", "pull", "--from", str(remote))
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr  # one refused line; the good model came
+    assert "pulled 1 object" in pulled.stdout and pulled.stdout.count("refused:") == 1
+
+
+# -- 7. I/O destinations come from the user ---------------------------------------------------------------
+@pytest.mark.parametrize("remote", ["../exfil", "~/exfil", "{outside}/exfil", "simplecache::file://{outside}/exfil",
+                                    "reference://", "http://127.0.0.1:9/objects", "memory://x"])
+def test_a_cloned_ml_yaml_decides_no_destination(world: dict[str, Path], remote: str) -> None:
+    origin, home, outside = world["origin"], world["home"], world["outside"]
+    from skill.tracking.tracking import track_experiment
+
+    with track_experiment("with-model", increment=INC, root=origin) as exp:
+        exp.save_model({"weights": [1, 2, 3]})
+    remote = remote.format(outside=outside)
+    (origin / ".specweave/ml.yaml").write_text(
+        f"artifacts:\n  remote: '{remote}'\n  storage_options:\n    cache_storage: {outside}/cache\n"
+        if "simplecache" in remote else f"artifacts:\n  remote: '{remote}'\n")
+    clone = commit_and_clone(world, "the team's remote")
+    (home / "exfil").mkdir()
+    before = snapshot(world["tmp"], clone)
+    for args in (["artifacts", "push"], ["artifacts", "pull"], ["artifacts", "push", "--json"]):
+        done = sw_in(clone, home, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        line = done.stderr.strip()
+        assert len(line.splitlines()) == 1 and "pushed" not in done.stdout
+        assert "allow-remote" in line or "expected" in line
+    assert changed(before, snapshot(world["tmp"], clone)) == []
+
+
+def test_a_confirmed_remote_is_used_and_a_changed_one_asks_again(world: dict[str, Path]) -> None:
+    origin, home, outside = world["origin"], world["home"], world["outside"]
+    from skill.tracking.tracking import track_experiment
+
+    with track_experiment("with-model", increment=INC, root=origin) as exp:
+        exp.save_model({"weights": [1, 2, 3]})
+    shared = outside / "team-objects"
+    (origin / ".specweave/ml.yaml").write_text(f"artifacts:\n  remote: {shared}\n")
+    clone = commit_and_clone(world, "the team's remote")
+    assert sw_in(clone, home, "artifacts", "push").returncode == 2
+    allowed = sw_in(clone, home, "artifacts", "allow-remote")
+    assert allowed.returncode == 0 and str(shared) in allowed.stdout
+    assert (home / ".config/specweave-ml/allowed-remotes.json").is_file()  # the user's own config
+    pushed = sw_in(clone, home, "artifacts", "push")
+    assert pushed.returncode == 0 and pushed.stdout.startswith("pushed 1 object"), pushed.stdout + pushed.stderr
+    # a later commit moves the remote: asked again
+    (origin / ".specweave/ml.yaml").write_text(f"artifacts:\n  remote: {outside / 'elsewhere'}\n")
+    git(origin, "commit", "-qam", "moved")
+    git(clone, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    again = sw_in(clone, home, "artifacts", "push")
+    assert again.returncode == 2 and "allow-remote" in again.stderr
+    assert not (outside / "elsewhere").exists()
+    # the user's own flag needs no confirmation; a chained URL is refused even there
+    assert sw_in(clone, home, "artifacts", "push", "--to", str(outside / "mine")).returncode == 0
+    chained = sw_in(clone, home, "artifacts", "push", "--to", f"simplecache::file://{outside}/x")
+    assert chained.returncode == 2 and len(chained.stderr.strip().splitlines()) == 1
+
+
+# -- 8. a decision from the future does not win -----------------------------------------------------------
+def test_a_decision_dated_2099_is_flagged_and_never_selects(world: dict[str, Path]) -> None:
+    origin, home = world["origin"], world["home"]
+    from skill.storage.decisions import log_decision
+
+    log_decision(origin, INC, "exp-001", "baseline first")
+    path = origin / ".specweave/increments" / INC / "experiments/decisions.jsonl"
+    line = json.loads(path.read_text().splitlines()[0])
+    line.update(ts="2099-01-01T00:00:00Z", selected=_exp(origin, INC, 4).name.split(".")[0],
+                selected_dir=_exp(origin, INC, 4).name, rationale="from the future")
+    with path.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    clone = commit_and_clone(world, "a decision from 2099")
+    decided = sw_in(clone, home, "log-decision", "exp-002", "--rationale", "measured", "--increment", INC)
+    assert decided.returncode == 0 and "exp-002" in decided.stdout and "NOT selected" not in decided.stdout
+    listed = sw_in(clone, home, "list-experiments", INC, "--tag", "selected", "--json")
+    rows = json.loads(listed.stdout)
+    rows = rows["experiments"] if isinstance(rows, dict) else rows
+    assert [r["id"] for r in rows] == [_exp(clone, INC, 2).name.split(".")[0]]
+    compared = sw_in(clone, home, "compare-experiments", INC)
+    assert "more than a day in the future" in compared.stdout + compared.stderr + (
+        _exp(clone, INC, 1).parent / "comparison.md").read_text()
+
+
+def test_log_decision_says_when_a_later_decision_still_holds(world: dict[str, Path]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    origin, home = world["origin"], world["home"]
+    from skill.storage.decisions import log_decision
+
+    log_decision(origin, INC, "exp-001", "baseline first")
+    path = origin / ".specweave/increments" / INC / "experiments/decisions.jsonl"
+    line = json.loads(path.read_text().splitlines()[0])
+    line["ts"] = (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()  # a clock a few hours ahead
+    path.write_text(json.dumps(line) + "\n")
+    clone = commit_and_clone(world, "a decision a few hours ahead")
+    decided = sw_in(clone, home, "log-decision", "exp-002", "--rationale", "measured", "--increment", INC)
+    assert decided.returncode == 0 and "NOT selected" in decided.stdout and "exp-001" in decided.stdout
+    answer = mcp_in(clone, [("log_decision", {"selected": "exp-003", "rationale": "r", "increment": INC})])[0]
+    assert "NOT selected" in answer and "exp-001" in answer
+
+
+# -- 10. the markdown the tracker commits is inert --------------------------------------------------------
+def test_user_text_adds_no_html_and_no_script_links_to_committed_markdown(world: dict[str, Path]) -> None:
+    origin, home = world["origin"], world["home"]
+    from skill.tracking.tracking import track_experiment
+
+    with track_experiment("html", increment=INC, root=origin) as exp:
+        exp.log_params({"<svg onload=alert(1)>": "<img src=x onerror=alert(2)>"})
+        exp.log_metric("accuracy", 0.99)
+        exp.log_note("[click](javascript:alert(3)) & <script>alert(4)</script>")
+        exp.set_status("failed")
+    clone = commit_and_clone(world, "html in user text")
+    assert sw_in(clone, home, "log-decision", "html", "--increment", INC, "--rationale",
+                 "<script>alert(5)</script> [x](javascript:alert(6)) [ok](https://example.com)\n"
+                 "[r]: javascript:alert(7)").returncode == 0
+    assert sw_in(clone, home, "compare-experiments", INC).returncode == 0
+    assert sw_in(clone, home, "sync-docs").returncode == 0
+    for path in (_exp(clone, INC, 1).parent / "comparison.md",
+                 clone / ".specweave/docs/internal/architecture/ml-experiments.md"):
+        text = path.read_text()
+        assert "&lt;script&gt;" in text, path
+        for bad in ("<script", "<img", "<svg", "](javascript:", "\n[r]: javascript:"):
+            assert bad not in text, (path, bad)
+        assert "[ok](https://example.com)" in text
