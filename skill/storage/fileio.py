@@ -120,32 +120,64 @@ def store_dir_of(path: Path) -> Path | None:
 # of the store (they all open, create or rename through this module). The folders above `.specweave` are the
 # user's own choice (a project under a linked home folder is fine).
 
+_SEP = os.sep
+_STORE_PART = _SEP + SPECWEAVE_DIR
+
+
+def _store_at(text: str) -> int:
+    """Where the outermost `.specweave` folder on the path `text` ends (an index into it), or -1."""
+    at = text.find(_STORE_PART)
+    while at >= 0:
+        end = at + len(_STORE_PART)
+        if end == len(text) or text[end] == _SEP:
+            return end
+        at = text.find(_STORE_PART, end)
+    return -1
+
+
 def _outer_store(path: Path) -> Path | None:
     """The outermost `.specweave` folder on `path` (a folder named so inside a store is the clone's)."""
-    found = None
-    for parent in (path, *path.parents):
-        if parent.name == SPECWEAVE_DIR:
-            found = parent
-    return found
+    text = os.fspath(path)
+    end = _store_at(text)
+    return Path(text[:end]) if end >= 0 else None
 
 
 def linked_part(path: Path) -> Path | None:
     """The first of `.specweave` and the folders below it on the way to `path` (not `path` itself) that is a
-    symbolic link, or None. A part that does not exist ends the check: nothing below it exists either."""
-    store = _outer_store(path)
-    if store is None:
+    symbolic link, or None. A part that does not exist ends the check: nothing below it exists either.
+    Plain string slicing and one lstat per folder: this runs for every file the store reads or writes."""
+    text = os.path.abspath(path) if not os.path.isabs(path) else os.fspath(path)
+    end = _store_at(text)
+    if end < 0:
         return None
-    current = store
-    for step in ("", *path.relative_to(store).parts[:-1]):
-        if step:
-            current = current / step
-        try:
-            mode = os.lstat(current).st_mode
-        except (FileNotFoundError, NotADirectoryError):
+    last = text.rfind(_SEP)
+    now = time.monotonic()
+    if now - _checked.get(text[:last], -_RECHECK_S) < _RECHECK_S:
+        return None
+    lstat, islink = os.lstat, stat.S_ISLNK
+    while True:
+        prefix = text[:end]
+        if now - _checked.get(prefix, -_RECHECK_S) >= _RECHECK_S:
+            try:
+                if islink(lstat(prefix).st_mode):
+                    return Path(prefix)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            if len(_checked) > 50_000:
+                _checked.clear()
+            _checked[prefix] = now
+        if end >= last:
             return None
-        if stat.S_ISLNK(mode):
-            return current
-    return None
+        end = text.find(_SEP, end + 1)
+        if end < 0 or end > last:
+            return None
+
+
+# Folders found not to be links, and when: reading a run's three files, or a thousand runs of one increment,
+# checks each folder on the way once, not once per file. The threat is what a clone committed, which is on
+# disk before any command starts; a second is far shorter than any `git pull` followed by a command.
+_RECHECK_S = 1.0
+_checked: dict[str, float] = {}
 
 
 def refuse_linked_parts(path: Path) -> None:
