@@ -432,8 +432,9 @@ def test_a_confirmed_remote_is_used_and_a_changed_one_asks_again(world: dict[str
     assert not (outside / "elsewhere").exists()
     # the user's own flag needs no confirmation; a chained URL is refused even there
     assert sw_in(clone, home, "artifacts", "push", "--to", str(outside / "mine")).returncode == 0
-    chained = sw_in(clone, home, "artifacts", "push", "--to", f"simplecache::file://{outside}/x")
-    assert chained.returncode == 2 and len(chained.stderr.strip().splitlines()) == 1
+    for url in (f"simplecache::file://{outside}/x", "http://127.0.0.1:9/objects", "reference://"):
+        refused = sw_in(clone, home, "artifacts", "push", "--to", url)
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
 
 
 # -- 8. a decision from the future does not win -----------------------------------------------------------
