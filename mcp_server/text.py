@@ -169,6 +169,10 @@ def export(data: dict[str, Any]) -> str:
 def decision(data: dict[str, Any]) -> str:
     ref = full_ref(data["increment"], data["selected"])
     alternatives = ", ".join(data.get("alternatives") or []) or "nothing else named"
+    now = data.get("selected_now")
+    if now and now != data["selected"]:
+        return (f"Decision logged in {data['increment']} at {data['ts']}: {ref} over {alternatives}, but it is NOT "
+                f"selected: a decision dated later still selects {now}. Rationale: {data['rationale']}")
     return (f"Decision logged in {data['increment']} at {data['ts']}: {ref} selected over {alternatives} "
             f"(tagged `selected`). Rationale: {data['rationale']}")
 

@@ -119,6 +119,28 @@ class ObjectMissing(NotFound):
         self.args = (self.message,)
 
 
+class UnconfirmedRemote(SpecweaveError):
+    """ml.yaml names a remote the user has not confirmed for this repository."""
+
+    exit_code = 2
+
+    def __init__(self, url: str):
+        self.url = url
+        super().__init__(f"the artifacts remote {url!r} comes from .specweave/ml.yaml, which anyone who commits "
+                         "to this repository can change; confirm it once with `sw-ml artifacts allow-remote`, or "
+                         "name a remote yourself with --to/--from URL or SPECWEAVE_ARTIFACTS_REMOTE")
+
+
+class RemoteFailed(SpecweaveError):
+    """The artifacts remote answered with an error (a refusal, an unsupported operation, no connection)."""
+
+    exit_code = 1
+
+    def __init__(self, url: str, what: str, exc: BaseException):
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        super().__init__(f"the artifacts remote {url} failed while {what}: {type(exc).__name__}: {first}")
+
+
 class CannotReproduce(SpecweaveError):
     """A run cannot be rerun as recorded; the message says why, in one line, before anything heavy."""
 
@@ -138,6 +160,8 @@ __all__ = [
     "NotFound",
     "ObjectMissing",
     "ReadOnly",
+    "RemoteFailed",
     "SpecweaveError",
+    "UnconfirmedRemote",
     "UnsafePath",
 ]

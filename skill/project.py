@@ -341,17 +341,31 @@ class Project:
         return self.experiments(all_increments=True) if self.exists else []
 
     def _remote(self, url: str | None) -> tuple[Any, str, str]:
+        """The remote a push or pull uses: the user's flag, SPECWEAVE_ARTIFACTS_REMOTE, or ml.yaml's remote
+        once the user confirmed it (`allow_remote`); ml.yaml came with the repository (remote_trust.py)."""
         from .config import load_config
         from .storage.remote import open_remote
+        from .storage.remote_trust import choose_remote
 
         settings = load_config(self.root).artifacts
-        chosen = (url or "").strip() or (settings.remote or "").strip()
-        if not chosen:
-            raise InvalidInput("artifacts remote", url or None, "--to/--from URL, or `artifacts: {remote: URL}` in "
-                               ".specweave/ml.yaml (a folder, s3://bucket/prefix, gs://, az://, ssh://host/path)")
-        same = settings.remote and chosen.split("://", 1)[0] == settings.remote.strip().split("://", 1)[0]
-        fs, base = open_remote(chosen, dict(settings.storage_options) if same else {}, self.root)
-        return fs, base, chosen
+        target, shown, options = choose_remote(self.root, url, settings.remote, dict(settings.storage_options))
+        fs, base = open_remote(target, options, self.root)
+        return fs, base, shown
+
+    def allow_remote(self) -> tuple[str, dict[str, Any], Path]:
+        """Confirm ml.yaml's artifacts remote and storage options for this repository, for this user:
+        (remote, options, where the confirmation is kept). Refused (one line) when ml.yaml names none, or
+        one no confirmation can make safe (a relative or `~` folder, a protocol not allowed)."""
+        from .config import load_config
+        from .storage.remote_trust import check_options, check_url, confirm
+
+        settings = load_config(self.root).artifacts
+        if not (settings.remote or "").strip():
+            raise InvalidInput("artifacts remote", None, "`artifacts: {remote: URL}` in .specweave/ml.yaml to confirm")
+        remote = settings.remote.strip()
+        options = check_options(dict(settings.storage_options))
+        check_url(remote, self.root, from_user=False)
+        return remote, options, confirm(self.root, remote, options)
 
     def push_artifacts(self, increment: str | None = None, to: str | None = None) -> Any:
         """Copy the objects of an increment's experiments (default: every increment) to the remote (`to`,

@@ -252,7 +252,11 @@ def cmd_log_decision(args: argparse.Namespace) -> int:
     if args.json:
         _json(decision.model_dump(mode="json"))
     else:
-        print(f"decision logged for {decision.increment}: {decision.selected} (tagged 'selected')")
+        if decision.selected_now in (None, decision.selected):
+            print(f"decision logged for {decision.increment}: {decision.selected} (tagged 'selected')")
+        else:
+            print(f"decision logged for {decision.increment}: {decision.selected}; NOT selected: a decision dated "
+                  f"later still selects {decision.selected_now}")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Models and binary artifacts live in the git-ignored object store (`.specweave/objects/`); git carries
 their names, sizes and hashes. These commands copy the objects to and from a remote (an fsspec URL:
-a folder, s3://, gs://, az://, ssh://), configured once as `artifacts: {remote: URL}` in ml.yaml.
+a folder, s3://, gs://, az://, ssh://), configured once as `artifacts: {remote: URL}` in ml.yaml and confirmed by each user with
+`sw-ml artifacts allow-remote` (or named with --to/--from or SPECWEAVE_ARTIFACTS_REMOTE).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if result.missing or result.damaged else 0
 
 
+def cmd_allow_remote(args: argparse.Namespace) -> int:
+    remote, options, where = _project(args).allow_remote()
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(options.items())) or "none"
+    print(f"allowed the artifacts remote {remote} (storage options: {shown}) for this repository; "
+          f"recorded in {where}")
+    return 0
+
+
 def _sub(sub: Any, name: str, func: Any, help_text: str, example: str, parents: list[Any]) -> Any:
     p = sub.add_parser(name, parents=parents, help=help_text, description=help_text, epilog=_EPILOG + example,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,14 +74,20 @@ def register(add: Any, **parents: Any) -> None:
              "sw-ml artifacts push 0042 --to s3://team-bucket/ml-objects", [as_json])
     p.add_argument("increment", nargs="?", help="only this increment's experiments (default: every increment)")
     p.add_argument("--to", metavar="URL", help="the remote, an fsspec URL: a folder, s3://bucket/prefix, gs://, "
-                   "az://, ssh://host/path (default: artifacts.remote in .specweave/ml.yaml)")
+                   "az://, ssh://host/path (default: $SPECWEAVE_ARTIFACTS_REMOTE, then artifacts.remote in "
+                   ".specweave/ml.yaml once confirmed with `sw-ml artifacts allow-remote`)")
 
     p = _sub(sub, "pull", cmd_pull, "Fetch the objects experiments record from the remote, checking each sha256.",
              "sw-ml artifacts pull exp-003 exp-004      # no experiment: every one", [as_json])
     p.add_argument("experiments", nargs="*", metavar="EXP", help="experiments to fetch for (default: all)")
-    p.add_argument("--from", metavar="URL", help="the remote (default: artifacts.remote in .specweave/ml.yaml)")
+    p.add_argument("--from", metavar="URL", help="the remote (default: $SPECWEAVE_ARTIFACTS_REMOTE, then artifacts.remote in "
+                   ".specweave/ml.yaml once confirmed with `sw-ml artifacts allow-remote`)")
     p.add_argument("--increment", help="look the experiments up in (or, with none named, take all of) this "
                    "increment")
+
+    _sub(sub, "allow-remote", cmd_allow_remote, "Confirm, for this repository and this user, the remote (and "
+         "storage options) that .specweave/ml.yaml names: it came with the repository, so it is not used before.",
+         "sw-ml artifacts allow-remote      # again after a commit changes the remote", [])
 
     p = _sub(sub, "status", cmd_status, "Where the artifacts are in this clone: in git, in the object store, "
              "or missing (exit 1 when some must be pulled).", "sw-ml artifacts status --verify", [as_json])

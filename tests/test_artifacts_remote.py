@@ -19,6 +19,13 @@ from skill.storage.objects import object_key, object_path
 from specweave import load_model, track_experiment
 from tests.conftest import REPO, git, sw
 
+@pytest.fixture(autouse=True)
+def _own_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Confirmations of ml.yaml remotes go to a config folder of the test's own, never the real HOME's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.delenv("SPECWEAVE_ARTIFACTS_REMOTE", raising=False)
+
+
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 
 
@@ -93,14 +100,19 @@ def test_push_of_one_increment_and_pull_of_one_experiment(project: Path, tmp_pat
 
 def test_the_cli_reports_what_moved_and_exits_1_when_something_could_not(project: Path, tmp_path: Path) -> None:
     shas = _two_runs(project)
-    (project / ".specweave" / "ml.yaml").write_text("artifacts:\n  remote: ../remote\n")  # relative to the root
+    remote = str(tmp_path / "remote")
+    (project / ".specweave" / "ml.yaml").write_text(f"artifacts:\n  remote: {remote}\n")
+    refused = sw("artifacts", "push", cwd=project)  # ml.yaml came with the repository: confirmed first
+    assert refused.returncode == 2 and "sw-ml artifacts allow-remote" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "remote").exists()
+    assert sw("artifacts", "allow-remote", cwd=project).returncode == 0
     done = sw("artifacts", "push", "--json", cwd=project)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["direction"], report["copied"], report["already"]) == ("push", 3, 0)
     assert (tmp_path / "remote" / "sha256").is_dir()
     text = sw("artifacts", "push", cwd=project)
-    assert text.returncode == 0 and text.stdout.startswith("pushed 0 objects (0 bytes) to ../remote; 3 already there")
+    assert text.returncode == 0 and text.stdout.startswith(f"pushed 0 objects (0 bytes) to {remote}; 3 already there")
     # an object this clone lost cannot be pushed: said, exit 1
     shutil.rmtree(tmp_path / "remote")
     object_path(project / ".specweave", next(iter(shas.values()))).unlink()
@@ -211,6 +223,7 @@ def test_push_and_pull_through_s3(project: Path, tmp_path: Path, s3: str) -> Non
     _s3_config(project, s3)
     git(project, "add", "-A")
     git(project, "commit", "-qm", "the team's remote")
+    assert sw("artifacts", "allow-remote", cwd=project).returncode == 0
     done = sw("artifacts", "push", "--json", cwd=project)
     assert done.returncode == 0, done.stderr
     first = json.loads(done.stdout)
@@ -223,6 +236,8 @@ def test_push_and_pull_through_s3(project: Path, tmp_path: Path, s3: str) -> Non
 
     clone = _clone(project, tmp_path / "clone")  # the remote's settings came with the clone
     alpha = next(iter(shas))
+    assert sw("artifacts", "pull", cwd=clone).returncode == 2  # not confirmed in this clone yet
+    assert sw("artifacts", "allow-remote", cwd=clone).returncode == 0
     pulled = sw("artifacts", "pull", "--json", cwd=clone)
     assert pulled.returncode == 0, pulled.stderr
     assert json.loads(pulled.stdout)["copied"] == 3
@@ -235,6 +250,7 @@ def test_a_corrupted_s3_object_is_refused(project: Path, tmp_path: Path, s3: str
 
     shas = _two_runs(project)
     _s3_config(project, s3)
+    Project(project).allow_remote()
     Project(project).push_artifacts()
     alpha = next(iter(shas))
     bucket = s3fs.S3FileSystem(endpoint_url=s3, skip_instance_cache=True)
@@ -244,13 +260,15 @@ def test_a_corrupted_s3_object_is_refused(project: Path, tmp_path: Path, s3: str
     bucket.pipe_file(key, bytes(data))  # the same size, other bytes
     clone = _clone(project, tmp_path / "clone")
     _s3_config(clone, s3)
+    Project(clone).allow_remote()
     result = Project(clone).pull_artifacts()
     assert result.copied == 2 and len(result.refused) == 1 and alpha in result.refused[0]
     assert "sha256" in result.refused[0]
     with pytest.raises(ObjectMissing):
         load_model(alpha, root=clone)
-    # push compares names and sizes, not contents (hashing the remote would mean downloading it): a same-size
-    # damaged copy stays until someone writes the true bytes there; pull refuses it until then
-    bucket.pipe_file(key, Path(object_path(project / ".specweave", shas[alpha])).read_bytes())
+    # push compares hashes, not sizes: a clone that has the true bytes repairs the same-size damaged copy
+    repaired = Project(project).push_artifacts()
+    assert (repaired.copied, repaired.already) == (1, 2)
+    assert bucket.cat_file(key) == Path(object_path(project / ".specweave", shas[alpha])).read_bytes()
     assert Project(clone).pull_artifacts().copied == 1
     assert load_model(alpha, root=clone)["name"] == "alpha"

@@ -83,10 +83,23 @@ def short_duration(seconds: Any) -> str:
 
 
 _PIPE = re.compile(r"(\\*)\|")
+# A markdown link or image whose target is not http(s) (`[x](javascript:...)`, `![](data:...)`) and a link
+# reference definition (`[x]: javascript:...`): the bracket or parenthesis is escaped, so no link is made.
+_INLINE_LINK = re.compile(r"\]\((?!\s*<?\s*https?://)", re.IGNORECASE)
+_REFERENCE_LINK = re.compile(r"^( {0,3})\[(?=[^\]\n]*\]:(?!\s*<?\s*https?://))", re.IGNORECASE | re.MULTILINE)
+
+
+def _inert(text: str) -> str:
+    """User text that can add no HTML and no link other than http(s) to the markdown the tracker commits
+    (GitHub, GitLab and editors render comparison.md and the living docs): `&`, `<`, `>` become entities
+    (which also keeps our `<!-- -->` markers intact), and a link to any other scheme loses its syntax."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _INLINE_LINK.sub("]\\(", text)
+    return _REFERENCE_LINK.sub(r"\1\\[", text)
 
 
 def md_cell(value: Any) -> str:
-    """Text made safe for one markdown table cell or list line (no pipes, newlines or HTML comments).
+    """Text made safe for one markdown table cell or list line (no pipes, newlines, HTML or non-http links).
 
     Every `|` comes out escaped as `\\|`, and the backslashes already before one are
     doubled first: GitHub's table parser reads `\\\\|` as a backslash and then a cell
@@ -95,7 +108,7 @@ def md_cell(value: Any) -> str:
     text = str(value) if value is not None else ""
     text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     text = _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", text)
-    return text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    return _inert(text)
 
 
 def md_table(headers: list[Any], rows: list[list[Any]]) -> list[str]:
@@ -114,9 +127,10 @@ def md_table(headers: list[Any], rows: list[list[Any]]) -> list[str]:
 
 
 def md_text(value: Any) -> str:
-    """Multi-line text kept as is, except that it can never open or close an HTML comment (our markers)."""
+    """Multi-line text kept as is, except that it holds no HTML (so never our comment markers either) and no
+    link other than http(s)."""
     text = str(value) if value is not None else ""
-    return text.replace("\r\n", "\n").replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    return _inert(text.replace("\r\n", "\n"))
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,9 @@ class Decision(BaseModel):
     primary_metric: str | None = Field(None, description="the metric the choice was ranked on")
     metrics: dict[str, Any] = Field(default_factory=dict, description="the primary metric's value (or those given)")
     author: str | None = None
+    selected_now: str | None = Field(None, description=(
+        "set when a decision is logged: the run the increment's decisions select afterwards (another run when a "
+        "decision dated later than now holds); never written to decisions.jsonl"))
 
 
 class ComparisonRow(BaseModel):

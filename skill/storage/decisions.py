@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,11 @@ from .validate import (
     is_utf8,
     validate_text,
 )
+
+
+# A decision dated later than this after now is not believed: clocks differ by minutes, not days, and a line
+# dated 2099 that arrived by a merge would otherwise select its run for good.
+FUTURE_SLACK = timedelta(days=1)
 
 
 def decisions_path(inc: Increment) -> Path:
@@ -73,11 +78,19 @@ def read_decisions_file(path: Path, shown: Path) -> tuple[list[Decision], list[s
     records, bad = parse_jsonl(shown, text)
     problems = [f"{b.path}:{b.line}: {b.problem}" for b in bad]
     decisions = []
+    latest_allowed = datetime.now(timezone.utc) + FUTURE_SLACK
     for record in records:
         try:
-            decisions.append(Decision.model_validate(record))
+            decision = Decision.model_validate(record)
         except ValidationError as exc:
             problems.append(f"{shown}: a decision does not match the schema ({exc.errors()[0]['msg']})")
+            continue
+        ts = decision.ts if decision.ts.tzinfo else decision.ts.replace(tzinfo=timezone.utc)
+        if ts > latest_allowed:  # it would stay "the latest" for ever, whatever anyone decides later
+            problems.append(f"{shown}: a decision for {decision.selected} is dated {ts.isoformat()}, more than a "
+                            "day in the future; it is ignored (the selection is the latest decision up to now)")
+            continue
+        decisions.append(decision.model_copy(update={"selected_now": None}))
     # by time, not by line: after two clones' histories merge, lines need not be in order
     decisions.sort(key=lambda d: d.ts if d.ts.tzinfo else d.ts.replace(tzinfo=timezone.utc))
     return decisions, problems
@@ -179,14 +192,18 @@ def log_decision(
         rationale=rationale, alternatives=alts, primary_metric=primary, metrics=safe_metrics,
         author=author if author is not None else _default_author(root),
     )
-    line = dumps_jsonl_record(decision.model_dump(mode="json"))
+    line = dumps_jsonl_record(decision.model_dump(mode="json", exclude={"selected_now"}))
     path = decisions_path(inc)
     if path.parent.is_symlink() or path.is_symlink():
         raise UnsafePath(str(path.relative_to(root)), "the store (a symbolic link was planted there)")
     ensure_merge_rules(root)
     with file_lock(path):
         _append_line(path, line)
-    return decision
+        # what the decisions select now, read back: a decision dated later than this one (up to a day ahead)
+        # still holds, and every message about the selection must say so
+        latest = read_decisions_file(path, path)[0]
+    now = latest[-1] if latest else None
+    return decision.model_copy(update={"selected_now": now.selected if now else None})
 
 
 __all__ = ["Decision", "SELECTED_TAG", "latest_decision", "log_decision", "read_decisions"]

@@ -30,6 +30,12 @@ from .paths import make_dirs_within
 SHARED_FIELDS = ("python", "platform", "cpu_count", "gpus", "packages")
 KEY_RE = re.compile(r"^[0-9a-f]{16}$")
 
+# The largest environment file read. What the tracker writes is a few kilobytes to ~60 KB (a conda
+# environment of 2,000 packages); 1 MB is more than ten times that, and parsing it stays well under a
+# second. Every reader of a run (show, diff, report, reproduce --dry-run, history through the run's record)
+# meets this file, so a clone's 12 MB file must cost an fstat, not seconds and hundreds of MB of YAML.
+MAX_ENVIRONMENT_BYTES = 1 << 20
+
 _loaded: dict[tuple[str, int, int, int], dict[str, Any]] = {}
 _lock = threading.Lock()
 
@@ -49,15 +55,23 @@ def write_environment(store: Path, fields: dict[str, Any]) -> str:
     """Write the shared environment file unless it is already there; returns its key."""
     key = environment_key(fields)
     path = environment_path(store, key)
-    if not (path.is_file() and not path.is_symlink()):
-        folder = make_dirs_within(store, (ENVIRONMENTS_DIR,), "the store")  # no link followed out
-        atomic_write(folder / path.name, dumps_yaml(fields))
+    try:
+        if path.is_file() and not path.is_symlink():
+            read_environment(store, key)  # a file of that name whose content is not that hash is replaced
+            return key
+    except (DamagedFile, OSError):
+        pass
+    folder = make_dirs_within(store, (ENVIRONMENTS_DIR,), "the store")  # no link followed out
+    atomic_write(folder / path.name, dumps_yaml(fields))
+    with _lock:
+        _loaded.clear()
     return key
 
 
 def read_environment(store: Path, key: str) -> dict[str, Any]:
     """The fields of environment `key` (cached per file identity). DamagedFile, one line, when the key
-    is malformed, or the file is missing, a link, unreadable or not a mapping."""
+    is malformed, or the file is missing, a link, unreadable, larger than MAX_ENVIRONMENT_BYTES, not a
+    mapping, or not the content its name is the hash of."""
     if not KEY_RE.match(key):
         raise DamagedFile(f"{ENVIRONMENTS_DIR}/{key}", "is not an environment hash (16 hex digits)")
     path = environment_path(store, key)
@@ -70,10 +84,13 @@ def read_environment(store: Path, key: str) -> dict[str, Any]:
         cached = _loaded.get(sig)
     if cached is not None:
         return cached
-    data = read_yaml(path)  # bounded, never through a link
+    data = read_yaml(path, MAX_ENVIRONMENT_BYTES)  # bounded, never through a link
     if not isinstance(data, dict):
         raise DamagedFile(str(path), "is not a mapping of environment fields")
     fields = {name: data[name] for name in SHARED_FIELDS if name in data}
+    if environment_key(data) != key:  # named by its hash: an edit (a commit changing the package list) shows
+        raise DamagedFile(str(path), "does not match the hash it is named by (edited after it was written); "
+                                     "its packages are not used")
     with _lock:
         if len(_loaded) > 256:
             _loaded.clear()

@@ -113,6 +113,117 @@ def store_dir_of(path: Path) -> Path | None:
     return None
 
 
+# --- No link anywhere on the path -----------------------------------------------------------------
+# Everything from `.specweave` down arrived by git, so any folder on the way to a file may be a symbolic link
+# a clone committed (`.specweave -> ../other-project/.specweave`, `cache -> /tmp/x`, `experiments -> ~`).
+# O_NOFOLLOW guards only the last part of a path; these checks guard the rest, for every reader and writer
+# of the store (they all open, create or rename through this module). The folders above `.specweave` are the
+# user's own choice (a project under a linked home folder is fine).
+
+_SEP = os.sep
+_STORE_PART = _SEP + SPECWEAVE_DIR
+
+
+def _store_at(text: str) -> int:
+    """Where the outermost `.specweave` folder on the path `text` ends (an index into it), or -1."""
+    at = text.find(_STORE_PART)
+    while at >= 0:
+        end = at + len(_STORE_PART)
+        if end == len(text) or text[end] == _SEP:
+            return end
+        at = text.find(_STORE_PART, end)
+    return -1
+
+
+def _outer_store(path: Path) -> Path | None:
+    """The outermost `.specweave` folder on `path` (a folder named so inside a store is the clone's)."""
+    text = os.fspath(path)
+    end = _store_at(text)
+    return Path(text[:end]) if end >= 0 else None
+
+
+def linked_part(path: Path) -> Path | None:
+    """The first of `.specweave` and the folders below it on the way to `path` (not `path` itself) that is a
+    symbolic link, or None. A part that does not exist ends the check: nothing below it exists either.
+    Plain string slicing and one lstat per folder: this runs for every file the store reads or writes."""
+    text = os.path.abspath(path) if not os.path.isabs(path) else os.fspath(path)
+    end = _store_at(text)
+    if end < 0:
+        return None
+    last = text.rfind(_SEP)
+    now = time.monotonic()
+    if now - _checked.get(text[:last], -_RECHECK_S) < _RECHECK_S:
+        return None
+    lstat, islink = os.lstat, stat.S_ISLNK
+    while True:
+        prefix = text[:end]
+        if now - _checked.get(prefix, -_RECHECK_S) >= _RECHECK_S:
+            try:
+                if islink(lstat(prefix).st_mode):
+                    return Path(prefix)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            if len(_checked) > 50_000:
+                _checked.clear()
+            _checked[prefix] = now
+        if end >= last:
+            return None
+        end = text.find(_SEP, end + 1)
+        if end < 0 or end > last:
+            return None
+
+
+# Folders found not to be links, and when: reading a run's three files, or a thousand runs of one increment,
+# checks each folder on the way once, not once per file. The threat is what a clone committed, which is on
+# disk before any command starts; a second is far shorter than any `git pull` followed by a command.
+_RECHECK_S = 1.0
+_checked: dict[str, float] = {}
+
+
+def refuse_linked_parts(path: Path) -> None:
+    """DamagedFile (one line) when a folder on the way to `path`, `.specweave` included, is a symbolic link."""
+    link = linked_part(path)
+    if link is not None:
+        raise DamagedFile(str(link), "is a symbolic link; refusing to read or write through it "
+                                     "(replace it with a folder)")
+
+
+def refuse_hard_linked(fd: int, path: Path) -> None:
+    """DamagedFile when the open file has more than one hard link: writing to it in place (an append) would
+    change the other names too, and reading it shows a file the store does not own."""
+    if os.fstat(fd).st_nlink > 1:
+        raise DamagedFile(str(path), "has more than one hard link; refusing to use a file shared with another "
+                                     "path (copy it: `cp --remove-destination` or rewrite it)")
+
+
+def make_store_dirs(folder: Path) -> Path:
+    """Create `folder` (inside a store) and the folders above it down from `.specweave`, one at a time,
+    refusing any part that is a symbolic link or not a folder (`mkdir(parents=True)` would create folders
+    through a planted link before any check). Outside a store: a plain `mkdir(parents=True)`."""
+    store = _outer_store(folder)
+    if store is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    if not os.path.isdir(store.parent):
+        store.parent.mkdir(parents=True, exist_ok=True)  # the project root: the user's own folder
+    current = store
+    for step in ("", *folder.relative_to(store).parts):
+        if step:
+            current = current / step
+        try:
+            os.mkdir(current)
+            continue
+        except FileExistsError:
+            pass
+        mode = os.lstat(current).st_mode
+        if stat.S_ISLNK(mode):
+            raise DamagedFile(str(current), "is a symbolic link; refusing to read or write through it "
+                                            "(replace it with a folder)")
+        if not stat.S_ISDIR(mode):
+            raise DamagedFile(str(current), "is not a folder")
+    return folder
+
+
 def _find_temp_dir(path: Path) -> Path:
     store = store_dir_of(path.parent)
     if store is None:
@@ -121,7 +232,7 @@ def _find_temp_dir(path: Path) -> Path:
     if tmp not in _temp_dirs_made:
         from .gitfiles import ignore_cache  # gitfiles writes through this module
 
-        tmp.mkdir(parents=True, exist_ok=True)
+        make_store_dirs(tmp)
         ignore_cache(tmp)
         _sweep_stale(tmp)
         _temp_dirs_made.add(tmp)
@@ -161,6 +272,7 @@ def _new_temp(folder: Path, name: str) -> tuple[int, str]:
 
 def temp_file_for(path: Path) -> tuple[int, str]:
     """An open temp file (fd, name) to be renamed over `path` by `replace_into`."""
+    refuse_linked_parts(path)
     try:
         return _new_temp(_temp_dir(path), path.name)
     except FileNotFoundError:  # the cache was removed while this process ran
@@ -176,6 +288,7 @@ def replace_into(tmp: str, path: Path) -> None:
     means nothing to the person reading the error."""
     try:
         try:
+            refuse_linked_parts(path)  # checked again right before the rename: the cheapest guard
             os.replace(tmp, path)
         except OSError as exc:
             if exc.errno != errno.EXDEV:  # the cache on another file system: copy beside, then rename
@@ -310,14 +423,22 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 def open_nofollow(path: Path, flags: int = os.O_RDONLY, mode: int = 0o666) -> int:  # less the umask
     """os.open that refuses a symbolic link with DamagedFile (one line) instead of following it."""
+    refuse_linked_parts(path)
     if not NOFOLLOW and os.path.islink(path):  # pragma: no cover - Windows
         raise DamagedFile(str(path), "is a symbolic link; refusing to follow it out of the store")
     try:
-        return os.open(path, flags | NOFOLLOW, mode)
+        fd = os.open(path, flags | NOFOLLOW, mode)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise DamagedFile(str(path), "is a symbolic link; refusing to follow it out of the store") from None
         raise
+    if flags & (os.O_WRONLY | os.O_RDWR) and _outer_store(path) is not None:
+        try:  # an append or an in-place write through a second name would change a file outside
+            refuse_hard_linked(fd, path)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
 
 
 def read_text_nofollow(path: Path, max_bytes: int | None = MAX_READ_BYTES) -> str:
@@ -333,13 +454,17 @@ def too_large(size: int, limit: int) -> str:
     return f"too large ({_size(size)}; at most {_size(limit)} is read)"
 
 
-def open_regular_nofollow(path: Path) -> int:
+def open_regular_nofollow(path: Path, *, shared_ok: bool = False) -> int:
     """A read-only descriptor of a regular file, refusing a link (DamagedFile) and anything that is not a
-    plain file (a folder, a FIFO, a device), without blocking on a FIFO."""
+    plain file (a folder, a FIFO, a device), without blocking on a FIFO. A file of the store with more
+    than one hard link is refused too, unless `shared_ok` (objects, which are checked by their hash)."""
     fd = open_nofollow(path, os.O_RDONLY | _NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise DamagedFile(str(path), "not a regular file; refusing to read it")
+        if st.st_nlink > 1 and not shared_ok and _outer_store(path) is not None:  # git never makes one; a shared file is not ours
+            refuse_hard_linked(fd, path)
     except BaseException:
         os.close(fd)
         raise

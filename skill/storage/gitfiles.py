@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -60,7 +61,7 @@ def register_merge_driver(root: Path, python: str) -> bool | None:
     try:
         if git("rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
             return None
-        driver = f"{shlex.quote(python)} -m specweave.merge_driver %O %A %B %P"
+        driver = f"{shlex.quote(python)} -m specweave.merge_driver %O %A %B %P %L"
         wanted = {"merge.specweave-derived.name": "specweave-ml derived files (comparison.md, living docs)",
                   "merge.specweave-derived.driver": driver}
         changed = False
@@ -85,6 +86,10 @@ def ignore_cache(folder: Path) -> None:
     for parent in (folder, *folder.parents):
         if parent.name == CACHE_DIR and parent.parent.name == SPECWEAVE_DIR:
             marker = parent / ".gitignore"
-            if not marker.exists():
-                marker.write_text("# derived and rebuildable: never committed\n*\n", encoding="utf-8")
+            try:  # created, never opened through a link planted there (O_EXCL does not follow one)
+                fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                return
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write("# derived and rebuildable: never committed\n*\n")
             return

@@ -16,6 +16,7 @@ import unicodedata
 from pathlib import Path
 
 from ..layout import EXPERIMENT_DIR_RE
+from .fileio import make_store_dirs
 from .gitfiles import ignore_cache
 
 _UID_ALPHABET = string.ascii_lowercase + string.digits
@@ -78,9 +79,10 @@ def allocate(exp_dir: Path, claims_dir: Path, slug: str) -> tuple[int, str, Path
     in the process start from a remembered hint, so allocation stays cheap as
     an increment grows.
     """
-    exp_dir.mkdir(parents=True, exist_ok=True)
-    if not claims_dir.is_dir():
-        claims_dir.mkdir(parents=True, exist_ok=True)
+    make_store_dirs(exp_dir)  # never through a folder a clone committed as a link
+    fresh = not claims_dir.is_dir()
+    make_store_dirs(claims_dir)
+    if fresh:
         ignore_cache(claims_dir)
     key = str(claims_dir)
     with _hints_lock:

@@ -20,7 +20,7 @@ from ..layout import (
     STATE_DIR,
 )
 from ..models import Increment
-from .fileio import load_yaml_text, read_bytes_nofollow
+from .fileio import load_yaml_text, make_store_dirs, read_bytes_nofollow
 
 DEFAULT_INCREMENT_SLUG = "experiments"
 _MAX_SPEC_BYTES = 1 << 20  # what is read of SpecWeave's own spec.md / metadata.json for a title
@@ -187,7 +187,7 @@ def create_increment(root: Path, inc_id: str) -> Increment:
     if not INCREMENT_ID_RE.match(inc_id):
         raise InvalidInput("increment id", inc_id, "NNNN-slug, e.g. 0042-recommendation-model")
     path = increments_dir(root) / inc_id
-    (path / EXPERIMENTS_DIR).mkdir(parents=True, exist_ok=True)
+    make_store_dirs(path / EXPERIMENTS_DIR)
     return _to_model(inc_id, None, path)
 
 

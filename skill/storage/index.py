@@ -44,7 +44,7 @@ from ..layout import (
     SPECWEAVE_DIR,
 )
 from ..models import ExperimentRecord, Increment
-from .fileio import atomic_write, decode_number, read_bytes_nofollow, to_jsonable
+from .fileio import atomic_write, decode_number, make_store_dirs, read_bytes_nofollow, to_jsonable
 from .gitfiles import ignore_cache
 
 CACHE_VERSION = 1
@@ -142,10 +142,10 @@ def _write(path: Path, entries: dict[str, tuple[list[int], str | None, dict[str,
         out["entries"][name] = {"sig": sig, "packages": ref, "record": record}
     try:
         if not path.parent.is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_store_dirs(path.parent)
             ignore_cache(path.parent)  # a read in a fresh clone must not leave files for git to see
         atomic_write(path, json.dumps(out, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
-    except (OSError, ValueError):
+    except (OSError, ValueError, DamagedFile):  # DamagedFile: a folder on the way is a link a clone committed
         pass  # a read-only checkout or odd values: the cache is only an optimisation
 
 
@@ -300,7 +300,7 @@ def write_log_digest(root: Path | None, folder: Path, sig: list[int] | None, dat
     path = _digest_path(root, folder)
     try:
         if not path.parent.is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_store_dirs(path.parent)
             ignore_cache(path.parent)
         atomic_write(path, json.dumps({**data, "version": CACHE_VERSION, "sig": sig}, ensure_ascii=False,
                                       separators=(",", ":"), allow_nan=False))

@@ -12,6 +12,7 @@ a lock behind.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -22,8 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import DamagedFile
 from ..layout import CACHE_DIR, LOCKS_DIR
-from .fileio import store_dir_of
+from .fileio import NOFOLLOW, make_store_dirs, refuse_linked_parts, store_dir_of
 from .gitfiles import ignore_cache
 
 try:
@@ -51,6 +53,15 @@ def lock_path(target: Path) -> Path:
     return base / f"{target.name[:40]}.{digest}.lock"
 
 
+def _open_lock(path: Path, flags: int) -> int:
+    try:
+        return os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DamagedFile(str(path), "is a symbolic link; refusing to follow it out of the store") from None
+        raise
+
+
 def _acquire(fd: int) -> None:
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -72,12 +83,19 @@ def file_lock(target: Path) -> Iterator[None]:
     if key in held:
         yield
         return
+    in_store = store_dir_of(target) is not None
+    if in_store:  # a clone may commit `cache`, `locks` or the lock file itself as a link: none is followed
+        refuse_linked_parts(path)
+    flags = os.O_RDWR | os.O_CREAT | (NOFOLLOW if in_store else 0)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock(path, flags)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if in_store:
+            make_store_dirs(path.parent)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
         ignore_cache(path.parent)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock(path, flags)
     try:
         _acquire(fd)
         held.add(key)

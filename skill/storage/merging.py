@@ -21,13 +21,44 @@ decisions.jsonl, which merges by union.
 
 from __future__ import annotations
 
+import re
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..errors import DamagedFile
 from .fileio import atomic_write
 
 DRIVER = "specweave-derived"
+
+# The only paths the driver decides for (git's %P, relative to the repository, `/`-separated): a store's
+# comparison.md files and its living docs, the store at the repository's top or in a sub-folder.
+_DERIVED_RE = re.compile(
+    r"^(?:.+/)?\.specweave/(?:increments/(?:_archive/|_abandoned/|_paused/)?[^/]+/experiments/comparison\.md"
+    r"|docs/internal/architecture/ml-experiments\.md)$")
+
+
+def is_derived_path(name: str) -> bool:
+    """Whether `name` (git's %P) is a file this driver was registered for; any other path is merged the
+    way git merges text, whatever a committed `.gitattributes` says."""
+    posix = str(PurePosixPath(name.replace("\\", "/")))
+    return ".." not in posix.split("/") and _DERIVED_RE.match(posix) is not None
+
+
+def merge_like_git(base: Path, ours: Path, theirs: Path, name: str, marker_size: str | None = None) -> int:
+    """git's own three-way text merge of `name` into `ours` (%A), conflict markers included; the exit
+    status git expects of a driver: 0 clean, 1 on a conflict (git then stops and shows it), 2 when git
+    could not merge (ours is left as it was, and git still reports a conflict)."""
+    command = ["git", "merge-file", "-L", f"ours:{name}", "-L", f"base:{name}", "-L", f"theirs:{name}"]
+    if marker_size:
+        command.append(f"--marker-size={marker_size}")
+    try:
+        done = subprocess.run([*command, "--", str(ours), str(base), str(theirs)], capture_output=True,
+                              timeout=300, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return 2
+    if done.returncode == 0:
+        return 0
+    return 1 if done.returncode > 0 else 2
 
 
 def _line_merge(ours: Path, base: Path, theirs: Path) -> str | None:
@@ -87,4 +118,4 @@ def merge_derived(base: Path, ours: Path, theirs: Path, name: str) -> bool:
     return True
 
 
-__all__ = ["DRIVER", "merge_derived"]
+__all__ = ["DRIVER", "is_derived_path", "merge_derived", "merge_like_git"]

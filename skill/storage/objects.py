@@ -149,7 +149,7 @@ def place_note(store: Path, info: Any) -> str:
 def open_object(store: Path, sha256: str) -> int:
     """A read-only descriptor of the object, never through a link (DamagedFile for a link or anything
     that is not a plain file, FileNotFoundError when it is not here)."""
-    return open_regular_nofollow(checked_object_path(store, sha256))
+    return open_regular_nofollow(checked_object_path(store, sha256), shared_ok=True)
 
 
 def stage_stream(source: BinaryIO, near: Path, limit: int | None = None) -> tuple[str, int, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from ..errors import UnsafePath
+from ..errors import DamagedFile, UnsafePath
 from ..layout import SPECWEAVE_DIR
 
 ROOT_ENV_VARS = ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR")
@@ -21,6 +21,19 @@ def find_root(root: str | os.PathLike[str] | None = None, *, cwd: Path | None = 
     writes into an enclosing project's. With neither, the working directory
     itself is the root.
     """
+    return _own_store(_find_root(root, cwd))
+
+
+def _own_store(root: Path) -> Path:
+    """`root`, unless its `.specweave` is a symbolic link (a clone can commit one, to another project's
+    store or anywhere): then nothing is read or written through it, by any face (DamagedFile, one line)."""
+    if (root / SPECWEAVE_DIR).is_symlink():
+        raise DamagedFile(str(root / SPECWEAVE_DIR), "is a symbolic link; refusing to read or write through "
+                                                     "it (replace it with a folder)")
+    return root
+
+
+def _find_root(root: str | os.PathLike[str] | None, cwd: Path | None) -> Path:
     if root is not None:
         return Path(root).expanduser().resolve()
     for var in ROOT_ENV_VARS:
@@ -30,7 +43,7 @@ def find_root(root: str | os.PathLike[str] | None = None, *, cwd: Path | None = 
     start = (cwd or Path.cwd()).resolve()
     chain = [start, *start.parents]
     for folder in chain:
-        if (folder / SPECWEAVE_DIR).is_dir() or (folder / ".git").exists():
+        if (folder / SPECWEAVE_DIR).is_dir() or (folder / SPECWEAVE_DIR).is_symlink() or (folder / ".git").exists():
             return folder
     return start
 

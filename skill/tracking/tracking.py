@@ -11,6 +11,7 @@ from ..errors import InvalidInput, NotFound
 from ..layout import EXPERIMENTS_DIR
 from ..models import ExperimentMetadata, Increment
 from ..repro.capture import start as start_capture
+from ..storage.fileio import make_store_dirs
 from ..storage.increments import resolve_increment
 from ..storage.paths import find_root
 from .experiment import Experiment
@@ -31,7 +32,7 @@ def increment_for(root: Path, ref: str | None) -> tuple[Increment, bool]:
             inc, created = resolve_increment(root, ref), False
         except NotFound:
             inc, created = resolve_increment(root, ref, create=True), True
-        (inc.path / EXPERIMENTS_DIR).mkdir(parents=True, exist_ok=True)
+        make_store_dirs(inc.path / EXPERIMENTS_DIR)  # refuses a linked `.specweave`, increment or experiments/
         _resolved[key] = inc
         return inc, created
 
