@@ -81,8 +81,13 @@
     for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") u.set(k, v);
     return u.toString();
   }
+  // The live page's token (no cookie: see dashboard/server.py): a header on every fetch, a query
+  // where a header cannot go (the event stream, images, downloads).
+  const TOKEN = CFG.token || new URLSearchParams(location.search).get("token") || "";
+  function withToken(params) { return TOKEN ? { ...params, token: TOKEN } : params; }
   async function getJSON(path, params) {
-    const r = await fetch(path + "?" + qs(params || {}), { credentials: "same-origin" });
+    const r = await fetch(path + "?" + qs(params || {}), { credentials: "omit",
+      headers: TOKEN ? { Authorization: "Bearer " + TOKEN } : {} });
     const body = await r.json().catch(() => ({ error: r.status + " " + r.statusText }));
     if (!r.ok) throw new Error(body.error || r.statusText);
     return body;
@@ -94,7 +99,8 @@
     parallel: (keys, metric) => getJSON("api/parallel", { runs: keys.join(","), metric,
       increments: S.table ? S.table.increments.join(",") : "" }),
     compare: (keys) => getJSON("api/compare", { runs: keys.join(",") }),
-    image: (key, name) => "api/artifact?" + qs({ ref: key, name }),
+    image: (key, name) => "api/artifact?" + qs(withToken({ ref: key, name })),
+    download: (key, name) => "api/artifact?" + qs(withToken({ ref: key, name, download: "1" })),
   };
   const bundled = {
     table: async () => S.bundle.table,
@@ -110,6 +116,7 @@
       return (S.bundle.compare || []).filter((c) => [...c.runs].sort().join("|") === want);
     },
     image: (key, name) => (S.bundle.images || {})[key + "/" + name] || null,
+    download: (key, name) => (S.bundle.images || {})[key + "/" + name] || null,
   };
   function subsetParallel(view, keys) {
     if (!view) return null;
@@ -514,20 +521,29 @@
     box.textContent = "";
     const keys = selectedKeys();
     if (keys.length < 1) { box.append(el("p", { class: "empty" }, "Select runs in the table to compare them.")); return; }
-    const rows = keys.map((k) => S.rows.find((r) => r.key === k)).filter(Boolean);
     let verdicts = [];
     try { verdicts = await API.compare(keys); } catch (e) { box.append(el("p", { class: "error" }, e.message)); }
     for (const c of verdicts || []) {
+      const decided = c.override || (c.reasons[0] || "").startsWith("Selected by the logged decision");
       box.append(el("div", { class: "verdict" },
-        el("div", {}, el("strong", {}, "Best: " + (c.best || "none")), c.primary_metric ? el("span", { class: "muted" }, "  by " + c.primary_metric + " (" + (c.goal === "min" ? "lower" : "higher") + " is better)") : null),
-        el("ul", {}, ...c.reasons.map((r) => el("li", {}, r)), ...c.warnings.map((w) => el("li", { class: "warn" }, w)))));
+        el("div", {}, el("strong", {}, "Best: " + (c.best || "none")), decided ? el("span", { class: "mark chosen" }, "★ selected by a decision") : null,
+          c.primary_metric ? el("span", { class: "muted" }, "  by " + c.primary_metric + " (" + (c.goal === "min" ? "lower" : "higher") + " is better)") : null),
+        el("ul", {}, ...c.reasons.map((r) => el("li", {}, r)), ...c.warnings.map((w) => el("li", { class: "warn" }, w))),
+        c.override ? el("div", { class: "computed" }, el("strong", {}, "Computed best: " + c.computed_best), el("span", { class: "muted" }, "  by " + c.primary_metric),
+          el("ul", {}, ...(c.computed_reasons || []).map((r) => el("li", {}, r)))) : null));
     }
+    // the runs in the verdict's order: best first, reproductions right after their originals
+    const order = verdicts && verdicts.length === 1 ? verdicts[0].runs : null;
+    if (order) keys.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const reruns = Object.assign({}, ...(verdicts || []).map((c) => c.reproductions || {}));
+    const rows = keys.map((k) => S.rows.find((r) => r.key === k)).filter(Boolean);
     if (!verdicts || !verdicts.length) box.append(el("p", { class: "muted" }, MODE === "live" ? "" : "The best run and its reasons are computed for the runs selected when this page was made."));
     const params = [...new Set(rows.flatMap((r) => Object.keys(r.params)))].sort();
     const differs = new Set(params.filter((p) => new Set(rows.map((r) => JSON.stringify(r.params[p]))).size > 1));
     const metrics = S.table.columns;
     const table = el("table", { class: "compare" },
-      el("tr", {}, el("th", {}, ""), ...rows.map((r) => el("th", {}, el("span", { class: "swatch", style: "background:" + colorOf(r.key) }), r.ref))),
+      el("tr", {}, el("th", {}, ""), ...rows.map((r) => el("th", { title: r.ref }, el("span", { class: "swatch", style: "background:" + colorOf(r.key) }), r.ref,
+        reruns[r.key] ? el("span", { class: "muted small" }, " ↻ reproduces " + reruns[r.key]) : null))),
       el("tr", { class: "section" }, el("td", { colspan: rows.length + 1 }, "Metrics")),
       ...metrics.map((m) => {
         const vs = rows.map((r) => r.metrics[m]);
@@ -638,7 +654,7 @@
   function connect() {
     return new Promise((resolve) => {
       const primary = S.table ? S.table.primary_metric : "";
-      const src = events = new EventSource("api/events?" + qs({ increments: (CFG.increments || []).join(","), primary }));
+      const src = events = new EventSource("api/events?" + qs(withToken({ increments: (CFG.increments || []).join(","), primary })));
       src.addEventListener("hello", () => { S.live = true; $("#live").textContent = "● live"; $("#live").classList.add("on"); resolve(); });
       src.onmessage = (e) => {
         const change = JSON.parse(e.data);

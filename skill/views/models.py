@@ -162,8 +162,12 @@ class CompareView(BaseModel):
     differing_params: list[str] = Field(default_factory=list)
     params: list[dict[str, Any]] = Field(default_factory=list, description="every param of each run")
     values: list[dict[str, Any]] = Field(default_factory=list, description="the metric columns of each run")
-    best: str | None = None
-    reasons: list[str] = Field(default_factory=list)
+    best: str | None = Field(None, description="the decision's run if one was logged, else the computed best")
+    computed_best: str | None = Field(None, description="the best by the primary metric")
+    reasons: list[str] = Field(default_factory=list, description="about `best`")
+    computed_reasons: list[str] = Field(default_factory=list, description="about `computed_best`")
+    override: str | None = Field(None, description="a decision against the metric: both runs and the margin")
+    reproductions: dict[str, str] = Field(default_factory=dict, description="run key -> the original it reran")
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -197,9 +197,18 @@ def compare_views(project: Project, runs: list[str], primary_metric: str | None 
     for inc, records in by_inc.items():
         c = project.compare(inc, [r.dir for r in records], primary_metric=primary_metric, write_report=False)
         by_dir = {r.dir: r for r in records}
-        order = [row.dir for row in c.rows if row.dir in by_dir]
-        rank = {row.dir: (0 if row.best else 1 if row.candidate else 2) for row in c.rows}
-        order.sort(key=lambda d: rank.get(d, 3))
+        # the best (the decision's run when there is one) first, then the ranked candidates, each
+        # reproduction right after its original, then the rest
+        sign = -1.0 if c.goal == "max" else 1.0
+        metric = c.primary_metric
+        score = {row.dir: sign * row.metrics[metric] if row.candidate and metric else 0.0 for row in c.rows}
+        rows_of = {row.id: row for row in c.rows}
+        def rank(row: Any) -> tuple[Any, ...]:
+            head = rows_of.get(row.reproduces) if row.reproduces else None
+            lead = head or row
+            return (0 if lead.id == c.best else 1 if lead.candidate else 2, score.get(lead.dir, 0.0),
+                    c.rows.index(lead), head is not None)
+        order = [row.dir for row in sorted((r for r in c.rows if r.dir in by_dir), key=rank)]
         out.append(CompareView(
             increment=inc, primary_metric=c.primary_metric, goal=c.goal,
             runs=[run_key(by_dir[d]) for d in order], labels=[full_ref(inc, by_dir[d].id) for d in order],
@@ -207,7 +216,11 @@ def compare_views(project: Project, runs: list[str], primary_metric: str | None 
             params=[dict(by_dir[d].params) for d in order],
             values=[{m: _json_float(v) if isinstance(v := by_dir[d].metrics.get(m), float) else v for m in c.metrics}
                     for d in order],
-            best=c.best, reasons=list(c.reasons), warnings=list(c.warnings)))
+            best=c.best, computed_best=c.computed_best, reasons=list(c.reasons),
+            computed_reasons=list(c.computed_reasons), override=c.override,
+            reproductions={run_key(by_dir[row.dir]): row.reproduces for row in c.rows
+                           if row.reproduces and row.dir in by_dir},
+            warnings=list(c.warnings)))
     return out
 
 
