@@ -474,10 +474,14 @@
     const box = $("#importance");
     box.textContent = "";
     if (!view || !view.importance || !view.importance.length) { box.append(el("p", { class: "muted" }, "Needs three or more runs with the metric and varying params.")); return; }
-    box.append(el("table", { class: "imp" }, el("tr", {}, el("th", {}, "Param"), el("th", {}, "Share of " + view.metric + " variance"), el("th", {}, "Values"), el("th", {}, "Best value")),
-      ...view.importance.map((p) => el("tr", {}, el("td", {}, p.param),
-        el("td", {}, el("span", { class: "ibar", style: "width:" + Math.round(p.importance * 180) + "px" }), " " + Math.round(p.importance * 100) + "%"),
-        el("td", { class: "num" }, p.levels), el("td", {}, val(p.best_value))))));
+    box.append(el("table", { class: "imp" }, el("tr", {}, el("th", {}, "Param"),
+        el("th", { title: "share of the variance of " + view.metric + " each param explains beyond chance (epsilon squared of a one-way ANOVA, many-valued numbers in equal-count bins, on log10 when log-spaced)" }, "Share of " + view.metric + " variance"),
+        el("th", { title: "Spearman's rank correlation with " + view.metric }, "Direction (ρ)"), el("th", { class: "num" }, "Values"), el("th", {}, "Best run's value")),
+      ...view.importance.map((p) => el("tr", { class: p.excluded ? "muted" : "" }, el("td", {}, p.param),
+        p.excluded ? el("td", { class: "muted" }, "not ranked (" + p.excluded + ")")
+          : el("td", {}, el("span", { class: "ibar", style: "width:" + Math.round(p.importance * 180) + "px" }), " " + Math.round(p.importance * 100) + "%"),
+        el("td", {}, p.correlation === null || p.correlation === undefined ? "–" : p.effect + " (" + (p.correlation > 0 ? "+" : "") + p.correlation.toFixed(2) + ")"),
+        el("td", { class: "num" }, p.levels), el("td", { title: val(p.best_value) }, num(p.best_value))))));
   }
 
   // -- scatter -----------------------------------------------------------------------------------

@@ -130,13 +130,21 @@ class ParamAxis(BaseModel):
     kind: Literal["number", "category"]
     values: list[Any] = Field(description="one per run, in the order of `runs` (None where missing)")
     categories: list[str] = Field(default_factory=list)
+    log_scale: bool = Field(False, description="log-spaced numbers (positive, two decades or more): drawn on a "
+                            "log axis by default")
 
 
 class Importance(BaseModel):
+    """One param's effect on the metric (skill.workflows.importance: the method and its rules)."""
+
     param: str
-    importance: float
-    levels: int
-    best_value: Any = None
+    importance: float = Field(description="share of the metric's variance explained beyond chance; ranked "
+                              "params sum to 1")
+    levels: int = Field(description="distinct values")
+    best_value: Any = Field(None, description="the best run's value")
+    correlation: float | None = Field(None, description="Spearman's rho with the metric (numbers only)")
+    effect: str | None = Field(None, description="higher is better, lower is better, no monotone trend")
+    excluded: str | None = Field(None, description="seed or constant: not ranked")
 
 
 class ParallelView(BaseModel):

@@ -138,7 +138,7 @@ def _logged_keys(record: ExperimentRecord) -> list[str]:
 
 def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str | None = None) -> ParallelView:
     """Params against `metric` (default: the table's primary metric) over `runs` (default: every row)."""
-    from ..workflows.importance import param_importance
+    from ..workflows.importance import log_spaced, param_importance
 
     rows = [r for r in table.rows if runs is None or r.key in set(runs)]
     metric = metric or table.primary_metric
@@ -151,7 +151,7 @@ def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str |
         values = [_axis_value(r.params.get(name)) for r in rows]
         numeric = all(v is None or isinstance(v, (int, float)) for v in values)
         if numeric:
-            axes.append(ParamAxis(name=name, kind="number", values=values))
+            axes.append(ParamAxis(name=name, kind="number", values=values, log_scale=log_spaced(values)))
         else:
             cats = sorted({str(v) for v in values if v is not None})
             axes.append(ParamAxis(name=name, kind="category", values=[None if v is None else str(v) for v in values],
@@ -160,12 +160,13 @@ def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str |
     importance: list[Importance] = []
     if metric:
         scores = [_finite(r.metrics.get(metric)) for r in rows]
-        axes.append(ParamAxis(name=metric, kind="number", values=scores))
+        axes.append(ParamAxis(name=metric, kind="number", values=scores, log_scale=log_spaced(scores)))
         pairs = [({n: r.params.get(n) for n in names}, s) for r, s in zip(rows, scores) if s is not None]
         if len(pairs) >= 3 and names:
             ranking = param_importance([c for c, _ in pairs], [s for _, s in pairs], greater_is_better=goal != "min")
             importance = [Importance(param=p.param, importance=round(p.importance, 6), levels=p.levels,
-                                     best_value=_axis_value(p.best_value)) for p in ranking]
+                                     best_value=_axis_value(p.best_value), correlation=p.correlation,
+                                     effect=p.effect, excluded=p.excluded) for p in ranking]
     return ParallelView(metric=metric, goal=goal, runs=[r.key for r in rows], labels=[r.ref for r in rows],
                         axes=axes, importance=importance)
 
