@@ -263,6 +263,8 @@ def cmd_sync_docs(args: argparse.Namespace) -> int:
     result.path = Path(project.rel(result.path))
     if args.json:
         _json(result.model_dump(mode="json"))
+    elif not result.increments and not result.changed:
+        print(f"{result.path}: nothing to document: no increment has experiments yet (nothing was written)")
     elif result.dry_run:
         if result.diff:
             sys.stdout.write(result.diff)

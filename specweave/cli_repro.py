@@ -67,7 +67,9 @@ def show_lines(meta: Any) -> list[str]:
     out = []
     capture = meta.capture
     if capture is not None:
-        code = f"patch {capture.patch} ({len(capture.patch_files)} file(s))" if capture.patch else "no uncommitted changes"
+        code = (f"patch {capture.patch} ({len(capture.patch_files)} file(s))" if capture.patch
+                else "no uncommitted changes" if meta.git.commit
+                else "no commit recorded (no git repository, or one with no commit yet): its code is not recorded")
         out.append(f"  command:     {' '.join(capture.argv) or '?'} (in {capture.cwd or '?'}); {code}"
                    + ("; commit not on any remote" if capture.on_remote is False else ""))
         if capture.seeds:

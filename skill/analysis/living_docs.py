@@ -234,6 +234,8 @@ def sync_living_docs(root: Path, increments: list[str] | None = None, dry_run: b
         existing = set(_blocks(current, path)) if current else set()
         incs = {inc.id: inc for inc in list_increments(root) if inc.experiment_count or inc.id in existing}
     _blocks(current if current is not None else render(TEMPLATE), path)  # refuse broken markers first
+    if not incs and current is None:  # nothing to document and no page yet: nothing is written
+        return SyncResult(path=path, changed=False, sections_changed=[], increments=[], dry_run=dry_run, diff="")
     sections = {inc_id: render_section(root, inc) for inc_id, inc in incs.items()}
     if dry_run:
         new_text, changed = merge_sections(current if current is not None else render(TEMPLATE), sections, path)
