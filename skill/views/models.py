@@ -54,6 +54,10 @@ class RunsTable(BaseModel):
     goal: Goal | None = None
     columns: list[str] = Field(default_factory=list, description="metric columns, the primary one first")
     param_columns: list[str] = Field(default_factory=list, description="params that differ between runs")
+    seed_params: list[str] = Field(default_factory=list, description="param columns that name a seed (grouping "
+                                   "by 'all but seed' leaves them out; skill.workflows.importance.is_seed)")
+    log_params: list[str] = Field(default_factory=list, description="param columns with log-spaced values (drawn "
+                                  "on log axes; skill.workflows.importance.log_spaced)")
     curve_metrics: list[str] = Field(default_factory=list, description="every metric logged, those with a history "
                                      "(more than one point in a sampled run) first")
     history_metrics: list[str] = Field(default_factory=list, description="the metrics with a history")

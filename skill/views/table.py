@@ -104,10 +104,15 @@ def runs_table(project: Project, increments: list[str] | None = None, *, where: 
     else:
         ordered = metric_columns(present)
         shown = ([primary] if primary in present else []) + [m for m in ordered if m != primary]
+    from ..workflows.importance import is_seed, log_spaced
+
     history = _history_keys(project, records)
     curve_metrics = [*history, *sorted({k for r in records for k in _logged_keys(r)} - set(history))]
-    return RunsTable(increments=ids, primary_metric=primary, goal=goal, columns=shown,
-                     param_columns=_differing(records), curve_metrics=curve_metrics, history_metrics=history,
+    differing = _differing(records)
+    return RunsTable(increments=ids, primary_metric=primary, goal=goal, columns=shown, param_columns=differing,
+                     seed_params=[p for p in differing if is_seed(p)],
+                     log_params=[p for p in differing if log_spaced([r.params.get(p) for r in records])],
+                     curve_metrics=curve_metrics, history_metrics=history,
                      rows=[_row(r, primary, best, chosen) for r in records], decisions=decisions,
                      where=where or None, sort=sort or None)
 
