@@ -399,7 +399,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     p = add("export-experiments", cmd_export, "Export an increment's experiments, params and metrics flattened.",
             "sw-ml export-experiments 0042 --format csv -o results.csv")
-    p.add_argument("increment", help="0042, a full id or a slug")
+    p.add_argument("increment", nargs="?", help="0042, a full id or a slug (default: active, then newest)")
     p.add_argument("--format", default="csv", choices=["csv", "json", "md", "markdown"])
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: print)")
     p.add_argument("--where", metavar="FILTER", help="only experiments matching this filter")
