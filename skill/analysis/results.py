@@ -65,8 +65,7 @@ class ComparisonRow(BaseModel):
     cv_std: float | None = None
     best: bool = False
     selected: bool = False
-    reproduces: str | None = Field(None, description="the original this run reran (sw-ml reproduce): shown under "
-                                   "it, never ranked against it")
+    reproduces: str | None = None  # the original this run reran (sw-ml reproduce): shown under it, not ranked
 
 
 class Comparison(BaseModel):
@@ -136,9 +135,8 @@ class ComparisonPage(BaseModel):
     best_ref: str | None = None
     computed_best: str | None = None
     runner_up: str | None = None
-    reasons: list[str] = Field(default_factory=list, description="why `best` is best: always about `best`")
-    computed_reasons: list[str] = Field(default_factory=list)
-    override: str | None = Field(None, description="a decision's choice against the metric's: both, and the margin")
+    reasons: list[str] = Field(default_factory=list)  # about `best`, as in Comparison
+    override: str | None = None  # a decision against the metric: both runs and the margin
     warnings: list[str] = Field(default_factory=list)
     decision: Decision | None = None
     differing_params: list[str] = Field(default_factory=list)
@@ -189,7 +187,7 @@ def comparison_page(c: Comparison, *, limit: int = DEFAULT_TOP, cursor: str | No
         increment=c.increment, title=c.title, primary_metric=c.primary_metric, goal=c.goal,
         goal_source=c.goal_source, metrics=c.metrics, best=c.best,
         best_ref=full_ref(c.increment, c.best) if c.best else None, computed_best=c.computed_best,
-        runner_up=c.runner_up, reasons=c.reasons, computed_reasons=c.computed_reasons, override=c.override,
+        runner_up=c.runner_up, reasons=c.reasons, override=c.override,
         warnings=c.warnings, decision=c.decision,
         differing_params=c.differing_params, total=len(c.rows), rows=page, next_cursor=next_cursor,
         report_path=c.report_path)
