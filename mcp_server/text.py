@@ -141,7 +141,8 @@ def comparison(data: dict[str, Any]) -> str:
         lines.append(f"best: {data['best_ref']}" + (" (the logged decision)" if data.get("decision") else ""))
     lines.extend(f"- {reason}" for reason in data.get("reasons") or [])
     if data.get("override") and data.get("computed_best"):  # the reasons above are the decision's run's
-        lines.append(f"computed best: {full_ref(inc, data['computed_best'])} (by the metric; the decision overrides it)")
+        computed = full_ref(inc, data["computed_best"])
+        lines.append(f"computed best: {computed} (by the metric; the decision overrides it)")
     lines.extend(f"warning: {warning}" for warning in data.get("warnings") or [])
     decision = data.get("decision")
     if decision:

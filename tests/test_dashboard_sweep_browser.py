@@ -91,7 +91,8 @@ def test_grouping_by_all_params_but_the_seed_draws_bands_and_sums_up_the_table(s
     assert sum(n.startswith("band:") for n in names) == 4 and sum(n.startswith("mean:") for n in names) == 4
     band = page.evaluate("() => { const r = window.swCharts.curves.figure.renderers.find(r => r.name && "
                          "r.name.startsWith('band:') && r.name.includes('lr=0.01 ')); const d = r.data_source.data;"
-                         " return {x: Array.from(d.x), y: Array.from(d.y), lo: Array.from(d.lo), n: Array.from(d.n)}; }")
+                         " return {x: Array.from(d.x), y: Array.from(d.y), lo: Array.from(d.lo),"
+                         " n: Array.from(d.n)}; }")
     assert band["x"][:3] == [0, 1, 2] and set(band["n"]) == {3}
     mean0 = sum(loss(1e-2, s, 0) for s in range(3)) / 3
     assert band["y"][0] == pytest.approx(mean0) and band["lo"][0] == pytest.approx(mean0 - 0.002)  # sample std
@@ -118,7 +119,8 @@ def test_log_spaced_params_get_log_axes_and_the_scatter_takes_any_column(sweep: 
     page.wait_for_function("() => window.swCharts.scatter && window.swCharts.scatter.series === 12")
     scatter = page.evaluate("() => { const s = window.swCharts.scatter; return {x: s.x, y: s.y, xLog: s.xLog,"
                             " type: s.figure.x_scale.type}; }")
-    assert scatter == {"x": "p:lr", "y": "m:accuracy", "xLog": True, "type": "LogScale"}  # the top param, the primary metric
+    # the top param against the primary metric
+    assert scatter == {"x": "p:lr", "y": "m:accuracy", "xLog": True, "type": "LogScale"}
     page.select_option("#scatter-x", "m:loss")
     page.select_option("#scatter-y", "p:opt")
     page.wait_for_function("() => window.swCharts.scatter.x === 'm:loss' && window.swCharts.scatter.y === 'p:opt'"

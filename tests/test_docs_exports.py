@@ -52,7 +52,8 @@ def test_export_tags_as_lists_author_from_git_and_the_default_increment(tmp_path
             "with track_experiment('a', increment='0001-first', tags=['sgd', 'digits']) as e:\n"
             "    e.log_metric('accuracy', 0.9)\n"
             "from specweave import ExperimentMetadata\n"
-            "with track_experiment(ExperimentMetadata(name='b', author='ana@example.com'), increment='0001-first') as e:\n"
+            "meta = ExperimentMetadata(name='b', author='ana@example.com')\n"
+            "with track_experiment(meta, increment='0001-first') as e:\n"
             "    e.log_metric('accuracy', 0.8)\n")
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home")}
     env.pop("SPECWEAVE_AUTHOR", None)

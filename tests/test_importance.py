@@ -51,7 +51,8 @@ def test_a_monotone_effect_has_its_direction() -> None:
     accuracy = [-x for x in losses]
     lr = next(p for p in param_importance(combos, accuracy, greater_is_better=True) if p.param == "lr")
     assert lr.correlation == 1.0 and lr.effect == "higher is better"
-    table = render_table(param_importance(combos, losses, greater_is_better=False), title="t", metric="loss", n_runs=200)
+    ranking = param_importance(combos, losses, greater_is_better=False)
+    table = render_table(ranking, title="t", metric="loss", n_runs=200)
     assert "| 1 | lr |" in table and "not ranked (seed)" in table and "higher is better (-1.00)" in table
 
 

@@ -128,7 +128,8 @@ def section_context(root: Path, inc: Increment) -> dict[str, Any]:
                 label += " — " + ", ".join(differing)
         value = row.metrics.get(metric) if metric else None
         experiments.append({
-            "id": shown_id(row), "label": label, "status": row.status, "depth": row.depth, "damaged": bool(row.problems),
+            "id": shown_id(row), "label": label, "status": row.status, "depth": row.depth,
+            "damaged": bool(row.problems),
             "metric": f"{metric}={short_number(value)}" if metric and value is not None else None,
             "selected": row.selected,
             "reproduction": _reproduction(record),

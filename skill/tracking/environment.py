@@ -123,7 +123,8 @@ class Capture:
                 _cache["env"] = env
             self.environment = env  # type: ignore[assignment]
             self.git = capture_git(self._root)
-            self.author = os.environ.get("SPECWEAVE_AUTHOR") or (_git(self._root, "config", "user.email") or "").strip() or None
+            email = (_git(self._root, "config", "user.email") or "").strip()
+            self.author = os.environ.get("SPECWEAVE_AUTHOR") or email or None
         except Exception:  # capture is best effort; a run must never fail for it
             self.environment = self.environment or None
         finally:
