@@ -162,6 +162,9 @@ class Dashboard:
                 result = await anyio.to_thread.run_sync(handler, request)
             except SpecweaveError as exc:
                 return self._secure(_error(exc))
+            except (ValueError, OverflowError) as exc:  # a query no check above foresaw: still one line, a 400
+                return self._secure(JSONResponse({"error": " ".join(f"bad query: {exc}".split())[:300]},
+                                                 status_code=400))
             data = _json_bytes(result)
             return self._secure(Response(data, media_type="application/json"))
 
