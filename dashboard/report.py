@@ -30,8 +30,13 @@ class ReportResult(BaseModel):
 def report_html(project: Project, increments: list[str] | None = None, *, where: str | None = None,
                 metric: str | None = None, runs: list[str] | None = None) -> tuple[str, object]:
     """(the page, its bundle): a renderer returns a string; writing it is `write_report`'s step."""
+    from skill.errors import InvalidInput
+
     from .page import render_page
 
+    if not project.exists or not project.increments():  # a page of no runs is no report: nothing is made
+        raise InvalidInput("project root", str(project.root), "a folder whose .specweave/ store has experiments: "
+                           "log a run with track_experiment() first, or pass --root (nothing was written)")
     bundle = project.view_bundle(increments, where=where, metric=metric, runs=runs)
     html = render_page("report", title=bundle.title, config={"project": project.root.name},
                        data_json=bundle.model_dump_json())

@@ -1,9 +1,15 @@
 """`sw-ml ui`: the views on a local web server (Starlette on uvicorn, both come with the MCP SDK).
 
 - Loopback by default, and a token in the printed URL as Jupyter does: every request needs it (the
-  query `?token=`, the cookie the first page sets, or `Authorization: Bearer`), else 403. The Host
-  header must name the address served, so a page of another site cannot reach the server through
-  DNS rebinding.
+  query `?token=` or `Authorization: Bearer`), else 403. No cookie: a browser sends a cookie to
+  every server of the same host whatever its port, so a cookie would hand the token to any other
+  local server and a second dashboard would overwrite the first's. The page keeps the token it was
+  opened with and sends it as a header (a query for the event stream, images and downloads, which
+  cannot carry headers). The Host header must name the address served, so a page of another site
+  cannot reach the server through DNS rebinding.
+- Bounded: a request names at most MAX_INCREMENTS increments and MAX_RUNS runs (repeats counted
+  once); every bad query is a one-line 400. Ctrl-C stops the server at once: open event streams end
+  within a poll, and whatever still runs is cancelled after SHUTDOWN_S.
 - Live: `/api/events` is a server-sent event stream per open page; it polls the store (a few stats
   per run) and pushes rows that changed and the points appended since the last poll, so the page
   never re-fetches a run's history to stay current.
@@ -28,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from skill.errors import NotFound, SpecweaveError
+from skill.errors import InvalidInput, NotFound, SpecweaveError
 from skill.project import Project
 
 from .assets import BOKEH_FILES, bokeh_dir, bokeh_js, static_text
@@ -37,16 +43,38 @@ from .page import LIVE_CSP, render_page
 DEFAULT_PORT = 8766
 POLL_S = 0.5  # how often an open page's watch looks at the store
 HEARTBEAT_S = 15.0
+SHUTDOWN_S = 1  # what still runs this long after Ctrl-C is cancelled
+MAX_INCREMENTS = 100  # increments one request may name (distinct)
+MAX_RUNS = 1000  # runs one request may name (distinct)
+MAX_DOWNLOAD = 1 << 30  # an artifact downloaded from the run page
 STATIC_TYPES = {"app.js": "text/javascript", "app.css": "text/css"}
 
 
-def _split(value: str | None) -> list[str]:
-    return [part for part in (value or "").split(",") if part.strip()]
+def _split(value: str | None, what: str = "runs", limit: int = MAX_RUNS) -> list[str]:
+    """A comma-separated list, each item once, at most `limit` items (else InvalidInput, a 400)."""
+    items = list(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
+    if len(items) > limit:
+        raise InvalidInput(what, f"{len(items)} names", f"at most {limit} distinct {what} in one request")
+    return items
+
+
+def _increments_of(q: Any) -> list[str]:
+    return _split(q.get("increments"), "increments", MAX_INCREMENTS)
+
+
+def _whole(q: Any, name: str, default: int, low: int, high: int) -> int:
+    """A query's whole number in [low, high]; anything else (text, 5,000 digits) is one InvalidInput."""
+    text = q.get(name)
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 9 and low <= int(text) <= high):
+        raise InvalidInput(name, text[:40], f"a whole number from {low} to {high}")
+    return int(text)
 
 
 def _error(exc: Exception) -> JSONResponse:
     status = 404 if isinstance(exc, NotFound) else 400
-    return JSONResponse({"error": str(exc)}, status_code=status)
+    return JSONResponse({"error": " ".join(str(exc).split())}, status_code=status)
 
 
 class Dashboard:
@@ -56,7 +84,7 @@ class Dashboard:
         self.project = project
         self.token = token
         self.hosts = {h.lower() for h in hosts}
-        self.cookie = "sw_ml_token"
+        self.closing = False  # set on Ctrl-C: open event streams end at their next poll
         bokeh_dir()  # a missing bokeh is said at start, in one line, not on the first page load
         routes = [
             Route("/", self.index), Route("/static/{name}", self.static),
@@ -79,7 +107,7 @@ class Dashboard:
         if host not in self.hosts:
             return Response("sw-ml ui: this server answers only at its own address\n", status_code=403,
                             media_type="text/plain")
-        given = (request.query_params.get("token") or request.cookies.get(self.cookie)
+        given = (request.query_params.get("token")
                  or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
         if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
             return Response("sw-ml ui: a token is required: open the URL `sw-ml ui` printed (…/?token=...)\n",
@@ -96,15 +124,20 @@ class Dashboard:
     async def index(self, request: Request) -> Response:
         if (refused := self.refused(request)) is not None:
             return refused
-        scripts = "".join(f'<script src="static/{name}"></script>\n' for name in (*BOKEH_FILES, "app.js"))
+        from urllib.parse import quote
+
+        try:
+            increments = _increments_of(request.query_params)
+        except InvalidInput as exc:
+            return self._secure(Response(str(exc) + "\n", status_code=400, media_type="text/plain"))
+        tail = "?token=" + quote(self.token, safe="")
+        scripts = "".join(f'<script src="static/{name}{tail}"></script>\n' for name in (*BOKEH_FILES, "app.js"))
         body = render_page("live", title=f"sw-ml ui: {self.project.root.name}",
-                           config={"project": self.project.root.name,
-                                   "increments": _split(request.query_params.get("increments")),
-                                   "select": request.query_params.get("select")},
+                           config={"project": self.project.root.name, "increments": increments,
+                                   "select": request.query_params.get("select"), "token": self.token},
                            live_scripts=scripts)
         response = HTMLResponse(body)
         response.headers["Content-Security-Policy"] = LIVE_CSP
-        response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict", path="/")
         return self._secure(response)
 
     async def static(self, request: Request) -> Response:
@@ -129,13 +162,15 @@ class Dashboard:
                 result = await anyio.to_thread.run_sync(handler, request)
             except SpecweaveError as exc:
                 return self._secure(_error(exc))
-            data = result if isinstance(result, bytes) else (
-                result.model_dump_json() if hasattr(result, "model_dump_json") else json.dumps(result))
+            except (ValueError, OverflowError) as exc:  # a query no check above foresaw: still one line, a 400
+                return self._secure(JSONResponse({"error": " ".join(f"bad query: {exc}".split())[:300]},
+                                                 status_code=400))
+            data = _json_bytes(result)
             return self._secure(Response(data, media_type="application/json"))
 
         return endpoint
 
-    def _increments(self, request: Request) -> Any:
+    def _increments(self, request: Request) -> Any:  # noqa: ARG002 - every handler takes the request
         incs = self.project.increments() if self.project.exists else []
         return [{"id": inc.id, "title": inc.title, "experiments": inc.experiment_count, "group": inc.group}
                 for inc in incs]
@@ -144,7 +179,7 @@ class Dashboard:
         from skill.views.live import store_signature
 
         q = request.query_params
-        incs = _split(q.get("increments"))
+        incs = _increments_of(q)
         key = (tuple(incs), q.get("where") or "", q.get("sort") or "", q.get("columns") or "")
         chosen = incs or ([self.project.increment(None).id] if self.project.exists and self.project.increments()
                           else [])
@@ -153,7 +188,7 @@ class Dashboard:
         if hit is not None and hit[0] == sig:
             return hit[1]
         table = self.project.runs_table(incs or None, where=q.get("where") or None, sort=q.get("sort") or None,
-                                        columns=_split(q.get("columns")) or None)
+                                        columns=_split(q.get("columns"), "columns") or None)
         data = table.model_dump_json().encode()
         if len(self._tables) >= 64:
             self._tables.clear()
@@ -164,15 +199,14 @@ class Dashboard:
         """Curves as JSON bytes, each run's kept (serialised) while its log's size and mtime hold: a page
         reload or a selection change costs a stat per run, not a re-read."""
         from skill.layout import METRICS_LOG_FILE
-        from skill.views.curves import DEFAULT_CURVE_POINTS, validate_curve_points
+        from skill.views.curves import DEFAULT_CURVE_POINTS, MAX_CURVE_POINTS, validate_curve_points
 
         q = request.query_params
-        points = q.get("max_points")
-        limit = validate_curve_points(int(points) if points and points.isdigit() else DEFAULT_CURVE_POINTS)
+        limit = validate_curve_points(_whole(q, "max_points", DEFAULT_CURVE_POINTS, 4, MAX_CURVE_POINTS))
         metric = q.get("metric") or ""
         parts: dict[str, bytes | None] = {}
         todo: list[tuple[str, Any]] = []
-        for ref in dict.fromkeys(_split(q.get("runs"))):
+        for ref in _split(q.get("runs")):
             where = self._paths.get(ref)
             if where is None:
                 record = self.project.experiment(ref)
@@ -207,29 +241,38 @@ class Dashboard:
 
     def _parallel(self, request: Request) -> Any:
         q = request.query_params
-        return self.project.parallel(_split(q.get("increments")) or None, _split(q.get("runs")) or None,
+        return self.project.parallel(_increments_of(q) or None, _split(q.get("runs")) or None,
                                      q.get("metric") or None)
 
     def _compare(self, request: Request) -> Any:
-        return self.project.compare_view(_split(request.query_params.get("runs")))
+        return self.project.compare_view(_split(request.query_params.get("runs")))  # a list of CompareView
 
     async def artifact(self, request: Request) -> Response:
-        """An image artifact's bytes, checked against its recorded sha256; nothing else is served."""
+        """An artifact's bytes, checked against its recorded sha256: an image shown inline, or with
+        `download=1` any artifact (a model too) as an attachment the browser saves and never opens."""
+        from urllib.parse import quote
+
         from skill.views.run import image_type
 
         if (refused := self.refused(request)) is not None:
             return refused
         q = request.query_params
         name = q.get("name") or ""
+        download = q.get("download") == "1"
         mime = image_type(name)
-        if mime is None:
+        if mime is None and not download:
             return self._secure(JSONResponse({"error": f"artifact {name!r}: only images are shown "
-                                              "(png, jpg, gif, webp, svg)"}, status_code=400))
+                                              "(png, jpg, gif, webp, svg); add download=1 to save a file"},
+                                             status_code=400))
         try:
-            _info, data = await anyio.to_thread.run_sync(lambda: self.project.read_artifact(q.get("ref") or "", name))
+            _info, data = await anyio.to_thread.run_sync(lambda: self.project.read_artifact(
+                q.get("ref") or "", name, max_bytes=MAX_DOWNLOAD if download else 16 << 20, models=download))
         except SpecweaveError as exc:
             return self._secure(_error(exc))
-        response = Response(data, media_type=mime)
+        response = Response(data, media_type="application/octet-stream" if download else mime)
+        if download:
+            base = name.rsplit("/", 1)[-1] or "artifact"
+            response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(base, safe='')}"
         response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
         response.headers["Cache-Control"] = "private, max-age=60"
         return self._secure(response)
@@ -242,7 +285,7 @@ class Dashboard:
             return refused
         q = request.query_params
         try:
-            incs = _split(q.get("increments")) or (
+            incs = _increments_of(q) or (
                 [self.project.increment(None).id] if self.project.exists and self.project.increments() else [])
             watch = await anyio.to_thread.run_sync(lambda: StoreWatch(self.project, incs, q.get("primary") or None))
         except SpecweaveError as exc:
@@ -251,8 +294,10 @@ class Dashboard:
         async def stream() -> Any:
             yield "event: hello\ndata: {}\n\n"
             quiet = 0.0
-            while True:
+            while not self.closing:
                 await anyio.sleep(POLL_S)
+                if self.closing:
+                    break
                 changes = await anyio.to_thread.run_sync(watch.poll)
                 for change in changes:
                     yield "data: " + json.dumps(change, separators=(",", ":"), allow_nan=False) + "\n\n"
@@ -267,8 +312,36 @@ class Dashboard:
         return self._secure(response)
 
 
+def _json_bytes(result: Any) -> bytes | str:
+    """An API answer as JSON: bytes as they are, a model or a list of models by pydantic, else json."""
+    if isinstance(result, bytes):
+        return result
+    if hasattr(result, "model_dump_json"):
+        return result.model_dump_json()
+    if isinstance(result, list) and result and all(hasattr(item, "model_dump_json") for item in result):
+        return b"[" + b",".join(item.model_dump_json().encode() for item in result) + b"]"
+    return json.dumps(result, allow_nan=False)
+
+
 def _loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+class _Server:
+    """uvicorn's server that tells the open event streams to end as soon as it is asked to stop (they
+    would otherwise keep it waiting), and whose second Ctrl-C exits quietly."""
+
+    def __new__(cls, config: Any, dashboard: Dashboard) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                dashboard.closing = True
+                if self.should_exit:  # the second Ctrl-C: stop waiting for anything
+                    self.force_exit = True
+                self.should_exit = True
+
+        return Server(config)
 
 
 def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
@@ -278,6 +351,8 @@ def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1"
 
     from skill.errors import InvalidInput
 
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InvalidInput("--port", port, "a port from 0 to 65535 (0 picks a free one)")
     project = Project(root, read_only=True, memo=True)
     token = token or os.environ.get("SPECWEAVE_UI_TOKEN") or secrets.token_urlsafe(24)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -285,7 +360,7 @@ def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1"
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         sock.close()
         raise InvalidInput("--port", port, f"a free port on {host} ({exc.strerror or exc}; --port 0 picks one)") from None
     sock.listen(128)
@@ -298,8 +373,9 @@ def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1"
     say(f"  http://{shown}:{bound}/?token={token}")
     if not _loopback(host):
         say("  warning: listening beyond this machine; anyone with the token can read the experiments")
-    config = uvicorn.Config(dashboard.app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+    config = uvicorn.Config(dashboard.app, log_level="warning", access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=SHUTDOWN_S)
+    server = _Server(config, dashboard)
     try:
         server.run(sockets=[sock])
     finally:

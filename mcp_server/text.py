@@ -140,6 +140,9 @@ def comparison(data: dict[str, Any]) -> str:
     if data.get("best_ref"):
         lines.append(f"best: {data['best_ref']}" + (" (the logged decision)" if data.get("decision") else ""))
     lines.extend(f"- {reason}" for reason in data.get("reasons") or [])
+    if data.get("override") and data.get("computed_best"):  # the reasons above are the decision's run's
+        computed = full_ref(inc, data["computed_best"])
+        lines.append(f"computed best: {computed} (by the metric; the decision overrides it)")
     lines.extend(f"warning: {warning}" for warning in data.get("warnings") or [])
     decision = data.get("decision")
     if decision:
@@ -148,7 +151,8 @@ def comparison(data: dict[str, Any]) -> str:
     lines.append(f"top {len(rows)} (rank ref status metrics | differing params):")
     for i, row in enumerate(rows, 1):
         marks = f" ({', '.join(row['marks'])})" if row.get("marks") else ""
-        flags = "".join([" BEST" if row.get("best") else "", " SELECTED" if row.get("selected") else ""])
+        flags = "".join([(" BEST BY METRIC" if data.get("override") else " BEST") if row.get("best") else "",
+                         " SELECTED" if row.get("selected") else ""])
         params = _pairs(row.get("params") or {}, 8)
         lines.append(f"{i}. {full_ref(inc, row['id'])} {row['status']}{marks}{flags} {_pairs(row.get('metrics') or {})}"
                      + (f" | {params}" if params else ""))

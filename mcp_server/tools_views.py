@@ -48,7 +48,9 @@ def _text(bundle: Any, metric: str | None) -> str:
              + (f"; primary metric {primary} ({'higher' if table.goal != 'min' else 'lower'} is better)"
                 if primary else "")]
     for row in table.rows[:20]:
-        mark = " ★selected" if row.selected else " (best)" if row.best else ""
+        # a decision's run and the metric's best, each said as what it is
+        best = f" (best by {primary})" if table.decisions and not row.selected else " (best)"
+        mark = (" ★selected" if row.selected else "") + (best if row.best else "")
         stats = ""
         view = bundle.runs.get(row.key)
         found = [s for s in view.stats if s.key == metric] if view and metric else []

@@ -313,14 +313,15 @@ class Project:
         return artifact_file(self.experiment(ref, increment), name)[1]
 
     def read_artifact(self, ref: str, name: str, increment: str | None = None, *,
-                      max_bytes: int = 16 << 20) -> tuple[Any, bytes]:
+                      max_bytes: int = 16 << 20, models: bool = False) -> tuple[Any, bytes]:
         """(its record, its bytes) of a recorded artifact, wherever they lie, checked against the recorded
-        size and sha256; never a model (the bytes of a pickle are no reader's business: `load_model`
-        checks and loads it in Python), never more than `max_bytes`."""
+        size and sha256; never more than `max_bytes`; never a model (the bytes of a pickle are no reader's
+        business: `load_model` checks and loads it in Python) unless `models` (the dashboard's download,
+        a file the person saves)."""
         from .storage.artifacts import artifact_file, read_verified
 
         info, path = artifact_file(self.experiment(ref, increment), name)
-        if info.kind == "model":
+        if info.kind == "model" and not models:
             raise InvalidInput("artifact", name, "an artifact that is not a model (models are described, never sent; "
                            "load one in Python with specweave.load_model)")
         if info.size > max_bytes:

@@ -267,6 +267,8 @@ def cmd_sync_docs(args: argparse.Namespace) -> int:
     result.path = Path(project.rel(result.path))
     if args.json:
         _json(result.model_dump(mode="json"))
+    elif not result.increments and not result.changed:
+        print(f"{result.path}: nothing to document: no increment has experiments yet (nothing was written)")
     elif result.dry_run:
         if result.diff:
             sys.stdout.write(result.diff)
@@ -401,7 +403,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     p = add("export-experiments", cmd_export, "Export an increment's experiments, params and metrics flattened.",
             "sw-ml export-experiments 0042 --format csv -o results.csv")
-    p.add_argument("increment", help="0042, a full id or a slug")
+    p.add_argument("increment", nargs="?", help="0042, a full id or a slug (default: active, then newest)")
     p.add_argument("--format", default="csv", choices=["csv", "json", "md", "markdown"])
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: print)")
     p.add_argument("--where", metavar="FILTER", help="only experiments matching this filter")

@@ -67,7 +67,9 @@ def show_lines(meta: Any) -> list[str]:
     out = []
     capture = meta.capture
     if capture is not None:
-        code = f"patch {capture.patch} ({len(capture.patch_files)} file(s))" if capture.patch else "no uncommitted changes"
+        code = (f"patch {capture.patch} ({len(capture.patch_files)} file(s))" if capture.patch
+                else "no uncommitted changes" if meta.git.commit
+                else "no commit recorded (no git repository, or one with no commit yet): its code is not recorded")
         from skill.controls import shell_line
 
         out.append(f"  command:     {shell_line(capture.argv) or '?'} (in {capture.cwd or '?'}); {code}"

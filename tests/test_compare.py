@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from fixed_store import make_increment, seed_comparison_store, seed_living_docs_
 
 from skill.analysis.compare import compare_experiments, cv_std, infer_goal, metric_title
 from skill.errors import AmbiguousReference, InvalidInput, NotFound
+from tests.conftest import sw
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -144,6 +146,37 @@ def test_decision_overrides_computed_best_and_report_says_so(tmp_path: Path) -> 
     assert "**Best Model**: exp-003-lightgbm ✅ selected by decision (2026-01-20, ml-lead@example.com)" in c.markdown
     assert "This decision overrides the computed best, exp-002-xgboost" in c.markdown
     assert [r.selected for r in c.rows] == [False, False, True, False]
+    # the reasons speak of the run `best` names; the override names both runs and the margin
+    assert c.reasons[0].startswith("Selected by the logged decision of 2026-01-20: Nearly as accurate")
+    assert c.override == ("The decision selects exp-003-lightgbm over the computed best exp-002-xgboost: "
+                          "exp-003-lightgbm has accuracy 0.86, ranked 2 of 4; exp-002-xgboost ranks first with "
+                          "0.87 (margin 0.01, -1.1%)")
+    assert c.reasons[1] == c.override and not any("vs 0.86 for exp-003" in r for r in c.reasons)
+    assert c.computed_reasons[0] == "Highest accuracy (0.87 vs 0.86 for exp-003-lightgbm: margin 0.01, +1.2%)"
+    assert "Why the metric ranks exp-002-xgboost first:\n  - Highest accuracy (0.87 vs 0.86" in c.markdown
+
+
+def test_a_decision_for_the_computed_best_keeps_its_reasons(tmp_path: Path) -> None:
+    inc = seed_comparison_store(tmp_path)
+    write_decision(inc, "exp-002-xgboost", "the most accurate")
+    c = compare_experiments(tmp_path, "0042", write_report=False)
+    assert c.best == c.computed_best == "exp-002-xgboost" and c.override is None
+    assert c.reasons == ["Selected by the logged decision of 2026-01-20: the most accurate", *c.computed_reasons]
+    assert "overrides" not in c.markdown and "- Highest accuracy (0.87 vs 0.86" in c.markdown
+
+
+def test_a_reproduction_is_grouped_with_its_original_not_ranked_against_it(tmp_path: Path) -> None:
+    inc = seed_comparison_store(tmp_path)
+    rerun = write_experiment(inc, 5, "xgboost-rerun", params={"model": "xgboost", "random_state": 42},
+                             metrics={"accuracy": 0.87, "precision": 0.85, "recall": 0.83, "f1": 0.84})
+    with (rerun / "metadata.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("reproduces: exp-002-xgboost\n")  # what sw-ml reproduce records on a rerun
+    c = compare_experiments(tmp_path, "0042", write_report=False)
+    assert [r.id for r in c.rows][1:3] == ["exp-002-xgboost", "exp-005-xgboost-rerun"]
+    row = c.rows[2]
+    assert row.reproduces == "exp-002-xgboost" and row.depth == 1 and not row.candidate
+    assert "reproduction of exp-002-xgboost" in row.marks
+    assert c.best == "exp-002-xgboost" and c.runner_up == "exp-003-lightgbm"  # not "margin 0" against its rerun
 
 
 def test_cv_std_sources() -> None:
@@ -203,3 +236,25 @@ def test_cross_validation_helper_metrics(tmp_path: Path) -> None:
     assert c.metrics == ["score", "score_std"] and c.primary_metric == "score" and c.best == "exp-001-cv-a"
     assert [r.training_time_s for r in c.rows] == [3.0, 1.0]
     assert any("within the cross-validation std (0.05)" in w for w in c.warnings)
+
+
+def test_every_face_of_an_overriding_decision_names_both_runs(tmp_path: Path) -> None:
+    """The agent's answer (structured and text) and the CLI's JSON carry the same verdict as Python."""
+    from mcp_server import text
+    from skill.analysis.results import comparison_page
+
+    inc = seed_comparison_store(tmp_path)
+    write_decision(inc, "exp-003-lightgbm", "Nearly as accurate, 30% faster to train")
+    c = compare_experiments(tmp_path, "0042", write_report=False)
+    page = comparison_page(c).model_dump(mode="json")
+    assert page["best"] == "exp-003-lightgbm" and page["computed_best"] == "exp-002-xgboost"
+    assert page["override"] == c.override and page["reasons"] == c.reasons
+    shown = text.comparison(page)
+    best = shown.index("best: 0042/exp-003-lightgbm (the logged decision)")
+    computed = shown.index("computed best: 0042/exp-002-xgboost (by the metric; the decision overrides it)")
+    assert best < shown.index("- The decision selects exp-003-lightgbm over the computed best") < computed
+    assert "vs 0.86 for exp-003" not in shown  # no reason about one run under the other's name
+    assert "2. 0042/exp-002-xgboost completed BEST BY METRIC" in shown
+    done = sw("compare-experiments", "0042", "--json", "--no-write", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["override"] == c.override

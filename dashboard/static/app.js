@@ -19,7 +19,7 @@
   const S = {
     table: null, rows: [], filter: "", sortKey: null, sortDir: -1, selection: new Set(), auto: true,
     metric: null, x: "step", smoothing: 0, logY: false, tab: "curves", curves: new Map(), colors: new Map(),
-    bundle: null, run: null, where: "", live: false, scatterParam: null,
+    bundle: null, run: null, where: "", live: false, scatterX: null, scatterY: null, logAxes: true, groupBy: "",
   };
   window.swState = S;
   window.swCharts = {};
@@ -46,13 +46,32 @@
     if (typeof v !== "number") return JSON.stringify(v);
     if (Number.isInteger(v)) return String(v);
     const a = Math.abs(v);
-    if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
+    if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3).replace(/\.?0+e/, "e");
     return String(Number(v.toPrecision(5)));
   }
   function val(v) { return typeof v === "object" && v !== null ? JSON.stringify(v) : v === undefined ? "–" : String(v); }
+  /** A value for a cell: numbers rounded (num), the rest as text; the full value goes in the title. */
+  function cell(v) { return typeof v === "number" ? num(v) : val(v); }
+  /** A time in the browser's zone, with seconds: 2026-12-04 11:05:09. */
+  function when(iso) {
+    if (!iso) return null;
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    const p = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+  }
+  /** skill/workflows/importance.py:log_spaced, for metrics (params come marked by the server). */
+  function logSpaced(values) {
+    const xs = values.filter((v) => v !== null && v !== undefined);
+    if (!xs.length || xs.some((v) => !finite(v) || v <= 0)) return false;
+    const d = [...new Set(xs)];
+    return d.length >= 3 && Math.max(...d) / Math.min(...d) >= 100;
+  }
   function dur(s) {
     if (s === null || s === undefined) return "–";
-    if (s < 1) return "<1s";
+    if (s < 0.001) return Math.round(s * 1e6) + "µs";
+    if (s < 1) return Math.round(s * 1000) + "ms";
+    if (s < 10) return s.toFixed(1) + "s";
     if (s < 90) return Math.round(s) + "s";
     if (s < 5400) return Math.round(s / 60) + "m";
     return (s / 3600).toFixed(1) + "h";
@@ -81,8 +100,13 @@
     for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") u.set(k, v);
     return u.toString();
   }
+  // The live page's token (no cookie: see dashboard/server.py): a header on every fetch, a query
+  // where a header cannot go (the event stream, images, downloads).
+  const TOKEN = CFG.token || new URLSearchParams(location.search).get("token") || "";
+  function withToken(params) { return TOKEN ? { ...params, token: TOKEN } : params; }
   async function getJSON(path, params) {
-    const r = await fetch(path + "?" + qs(params || {}), { credentials: "same-origin" });
+    const r = await fetch(path + "?" + qs(params || {}), { credentials: "omit",
+      headers: TOKEN ? { Authorization: "Bearer " + TOKEN } : {} });
     const body = await r.json().catch(() => ({ error: r.status + " " + r.statusText }));
     if (!r.ok) throw new Error(body.error || r.statusText);
     return body;
@@ -94,7 +118,8 @@
     parallel: (keys, metric) => getJSON("api/parallel", { runs: keys.join(","), metric,
       increments: S.table ? S.table.increments.join(",") : "" }),
     compare: (keys) => getJSON("api/compare", { runs: keys.join(",") }),
-    image: (key, name) => "api/artifact?" + qs({ ref: key, name }),
+    image: (key, name) => "api/artifact?" + qs(withToken({ ref: key, name })),
+    download: (key, name) => "api/artifact?" + qs(withToken({ ref: key, name, download: "1" })),
   };
   const bundled = {
     table: async () => S.bundle.table,
@@ -110,6 +135,7 @@
       return (S.bundle.compare || []).filter((c) => [...c.runs].sort().join("|") === want);
     },
     image: (key, name) => (S.bundle.images || {})[key + "/" + name] || null,
+    download: (key, name) => (S.bundle.images || {})[key + "/" + name] || null,
   };
   function subsetParallel(view, keys) {
     if (!view) return null;
@@ -138,8 +164,11 @@
             el("div", { class: "spacer" }),
             el("input", { id: "filter", type: "search", placeholder: filterHint, spellcheck: "false",
               onkeydown: (e) => { if (e.key === "Enter") applyFilter(); } }),
-            el("button", { onclick: applyFilter }, "Filter")),
+            el("button", { onclick: applyFilter }, "Filter"),
+            el("label", { class: "muted" }, "Group ", el("select", { id: "group-by", title: "runs with the same value(s) drawn as one line with a mean ± std band, and summed up in a table",
+              onchange: (e) => { S.groupBy = e.target.value; renderTable(); if (S.tab === "curves") drawCurves(); } }))),
           el("div", { class: "error", id: "filter-error" }),
+          el("div", { class: "table-wrap groups-wrap" }, el("table", { id: "groups", class: "groups" })),
           el("div", { class: "table-wrap" }, el("table", { id: "runs" }))),
         el("section", { class: "card views" },
           el("nav", { class: "tabs", id: "tabs" },
@@ -158,12 +187,16 @@
             el("div", { id: "curves-chart", class: "chart" }),
             el("div", { id: "legend", class: "legend" })),
           el("div", { id: "tab-parallel", class: "tab" },
-            el("p", { class: "muted" }, "Each line is a run, across its params to the primary metric (colour)."),
+            el("div", { class: "controls" }, el("span", { class: "muted" }, "Each line is a run, across its params to the primary metric (colour)."),
+              el("label", {}, el("input", { class: "logaxes", type: "checkbox", checked: true, onchange: (e) => setLogAxes(e.target.checked) }), " log axes for log-spaced params")),
             el("div", { id: "parallel-chart", class: "chart" }),
+            el("div", { id: "parallel-legend", class: "ramp-legend" }),
             el("h3", {}, "Parameter importance"), el("div", { id: "importance" })),
           el("div", { id: "tab-scatter", class: "tab" },
             el("div", { class: "controls" },
-              el("label", {}, "Param ", el("select", { id: "scatter-param", onchange: (e) => { S.scatterParam = e.target.value; drawScatter(); } }))),
+              el("label", {}, "X ", el("select", { id: "scatter-x", onchange: (e) => { S.scatterX = e.target.value; drawScatter(); } })),
+              el("label", {}, "Y ", el("select", { id: "scatter-y", onchange: (e) => { S.scatterY = e.target.value; drawScatter(); } })),
+              el("label", {}, el("input", { class: "logaxes", type: "checkbox", checked: true, onchange: (e) => setLogAxes(e.target.checked) }), " log axes for log-spaced values")),
             el("div", { id: "scatter-chart", class: "chart" })),
           el("div", { id: "tab-compare", class: "tab" }, el("div", { id: "compare" })),
           el("div", { id: "tab-run", class: "tab" }, el("div", { id: "run" }, el("p", { class: "muted" }, "Click a run's name to see it in full."))))),
@@ -202,8 +235,64 @@
         if (y === undefined || y === null) return -1;
         return (x < y ? -1 : x > y ? 1 : 0) * dir;
       });
+    } else if (S.table) {
+      // by default: the selected run, then the best, then by the primary metric the goal's way, then the rest
+      const sign = S.table.goal === "min" ? 1 : -1;
+      const first = (r) => (r.selected ? 0 : r.best ? 1 : finite(r.primary) ? 2 : 3);
+      rows = [...rows].sort((a, b) => first(a) - first(b) || (first(a) === 2 ? sign * (a.primary - b.primary) : 0));
     }
     return rows;
+  }
+
+  // -- grouping: runs with the same params (all but the seeds, or one param) as one ----------------
+  const ALL_BUT_SEED = "*all-but-seed";
+  function groupParams() {
+    const t = S.table;
+    if (!t || !S.groupBy) return [];
+    return S.groupBy === ALL_BUT_SEED ? t.param_columns.filter((p) => !(t.seed_params || []).includes(p)) : [S.groupBy];
+  }
+  function groupOf(row) {
+    const names = groupParams();
+    return names.map((p) => p + "=" + cell(row.params[p])).join(" ") || "(no params)";
+  }
+  function groupsOf(rows) {
+    const out = new Map();
+    for (const r of rows) { const g = groupOf(r); if (!out.has(g)) out.set(g, []); out.get(g).push(r); }
+    return out;
+  }
+  function meanStd(xs) {
+    const v = xs.filter(finite);
+    if (!v.length) return null;
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) * (b - m), 0) / (v.length - 1)) : 0;
+    return { mean: m, std: sd, n: v.length };
+  }
+  function fillGroupSelect() {
+    const select = $("#group-by");
+    const t = S.table;
+    select.textContent = "";
+    select.append(el("option", { value: "" }, "none"));
+    if (t && (t.seed_params || []).length) select.append(el("option", { value: ALL_BUT_SEED }, "all params but " + t.seed_params.join(", ")));
+    for (const p of (t ? t.param_columns : [])) select.append(el("option", { value: p }, p));
+    if (![...select.options].some((o) => o.value === S.groupBy)) S.groupBy = "";
+    select.value = S.groupBy;
+  }
+  function renderGroups(rows, metrics) {
+    const table = $("#groups");
+    table.textContent = "";
+    table.parentElement.style.display = S.groupBy ? "" : "none";
+    if (!S.groupBy) return;
+    const groups = groupsOf(rows);
+    table.append(el("thead", {}, el("tr", {}, el("th", {}, "Group (" + groups.size + ")"), el("th", { class: "num" }, "runs"),
+      ...metrics.map((m) => el("th", { class: "num", title: "metric " + m + ": mean ± sample std over the group's runs" }, m + " (mean ± std)")))));
+    const sign = S.table.goal === "min" ? 1 : -1;
+    const prim = S.table.primary_metric;
+    const ordered = [...groups.entries()].map(([g, rs]) => [g, rs, meanStd(rs.map((r) => r.metrics[prim]))])
+      .sort((a, b) => (a[2] ? 0 : 1) - (b[2] ? 0 : 1) || (a[2] && b[2] ? sign * (a[2].mean - b[2].mean) : 0));
+    table.append(el("tbody", {}, ...ordered.map(([g, rs]) => el("tr", { "data-group": g }, el("td", { class: "param" }, g), el("td", { class: "num" }, rs.length),
+      ...metrics.map((m) => { const st = meanStd(rs.map((r) => r.metrics[m]));
+        return el("td", { class: "num" + (m === prim ? " primary" : ""), title: st ? st.mean + " ± " + st.std + " (" + st.n + " runs)" : "" },
+          st ? num(st.mean) + (st.n > 1 ? " ± " + num(st.std) : "") : "–"); })))));
   }
   function renderTable() {
     const t = S.table;
@@ -211,19 +300,27 @@
     table.textContent = "";
     if (!t) return;
     const metrics = t.columns.slice(0, 6);
-    const params = t.param_columns.slice(0, 5);
-    const sortBtn = (key, label, cls) => el("th", { class: cls, onclick: () => {
+    const params = t.param_columns.slice(0, 6);
+    const sortBtn = (key, label, cls, title) => el("th", { class: cls, title, onclick: () => {
       S.sortDir = S.sortKey === key ? -S.sortDir : -1; S.sortKey = key; renderTable(); } },
       label, S.sortKey === key ? (S.sortDir > 0 ? " ▲" : " ▼") : "");
     const rows = visibleRows();
+    renderGroups(rows, metrics);
     const all = rows.length > 0 && rows.every((r) => S.selection.has(r.key));
-    table.append(el("thead", {}, el("tr", {},
+    const hidden = (t.columns.length - metrics.length) + (t.param_columns.length - params.length);
+    // two header rows: which columns are metrics and which are params (a param and a metric may share a name)
+    table.append(el("thead", {},
+      el("tr", { class: "groups-head" }, el("th", { class: "check" }), el("th", { class: "run" }), el("th", {}),
+        metrics.length ? el("th", { colspan: metrics.length, class: "group metrics" }, "Metrics") : null,
+        params.length ? el("th", { colspan: params.length, class: "group params" }, "Params") : null,
+        el("th", { colspan: 2, class: "muted small" }, hidden ? hidden + " more columns in the run page and exports" : "")),
+      el("tr", {},
       el("th", { class: "check" }, el("input", { type: "checkbox", title: "select all shown", checked: all,
         onchange: (e) => { for (const r of rows) e.target.checked ? S.selection.add(r.key) : S.selection.delete(r.key);
           S.auto = false; selectionChanged(); } })),
-      sortBtn("run", "Run"), sortBtn("status", "Status"),
-      ...metrics.map((m) => sortBtn(m, m, m === t.primary_metric ? "num primary" : "num")),
-      ...params.map((p) => sortBtn("p:" + p, p, "param")),
+      sortBtn("run", "Run", "run"), sortBtn("status", "Status"),
+      ...metrics.map((m) => sortBtn(m, m, m === t.primary_metric ? "num metric primary" : "num metric", "metric " + m + (m === t.primary_metric ? " (primary: " + (t.goal === "min" ? "lower" : "higher") + " is better)" : ""))),
+      ...params.map((p) => sortBtn("p:" + p, p, "param", "param " + p)),
       sortBtn("duration", "Time", "num"), el("th", {}, "Tags"))));
     const body = el("tbody");
     for (const r of rows.slice(0, 2000)) {
@@ -233,15 +330,15 @@
           el("input", { type: "checkbox", checked: on, onchange: (e) => {
             e.target.checked ? S.selection.add(r.key) : S.selection.delete(r.key); S.auto = false; selectionChanged(); } }),
           el("span", { class: "swatch", style: on ? "background:" + colorOf(r.key) : "" })),
-        el("td", { class: "run" },
+        el("td", { class: "run", title: r.ref + (r.name && !r.ref.includes(r.name) ? " (" + r.name + ")" : "") },
           el("a", { href: "#", onclick: (e) => { e.preventDefault(); openRun(r.key); } }, r.ref),
           r.selected ? el("span", { class: "mark chosen", title: "selected by a decision" }, "★ selected") : null,
           r.best ? el("span", { class: "mark best", title: "best by " + t.primary_metric }, "best") : null,
           r.parent ? el("span", { class: "muted small" }, " ↳ " + r.parent) : null),
         el("td", {}, el("span", { class: "status " + r.status }, r.status), r.damaged ? el("span", { class: "mark bad" }, "damaged") : null),
-        ...metrics.map((m) => el("td", { class: m === t.primary_metric ? "num primary" : "num" }, num(r.metrics[m]))),
-        ...params.map((p) => el("td", { class: "param" }, val(r.params[p]))),
-        el("td", { class: "num muted" }, dur(r.duration_s)),
+        ...metrics.map((m) => el("td", { class: m === t.primary_metric ? "num primary" : "num", title: val(r.metrics[m]) }, num(r.metrics[m]))),
+        ...params.map((p) => el("td", { class: "param", title: val(r.params[p]) }, cell(r.params[p]))),
+        el("td", { class: "num muted", title: r.started ? "started " + when(r.started) : "" }, dur(r.duration_s)),
         el("td", { class: "tags" }, ...(r.tags || []).map((g) => el("span", { class: "tag" }, g)))));
     }
     table.append(body);
@@ -284,6 +381,7 @@
     }
     select.value = S.metric || "";
     $("#title").textContent = (CFG.project ? CFG.project + " · " : "") + table.increments.join(", ");
+    fillGroupSelect();
     renderTable();
     selectionChanged();
   }
@@ -352,6 +450,26 @@
     });
     fig.xgrid.grid_line_color = "#eef0f3"; fig.ygrid.grid_line_color = "#eef0f3";
     const smoothed = [];
+    if (S.groupBy) {
+      const byKey = new Map(S.rows.map((r) => [r.key, r]));
+      const groups = groupsOf(keys.map((k) => byKey.get(k)).filter(Boolean));
+      let i = 0;
+      for (const [label, rows] of groups) {
+        const band = groupBand(rows.map((r) => store.get(r.key)));
+        const color = PALETTE[i++ % PALETTE.length];
+        const src = new Bokeh.ColumnDataSource({ data: { x: band.x, y: band.mean, lo: band.lo, hi: band.hi, n: band.n, group: new Array(band.x.length).fill(label) } });
+        if (rows.length > 1) fig.varea({ field: "x" }, { field: "lo" }, { field: "hi" }, { source: src, fill_color: color, fill_alpha: 0.18, name: "band:" + label });
+        smoothed.push(fig.line({ field: "x" }, { field: "y" }, { source: src, line_color: color, line_width: 1.9, name: "mean:" + label }));
+        legend.append(el("span", { class: "item", title: rows.map((r) => r.ref).join("\n") },
+          el("span", { class: "swatch", style: "background:" + color }), label + " (" + rows.length + " run" + (rows.length > 1 ? "s, mean ± std" : "") + ")"));
+      }
+      fig.add_tools(new Bokeh.HoverTool({ renderers: smoothed, line_policy: "nearest",
+        tooltips: [["group", "@group"], ["x", "@x"], ["mean", "@y{0.0[000]}"], ["runs", "@n"]] }));
+      const view = await Bokeh.Plotting.show(fig, box);
+      window.swCharts.curves = { figure: fig, view, series: 0, groups: groups.size, metric, drawnMs: performance.now() - started };
+      document.body.dataset.curves = String(groups.size);
+      return;
+    }
     for (const key of keys) {
       const c = store.get(key);
       const x = S.x === "step" ? c.steps : c.t;
@@ -372,11 +490,49 @@
     document.body.dataset.curves = String(smoothed.length);
   }
 
+  /** The mean ± std of a group's curves at each x any of them has (each run's line read between its
+   *  points linearly; a run counts only within its own range), smoothed first when smoothing is on. */
+  function groupBand(curves) {
+    const lines = curves.filter(Boolean).map((c) => {
+      const xs = S.x === "step" ? c.steps : c.t;
+      const ys = S.smoothing > 0 ? ema(c.values, S.smoothing) : c.values;
+      return { xs, ys };
+    });
+    let grid = [...new Set(lines.flatMap((l) => l.xs))].sort((a, b) => a - b);
+    if (grid.length > 1500) { const stride = grid.length / 1500; grid = Array.from({ length: 1500 }, (_, i) => grid[Math.floor(i * stride)]); }
+    const at = (l, x) => {
+      const xs = l.xs;
+      if (!xs.length || x < xs[0] || x > xs[xs.length - 1]) return NaN;
+      let lo = 0, hi = xs.length - 1;
+      while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (xs[mid] <= x) lo = mid; else hi = mid; }
+      if (xs[lo] === x) return l.ys[lo];
+      if (xs[hi] === x) return l.ys[hi];
+      const f = (x - xs[lo]) / (xs[hi] - xs[lo]);
+      return l.ys[lo] + f * (l.ys[hi] - l.ys[lo]);
+    };
+    const out = { x: [], mean: [], lo: [], hi: [], n: [] };
+    for (const x of grid) {
+      const st = meanStd(lines.map((l) => at(l, x)));
+      if (!st) continue;
+      out.x.push(x); out.mean.push(st.mean); out.lo.push(st.mean - st.std); out.hi.push(st.mean + st.std); out.n.push(st.n);
+    }
+    return out;
+  }
+  window.swGroupBand = groupBand;
+
+  function setLogAxes(on) {
+    S.logAxes = on;
+    for (const box of document.querySelectorAll("input.logaxes")) box.checked = on;
+    if (S.tab === "parallel") drawParallel();
+    if (S.tab === "scatter") drawScatter();
+  }
+
   function setSmoothing(w) {
     S.smoothing = w;
     $("#smoothing-value").textContent = w.toFixed(2);
     const chart = window.swCharts.curves;
     if (!chart || !chart.figure) return;
+    if (S.groupBy) { drawCurves(); return; }
     const hadRaw = chart.figure.renderers.some((r) => r.name && r.name.startsWith("raw:"));
     if ((w > 0) !== hadRaw) { drawCurves(); return; }  // the faint raw lines come and go with smoothing
     for (const r of chart.figure.renderers) {
@@ -402,6 +558,7 @@
         c.steps.push(step); c.t.push(t); c.values.push(v === null ? NaN : v); c.total += 1; added += 1;
       }
       if (!added || metric !== S.metric) continue;
+      if (S.groupBy) { scheduleCurves(); continue; }
       const chart = window.swCharts.curves;
       const r = chart && chart.figure && chart.figure.renderers.find((x) => x.name === "curve:" + runKey);
       if (!r) { scheduleCurves(); continue; }
@@ -423,11 +580,13 @@
     try { view = await API.parallel(keys, null); } catch (e) { box.append(el("p", { class: "error" }, e.message)); return; }
     if (!view || view.axes.length < 2) { box.append(el("p", { class: "empty" }, "Parallel coordinates need runs with params and a metric.")); drawImportance(view); return; }
     const axes = view.axes;
+    const isLog = (a) => S.logAxes && a.kind === "number" && !!a.log_scale;
     const norm = axes.map((a) => {
       if (a.kind === "category") return (v) => (v === null ? NaN : (a.categories.indexOf(v) + 0.5) / a.categories.length);
-      const xs = a.values.filter(finite);
+      const t = isLog(a) ? (v) => Math.log10(v) : (v) => v;
+      const xs = a.values.filter(finite).map(t);
       const lo = Math.min(...xs), hi = Math.max(...xs);
-      return (v) => (!finite(v) ? NaN : hi === lo ? 0.5 : (v - lo) / (hi - lo));
+      return (v) => (!finite(v) ? NaN : hi === lo ? 0.5 : (t(v) - lo) / (hi - lo));
     });
     const metricAxis = axes[axes.length - 1];
     const mnorm = norm[norm.length - 1];
@@ -446,7 +605,7 @@
       background_fill_color: null, border_fill_color: null, outline_line_color: null });
     fig.yaxis.visible = false; fig.ygrid.visible = false; fig.xgrid.grid_line_color = "#c9ced6";
     fig.xaxis.ticker = new Bokeh.FixedTicker({ ticks: axes.map((_, j) => j) });
-    const overrides = {}; axes.forEach((a, j) => { overrides[j] = a.name; });
+    const overrides = {}; axes.forEach((a, j) => { overrides[j] = a.name + (isLog(a) ? " (log)" : ""); });
     fig.xaxis.major_label_overrides = new Map(Object.entries(overrides).map(([k, v]) => [Number(k), v]));
     const src = new Bokeh.ColumnDataSource({ data: { xs, ys, color: colors, label: labels, alpha: alphas, width: widths } });
     const lines = fig.multi_line({ field: "xs" }, { field: "ys" }, { source: src, line_color: { field: "color" },
@@ -454,58 +613,109 @@
     const tx = [], ty = [], tt = [];
     axes.forEach((a, j) => {
       if (a.kind === "category") a.categories.forEach((c, k) => { tx.push(j); ty.push((k + 0.5) / a.categories.length); tt.push(" " + c); });
-      else { const v = a.values.filter(finite); if (v.length) { tx.push(j, j); ty.push(0, 1); tt.push(" " + num(Math.min(...v)), " " + num(Math.max(...v))); } }
+      else {
+        const v = a.values.filter(finite);
+        if (!v.length) return;
+        const lo = Math.min(...v), hi = Math.max(...v);
+        if (isLog(a)) {  // a tick per decade between the ends
+          for (let e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e++) {
+            const f = (e - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo));
+            if (f > 0.04 && f < 0.96) { tx.push(j); ty.push(f); tt.push(" 1e" + e); }
+          }
+        }
+        tx.push(j, j); ty.push(0, 1); tt.push(" " + num(lo), " " + num(hi));
+      }
     });
     fig.text({ field: "x" }, { field: "y" }, { field: "text" }, { source: new Bokeh.ColumnDataSource({ data: { x: tx, y: ty, text: tt } }),
       text_font_size: "11px", text_color: "#4a5260", text_baseline: "middle" });
     fig.add_tools(new Bokeh.HoverTool({ renderers: [lines], tooltips: [["run", "@label"]], line_policy: "interp" }));
     const v = await Bokeh.Plotting.show(fig, box);
-    window.swCharts.parallel = { figure: fig, view: v, series: view.runs.length };
+    window.swCharts.parallel = { figure: fig, view: v, series: view.runs.length, logAxes: axes.filter(isLog).map((a) => a.name) };
+    drawRampLegend(metricAxis, view.goal);
     drawImportance(view);
+  }
+  /** The colour scale of the parallel lines: worse to better, with the metric's values at the ends. */
+  function drawRampLegend(axis, goal) {
+    const box = $("#parallel-legend");
+    box.textContent = "";
+    const v = axis.values.filter(finite);
+    if (!v.length) return;
+    const lo = Math.min(...v), hi = Math.max(...v);
+    const worse = goal === "min" ? hi : lo, better = goal === "min" ? lo : hi;
+    box.append(el("span", { class: "muted" }, axis.name + ": worse " + num(worse)),
+      el("span", { class: "ramp", style: "background: linear-gradient(to right, " + RAMP.join(", ") + ")" }),
+      el("span", { class: "muted" }, num(better) + " better"),
+      el("span", { class: "swatch", style: "background:#c8ccd2" }), el("span", { class: "muted small" }, "no value"));
   }
   function drawImportance(view) {
     const box = $("#importance");
     box.textContent = "";
     if (!view || !view.importance || !view.importance.length) { box.append(el("p", { class: "muted" }, "Needs three or more runs with the metric and varying params.")); return; }
-    box.append(el("table", { class: "imp" }, el("tr", {}, el("th", {}, "Param"), el("th", {}, "Share of " + view.metric + " variance"), el("th", {}, "Values"), el("th", {}, "Best value")),
-      ...view.importance.map((p) => el("tr", {}, el("td", {}, p.param),
-        el("td", {}, el("span", { class: "ibar", style: "width:" + Math.round(p.importance * 180) + "px" }), " " + Math.round(p.importance * 100) + "%"),
-        el("td", { class: "num" }, p.levels), el("td", {}, val(p.best_value))))));
+    box.append(el("table", { class: "imp" }, el("tr", {}, el("th", {}, "Param"),
+        el("th", { title: "share of the variance of " + view.metric + " each param explains beyond chance (epsilon squared of a one-way ANOVA, many-valued numbers in equal-count bins, on log10 when log-spaced)" }, "Share of " + view.metric + " variance"),
+        el("th", { title: "Spearman's rank correlation with " + view.metric }, "Direction (ρ)"), el("th", { class: "num" }, "Values"), el("th", {}, "Best run's value")),
+      ...view.importance.map((p) => el("tr", { class: p.excluded ? "muted" : "" }, el("td", {}, p.param),
+        p.excluded ? el("td", { class: "muted" }, "not ranked (" + p.excluded + ")")
+          : el("td", {}, el("span", { class: "ibar", style: "width:" + Math.round(p.importance * 180) + "px" }), " " + Math.round(p.importance * 100) + "%"),
+        el("td", {}, p.correlation === null || p.correlation === undefined ? "–" : p.effect + " (" + (p.correlation > 0 ? "+" : "") + p.correlation.toFixed(2) + ")"),
+        el("td", { class: "num" }, p.levels), el("td", { title: val(p.best_value) }, num(p.best_value))))));
   }
 
   // -- scatter -----------------------------------------------------------------------------------
+  /** Any param or metric on either axis (from the table's rows); numbers on a log axis when log-spaced. */
   async function drawScatter() {
     const box = resetChart("scatter");
-    const keys = visibleRows().map((r) => r.key);
-    let view;
-    try { view = keys.length ? await API.parallel(keys, null) : null; } catch (e) { box.append(el("p", { class: "error" }, e.message)); return; }
-    if (!view || view.axes.length < 2) { box.append(el("p", { class: "empty" }, "A scatter needs runs with params and a metric.")); return; }
-    const params = view.axes.slice(0, -1), metric = view.axes[view.axes.length - 1];
-    const select = $("#scatter-param");
-    select.textContent = "";
-    for (const a of params) select.append(el("option", { value: a.name }, a.name));
-    if (!S.scatterParam || !params.some((a) => a.name === S.scatterParam)) S.scatterParam = (view.importance[0] || params[0]).param || params[0].name;
-    select.value = S.scatterParam;
-    const axis = params.find((a) => a.name === S.scatterParam);
-    const x = [], y = [], label = [], color = [];
-    view.runs.forEach((key, i) => {
-      const xv = axis.values[i], yv = metric.values[i];
-      if (xv === null || !finite(yv)) return;
-      x.push(axis.kind === "category" ? axis.categories.indexOf(xv) + (((i * 7919) % 100) / 100 - 0.5) * 0.3 : xv);
-      y.push(yv); label.push(view.labels[i]); color.push(S.selection.has(key) ? colorOf(key) : "#8a94a6");
+    const rows = visibleRows();
+    const t = S.table;
+    if (!t || !rows.length) { box.append(el("p", { class: "empty" }, "No runs.")); return; }
+    const choices = [...t.param_columns.map((p) => "p:" + p), ...t.columns.map((m) => "m:" + m)];
+    if (choices.length < 2) { box.append(el("p", { class: "empty" }, "A scatter needs two params or metrics.")); return; }
+    const name = (c) => (c.startsWith("p:") ? "param " : "metric ") + c.slice(2);
+    for (const [id, key] of [["#scatter-x", "scatterX"], ["#scatter-y", "scatterY"]]) {
+      const select = $(id);
+      select.textContent = "";
+      for (const c of choices) select.append(el("option", { value: c }, name(c)));
+      if (!choices.includes(S[key])) {
+        if (key === "scatterY") S[key] = t.primary_metric && choices.includes("m:" + t.primary_metric) ? "m:" + t.primary_metric : choices[choices.length - 1];
+        else {
+          let top = null;
+          try { const view = await API.parallel(rows.map((r) => r.key), null); top = view && view.importance.find((p) => !p.excluded); } catch (e) { top = null; }
+          S[key] = top && choices.includes("p:" + top.param) ? "p:" + top.param : choices[0];
+        }
+      }
+      select.value = S[key];
+    }
+    const get = (r, c) => (c.startsWith("p:") ? r.params[c.slice(2)] : r.metrics[c.slice(2)]);
+    const axisOf = (c) => {
+      const values = rows.map((r) => get(r, c));
+      const numeric = values.every((v) => v === null || v === undefined || finite(v));
+      const cats = numeric ? [] : [...new Set(values.filter((v) => v !== null && v !== undefined).map(val))].sort();
+      const log = numeric && S.logAxes && (c.startsWith("p:") ? (t.log_params || []).includes(c.slice(2)) : logSpaced(values.filter(finite)));
+      return { c, numeric, cats, log, at: (v, i) => (v === null || v === undefined ? NaN : numeric ? (finite(v) ? v : NaN)
+        : cats.indexOf(val(v)) + (((i * 7919) % 100) / 100 - 0.5) * 0.3) };
+    };
+    const ax = axisOf(S.scatterX), ay = axisOf(S.scatterY);
+    const x = [], y = [], label = [], color = [], xs = [], ys = [];
+    rows.forEach((r, i) => {
+      const xv = ax.at(get(r, ax.c), i), yv = ay.at(get(r, ay.c), i);
+      if (!Number.isFinite(xv) || !Number.isFinite(yv) || (ax.log && xv <= 0) || (ay.log && yv <= 0)) return;
+      x.push(xv); y.push(yv); xs.push(cell(get(r, ax.c))); ys.push(cell(get(r, ay.c)));
+      label.push(r.ref); color.push(S.selection.has(r.key) ? colorOf(r.key) : "#8a94a6");
     });
     const fig = Bokeh.Plotting.figure({ height: 360, sizing_mode: "stretch_width", tools: "pan,wheel_zoom,box_zoom,reset,save",
-      x_axis_label: axis.name, y_axis_label: metric.name, toolbar_location: "above",
+      x_axis_label: name(ax.c) + (ax.log ? " (log)" : ""), y_axis_label: name(ay.c) + (ay.log ? " (log)" : ""), toolbar_location: "above",
+      x_axis_type: ax.log ? "log" : "linear", y_axis_type: ay.log ? "log" : "linear",
       background_fill_color: null, border_fill_color: null, outline_line_color: null });
-    if (axis.kind === "category") {
-      fig.xaxis.ticker = new Bokeh.FixedTicker({ ticks: axis.categories.map((_, j) => j) });
-      fig.xaxis.major_label_overrides = new Map(axis.categories.map((c, j) => [j, c]));
+    for (const [a, axis] of [[ax, fig.xaxis], [ay, fig.yaxis]]) {
+      if (a.numeric) continue;
+      axis.ticker = new Bokeh.FixedTicker({ ticks: a.cats.map((_, j) => j) });
+      axis.major_label_overrides = new Map(a.cats.map((c, j) => [j, c]));
     }
-    const pts = fig.scatter({ field: "x" }, { field: "y" }, { source: new Bokeh.ColumnDataSource({ data: { x, y, label, color } }),
+    const pts = fig.scatter({ field: "x" }, { field: "y" }, { source: new Bokeh.ColumnDataSource({ data: { x, y, label, color, xs, ys } }),
       size: 10, fill_color: { field: "color" }, line_color: "#ffffff", fill_alpha: 0.85, name: "scatter" });
-    fig.add_tools(new Bokeh.HoverTool({ renderers: [pts], tooltips: [["run", "@label"], [axis.name, "@x"], [metric.name, "@y"]] }));
+    fig.add_tools(new Bokeh.HoverTool({ renderers: [pts], tooltips: [["run", "@label"], [ax.c.slice(2), "@xs"], [ay.c.slice(2), "@ys"]] }));
     const v = await Bokeh.Plotting.show(fig, box);
-    window.swCharts.scatter = { figure: fig, view: v, series: x.length };
+    window.swCharts.scatter = { figure: fig, view: v, series: x.length, x: ax.c, y: ay.c, xLog: ax.log, yLog: ay.log };
   }
 
   // -- compare -----------------------------------------------------------------------------------
@@ -514,20 +724,29 @@
     box.textContent = "";
     const keys = selectedKeys();
     if (keys.length < 1) { box.append(el("p", { class: "empty" }, "Select runs in the table to compare them.")); return; }
-    const rows = keys.map((k) => S.rows.find((r) => r.key === k)).filter(Boolean);
     let verdicts = [];
     try { verdicts = await API.compare(keys); } catch (e) { box.append(el("p", { class: "error" }, e.message)); }
     for (const c of verdicts || []) {
+      const decided = c.override || (c.reasons[0] || "").startsWith("Selected by the logged decision");
       box.append(el("div", { class: "verdict" },
-        el("div", {}, el("strong", {}, "Best: " + (c.best || "none")), c.primary_metric ? el("span", { class: "muted" }, "  by " + c.primary_metric + " (" + (c.goal === "min" ? "lower" : "higher") + " is better)") : null),
-        el("ul", {}, ...c.reasons.map((r) => el("li", {}, r)), ...c.warnings.map((w) => el("li", { class: "warn" }, w)))));
+        el("div", {}, el("strong", {}, "Best: " + (c.best || "none")), decided ? el("span", { class: "mark chosen" }, "★ selected by a decision") : null,
+          c.primary_metric ? el("span", { class: "muted" }, "  by " + c.primary_metric + " (" + (c.goal === "min" ? "lower" : "higher") + " is better)") : null),
+        el("ul", {}, ...c.reasons.map((r) => el("li", {}, r)), ...c.warnings.map((w) => el("li", { class: "warn" }, w))),
+        c.override ? el("div", { class: "computed" }, el("strong", {}, "Computed best: " + c.computed_best), el("span", { class: "muted" }, "  by " + c.primary_metric),
+          el("ul", {}, ...(c.computed_reasons || []).map((r) => el("li", {}, r)))) : null));
     }
+    // the runs in the verdict's order: best first, reproductions right after their originals
+    const order = verdicts && verdicts.length === 1 ? verdicts[0].runs : null;
+    if (order) keys.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    const reruns = Object.assign({}, ...(verdicts || []).map((c) => c.reproductions || {}));
+    const rows = keys.map((k) => S.rows.find((r) => r.key === k)).filter(Boolean);
     if (!verdicts || !verdicts.length) box.append(el("p", { class: "muted" }, MODE === "live" ? "" : "The best run and its reasons are computed for the runs selected when this page was made."));
     const params = [...new Set(rows.flatMap((r) => Object.keys(r.params)))].sort();
     const differs = new Set(params.filter((p) => new Set(rows.map((r) => JSON.stringify(r.params[p]))).size > 1));
     const metrics = S.table.columns;
     const table = el("table", { class: "compare" },
-      el("tr", {}, el("th", {}, ""), ...rows.map((r) => el("th", {}, el("span", { class: "swatch", style: "background:" + colorOf(r.key) }), r.ref))),
+      el("tr", {}, el("th", {}, ""), ...rows.map((r) => el("th", { title: r.ref }, el("span", { class: "swatch", style: "background:" + colorOf(r.key) }), r.ref,
+        reruns[r.key] ? el("span", { class: "muted small" }, " ↻ reproduces " + reruns[r.key]) : null))),
       el("tr", { class: "section" }, el("td", { colspan: rows.length + 1 }, "Metrics")),
       ...metrics.map((m) => {
         const vs = rows.map((r) => r.metrics[m]);
@@ -558,8 +777,8 @@
     if (v.description) box.append(el("p", {}, v.description));
     const grid = el("div", { class: "grid" });
     grid.append(el("div", {}, el("h3", {}, "Params"), kv(Object.entries(r.params).sort().map(([k, x]) => [k, val(x)]))));
-    grid.append(el("div", {}, el("h3", {}, "Run"), kv([["name", r.name], ["started", r.started], ["duration", dur(r.duration_s)],
-      ["ended", v.ended], ["author", v.author], ["host", v.host], ["tags", (r.tags || []).join(", ")],
+    grid.append(el("div", {}, el("h3", {}, "Run"), kv([["name", r.name], ["started", when(r.started)], ["duration", dur(r.duration_s)],
+      ["ended", when(v.ended)], ["author", v.author], ["host", v.host], ["tags", (r.tags || []).join(", ")],
       ["git", v.git && v.git.commit ? v.git.commit.slice(0, 12) + " " + (v.git.branch || "") + (v.git.dirty ? " (dirty)" : "") : null],
       ["python", v.environment.python], ["platform", v.environment.platform],
       ["packages", Object.entries(v.environment.packages || {}).map(([k, x]) => k + " " + x).join(", ")]])));
@@ -572,16 +791,35 @@
         el("td", { class: "num" }, num(s.max), el("span", { class: "muted small" }, s.max_step !== null ? " @" + s.max_step : "")),
         el("td", { class: "num strong" }, num(s.best)), el("td", { class: "num" }, s.best_step === null ? "–" : s.best_step),
         el("td", { class: "num muted" }, s.count), el("td", { class: "spark" }, s.count > 1 ? s.sparkline : "")))));
-    if (v.decisions.length) box.append(el("h3", {}, "Decisions"), el("ul", {}, ...v.decisions.map((d) => el("li", {}, "★ selected: " + d.rationale + " ", el("span", { class: "muted" }, d.ts)))));
-    if (v.notes.length) box.append(el("h3", {}, "Notes"), el("ul", { class: "notes" }, ...v.notes.map((n) => el("li", {}, el("span", { class: "muted" }, n.ts.slice(0, 16).replace("T", " ") + "  "), n.text))));
+    const charted = v.stats.filter((s) => !s.key.startsWith("system/") && s.count > 1).map((s) => s.key);
+    let charts = null;
+    if (charted.length) { charts = el("div", { class: "system metric-charts" }); box.append(el("h3", {}, "Charts"), charts); }
+    if (v.decisions.length) box.append(el("h3", {}, "Decisions"), el("ul", {}, ...v.decisions.map((d) => el("li", {}, "★ selected: " + d.rationale + " ", el("span", { class: "muted", title: d.ts }, when(d.ts))))));
+    if (v.notes.length) box.append(el("h3", {}, "Notes"), el("ul", { class: "notes" }, ...v.notes.map((n) => el("li", {}, el("span", { class: "muted", title: n.ts }, when(n.ts) + "  "), n.text))));
     if (v.artifacts.length) {
       const arts = el("div", { class: "artifacts" });
       for (const a of v.artifacts) {
         const src = a.image ? API.image(key, a.info.name) : null;
-        arts.append(el("figure", {}, src ? el("img", { src, alt: a.info.name, loading: "lazy" }) : el("div", { class: "file" }, a.info.kind === "model" ? "model" : "file"),
-          el("figcaption", {}, a.info.name, el("span", { class: "muted small" }, " " + (a.info.size / 1024).toFixed(1) + " KB"))));
+        const link = MODE === "live" ? API.download(key, a.info.name) : src;
+        arts.append(el("figure", {}, src ? el("img", { src, alt: a.info.name, loading: "lazy", title: "click: full size", onclick: () => lightbox(src, a.info.name) })
+          : el("div", { class: "file" }, a.info.kind === "model" ? "model" : "file"),
+          el("figcaption", {}, link ? el("a", { href: link, download: a.info.name.split("/").pop(), class: "download", title: "download (checked against its sha256)" }, a.info.name) : a.info.name,
+            el("span", { class: "muted small" }, " " + (a.info.size / 1024).toFixed(1) + " KB" + (a.info.model_class ? " · " + a.info.model_class : "")))));
       }
       box.append(el("h3", {}, "Artifacts"), arts);
+    }
+    for (const m of charted) {  // one chart per metric with a history
+      const holder = el("div", { class: "mini", "data-metric": m });
+      charts.append(holder);
+      try {
+        const set = await API.curves([key], m);
+        const c = set.curves[0];
+        if (!c) { holder.remove(); continue; }
+        const fig = Bokeh.Plotting.figure({ height: 190, sizing_mode: "stretch_width", title: m, tools: "pan,wheel_zoom,box_zoom,reset,save",
+          toolbar_location: null, x_axis_label: "step", background_fill_color: null, border_fill_color: null, outline_line_color: null });
+        fig.line(c.steps, c.values.map((x) => (x === null ? NaN : x)), { line_color: colorOf(key), line_width: 1.5, name: "run-metric:" + m });
+        await Bokeh.Plotting.show(fig, holder);
+      } catch (e) { holder.textContent = e.message; }
     }
     if (v.system_metrics.length) {
       box.append(el("h3", {}, "System"));
@@ -602,6 +840,15 @@
       }
     }
     if (v.problems.length) box.append(el("h3", {}, "Damaged"), el("ul", {}, ...v.problems.map((p) => el("li", { class: "warn" }, p))));
+  }
+
+  /** An image at full size over the page; a click or Escape closes it. */
+  function lightbox(src, name) {
+    const close = () => { shade.remove(); document.removeEventListener("keydown", onKey); };
+    const onKey = (e) => { if (e.key === "Escape") close(); };
+    const shade = el("div", { class: "lightbox", onclick: close }, el("img", { src, alt: name }), el("div", { class: "caption" }, name));
+    document.addEventListener("keydown", onKey);
+    document.body.append(shade);
   }
 
   // -- live: server-sent events --------------------------------------------------------------------
@@ -630,7 +877,8 @@
     if (i >= 0) { row.best = S.rows[i].best; row.selected = S.rows[i].selected || row.selected; row.primary = row.primary ?? S.rows[i].primary; S.rows[i] = row; }
     else {
       S.rows.push(row);
-      if (S.auto && S.selection.size < 10) { S.selection.add(row.key); scheduleCurves(); }
+      // a run that starts while the page is open is drawn as it logs, however many are selected already
+      if ((S.auto && S.selection.size < 10) || row.status === "running") { S.selection.add(row.key); scheduleCurves(); }
     }
     clearTimeout(tableTimer);
     tableTimer = setTimeout(renderTable, 250);
@@ -638,7 +886,7 @@
   function connect() {
     return new Promise((resolve) => {
       const primary = S.table ? S.table.primary_metric : "";
-      const src = events = new EventSource("api/events?" + qs({ increments: (CFG.increments || []).join(","), primary }));
+      const src = events = new EventSource("api/events?" + qs(withToken({ increments: (CFG.increments || []).join(","), primary })));
       src.addEventListener("hello", () => { S.live = true; $("#live").textContent = "● live"; $("#live").classList.add("on"); resolve(); });
       src.onmessage = (e) => {
         const change = JSON.parse(e.data);

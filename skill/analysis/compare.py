@@ -25,8 +25,15 @@ Rules (where the seed is silent):
   std beside a mean, `cv_std` for the CV mean score; else computed from
   per-fold metrics). When the margin over the runner-up is smaller than the
   larger std of the two, the report warns that the difference may be noise.
-- A logged decision (decisions.jsonl, latest line) names the best model in
-  the report, which says that it overrides the computed best.
+- One rule for "best" on every face: `best` is the run the latest logged
+  decision selects when there is one, else the computed best (`computed_best`,
+  ranked by the primary metric). `reasons` always speak of the run `best`
+  names; `computed_reasons` of `computed_best`. When the decision selects
+  another run than the metric ranks first, `override` says both: which run the
+  decision selected, which run the metric ranks first and by how much.
+- Reproductions (`reproduces` in metadata.yaml, written by `sw-ml reproduce`)
+  are shown under their original, when it is compared too, and never ranked
+  against it.
 """
 
 from __future__ import annotations
@@ -264,7 +271,7 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
              goal: Any, write_report: bool) -> Comparison:
     all_records = increment_records(root, inc)
     records = select_records(all_records, list(experiments)) if experiments else all_records
-    ordered = pipeline_order(records)
+    ordered = _with_reproductions(pipeline_order(records))
     present_metrics = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
     if metrics:
         unknown = [m for m in metrics if m not in present_metrics]
@@ -333,6 +340,9 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
         parent = parent_of(record)
         represented = bool(parent and primary_metric and usable(parent)
                            and _finite(parent.metrics.get(primary_metric)) is not None)
+        original = _original_of(record, by_id)
+        if original is not None:
+            marks.append(f"reproduction of {original.id}")
         row = ComparisonRow(
             id=record.id, dir=record.dir, name=record.name, status=record.status,
             parent=record.meta.parent if record.meta else None, stage=record.meta.stage if record.meta else None,
@@ -340,6 +350,7 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
             training_time_s=_training_time(record), marks=marks, problems=list(record.problems),
             candidate=not marks and bool(primary_metric) and not represented,
             cv_std=cv_std(record.metrics, primary_metric) if primary_metric else None,
+            reproduces=original.id if original is not None else None,
         )
         rows.append(row)
         row_of[record.dir] = row
@@ -362,6 +373,7 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
             comparison.decision = latest
             comparison.best = row.id
             row.selected = True
+            _explain_decision(comparison, row)
         elif not experiments:
             comparison.warnings.append(f"the latest decision selects {latest.selected}, which is not in this "
                                        f"increment any more")
@@ -385,8 +397,71 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
     return comparison
 
 
+def _original_of(record: ExperimentRecord, by_id: dict[str, ExperimentRecord]) -> ExperimentRecord | None:
+    """The run `record` reproduces, when it is among those compared."""
+    original = record.meta.reproduces if record.meta else None
+    return by_id.get(original) if original and original != record.id else None
+
+
+def _with_reproductions(ordered: list[tuple[ExperimentRecord, int]]) -> list[tuple[ExperimentRecord, int]]:
+    """Each reproduction moved right under its original (one level deeper), when that is compared too."""
+    by_id = {record.id: record for record, _ in ordered}
+    reruns: dict[str, list[ExperimentRecord]] = {}
+    for record, _ in ordered:
+        original = _original_of(record, by_id)
+        if original is not None:
+            reruns.setdefault(original.id, []).append(record)
+    if not reruns:
+        return ordered
+    moved = {id(r) for group in reruns.values() for r in group}
+    out: list[tuple[ExperimentRecord, int]] = []
+    for record, depth in ordered:
+        if id(record) in moved:
+            continue
+        out.append((record, depth))
+        out.extend((rerun, min(depth + 1, 3)) for rerun in reruns.get(record.id, []) if rerun is not record)
+    placed = {id(r) for r, _ in out}
+    out.extend(pair for pair in ordered if id(pair[0]) not in placed)  # a cycle of reruns: never drop one
+    return out
+
+
+def _explain_decision(c: Comparison, row: ComparisonRow) -> None:
+    """`reasons` about the decision's run; `override` when the metric ranks another run first."""
+    decision = c.decision
+    assert decision is not None
+    rationale = " ".join(decision.rationale.split())
+    if len(rationale) > 160:
+        rationale = rationale[:157] + "..."
+    selected = f"Selected by the logged decision of {decision.ts:%Y-%m-%d}" + (f": {rationale}" if rationale else "")
+    metric, computed = c.primary_metric, c.computed_best
+    if computed is None or computed == row.id or not metric:
+        c.reasons = [selected, *c.computed_reasons]
+        return
+    top = next(r for r in c.rows if r.id == computed)
+    best_value, mine = top.metrics[metric], _finite(row.metrics.get(metric))
+    candidates = sorted((r for r in c.rows if r.candidate), key=lambda r: (-1.0 if c.goal == "max" else 1.0)
+                        * r.metrics[metric])
+    if mine is None:
+        standing = f"{row.id} has no {metric} value" + (f" ({', '.join(row.marks)})" if row.marks else "")
+    else:
+        margin = abs(best_value - mine)
+        rank = next((i for i, r in enumerate(candidates, 1) if r.id == row.id), None)
+        place = f"ranked {rank} of {len(candidates)}" if rank else "not ranked: " + (", ".join(row.marks)
+                                                                                      or "represented by its parent")
+        standing = (f"{row.id} has {metric} {short_number(mine)}, {place}; {computed} ranks first with "
+                    f"{short_number(best_value)} (margin {short_number(margin)}{_pct(mine - best_value, best_value)})")
+    c.override = f"The decision selects {row.id} over the computed best {computed}: {standing}"
+    c.reasons = [selected, c.override]
+
+
 def _rank(c: Comparison) -> None:
-    """Pick the computed best among candidates and explain it."""
+    """Pick the computed best among candidates and explain it (`reasons` and `computed_reasons` alike:
+    a decision read afterwards rewrites `reasons` about its own run)."""
+    _rank_computed(c)
+    c.computed_reasons = list(c.reasons)
+
+
+def _rank_computed(c: Comparison) -> None:
     metric, goal = c.primary_metric, c.goal
     candidates = [r for r in c.rows if r.candidate]
     if not metric or not candidates:

@@ -1,7 +1,7 @@
 """Exporting an increment's experiments: one row per experiment, params and metrics flattened.
 
-Columns: id, name, status, increment, parent, stage, tags, author, started,
-duration_s, damaged, then `params.<name>` and `metrics.<name>` sorted by
+Columns: id, name, status, increment, parent, stage, tags (a list in JSON and the
+DataFrame, `a;b` in CSV), author, started, duration_s, damaged, then `params.<name>` and `metrics.<name>` sorted by
 name. Formats: csv, json (a list of flat objects; NaN/inf as the strings the
 store uses), markdown (a table from templates/export.md.j2).
 
@@ -45,7 +45,7 @@ def flatten(record: ExperimentRecord) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": record.id, "name": record.name, "status": record.status, "increment": record.increment,
         "parent": meta.parent if meta else None, "stage": meta.stage if meta else None,
-        "tags": ";".join(record.tags), "author": meta.author if meta else None,
+        "tags": list(record.tags), "author": meta.author if meta else None,
         "started": _iso(meta.started.isoformat()) if meta else None, "duration_s": meta.duration_s if meta else None,
         "damaged": bool(record.problems),
     }
@@ -63,7 +63,7 @@ def flatten_json(data: dict[str, Any]) -> dict[str, Any]:
     metrics = data.get("metrics") or {}
     row: dict[str, Any] = {
         "id": data["id"], "name": data["name"], "status": data["status"], "increment": data["increment"],
-        "parent": meta.get("parent"), "stage": meta.get("stage"), "tags": ";".join(meta.get("tags") or ()),
+        "parent": meta.get("parent"), "stage": meta.get("stage"), "tags": list(meta.get("tags") or ()),
         "author": meta.get("author"), "started": _iso(meta.get("started")), "duration_s": meta.get("duration_s"),
         "damaged": bool(data.get("problems")),
     }
@@ -135,15 +135,23 @@ def render_rows(rows: list[dict[str, Any]], fmt: str, title: str = "") -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        for row in rows:  # tags as `a;b` (a list in JSON and the DataFrame)
+            writer.writerow([_csv_cell(";".join(row["tags"]) if c == "tags" and isinstance(row.get(c), list)
+                                       else row.get(c)) for c in columns])
         return buffer.getvalue()
     if fmt == "json":
         data = [{c: row.get(c) for c in columns} for row in rows]
         return json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     shown = [c for c in columns if c not in ("increment", "author", "started") and any(r.get(c) not in (None, "")
                                                                                       for r in rows)]
-    table = [[md_cell(short_number(row.get(c)) if row.get(c) is not None else "") for c in shown] for row in rows]
+    shown = [c for c in shown if c != "tags" or any(r.get("tags") for r in rows)]
+
+    def shown_cell(value: Any) -> str:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return ", ".join(value)  # tags
+        return short_number(value) if value is not None else ""
+
+    table = [[md_cell(shown_cell(row.get(c))) for c in shown] for row in rows]
     return render("export.md.j2", title=title, columns=[md_cell(c) for c in shown], table=table)
 
 

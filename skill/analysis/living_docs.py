@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections import Counter
 import re
 import time
 from pathlib import Path
@@ -103,30 +104,55 @@ def section_context(root: Path, inc: Increment) -> dict[str, Any]:
                                      write_report=False)
     metric = comparison.primary_metric
     experiments, failed, damaged = [], [], []
+    # A description several runs share says nothing about each: those runs are named by their name and
+    # the params that set them apart. An id two runs share (clones merged) is written in full (its folder).
+    def description(row: Any) -> str:
+        record = records.get(row.dir)
+        return record.meta.description.strip() if record and record.meta and record.meta.description else ""
+
+    labels = {row.dir: description(row) or row.name for row in comparison.rows}
+    label_count = Counter(labels.values())
+    id_count = Counter(row.id for row in comparison.rows)
+
+    def shown_id(row: Any) -> str:
+        return row.dir if id_count[row.id] > 1 else row.id
+
     for row in comparison.rows:
         record = records.get(row.dir)
-        label = (record.meta.description if record and record.meta and record.meta.description else row.name)
+        label = labels[row.dir]
+        if label_count[label] > 1:
+            label = row.name
+            differing = [f"{k}={short_number(row.params[k])}" for k in comparison.differing_params
+                         if row.params.get(k) is not None][:6]
+            if differing:
+                label += " — " + ", ".join(differing)
         value = row.metrics.get(metric) if metric else None
         experiments.append({
-            "id": row.id, "label": label, "status": row.status, "depth": row.depth, "damaged": bool(row.problems),
+            "id": shown_id(row), "label": label, "status": row.status, "depth": row.depth,
+            "damaged": bool(row.problems),
             "metric": f"{metric}={short_number(value)}" if metric and value is not None else None,
             "selected": row.selected,
             "reproduction": _reproduction(record),
         })
         if row.status in ("failed", "killed", "crashed") and record is not None:
-            failed.append({"id": row.id, "status": row.status, "notes": _note_lines(record)})
-        damaged.extend((row.id, p) for p in row.problems)
+            failed.append({"id": shown_id(row), "status": row.status, "notes": _note_lines(record)})
+        damaged.extend((shown_id(row), p) for p in row.problems)
     chosen_id = comparison.best
-    chosen = next((r for r in comparison.rows if r.id == chosen_id), None)
+    chosen = next((r for r in comparison.rows if r.selected), None) or next(
+        (r for r in comparison.rows if r.id == chosen_id), None)
     chosen_record = records.get(chosen.dir) if chosen else None
     hyper = sorted((chosen_record.params or {}).items()) if chosen_record else []
     overridden = (comparison.computed_best if comparison.decision and comparison.computed_best
                   and comparison.computed_best != comparison.best else None)
+    short = "-".join(chosen_id.split("-")[:2]) if chosen_id else None
+    if chosen is not None and short is not None:  # exp-030, unless another run is numbered 030 too
+        if sum("-".join(r.id.split("-")[:2]) == short for r in comparison.rows) > 1:
+            short = shown_id(chosen)
     return {
         "id": inc.id, "number": inc.number, "title": inc.title, "experiments": experiments,
-        "decision": comparison.decision, "best": comparison.computed_best, "reasons": comparison.reasons,
+        "decision": comparison.decision, "best": comparison.computed_best, "reasons": comparison.computed_reasons,
         "primary_metric": metric, "overridden": overridden,
-        "chosen_short": "-".join(chosen_id.split("-")[:2]) if chosen_id else None,
+        "chosen_short": short,
         "hyperparameters": [(k, short_number(v)) for k, v in hyper],
         "failed": failed, "damaged": damaged,
     }
@@ -234,6 +260,8 @@ def sync_living_docs(root: Path, increments: list[str] | None = None, dry_run: b
         existing = set(_blocks(current, path)) if current else set()
         incs = {inc.id: inc for inc in list_increments(root) if inc.experiment_count or inc.id in existing}
     _blocks(current if current is not None else render(TEMPLATE), path)  # refuse broken markers first
+    if not incs and current is None:  # nothing to document and no page yet: nothing is written
+        return SyncResult(path=path, changed=False, sections_changed=[], increments=[], dry_run=dry_run, diff="")
     sections = {inc_id: render_section(root, inc) for inc_id, inc in incs.items()}
     if dry_run:
         new_text, changed = merge_sections(current if current is not None else render(TEMPLATE), sections, path)

@@ -70,13 +70,16 @@ def cell_number(value: Any) -> str:
 
 
 def short_duration(seconds: Any) -> str:
-    """Seconds as people read them in a table: 0.42s, 2.5s, 45s, 320s."""
+    """Seconds as people read them in a table: 850µs, 42ms, 2.5s, 45s, 320s (a unit that keeps the
+    figure meaningful: never "<0.01s")."""
     if seconds is None or not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         return "—"
     if math.isnan(seconds):
         return "—"
-    if seconds < 0.01:
-        return "<0.01s"
+    if seconds < 0.001:
+        return f"{max(seconds, 0) * 1e6:.0f}µs"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
     if seconds < 10:
         return f"{float(seconds):.2g}s"
     return f"{seconds:.0f}s"

@@ -68,6 +68,7 @@ class ComparisonRow(BaseModel):
     cv_std: float | None = None
     best: bool = False
     selected: bool = False
+    reproduces: str | None = None  # the original this run reran (sw-ml reproduce): shown under it, not ranked
 
 
 class Comparison(BaseModel):
@@ -81,9 +82,12 @@ class Comparison(BaseModel):
     metrics: list[str] = Field(default_factory=list, description="metric columns, in order")
     rows: list[ComparisonRow] = Field(default_factory=list)
     best: str | None = Field(None, description="the best model: the decision's choice if any, else computed")
-    computed_best: str | None = None
+    computed_best: str | None = Field(None, description="the best by the primary metric, whatever was decided")
     runner_up: str | None = None
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list, description="why `best` is best: always about `best`")
+    computed_reasons: list[str] = Field(default_factory=list, description="why `computed_best` ranks first")
+    override: str | None = Field(None, description="when a decision selects another run than the metric ranks "
+                                 "first: one sentence naming both, and by how much")
     warnings: list[str] = Field(default_factory=list)
     decision: Decision | None = None
     differing_params: list[str] = Field(default_factory=list)
@@ -134,7 +138,8 @@ class ComparisonPage(BaseModel):
     best_ref: str | None = None
     computed_best: str | None = None
     runner_up: str | None = None
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)  # about `best`, as in Comparison
+    override: str | None = None  # a decision against the metric: both runs and the margin
     warnings: list[str] = Field(default_factory=list)
     decision: Decision | None = None
     differing_params: list[str] = Field(default_factory=list)
@@ -185,7 +190,8 @@ def comparison_page(c: Comparison, *, limit: int = DEFAULT_TOP, cursor: str | No
         increment=c.increment, title=c.title, primary_metric=c.primary_metric, goal=c.goal,
         goal_source=c.goal_source, metrics=c.metrics, best=c.best,
         best_ref=full_ref(c.increment, c.best) if c.best else None, computed_best=c.computed_best,
-        runner_up=c.runner_up, reasons=c.reasons, warnings=c.warnings, decision=c.decision,
+        runner_up=c.runner_up, reasons=c.reasons, override=c.override,
+        warnings=c.warnings, decision=c.decision,
         differing_params=c.differing_params, total=len(c.rows), rows=page, next_cursor=next_cursor,
         report_path=c.report_path)
 

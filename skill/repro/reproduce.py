@@ -174,12 +174,18 @@ def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[Rep
         raise CannotReproduce(record.id, "its metadata.yaml cannot be read: " + "; ".join(record.problems[:1]))
     commit = meta.git.commit
     if not commit:
-        raise CannotReproduce(record.id, "it recorded no git commit (it ran outside a git repository)")
+        raise CannotReproduce(record.id, "it recorded no git commit (it ran outside a git repository, or in one "
+                              "with no commit yet): its code is not recorded")
     rtol_value, rtol_reason = _rtol(record, rtol)
     argv, cwd, notes = _command(record)
     top = toplevel(project.root)
     if top is None:
         raise CannotReproduce(record.id, f"{project.root} is not in a git repository")
+    script = argv[0] if argv and not argv[0].startswith("-") else None
+    if script and (os.path.commonpath([os.path.normpath(script), str(top)]) != str(top) if os.path.isabs(script)
+                   else os.path.normpath(os.path.join(cwd, script)).split(os.sep)[0] == ".."):
+        notes.append(f"its script {script} lies outside the repository: its code is in neither the commit nor the "
+                     "patch (not recorded), so the rerun runs whatever that file holds now")
     if not has_commit(top, commit):
         never = meta.capture is not None and meta.capture.on_remote is False
         raise CannotReproduce(record.id, f"its commit {commit[:12]} is not in this repository"

@@ -112,6 +112,7 @@ class Capture:
         self._done = threading.Event()
         self.environment: Environment | None = None
         self.git: GitInfo | None = None
+        self.author: str | None = None  # for runs that name none: as log-decision records it
         threading.Thread(target=self._run, name="specweave-env", daemon=True).start()
 
     def _run(self) -> None:
@@ -122,6 +123,8 @@ class Capture:
                 _cache["env"] = env
             self.environment = env  # type: ignore[assignment]
             self.git = capture_git(self._root)
+            email = (_git(self._root, "config", "user.email") or "").strip()
+            self.author = os.environ.get("SPECWEAVE_AUTHOR") or email or None
         except Exception:  # capture is best effort; a run must never fail for it
             self.environment = self.environment or None
         finally:

@@ -403,6 +403,7 @@ class Experiment:
             return None
         self._env_applied = True
         env, git, commit = self._capture.environment, self._capture.git, self._git_commit
+        author = self._capture.author
 
         store = store_dir_of(self._path)
 
@@ -419,6 +420,8 @@ class Experiment:
                 meta.git = git.model_copy()
                 if commit:
                     meta.git.commit = commit
+            if meta.author is None and author:  # not given: git's user.email (or SPECWEAVE_AUTHOR)
+                meta.author = author
 
         return apply
 

@@ -54,6 +54,10 @@ class RunsTable(BaseModel):
     goal: Goal | None = None
     columns: list[str] = Field(default_factory=list, description="metric columns, the primary one first")
     param_columns: list[str] = Field(default_factory=list, description="params that differ between runs")
+    seed_params: list[str] = Field(default_factory=list, description="param columns that name a seed (grouping "
+                                   "by 'all but seed' leaves them out; skill.workflows.importance.is_seed)")
+    log_params: list[str] = Field(default_factory=list, description="param columns with log-spaced values (drawn "
+                                  "on log axes; skill.workflows.importance.log_spaced)")
     curve_metrics: list[str] = Field(default_factory=list, description="every metric logged, those with a history "
                                      "(more than one point in a sampled run) first")
     history_metrics: list[str] = Field(default_factory=list, description="the metrics with a history")
@@ -130,13 +134,21 @@ class ParamAxis(BaseModel):
     kind: Literal["number", "category"]
     values: list[Any] = Field(description="one per run, in the order of `runs` (None where missing)")
     categories: list[str] = Field(default_factory=list)
+    log_scale: bool = Field(False, description="log-spaced numbers (positive, two decades or more): drawn on a "
+                            "log axis by default")
 
 
 class Importance(BaseModel):
+    """One param's effect on the metric (skill.workflows.importance: the method and its rules)."""
+
     param: str
-    importance: float
-    levels: int
-    best_value: Any = None
+    importance: float = Field(description="share of the metric's variance explained beyond chance; ranked "
+                              "params sum to 1")
+    levels: int = Field(description="distinct values")
+    best_value: Any = Field(None, description="the best run's value")
+    correlation: float | None = Field(None, description="Spearman's rho with the metric (numbers only)")
+    effect: str | None = Field(None, description="higher is better, lower is better, no monotone trend")
+    excluded: str | None = Field(None, description="seed or constant: not ranked")
 
 
 class ParallelView(BaseModel):
@@ -162,8 +174,12 @@ class CompareView(BaseModel):
     differing_params: list[str] = Field(default_factory=list)
     params: list[dict[str, Any]] = Field(default_factory=list, description="every param of each run")
     values: list[dict[str, Any]] = Field(default_factory=list, description="the metric columns of each run")
-    best: str | None = None
-    reasons: list[str] = Field(default_factory=list)
+    best: str | None = Field(None, description="the decision's run if one was logged, else the computed best")
+    computed_best: str | None = Field(None, description="the best by the primary metric")
+    reasons: list[str] = Field(default_factory=list, description="about `best`")
+    computed_reasons: list[str] = Field(default_factory=list, description="about `computed_best`")
+    override: str | None = Field(None, description="a decision against the metric: both runs and the margin")
+    reproductions: dict[str, str] = Field(default_factory=dict, description="run key -> the original it reran")
     warnings: list[str] = Field(default_factory=list)
 
 

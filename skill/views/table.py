@@ -104,10 +104,15 @@ def runs_table(project: Project, increments: list[str] | None = None, *, where: 
     else:
         ordered = metric_columns(present)
         shown = ([primary] if primary in present else []) + [m for m in ordered if m != primary]
+    from ..workflows.importance import is_seed, log_spaced
+
     history = _history_keys(project, records)
     curve_metrics = [*history, *sorted({k for r in records for k in _logged_keys(r)} - set(history))]
-    return RunsTable(increments=ids, primary_metric=primary, goal=goal, columns=shown,
-                     param_columns=_differing(records), curve_metrics=curve_metrics, history_metrics=history,
+    differing = _differing(records)
+    return RunsTable(increments=ids, primary_metric=primary, goal=goal, columns=shown, param_columns=differing,
+                     seed_params=[p for p in differing if is_seed(p)],
+                     log_params=[p for p in differing if log_spaced([r.params.get(p) for r in records])],
+                     curve_metrics=curve_metrics, history_metrics=history,
                      rows=[_row(r, primary, best, chosen) for r in records], decisions=decisions,
                      where=where or None, sort=sort or None)
 
@@ -138,7 +143,7 @@ def _logged_keys(record: ExperimentRecord) -> list[str]:
 
 def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str | None = None) -> ParallelView:
     """Params against `metric` (default: the table's primary metric) over `runs` (default: every row)."""
-    from ..workflows.importance import param_importance
+    from ..workflows.importance import log_spaced, param_importance
 
     rows = [r for r in table.rows if runs is None or r.key in set(runs)]
     metric = metric or table.primary_metric
@@ -151,7 +156,7 @@ def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str |
         values = [_axis_value(r.params.get(name)) for r in rows]
         numeric = all(v is None or isinstance(v, (int, float)) for v in values)
         if numeric:
-            axes.append(ParamAxis(name=name, kind="number", values=values))
+            axes.append(ParamAxis(name=name, kind="number", values=values, log_scale=log_spaced(values)))
         else:
             cats = sorted({str(v) for v in values if v is not None})
             axes.append(ParamAxis(name=name, kind="category", values=[None if v is None else str(v) for v in values],
@@ -160,12 +165,13 @@ def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str |
     importance: list[Importance] = []
     if metric:
         scores = [_finite(r.metrics.get(metric)) for r in rows]
-        axes.append(ParamAxis(name=metric, kind="number", values=scores))
+        axes.append(ParamAxis(name=metric, kind="number", values=scores, log_scale=log_spaced(scores)))
         pairs = [({n: r.params.get(n) for n in names}, s) for r, s in zip(rows, scores) if s is not None]
         if len(pairs) >= 3 and names:
             ranking = param_importance([c for c, _ in pairs], [s for _, s in pairs], greater_is_better=goal != "min")
             importance = [Importance(param=p.param, importance=round(p.importance, 6), levels=p.levels,
-                                     best_value=_axis_value(p.best_value)) for p in ranking]
+                                     best_value=_axis_value(p.best_value), correlation=p.correlation,
+                                     effect=p.effect, excluded=p.excluded) for p in ranking]
     return ParallelView(metric=metric, goal=goal, runs=[r.key for r in rows], labels=[r.ref for r in rows],
                         axes=axes, importance=importance)
 
@@ -197,9 +203,18 @@ def compare_views(project: Project, runs: list[str], primary_metric: str | None 
     for inc, records in by_inc.items():
         c = project.compare(inc, [r.dir for r in records], primary_metric=primary_metric, write_report=False)
         by_dir = {r.dir: r for r in records}
-        order = [row.dir for row in c.rows if row.dir in by_dir]
-        rank = {row.dir: (0 if row.best else 1 if row.candidate else 2) for row in c.rows}
-        order.sort(key=lambda d: rank.get(d, 3))
+        # the best (the decision's run when there is one) first, then the ranked candidates, each
+        # reproduction right after its original, then the rest
+        sign = -1.0 if c.goal == "max" else 1.0
+        metric = c.primary_metric
+        score = {row.dir: sign * row.metrics[metric] if row.candidate and metric else 0.0 for row in c.rows}
+        rows_of = {row.id: row for row in c.rows}
+        def rank(row: Any) -> tuple[Any, ...]:
+            head = rows_of.get(row.reproduces) if row.reproduces else None
+            lead = head or row
+            return (0 if lead.id == c.best else 1 if lead.candidate else 2, score.get(lead.dir, 0.0),
+                    c.rows.index(lead), head is not None)
+        order = [row.dir for row in sorted((r for r in c.rows if r.dir in by_dir), key=rank)]
         out.append(CompareView(
             increment=inc, primary_metric=c.primary_metric, goal=c.goal,
             runs=[run_key(by_dir[d]) for d in order], labels=[full_ref(inc, by_dir[d].id) for d in order],
@@ -207,7 +222,11 @@ def compare_views(project: Project, runs: list[str], primary_metric: str | None 
             params=[dict(by_dir[d].params) for d in order],
             values=[{m: _json_float(v) if isinstance(v := by_dir[d].metrics.get(m), float) else v for m in c.metrics}
                     for d in order],
-            best=c.best, reasons=list(c.reasons), warnings=list(c.warnings)))
+            best=c.best, computed_best=c.computed_best, reasons=list(c.reasons),
+            computed_reasons=list(c.computed_reasons), override=c.override,
+            reproductions={run_key(by_dir[row.dir]): row.reproduces for row in c.rows
+                           if row.reproduces and row.dir in by_dir},
+            warnings=list(c.warnings)))
     return out
 
 
