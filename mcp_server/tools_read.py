@@ -12,14 +12,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel
 
+from skill.analysis.paging import DEFAULT_LIMIT as PAGE  # list_experiments' page when no limit is given, exactly
 from skill.analysis.results import ExperimentShown, MetricHistory
 from skill.models import ExperimentPage, Increment
 
 from .answers import LIST_BUDGET, answer, fit, link_experiment, link_experiments
 from .boundary import READ, Project, default_increment, tool_errors
 
-# list_experiments: rows per page when no limit is given (fewer when rows are large: see answers.fit)
-PAGE = 20
 # get_metric_history: points per metric when max_points is not given (fewer for many metrics)
 POINTS = 200
 
@@ -67,7 +66,7 @@ def register(server: MCPServer, project: Project) -> None:
             return project.page(inc.id, status=status or None, tag=tag or None, where=where or None,
                                 sort=sort or None, limit=n, cursor=cursor or None)
 
-        result = build(limit) if limit is not None else fit(build, PAGE, LIST_BUDGET)
+        result = build(PAGE if limit is None else limit)
         data = result.model_dump(mode="json")
         data["filtered"] = bool(status or tag or where)
         return answer(result, text.page(data), [link_experiments(inc.id)])

@@ -111,3 +111,42 @@ def test_artifacts_are_served_with_the_type_their_name_says_and_models_refused_a
     png, md, refused = run(store, body)
     assert png.mime_type == "image/png" and md.mime_type == "text/markdown"
     assert refused.code == -32602 and "model" in str(refused) and "\n" not in str(refused)
+
+
+@pytest.mark.slow
+def test_one_default_page_size_everywhere(project: Path) -> None:
+    from skill.analysis.paging import DEFAULT_LIMIT
+
+    for i in range(DEFAULT_LIMIT + 5):
+        with track_experiment(f"run-{i}", increment=INC, root=project) as exp:
+            exp.log_params({"i": i, "blob": "x" * 400})  # large rows: the page still holds the default
+            exp.log_metric("auc", i / 100)
+
+    async def body(client: Client) -> Any:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        page = await client.call_tool("list_experiments", {"increment": INC})
+        bad = await client.call_tool("list_experiments", {"increment": INC, "limit": 0})
+        return tools["list_experiments"].description, page.structured_content, error_text(bad)
+
+    description, page, bad = run(project, body)
+    said = f"default {DEFAULT_LIMIT}"
+    assert len(page["experiments"]) == DEFAULT_LIMIT and page["next_cursor"]
+    assert said in description and said in bad
+    for doc in ("README.md", "SKILL.md"):
+        text = (REPO / doc).read_text()
+        assert f"`limit` ({said}" in text or f"`limit` {said}" in text, doc
+    assert f"({DEFAULT_LIMIT} by default)" in (REPO / "prompts" / "list-experiments.md").read_text()
+
+
+def test_diff_experiments_text_is_the_compact_text_sw_ml_diff_prints(store: Path) -> None:
+    from specweave.cli_repro import format_diff
+    from skill.project import Project
+
+    async def body(client: Client) -> Any:
+        return await client.call_tool("diff_experiments", {"a": "exp-002", "b": "exp-003", "increment": INC})
+
+    result = run(store, body)
+    text = result.content[0].text
+    assert not result.is_error and not text.lstrip().startswith("{")
+    assert text == format_diff(Project(store).diff("exp-002", "exp-003", INC, max_code_bytes=8000))
+    assert "params:" in text and "max_depth" in text and result.structured_content["params"]["changed"]

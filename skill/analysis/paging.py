@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidInput
 
-DEFAULT_LIMIT = 50
+DEFAULT_LIMIT = 20  # one page size for every face: the MCP tool, its description, README, SKILL.md, errors
 MAX_LIMIT = 500
 
 T = TypeVar("T")
