@@ -12,7 +12,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel
 
-from skill.analysis.paging import DEFAULT_LIMIT as PAGE  # list_experiments' page when no limit is given, exactly
+# list_experiments' page when no limit is given: DEFAULT_LIMIT rows, fewer when they are large (answers.fit)
+from skill.analysis.paging import DEFAULT_LIMIT as PAGE
 from skill.analysis.results import ExperimentShown, MetricHistory
 from skill.models import ExperimentPage, Increment
 
@@ -54,7 +55,8 @@ def register(server: MCPServer, project: Project) -> None:
     ) -> Annotated[CallToolResult, ExperimentPage]:
         """An increment's experiments (params, latest metrics), a page at a time. increment: default
         the active one; where: e.g. `metrics.auc > 0.8 and params.depth <= 6`, `'prod' in tags`;
-        sort: `-metrics.auc,name`; limit: 1-500 (default 20); cursor: a `next_cursor`."""
+        sort: `-metrics.auc,name`; limit: 1-500 (default 20, fewer if rows are large:
+        the answer stays under 6 KB); cursor: a `next_cursor`."""
         from . import text
 
         inc = default_increment(project, increment)
@@ -66,7 +68,7 @@ def register(server: MCPServer, project: Project) -> None:
             return project.page(inc.id, status=status or None, tag=tag or None, where=where or None,
                                 sort=sort or None, limit=n, cursor=cursor or None)
 
-        result = build(PAGE if limit is None else limit)
+        result = build(limit) if limit is not None else fit(build, PAGE, LIST_BUDGET)
         data = result.model_dump(mode="json")
         data["filtered"] = bool(status or tag or where)
         return answer(result, text.page(data), [link_experiments(inc.id)])

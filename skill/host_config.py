@@ -18,6 +18,7 @@ these paths may be a link (a clone can commit `.mcp.json -> ~/.npmrc`, `.claude 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -168,6 +169,58 @@ def approve_in_claude(root: Path) -> str:
     return "updated" if existed else "created"
 
 
+def exchange(argv: list[str], requests: list[dict[str, Any]], want_id: int, *, cwd: Path, env: dict[str, str],
+             timeout: float) -> tuple[dict[str, Any] | None, str, int | None, bytes]:
+    """Start `argv` as an MCP stdio server, send `requests` (JSON lines), and read until the answer
+    with id `want_id`; stdin stays open until then (a server may drop requests still running at EOF).
+    Returns that answer (None when none came), the last stderr line, the exit code if it exited, and
+    the answer's line as it came on the wire."""
+    import selectors
+    import time
+
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin and proc.stdout and proc.stderr
+    found: dict[str, Any] | None = None
+    raw = b""
+    try:
+        proc.stdin.write("".join(json.dumps(r) + "\n" for r in requests).encode())
+        proc.stdin.flush()
+        deadline, buffer = time.monotonic() + timeout, b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            while found is None and time.monotonic() < deadline:
+                if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                    break
+                chunk = os.read(proc.stdout.fileno(), 1 << 16)
+                if not chunk:
+                    break
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    try:
+                        message = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(message, dict) and message.get("id") == want_id:
+                        found, raw = message, line
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        proc.stdout.close()
+        proc.stderr.close()
+    last = [line.strip() for line in err.splitlines() if line.strip()]
+    return found, last[-1] if last else "", proc.returncode, raw
+
+
 def check_starts(root: Path, command: str, args: list[str], timeout: float = START_TIMEOUT_S) -> str | None:
     """Start the command as a host would (in `root`, over stdio) and send MCP `initialize`.
     None when the server `ml` answered; else one line saying what went wrong."""
@@ -179,25 +232,19 @@ def check_starts(root: Path, command: str, args: list[str], timeout: float = STA
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(root)}
     env.pop("SPECWEAVE_ROOT", None)
     try:
-        done = subprocess.run([exe, *args], cwd=root, input=json.dumps(request) + "\n", capture_output=True,
-                              text=True, timeout=timeout, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        return f"no answer to initialize within {timeout:.0f} s"
+        answer, last, code, _ = exchange([exe, *args], [request], 1, cwd=root, env=env, timeout=timeout)
     except OSError as exc:
         return f"could not start: {exc.strerror or exc}"
-    for line in done.stdout.splitlines():
-        try:
-            answer = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(answer, dict) and answer.get("id") == 1:
-            info = (answer.get("result") or {}).get("serverInfo") or {}
-            if info.get("name") == SERVER_NAME:
-                return None
-            return f"answered initialize as {info.get('name')!r}, not {SERVER_NAME!r}"
-    last = [line for line in done.stderr.splitlines() if line.strip()]
-    return f"exited {done.returncode} without answering initialize" + (f": {last[-1].strip()}" if last else "")
+    if answer is None:
+        said = f": {last}" if last else ""
+        return (f"exited {code} without answering initialize{said}" if code is not None
+                else f"no answer to initialize within {timeout:.0f} s{said}")
+    info = (answer.get("result") or {}).get("serverInfo") or {}
+    if info.get("name") == SERVER_NAME:
+        return None
+    return f"answered initialize as {info.get('name')!r}, not {SERVER_NAME!r}"
 
 
-__all__ = ["CONFIG_FILES", "HOSTS", "approve_in_claude", "check_starts", "entry_for", "ensure_parent", "read_json",
+__all__ = ["CONFIG_FILES", "HOSTS", "approve_in_claude", "check_starts", "entry_for", "ensure_parent", "exchange",
+           "read_json",
            "refuse_links", "server_command", "write_host_config"]
