@@ -96,10 +96,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def add_init_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", help="project root (default: the enclosing git repository or the working directory)")
-    parser.add_argument("--host", action="append", choices=("claude", "vscode", "cursor", "codex", "all"),
-                        metavar="{claude,vscode,cursor,codex,all}",
+    parser.add_argument("--host", action="append", choices=("claude", "vscode", "cursor", "codex", "all", "none"),
+                        metavar="{claude,vscode,cursor,codex,all,none}",
                         help="the agent host(s) to register the server with (repeatable; default claude): .mcp.json, "
-                        ".vscode/mcp.json, .cursor/mcp.json, .codex/config.toml")
+                        ".vscode/mcp.json, .cursor/mcp.json, .codex/config.toml; none: no host config (Claude Code "
+                        "with the `ml` plugin installed already has the server)")
     parser.add_argument("--approve", action="store_true",
                         help="also approve the project's `ml` server in Claude Code (.claude/settings.local.json "
                         "enabledMcpjsonServers), as its own dialog does")
@@ -126,7 +127,7 @@ def run_init(args: argparse.Namespace) -> int:
     from skill.host_config import HOSTS
 
     wanted = getattr(args, "host", None) or ["claude"]
-    hosts = HOSTS if "all" in wanted else tuple(dict.fromkeys(wanted))
+    hosts = HOSTS if "all" in wanted else tuple(dict.fromkeys(h for h in wanted if h != "none"))
     try:
         result = init_project(find_root(root), use_python=bool(getattr(args, "python", False)),
                               install_skill=not getattr(args, "no_skill", False), lfs=bool(getattr(args, "lfs", False)),

@@ -28,7 +28,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from .errors import DamagedFile
+from .errors import DamagedFile, InvalidInput
 from .storage.fileio import atomic_write
 
 SERVER_NAME = "ml"
@@ -46,10 +46,12 @@ def refuse_links(root: Path, rel: str) -> Path:
     for part in Path(rel).parts:
         path = path / part
         if path.is_symlink():
-            raise DamagedFile(str(path.relative_to(root)), "is a symbolic link; init never reads or writes through "
-                              "one (a cloned repository can commit it): replace it with a regular file or folder")
+            raise InvalidInput("path", path.relative_to(root).as_posix(), "a regular file or folder, not a symbolic "
+                               "link: init never reads or writes through one (a cloned repository can commit it); "
+                               "replace it, then rerun init")
     if path.is_file() and path.stat().st_nlink > 1:
-        raise DamagedFile(rel, "has more than one hard link; init never rewrites a file shared with another path")
+        raise InvalidInput("path", rel, "a file with one hard link: init never rewrites a file shared with another "
+                           "path")
     return path
 
 

@@ -79,6 +79,8 @@ def _hosts(root: Path, result: InitResult, hosts: tuple[str, ...], use_python: b
     False when the registered command did not start."""
     from . import host_config
 
+    if not hosts and not approve:
+        return True
     command, args, note = host_config.server_command(use_python)
     if note:
         result.notes.append(note)
@@ -197,8 +199,17 @@ def init_project(root: Path, *, use_python: bool = False, install_skill: bool = 
     Claude Code with `approve`), the skill, `.gitignore`, and `.specweave/.gitattributes` (decisions
     merge by union, derived files by our driver, registered in the clone's git config). Idempotent;
     `result.ok` is False when the registered server did not start."""
+    from .host_config import CLAUDE_LOCAL_SETTINGS, CONFIG_FILES, refuse_links
+
     root = Path(root).resolve()
     result = InitResult(root=root)
+    # Every path init may read or write, checked before anything is written: a link anywhere (a clone
+    # can commit `.claude -> ~`) refuses the whole run in one line, with nothing half done.
+    planned = [f"{SPECWEAVE_DIR}/{INCREMENTS_DIR}", f"{SPECWEAVE_DIR}/.gitattributes", ".gitignore",
+               *(CONFIG_FILES[h] for h in hosts), *([MCP_CONFIG, CLAUDE_LOCAL_SETTINGS] if approve else []),
+               *(["/".join(SKILL_DEST)] if install_skill else [])]
+    for rel in planned:
+        refuse_links(root, rel)
     _skeleton(root, result)
     result.ok = _hosts(root, result, hosts, use_python, approve, check)
     if install_skill:

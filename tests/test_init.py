@@ -106,6 +106,9 @@ def test_every_host_gets_its_own_config_merged_and_a_second_run_changes_nothing(
     before = snapshot(project)
     again = sw_ml(run_py, project, "init", "--host", "vscode", "--host", "codex", "--host", "cursor", "--no-skill")
     assert "created" not in again.stdout and "updated" not in again.stdout and snapshot(project) == before
+    again = sw_ml(run_py, project, "init", "--host", "none", "--no-skill")
+    assert "checked" not in again.stdout
+    assert "created" not in again.stdout and "updated" not in again.stdout and snapshot(project) == before
 
 
 def test_a_config_init_cannot_read_or_merge_is_refused_in_one_line(project: Path, run_py) -> None:
@@ -145,8 +148,9 @@ def test_init_never_follows_a_link_a_clone_committed(tmp_path: Path, run_py) -> 
         host = {".vscode": "vscode", ".codex": "codex"}.get(name, "claude")
         done = sw_ml(run_py, clone, "init", "--host", host, "--approve", "--no-check", check=False)
         assert done.returncode != 0, (name, done.stdout)
-        assert len(done.stderr.strip().splitlines()) == 1 and "link" in done.stderr, (name, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and "symbolic link" in done.stderr, (name, done.stderr)
         assert tree_digest(outside) == before, name
+        assert sorted(tree_digest(clone)) == sorted(tracked), (name, "nothing half done")
         assert (clone / name).is_symlink(), name
         leaked = {k: v for k, v in tree_digest(clone).items() if k not in tracked and not k.startswith(".git/")}
         assert not any(b"hunter2" in v or b"s3cr3t" in v for v in leaked.values()), name

@@ -3,7 +3,6 @@ tools/list, unknown tools and arguments, read-only refusals said, MIME types, in
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
