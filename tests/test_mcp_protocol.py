@@ -130,7 +130,7 @@ def test_one_default_page_size_everywhere(project: Path) -> None:
     description, page, bad = run(project, body)
     said = f"default {DEFAULT_LIMIT}"
     assert len(page["experiments"]) == DEFAULT_LIMIT and page["next_cursor"]
-    assert said in description and said in bad
+    assert said in description and "at most 500" in bad and "default" not in bad  # no other default said
     for doc in ("README.md", "SKILL.md"):
         text = (REPO / doc).read_text()
         assert f"`limit` ({said}" in text or f"`limit` {said}" in text, doc

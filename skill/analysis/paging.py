@@ -60,7 +60,9 @@ def validate_limit(limit: object, maximum: int | None = MAX_LIMIT, what: str = "
     negative or zero limit without a word (`rows[:-1]` silently drops the last row).
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or (maximum is not None and limit > maximum):
-        bound = f" (at most {maximum}; default {DEFAULT_LIMIT})" if maximum is not None else ""
+        # No default named here: each caller has its own (list_experiments 20, compare_experiments 10),
+        # and its description says it.
+        bound = f" (at most {maximum})" if maximum is not None else ""
         raise InvalidInput(what, limit, f"a positive integer{bound}")
     return limit
 
