@@ -52,9 +52,10 @@ def command(prompt: PromptFile, source: str) -> str:
     lines = ["Arguments: `$ARGUMENTS`, in this order:"] if prompt.arguments else []
     for spec in prompt.arguments:
         required = " (required)" if spec.get("required") else ""  # the descriptions say the defaults
-        lines.append(f"- <{spec['name']}>{required}: {' '.join(str(spec.get('description', '')).split())}")
+        as_list = " Pass it to the tool as a list." if spec.get("list") else ""
+        lines.append(f"- <{spec['name']}>{required}: {' '.join(str(spec.get('description', '')).split())}{as_list}")
     values = {spec["name"]: f"<{spec['name']}>" for spec in prompt.arguments}
-    arguments = "the arguments given above, under those names (leave out those not given)"
+    arguments = "the arguments above that were given, under those names"
     body = substitute(prompt.body, values, arguments)
     fields: dict[str, Any] = {"description": prompt.description}
     if prompt.arguments:
