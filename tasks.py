@@ -4,6 +4,7 @@
     python3 tasks.py demo    # build .venv, track real experiments in an example project, show them
     python3 tasks.py test    # build .venv with every test extra (and chromium, Node.js where missing), run the suite
     python3 tasks.py bench   # every benchmark, side by side with MLflow / wandb
+    python3 tasks.py plugin  # regenerate the Claude Code plugin (plugins/ml) from prompts/ and SKILL.md (--check)
     python3 tasks.py clean   # remove .venv and build/
     python3 tasks.py lock    # rewrite constraints.txt from what .venv resolved (after changing an extra)
 
@@ -100,6 +101,12 @@ def bench(_: list[str]) -> int:
     return 0
 
 
+def plugin(args: list[str]) -> int:
+    """The plugin's commands, agent and skill, generated from prompts/ and SKILL.md (mcp_server/plugin.py)."""
+    ensure_env(None)
+    return subprocess.run([str(PYTHON), "-m", "mcp_server.plugin", *args], cwd=REPO).returncode
+
+
 def clean(_: list[str]) -> int:
     for path in (VENV, REPO / "build"):
         shutil.rmtree(path, ignore_errors=True)
@@ -118,7 +125,7 @@ def lock(_: list[str]) -> int:
     return 0
 
 
-TASKS = {"demo": demo, "test": test, "bench": bench, "clean": clean, "lock": lock}
+TASKS = {"demo": demo, "test": test, "bench": bench, "plugin": plugin, "clean": clean, "lock": lock}
 
 
 def main(argv: list[str]) -> int:

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp_types import ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, ToolAnnotations
 from pydantic import ValidationError
 
 from skill.controls import escape_controls
-from skill.errors import NotFound, SpecweaveError
+from skill.errors import AmbiguousReference, InvalidInput, NotFound, SpecweaveError
 from skill.models import Increment
 from skill.project import Project
 
@@ -89,7 +90,8 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
 
 def resource_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """The same mapping for resources: NotFound is -32602, the rest -32603, one line each."""
+    """The same mapping for resources: what the caller asked wrongly (nothing found, an ambiguous or
+    refused name: a model, a path out) is -32602 invalid params; the rest -32603; one line each."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -97,6 +99,8 @@ def resource_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return await fn(*args, **kwargs)
         except NotFound as exc:
             raise ResourceNotFoundError(one_line(exc)) from None
+        except (InvalidInput, AmbiguousReference) as exc:
+            raise MCPError(code=INVALID_PARAMS, message=one_line(exc)) from None
         except (SpecweaveError, ValidationError, OSError) as exc:
             raise ResourceError(error_message(exc)) from None
 

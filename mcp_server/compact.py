@@ -6,9 +6,11 @@ every conversation. `compact_tool` rewrites each listed tool without changing wh
 
 - no `title` keys (auto-generated from field names; a property *named* title stays);
 - `X | None` written as `"type": [X, "null"]` where X is a plain type;
-- output schemas lose `default` (meaningless for output), field descriptions, and optional fields
-  that are bare scalars (no format, enum or pattern): unlisted, they stay allowed; the tool's
-  description explains its answer;
+- output schemas lose `default` (meaningless for output), field descriptions, and every optional
+  field: unlisted, it stays allowed (the schema accepts more, never less), a validator still holds
+  an answer to its required structure, and the tool's description explains its answer. This keeps
+  the whole tools/list answer under 12 KB on the wire (tests/test_mcp_tools.py measures it);
+- `$defs` nothing refers to any more dropped;
 - descriptions dedented (docstring indentation is bytes the model pays for).
 
 Any tool registered on the server goes through it (`SpecweaveServer.list_tools`), whichever module
@@ -56,21 +58,32 @@ def compact_schema(schema: Any, *, output: bool = False) -> Any:
             out[key] = value
     out = _fold_nullable(out)
     if output and isinstance(out.get("properties"), dict):
-        # An optional field that is only "a string (number, boolean...), or null" is left unlisted:
-        # unlisted properties stay allowed, and what remains is what a validator can hold an answer
-        # to (required fields, formats, enums, structure). The tool's description names the fields.
+        # An optional field is left unlisted: unlisted properties stay allowed, and what remains is
+        # what a validator holds an answer to (the required fields and their structure).
         required = set(out.get("required", ()))
-        out["properties"] = {name: sub for name, sub in out["properties"].items()
-                             if name in required or not _loose_scalar(sub)}
+        out["properties"] = {name: sub for name, sub in out["properties"].items() if name in required}
     return out
 
 
-def _loose_scalar(schema: Any) -> bool:
-    """A bare scalar type (or scalar-or-null), with no format, enum or pattern to check."""
-    if not isinstance(schema, dict) or set(schema) != {"type"}:
-        return False
-    kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-    return set(kinds) - {"null"} <= {"string", "integer", "number", "boolean"}
+def prune_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` without the `$defs` entries no `$ref` reaches any more."""
+    import json
+
+    defs = schema.get("$defs")
+    if not isinstance(defs, dict):
+        return schema
+    body = {k: v for k, v in schema.items() if k != "$defs"}
+    reached: set[str] = set()
+    todo = [json.dumps(body)]
+    while todo:
+        text = todo.pop()
+        for name in defs:
+            if name not in reached and f'"#/$defs/{name}"' in text:
+                reached.add(name)
+                todo.append(json.dumps(defs[name]))
+    if reached:
+        body["$defs"] = {name: sub for name, sub in defs.items() if name in reached}
+    return body
 
 
 def share_repeats(schema: dict[str, Any], *, min_size: int = 48) -> dict[str, Any]:
@@ -210,9 +223,10 @@ def compact_tool(tool: Tool) -> Tool:
     return tool.model_copy(update={
         "description": compact_description(tool.description),
         "input_schema": compact_schema(tool.input_schema),
-        "output_schema": _tidy(inline_single_use(share_repeats(compact_schema(tool.output_schema, output=True))))
+        "output_schema": _tidy(inline_single_use(share_repeats(prune_defs(compact_schema(tool.output_schema,
+                                                                                         output=True)))))
         if tool.output_schema else None,
     })
 
 
-__all__ = ["compact_description", "compact_schema", "compact_tool", "inline_single_use", "share_repeats"]
+__all__ = ["compact_description", "compact_schema", "compact_tool", "inline_single_use", "prune_defs", "share_repeats"]

@@ -1,10 +1,15 @@
 """Prompts (slash commands) loaded from `prompts/*.md`, one file each.
 
 A prompt file has YAML front matter (`name`, `description`, `arguments`:
-a list of `name`, `description`, `required`, optional `default`) and a
-markdown body in which `{{ argument }}` is replaced by the argument's value,
-or by its default when the caller leaves it out. With the server registered
-as `ml`, Claude Code shows them as `/ml:<name>`.
+a list of `name`, `description`, `required`, optional `default`, optional
+`list: true` for a tool argument that takes a list) and a markdown body in
+which `{{ argument }}` is replaced by the argument's value, or by its default
+when the caller leaves it out, and `{{ arguments }}` by the tool arguments the
+caller gave, as a JSON object (`{}` when none: the tool's defaults apply).
+Argument names are the tools' own, so nothing is translated.
+
+The same files are the source of the Claude Code plugin's `/ml:<name>`
+commands (skill/claude_plugin.py renders them with `$ARGUMENTS` instead).
 """
 
 from __future__ import annotations
@@ -72,15 +77,33 @@ def _clean(value: object) -> str:
     return text[:MAX_ARGUMENT]
 
 
+def tool_arguments(prompt: PromptFile, values: dict[str, str]) -> str:
+    """The given arguments as the JSON object to pass to the tool (a `list: true` one split on commas)."""
+    import json
+
+    given: dict[str, Any] = {}
+    for spec in prompt.arguments:
+        value = values.get(spec["name"])
+        if value is None:
+            continue
+        given[spec["name"]] = [v.strip() for v in value.split(",") if v.strip()] if spec.get("list") else value
+    return "`" + json.dumps(given, ensure_ascii=False) + "`"
+
+
+def substitute(body: str, values: dict[str, str], arguments: str) -> str:
+    """`{{ name }}` replaced by `values[name]`, `{{ arguments }}` by `arguments`; others left as they are."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return arguments if name == "arguments" else values.get(name, match.group(0))
+
+    return _PLACEHOLDER.sub(one, body).strip() + "\n"
+
+
 def render_prompt(prompt: PromptFile, arguments: dict[str, Any]) -> str:
     defaults = {a["name"]: str(a.get("default", "")) for a in prompt.arguments}
     values = {name: _clean(arguments[name]) for name in defaults if arguments.get(name) not in (None, "")}
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return values.get(name, defaults.get(name, match.group(0)))
-
-    return _PLACEHOLDER.sub(substitute, prompt.body).strip() + "\n"
+    return substitute(prompt.body, {**defaults, **values}, tool_arguments(prompt, values))
 
 
 def _make_prompt(spec: PromptFile) -> Prompt:
@@ -102,4 +125,5 @@ def register(server: MCPServer, project: Project) -> None:
         server.add_prompt(_make_prompt(spec))
 
 
-__all__ = ["PromptFile", "load_prompt_files", "parse_prompt_file", "prompts_dir", "render_prompt"]
+__all__ = ["PromptFile", "load_prompt_files", "parse_prompt_file", "prompts_dir", "render_prompt", "substitute",
+           "tool_arguments"]

@@ -31,6 +31,22 @@ SCHEME = "specweave://"
 LIVING_DOCS_URI = f"{SCHEME}docs/ml-experiments.md"
 
 
+ARTIFACT_MARK = "/artifacts/"
+
+
+def artifact_mime_type(uri: str) -> str | None:
+    """The MIME type of an artifact resource, from its name (`application/octet-stream` when the name
+    says nothing); None for a URI that is not an artifact's."""
+    import mimetypes
+    from urllib.parse import unquote
+
+    if not uri.startswith(f"{SCHEME}increments/") or ARTIFACT_MARK not in uri:
+        return None
+    name = unquote(uri.split(ARTIFACT_MARK, 1)[1])
+    kind, encoding = mimetypes.guess_type(name, strict=False)
+    return kind if kind and not encoding else "application/octet-stream"
+
+
 def comparison_uri(increment_id: str) -> str:
     return f"{SCHEME}increments/{increment_id}/{COMPARISON_FILE}"
 
@@ -111,7 +127,8 @@ def register(server: MCPServer, project: Project) -> None:
     @server.resource(f"{SCHEME}increments/{{increment}}/experiments/{{experiment}}/artifacts/{{+name}}",
                      name="artifact", title="One artifact's content", mime_type="application/octet-stream",
                      description="The bytes of a recorded artifact (not a model), from the experiment folder or the "
-                                 "object store, checked against its recorded sha256; at most 16 MiB.")
+                                 "object store, checked against its recorded sha256; at most 16 MiB. Served with "
+                                 "the MIME type its name implies (image/png for a .png).")
     @resource_errors
     async def artifact(increment: str, experiment: str, name: str) -> bytes:
         return project.read_artifact(experiment, name, increment)[1]

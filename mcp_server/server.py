@@ -16,6 +16,7 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -57,9 +58,12 @@ class SpecweaveServer(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
     ) -> CallToolResult | InputRequiredResult:
-        known = {tool.name for tool in await self.list_tools()}
-        if name not in known:
-            raise ToolError(one_line(f"unknown tool {name!r}; known tools: {', '.join(sorted(known))}"))
+        tools = {tool.name: tool for tool in await self.list_tools()}
+        if name not in tools:
+            # The specification's answer to an unknown tool: a protocol error, invalid params.
+            raise MCPError(code=INVALID_PARAMS, message=one_line(
+                f"unknown tool {name!r}{_nearest(name, tools)}; known tools: {', '.join(sorted(tools))}"))
+        _refuse_unknown_arguments(name, arguments, tools[name], self.project.read_only)
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -102,10 +106,57 @@ class SpecweaveServer(MCPServer):
             self._listed = (key, [compact_tool(t) for t in tools])
         return list(self._listed[1])
 
+    async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
+        # An artifact's MIME type comes from its name (a PNG is image/png), not the template's
+        # catch-all: a host renders what it can recognise.
+        contents = await super().read_resource(uri, context)
+        if isinstance(contents, InputRequiredResult):
+            return contents
+        from .resources import artifact_mime_type
+
+        guessed = artifact_mime_type(str(uri))
+        if guessed is None:
+            return contents
+        return [ReadResourceContents(content=c.content, mime_type=guessed, meta=c.meta) for c in contents]
+
     async def list_resources(self) -> list[Resource]:
         from .resources import dynamic_resources
 
         return [*await super().list_resources(), *dynamic_resources(self.project)]
+
+
+# Arguments a --read-only server's tools do not take, and what to do instead.
+_READ_ONLY_ARGUMENTS = {
+    ("export_experiments", "path"): "leave out `path`: the export comes back inline in `text`",
+    ("compare_experiments", "write_report"): "leave out `write_report`: the comparison comes back without writing "
+                                             "comparison.md",
+}
+
+
+def _nearest(name: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _refuse_unknown_arguments(tool: str, arguments: dict[str, Any], listed: MCPTool, read_only: bool) -> None:
+    """One line for an argument the tool does not take, naming the nearest one it does: a typo in an
+    optional argument would otherwise fall back to its default without a word."""
+    properties = (listed.input_schema or {}).get("properties") or {}
+    unknown = [key for key in arguments if key not in properties]
+    if not unknown:
+        return
+    key = unknown[0]
+    if read_only and (tool, key) in _READ_ONLY_ARGUMENTS:
+        if key == "write_report" and arguments[key] is False:
+            arguments.pop(key)  # asking not to write is what a read-only server does anyway
+            return _refuse_unknown_arguments(tool, arguments, listed, read_only)
+        raise ToolError(one_line(f"{tool} cannot take {key!r} here: this server is read-only (sw-ml serve "
+                                 f"--read-only) and writes nothing; {_READ_ONLY_ARGUMENTS[tool, key]}"))
+    valid = ", ".join(properties) or "none"
+    raise ToolError(one_line(f"unknown argument {key!r} for {tool}{_nearest(key, properties)}; "
+                             f"it takes: {valid}"))
 
 
 def resolve_project_root(root: str | os.PathLike[str] | None = None) -> Path:

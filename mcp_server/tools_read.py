@@ -12,14 +12,14 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel
 
+# list_experiments' page when no limit is given: DEFAULT_LIMIT rows, fewer when they are large (answers.fit)
+from skill.analysis.paging import DEFAULT_LIMIT as PAGE
 from skill.analysis.results import ExperimentShown, MetricHistory
 from skill.models import ExperimentPage, Increment
 
 from .answers import LIST_BUDGET, answer, fit, link_experiment, link_experiments
 from .boundary import READ, Project, default_increment, tool_errors
 
-# list_experiments: rows per page when no limit is given (fewer when rows are large: see answers.fit)
-PAGE = 20
 # get_metric_history: points per metric when max_points is not given (fewer for many metrics)
 POINTS = 200
 
@@ -55,7 +55,8 @@ def register(server: MCPServer, project: Project) -> None:
     ) -> Annotated[CallToolResult, ExperimentPage]:
         """An increment's experiments (params, latest metrics), a page at a time. increment: default
         the active one; where: e.g. `metrics.auc > 0.8 and params.depth <= 6`, `'prod' in tags`;
-        sort: `-metrics.auc,name`; limit: 1-500 (default 20); cursor: a `next_cursor`."""
+        sort: `-metrics.auc,name`; limit: 1-500 (default 20, fewer if rows are large:
+        the answer stays under 6 KB); cursor: a `next_cursor`."""
         from . import text
 
         inc = default_increment(project, increment)

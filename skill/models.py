@@ -268,6 +268,21 @@ class ExperimentRecord(BaseModel):
     def tags(self) -> list[str]:
         return self.meta.tags if self.meta else []
 
+    # The fields every face's list row carries (ExperimentSummary, `sw-ml list-experiments --json`,
+    # list_experiments over MCP), read here from the metadata so Python's rows answer them too.
+    @property
+    def ref(self) -> str:
+        """Full reference, increment number/id: `0042/exp-002-xgboost`."""
+        return full_ref(self.increment, self.id)
+
+    @property
+    def started(self) -> datetime | None:
+        return self.meta.started if self.meta else None
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.meta.duration_s if self.meta else None
+
 
 __all__ = [
     "ArtifactInfo",

@@ -69,17 +69,39 @@ def compare_experiments(
 
 
 def log_decision(
-    increment: str | None,
-    selected: str,
-    rationale: str,
+    *args: Any,
+    selected: str | None = None,
+    rationale: str | None = None,
+    increment: str | None = None,
     alternatives: list[str] | None = None,
     metrics: dict[str, Any] | None = None,
     author: str | None = None,
-    *,
     root: PathArg = None,
 ) -> Decision:
-    """Record which experiment was chosen and why; tags it `selected`. `increment=None`: the selected
-    experiment's own increment."""
+    """Record which experiment was chosen and why; tags it `selected`.
+
+        log_decision("exp-003", "Best AUC, fast inference", alternatives=["exp-002"])  # increment inferred
+        log_decision("0042", "exp-003", "Best AUC, fast inference", ["exp-002"])      # the seed's form
+
+    Without an increment (as `sw-ml log-decision` and the MCP tool), the selected experiment's own.
+    """
+    texts = 0
+    while texts < min(len(args), 3) and (isinstance(args[texts], str) or (texts == 0 and args[0] is None)):
+        texts += 1
+    head, rest = list(args[:texts]), list(args[texts:])
+    if len(head) == 3:
+        increment, selected, rationale = head
+    elif len(head) == 2:
+        selected, rationale = head
+    elif len(head) == 1:
+        selected = head[0]
+    if len(rest) > 3:
+        raise TypeError("log_decision takes at most (increment, selected, rationale, alternatives, metrics, author)")
+    alternatives, metrics, author = ([*rest, None, None, None][i] or given for i, given in
+                                     enumerate((alternatives, metrics, author)))
+    if not isinstance(selected, str) or not isinstance(rationale, str):
+        raise TypeError("log_decision needs the selected experiment and the rationale: "
+                        "log_decision('exp-003', 'why it won') or log_decision('0042', 'exp-003', 'why it won')")
     return Project(root).log_decision(selected, rationale, increment=increment, alternatives=alternatives,
                                       metrics=metrics, author=author)
 

@@ -150,3 +150,21 @@ def test_root_errors_say_what_is_wrong_and_create_nothing(tmp_path: Path) -> Non
     empty = run("sync-docs")
     assert empty.returncode == 2 and ".specweave/ store" in empty.stderr
     assert not (tmp_path / ".specweave").exists()
+
+
+def test_python_faces_infer_the_increment_and_carry_the_row_fields(store: Path) -> None:
+    """The Python API's log_decision infers the increment like the CLI and MCP (the seed's positional
+    form still works), and its list rows answer ref, started, tags and duration_s like the others'."""
+    import specweave
+
+    inferred = specweave.log_decision("xgboost", "best accuracy", alternatives=["exp-001"], root=store)
+    seeded = specweave.log_decision(INC, "exp-002", "best accuracy", ["exp-001"], root=store)
+    assert inferred.increment == seeded.increment == INC
+    assert inferred.selected == seeded.selected and inferred.alternatives == seeded.alternatives == ["exp-001-baseline"]
+    rows = specweave.list_experiments(INC, root=store)
+    via_mcp = {r["id"]: r for r in mcp(store, "list_experiments", increment=INC)["experiments"]}
+    for row in rows:
+        other = via_mcp[row.id]
+        assert row.ref == other["ref"] and row.tags == other["tags"]
+        assert row.started.isoformat().replace("+00:00", "Z").startswith(other["started"][:19])
+        assert row.duration_s == other["duration_s"]

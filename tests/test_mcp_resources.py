@@ -120,7 +120,7 @@ def test_prompts_come_from_the_prompt_files(store: Path, mode: str) -> None:
     assert "over-fitting" in rendered["review-experiments"].lower()
     assert "baseline" in rendered["review-experiments"].lower()
     assert "{{" not in "".join(rendered.values())
-    assert "0042" in export and "`json`" in export
+    assert "0042" in export and '`{"increment": "0042", "format": "json"}`' in export
 
 
 @pytest.mark.parametrize("mode", MODES)

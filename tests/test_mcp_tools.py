@@ -10,6 +10,7 @@ import anyio
 import pytest
 import yaml
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp_fixtures import INC, OTHER, make_project
 
 from mcp_server.server import build_server
@@ -238,8 +239,15 @@ def test_log_decision_records_and_tags_the_selected(store: Path, mode: str) -> N
 
 @pytest.mark.parametrize("mode", MODES)
 def test_unknown_tool_lists_the_known_ones(store: Path, mode: str) -> None:
-    text = error_text(call(store, mode, "delete_everything"))
-    assert "delete_everything" in text and "show_experiment" in text
+    async def go() -> MCPError:
+        async with Client(build_server(store), mode=mode) as client:
+            with pytest.raises(MCPError) as caught:  # the specification's answer: JSON-RPC invalid params
+                await client.call_tool("delete_everything", {})
+            return caught.value
+
+    error = anyio.run(go)
+    assert error.code == -32602
+    assert "delete_everything" in str(error) and "show_experiment" in str(error)
 
 
 def test_experiment_folder_linked_out_of_the_store_is_refused(store: Path, tmp_path: Path) -> None:

@@ -149,3 +149,14 @@ def test_typescript_client_over_streamable_http_accepts_every_answer(ts_client: 
     with _http_server(root) as url:
         answer = _node(ts_client, calls, "http", url, env={**_env(), "MCP_TOKEN": TOKEN})
     _check(answer, calls)
+
+
+def test_typescript_client_sees_unknown_tools_as_invalid_params_and_typos_refused(
+        ts_client: Path, store: tuple[Path, list[dict[str, Any]]]) -> None:
+    root, _ = store
+    calls = [{"name": "show_experimnet", "arguments": {"experiment": "exp-001"}},
+             {"name": "list_experiments", "arguments": {"limt": 5}}]
+    answer = _node(ts_client, calls, "stdio", sys.executable, "-m", "mcp_server", "--root", str(root), env=_env())
+    unknown, typo = answer["results"]
+    assert "-32602" in unknown["thrown"] and "did you mean 'show_experiment'" in unknown["thrown"]
+    assert typo["isError"] and "did you mean 'limit'" in typo["text"] and "\n" not in typo["text"]

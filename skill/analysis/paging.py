@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidInput
 
-DEFAULT_LIMIT = 50
+DEFAULT_LIMIT = 20  # one page size for every face: the MCP tool, its description, README, SKILL.md, errors
 MAX_LIMIT = 500
 
 T = TypeVar("T")
@@ -60,7 +60,9 @@ def validate_limit(limit: object, maximum: int | None = MAX_LIMIT, what: str = "
     negative or zero limit without a word (`rows[:-1]` silently drops the last row).
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or (maximum is not None and limit > maximum):
-        bound = f" (at most {maximum}; default {DEFAULT_LIMIT})" if maximum is not None else ""
+        # No default named here: each caller has its own (list_experiments 20, compare_experiments 10),
+        # and its description says it.
+        bound = f" (at most {maximum})" if maximum is not None else ""
         raise InvalidInput(what, limit, f"a positive integer{bound}")
     return limit
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..storage.metrics_log import coerce_metric_value
-from ..tracking.experiment import Experiment, _flatten
+from ..tracking.experiment import Experiment, flatten_params
 from ..tracking.tracking import track_experiment
 from .mlflow_local import TAG_ID, TAG_UID, configure_mlflow, decode_param, encode_param, tags_to_list
 from .optional import require
@@ -78,8 +78,7 @@ class MirroredRun:
 
     def log_params(self, params: dict[str, Any]) -> None:
         self.experiment.log_params(params)  # validates first: a bad key fails before MLflow sees it
-        flat: dict[str, Any] = {}
-        _flatten("", params, flat)  # nested dicts as dotted keys on both sides
+        flat = flatten_params(params)  # nested dicts as dotted keys on both sides
         require("mlflow", "mlflow").log_params({k: encode_param(v) for k, v in flat.items()}, run_id=self.run_id)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:

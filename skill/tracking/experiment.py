@@ -64,6 +64,13 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def flatten_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts as dotted keys (`{"opt": {"lr": 0.1}}` -> `{"opt.lr": 0.1}`), as log_params stores them."""
+    flat: dict[str, Any] = {}
+    _flatten("", params, flat)
+    return flat
+
+
 def _internal_text(text: str) -> str:
     """A note the tracker writes itself (a traceback, a warning): undecodable characters escaped and the
     length bounded, so that it can never make the run's metadata unwritable."""
