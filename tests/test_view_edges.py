@@ -59,5 +59,7 @@ def test_reproduce_says_a_script_outside_the_repository_is_not_recorded(tmp_path
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "run")
     done = sw("reproduce", "exp-001", "--dry-run", cwd=repo)
-    assert done.returncode == 0, done.stderr
-    assert "lies outside the repository: its code is in neither the commit nor the patch" in done.stdout
+    # Refused (a clone's recorded path must not run outside the worktree), and the one line says why the
+    # code cannot come back: it is in neither git nor the patch.
+    assert done.returncode == 7 and done.stderr.count("\n") == 1, done.stderr
+    assert "leads outside the repository: its code is in neither the commit nor the patch" in done.stderr

@@ -105,8 +105,9 @@ def _inside(ref: str, what: str, path: object, base: str) -> str:
                                    "refused (a clone can record any path there)")
     joined = posixpath.normpath(posixpath.join(base, path))
     if joined == ".." or joined.startswith("../") or posixpath.isabs(joined):
-        raise CannotReproduce(ref, f"its recorded {what} {path!r} leads outside the repository: refused "
-                                   "(a clone can record any path there)")
+        unrecorded = ": its code is in neither the commit nor the patch" if what == "script" else ""
+        raise CannotReproduce(ref, f"its recorded {what} {path!r} leads outside the repository{unrecorded}: "
+                                   "refused (a clone can record any path there)")
     return joined if base == "." else path
 
 
@@ -181,11 +182,6 @@ def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[Rep
     top = toplevel(project.root)
     if top is None:
         raise CannotReproduce(record.id, f"{project.root} is not in a git repository")
-    script = argv[0] if argv and not argv[0].startswith("-") else None
-    if script and (os.path.commonpath([os.path.normpath(script), str(top)]) != str(top) if os.path.isabs(script)
-                   else os.path.normpath(os.path.join(cwd, script)).split(os.sep)[0] == ".."):
-        notes.append(f"its script {script} lies outside the repository: its code is in neither the commit nor the "
-                     "patch (not recorded), so the rerun runs whatever that file holds now")
     if not has_commit(top, commit):
         never = meta.capture is not None and meta.capture.on_remote is False
         raise CannotReproduce(record.id, f"its commit {commit[:12]} is not in this repository"
