@@ -54,7 +54,7 @@ from .capture import (
 )
 from .diff import source_of
 from .gitwork import TreeProblem, git, has_commit, last_line, scratch_dir, scratch_env, toplevel, tree_of
-from .interpreter import TOOL_PACKAGES, build, environment, verified
+from .interpreter import build, environment, verified
 from .rerun import prune_stale, run_in_group, scratch_worktree, stop_on_signals
 from .results import MetricVerdict, ReproducePlan, ReproduceResult
 
