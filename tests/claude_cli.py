@@ -1,51 +1,24 @@
 """The real Claude Code CLI for tests: installed with npm under the test cache, run with a HOME of its own.
 
-`@anthropic-ai/claude-code` (pinned below) goes into ~/.cache/specweave-ml-tests/npm/claude-code-<version>
-(or $SPECWEAVE_TEST_NPM_CACHE), never into the checkout, as tests/test_mcp_ts_client.py installs the
-TypeScript SDK. Tests using it are skipped, with the reason, only when node/npm are missing or npm
+`@anthropic-ai/claude-code` (pinned below) goes into the npm test cache (tests/npm_tools.py), never into
+the checkout or the real HOME. Tests using it are skipped, with the reason, only when node/npm are missing or npm
 cannot reach its registry.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from npm_tools import npm_package
 
 CLAUDE_CODE_VERSION = "2.1.328"
 
 
 def install_claude() -> Path:
     """The `claude` executable of the pinned version (installed on first use)."""
-    npm = shutil.which("npm")
-    if not shutil.which("node") or not npm:
-        pytest.skip("node and npm are needed for the Claude Code CLI (tasks.py test installs them)")
-    cache = Path(os.environ.get("SPECWEAVE_TEST_NPM_CACHE", Path.home() / ".cache" / "specweave-ml-tests" / "npm"))
-    where = cache / f"claude-code-{CLAUDE_CODE_VERSION}"
-    exe = where / "node_modules" / ".bin" / "claude"
-    if not exe.exists():
-        staging = cache / f".claude-code-{CLAUDE_CODE_VERSION}-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        (staging / "package.json").write_text('{"name": "specweave-claude-cli-test", "private": true}')
-        try:
-            done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent",
-                                   f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"], cwd=staging,
-                                  capture_output=True, text=True, timeout=900, check=False)
-        except subprocess.TimeoutExpired:
-            done = subprocess.CompletedProcess([], 1, "", "timed out after 900 s")
-        if done.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            pytest.skip(f"npm could not install @anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} (registry "
-                        f"unreachable?): {done.stderr.strip()[-300:]}")
-        with contextlib.suppress(OSError):  # another worker may have finished first: theirs is as good
-            staging.rename(where)
-        shutil.rmtree(staging, ignore_errors=True)
-    return exe
+    return npm_package("@anthropic-ai/claude-code", CLAUDE_CODE_VERSION) / "node_modules" / ".bin" / "claude"
 
 
 def claude_env(home: Path, **extra: str) -> dict[str, str]:

@@ -5,8 +5,8 @@ outputSchema with Ajv and formats, and throws `Structured content does not match
 schema` when they disagree: what Claude Desktop, Inspector and most hosts do. Every listed tool is
 called (tests/mcp_fixtures.tool_calls) on the hostile store, and none may throw.
 
-The SDK is installed with npm into ~/.cache/specweave-ml-tests/npm/<version> (or
-$SPECWEAVE_TEST_NPM_CACHE), never into the checkout; without node/npm the test is skipped.
+The SDK is installed with npm into the test cache (tests/npm_tools.py), never into the checkout or the
+real HOME; without node/npm the test is skipped.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp_fixtures import HOSTILE, make_hostile_store, tool_calls
+from npm_tools import npm_package
 
 from mcp_server.server import build_server
 from tests.conftest import REPO, init_repo
@@ -40,25 +41,7 @@ TOKEN = "ts-client-token-0123456789abcdefghij"
 @pytest.fixture(scope="module")
 def ts_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder outside the checkout whose node_modules holds the SDK, with client.mjs copied in."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.skip("node and npm are needed for the TypeScript client (tasks.py test installs them)")
-    cache = Path(os.environ.get("SPECWEAVE_TEST_NPM_CACHE", Path.home() / ".cache" / "specweave-ml-tests" / "npm"))
-    where = cache / TS_SDK_VERSION
-    if not (where / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").is_file():
-        staging = cache / f".{TS_SDK_VERSION}-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        (staging / "package.json").write_text('{"name": "specweave-ts-client-test", "private": true, "type": "module"}')
-        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent",
-                               f"@modelcontextprotocol/sdk@{TS_SDK_VERSION}"], cwd=staging, capture_output=True,
-                              text=True, timeout=600, check=False)
-        if done.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            pytest.skip(f"npm install @modelcontextprotocol/sdk@{TS_SDK_VERSION} failed: {done.stderr[-300:]}")
-        with contextlib.suppress(OSError):  # another worker may have finished first: theirs is as good
-            staging.rename(where)
-        shutil.rmtree(staging, ignore_errors=True)
+    where = npm_package("@modelcontextprotocol/sdk", TS_SDK_VERSION, module=True)
     run_dir = tmp_path_factory.mktemp("ts-client")
     (run_dir / "node_modules").symlink_to(where / "node_modules")
     (run_dir / "package.json").write_text('{"type": "module"}')
