@@ -84,7 +84,8 @@ def import_runs(root: Path, kind: str, source: str, *, experiment: str | None = 
     runs: list[SourceRun] = []
     for item in reader.runs():
         if isinstance(item, DamagedRun):
-            report.count(ImportedRun(run_id=item.run_id, name=item.name, action="damaged", problem=item.problem))
+            problem = " ".join(item.problem.split())[:300]  # one line, whatever the parser said
+            report.count(ImportedRun(run_id=item.run_id, name=item.name, action="damaged", problem=problem))
         else:
             runs.append(item)
     for run in _parents_first(runs):
@@ -98,8 +99,7 @@ def import_runs(root: Path, kind: str, source: str, *, experiment: str | None = 
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")[:300]
+    return " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")[:300]
 
 
 __all__ = ["import_runs", "open_reader"]

@@ -112,7 +112,7 @@ class MlrunsReader(Reader):
             self._experiments = chosen
 
     def _find_experiments(self) -> list[tuple[Path, str, str]]:
-        """(folder, name, id) of each live experiment."""
+        """(folder, name, id) of each live experiment, oldest first."""
         found = []
         for entry in sorted(os.scandir(self.folder), key=lambda e: e.name):
             if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
@@ -128,8 +128,10 @@ class MlrunsReader(Reader):
                 continue
             if meta.get("lifecycle_stage") == "deleted":
                 continue
-            found.append((Path(entry.path), str(meta.get("name") or entry.name), str(meta["experiment_id"])))
-        return found
+            found.append((meta.get("creation_time") or 0, Path(entry.path), str(meta.get("name") or entry.name),
+                          str(meta["experiment_id"])))
+        found.sort(key=lambda item: (item[0], item[3]))  # oldest first, as the client reader orders them
+        return [item[1:] for item in found]
 
     def runs(self) -> Iterator[SourceRun | DamagedRun]:
         import yaml

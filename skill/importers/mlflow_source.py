@@ -94,9 +94,18 @@ def open_mlflow(source: str, experiment: str | None) -> Reader:
         check_sqlite_store(path)
         return MlflowClientReader(f"sqlite:///{path.resolve()}", experiment)
     if scheme in ("http", "https"):
+        import logging
+
         from ..integrations.mlflow_remote import server_reachable
 
-        if not server_reachable(text):
+        probe_log = logging.getLogger("specweave.external")
+        level = probe_log.level
+        probe_log.setLevel(logging.ERROR)  # its "showing local experiments only" is a listing's words, not ours
+        try:
+            up = server_reachable(text)
+        finally:
+            probe_log.setLevel(level)
+        if not up:
             raise SpecweaveError(f"the MLflow server {normalize_uri(text)} does not answer; start it or check "
                                  f"the address")
         return MlflowClientReader(text, experiment)
@@ -146,7 +155,8 @@ class MlflowClientReader(Reader):
         self._keys: dict[str, list[str]] = {}
 
     def _experiments(self) -> list[Any]:
-        found = [e for e in self.client.search_experiments() if e.lifecycle_stage != "deleted"]
+        found = sorted((e for e in self.client.search_experiments() if e.lifecycle_stage != "deleted"),
+                       key=lambda e: (e.creation_time or 0, e.experiment_id))  # oldest first: increments in order
         if self.experiment is None:
             return found
         chosen = [e for e in found if self.experiment in (e.name, e.experiment_id)]
