@@ -8,7 +8,7 @@ named after it). Scalars (`add_scalar`, `tf.summary.scalar`, legacy
 plugin's session-start data becomes the params; the first and last wall time
 the start and end. Other plugins (images, histograms, text) are left out.
 
-`EventFileLoader` streams: nothing but the current event is held, so a
+`LegacyEventFileLoader` streams: nothing but the current event is held, so a
 5-million-point run is read in bounded memory. The params and times are only
 known once the events have been read, so `points()` fills them into the run as
 it goes (the writer writes params and metadata after the points).
@@ -82,7 +82,9 @@ class TensorBoardReader(Reader):
                             extra={"tensorboard_run": rel})
 
     def points(self, run: SourceRun) -> Iterator[Point]:
-        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+        # The loader without the read-time migration: legacy scalars are taken as they are written (the
+        # migration would build a tensor per point only for this reader to take the number back out).
+        from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
         from tensorboard.plugins.hparams import plugin_data_pb2
         from tensorboard.util import tensor_util
 
@@ -90,13 +92,16 @@ class TensorBoardReader(Reader):
         plugins: dict[str, str] = {}  # tag -> plugin, from the first value that names it
         first = last = None
         for path in _event_files(folder):
-            for event in EventFileLoader(str(path)).Load():
+            for event in LegacyEventFileLoader(str(path)).Load():
                 if event.wall_time:
                     first = event.wall_time if first is None else min(first, event.wall_time)
                     last = event.wall_time if last is None else max(last, event.wall_time)
                 if not event.HasField("summary"):
                     continue
                 for value in event.summary.value:
+                    if value.WhichOneof("value") == "simple_value":  # add_scalar's (and TF1's) legacy form
+                        yield value.tag, int(event.step), float(value.simple_value), event.wall_time
+                        continue
                     plugin = value.metadata.plugin_data.plugin_name
                     if plugin:
                         plugins.setdefault(value.tag, plugin)
