@@ -203,9 +203,11 @@ class MlflowClientReader(Reader):
 
     def artifacts(self, run: SourceRun, scratch: Path) -> Iterator[tuple[str, Path]]:
         """Every file of the run: read in place from a local artifact folder, else downloaded one by one."""
-        local = _local_folder(self._artifact_uris.get(run.run_id))
-        if local is not None:
-            yield from local_artifacts(local)
+        uri = self._artifact_uris.get(run.run_id)
+        if uri and urlparse(uri).scheme in ("file", ""):  # a local folder: read in place (none made: no files)
+            local = _local_folder(uri)
+            if local is not None:
+                yield from local_artifacts(local)
             return
         pending, count = [""], 0
         while pending:
