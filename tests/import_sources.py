@@ -109,25 +109,52 @@ def wandb_source(base: Path, *, runs: int = 2, steps: int = 20) -> dict:
 
 
 TENSORBOARD_SCRIPT = textwrap.dedent('''
-    import sys
-    from torch.utils.tensorboard import SummaryWriter
-    from torch.utils.tensorboard.summary import hparams
+    import sys, time
     logdir, runs, points = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    try:  # PyTorch's writer, as Lightning and most training loops write
+        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard.summary import hparams
+    except ImportError:  # else TensorBoard's own writer, with the hparams plugin's protos
+        SummaryWriter = None
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.plugins.hparams import plugin_data_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
     for n in range(runs):
-        writer = SummaryWriter(f"{logdir}/version_{n}")
+        params = {"lr": 0.1 * (n + 1), "optimizer": "adam", "layers": n + 2}
+        if SummaryWriter is not None:
+            writer = SummaryWriter(f"{logdir}/version_{n}")
+            for i in range(points):
+                writer.add_scalar("train/loss", 1.0 / (i + 1 + n), i)
+                if i % 10 == 0:
+                    writer.add_scalar("val/acc", i / points, i)
+            for summary in hparams(params, {"val/acc": 0.0}):
+                writer.file_writer.add_summary(summary)
+            writer.close()
+            continue
+        writer = EventFileWriter(f"{logdir}/version_{n}")
+        def scalar(tag, value, step):
+            value = summary_pb2.Summary.Value(tag=tag, simple_value=value)
+            writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=[value])))
         for i in range(points):
-            writer.add_scalar("train/loss", 1.0 / (i + 1 + n), i)
+            scalar("train/loss", 1.0 / (i + 1 + n), i)
             if i % 10 == 0:
-                writer.add_scalar("val/acc", i / points, i)
-        for summary in hparams({"lr": 0.1 * (n + 1), "optimizer": "adam", "layers": n + 2}, {"val/acc": 0.0}):
-            writer.file_writer.add_summary(summary)
+                scalar("val/acc", i / points, i)
+        start = plugin_data_pb2.SessionStartInfo()
+        start.hparams["lr"].number_value = params["lr"]
+        start.hparams["optimizer"].string_value = params["optimizer"]
+        start.hparams["layers"].number_value = params["layers"]
+        content = plugin_data_pb2.HParamsPluginData(version=0, session_start_info=start).SerializeToString()
+        meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name="hparams", content=content))
+        value = summary_pb2.Summary.Value(tag="_hparams_/session_start_info", metadata=meta)
+        writer.add_event(event_pb2.Event(wall_time=time.time(), summary=summary_pb2.Summary(value=[value])))
         writer.close()
 ''')
 
 
 def tensorboard_source(logdir: Path, *, runs: int = 2, points: int = 50) -> None:
     """`runs` run folders (`version_N`) of `train/loss` every step and `val/acc` every tenth, with hparams,
-    written by torch.utils.tensorboard."""
+    written by torch.utils.tensorboard (or, without torch, TensorBoard's own EventFileWriter)."""
     logdir.mkdir(parents=True, exist_ok=True)
     run_script(TENSORBOARD_SCRIPT, [str(logdir), str(runs), str(points)], logdir.parent)
 

@@ -90,7 +90,7 @@ def test_a_cut_or_broken_wandb_file(project: Path, wandb_runs, tmp_path: Path) -
 # -- TensorBoard ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tb_logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("torch")
+    pytest.importorskip("tensorboard")
     logdir = tmp_path_factory.mktemp("tb-source") / "lightning_logs"
     tensorboard_source(logdir)
     return logdir

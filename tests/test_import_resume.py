@@ -30,7 +30,7 @@ def _source(kind: str, base: Path) -> str:
         wandb_source(base, runs=3, steps=1_500)
         return str(base)
     if kind == "tensorboard":
-        pytest.importorskip("torch")
+        pytest.importorskip("tensorboard")
         tensorboard_source(base / "logs", runs=3, points=4_000)
         return str(base / "logs")
     csv_source(base / "big.csv", rows=40_000)
