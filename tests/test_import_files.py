@@ -119,9 +119,12 @@ def test_tensorboard_scalars_and_hparams(project: Path, tb_logdir: Path) -> None
 
 # -- CSV --------------------------------------------------------------------------------------------
 def test_csv_with_step_column_and_params(project: Path, tmp_path: Path) -> None:
+    import specweave
+
     path = tmp_path / "results.csv"
     csv_source(path)
-    report = import_runs(project, "csv", str(path), step_column="epoch", params={"model": "xgb", "depth": 6})
+    report = specweave.import_runs("csv", str(path), step_column="epoch", params={"model": "xgb", "depth": 6},
+                                   root=project)
     assert (report.imported, report.points) == (1, 20 + 14)
     rec = imported(project)["results.csv"]
     assert rec.name == "results" and rec.params == {"model": "xgb", "depth": 6}

@@ -167,6 +167,10 @@ def test_a_damaged_run_is_one_line_and_the_rest_comes_in(project: Path, file_sto
     runs = sorted(p for p in copy.glob("*/*/meta.yaml") if (p.parent / "metrics" / "acc").exists())
     (runs[0].parent / "metrics" / "acc").write_text("1700000000000 0.5 0\nnot a point\n")
     runs[1].write_text("run_id: [unclosed\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the store")
+    (runs[2].parent / "artifacts").mkdir(exist_ok=True)
+    (runs[2].parent / "artifacts" / "leak.txt").symlink_to(secret)  # a copied store is data: never followed
     before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
 
     report = import_runs(project, "mlflow", str(copy))
@@ -176,6 +180,7 @@ def test_a_damaged_run_is_one_line_and_the_rest_comes_in(project: Path, file_sto
     assert len(report.summary().splitlines()) == 3  # the head line and one line per damaged run
     assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before  # the source is only read
     assert not list((project / ".specweave" / "cache" / "import").iterdir())  # nothing half-made left
+    assert all(a.name != "leak.txt" for r in imported(project).values() for a in r.meta.artifacts)
 
 
 def test_experiment_filter_dry_run_and_sources_of_the_wrong_kind(project: Path, sqlite_store: str,

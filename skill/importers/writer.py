@@ -211,8 +211,8 @@ class ImportWriter:
                            action="imported", points=points)
 
     def _update(self, run: SourceRun, folder: Path, inc: Increment, exp_id: str) -> ImportedRun:
-        """A run imported before whose source changed (or whose import was cut): the points past those its
-        log holds, new params and artifacts, and the source's current status."""
+        """A run imported before whose source changed (a run still going): the points past those its log
+        holds, new params and tags, and the source's current status and end (artifacts are not re-read)."""
         have = {key.decode("utf-8", "replace"): n for key, n in count_log_keys(folder).items()}
         if self.dry_run:
             seen: dict[str, int] = {}
