@@ -11,11 +11,14 @@ of the report and the rest is imported.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..layout import CACHE_DIR, SPECWEAVE_DIR
+from ..storage.locks import file_lock
 from .models import KINDS, DamagedRun, ImportedRun, ImportReport, Reader, SourceRun
 from .writer import ImportWriter
 
@@ -79,6 +82,19 @@ def import_runs(root: Path, kind: str, source: str, *, experiment: str | None = 
     reader = open_reader(kind, source, experiment=experiment, step_column=step_column, time_column=time_column,
                          params=params)
     report = ImportReport(kind=kind, source=reader.location, dry_run=dry_run)  # type: ignore[arg-type]
+    if dry_run:
+        _import_all(root, reader, report, increment, dry_run, kind)
+    else:
+        # One import of a source at a time: two at once would each miss the runs the other is writing.
+        source_key = hashlib.sha256(f"{reader.kind}:{reader.location}".encode()).hexdigest()[:16]
+        with file_lock(root / SPECWEAVE_DIR / CACHE_DIR / "import" / f"source-{source_key}"):
+            _import_all(root, reader, report, increment, dry_run, kind)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _import_all(root: Path, reader: Reader, report: ImportReport, increment: str | None, dry_run: bool,
+                kind: str) -> None:
     writer = ImportWriter(root, reader, report, increment=increment, dry_run=dry_run,
                           group_increments=kind != "csv")
     runs: list[SourceRun] = []
@@ -94,8 +110,6 @@ def import_runs(root: Path, kind: str, source: str, *, experiment: str | None = 
         except Exception as exc:  # noqa: BLE001 - any failure reading one source run is that run's line, not the import's
             entry = ImportedRun(run_id=run.run_id, name=run.name, action="damaged", problem=_one_line(exc))
         report.count(entry)
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
 
 
 def _one_line(exc: BaseException) -> str:
