@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlparse, urlunparse
 from ..errors import InvalidInput, NotFound, SpecweaveError
 from ..integrations.mlflow_local import MLFLOW_TO_STATUS, NOTE_TAG, decode_param, search_all_runs, tags_to_list
 from ..integrations.optional import require
-from .models import DamagedRun, Point, Reader, SourceArtifact, SourceRun
+from .models import DamagedRun, Point, Reader, SourceRun
 
 _PAGE = 100_000
 _SQL_SCHEMES = ("postgresql", "mysql", "mssql", "sqlite")
@@ -246,10 +246,6 @@ def local_artifacts(folder: Path) -> Iterator[tuple[str, Path]]:
         if len(found) > _MAX_ARTIFACTS:
             break
     yield from sorted(found)[:_MAX_ARTIFACTS]
-
-
-def artifact_list(folder: Path | None) -> list[SourceArtifact]:
-    return [SourceArtifact(name=name, path=path) for name, path in local_artifacts(folder)] if folder else []
 
 
 __all__ = ["MlflowClientReader", "check_sqlite_store", "local_artifacts", "normalize_uri", "open_mlflow",

@@ -40,14 +40,6 @@ class Origin(BaseModel):
         return (self.kind, self.location, self.run_id)
 
 
-class SourceArtifact(BaseModel):
-    """A file of a source run: its name in the run and, for a local source, its path."""
-
-    name: str
-    size: int | None = None
-    path: Path | None = None
-
-
 class SourceRun(BaseModel):
     """One run of the source, as the writer needs it (points and artifacts are streamed by the reader)."""
 
@@ -68,7 +60,6 @@ class SourceRun(BaseModel):
     git_branch: str | None = None
     command: list[str] = Field(default_factory=list, description="the entry point the source recorded")
     fingerprint: str = ""
-    artifacts: list[SourceArtifact] = Field(default_factory=list)
     extra: dict[str, Any] = Field(default_factory=dict, description="other source fields kept in metadata.yaml")
 
 
@@ -133,9 +124,7 @@ class Reader:
         raise NotImplementedError
 
     def artifacts(self, run: SourceRun, scratch: Path) -> Iterator[tuple[str, Path]]:
-        for art in run.artifacts:
-            if art.path is not None:
-                yield art.name, art.path
+        return iter(())  # a source without files (TensorBoard scalars, a CSV)
 
 
 class DamagedRun(BaseModel):
@@ -146,5 +135,5 @@ class DamagedRun(BaseModel):
     problem: str
 
 
-__all__ = ["DamagedRun", "ImportReport", "ImportedRun", "KINDS", "Origin", "Point", "Reader", "SourceArtifact",
-           "SourceKind", "SourceRun"]
+__all__ = ["DamagedRun", "ImportReport", "ImportedRun", "KINDS", "Origin", "Point", "Reader", "SourceKind",
+           "SourceRun"]
