@@ -207,8 +207,7 @@ def test_tracking_server_import_and_push_never_sends_the_runs_back(project: Path
         mlflow_source(tmp_path / "writer", uri, runs=2, points=10)
         report = import_runs(project, "mlflow", uri + "/")
         assert (report.imported, report.damaged) == (4, 0)
-        check_same_server = check_same  # the same checks through the REST API
-        check_same_server(project, uri, tmp_path, monkeypatch)
+        check_same(project, uri, tmp_path, monkeypatch)  # the same checks, through the server's REST API
         assert import_runs(project, "mlflow", uri).skipped == 4
 
         client = mlflow.MlflowClient(tracking_uri=uri)
