@@ -149,6 +149,7 @@ def test_a_run_that_went_on_at_the_source_gets_only_its_new_points(project: Path
     points, _ = read_metric_points(Path(rec.path))
     assert [(p.step, p.value) for p in points if p.key == "acc"][-2:] == [(19, 0.95), (5, 9.5)]
     assert len(points) == 21 and rec.metrics["acc"] == 9.5 and "late=yes" in rec.meta.tags
+    assert rec.meta.source_tags["late"] == "yes"
     assert Project(project).increments()[0].id == "0042-experiments"  # --increment: every run there
 
 

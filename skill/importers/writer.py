@@ -245,6 +245,9 @@ class ImportWriter:
                 if tag not in meta.tags:
                     meta.tags.append(tag)
             meta.origin = self._origin(run, True)  # type: ignore[attr-defined]
+            for key, value in run.extra.items():  # the source's own fields as they are now (its tags)
+                if key not in ExperimentMeta.model_fields:
+                    setattr(meta, key, to_jsonable(value))
 
         update_meta(folder, change)
         self.report.bytes += max((log_bytes or 0) - before, 0)
