@@ -71,9 +71,12 @@ def test_wandb_offline_runs_come_in_with_config_history_summary_and_files(projec
 
 def test_a_cut_or_broken_wandb_file(project: Path, wandb_runs, tmp_path: Path) -> None:
     base, logged = wandb_runs
-    copy = tmp_path / "wandb"
+    copy = tmp_path / "project-of-the-run" / "wandb"
     shutil.copytree(base / "wandb", copy, symlinks=True)
     files = sorted(copy.glob("*/*.wandb"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside the project the run ran in")
+    (files[0].parent / "files" / "leak.txt").symlink_to(secret)  # a link out of it is never followed
     data = files[0].read_bytes()
     files[0].write_bytes(data[: len(data) - 40])  # killed mid-write: the last record is cut
     broken = bytearray(files[1].read_bytes())
@@ -85,6 +88,8 @@ def test_a_cut_or_broken_wandb_file(project: Path, wandb_runs, tmp_path: Path) -
     assert (report.imported, report.damaged) == (1, 1)
     assert "bad checksum" in [r.problem for r in report.runs if r.action == "damaged"][0]
     assert [r.status for r in imported(project).values()] == ["killed"]  # no exit record: interrupted
+    names = {a.name for r in imported(project).values() for a in r.meta.artifacts}
+    assert "requirements.txt" in names and "leak.txt" not in names
 
 
 # -- TensorBoard ------------------------------------------------------------------------------------

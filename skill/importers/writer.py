@@ -303,6 +303,9 @@ class ImportWriter:
         parent = self._exp_ids.get(run.parent_run_id) if run.parent_run_id else None
         stamped = [Note(ts=started, text=_text(n, MAX_NOTE)) for n in run.notes if n.strip()]
         stamped += [Note(ts=_now(), text=n) for n in notes]
+        if run.status == "running":  # no process here keeps it alive: readers will show it as crashed
+            stamped.append(Note(ts=_now(), text=f"imported while still running in {self.reader.kind}; import "
+                                                f"again to bring the rest"))
         meta = ExperimentMeta(
             id=readable, uid=uid or "import", name=_text(run.name, MAX_NAME, single_line=True) or run.run_id,
             increment=inc.id, status=run.status, description=_text(run.description, MAX_NOTE), tags=tags,
