@@ -485,5 +485,18 @@ class Project:
 
         return reproduce(self, ref, rtol, increment=increment, echo=echo, timeout=timeout, confirm=confirm)
 
+    # -- import ------------------------------------------------------------------------------------
+    def import_runs(self, kind: str, source: str, *, experiment: str | None = None, increment: str | None = None,
+                    dry_run: bool = False, step_column: str | None = None, time_column: str | None = None,
+                    params: dict[str, Any] | None = None) -> Any:
+        """Bring the runs of another tracker (`kind`: mlflow, wandb, tensorboard, csv) in as native runs;
+        an ImportReport. Idempotent: a run already imported from that source is skipped or topped up."""
+        from .importers.importer import import_runs
+
+        if not dry_run:
+            self.require_writable("import")
+        return import_runs(self.root, kind, source, experiment=experiment, increment=increment, dry_run=dry_run,
+                           step_column=step_column, time_column=time_column, params=params)
+
 
 __all__ = ["Project"]

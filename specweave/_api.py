@@ -161,3 +161,14 @@ def diff_experiments(a: str, b: str, increment: str | None = None, *, max_code_b
     (commit plus uncommitted patch, as the files that differ and a unified diff), data fingerprints,
     environment (python, platform, command, cwd, seeds) and packages. An `ExperimentDiff`."""
     return Project(root).diff(a, b, increment, max_code_bytes=max_code_bytes)
+
+
+def import_runs(kind: str, source: str, *, experiment: str | None = None, increment: str | None = None,
+                dry_run: bool = False, step_column: str | None = None, time_column: str | None = None,
+                params: dict[str, Any] | None = None, root: PathArg = None) -> Any:
+    """Import runs from another tracker as native runs: `kind` is "mlflow" (a tracking URI, an mlflow.db, or
+    an mlruns/ folder), "wandb" (run folders), "tensorboard" (a log dir) or "csv" (a file; `step_column`,
+    `time_column`, `params`). Each MLflow experiment, W&B project or log dir becomes an increment unless
+    `increment` names one. A second import adds only what is new; `dry_run` writes nothing. An ImportReport."""
+    return Project(root).import_runs(kind, source, experiment=experiment, increment=increment, dry_run=dry_run,
+                                     step_column=step_column, time_column=time_column, params=params)

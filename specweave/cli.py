@@ -446,9 +446,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
                    help="MLflow tracking URI (default: SPECWEAVE_TRACKING_URI, else tracking_uri in .specweave/ml.yaml)")
 
     # Commands of their own modules (each imports only argparse-level code at parser build).
-    from . import cli_artifacts, cli_repro, cli_views
+    from . import cli_artifacts, cli_import, cli_repro, cli_views
 
-    for module in (cli_artifacts, cli_views, cli_repro):
+    for module in (cli_artifacts, cli_views, cli_repro, cli_import):
         module.register(add, as_json=as_json, filters=filters)
 
     command = _command_of(argv)

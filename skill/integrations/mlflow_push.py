@@ -302,6 +302,17 @@ def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing
                      action="created" if existing is None else "updated")
 
 
+def _imported_from(rec: ExperimentRecord, to: str) -> str | None:
+    """The MLflow run id a run was imported from when its origin is the server `to` (`sw-ml import`): such a
+    run is never pushed back there as a new run."""
+    from ..importers.mlflow_source import normalize_uri
+
+    origin = getattr(rec.meta, "origin", None)
+    if not isinstance(origin, dict) or origin.get("kind") != "mlflow" or not isinstance(origin.get("run_id"), str):
+        return None
+    return origin["run_id"] if origin.get("location") == normalize_uri(to) else None
+
+
 def push_experiments(root: Path, increment: str | None, to: str) -> PushResult:
     """Copy the plain experiments of one increment (None: every increment) to the MLflow server `to`.
 
@@ -345,17 +356,23 @@ def _push_increments(client: Any, root: Path, to: str, incs: list[Any], result: 
         if not folders:
             continue
         result.increments.append(inc.id)
-        exp = ensure_experiment(client, inc.id)
-        by_uid = {}
-        for run in search_all_runs(client, exp.experiment_id):
-            uid = run.data.tags.get(TAG_UID)
-            if uid:
-                by_uid.setdefault(uid, run)
+        exp, by_uid = None, {}
         for folder in folders:
             rec = load_experiment(folder, inc.id, root)
             if rec.meta is None:
                 result.warnings.append(f"{inc.id}/{rec.id}: not pushed, {'; '.join(rec.problems)}")
                 continue
+            origin_run = _imported_from(rec, to)
+            if origin_run is not None:  # imported from this very server: it has the original run
+                result.runs.append(PushedRun(increment=inc.id, id=rec.id, run_id=origin_run, action="unchanged"))
+                result.unchanged += 1
+                continue
+            if exp is None:  # made on the server only when a run goes there
+                exp = ensure_experiment(client, inc.id)
+                for run in search_all_runs(client, exp.experiment_id):
+                    uid = run.data.tags.get(TAG_UID)
+                    if uid:
+                        by_uid.setdefault(uid, run)
             pushed = _push_one(client, to, exp.experiment_id, rec, by_uid.get(rec.meta.uid), result)
             result.runs.append(pushed)
             setattr(result, pushed.action, getattr(result, pushed.action) + 1)

@@ -102,6 +102,23 @@ class MetricsBuffer:
             self._next_step[key] = step + 1
         self._buf.append((key, value, step, time.time()))
 
+    def log_at(self, key: str, value: Any, step: int, ts: float) -> None:
+        """A point with its own step and time (seconds since the epoch): what an import carries over from
+        another tracker, written in the same form as `log`'s points."""
+        if key not in self._key_json:
+            self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
+        if type(value) is not float:
+            value = coerce_metric_value(key, value)
+        if type(step) is not int:
+            if isinstance(step, bool) or not hasattr(step, "__index__"):
+                raise InvalidInput(f"step for metric {key!r}", step, "an integer")
+            step = int(step)
+        self._buf.append((key, value, step, float(ts)))
+
+    def pending(self) -> int:
+        """Points logged and not yet written."""
+        return len(self._buf)
+
     def flush(self) -> bool:
         """Append buffered points as JSON lines (one write) and rewrite the summary; True when all is
         on disk. Never raises for a full disk: see `_append`."""

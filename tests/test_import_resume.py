@@ -1,0 +1,85 @@
+"""An import killed with SIGKILL and run again ends with every source run once and every point once: runs are
+built in the git-ignored cache and renamed into place whole, and the next import clears what a dead one left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from skill.importers.importer import import_runs
+from skill.project import Project
+from skill.storage.metrics_log import read_metric_points
+from tests.conftest import REPO, init_repo
+from tests.import_sources import csv_source, mlflow_source, tensorboard_source, wandb_source
+
+
+def _source(kind: str, base: Path) -> str:
+    """A source whose runs each take a while to import, so the kill lands mid-way."""
+    if kind == "mlflow":
+        pytest.importorskip("mlflow")
+        mlflow_source(base, str(base / "mlruns"), runs=4, points=4_000, file_store=True)
+        return str(base / "mlruns")
+    if kind == "wandb":
+        pytest.importorskip("wandb")
+        wandb_source(base, runs=3, steps=1_500)
+        return str(base)
+    if kind == "tensorboard":
+        pytest.importorskip("tensorboard")
+        tensorboard_source(base / "logs", runs=3, points=4_000)
+        return str(base / "logs")
+    csv_source(base / "big.csv", rows=40_000)
+    return str(base / "big.csv")
+
+
+def _runs(project: Path) -> dict[str, list[tuple[str, int, float, float]]]:
+    """{source run id: every point, sorted} of the imported runs; a run imported twice would fail here."""
+    out: dict[str, list[tuple[str, int, float, float]]] = {}
+    for rec in Project(project).experiments(all_increments=True):
+        run_id = rec.meta.origin["run_id"]
+        assert run_id not in out, f"{run_id} imported twice"
+        points, bad = read_metric_points(Path(rec.path))
+        assert bad == [] and rec.problems == []
+        out[run_id] = sorted((p.key, p.step, p.value, p.ts) for p in points)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["mlflow", "wandb", "tensorboard", "csv"])
+def test_sigkill_mid_import_then_again_duplicates_nothing(kind: str, tmp_path: Path) -> None:
+    base = tmp_path / "source"
+    base.mkdir()
+    source = _source(kind, base)
+    project = init_repo(tmp_path / "project")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "--root", str(project), "import", kind, source],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = project / ".specweave" / "cache" / "import"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            building = [p for p in staging.glob("*") if not p.name.endswith("-download")] if staging.is_dir() else []
+            done = list((project / ".specweave" / "increments").glob("*/experiments/exp-*"))
+            if building and (done or kind == "csv"):  # mid-run, with some runs whole already (a CSV is one run)
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.002)
+    finally:
+        returncode = proc.wait(timeout=60)
+    assert returncode == -signal.SIGKILL, "the import ended before it could be killed mid-way"
+    assert list(staging.iterdir())  # it left a half-built run behind, out of the store's sight
+    cut = _runs(project)  # what a reader sees meanwhile: whole runs only
+
+    report = import_runs(project, kind, source)
+    assert report.damaged == 0 and report.imported + report.skipped == len(report.runs)
+    assert report.skipped == len(cut) and (cut or kind == "csv")
+    assert list(staging.iterdir()) == []  # the dead import's leftovers are gone
+
+    clean = init_repo(tmp_path / "clean")
+    import_runs(clean, kind, source)
+    assert _runs(project) == _runs(clean)  # every run once, every point once
