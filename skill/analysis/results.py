@@ -302,6 +302,9 @@ class MetricHistory(BaseModel):
     increment: str
     series: list[MetricSeries]
     problems: list[str] = Field(default_factory=list, description="damaged lines of metrics.jsonl that were skipped")
+    source: Literal["full", "summary"] = Field(
+        "full", description="full: from every logged point; summary: from the downsample git keeps (this clone "
+                            "lacks the run's log object: `sw-ml artifacts pull` brings it)")
 
 
 __all__ = ["DEFAULT_TOP", "NOTABLE_PACKAGES", "Comparison", "ComparisonPage", "EnvironmentSummary", "ExperimentShown", "ComparisonRow", "comparison_page", "rank_rows", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",

@@ -384,6 +384,7 @@ class Experiment:
             done = self._change(finish) and done
             if done:
                 flusher.unregister(self)
+                self._settle()
             # else the flusher keeps it and calls _periodic_flush until everything is on disk
 
     finish = end
@@ -505,12 +506,24 @@ class Experiment:
             if self._closed:
                 if self._change(None) and done:
                     flusher.unregister(self)
+                    self._settle()
                 return
             stale = datetime.now().timestamp() - self._last_meta_write >= HEARTBEAT_INTERVAL_S
             if stale or self._pending or (not self._env_applied and self._capture.ready) or (
                     not self._repro_applied and self._repro.ready):
                 now = _now()
                 self._change(lambda meta: setattr(meta, "heartbeat", now))
+
+    def _settle(self) -> None:
+        """Schema 3: the ended run's point log goes into the object store and its summary into git. A
+        failure (a full disk) leaves the live log, which the next read settles."""
+        from ..storage.run_summary import settle
+
+        try:
+            settle(self._path)
+        except (OSError, DamagedFile) as exc:
+            warn(f"could not settle {self.id}'s point log ({getattr(exc, 'strerror', None) or exc}); "
+                 "it stays in metrics.jsonl and the next read settles it")
 
     def flush(self) -> None:
         """Write everything buffered now (the flusher does this every second anyway)."""
