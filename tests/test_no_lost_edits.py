@@ -20,6 +20,7 @@ from skill.errors import InvalidInput
 from skill.storage.decisions import log_decision, read_decisions
 from skill.storage.store import find_experiment
 from tests.conftest import REPO, sw
+from skill.storage.run_summary import full_log_bytes
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 
@@ -27,7 +28,6 @@ LONG_RUN = """
 import sys, time
 from pathlib import Path
 from specweave import track_experiment
-from skill.storage.run_summary import full_log_bytes
 with track_experiment("open-run", increment="0042") as exp:
     exp.log_param("lr", 0.1)
     Path(sys.argv[1]).write_text(exp.path.name)

@@ -14,12 +14,12 @@ import yaml
 
 from skill.storage.store import find_experiment, list_experiments
 from tests.conftest import REPO, git, init_repo
+from skill.storage.run_summary import full_log_bytes
 
 WORKER = """
 import os, sys, time
 from pathlib import Path
 from specweave import track_experiment
-from skill.storage.run_summary import full_log_bytes
 go = Path(sys.argv[1])
 while not go.exists():
     time.sleep(0.005)

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import REPO, git, init_repo, sw
+from skill.storage.run_summary import full_log_bytes
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 for _var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
@@ -22,7 +23,6 @@ for _var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
 TRAIN = """\
 import sys
 from specweave import track_experiment
-from skill.storage.run_summary import full_log_bytes
 
 name = sys.argv[1] if len(sys.argv) > 1 else "xgboost"
 with track_experiment(name, increment="0042-churn") as exp:

@@ -10,6 +10,7 @@ import pytest
 
 from skill.integrations.tensorboard_cb import resolve_log_dir
 from skill.storage.store import list_experiments
+from skill.storage.run_summary import full_log_bytes
 
 
 def _keras_backend() -> str | None:
@@ -25,7 +26,6 @@ def _keras_backend() -> str | None:
 FIT = """
 import numpy as np, keras
 from specweave import TensorBoardCallback
-from skill.storage.run_summary import full_log_bytes
 
 rng = np.random.default_rng(0)
 X = rng.random((64, 4), dtype=np.float32); y = (X.sum(1) > 2).astype("float32")

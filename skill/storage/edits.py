@@ -23,7 +23,7 @@ from ..layout import EDITS_FILE, METADATA_FILE
 from ..models import ArtifactInfo, ExperimentMeta, ExperimentRecord, Note
 from .fileio import append_whole, dumps_jsonl_record, open_nofollow, parse_jsonl, read_text_nofollow, store_dir_of
 from .locks import file_lock
-from .metafile import read_meta, update_meta
+from .metafile import check_folder, read_meta, update_meta
 from .validate import MAX_NOTE, validate_status, validate_tag, validate_text
 
 
@@ -98,6 +98,7 @@ def check_writable(record: ExperimentRecord) -> None:
     if record.meta is not None and record.meta.source != "specweave" and not (record.path / METADATA_FILE).exists():
         # a run kept by MLflow or W&B: its own tool owns it, we only read it
         raise ReadOnly(f"changing {record.id}", f"it is kept by {record.meta.source}; change it there")
+    check_folder(record.path)  # a folder linked out of the store is never written through
 
 
 def add_note(record: ExperimentRecord, text: str) -> Note:

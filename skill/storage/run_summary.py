@@ -216,6 +216,12 @@ def full_log_bytes(folder: Path) -> bytes:
         return handle.read()
 
 
+def summary_counts(folder: Path) -> dict[str, int]:
+    """Points logged per metric, from the folder's summary (empty without one)."""
+    summary = read_summary(folder)
+    return {key: d.count for key, d in summary.metrics.items()} if summary is not None else {}
+
+
 def summary_metric_summaries(summary: RunSummary) -> dict[str, MetricSummary]:
     """min, max, last and count per metric, exact, from the summary alone."""
     out = {}

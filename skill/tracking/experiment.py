@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import DamagedFile, InvalidInput
+from ..errors import DamagedFile, InvalidInput, UnsafePath
 from ..layout import (
     CACHE_DIR,
     CLAIMS_DIR,
@@ -521,7 +521,7 @@ class Experiment:
 
         try:
             settle(self._path)
-        except (OSError, DamagedFile) as exc:
+        except (OSError, DamagedFile, UnsafePath) as exc:
             warn(f"could not settle {self.id}'s point log ({getattr(exc, 'strerror', None) or exc}); "
                  "it stays in metrics.jsonl and the next read settles it")
 
