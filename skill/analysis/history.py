@@ -8,6 +8,7 @@ the worst value all survive, in step order.
 
 from __future__ import annotations
 
+import os
 from array import array
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,21 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
     a schema-3 run), the summary git keeps, saying so (`source`)."""
     from ..layout import METRICS_LOG_FILE
     from ..storage.metrics_log import CappedProblems, iter_handle_rows, open_run_log
-    from ..storage.run_summary import read_summary
+    from ..storage.run_summary import SUMMARY_POINTS, read_summary
 
     experiment = record.id
     problems = CappedProblems(record.path / METRICS_LOG_FILE)
+    summary = None if os.path.lexists(record.path / METRICS_LOG_FILE) else read_summary(record.path)
+    if summary is not None:
+        digests = [summary.metrics[key]] if key in summary.metrics else list(summary.metrics.values())
+        if max_points == SUMMARY_POINTS or all(d.complete for d in digests):
+            # exactly the answer the full log gives (the summary is that downsample): no need to read it
+            return _summary_history(record, summary, key, max_points, "full")
     handle = open_run_log(record.path, problems)
     if handle is None:
-        summary = read_summary(record.path)
+        summary = summary or read_summary(record.path)
         if summary is not None:
-            return _summary_history(record, summary, key, max_points)
+            return _summary_history(record, summary, key, max_points, "summary")
     wanted = None if key is None else key.encode("utf-8", "surrogatepass")
     columns: dict[bytes, tuple[array[int], array[float]]] = {}
     if handle is not None:
@@ -81,7 +88,8 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
                          problems=[str(problem) for problem in problems.done()], source="full")
 
 
-def _summary_history(record: ExperimentRecord, summary: Any, key: str | None, max_points: int) -> MetricHistory:
+def _summary_history(record: ExperimentRecord, summary: Any, key: str | None, max_points: int,
+                     source: str) -> MetricHistory:
     from ..storage.fileio import decode_number
 
     names = sorted(summary.metrics)
@@ -94,8 +102,9 @@ def _summary_history(record: ExperimentRecord, summary: Any, key: str | None, ma
         keep = minmax_indices(values, max_points)
         series.append(MetricSeries(key=name, total_points=digest.count, downsampled=len(keep) < digest.count,
                                    steps=[digest.steps[i] for i in keep], values=[values[i] for i in keep]))
-    return MetricHistory(experiment=record.id, increment=record.increment, series=series, problems=[],
-                         source="summary")
+    damaged = [f"{record.path / 'metrics.jsonl'}:{line}: {problem}" for line, problem in summary.problems]
+    return MetricHistory(experiment=record.id, increment=record.increment, series=series, problems=damaged,
+                         source=source)  # type: ignore[arg-type]
 
 
 def metric_history(

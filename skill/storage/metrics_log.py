@@ -73,7 +73,7 @@ MAX_BUFFERED = 1_000_000
 class MetricsBuffer:
     """Points logged but not yet on disk, plus the latest value of each key."""
 
-    __slots__ = ("_jsonl", "_json", "_buf", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
+    __slots__ = ("_jsonl", "_json", "_buf", "_push", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
                  "_summary_dirty", "dropped")
 
     def __init__(self, folder: Path):
@@ -82,6 +82,7 @@ class MetricsBuffer:
         # A deque: append (training thread) and popleft (flusher) are each atomic, so a point
         # appended while a flush runs is taken by this flush or the next, never dropped.
         self._buf: deque[tuple[str, float, int, float]] = deque()
+        self._push = self._buf.append
         self._next_step: dict[str, int] = {}
         self._step_lock = threading.Lock()
         self._latest: dict[str, float] = {}
@@ -90,8 +91,8 @@ class MetricsBuffer:
         self._summary_dirty = False
         self.dropped = 0
 
-    def log(self, key: str, value: Any, step: int | None = None) -> None:
-        """The hot path: validate cheaply, remember, return."""
+    def log(self, key: str, value: Any, step: int | None = None, _now: Any = time.time) -> None:
+        """The hot path: validate cheaply, remember, return (`_now` is bound once: a local, not a lookup)."""
         if key not in self._key_json:
             self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
         if type(value) is not float:
@@ -106,7 +107,7 @@ class MetricsBuffer:
                     raise InvalidInput(f"step for metric {key!r}", step, "an integer")
                 step = int(step)
             self._next_step[key] = step + 1
-        self._buf.append((key, value, step, time.time()))
+        self._push((key, value, step, _now()))
 
     def flush(self) -> bool:
         """Append buffered points as JSON lines (one write) and rewrite the summary; True when all is
@@ -637,6 +638,12 @@ def log_key_counts(folder: Path, root: Path | None = None) -> dict[bytes, int]:
     from .index import LOG_DIGEST_MIN_BYTES, log_signature, read_log_digest
 
     sig = log_signature(folder / METRICS_LOG_FILE)
+    if sig is None:  # schema 3, settled (or no log at all): the summary counts every point
+        from .run_summary import summary_counts
+
+        counted = summary_counts(folder)
+        if counted:
+            return {key.encode("utf-8", "surrogatepass"): n for key, n in counted.items()}
     if sig is not None and sig[0] >= LOG_DIGEST_MIN_BYTES:
         digest = read_log_digest(root, folder, sig)
         summaries = digest.get("summaries") if digest else None

@@ -119,9 +119,19 @@ def summary_damage(folder: Path) -> list[str]:
 def ensure_log_ignored(folder: Path) -> None:
     """Make git ignore the folder's live log (a `.gitignore` in the run folder: only schema-3 runs get
     one, so an older run's committed log is never silently dropped from git)."""
-    marker = folder / LOG_MARKER
-    if not marker.exists() and not marker.is_symlink():
-        atomic_write(marker, LOG_IGNORE)
+    from .fileio import open_nofollow
+
+    try:  # created whole in one write, or already there: no temp file and rename on a run's start
+        fd = open_nofollow(folder / LOG_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return
+    try:
+        os.write(fd, LOG_IGNORE.encode("utf-8"))
+    except OSError:
+        os.unlink(folder / LOG_MARKER)  # never an empty marker: the log would not be ignored
+        raise
+    finally:
+        os.close(fd)
 
 
 # --- Reading the settled log ----------------------------------------------------------------------
@@ -303,6 +313,23 @@ def render_summary(summary: RunSummary) -> str:
     return "\n".join(lines) + "\n"
 
 
+class _Hashing(io.RawIOBase):
+    """A file that hashes what is written to it: the object's name without reading it back."""
+
+    def __init__(self, raw: Any):
+        import hashlib
+
+        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        self.digest.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+
 class _Tee(io.RawIOBase):
     """Reads from `source` and writes what it read to `sink` (the gzip of the settled log)."""
 
@@ -323,7 +350,7 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
     """Read the run's points (an earlier settled log first, then the live log), gzip them into the object
     store, and return the summary (not yet written)."""
     from .metrics_log import CappedProblems, _open_log, iter_handle_rows
-    from .objects import place_object, sha256_of_fd
+    from .objects import place_object
 
     live = folder / METRICS_LOG_FILE
     problems = CappedProblems(live)
@@ -346,7 +373,7 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
     t0 = None
     damaged_before = len(problems) + problems.more
     try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=(hashed := _Hashing(raw)), mode="wb", mtime=0,
                                                          compresslevel=GZIP_LEVEL) as gz:
             for source in sources:
                 with source:
@@ -368,7 +395,7 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
         complete = all(d.complete for d in metrics.values())
         log = None
         if points or damaged:  # the exact bytes, in logged order, with times: always kept
-            size, sha = sha256_of_fd(open_regular_nofollow(Path(tmp)))
+            size, sha = hashed.size, hashed.digest.hexdigest()
             if store is None:
                 raise DamagedFile(str(folder), "is outside a .specweave store; its log cannot be settled")
             place_object(tmp, store, sha)

@@ -151,6 +151,10 @@ class Experiment:
         self._params: dict[str, Any] = {}
         self._params_dirty = True
         self._metrics = MetricsBuffer(folder)
+        # The hot path without a layer: while the run is open, `exp.log_metric` is the buffer's own `log`
+        # (an instance attribute over the method below; `end` removes it, so a point logged after the end
+        # goes through the method, which writes it at once).
+        self.log_metric = self._metrics.log  # type: ignore[method-assign]
         self._env_applied = False
         self._closed = False
         self._last_meta_write = 0.0
@@ -362,6 +366,7 @@ class Experiment:
             if self._closed:
                 return
             self._closed = True
+            self.__dict__.pop("log_metric", None)
             self._capture.wait(5.0)
             self._repro.wait(5.0)
             now = _now()
