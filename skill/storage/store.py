@@ -185,7 +185,9 @@ def _settle_if_live(folder: Path, meta: ExperimentMeta, status: str) -> tuple[bo
     from .run_summary import LOG_MARKER, settle, summary_damage
 
     if not os.path.lexists(folder / METRICS_LOG_FILE):
-        return True, summary_damage(folder)
+        # a completed run's writer settled its own whole log (the live log never travels through git):
+        # only a run that ended otherwise can have had damage to report
+        return True, [] if status == "completed" else summary_damage(folder)
     if not os.path.lexists(folder / LOG_MARKER):
         return False, []
     if status == "crashed" and meta.host != this_host():
