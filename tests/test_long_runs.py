@@ -52,8 +52,8 @@ def test_a_long_run_keeps_a_bounded_summary_and_a_fresh_clone_pulls_every_point(
     assert summary is not None and summary.log is not None and not summary.complete
     loss = summary.metrics["loss"]
     assert loss.count == n and len(loss.values) <= SUMMARY_POINTS
-    assert loss.min == [values.index(min(values)), min(values)] and loss.max[1] == max(values)
-    assert loss.first == [0, values[0]] and loss.last == [n - 1, values[-1]]
+    assert loss.min == (values.index(min(values)), min(values)) and loss.max[1] == max(values)
+    assert loss.first == (0, values[0]) and loss.last == (n - 1, values[-1])
     assert summary.metrics["auc"].complete  # a short metric is kept whole
     git(project, "add", "-A")
     git(project, "commit", "-qm", "a long run")

@@ -26,7 +26,7 @@ import io
 import os
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -53,17 +53,21 @@ class LogObject(BaseModel):
     encoding: str = "gzip"
 
 
+# A value as JSON holds it: a number, or one of the strings NaN and the infinities are stored as.
+Stored = float | Literal["NaN", "Infinity", "-Infinity"]
+
+
 class MetricDigest(BaseModel):
     """One metric's history as git keeps it. Pairs are [step, value]."""
 
     count: int
-    first: list[Any]
-    last: list[Any]
-    min: list[Any] | None = None  # None: every value is NaN
-    max: list[Any] | None = None
+    first: tuple[int, Stored]
+    last: tuple[int, Stored]
+    min: tuple[int, Stored] | None = None  # None: every value is NaN
+    max: tuple[int, Stored] | None = None
     complete: bool = Field(description="True when every point is kept below")
     steps: list[int]
-    values: list[Any]
+    values: list[Stored]
     t: list[float] = Field(description="seconds since the summary's t0, to the millisecond")
 
 
@@ -73,7 +77,8 @@ class RunSummary(BaseModel):
     t0: float = 0.0
     complete: bool
     damaged: int = Field(0, description="lines of the log that could not be read (kept in the object)")
-    problems: list[list[Any]] = Field(default_factory=list, description="the first [line, problem] of those")
+    problems: list[tuple[int | None, str]] = Field(default_factory=list,
+                                                   description="the first [line, problem] of those")
     log: LogObject | None = None
     metrics: dict[str, MetricDigest]
 
