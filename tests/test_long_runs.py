@@ -71,14 +71,14 @@ def test_a_long_run_keeps_a_bounded_summary_and_a_fresh_clone_pulls_every_point(
     # at the summary's own size, the answer is the full log's exactly (the summary is that downsample)
     same = Project(clone).history("exp-001", "loss", max_points=SUMMARY_POINTS)
     assert same.source == "full" and same == Project(project).history("exp-001", "loss", max_points=SUMMARY_POINTS)
-    assert same.series[0].steps == loss.steps == minmax_indices(values, SUMMARY_POINTS)  # steps are 0..n-1
+    assert same.series[0].steps == loss.kept_steps() == minmax_indices(values, SUMMARY_POINTS)  # steps are 0..n-1
     frame = metric_history_dataframe("exp-001", metrics=["loss"], root=clone)
     assert frame.attrs["source"] == "summary" and len(frame) == len(loss.values)
     shown = sw("history", "exp-001", "loss", cwd=clone)
     assert shown.returncode == 0 and f"{n} points" in shown.stdout
     # the curve from the summary is within the stated error of the full one: each bucket's min and max
     bounds = bucket_bounds(n, SUMMARY_POINTS)
-    kept = dict(zip(loss.steps, loss.values))
+    kept = dict(zip(loss.kept_steps(), loss.values))
     for a, e in zip(bounds, bounds[1:]):
         inside = [kept[s] for s in range(a, e) if s in kept]
         assert min(inside) == min(values[a:e]) and max(inside) == max(values[a:e])

@@ -100,8 +100,9 @@ def _summary_history(record: ExperimentRecord, summary: Any, key: str | None, ma
         digest = summary.metrics[name]
         values = [float(decode_number(v)) for v in digest.values]
         keep = minmax_indices(values, max_points)
+        steps = digest.kept_steps()
         series.append(MetricSeries(key=name, total_points=digest.count, downsampled=len(keep) < digest.count,
-                                   steps=[digest.steps[i] for i in keep], values=[values[i] for i in keep]))
+                                   steps=[steps[i] for i in keep], values=[values[i] for i in keep]))
     damaged = [f"{record.path / 'metrics.jsonl'}:{line}: {problem}" for line, problem in summary.problems]
     return MetricHistory(experiment=record.id, increment=record.increment, series=series, problems=damaged,
                          source=source)  # type: ignore[arg-type]

@@ -4,7 +4,9 @@
       .gitignore            `metrics.jsonl`: the live log never enters git
       metrics.jsonl         every point, appended live (crash-safe, as in schema 1 and 2), until settled
       metrics.summary.json  per metric: count, first, last, min, max (each with its step) and at most
-                            SUMMARY_POINTS points kept by the one downsampler (`storage.downsample`)
+                            SUMMARY_POINTS points kept by the one downsampler (`storage.downsample`):
+                            their values, their steps (or `stride` for a regular run) and their times
+                            (`dt`: milliseconds since the one before, exact to what the log keeps)
 
 When the run ends (or, for a crashed run, when it is next read) the live log is *settled*: gzipped
 into the object store (`objects/sha256/..`, pushed and pulled with the models), named in the summary by
@@ -15,8 +17,9 @@ point of a short run at once; only the order in which metrics interleaved needs 
 Readers take the full log when it is here (live, or in the object store) and the summary when it is
 not, and say which (`source`: "full" or "summary"). Why 500 points: a chart 500 to 1,000 pixels wide
 draws each bucket's min and max in one pixel column, so the curve of a fresh clone looks as the full
-one does; at about 35 bytes a point (step, value to 17 digits, time to the millisecond) a metric costs
-at most about 18 KB of git whatever the run's length.
+one does; at about 30 bytes a point (step, value to 17 digits, time delta) a metric costs at most
+about 15 KB of git whatever the run's length. Why this encoding: one metric per line, so two metrics'
+changes never touch, and plain JSON numbers (exact, and zlib, as git stores them, halves them).
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..models import MetricPoint, MetricSummary
 from .downsample import minmax_indices
-from .fileio import atomic_write, decode_number, encode_float, open_regular_nofollow, read_json, temp_file_for
+from .fileio import atomic_write, decode_number, encode_float, read_json, temp_file_for
 
 SUMMARY_POINTS = 500
 LOG_MARKER = ".gitignore"  # in a run folder: written by schema 3, says its metrics.jsonl is not in git
 SHOWN_PROBLEMS = 3
 SUMMARY_FORMAT = 1
-LOG_IGNORE = f"# the live point log: settled into the object store when the run ends\n{METRICS_LOG_FILE}\n"
+LOG_IGNORE = f"{METRICS_LOG_FILE}\n"  # the live log; settled into the object store when the run ends
 GZIP_LEVEL = 1  # 7% larger than level 6, half the time; the log is settled once, as the run ends
 
 
@@ -66,9 +69,23 @@ class MetricDigest(BaseModel):
     min: tuple[int, Stored] | None = None  # None: every value is NaN
     max: tuple[int, Stored] | None = None
     complete: bool = Field(description="True when every point is kept below")
-    steps: list[int]
+    steps: list[int] = Field(default_factory=list, description="the kept points' steps (empty when `stride` says)")
+    stride: int | None = Field(None, description="kept steps are first's step + i * stride (a regular run)")
     values: list[Stored]
-    t: list[float] = Field(description="seconds since the summary's t0, to the millisecond")
+    dt: list[int] = Field(description="milliseconds since the previous kept point (the first: since t0)")
+
+    def kept_steps(self) -> list[int]:
+        if self.stride is not None:
+            return [self.first[0] + i * self.stride for i in range(len(self.values))]
+        return self.steps
+
+    def kept_times(self, t0: float) -> list[float]:
+        """Each kept point's time (seconds since the epoch, to the millisecond, as the log has it)."""
+        out, at = [], round(t0 * 1000)
+        for delta in self.dt:
+            at += delta
+            out.append(at / 1000)
+        return out
 
 
 class RunSummary(BaseModel):
@@ -214,9 +231,8 @@ def summary_points(summary: RunSummary, keys: set[str] | None = None) -> list[Me
     for key, digest in summary.metrics.items():
         if keys is not None and key not in keys:
             continue
-        for step, value, t in zip(digest.steps, digest.values, digest.t):
-            out.append(construct(key=key, value=float(decode_number(value)), step=int(step),
-                                 ts=round(summary.t0 + t, 3)))
+        for step, value, ts in zip(digest.kept_steps(), digest.values, digest.kept_times(summary.t0)):
+            out.append(construct(key=key, value=float(decode_number(value)), step=int(step), ts=ts))
     return out
 
 
@@ -277,9 +293,18 @@ def _digest(series: _Series, t0: float) -> MetricDigest:
         hi_at = min(numbers, key=lambda item: (-item[0], item[1]))[1] if numbers else None
     if lo_at is not None and hi_at is not None:
         lo, hi = _pair(steps[lo_at], values[lo_at]), _pair(steps[hi_at], values[hi_at])
+    kept = [steps[i] for i in keep]
+    stride = kept[1] - kept[0] if len(kept) > 2 else None
+    if stride is not None and any(b - a != stride for a, b in zip(kept, kept[1:])):
+        stride = None
+    millis, at = [], round(t0 * 1000)
+    for i in keep:  # deltas: a few digits a point, and exact to the millisecond the log keeps
+        now = round(ts[i] * 1000)
+        millis.append(now - at)
+        at = now
     return MetricDigest(count=n, first=_pair(steps[0], values[0]), last=_pair(steps[-1], values[-1]), min=lo,
-                        max=hi, complete=len(keep) == n, steps=[steps[i] for i in keep],
-                        values=[encode_float(values[i]) for i in keep], t=[round(ts[i] - t0, 3) for i in keep])
+                        max=hi, complete=len(keep) == n, steps=[] if stride is not None else kept, stride=stride,
+                        values=[encode_float(values[i]) for i in keep], dt=millis)
 
 
 def _num(value: Any) -> str:
@@ -308,9 +333,12 @@ def render_summary(summary: RunSummary) -> str:
                  "first": f"[{d.first[0]},{_num(d.first[1])}]", "last": f"[{d.last[0]},{_num(d.last[1])}]",
                  "max": f"[{d.max[0]},{_num(d.max[1])}]" if d.max else "null",
                  "min": f"[{d.min[0]},{_num(d.min[1])}]" if d.min else "null",
-                 "steps": "[" + ",".join(map(str, d.steps)) + "]",
-                 "t": "[" + ",".join(_num(t) for t in d.t) + "]",
+                 "dt": "[" + ",".join(map(str, d.dt)) + "]",
                  "values": "[" + ",".join(_num(v) for v in d.values) + "]"}
+        if d.stride is not None:
+            pairs["stride"] = str(d.stride)
+        else:
+            pairs["steps"] = "[" + ",".join(map(str, d.steps)) + "]"
         body = ",".join(f'"{k}":{pairs[k]}' for k in sorted(pairs))
         lines.append(f"    {json.dumps(name, ensure_ascii=False)}: {{{body}}}{',' if i < len(names) - 1 else ''}")
     lines.append("  }")
