@@ -303,8 +303,7 @@ class MetricHistory(BaseModel):
     series: list[MetricSeries]
     problems: list[str] = Field(default_factory=list, description="damaged lines of metrics.jsonl that were skipped")
     source: Literal["full", "summary"] = Field(
-        "full", description="full: from every logged point; summary: from the downsample git keeps (this clone "
-                            "lacks the run's log object: `sw-ml artifacts pull` brings it)")
+        "full", description="full: every point read; summary: git's summary only (sw-ml artifacts pull)")
 
 
 __all__ = ["DEFAULT_TOP", "NOTABLE_PACKAGES", "Comparison", "ComparisonPage", "EnvironmentSummary", "ExperimentShown", "ComparisonRow", "comparison_page", "rank_rows", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",
