@@ -204,26 +204,6 @@ def open_settled_log(folder: Path, problems: list[DamagedFile]) -> Any:
         return None
 
 
-def log_source(folder: Path) -> str:
-    """"full" when the whole log can be read here (live, or settled in the object store), "summary"
-    when only the summary can, "none" when the run has neither."""
-    if (folder / METRICS_LOG_FILE).exists():
-        return "full"
-    summary = read_summary(folder)
-    if summary is None:
-        return "none"
-    store = store_of(folder)
-    if summary.log is not None and store is not None:
-        from .objects import object_state
-
-        try:
-            if object_state(store, summary.log.sha256, summary.log.size) == "present":
-                return "full"
-        except Exception:  # noqa: BLE001 - a bad hash or a link on the way: not readable here
-            pass
-    return "summary"
-
-
 def summary_points(summary: RunSummary, keys: set[str] | None = None) -> list[MetricPoint]:
     """The points the summary keeps, metric by metric (every point when it is complete)."""
     construct = MetricPoint.model_construct
@@ -509,6 +489,7 @@ def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
     return result
 
 
-__all__ = ["LOG_MARKER", "MigrateResult", "migrate_runs", "LogObject", "MetricDigest", "RunSummary", "SUMMARY_POINTS", "ensure_log_ignored", "log_source",
-           "open_settled_log", "read_summary", "render_summary", "settle", "summary_metric_summaries",
+__all__ = ["LOG_MARKER", "SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
+           "ensure_log_ignored", "full_log_bytes", "migrate_runs", "open_settled_log", "read_summary",
+           "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
            "summary_path", "summary_points"]
