@@ -95,9 +95,8 @@ def register(server: MCPServer, project: Project) -> None:
         max_points: int | None = None,
         increment: str | None = None,
     ) -> Annotated[CallToolResult, MetricHistory]:
-        """A metric's values over steps (all metrics when omitted) as `steps` and `values` lists,
-        downsampled to `max_points` per metric (2 to 10000; default 200, fewer for many metrics)
-        keeping the first, last, lowest and highest points of each stretch."""
+        """A metric's `steps` and `values` (all metrics when omitted), downsampled to `max_points` each
+        (2-10000; default 200) keeping each stretch's first, last, min and max; `source`: full|summary."""
         from . import text
 
         def build(n: int) -> MetricHistory:

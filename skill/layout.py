@@ -7,7 +7,9 @@ from typing import Literal, get_args
 
 # 2: the environment (python, platform, cpus, gpus, packages) lives once in environments/<hash>.yaml
 # and metadata.yaml names it; version-1 folders, with the environment inline, still read everywhere.
-SCHEMA_VERSION = 2
+# 3: the point log (metrics.jsonl) is git-ignored while the run lasts and then settled into the object
+# store; git keeps metrics.summary.json, a bounded summary of each metric (see storage.run_summary).
+SCHEMA_VERSION = 3
 
 SPECWEAVE_DIR = ".specweave"
 INCREMENTS_DIR = "increments"
@@ -36,6 +38,8 @@ INCREMENT_GROUPS = ("_archive", "_abandoned", "_paused")
 PARAMS_FILE = "params.json"
 METRICS_FILE = "metrics.json"
 METRICS_LOG_FILE = "metrics.jsonl"
+METRICS_SUMMARY_FILE = "metrics.summary.json"  # schema 3: what git keeps of the points
+EDITS_FILE = "edits.jsonl"  # notes, tags and status set after a run, one per line, merged by union
 METADATA_FILE = "metadata.yaml"
 COMPARISON_FILE = "comparison.md"
 DECISIONS_FILE = "decisions.jsonl"
@@ -43,7 +47,8 @@ DECISIONS_FILE = "decisions.jsonl"
 MLFLOW_DB = "mlflow.db"
 
 # Files an experiment owns; an artifact may never take one of these names.
-RESERVED_FILES = frozenset({PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE, METADATA_FILE})
+RESERVED_FILES = frozenset({PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE, METADATA_FILE, METRICS_SUMMARY_FILE,
+                            EDITS_FILE})
 
 INCREMENT_ID_RE = re.compile(r"^\d{4}[A-Z]?-[a-z0-9-]+$")
 INCREMENT_NUMBER_RE = re.compile(r"^\d{4}[A-Z]?$")

@@ -399,6 +399,17 @@ class Project:
         return status(self.store, records, load_config(self.root).artifacts.remote, verify)
 
 
+    def migrate(self, increment: str | None = None, experiments: list[str] | None = None, *,
+                dry_run: bool = False) -> Any:
+        """Move the point logs of version 1 and 2 runs (metrics.jsonl, committed) into the object store,
+        leaving the bounded summary schema 3 keeps in git; nothing else changes. Only on request. A
+        MigrateResult."""
+        from .storage.run_summary import migrate_runs
+
+        if not dry_run:
+            self.require_writable("migrating point logs")
+        return migrate_runs(self._artifact_records(increment, experiments), dry_run)
+
     # -- views: runs table, curves, one run (dashboard, report, MCP App) ----------------------------
     def runs_table(self, increments: list[str] | None = None, *, where: str | None = None, sort: str | None = None,
                    columns: list[str] | None = None, primary_metric: str | None = None) -> Any:

@@ -53,6 +53,11 @@ def cmd_allow_remote(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    result = _project(args).migrate(args.increment, args.experiments or None, dry_run=args.dry_run)
+    return _report(args, result)
+
+
 def _sub(sub: Any, name: str, func: Any, help_text: str, example: str, parents: list[Any]) -> Any:
     p = sub.add_parser(name, parents=parents, help=help_text, description=help_text, epilog=_EPILOG + example,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,3 +99,11 @@ def register(add: Any, **parents: Any) -> None:
     p.add_argument("experiments", nargs="*", metavar="EXP", help="only these experiments (default: all)")
     p.add_argument("--increment", help="only this increment")
     p.add_argument("--verify", action="store_true", help="hash every object here against its recorded sha256")
+
+    p = add("migrate", cmd_migrate, "Move the point logs (metrics.jsonl) of schema 1 and 2 runs out of git into "
+            "the object store, keeping a bounded summary in git; nothing else changes.",
+            "sw-ml migrate 0042 --dry-run     # then: sw-ml migrate 0042; git add -A .specweave; sw-ml artifacts push",
+            [as_json])
+    p.add_argument("experiments", nargs="*", metavar="EXP", help="only these experiments (default: all)")
+    p.add_argument("--increment", help="only this increment")
+    p.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")

@@ -497,13 +497,18 @@ def test_a_linked_decisions_file_is_not_read(tmp_path: Path) -> None:
 # --- The streaming readers give exactly what the full reads give -----------------------------------
 
 
-def test_streamed_downsampling_is_exactly_downsample() -> None:
+def test_one_downsampler_serves_history_curves_and_the_summary() -> None:
+    """history's `downsample`, the curves' `minmax_indices` and the summary writer are one function:
+    each bucket's min and max survive, NaN never is one, and at most max_points points are kept."""
     import math
     import random
 
-    from skill.analysis.history import _Stream, downsample
+    from skill.analysis.history import downsample
     from skill.models import MetricPoint
+    from skill.storage.downsample import bucket_bounds, minmax_indices
+    from skill.views import curves
 
+    assert curves.minmax_indices is minmax_indices
     rng = random.Random(7)
     for _ in range(400):
         n, max_points = rng.choice([0, 1, 2, 3, 50, 51, 52, 499, 500, 501, rng.randint(0, 5000)]), rng.randint(2, 600)
@@ -511,16 +516,17 @@ def test_streamed_downsampling_is_exactly_downsample() -> None:
         values = [math.nan if kind < 0.3 and rng.random() < 0.4 else
                   float(rng.randint(0, 2)) if kind < 0.5 else rng.choice([rng.random(), math.inf, -math.inf])
                   if kind < 0.6 else rng.random() for _ in range(n)]
+        kept = minmax_indices(values, max(max_points, 4))
         want = downsample([MetricPoint.model_construct(key="k", value=v, step=i, ts=0.0)
-                           for i, v in enumerate(values)], max_points)
-        stream, at = _Stream(n, max_points), 0
-        while at < n:
-            size = rng.randint(1, max(1, n // rng.choice([1, 3, 40])))
-            stream.feed([str(i).encode() for i in range(at, min(n, at + size))], values[at:at + size])
-            at += size
-        got = stream.series("k")
-        assert got.steps == [p.step for p in want] and got.total_points == n
-        assert [repr(v) for v in got.values] == [repr(p.value) for p in want]
+                           for i, v in enumerate(values)], max(max_points, 4))
+        assert [p.step for p in want] == kept and len(kept) <= max(max_points, 4)
+        assert kept == sorted(set(kept))
+        bounds = bucket_bounds(n, max(max_points, 4))
+        for a, e in zip(bounds, bounds[1:]):  # the stated error: every point within its bucket's kept range
+            numbers = [v for v in values[a:e] if v == v]
+            inside = [values[i] for i in kept if a <= i < e and values[i] == values[i]]
+            if numbers:
+                assert min(inside) == min(numbers) and max(inside) == max(numbers)
 
 
 def test_streamed_reads_match_the_line_by_line_parse(tmp_path: Path) -> None:

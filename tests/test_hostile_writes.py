@@ -158,9 +158,10 @@ CHECK_FULL_DISK = r"""
 import json, sys
 from pathlib import Path
 import yaml
+from skill.storage.run_summary import full_log_bytes
 disk = Path(sys.argv[1])
 folder = next(disk.glob(".specweave/increments/*/experiments/exp-*"))
-lines = (folder / "metrics.jsonl").read_text().splitlines()
+lines = full_log_bytes(folder).decode().splitlines()
 steps = [json.loads(line)["step"] for line in lines]  # every line parses: nothing glued
 assert steps == list(range(20000)), (len(steps), steps[:3], steps[-3:])
 meta = yaml.safe_load((folder / "metadata.yaml").read_text())

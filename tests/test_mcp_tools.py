@@ -14,6 +14,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_fixtures import INC, OTHER, make_project
 
 from mcp_server.server import build_server
+from skill.storage.store import find_experiment
 
 MODES = ("auto", "legacy")
 
@@ -221,8 +222,12 @@ def test_add_note_and_tag_write_metadata(store: Path, mode: str) -> None:
     assert "add" in error_text(empty)
     [meta_path] = (store / ".specweave" / "increments" / INC / "experiments").glob("exp-003-lightgbm.*/metadata.yaml")
     meta = yaml.safe_load(meta_path.read_text())
-    assert meta["tags"] == ["reviewed"]
-    assert meta["notes"][-1]["text"] == "Close second; cheaper to serve."
+    assert meta["tags"] == ["production-candidate"]  # a finished run's edits go to edits.jsonl (merged by union)
+    edits = [json.loads(line) for line in (meta_path.parent / "edits.jsonl").read_text().splitlines()]
+    assert [e["op"] for e in edits] == ["note", "tags", "tags"]
+    record = find_experiment(store, "lightgbm", INC)  # metadata.yaml with its edits folded in
+    assert record.meta.tags == ["reviewed"]
+    assert record.meta.notes[-1].text == "Close second; cheaper to serve."
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -20,6 +20,7 @@ from skill.errors import InvalidInput
 from skill.storage.decisions import log_decision, read_decisions
 from skill.storage.store import find_experiment
 from tests.conftest import REPO, sw
+from skill.storage.run_summary import full_log_bytes
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 
@@ -42,8 +43,8 @@ with track_experiment("open-run", increment="0042") as exp:
 
 
 def meta_of(project: Path, ref: str) -> dict:
-    record = find_experiment(project, ref, "0042")
-    return yaml.safe_load((record.path / "metadata.yaml").read_text())
+    record = find_experiment(project, ref, "0042")  # metadata.yaml with the run's edits.jsonl folded in
+    return record.meta.model_dump(mode="json")
 
 
 def test_edits_to_an_open_run_survive_its_heartbeats_and_its_end(project: Path) -> None:
@@ -215,5 +216,5 @@ def test_threads_logging_one_key_never_share_a_step(project: Path) -> None:
         for t in threads:
             t.join()
     sys.setswitchinterval(switch)
-    steps = [json.loads(line)["step"] for line in (exp.path / "metrics.jsonl").read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in full_log_bytes(exp.path).decode().splitlines()]
     assert len(steps) == 200_000 and len(set(steps)) == 200_000

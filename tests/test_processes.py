@@ -14,6 +14,7 @@ import yaml
 
 from skill.storage.store import find_experiment, list_experiments
 from tests.conftest import REPO, git, init_repo
+from skill.storage.run_summary import full_log_bytes
 
 WORKER = """
 import os, sys, time
@@ -32,7 +33,7 @@ for i in range(25):
 def all_files_parse(folder: Path) -> None:
     json.loads((folder / "params.json").read_text())
     json.loads((folder / "metrics.json").read_text())
-    for line in (folder / "metrics.jsonl").read_text().splitlines():
+    for line in full_log_bytes(folder).decode().splitlines():
         json.loads(line)
     assert isinstance(yaml.safe_load((folder / "metadata.yaml").read_text()), dict)
 
@@ -138,7 +139,9 @@ def test_sigkill_leaves_a_readable_crashed_run(project: Path) -> None:
     assert record.status == "crashed"
     assert record.params == {"lr": 0.1}
     assert not record.problems
-    points = folder.joinpath("metrics.jsonl").read_text().splitlines()
+    # the read settled the crashed run: its log is in the object store, its summary in the folder
+    assert not folder.joinpath("metrics.jsonl").exists() and folder.joinpath("metrics.summary.json").exists()
+    points = full_log_bytes(folder).decode().splitlines()
     assert len(points) >= on_disk_before_kill > 0
     steps = [json.loads(p)["step"] for p in points]
     assert steps == list(range(len(steps)))  # nothing flushed was lost or reordered

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import REPO, git, init_repo, sw
+from skill.storage.run_summary import full_log_bytes
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 for _var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
@@ -59,7 +60,7 @@ def test_environment_is_stored_once_and_named_by_hash(tmp_path: Path) -> None:
     for folder in exp_dirs(repo):
         text = (folder / "metadata.yaml").read_text()
         meta = yaml.safe_load(text)
-        assert meta["schema_version"] == 2 and meta["environment"] == envs[0].stem
+        assert meta["schema_version"] == 3 and meta["environment"] == envs[0].stem
         assert "packages" not in meta and "python" not in meta
         assert len(text.splitlines()) <= 60, text
     # every face still gives the run's packages
@@ -79,8 +80,9 @@ def test_version_1_folders_still_read_everywhere(tmp_path: Path) -> None:
     # a folder as version 1 wrote it: the environment inline, no hash
     old = new.parent / "exp-002-old.abcdef"
     old.mkdir()
-    for name in ("params.json", "metrics.json", "metrics.jsonl"):
+    for name in ("params.json", "metrics.json"):
         (old / name).write_bytes((new / name).read_bytes())
+    (old / "metrics.jsonl").write_bytes(full_log_bytes(new))  # version 1 kept every point in git
     meta = yaml.safe_load((new / "metadata.yaml").read_text())
     meta.update(schema_version=1, id="exp-002-old", uid="abcdef", name="old", python="3.10.4",
                 platform="Linux", cpu_count=8, gpus=[{"name": "T4", "memory_total_mb": 15360}],
@@ -170,7 +172,8 @@ def test_files_respect_the_umask(tmp_path: Path) -> None:
         run(repo, "-m", "specweave.cli", "log-decision", "exp-001", "-r", "only one", umask=umask)
         run(repo, "-m", "specweave.cli", "sync-docs", umask=umask)
         tracked = [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.relative_to(repo).parts[:1]
-                   and "cache" not in p.relative_to(repo).parts]
+                   and "cache" not in p.relative_to(repo).parts
+                   and "objects" not in p.relative_to(repo).parts]  # read-only by design, never committed
         assert len(tracked) >= 10
         wrong = {str(p.relative_to(repo)): oct(stat.S_IMODE(p.stat().st_mode)) for p in tracked
                  if stat.S_IMODE(p.stat().st_mode) != mode and p.name != "train.py"}

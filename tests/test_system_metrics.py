@@ -11,10 +11,11 @@ import pytest
 from skill.errors import InvalidInput
 from skill.tracking.system_metrics import DEFAULT_INTERVAL_S, SystemSampler, resolve_interval
 from skill.tracking.tracking import track_experiment
+from skill.storage.run_summary import full_log_bytes
 
 
 def _keys(folder: Path) -> list[str]:
-    text = (folder / "metrics.jsonl").read_text()
+    text = full_log_bytes(folder).decode()
     return [json.loads(line)["key"] for line in text.splitlines() if line]
 
 
@@ -31,7 +32,7 @@ def test_points_land_in_metrics_jsonl_with_a_short_interval(project: Path) -> No
     keys = _keys(exp.path)
     assert keys.count("system/cpu_percent") >= 2  # periodic samples plus the one at the end
     assert "system/memory_percent" in keys and "system/memory_used_mb" in keys
-    points = [json.loads(line) for line in (exp.path / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(exp.path).decode().splitlines()]
     cpu = [p for p in points if p["key"] == "system/cpu_percent"]
     assert [p["step"] for p in cpu] == list(range(len(cpu)))
     assert all(0.0 <= p["value"] <= 100.0 for p in cpu)

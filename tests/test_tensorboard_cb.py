@@ -10,6 +10,7 @@ import pytest
 
 from skill.integrations.tensorboard_cb import resolve_log_dir
 from skill.storage.store import list_experiments
+from skill.storage.run_summary import full_log_bytes
 
 
 def _keras_backend() -> str | None:
@@ -53,7 +54,7 @@ def test_keras_fit_writes_events_tensorboard_reads_and_mirrors_epochs(project: P
     assert rec.params["model"] == "tiny" and rec.params["optimizer"] == "Adam" and rec.params["epochs"] == 3
     assert rec.params["total_params"] == 4 * 8 + 8 + 8 + 1
     assert rec.meta.tensorboard_dir == ".specweave/increments/0042-experiments/tensorboard/exp-001-keras-tiny"
-    points = [json.loads(line) for line in (rec.path / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(rec.path).decode().splitlines()]
     mirrored = {(p["key"], p["step"]): p["value"] for p in points}
     assert {k for k, _ in mirrored} == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert sorted(s for k, s in mirrored if k == "loss") == [0, 1, 2]

@@ -16,6 +16,7 @@ from skill.layout import SCHEMA_VERSION
 from skill.project import Project
 from skill.storage.store import find_experiment, list_experiments
 from specweave import ExperimentMetadata, track_experiment
+from skill.storage.run_summary import full_log_bytes
 
 
 def exp_files(path: Path) -> set[str]:
@@ -41,15 +42,16 @@ def test_issue_example_writes_the_documented_files(project: Path) -> None:
     assert folder.parent == project / ".specweave/increments/0042-experiments/experiments"
     assert exp.id == "exp-001-xgboost-v1"
     assert folder.name.startswith("exp-001-xgboost-v1.")
-    assert {"params.json", "metrics.json", "metrics.jsonl", "feature_importance.csv",
-            "metadata.yaml"} <= exp_files(folder)
+    assert {"params.json", "metrics.json", "metrics.summary.json", "feature_importance.csv",
+            "metadata.yaml", ".gitignore"} <= exp_files(folder)
+    assert "metrics.jsonl" not in exp_files(folder)  # schema 3: settled into the object store
     assert "model.pkl" not in exp_files(folder)  # a model's bytes go to the git-ignored object store
     stored = Project(project).artifact_path(exp.id, "model.pkl")
     assert stored.parent.parent == project / ".specweave/objects/sha256"
     assert json.loads((folder / "params.json").read_text()) == {
         "learning_rate": 0.1, "max_depth": 6, "n_estimators": 100}
     assert json.loads((folder / "metrics.json").read_text()) == {"auc": 0.87, "loss": 0.3}
-    points = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(folder).decode().splitlines()]
     assert [(p["key"], p["step"], p["value"]) for p in points] == [
         ("loss", 0, 0.9), ("loss", 1, 0.5), ("loss", 2, 0.3), ("auc", 0, 0.87)]
     assert all(set(p) == {"key", "step", "ts", "value"} for p in points)
@@ -76,7 +78,7 @@ def test_files_are_canonical(project: Path) -> None:
         exp.log_params({"b": 1, "a": "é"})
         exp.log_metric("z", 1)
         exp.log_metric("a", 2)
-    for name in ("params.json", "metrics.json", "metadata.yaml", "metrics.jsonl"):
+    for name in ("params.json", "metrics.json", "metadata.yaml", "metrics.summary.json"):
         raw = (exp.path / name).read_bytes()
         assert raw.endswith(b"\n")
         raw.decode("utf-8")
@@ -92,7 +94,7 @@ def test_default_step_counts_per_key_and_follows_explicit_steps(project: Path) -
         exp.log_metric("b", 3.0, step=10)
         exp.log_metric("b", 4.0)
         exp.log_metrics({"a": 5, "c": 6}, step=7)
-    points = [json.loads(x) for x in (exp.path / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(x) for x in full_log_bytes(exp.path).decode().splitlines()]
     assert [(p["key"], p["step"]) for p in points] == [("a", 0), ("a", 1), ("b", 10), ("b", 11), ("a", 7), ("c", 7)]
 
 
@@ -115,7 +117,7 @@ def test_nan_inf_and_numpy_values_round_trip(project: Path) -> None:
     assert record.params["ts"].startswith("2024-01-01")
     assert record.params["nan_param"] == "NaN"
     json.loads((exp.path / "metrics.json").read_text())  # strict JSON: no bare NaN tokens
-    for line in (exp.path / "metrics.jsonl").read_text().splitlines():
+    for line in full_log_bytes(exp.path).decode().splitlines():
         json.loads(line, parse_constant=lambda c: pytest.fail(f"non-standard JSON token {c}"))
 
 
@@ -385,7 +387,7 @@ def test_points_logged_from_threads_during_flushes_are_never_lost(project: Path)
             exp.flush()
         for t in threads:
             t.join()
-    lines = (exp.path / "metrics.jsonl").read_text().splitlines()
+    lines = full_log_bytes(exp.path).decode().splitlines()
     assert len(lines) == 80_000
     for k in range(4):
         steps = [json.loads(x)["step"] for x in lines if f'"t{k}"' in x]

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from skill.storage.run_summary import full_log_bytes
 
 wandb = pytest.importorskip("wandb")
 
@@ -83,7 +84,7 @@ def test_sw_wandb_init_mirrors_log_config_summary_and_finish(project: Path) -> N
     assert rec.status == "completed" and rec.meta.wandb_run_id == run.id
     assert rec.params == {"lr": 0.1, "opt.beta1": 0.9, "depth": 6}
     assert rec.metrics == {"loss": pytest.approx(1 / 3), "val/auc": pytest.approx(0.82), "best_auc": 0.83}
-    lines = (rec.path / "metrics.jsonl").read_text().splitlines()
+    lines = full_log_bytes(rec.path).decode().splitlines()
     assert [json.loads(line)["step"] for line in lines if "\"loss\"" in line] == [0, 1, 2]
 
 

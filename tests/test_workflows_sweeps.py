@@ -18,6 +18,7 @@ from skill.storage.store import find_experiment, list_experiments
 from skill.workflows.importance import CHART_FILE, TABLE_FILE, param_importance, render_table
 from skill.workflows.progress import progress
 from skill.workflows.sweeps import sweep_tag, track_grid_search, track_hyperparameters
+from skill.storage.run_summary import full_log_bytes
 
 X, Y = make_classification(n_samples=90, n_features=5, n_informative=3, flip_y=0.15, random_state=1)
 
@@ -150,7 +151,7 @@ def test_grid_search_logs_every_combination_under_a_parent_with_the_best_model(p
         assert child.metrics["score_std"] == pytest.approx(reference["std_test_score"][index])
         assert results.loc[index, "rank"] == reference["rank_test_score"][index]
         assert "train_score" in child.metrics and "fit_time" in child.metrics
-    child_points = (find_experiment(project, results["experiment"].iloc[0]).path / "metrics.jsonl").read_text()
+    child_points = full_log_bytes(find_experiment(project, results["experiment"].iloc[0]).path).decode()
     assert child_points.count('"key":"fold/score"') == 3
 
 

@@ -222,16 +222,17 @@ def metric_history_dataframe(root: Path, ref: str, increment: str | None = None,
     it, in logged order. `ts` is seconds since the epoch, as in the file; NaN and infinities are
     kept. `metrics` keeps only those keys (a key no point has is refused, naming the nearest). Wide,
     one column per key: `df.pivot_table(index="step", columns="key", values="value", aggfunc="last")`.
-    Damaged lines are skipped and listed in `df.attrs["problems"]`.
+    Damaged lines are skipped and listed in `df.attrs["problems"]`. `df.attrs["source"]` is "full" (every
+    point) or "summary" (a schema-3 run whose settled log this clone lacks: the downsample git keeps).
     """
     import difflib
 
     import pandas as pd
 
-    from ..storage.store import find_experiment, metric_points
+    from ..storage.store import find_experiment, metric_points_with_source
 
     record = find_experiment(root, ref, increment)
-    points, damaged = metric_points(record)
+    points, damaged, source = metric_points_with_source(record)
     if isinstance(metrics, str):
         metrics = [metrics]
     if metrics is not None:
@@ -254,6 +255,7 @@ def metric_history_dataframe(root: Path, ref: str, increment: str | None = None,
     })
     frame.attrs["experiment"] = record.id
     frame.attrs["problems"] = [str(d) for d in damaged]
+    frame.attrs["source"] = source  # "summary": a fresh clone without the log object (sw-ml artifacts pull)
     return frame
 
 

@@ -311,6 +311,8 @@ class MetricHistory(BaseModel):
     increment: str
     series: list[MetricSeries]
     problems: list[str] = Field(default_factory=list, description="damaged lines of metrics.jsonl that were skipped")
+    source: Literal["full", "summary"] = Field(
+        "full", description="full: every point read; summary: git's summary only (sw-ml artifacts pull)")
 
 
 __all__ = ["DEFAULT_TOP", "NOTABLE_PACKAGES", "Comparison", "ComparisonPage", "EnvironmentSummary", "ExperimentShown", "ComparisonRow", "comparison_page", "rank_rows", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",

@@ -34,8 +34,7 @@ from ..errors import InvalidInput, SpecweaveError
 from ..layout import CACHE_DIR, METADATA_FILE, TMP_DIR
 from ..models import ExperimentRecord, MetricPoint
 from ..storage.increments import list_increments, resolve_increment
-from ..storage.metrics_log import read_metric_points
-from ..storage.store import experiment_dirs, load_experiment
+from ..storage.store import experiment_dirs, load_experiment, metric_points_with_source
 from .mlflow_local import (
     NOTE_TAG,
     STATUS_TO_MLFLOW,
@@ -69,6 +68,8 @@ class PushedRun(BaseModel):
     id: str = Field(description="the experiment's readable id")
     run_id: str
     action: Literal["created", "updated", "unchanged"]
+    source: Literal["full", "summary"] = Field("full", description="summary: only the downsample git keeps was "
+                                               "here to send (sw-ml artifacts pull first for every point)")
 
 
 class PushResult(BaseModel):
@@ -244,12 +245,16 @@ def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing
 
     assert rec.meta is not None
     warnings = result.warnings
-    points, bad = read_metric_points(rec.path)
+    points, bad, source = metric_points_with_source(rec)
+    if source == "summary":
+        warnings.append(f"{rec.id}: only the summary of its points is in this clone ({len(points)} points); "
+                        "sw-ml artifacts pull, then push again, sends every point")
     for line in bad:
         warnings.append(f"{rec.id}: skipped damaged line {line.path}:{line.line} ({line.problem})")
     digest = _digest(rec, len(points))
     if existing is not None and existing.data.tags.get(TAG_DIGEST) == digest:
-        return PushedRun(increment=rec.increment, id=rec.id, run_id=existing.info.run_id, action="unchanged")
+        return PushedRun(increment=rec.increment, id=rec.id, run_id=existing.info.run_id, action="unchanged",
+                         source=source)
 
     tags = _run_tags(rec, warnings)
     if existing is None:
@@ -299,7 +304,7 @@ def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing
     result.metric_points += len(metrics)
     result.params += len(params)
     return PushedRun(increment=rec.increment, id=rec.id, run_id=run_id,
-                     action="created" if existing is None else "updated")
+                     action="created" if existing is None else "updated", source=source)
 
 
 def _imported_from(rec: ExperimentRecord, to: str) -> str | None:

@@ -7,7 +7,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from ..layout import CACHE_DIR, COMPARISON_FILE, DECISIONS_FILE, LIVING_DOCS, SPECWEAVE_DIR
+from ..layout import CACHE_DIR, COMPARISON_FILE, DECISIONS_FILE, EDITS_FILE, LIVING_DOCS, SPECWEAVE_DIR
 from .fileio import atomic_write
 
 # decisions.jsonl is append-only, one decision per line: a union merge keeps every line of both
@@ -19,7 +19,9 @@ DERIVED_MERGE_LINES = (
     f"increments/**/experiments/{COMPARISON_FILE} merge=specweave-derived",
     f"{'/'.join(LIVING_DOCS)} merge=specweave-derived",
 )
-MERGE_LINES = (UNION_MERGE_LINE, *DERIVED_MERGE_LINES)
+# edits.jsonl (notes, tags, status set after a run) is append-only too: see storage.edits.
+EDITS_MERGE_LINE = f"increments/**/experiments/*/{EDITS_FILE} merge=union"
+MERGE_LINES = (UNION_MERGE_LINE, EDITS_MERGE_LINE, *DERIVED_MERGE_LINES)
 
 
 def ensure_lines(path: Path, lines: list[str] | tuple[str, ...], header: str = "") -> bool:

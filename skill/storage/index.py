@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ..errors import DamagedFile
 from ..layout import (
     CACHE_DIR,
+    EDITS_FILE,
     INDEX_DIR,
     LOGS_DIR,
     METADATA_FILE,
@@ -49,7 +50,7 @@ from .gitfiles import ignore_cache
 
 CACHE_VERSION = 1
 RACY_S = 2.0
-_FILES = (METADATA_FILE, PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE)
+_FILES = (METADATA_FILE, PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE, EDITS_FILE)
 
 
 class _Entry(BaseModel):

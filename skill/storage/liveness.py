@@ -47,3 +47,8 @@ def effective_status(meta: ExperimentMeta, now: datetime | None = None) -> str:
     if (now - beat).total_seconds() > HEARTBEAT_STALE_S:
         return "crashed"
     return "running"
+
+
+def this_host() -> str:
+    """The host name runs started here record (`meta.host`)."""
+    return _HOST

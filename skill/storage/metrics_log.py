@@ -60,6 +60,12 @@ def coerce_metric_value(key: str, value: object) -> float:
     raise InvalidInput(f"value for metric {key!r}", value, expected)
 
 
+def format_point(key: str, value: float, step: int, ts: float) -> str:
+    """One line of the log, exactly as the writer's flush makes it (kept in step with `flush`)."""
+    shown = repr(value) if value - value == 0.0 else json.dumps(encode_float(value))
+    return f'{{"key":{json.dumps(key, ensure_ascii=False)},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n'
+
+
 # Points kept in memory while they cannot be written (a full disk), about 100 bytes each.
 MAX_BUFFERED = 1_000_000
 
@@ -67,7 +73,7 @@ MAX_BUFFERED = 1_000_000
 class MetricsBuffer:
     """Points logged but not yet on disk, plus the latest value of each key."""
 
-    __slots__ = ("_jsonl", "_json", "_buf", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
+    __slots__ = ("_jsonl", "_json", "_buf", "_push", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
                  "_summary_dirty", "dropped")
 
     def __init__(self, folder: Path):
@@ -76,6 +82,7 @@ class MetricsBuffer:
         # A deque: append (training thread) and popleft (flusher) are each atomic, so a point
         # appended while a flush runs is taken by this flush or the next, never dropped.
         self._buf: deque[tuple[str, float, int, float]] = deque()
+        self._push = self._buf.append
         self._next_step: dict[str, int] = {}
         self._step_lock = threading.Lock()
         self._latest: dict[str, float] = {}
@@ -84,8 +91,8 @@ class MetricsBuffer:
         self._summary_dirty = False
         self.dropped = 0
 
-    def log(self, key: str, value: Any, step: int | None = None) -> None:
-        """The hot path: validate cheaply, remember, return."""
+    def log(self, key: str, value: Any, step: int | None = None, _now: Any = time.time) -> None:
+        """The hot path: validate cheaply, remember, return (`_now` is bound once: a local, not a lookup)."""
         if key not in self._key_json:
             self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
         if type(value) is not float:
@@ -100,7 +107,7 @@ class MetricsBuffer:
                     raise InvalidInput(f"step for metric {key!r}", step, "an integer")
                 step = int(step)
             self._next_step[key] = step + 1
-        self._buf.append((key, value, step, time.time()))
+        self._push((key, value, step, _now()))
 
     def log_at(self, key: str, value: Any, step: int, ts: float) -> None:
         """A point with its own step and time (seconds since the epoch): what an import carries over from
@@ -149,6 +156,9 @@ class MetricsBuffer:
         whole line, so no record is ever glued to the next one; False then, with a warning once."""
         try:
             if self._fd is None:
+                from .run_summary import ensure_log_ignored
+
+                ensure_log_ignored(self._jsonl.parent)  # schema 3: the live log stays out of git
                 self._fd = open_nofollow(self._jsonl, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             start = os.fstat(self._fd).st_size
         except (OSError, DamagedFile) as exc:
@@ -201,7 +211,6 @@ class MetricsBuffer:
         elif not self._json.exists():
             try:
                 atomic_write(self._json, dumps_json({}))
-                self._jsonl.touch()
             except OSError:
                 return False
         return True
@@ -217,7 +226,7 @@ def read_metric_points(folder: Path) -> tuple[list[MetricPoint], list[DamagedFil
     problems = CappedProblems(folder / METRICS_LOG_FILE)
     construct = MetricPoint.model_construct
     names: dict[bytes, str] = {}
-    for _line, rows in iter_log_rows(folder / METRICS_LOG_FILE, problems):
+    for _line, rows in iter_run_rows(folder, problems):
         for key, step, ts, value in rows:
             name = names.get(key)
             if name is None:
@@ -386,10 +395,39 @@ def iter_log_rows(path: Path, problems: list[DamagedFile]) -> Iterator[tuple[int
     if handle is None:
         return
     with handle:
-        for line, chunk in _log_chunks(handle, path, problems):
-            rows = _ROWS_RE.findall(_unquote(chunk))
-            expected = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-            yield line, rows if len(rows) == expected else _slow_rows(path, line, chunk, problems)
+        yield from iter_handle_rows(handle, path, problems)
+
+
+def iter_handle_rows(handle: Any, path: Path,
+                     problems: list[DamagedFile]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """`iter_log_rows` of an open binary stream (a live log, or a settled log read out of the store)."""
+    for line, chunk in _log_chunks(handle, path, problems):
+        rows = _ROWS_RE.findall(_unquote(chunk))
+        expected = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+        yield line, rows if len(rows) == expected else _slow_rows(path, line, chunk, problems)
+
+
+def open_run_log(folder: Path, problems: list[DamagedFile]) -> Any:
+    """The run's full point log as a binary stream: its live `metrics.jsonl` (schema 1 and 2 in git,
+    schema 3 git-ignored while the run lasts), else the settled log in the object store (schema 3);
+    None when neither is here (a fresh clone before `sw-ml artifacts pull`: read the summary)."""
+    path = folder / METRICS_LOG_FILE
+    before = len(problems)
+    handle = _open_log(path, problems)
+    if handle is not None or len(problems) > before:  # here, or here and refused (a link)
+        return handle
+    from .run_summary import open_settled_log
+
+    return open_settled_log(folder, problems)
+
+
+def iter_run_rows(folder: Path, problems: list[DamagedFile]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """`iter_log_rows` of the run's full log wherever it is (see `open_run_log`)."""
+    handle = open_run_log(folder, problems)
+    if handle is None:
+        return
+    with handle:
+        yield from iter_handle_rows(handle, folder / METRICS_LOG_FILE, problems)
 
 
 def summarize_log(folder: Path) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
@@ -398,7 +436,7 @@ def summarize_log(folder: Path) -> tuple[dict[str, MetricSummary], list[DamagedF
     problems = CappedProblems(folder / METRICS_LOG_FILE)
     acc: dict[bytes, list[Any]] = {}  # key -> [count, min, max, last, last step]
     nan, isnan = math.nan, math.isnan
-    for _line, rows in iter_log_rows(folder / METRICS_LOG_FILE, problems):
+    for _line, rows in iter_run_rows(folder, problems):
         groups: dict[bytes, list[Any]] = {}
         last_step: dict[bytes, Any] = {}
         for key, step, _ts, value in rows:
@@ -434,7 +472,7 @@ def count_log_keys(folder: Path) -> dict[bytes, int]:
     one count() per key already seen, and a parse only of a chunk those counts do not explain."""
     counts: dict[bytes, int] = {}
     ignored: list[DamagedFile] = []
-    handle = _open_log(folder / METRICS_LOG_FILE, ignored)
+    handle = open_run_log(folder, ignored)
     if handle is None:
         return counts
     with handle:
@@ -617,6 +655,12 @@ def log_key_counts(folder: Path, root: Path | None = None) -> dict[bytes, int]:
     from .index import LOG_DIGEST_MIN_BYTES, log_signature, read_log_digest
 
     sig = log_signature(folder / METRICS_LOG_FILE)
+    if sig is None:  # schema 3, settled (or no log at all): the summary counts every point
+        from .run_summary import summary_counts
+
+        counted = summary_counts(folder)
+        if counted:
+            return {key.encode("utf-8", "surrogatepass"): n for key, n in counted.items()}
     if sig is not None and sig[0] >= LOG_DIGEST_MIN_BYTES:
         digest = read_log_digest(root, folder, sig)
         summaries = digest.get("summaries") if digest else None

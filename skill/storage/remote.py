@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..errors import DamagedFile, InvalidInput, MissingExtra, RemoteFailed, UnsafePath
-from ..layout import CACHE_DIR
+from ..layout import CACHE_DIR, METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..models import ExperimentRecord
 from .fileio import atomic_write, make_store_dirs, read_bytes_nofollow
 from .objects import (
@@ -130,7 +130,21 @@ def recorded_objects(records: Iterable[ExperimentRecord], bad: list[str] | None 
                     continue
                 size, who = found.setdefault(art.sha256, (art.size, []))
                 who.append(f"{rec.increment}/{rec.id}: {art.name}")
+        log = settled_log(rec)
+        if log is not None:  # schema 3: the run's full point log travels with its models
+            size, who = found.setdefault(log.sha256, (log.size, []))
+            who.append(f"{rec.increment}/{rec.id}: {METRICS_LOG_FILE} (settled)")
     return found
+
+
+def settled_log(rec: ExperimentRecord) -> Any:
+    """The LogObject a schema-3 run's summary names, or None."""
+    if rec.meta is None or rec.meta.schema_version < 3 and not (rec.path / METRICS_SUMMARY_FILE).exists():
+        return None
+    from .run_summary import read_summary
+
+    summary = read_summary(rec.path)
+    return summary.log if summary is not None else None
 
 
 def _label(sha: str, who: list[str]) -> str:
@@ -425,4 +439,4 @@ def status(store: Path, records: list[ExperimentRecord], remote: str | None, ver
     return result
 
 
-__all__ = ["ArtifactsStatus", "Transfer", "open_remote", "pull", "push", "recorded_objects", "status"]
+__all__ = ["ArtifactsStatus", "Transfer", "open_remote", "pull", "push", "recorded_objects", "settled_log", "status"]

@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..analysis.query import filter_records, parse_where, sort_records
-from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
+from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
 from ..layout import (
+    EDITS_FILE,
     EXPERIMENTS_DIR,
     METADATA_FILE,
     METRICS_FILE,
@@ -28,7 +29,7 @@ from .fileio import decode_number, decode_utf8, load_yaml_text, read_bytes_nofol
 from .ids import parse_dir
 from .increments import list_increments, resolve_increment
 from .index import cached_records, log_signature
-from .liveness import effective_status
+from .liveness import effective_status, this_host
 from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
 from .selection import apply_selection, with_selection
 from .validate import validate_status
@@ -175,6 +176,29 @@ def _recent_points(folder: Path, summary_ok: bool, status: str,
     return points, [], log_problems(folder, root)  # it will not change any more: checked once, cached
 
 
+def _settle_if_live(folder: Path, meta: ExperimentMeta, status: str) -> tuple[bool, list[str]]:
+    """Schema 3: settle the live log of a run that is over (ended, or crashed on this host: its process
+    is gone). Returns (True when no live log is left to read here, problem lines). Only a log its writer
+    git-ignored (the run folder's `.gitignore`, written by schema 3) is ever moved: a version 1 or 2 log
+    is in git and stays there until `sw-ml migrate`. A run crashed on another host may still be
+    writing (its heartbeat is only late): its log is left alone."""
+    from .run_summary import LOG_MARKER, settle, summary_damage
+
+    if not os.path.lexists(folder / METRICS_LOG_FILE):
+        # a completed run's writer settled its own whole log (the live log never travels through git):
+        # only a run that ended otherwise can have had damage to report
+        return True, [] if status == "completed" else summary_damage(folder)
+    if not os.path.lexists(folder / LOG_MARKER):
+        return False, []
+    if status == "crashed" and meta.host != this_host():
+        return False, []
+    try:
+        settle(folder)
+    except (OSError, DamagedFile, UnsafePath) as exc:
+        return False, [f"{folder / METRICS_LOG_FILE}: not settled ({getattr(exc, 'strerror', None) or exc})"]
+    return True, summary_damage(folder)
+
+
 def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -> ExperimentRecord:
     """Read one experiment folder. Damaged files become `problems`, never exceptions."""
     if folder.is_symlink():
@@ -186,6 +210,10 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
     try:
         raw = read_metadata(meta_path)
         meta = ExperimentMeta.model_validate(raw)
+        if os.path.lexists(folder / EDITS_FILE):  # notes, tags, status set after the run (merged by union)
+            from .edits import apply_edits
+
+            problems.extend(p if root is None else p.replace(str(root) + os.sep, "") for p in apply_edits(meta, folder))
         missing_env = fill_environment(meta, folder, root / SPECWEAVE_DIR if root else None)  # schema 2
         if missing_env:
             problems.append(missing_env if root is None else missing_env.replace(str(root) + os.sep, ""))
@@ -227,7 +255,13 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
         problems.append(_damage(metrics_path, root, exc))
     status = effective_status(meta) if meta else "crashed"
     log = folder / METRICS_LOG_FILE
-    if not summary_ok or status in ("running", "crashed"):
+    settled = False
+    if meta is not None and status != "running":
+        settled, found = _settle_if_live(folder, meta, status)
+        problems.extend(p if root is None else p.replace(str(root) + os.sep, "") for p in found)
+    if settled:
+        checked = []  # no log here, or settled into the object store: damage was noted in its summary
+    elif not summary_ok or status in ("running", "crashed"):
         # The summary is written once a second; the point log may be ahead of it.
         points, bad_lines, checked = _recent_points(folder, summary_ok, status, root)
         for point in points:
@@ -424,18 +458,45 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
 def metric_summaries(record: ExperimentRecord,
                      root: Path | None = None) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
     """min/max/last/count of every metric of an experiment, with damaged lines: streamed from its
-    metrics.jsonl (a long log's answer kept in the cache's digest of it), or, for a run kept by
-    another tracker, from that tracker's store."""
+    metrics.jsonl (a long log's answer kept in the cache's digest of it), from a settled run's summary
+    (schema 3: exact, whatever the log's length), or, for a run kept by another tracker, from that
+    tracker's store."""
     outside = outside_points(record)
     if outside is not None:
         return summarize(outside), []
+    if not os.path.lexists(record.path / METRICS_LOG_FILE):
+        from .run_summary import read_summary, summary_metric_summaries
+
+        summary = read_summary(record.path)
+        if summary is not None:
+            return summary_metric_summaries(summary), []
     return log_summaries(record.path, root)
 
 
 def metric_points(record: ExperimentRecord) -> tuple[list[MetricPoint], list[DamagedFile]]:
     """Every logged point of an experiment, with damaged lines: its metrics.jsonl, or, for a
     run kept by another tracker, that tracker's own store."""
+    return metric_points_with_source(record)[:2]  # type: ignore[return-value]
+
+
+def metric_points_with_source(record: ExperimentRecord) -> tuple[list[MetricPoint], list[DamagedFile], str]:
+    """`metric_points` and where they came from: "full" (every logged point: the live log, the settled
+    log in the object store, or a complete summary) or "summary" (schema 3 without the log object in
+    this clone: the summary's downsample; `sw-ml artifacts pull` brings the rest)."""
     outside = outside_points(record)
     if outside is not None:
-        return outside, []
-    return read_metric_points(record.path)
+        return outside, [], "full"
+    from .run_summary import read_summary, summary_points
+
+    problems: list[DamagedFile] = []
+    from .metrics_log import open_run_log
+
+    handle = open_run_log(record.path, problems)
+    if handle is not None:
+        handle.close()
+        points, bad = read_metric_points(record.path)
+        return points, bad, "full"
+    summary = read_summary(record.path)
+    if summary is None:
+        return [], problems, "full"
+    return summary_points(summary), problems, "summary"

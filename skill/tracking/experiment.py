@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import DamagedFile, InvalidInput
+from ..errors import DamagedFile, InvalidInput, UnsafePath
 from ..layout import (
     CACHE_DIR,
     CLAIMS_DIR,
@@ -158,6 +158,10 @@ class Experiment:
         self._params: dict[str, Any] = {}
         self._params_dirty = True
         self._metrics = MetricsBuffer(folder)
+        # The hot path without a layer: while the run is open, `exp.log_metric` is the buffer's own `log`
+        # (an instance attribute over the method below; `end` removes it, so a point logged after the end
+        # goes through the method, which writes it at once).
+        self.log_metric = self._metrics.log  # type: ignore[method-assign]
         self._env_applied = False
         self._closed = False
         self._last_meta_write = 0.0
@@ -369,6 +373,7 @@ class Experiment:
             if self._closed:
                 return
             self._closed = True
+            self.__dict__.pop("log_metric", None)
             self._capture.wait(5.0)
             self._repro.wait(5.0)
             now = _now()
@@ -391,6 +396,7 @@ class Experiment:
             done = self._change(finish) and done
             if done:
                 flusher.unregister(self)
+                self._settle()
             # else the flusher keeps it and calls _periodic_flush until everything is on disk
 
     finish = end
@@ -515,12 +521,24 @@ class Experiment:
             if self._closed:
                 if self._change(None) and done:
                     flusher.unregister(self)
+                    self._settle()
                 return
             stale = datetime.now().timestamp() - self._last_meta_write >= HEARTBEAT_INTERVAL_S
             if stale or self._pending or (not self._env_applied and self._capture.ready) or (
                     not self._repro_applied and self._repro.ready):
                 now = _now()
                 self._change(lambda meta: setattr(meta, "heartbeat", now))
+
+    def _settle(self) -> None:
+        """Schema 3: the ended run's point log goes into the object store and its summary into git. A
+        failure (a full disk) leaves the live log, which the next read settles."""
+        from ..storage.run_summary import settle
+
+        try:
+            settle(self._path)
+        except (OSError, DamagedFile, UnsafePath) as exc:
+            warn(f"could not settle {self.id}'s point log ({getattr(exc, 'strerror', None) or exc}); "
+                 "it stays in metrics.jsonl and the next read settles it")
 
     def flush(self) -> None:
         """Write everything buffered now (the flusher does this every second anyway)."""

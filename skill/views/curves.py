@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..models import ExperimentRecord
+from ..storage.downsample import minmax_indices  # the one downsampler (re-exported here)
 from .models import Curve, Goal, MetricStats
 
 DEFAULT_CURVE_POINTS = 1000
@@ -39,16 +40,35 @@ def validate_smoothing(weight: object) -> float:
 
 
 def read_points(record: ExperimentRecord, keys: set[str] | None = None) -> tuple[dict[str, Points], float | None]:
-    """Every point of the metrics `keys` (None: all) of a run, by metric, and the run's first timestamp.
+    """Every point of the metrics `keys` (None: all) of a run, by metric, and the run's first timestamp
+    (see `read_points_with_source`)."""
+    found, first, _source = read_points_with_source(record, keys)
+    return found, first
 
-    Streams metrics.jsonl (damaged lines are skipped: `show-experiment` reports them); a run kept by
+
+def read_points_with_source(record: ExperimentRecord,
+                            keys: set[str] | None = None) -> tuple[dict[str, Points], float | None, str]:
+    """`read_points` and where they came from: "full" (the whole log: live, or settled in the object
+    store, or a complete summary) or "summary" (a schema-3 run whose log object this clone lacks: the
+    summary's downsample, exact at the points it keeps).
+
+    Streams the log (damaged lines are skipped: `show-experiment` reports them); a run kept by
     another tracker is read from that tracker's store."""
-    from ..layout import METRICS_LOG_FILE
     from ..storage.external import metric_history as outside_points
-    from ..storage.metrics_log import CappedProblems, iter_log_rows
+    from ..storage.metrics_log import CappedProblems, iter_handle_rows, open_run_log
+    from ..storage.run_summary import read_summary, summary_points
 
     found: dict[str, Points] = {}
     outside = outside_points(record)
+    source = "full"
+    if outside is None:
+        problems = CappedProblems(Path(record.path) / "metrics.jsonl")
+        handle = open_run_log(Path(record.path), problems)
+        if handle is None:
+            summary = read_summary(Path(record.path))
+            if summary is not None:
+                outside = summary_points(summary, keys)
+                source = "summary"
     if outside is not None:
         for p in outside:
             if keys is None or p.key in keys:
@@ -57,53 +77,28 @@ def read_points(record: ExperimentRecord, keys: set[str] | None = None) -> tuple
                 ts.append(float(p.ts))
                 values.append(float(p.value))
         first = min((p.ts for p in outside), default=None)
-        return found, first
+        return found, first, source
     wanted = None if keys is None else {k.encode("utf-8") for k in keys}
     raw: dict[bytes, tuple[list[Any], list[Any], list[Any]]] = {}
     first: float | None = None
-    problems = CappedProblems(Path(record.path) / METRICS_LOG_FILE)
-    for _line, rows in iter_log_rows(Path(record.path) / METRICS_LOG_FILE, problems):
-        if first is None and rows:
-            first = float(rows[0][2])
-        for key, step, ts, value in rows:
-            if wanted is not None and key not in wanted:
-                continue
-            group = raw.get(key)
-            if group is None:
-                group = raw[key] = ([], [], [])
-            group[0].append(step)
-            group[1].append(ts)
-            group[2].append(value)
+    if handle is not None:
+        with handle:
+            for _line, rows in iter_handle_rows(handle, Path(record.path) / "metrics.jsonl", problems):
+                if first is None and rows:
+                    first = float(rows[0][2])
+                for key, step, ts, value in rows:
+                    if wanted is not None and key not in wanted:
+                        continue
+                    group = raw.get(key)
+                    if group is None:
+                        group = raw[key] = ([], [], [])
+                    group[0].append(step)
+                    group[1].append(ts)
+                    group[2].append(value)
     for key, (steps, ts, values) in raw.items():
         found[key.decode("utf-8", "replace")] = (list(map(int, steps)), list(map(float, ts)),
                                                  list(map(float, values)))
-    return found, first
-
-
-def minmax_indices(values: list[float], max_points: int) -> list[int]:
-    """Indices kept by min/max-preserving downsampling: first, last, each bucket's lowest and highest."""
-    n = len(values)
-    if n <= max_points:
-        return list(range(n))
-    buckets = max(1, (max_points - 2) // 2)
-    size = (n - 2) / buckets
-    kept = [0]
-    for b in range(buckets):
-        a, e = 1 + int(b * size), 1 + int((b + 1) * size)
-        if a >= e:
-            continue
-        piece = values[a:e]
-        if math.isnan(sum(piece)):  # a NaN in it: compare only what is finite
-            finite = [(v, i) for i, v in enumerate(piece) if math.isfinite(v)]
-            if not finite:
-                kept.append(a)
-                continue
-            lo_at, hi_at = min(finite)[1], max(finite)[1]
-        else:
-            lo_at, hi_at = piece.index(min(piece)), piece.index(max(piece))
-        kept.extend(sorted({a + lo_at, a + hi_at}))
-    kept.append(n - 1)
-    return kept
+    return found, first, source
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -177,4 +172,4 @@ def metric_stats(key: str, points: Points, goal: Goal | None) -> MetricStats:
 
 
 __all__ = ["DEFAULT_CURVE_POINTS", "MAX_CURVE_POINTS", "ema", "make_curve", "metric_stats", "minmax_indices",
-           "read_points", "sparkline", "validate_curve_points", "validate_smoothing"]
+           "read_points", "read_points_with_source", "sparkline", "validate_curve_points", "validate_smoothing"]

@@ -1,0 +1,495 @@
+"""Schema 3: what git keeps of a run's points (a bounded summary) and where the full log goes.
+
+    exp-001-baseline.k3f9qa/
+      .gitignore            `metrics.jsonl`: the live log never enters git
+      metrics.jsonl         every point, appended live (crash-safe, as in schema 1 and 2), until settled
+      metrics.summary.json  per metric: count, first, last, min, max (each with its step) and at most
+                            SUMMARY_POINTS points kept by the one downsampler (`storage.downsample`):
+                            their values, their steps (or `stride` for a regular run) and their times
+                            (`dt`: milliseconds since the one before, exact to what the log keeps)
+
+When the run ends (or, for a crashed run, when it is next read) the live log is *settled*: gzipped
+into the object store (`objects/sha256/..`, pushed and pulled with the models), named in the summary by
+its sha256, and removed from the folder. A run whose every metric has at most SUMMARY_POINTS points is
+kept whole in the summary too (`complete`: steps, values and times exact), so a fresh clone has every
+point of a short run at once; only the order in which metrics interleaved needs the object.
+
+Readers take the full log when it is here (live, or in the object store) and the summary when it is
+not, and say which (`source`: "full" or "summary"). Why 500 points: a chart 500 to 1,000 pixels wide
+draws each bucket's min and max in one pixel column, so the curve of a fresh clone looks as the full
+one does; at about 30 bytes a point (step, value to 17 digits, time delta) a metric costs at most
+about 15 KB of git whatever the run's length. Why this encoding: one metric per line, so two metrics'
+changes never touch, and plain JSON numbers (exact, and zlib, as git stores them, halves them).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from array import array
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from ..errors import DamagedFile
+from ..layout import METRICS_LOG_FILE, METRICS_SUMMARY_FILE
+from ..models import MetricPoint, MetricSummary
+from .downsample import minmax_indices
+from .fileio import atomic_write, decode_number, encode_float, read_json, temp_file_for
+
+SUMMARY_POINTS = 500
+LOG_MARKER = ".gitignore"  # in a run folder: written by schema 3, says its metrics.jsonl is not in git
+SHOWN_PROBLEMS = 3
+SUMMARY_FORMAT = 1
+LOG_IGNORE = f"{METRICS_LOG_FILE}\n"  # the live log; settled into the object store when the run ends
+GZIP_LEVEL = 1  # 7% larger than level 6, half the time; the log is settled once, as the run ends
+
+
+class LogObject(BaseModel):
+    """The settled full log: gzipped JSON lines in the object store."""
+
+    sha256: str
+    size: int = Field(description="bytes of the gzipped object")
+    points: int
+    encoding: str = "gzip"
+
+
+# A value as JSON holds it: a number, or one of the strings NaN and the infinities are stored as.
+Stored = float | Literal["NaN", "Infinity", "-Infinity"]
+
+
+class MetricDigest(BaseModel):
+    """One metric's history as git keeps it. Pairs are [step, value]."""
+
+    count: int
+    first: tuple[int, Stored]
+    last: tuple[int, Stored]
+    min: tuple[int, Stored] | None = None  # None: every value is NaN
+    max: tuple[int, Stored] | None = None
+    complete: bool = Field(description="True when every point is kept below")
+    steps: list[int] = Field(default_factory=list, description="the kept points' steps (empty when `stride` says)")
+    stride: int | None = Field(None, description="kept steps are first's step + i * stride (a regular run)")
+    values: list[Stored]
+    dt: list[int] = Field(description="milliseconds since the previous kept point (the first: since t0)")
+
+    def kept_steps(self) -> list[int]:
+        if self.stride is not None:
+            return [self.first[0] + i * self.stride for i in range(len(self.values))]
+        return self.steps
+
+    def kept_times(self, t0: float) -> list[float]:
+        """Each kept point's time (seconds since the epoch, to the millisecond, as the log has it)."""
+        out, at = [], round(t0 * 1000)
+        for delta in self.dt:
+            at += delta
+            out.append(at / 1000)
+        return out
+
+
+class RunSummary(BaseModel):
+    format: int = SUMMARY_FORMAT
+    points: int
+    t0: float = 0.0
+    complete: bool
+    damaged: int = Field(0, description="lines of the log that could not be read (kept in the object)")
+    problems: list[tuple[int | None, str]] = Field(default_factory=list,
+                                                   description="the first [line, problem] of those")
+    log: LogObject | None = None
+    metrics: dict[str, MetricDigest]
+
+
+def summary_path(folder: Path) -> Path:
+    return folder / METRICS_SUMMARY_FILE
+
+
+def read_summary(folder: Path) -> RunSummary | None:
+    """The folder's summary, or None (absent, or damaged: a reader then has no summary to offer)."""
+    try:
+        raw = read_json(summary_path(folder))
+        return RunSummary.model_validate(raw)
+    except (FileNotFoundError, NotADirectoryError, DamagedFile, OSError, ValidationError):
+        return None
+
+
+def summary_damage(folder: Path) -> list[str]:
+    """Problem lines for the damaged lines a settled log had, cheaply: the summary's first line says
+    whether there were any (`"damaged": 0`), and only then is the file parsed."""
+    from .fileio import open_regular_nofollow as _open
+
+    try:
+        fd = _open(summary_path(folder))
+    except (OSError, DamagedFile):
+        return []
+    try:
+        head = os.read(fd, 256)
+    finally:
+        os.close(fd)
+    if b'"damaged": 0,' in head or not head:
+        return []
+    summary = read_summary(folder)
+    if summary is None or not summary.damaged:
+        return []
+    log = folder / METRICS_LOG_FILE
+    lines = [f"{log}:{line}: {problem}" if line else f"{log}: {problem}" for line, problem in summary.problems]
+    if summary.damaged > len(lines):
+        lines.append(f"{log}: {summary.damaged - len(lines)} more damaged lines (kept in the settled log)")
+    return lines
+
+
+def ensure_log_ignored(folder: Path) -> None:
+    """Make git ignore the folder's live log (a `.gitignore` in the run folder: only schema-3 runs get
+    one, so an older run's committed log is never silently dropped from git)."""
+    from .fileio import open_nofollow
+
+    try:  # created whole in one write, or already there: no temp file and rename on a run's start
+        fd = open_nofollow(folder / LOG_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return
+    try:
+        os.write(fd, LOG_IGNORE.encode("utf-8"))
+    except OSError:
+        os.unlink(folder / LOG_MARKER)  # never an empty marker: the log would not be ignored
+        raise
+    finally:
+        os.close(fd)
+
+
+# --- Reading the settled log ----------------------------------------------------------------------
+
+
+class _Unzipped(io.RawIOBase):
+    """A gzip stream over an object's descriptor that closes the descriptor with it."""
+
+    def __init__(self, fd: int):
+        self._raw = os.fdopen(fd, "rb")
+        self._gz = gzip.GzipFile(fileobj=self._raw, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        return self._gz.read(size)
+
+    def close(self) -> None:
+        try:
+            self._gz.close()
+        finally:
+            self._raw.close()
+            super().close()
+
+
+def store_of(folder: Path) -> Path | None:
+    from .fileio import store_dir_of
+
+    return store_dir_of(folder)
+
+
+def open_settled_log(folder: Path, problems: list[DamagedFile]) -> Any:
+    """The settled log of a schema-3 run as a stream of JSON lines, or None when this clone lacks it."""
+    summary = read_summary(folder)
+    store = store_of(folder)
+    if summary is None or summary.log is None or store is None:
+        return None
+    from ..errors import InvalidInput, UnsafePath
+    from .objects import object_state, open_object
+
+    try:
+        if object_state(store, summary.log.sha256, summary.log.size) != "present":
+            return None
+        return _Unzipped(open_object(store, summary.log.sha256))
+    except (InvalidInput, UnsafePath, DamagedFile, OSError) as exc:
+        problems.append(DamagedFile(str(folder / METRICS_SUMMARY_FILE), f"its log object cannot be read ({exc})"))
+        return None
+
+
+def summary_points(summary: RunSummary, keys: set[str] | None = None) -> list[MetricPoint]:
+    """The points the summary keeps, metric by metric (every point when it is complete)."""
+    construct = MetricPoint.model_construct
+    out = []
+    for key, digest in summary.metrics.items():
+        if keys is not None and key not in keys:
+            continue
+        for step, value, ts in zip(digest.kept_steps(), digest.values, digest.kept_times(summary.t0)):
+            out.append(construct(key=key, value=float(decode_number(value)), step=int(step), ts=ts))
+    return out
+
+
+def full_log_bytes(folder: Path) -> bytes:
+    """The run's whole point log as JSON lines (live, or out of the object store); empty when absent."""
+    from .metrics_log import open_run_log
+
+    handle = open_run_log(folder, [])
+    if handle is None:
+        return b""
+    with handle:
+        return handle.read()
+
+
+def summary_counts(folder: Path) -> dict[str, int]:
+    """Points logged per metric, from the folder's summary (empty without one)."""
+    summary = read_summary(folder)
+    return {key: d.count for key, d in summary.metrics.items()} if summary is not None else {}
+
+
+def summary_metric_summaries(summary: RunSummary) -> dict[str, MetricSummary]:
+    """min, max, last and count per metric, exact, from the summary alone."""
+    out = {}
+    nan = float("nan")
+    for key, d in summary.metrics.items():
+        last = float(decode_number(d.last[1]))
+        out[key] = MetricSummary(key=key, last=last, min=float(decode_number(d.min[1])) if d.min else nan,
+                                 max=float(decode_number(d.max[1])) if d.max else nan, steps=d.count,
+                                 last_step=int(d.last[0]))
+    return out
+
+
+# --- Building the summary and settling the log ----------------------------------------------------
+
+
+class _Series:
+    __slots__ = ("steps", "ts", "values")
+
+    def __init__(self) -> None:
+        self.steps, self.ts, self.values = array("q"), array("d"), array("d")
+
+
+def _pair(step: int, value: float) -> list[Any]:
+    return [step, encode_float(value)]
+
+
+def _digest(series: _Series, t0: float) -> MetricDigest:
+    values, steps, ts = series.values, series.steps, series.ts
+    n = len(values)
+    keep = minmax_indices(values, SUMMARY_POINTS)
+    lo = hi = None
+    total = sum(values)
+    if total == total:
+        lo_at, hi_at = values.index(min(values)), values.index(max(values))
+    else:
+        numbers = [(v, i) for i, v in enumerate(values) if v == v]
+        lo_at = min(numbers, key=lambda item: (item[0], item[1]))[1] if numbers else None
+        hi_at = min(numbers, key=lambda item: (-item[0], item[1]))[1] if numbers else None
+    if lo_at is not None and hi_at is not None:
+        lo, hi = _pair(steps[lo_at], values[lo_at]), _pair(steps[hi_at], values[hi_at])
+    kept = [steps[i] for i in keep]
+    stride = kept[1] - kept[0] if len(kept) > 2 else None
+    if stride is not None and any(b - a != stride for a, b in zip(kept, kept[1:])):
+        stride = None
+    millis, at = [], round(t0 * 1000)
+    for i in keep:  # deltas: a few digits a point, and exact to the millisecond the log keeps
+        now = round(ts[i] * 1000)
+        millis.append(now - at)
+        at = now
+    return MetricDigest(count=n, first=_pair(steps[0], values[0]), last=_pair(steps[-1], values[-1]), min=lo,
+                        max=hi, complete=len(keep) == n, steps=[] if stride is not None else kept, stride=stride,
+                        values=[encode_float(values[i]) for i in keep], dt=millis)
+
+
+def _num(value: Any) -> str:
+    """A JSON number (or NaN/infinity string) in its shortest exact form."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def render_summary(summary: RunSummary) -> str:
+    """The summary's text: one metric per line, compact, keys sorted (a re-settle of the same log gives
+    the same bytes, and two metrics' lines never touch)."""
+    import json
+
+    head = {"complete": summary.complete, "damaged": summary.damaged, "format": summary.format,
+            "log": summary.log.model_dump() if summary.log else None, "points": summary.points,
+            "problems": summary.problems, "t0": summary.t0}
+    lines = ["{"]
+    for key in sorted(head):
+        lines.append(f"  {json.dumps(key)}: {json.dumps(head[key], sort_keys=True, separators=(',', ':'))},")
+    lines.append('  "metrics": {')
+    names = sorted(summary.metrics)
+    for i, name in enumerate(names):
+        d = summary.metrics[name]
+        pairs = {"count": str(d.count), "complete": "true" if d.complete else "false",
+                 "first": f"[{d.first[0]},{_num(d.first[1])}]", "last": f"[{d.last[0]},{_num(d.last[1])}]",
+                 "max": f"[{d.max[0]},{_num(d.max[1])}]" if d.max else "null",
+                 "min": f"[{d.min[0]},{_num(d.min[1])}]" if d.min else "null",
+                 "dt": "[" + ",".join(map(str, d.dt)) + "]",
+                 "values": "[" + ",".join(_num(v) for v in d.values) + "]"}
+        if d.stride is not None:
+            pairs["stride"] = str(d.stride)
+        else:
+            pairs["steps"] = "[" + ",".join(map(str, d.steps)) + "]"
+        body = ",".join(f'"{k}":{pairs[k]}' for k in sorted(pairs))
+        lines.append(f"    {json.dumps(name, ensure_ascii=False)}: {{{body}}}{',' if i < len(names) - 1 else ''}")
+    lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+class _Hashing(io.RawIOBase):
+    """A file that hashes what is written to it: the object's name without reading it back."""
+
+    def __init__(self, raw: Any):
+        import hashlib
+
+        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        self.digest.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+
+class _Tee(io.RawIOBase):
+    """Reads from `source` and writes what it read to `sink` (the gzip of the settled log)."""
+
+    def __init__(self, source: Any, sink: Any):
+        self.source, self.sink = source, sink
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        data = self.source.read(size)
+        if data:
+            self.sink.write(data)
+        return data
+
+
+def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
+    """Read the run's points (an earlier settled log first, then the live log), gzip them into the object
+    store, and return the summary (not yet written)."""
+    from .metrics_log import CappedProblems, _open_log, iter_handle_rows
+    from .objects import place_object
+
+    live = folder / METRICS_LOG_FILE
+    problems = CappedProblems(live)
+    previous = read_summary(folder)
+    sources: list[Any] = []
+    if previous is not None and previous.log is not None:
+        earlier = open_settled_log(folder, problems)
+        if earlier is None:
+            raise DamagedFile(str(summary_path(folder)), "names a settled log this clone does not have; "
+                              "sw-ml artifacts pull, then read the run again")
+        sources.append(earlier)
+    handle = _open_log(live, problems)
+    if handle is None:
+        for source in sources:
+            source.close()
+        return None
+    sources.append(handle)
+    series: dict[bytes, _Series] = {}
+    fd, tmp = temp_file_for(summary_path(folder))
+    t0 = None
+    damaged_before = len(problems) + problems.more
+    try:
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=(hashed := _Hashing(raw)), mode="wb", mtime=0,
+                                                         compresslevel=GZIP_LEVEL) as gz:
+            for source in sources:
+                with source:
+                    for _line, rows in iter_handle_rows(_Tee(source, gz), live, problems):
+                        for key, step, ts, value in rows:
+                            s = series.get(key)
+                            if s is None:
+                                s = series[key] = _Series()
+                            s.steps.append(int(step))
+                            s.ts.append(float(ts))
+                            s.values.append(float(value))
+        for s in series.values():
+            if t0 is None or (len(s.ts) and s.ts[0] < t0):
+                t0 = s.ts[0]
+        t0 = t0 or 0.0
+        metrics = {key.decode("utf-8", "replace"): _digest(s, t0) for key, s in series.items() if len(s.values)}
+        damaged = len(problems) + problems.more - damaged_before
+        points = sum(d.count for d in metrics.values())
+        complete = all(d.complete for d in metrics.values())
+        log = None
+        if points or damaged:  # the exact bytes, in logged order, with times: always kept
+            size, sha = hashed.size, hashed.digest.hexdigest()
+            if store is None:
+                raise DamagedFile(str(folder), "is outside a .specweave store; its log cannot be settled")
+            place_object(tmp, store, sha)
+            tmp = ""
+            log = LogObject(sha256=sha, size=size, points=points)
+        shown = [[bad.line, bad.problem] for bad in list(problems)[:SHOWN_PROBLEMS]]
+        return RunSummary(points=points, t0=t0, complete=complete, damaged=damaged, problems=shown, log=log,
+                          metrics=metrics)
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def settle(folder: Path) -> RunSummary | None:
+    """Settle a run's live log (see the module's docstring): idempotent, under the log's lock, in an
+    order that loses nothing if it is killed at any point (the object, then the summary, then the live
+    log goes). Returns the summary, or None when there was nothing to settle and no summary."""
+    from .locks import file_lock
+
+    live = folder / METRICS_LOG_FILE
+    if live.is_symlink():
+        return read_summary(folder)
+    with file_lock(live):
+        if not live.exists():
+            return read_summary(folder)
+        summary = build_and_store(folder, store_of(folder))
+        if summary is None:
+            return read_summary(folder)
+        atomic_write(summary_path(folder), render_summary(summary))
+        live.unlink()
+        return summary
+
+
+class MigrateResult(BaseModel):
+    """What `sw-ml migrate` did: the version 1 and 2 runs whose point log moved from git to the store."""
+
+    migrated: list[str] = Field(default_factory=list, description="increment/exp-id of each run moved")
+    log_bytes: int = Field(0, description="bytes of metrics.jsonl taken out of the folders (out of git once committed)")
+    skipped: list[str] = Field(default_factory=list, description="runs left as they were, with why")
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        verb = "would move" if self.dry_run else "moved"
+        lines = [f"{verb} the point logs of {len(self.migrated)} run(s) ({self.log_bytes:,} bytes of metrics.jsonl) "
+                 "into the object store; each keeps metrics.summary.json in git"]
+        lines += [f"  {name}" for name in self.migrated]
+        lines += [f"skipped: {why}" for why in self.skipped]
+        if self.migrated and not self.dry_run:
+            lines.append("commit the change (git add -A .specweave), then sw-ml artifacts push to share the logs")
+        return "\n".join(lines)
+
+
+def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
+    """Move the committed point log of each version 1 or 2 run that is over into the object store, with a
+    summary beside it (exactly what a schema-3 run keeps). Nothing else changes: metadata.yaml keeps its
+    schema_version, metrics.json and params.json are untouched. Only ever on request (`sw-ml migrate`)."""
+    result = MigrateResult(dry_run=dry_run)
+    for rec in records:
+        name = f"{rec.increment}/{rec.id}"
+        live = Path(rec.path) / METRICS_LOG_FILE
+        if not live.exists() or (Path(rec.path) / LOG_MARKER).exists():
+            continue  # nothing in git to move (schema 3 settles its own)
+        if rec.meta is None or rec.status in ("running",):
+            result.skipped.append(f"{name}: {'running' if rec.meta else 'no readable metadata.yaml'}")
+            continue
+        size = live.stat().st_size
+        if not dry_run:
+            try:
+                settle(Path(rec.path))
+            except (OSError, DamagedFile) as exc:
+                result.skipped.append(f"{name}: {getattr(exc, 'strerror', None) or exc}")
+                continue
+        result.migrated.append(name)
+        result.log_bytes += size
+    return result
+
+
+__all__ = ["LOG_MARKER", "SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
+           "ensure_log_ignored", "full_log_bytes", "migrate_runs", "open_settled_log", "read_summary",
+           "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
+           "summary_path", "summary_points"]

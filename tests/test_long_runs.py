@@ -1,0 +1,224 @@
+"""Schema 3: long runs keep git bounded, every reader says whether it read every point or the summary,
+a fresh clone gets the full history back with `sw-ml artifacts pull`, and post-run edits merge by union."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from skill.project import Project
+from skill.storage.downsample import bucket_bounds, minmax_indices
+from skill.storage.run_summary import SUMMARY_POINTS, full_log_bytes, read_summary
+from specweave import metric_history_dataframe, track_experiment
+from tests.conftest import REPO, git, init_repo, sw
+
+
+def _git_bytes(repo: Path, folder: Path) -> int:
+    """What git would keep of a run folder: the bytes of every file `git add` takes from it."""
+    git(repo, "add", "-A")
+    listed = git(repo, "ls-files", "-s", "--", str(folder.relative_to(repo))).splitlines()
+    total = 0
+    for line in listed:
+        blob = line.split()[1]
+        total += int(git(repo, "cat-file", "-s", blob).strip())
+    return total
+
+
+def _long_run(n: int, name: str = "long") -> tuple[Path, list[float]]:
+    values = [((i * 7919) % 1000) / 1000.0 + 1.0 / (i + 1) for i in range(n)]
+    with track_experiment(name, increment="0042") as exp:
+        for v in values:
+            exp.log_metric("loss", v)
+        exp.log_metric("auc", 0.9)
+    return exp.path, values
+
+
+def _clone(source: Path, dest: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(source), str(dest)], check=True, capture_output=True)
+    return dest
+
+
+def test_a_long_run_keeps_a_bounded_summary_and_a_fresh_clone_pulls_every_point(project: Path,
+                                                                                   tmp_path: Path) -> None:
+    n = 30_000
+    folder, values = _long_run(n)
+    assert not (folder / "metrics.jsonl").exists()  # settled as the run ended
+    summary = read_summary(folder)
+    assert summary is not None and summary.log is not None and not summary.complete
+    loss = summary.metrics["loss"]
+    assert loss.count == n and len(loss.values) <= SUMMARY_POINTS
+    assert loss.min == (values.index(min(values)), min(values)) and loss.max[1] == max(values)
+    assert loss.first == (0, values[0]) and loss.last == (n - 1, values[-1])
+    assert summary.metrics["auc"].complete  # a short metric is kept whole
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a long run")
+    assert "metrics.jsonl" not in git(project, "ls-files")
+
+    remote = tmp_path / "remote"
+    assert Project(project).push_artifacts(to=str(remote)).copied == 1  # the settled log
+    full = metric_history_dataframe("exp-001", metrics=["loss"], root=project)
+    assert full.attrs["source"] == "full" and full["value"].tolist() == values
+    assert Project(project).history("exp-001", "loss").source == "full"
+
+    clone = _clone(project, tmp_path / "clone")
+    before = Project(clone).history("exp-001", "loss", max_points=200)
+    assert before.source == "summary" and before.series[0].total_points == n
+    # at the summary's own size, the answer is the full log's exactly (the summary is that downsample)
+    same = Project(clone).history("exp-001", "loss", max_points=SUMMARY_POINTS)
+    assert same.source == "full" and same == Project(project).history("exp-001", "loss", max_points=SUMMARY_POINTS)
+    assert same.series[0].steps == loss.kept_steps() == minmax_indices(values, SUMMARY_POINTS)  # steps are 0..n-1
+    frame = metric_history_dataframe("exp-001", metrics=["loss"], root=clone)
+    assert frame.attrs["source"] == "summary" and len(frame) == len(loss.values)
+    shown = sw("history", "exp-001", "loss", cwd=clone)
+    assert shown.returncode == 0 and f"{n} points" in shown.stdout
+    # the curve from the summary is within the stated error of the full one: each bucket's min and max
+    bounds = bucket_bounds(n, SUMMARY_POINTS)
+    kept = dict(zip(loss.kept_steps(), loss.values))
+    for a, e in zip(bounds, bounds[1:]):
+        inside = [kept[s] for s in range(a, e) if s in kept]
+        assert min(inside) == min(values[a:e]) and max(inside) == max(values[a:e])
+
+    pulled = Project(clone).pull_artifacts(source=str(remote))
+    assert (pulled.copied, pulled.refused, pulled.missing) == (1, [], [])
+    after = metric_history_dataframe("exp-001", metrics=["loss"], root=clone)
+    assert after.attrs["source"] == "full" and after["value"].tolist() == values  # point for point
+    assert after["step"].tolist() == list(range(n)) and after["ts"].tolist() == full["ts"].tolist()
+    assert Project(clone).history("exp-001", "loss", max_points=SUMMARY_POINTS).source == "full"
+    assert full_log_bytes(next((clone / ".specweave").glob("increments/*/experiments/exp-001-*"))) == \
+        full_log_bytes(folder)
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_a_short_run_costs_less_git_than_dvclive_and_stays_complete(project: Path) -> None:
+    with track_experiment("short", increment="0042") as exp:
+        for step in range(100):
+            exp.log_metrics({f"metric_{k}": (step * 31 + k) % 97 / 97 for k in range(5)}, step=step)
+    summary = read_summary(exp.path)
+    assert summary is not None and summary.complete and summary.points == 500
+    # dvclive keeps ~37 bytes a point in TSV (timestamp, step, value) plus its own files: 18.5 KB here
+    size = (exp.path / "metrics.summary.json").stat().st_size
+    assert size < 500 * 37, size
+
+
+@pytest.mark.slow
+def test_a_million_point_run_is_bounded_in_git_and_in_memory(project: Path, tmp_path: Path) -> None:
+    code = """
+import resource, sys
+from specweave import track_experiment
+from skill.project import Project
+from skill.storage.metrics_log import format_point
+from skill.storage.run_summary import settle
+with track_experiment("million", increment="0042") as exp:
+    exp.log_metric("loss", 1.0)
+    exp.flush()
+    path = exp.path / "metrics.jsonl"
+    with open(path, "a") as handle:  # 1,000,000 points as the writer lays them, without waiting on the loop
+        handle.writelines(format_point("loss", 1.0 / (i + 2) + (i % 1000) * 1e-6, i + 1, 1.8e9 + i / 1000)
+                          for i in range(999_999))
+history = Project(".").history(exp.id, "loss", max_points=1000)
+assert history.source == "full" and history.series[0].total_points == 1_000_000, history.series[0].total_points
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=300,
+                          env={"PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path),
+                               "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) < 300, done.stdout  # MB: the settle and the read of 1M points
+    folder = next(project.glob(".specweave/increments/*/experiments/exp-001-*"))
+    assert _git_bytes(project, folder) < 64 * 1024
+
+
+def test_sigkill_then_read_settles_the_log_and_loses_nothing(project: Path) -> None:
+    code = """
+import sys, time
+from specweave import track_experiment
+exp = track_experiment("doomed", increment="0042").__enter__()
+for i in range(5000):
+    exp.log_metric("loss", 1 / (i + 1))
+exp.flush()
+print("flushed", flush=True)
+time.sleep(60)
+"""
+    env = {"PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(project), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env, stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"flushed"
+    proc.kill()
+    proc.wait(timeout=10)
+    folder = next(project.glob(".specweave/increments/*/experiments/exp-001-*"))
+    assert (folder / "metrics.jsonl").exists() and not (folder / "metrics.summary.json").exists()
+    record = Project(project).experiment("exp-001")
+    assert record.status == "crashed" and not record.problems
+    assert not (folder / "metrics.jsonl").exists()  # the read settled it
+    summary = read_summary(folder)
+    assert summary is not None and summary.metrics["loss"].count == 5000
+    lines = full_log_bytes(folder).decode().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == list(range(5000))
+
+
+def test_two_clones_note_and_tag_one_run_and_merge_with_nothing_lost(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    with track_experiment("shared", increment="0042", root=origin) as exp:
+        exp.log_metric("auc", 0.8)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-qm", "a run")
+    bare = tmp_path / "shared.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(origin), str(bare)], check=True, capture_output=True)
+    a, b = _clone(bare, tmp_path / "a"), _clone(bare, tmp_path / "b")
+    for clone, who in ((a, "alice"), (b, "bob")):
+        git(clone, "config", "user.email", f"{who}@example.com")
+        git(clone, "config", "user.name", who)
+        assert sw("add-note", "exp-001", f"checked by {who}", cwd=clone).returncode == 0
+        assert sw("tag", "exp-001", f"ok-{who}", cwd=clone).returncode == 0
+        git(clone, "add", "-A")
+        git(clone, "commit", "-qm", f"{who}'s review")
+    git(a, "push", "-q", "origin", "HEAD:main")
+    done = subprocess.run(["git", "pull", "-q", "--no-rebase", "origin", "main"], cwd=b, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr  # no conflict
+    record = Project(b).experiment("exp-001")
+    assert {n.text for n in record.meta.notes} >= {"checked by alice", "checked by bob"}
+    assert {"ok-alice", "ok-bob"} <= set(record.meta.tags)
+    assert not yaml.safe_load((record.path / "metadata.yaml").read_text()).get("notes")  # untouched
+    shown = sw("show-experiment", "exp-001", "--json", cwd=b)
+    assert "checked by alice" in shown.stdout and "ok-bob" in shown.stdout
+
+
+def test_migrate_moves_old_logs_and_changes_nothing_else(project: Path, tmp_path: Path) -> None:
+    with track_experiment("new", increment="0042") as exp:
+        for i in range(2000):
+            exp.log_metric("loss", 1 / (i + 1))
+    log = full_log_bytes(exp.path)
+    old = exp.path.parent / "exp-002-old.abcdef"
+    old.mkdir()
+    for name in ("params.json", "metrics.json"):
+        (old / name).write_bytes((exp.path / name).read_bytes())
+    meta = yaml.safe_load((exp.path / "metadata.yaml").read_text())
+    meta.update(schema_version=2, id="exp-002-old", uid="abcdef", name="old")
+    (old / "metadata.yaml").write_text(yaml.safe_dump(meta))
+    (old / "metrics.jsonl").write_bytes(log)  # version 2: every point in git
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "an old run")
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
+    # reading never moves it
+    for args in (("list-experiments", "0042"), ("show-experiment", "exp-002"), ("history", "exp-002", "loss"),
+                 ("export-experiments", "0042", "--format", "json", "-o", str(tmp_path / "x.json"))):
+        assert sw(*args, cwd=project).returncode == 0, args
+    assert Project(project).history("exp-002", "loss").source == "full"
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before
+    dry = sw("migrate", "--dry-run", "--json", cwd=project)
+    assert dry.returncode == 0 and json.loads(dry.stdout)["migrated"] == ["0042-experiments/exp-002-old"]
+    assert (old / "metrics.jsonl").exists()
+    done = Project(project).migrate()
+    assert done.migrated == ["0042-experiments/exp-002-old"] and done.log_bytes == len(log)
+    after = {p.name: p.read_bytes() for p in old.iterdir()}
+    assert set(after) == set(before) - {"metrics.jsonl"} | {"metrics.summary.json"}
+    assert all(after[name] == before[name] for name in before if name != "metrics.jsonl")
+    assert full_log_bytes(old) == log
+    history = Project(project).history("exp-002", "loss", max_points=5000)
+    assert history.source == "full" and history.series[0].values == [1 / (i + 1) for i in range(2000)]
+    assert Project(project).migrate().migrated == []  # nothing left to move
