@@ -1,0 +1,182 @@
+"""Multi-process jobs write one run: rank detection, the no-op experiment, and real `torchrun` jobs."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from skill.errors import InvalidInput
+from skill.tracking.experiment import Experiment
+from skill.tracking.ranks import InactiveExperiment, detect_rank, resolve_ranks
+from skill.tracking.tracking import track_experiment
+
+from conftest import REPO
+
+_RANK_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "NODE_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "PMI_RANK",
+              "PMI_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS",
+              "SLURM_JOB_ID", "TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT", "SPECWEAVE_RANKS",
+              "SPECWEAVE_JOB_ID")
+
+
+@pytest.fixture(autouse=True)
+def _no_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in _RANK_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+
+def _runs(project: Path) -> list[Path]:
+    return sorted(project.glob(".specweave/increments/*/experiments/exp-*"))
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, (0, 1)),
+    ({"RANK": "1", "WORLD_SIZE": "2"}, (1, 2)),
+    ({"SLURM_PROCID": "3", "SLURM_NTASKS": "4"}, (3, 4)),
+    ({"OMPI_COMM_WORLD_RANK": "2", "OMPI_COMM_WORLD_SIZE": "8"}, (2, 8)),
+    ({"LOCAL_RANK": "1", "NODE_RANK": "1", "LOCAL_WORLD_SIZE": "2", "WORLD_SIZE": "4"}, (3, 4)),
+    ({"RANK": "0", "WORLD_SIZE": "2", "SLURM_PROCID": "1"}, (0, 2)),  # the launcher's own variable first
+])
+def test_rank_from_the_launchers_variables(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                           expected: tuple[int, int]) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    info = detect_rank()
+    assert (info.rank, info.world_size) == expected
+
+
+def test_ranks_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_ranks(None) == "zero"
+    monkeypatch.setenv("SPECWEAVE_RANKS", "all")
+    assert resolve_ranks(None) == "all"
+    with pytest.raises(InvalidInput, match='"all"'):
+        resolve_ranks("every")
+
+
+def test_a_nonzero_rank_writes_nothing_and_says_so_once(project: Path, run_py) -> None:
+    code = ("from specweave import track_experiment\n"
+            "for i in range(2):\n"
+            "    with track_experiment('r') as exp:\n"
+            "        exp.log_params({'lr': 0.1}); exp.log_metric('loss', 1.0); exp.log_metrics({'a': 1}, step=3)\n"
+            "        exp.save_model({'w': 1}); exp.log_note('x'); exp.set_status('failed')\n"
+            "print(type(exp).__name__, exp.id, exp.status)\n")
+    done = run_py(code, project, env={"RANK": "1", "WORLD_SIZE": "2", "SPECWEAVE_QUIET": ""})
+    assert done.stdout.split() == ["InactiveExperiment", "None", "completed"]
+    assert done.stderr.count("rank 1 of 2 does not write") == 1
+    assert not (project / ".specweave").exists()
+    quiet = run_py(code, project, env={"RANK": "1", "WORLD_SIZE": "2"})
+    assert quiet.stderr == ""
+
+
+def test_rank_zero_records_the_job_size(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with track_experiment("r0") as exp:
+        exp.log_metric("loss", 1.0)
+    meta = yaml.safe_load((exp.path / "metadata.yaml").read_text())
+    assert meta["distributed"] == {"ranks": "zero", "world_size": 2, "rank_source": "RANK"}
+
+
+def test_the_noop_experiment_overrides_every_public_method() -> None:
+    """A method added to Experiment later must get its no-op too, or a non-zero rank would crash on it."""
+    public = {n for n, v in inspect.getmembers(Experiment) if not n.startswith("_") and (callable(v) or
+                                                                                       isinstance(v, property))}
+    missing = {n for n in public if n not in InactiveExperiment.__dict__ and n not in ("rank", "world_size")}
+    assert missing == set()
+    exp = InactiveExperiment("x", 1, 2)
+    for name in public:
+        member = getattr(exp, name)
+        if callable(member):
+            params = [p for p in inspect.signature(member).parameters.values()
+                      if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            member(*(["completed"] * len(params)))
+
+
+# -- real torchrun jobs (gloo, CPU) --------------------------------------------------------------------
+_TRAIN = '''
+import os, signal, sys, time
+import torch, torch.distributed as dist
+from specweave import track_experiment
+mode = sys.argv[1]
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+torch.manual_seed(0)
+with track_experiment("ddp", ranks=None if mode == "zero" else "all",
+                      system_metrics=None if mode == "zero" else 0.2) as exp:
+    exp.log_params({"lr": 0.1, "world": dist.get_world_size()})
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(5):
+        loss = model(torch.randn(8, 4)).pow(2).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+        exp.log_metric("loss", loss.item(), step=step)
+        if mode == "kill" and rank == 1 and step == 2:
+            time.sleep(1.0)
+            os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.6)
+dist.destroy_process_group()
+'''
+
+
+def _torchrun(project: Path, tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
+    (project / "ddp_train.py").write_text(_TRAIN)
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    assert torchrun is not None, "torch's torchrun is not installed in this environment"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
+           "OMP_NUM_THREADS": "1"}
+    return subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "--monitor-interval", "0.5",
+                           "ddp_train.py", mode], cwd=project, env=env, capture_output=True, text=True, timeout=240)
+
+
+def _points(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+
+
+@pytest.mark.slow
+def test_torchrun_writes_one_run_by_default(project: Path, tmp_path: Path) -> None:
+    done = _torchrun(project, tmp_path, "zero")
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = _runs(project)
+    assert len(runs) == 1
+    assert json.loads((runs[0] / "params.json").read_text()) == {"lr": 0.1, "world": 2}
+    assert [p["step"] for p in _points(runs[0]) if p["key"] == "loss"] == [0, 1, 2, 3, 4]
+    meta = yaml.safe_load((runs[0] / "metadata.yaml").read_text())
+    assert meta["status"] == "completed" and meta["distributed"]["world_size"] == 2
+
+
+@pytest.mark.slow
+def test_torchrun_ranks_all_shares_one_run_with_each_ranks_system_metrics(project: Path, tmp_path: Path) -> None:
+    done = _torchrun(project, tmp_path, "all")
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = _runs(project)
+    assert len(runs) == 1
+    points = _points(runs[0])
+    assert [p["step"] for p in points if p["key"] == "loss"] == [0, 1, 2, 3, 4]  # rank 0's alone
+    ranks = {p["key"].split("/")[2] for p in points if p["key"].startswith("system/")}
+    assert ranks == {"rank0", "rank1"}
+    assert any(p["key"].endswith("rank1/cpu_percent") for p in points)
+    meta = yaml.safe_load((runs[0] / "metadata.yaml").read_text())
+    assert meta["status"] == "completed"
+    assert meta["distributed"]["rank_states"] == {"1": "completed"}
+    summary = json.loads((runs[0] / "metrics.json").read_text())
+    assert any(k.startswith("system/") and "/rank1/" in k for k in summary)
+
+
+@pytest.mark.slow
+def test_torchrun_a_rank_killed_mid_training_is_recorded(project: Path, tmp_path: Path) -> None:
+    done = _torchrun(project, tmp_path, "kill")
+    assert done.returncode != 0
+    runs = _runs(project)
+    assert len(runs) == 1
+    meta = yaml.safe_load((runs[0] / "metadata.yaml").read_text())
+    assert meta["status"] in ("failed", "killed")
+    notes = "\n".join(n["text"] for n in meta["notes"])
+    assert "rank 1" in notes and "died" in notes
+    assert meta["distributed"]["rank_states"] == {"1": "died"}
