@@ -1,0 +1,71 @@
+"""What every framework integration shares, on the public `Experiment` API only.
+
+Each integration opens its run with `open_run` (so the rank rule of
+`track_experiment` applies: rank 0 writes, other ranks get a no-op run),
+reports numbers through `numbers`, and ends with `end_run`, which records the
+traceback of an exception being handled, as `with track_experiment` does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ..tracking.experiment import Experiment
+from ..tracking.tracking import track_experiment
+
+
+def open_run(name: str, *, experiment: Experiment | None = None, source: str, **options: Any) -> Experiment:
+    """The run an integration writes to: the one given, or a new one (`options` go to track_experiment)."""
+    if experiment is not None:
+        return experiment
+    return track_experiment(name, source=source, **{k: v for k, v in options.items() if v is not None})
+
+
+def end_run(exp: Experiment, status: str = "completed") -> None:
+    """End `exp`: a failure while an exception is being handled notes its traceback."""
+    if status == "completed":
+        exp.end()
+        return
+    exc_type, exc, tb = sys.exc_info()
+    if exc is not None and status == "failed":
+        exp.__exit__(exc_type, exc, tb)
+    else:
+        exp.end(status)
+
+
+def number(value: Any) -> float | None:
+    """A finite or infinite float from a Python, numpy or torch scalar; None for anything else."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    item = getattr(value, "item", None)  # numpy and torch scalars; a many-element array is refused by item()
+    if callable(item):
+        try:
+            value = item()
+        except (TypeError, ValueError, RuntimeError):
+            return None
+        return float(value) if isinstance(value, (int, float)) else None
+    return None
+
+
+def numbers(values: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric entries of a framework's log dict; strings, lists and NaN are left out."""
+    out = {}
+    for key, value in values.items():
+        found = number(value)
+        if found is not None and not math.isnan(found):
+            out[str(key)] = found
+    return out
+
+
+def file_stem(text: str) -> str:
+    """A file name part any file system and the artifact store accept."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "model"
+
+
+__all__ = ["end_run", "file_stem", "number", "numbers", "open_run"]
