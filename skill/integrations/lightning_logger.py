@@ -38,6 +38,7 @@ class SpecweaveLogger(Logger):
                                            "system_metrics": system_metrics}
         self._log_checkpoints = "best" if log_checkpoints is True else log_checkpoints
         self._exp = experiment
+        self._owned = experiment is None  # a run passed in is ended by whoever opened it
         self._saved: dict[str, float] = {}
         self._callback: Any = None
 
@@ -100,4 +101,5 @@ class SpecweaveLogger(Logger):
             score = callback.best_model_score
             self._exp.set_fields(best_checkpoint={"monitor": callback.monitor, "path": Path(callback.best_model_path).name,
                                                   "score": None if score is None else float(score)})
-        end_run(self._exp, _STATUS.get(status, "completed"))
+        if self._owned:
+            end_run(self._exp, _STATUS.get(status, "completed"))
