@@ -68,4 +68,22 @@ def file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "model"
 
 
-__all__ = ["end_run", "file_stem", "number", "numbers", "open_run"]
+
+
+
+# metric names whose larger value is better (the boosting libraries' own conventions)
+_HIGHER_BETTER = ("auc", "aucpr", "map", "ndcg", "accuracy", "precision", "recall", "f1", "r2", "pre")
+
+
+def higher_is_better(metric: str) -> bool:
+    base = metric.split("@", 1)[0].split(":", 1)[0].lower()
+    return base in _HIGHER_BETTER or base.startswith(("auc", "ndcg", "map"))
+
+
+def best_of(history: list[float], higher: bool) -> tuple[int, float] | None:
+    """(index, value) of the best entry of `history`, the first one on a tie."""
+    if not history:
+        return None
+    pick = max if higher else min
+    value = pick(history)
+    return history.index(value), value
