@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
@@ -317,3 +318,120 @@ def track_grid_search(
         if best_model is not None:
             parent.save_model(best_model, "model.pkl")
     return (best_model if best_model is not None else search), frame
+
+
+# -- sweeps run by another engine (Optuna, Ray Tune), possibly from several processes -----------------
+SWEEPS_DIR = "sweeps"  # under .specweave/cache: where the processes of one sweep meet (git-ignored)
+BEST_TAG = "best"
+
+
+class SharedSweep:
+    """A sweep parent that several processes add child runs to.
+
+    The first process to claim the sweep's key creates the parent (and holds it open); the others wait
+    for its id in the claim file. Each child is registered by its trial key, so that the best trial, as
+    the engine names it, can be tagged `best` from any process: `mark_best` runs under the parent's
+    metadata lock and keeps the parent's `best_trial` field and the one `best` tag in step.
+    """
+
+    def __init__(self, parent: Experiment | None, parent_id: str, increment: str, root: Any, meet: Any) -> None:
+        self.parent, self.parent_id, self.increment, self.root, self.meet = parent, parent_id, increment, root, meet
+
+    def child(self, name: str, **options: Any) -> Experiment:
+        """A new child run of this sweep (options go to track_experiment)."""
+        return track_experiment(name, self.increment, root=self.root, tags=[sweep_tag(self.parent_id)],
+                                parent=self.parent_id, **options)
+
+    def register(self, key: str, child: Experiment) -> None:
+        from ..storage.fileio import atomic_write, dumps_json
+
+        atomic_write(self.meet / "trials" / f"{_safe_key(key)}.json", dumps_json({"id": child.id,
+                                                                                    "folder": str(child.path)}))
+
+    def _folder_of(self, key: str) -> Any:
+        from ..storage.fileio import read_json
+
+        try:
+            return Path(read_json(self.meet / "trials" / f"{_safe_key(key)}.json")["folder"])
+        except Exception:  # not registered yet: that trial's own process marks it when it gets there
+            return None
+
+    def mark_best(self, best: Callable[[], tuple[str, dict[str, Any]] | None]) -> None:
+        """Tag the child of the trial `best()` names (asked under the parent's lock, so the answer is fresh
+        and processes agree) `best`, untag the previous one, and record it on the parent."""
+        from ..storage.metafile import update_meta
+        from ..storage.store import find_experiment
+
+        parent_folder = find_experiment(self.root, self.parent_id, self.increment).path
+
+        def change(meta: Any) -> bool:
+            found = best()
+            if found is None:
+                return False
+            key, details = found
+            previous = getattr(meta, "best_trial", None) or {}
+            if previous.get("key") == key:
+                return False
+            folder = self._folder_of(key)
+            if folder is None:
+                return False
+            if previous.get("folder"):
+                update_meta(Path(previous["folder"]), _retag(remove=BEST_TAG))
+            update_meta(folder, _retag(add=BEST_TAG))
+            meta.best_trial = {"key": key, "folder": str(folder), **details}
+            return True
+
+        update_meta(parent_folder, change)
+
+
+def _retag(add: str | None = None, remove: str | None = None) -> Callable[[Any], bool]:
+    def change(meta: Any) -> bool:
+        tags = [t for t in meta.tags if t != remove]
+        if add and add not in tags:
+            tags.append(add)
+        if tags == meta.tags:
+            return False
+        meta.tags = tags
+        return True
+
+    return change
+
+
+def _safe_key(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def join_sweep(key: str, name: str, increment: str | None = None, *, root: Any = None, description: str = "",
+               wait_s: float = 120.0) -> SharedSweep:
+    """The sweep parent for `key` (an id every process of the sweep computes alike): created by the first
+    process to claim it, joined by the others."""
+    import json
+    import os
+
+    from ..layout import CACHE_DIR, SPECWEAVE_DIR
+    from ..storage.paths import find_root
+
+    project = find_root(root)
+    meet = project / SPECWEAVE_DIR / CACHE_DIR / SWEEPS_DIR / _safe_key(key)
+    (meet / "trials").mkdir(parents=True, exist_ok=True)
+    claim = meet / "parent.json"
+    try:
+        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                found = json.loads(claim.read_text())
+                return SharedSweep(None, found["id"], found["increment"], project, meet)
+            except (OSError, ValueError, KeyError):
+                if time.monotonic() > deadline:
+                    raise InvalidInput("sweep", key, f"a sweep whose parent run is created within {wait_s:g} s "
+                                       f"(remove {claim} if a crashed process left it)") from None
+                time.sleep(0.05)
+    with os.fdopen(fd, "w") as handle:
+        parent = track_experiment(name, increment, root=project, description=description, tags=[SWEEP_TAG])
+        parent.add_tag(sweep_tag(parent.id))
+        handle.write(json.dumps({"id": parent.id, "increment": parent.increment}))
+    return SharedSweep(parent, parent.id, parent.increment, project, meet)
