@@ -28,6 +28,7 @@ print(json.dumps({"path": str(callback.experiment.path), "same": same}))
 '''
 
 
+@pytest.mark.slow
 def test_epochs_batches_params_and_the_model(project: Path, run_py, tmp_path: Path) -> None:
     done = run_py(FIT, project, env={"KERAS_BACKEND": "torch", "HOME": str(tmp_path / "home")}, timeout=300)
     out = json.loads(done.stdout.strip().splitlines()[-1])

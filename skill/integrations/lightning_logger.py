@@ -21,12 +21,8 @@ _STATUS = {"success": "completed", "failed": "failed", "aborted": "killed", "int
 
 
 class SpecweaveLogger(Logger):
-    """Log a Lightning run to the increment's experiments.
-
-    `log_checkpoints`: False (default), "best" (the best checkpoint at the end) or "all" (each
-    checkpoint as ModelCheckpoint saves it); checkpoints are saved as `checkpoints/<name>.pt`, which
-    `load_model` returns as the checkpoint dict. `experiment` logs into a run you already opened.
-    """
+    """`log_checkpoints`: False, "best" (at the end) or "all" (as saved), each as `checkpoints/<name>.pt`
+    (`load_model` returns the checkpoint dict). `experiment`: log into a run you opened."""
 
     def __init__(self, name: str = "lightning", increment: str | None = None, *, log_checkpoints: bool | str = False,
                  tags: list[str] | None = None, root: str | None = None, system_metrics: bool | float | None = None,
@@ -78,12 +74,9 @@ class SpecweaveLogger(Logger):
                 self._save_checkpoint(path)
 
     def _save_checkpoint(self, path: str, as_name: str | None = None) -> None:
-        file = Path(path) if path else None
-        if file is None or not file.is_file():
-            return
-        stamp = file.stat().st_mtime
-        key = f"{as_name or file.name}"
-        if self._saved.get(key) == stamp:
+        file = Path(path or "")
+        key, stamp = as_name or file.name, file.stat().st_mtime if path and file.is_file() else None
+        if stamp is None or self._saved.get(key) == stamp:
             return
         import torch
 

@@ -1,12 +1,9 @@
 """Optuna: `study.optimize(objective, callbacks=[SpecweaveCallback()])`.
 
-One child run per finished trial under one sweep parent (the package's usual sweep shape): the trial's
-params, its value(s) as metrics, reported intermediate values at their steps, and its state: complete,
-pruned (status `killed`, tag `pruned`) or failed. The trial Optuna names best is tagged `best` and
-recorded on the parent. Several worker processes on one storage (an RDB such as sqlite or
-PostgreSQL) share the parent: the first to finish a trial creates it, the others join it.
-`callback.finish(study)` adds Optuna's parameter importance and the best trial to the parent and
-ends it (optional: at exit the parent ends by itself). Optuna's callbacks are plain callables.
+One child run per finished trial under one sweep parent: params, value(s), intermediate values at
+their steps, and the state (pruned: status `killed`, tag `pruned`; failed). Optuna's best trial is
+tagged `best` and recorded on the parent. Workers sharing one RDB storage share the parent (the first
+creates it). `finish(study)` adds parameter importance and ends the parent (else it ends at exit).
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ class SpecweaveCallback:
 
     def _join(self, study: Any) -> SharedSweep:
         if self.sweep is None:
-            first = study.get_trials(deepcopy=False)[0]  # the same for every worker of this study, and only it
+            first = study.get_trials(deepcopy=False)[0]  # alike in every worker of this study
             key = f"optuna\0{study.study_name}\0{first.datetime_start.isoformat()}"
             self.sweep = join_sweep(key, self.name or study.study_name, self.increment, root=self.root,
                                     description=f"Optuna study {study.study_name!r}")
@@ -36,12 +33,10 @@ class SpecweaveCallback:
                                               "directions": [d.name.lower() for d in study.directions]})
         return self.sweep
 
-    def _metric_names(self, study: Any) -> list[str]:
-        names = getattr(study, "metric_names", None)
-        if names:
-            return list(names)
+    @staticmethod
+    def _metric_names(study: Any) -> list[str]:
         count = len(study.directions)
-        return ["value"] if count == 1 else [f"value_{i}" for i in range(count)]
+        return list(study.metric_names or (["value"] if count == 1 else [f"value_{i}" for i in range(count)]))
 
     def __call__(self, study: Any, trial: Any) -> None:
         sweep = self._join(study)
@@ -58,9 +53,9 @@ class SpecweaveCallback:
         if trial.state == TrialState.PRUNED:
             child.add_tag("pruned")
             last = max(trial.intermediate_values, default=None)
-            child.end("killed", note=f"pruned by Optuna" + (f" at step {last}" if last is not None else ""))
+            child.end("killed", note=f"pruned by Optuna at step {last}")
         elif trial.state == TrialState.FAIL:
-            child.end("failed", note="the trial failed (Optuna caught its exception; see the worker's log)")
+            child.end("failed", note="the trial failed (Optuna caught its error; see the worker's log)")
         else:
             child.end()
         if trial.state == TrialState.COMPLETE and len(study.directions) == 1:
@@ -75,7 +70,7 @@ class SpecweaveCallback:
         return str(best.number), {"number": best.number, "value": best.value, "params": dict(best.params)}
 
     def finish(self, study: Any) -> None:
-        """Best trial and parameter importance onto the parent; ends it when this process created it."""
+        """Best trial and importance onto the parent; ends it if this process created it."""
         import optuna
 
         sweep = self._join(study)
@@ -84,16 +79,15 @@ class SpecweaveCallback:
         parent = sweep.parent
         if parent is None:
             return
-        complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-        parent.log_params({"n_trials": len(study.get_trials(deepcopy=False)), "n_complete": len(complete)})
+        trials = study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        parent.log_params({"n_trials": len(trials), "n_complete": len(complete)})
         if len(study.directions) == 1 and complete:
             parent.log_params({"best": dict(study.best_trial.params)})
             parent.log_metrics({self._metric_names(study)[0]: study.best_value})
-            if len(complete) > 1 and study.best_trial.params:
-                try:
-                    importance = optuna.importance.get_param_importances(study)
-                except (RuntimeError, ValueError):  # too few distinct trials to judge
-                    importance = {}
-                if importance:
-                    parent.log_params({"importance": {k: float(v) for k, v in importance.items()}})
+            try:
+                importance = optuna.importance.get_param_importances(study)
+            except (RuntimeError, ValueError):  # too few trials or params to judge
+                importance = {}
+            parent.log_params({"importance": {k: float(v) for k, v in importance.items()}})
         parent.end()

@@ -1,9 +1,8 @@
 """Ray Tune: `tune.Tuner(..., run_config=RunConfig(callbacks=[SpecweaveLoggerCallback()]))`.
 
-A `LoggerCallback`, run by Tune's driver: one child run per trial under one sweep parent, the
-trial's config as params, every reported result as metrics at its `training_iteration`, the trial's
-end status (a failed trial's error in its notes), and, given `metric` and `mode`, the best trial
-(by its last result, as `ResultGrid.get_best_result` judges) tagged `best` and recorded on the parent.
+Run by Tune's driver: one child run per trial under a sweep parent, the config as params, results as
+metrics at `training_iteration`, the end status (an error in the notes), and, given `metric`/`mode`,
+the best trial by its last result (as `get_best_result` judges) tagged `best` on the parent.
 """
 
 from __future__ import annotations

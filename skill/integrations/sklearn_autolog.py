@@ -1,16 +1,13 @@
 """scikit-learn autologging: `autolog()` makes every outermost `fit` a run; `autolog(disable=True)` undoes it.
 
-For a plain estimator: its params, `fit_time`, the training score (`estimator.score` on the fit data)
-and the fitted estimator (`model.pkl`). For `GridSearchCV`/`RandomizedSearchCV`: a sweep parent (search
-settings, best params and score, the refitted best model) with one child run per candidate, as
-`track_grid_search` writes them. Fits inside a fit (a Pipeline's steps, a search's candidates) are not
-runs of their own. Opt-in only: nothing is patched until `autolog()` is called.
+An estimator: params, `fit_time`, `training_score` and the fitted model (`model.pkl`). A grid or
+randomized search: a sweep parent (best params, score, model) and a child per candidate, as
+`track_grid_search` writes them. Fits inside a fit are not runs. Nothing is patched before `autolog()`.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import threading
 import time
 from typing import Any
@@ -26,7 +23,7 @@ _inside = threading.local()
 
 def autolog(disable: bool = False, *, increment: str | None = None, log_models: bool = True,
             root: str | None = None) -> None:
-    """Turn autologging on for every scikit-learn estimator (or off, with `disable=True`)."""
+    """Autologging on for every scikit-learn estimator (off with `disable=True`)."""
     if disable:
         for cls, original in _originals.items():
             cls.fit = original
@@ -76,7 +73,7 @@ def _logged_fit(original: Any, estimator: Any, args: tuple[Any, ...], kwargs: di
             if y is not None and callable(getattr(estimator, "score", None)):
                 try:
                     exp.log_metric("training_score", float(estimator.score(X, y)))
-                except Exception:  # an estimator whose score needs more than (X, y): no training score
+                except Exception:  # a score that needs more than (X, y)
                     pass
         model = getattr(estimator, "best_estimator_", None) if search else estimator
         if _settings["log_models"] and model is not None:
@@ -88,8 +85,6 @@ def _log_search(parent: Any, search: Any, options: dict[str, Any]) -> None:
     parent.add_tag(sweep_tag(parent.id))
     results = search.cv_results_
     scorer = search.refit if isinstance(search.refit, str) else "score"
-    if f"mean_test_{scorer}" not in results:
-        scorer = next(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
     title = model_name(search.estimator).lower()
     for index, combo in enumerate(results["params"]):
         with track_experiment(combination_name(title, combo), parent.increment, parent=parent.id,
@@ -100,9 +95,6 @@ def _log_search(parent: Any, search: Any, options: dict[str, Any]) -> None:
             child.log_metric("fit_time", float(results["mean_fit_time"][index]))
             if index == getattr(search, "best_index_", None):
                 child.add_tag("best")
-    best = getattr(search, "best_params_", None)
-    if best is not None:
-        parent.log_params({"best": {k: param_value(v) for k, v in best.items()}, "n_combinations":
-                           len(results["params"])})
-        if not math.isnan(float(search.best_score_)):
-            parent.log_metric("score", float(search.best_score_))
+    if getattr(search, "best_params_", None) is not None:
+        parent.log_params({"best": {k: param_value(v) for k, v in search.best_params_.items()}})
+        parent.log_metric("score", float(search.best_score_))
