@@ -8,7 +8,6 @@ traceback of an exception being handled, as `with track_experiment` does.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections.abc import Mapping
@@ -57,9 +56,12 @@ def numbers(values: Mapping[str, Any]) -> dict[str, float]:
     """The numeric entries of a framework's log dict; strings, lists and NaN are left out."""
     out = {}
     for key, value in values.items():
-        found = number(value)
-        if found is not None and not math.isnan(found):
-            out[str(key)] = found
+        if type(value) is not float:  # the common case (Lightning and transformers hand over floats) skips this
+            value = number(value)
+            if value is None:
+                continue
+        if value == value:  # not NaN
+            out[key if type(key) is str else str(key)] = value
     return out
 
 

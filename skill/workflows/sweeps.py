@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ..tracking.tracking import track_experiment
 from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
 from .importance import param_importance, write_importance
 from .progress import progress
+from .sweep_backends import check_backend, run_all
 
 SWEEP_TAG = "sweep"
 _RESULT_COLUMNS = ("experiment", "score", "score_std", "fit_time", "rank", "status")
@@ -157,6 +159,10 @@ def track_hyperparameters(
     root: Any = None,
     show_progress: bool | None = None,
     system_metrics: bool | float | None = None,
+    backend: str = "local",
+    workers: int | None = None,
+    storage: str | None = None,
+    _after: Callable[[Experiment, list[dict[str, Any]], Any], None] | None = None,
 ) -> Any:
     """Train and score every combination of `param_grid`, one experiment each; return a DataFrame.
 
@@ -168,6 +174,11 @@ def track_hyperparameters(
     fit raises is recorded as a failed experiment with a NaN score and the
     sweep goes on.
 
+    `backend="optuna"` runs the combinations as an Optuna study (`workers`
+    threads; `storage`, an RDB URL, keeps the study), `backend="ray"` as Ray
+    Tune trials (`workers` at once, on the running Ray cluster or a local one);
+    the runs written are the same as the local loop's.
+
     Returns a pandas DataFrame, one row per combination: the params, `score`,
     `score_std`, `fit_time`, `experiment` (its id), `status` and `rank`
     (1 = best). `results.attrs` holds `parent`, `sweep_tag`, `best_params`,
@@ -176,28 +187,39 @@ def track_hyperparameters(
     require_sklearn()
     combos = _grid(param_grid)
     build = _builder(model)
+    check_backend(backend)
     if (X_val is None) != (y_val is None):
         raise InvalidInput("validation data", "only one of X_val, y_val", "both X_val and y_val, or neither")
     title = name or f"{model_name(model).lower()}-sweep"
     how = "validation set" if X_val is not None else f"cv={cv}"
-    rows: list[dict[str, Any]] = []
-    scores: list[float] = []
     with _parent(title, increment, root, f"sweep of {len(combos)} combinations of {model_name(model)} ({how})",
                  system_metrics) as parent:
         parent.log_params({"model": model_name(model), "cv": param_value(cv) if X_val is None else None,
-                           "scoring": param_value(scoring), "validation": X_val is not None})
-        for combo in progress(combos, len(combos), title, show_progress):
-            child = _child(parent, combination_name(title, combo), root)
-            row: dict[str, Any] = {"experiment": child.id, "score": math.nan, "score_std": math.nan,
-                                   "fit_time": math.nan}
-            with child:  # an interrupt marks it killed; other errors are caught below
-                _run_combination(child, build, combo, row, X_train, y_train, X_val, y_val, cv, scoring, n_jobs)
-            row["status"] = child.status
-            rows.append(row)
-            scores.append(row["score"])
+                           "scoring": param_value(scoring), "validation": X_val is not None,
+                           **({"backend": backend} if backend != "local" else {})})
+        evaluate = partial(_combination, parent.id, parent.increment, root if root is not None else parent.root,
+                           title, combos, build, (X_train, y_train, X_val, y_val), cv, scoring, n_jobs)
+        rows = run_all(len(combos), evaluate, backend=backend, title=title, show_progress=show_progress,
+                       n_jobs=workers, storage=storage)
         frame = _frame(rows, combos)
-        _summarise(parent, title, combos, scores, frame)
+        _summarise(parent, title, combos, [row["score"] for row in rows], frame)
+        if _after is not None:
+            _after(parent, combos, frame)
     return frame
+
+
+def _combination(parent_id: str, increment: str, root: Any, title: str, combos: list[dict[str, Any]],
+                 build: Callable[[dict[str, Any]], Any], data: tuple[Any, Any, Any, Any], cv: Any, scoring: Any,
+                 n_jobs: int | None, index: int) -> dict[str, Any]:
+    """One combination as one child run (picklable: a Ray worker runs it as the local loop does)."""
+    combo = combos[index]
+    child = track_experiment(combination_name(title, combo), increment, root=root,
+                             tags=[sweep_tag(parent_id)], parent=parent_id)
+    row: dict[str, Any] = {"experiment": child.id, "score": math.nan, "score_std": math.nan, "fit_time": math.nan}
+    with child:  # an interrupt marks it killed; other errors are caught below
+        _run_combination(child, build, combo, row, *data, cv, scoring, n_jobs)
+    row["status"] = child.status
+    return row
 
 
 def _run_combination(child: Experiment, build: Callable[[dict[str, Any]], Any], combo: dict[str, Any],
@@ -255,6 +277,9 @@ def track_grid_search(
     root: Any = None,
     show_progress: bool | None = None,
     system_metrics: bool | float | None = None,
+    backend: str = "local",
+    workers: int | None = None,
+    storage: str | None = None,
     **grid_search_kwargs: Any,
 ) -> tuple[Any, Any]:
     """Run scikit-learn's GridSearchCV and log every combination as its own experiment.
@@ -270,6 +295,11 @@ def track_grid_search(
     Returns `(best_model, results)`: the refitted best estimator (the fitted
     GridSearchCV itself when `refit=False`) and a DataFrame as
     `track_hyperparameters` returns.
+
+    `backend="optuna"` or `"ray"` (with `workers`, `storage`) scores the
+    combinations on that engine instead of GridSearchCV (`cv`, `scoring` and
+    `n_jobs` taken from the keyword arguments), then refits the best on all of
+    `X_train` (`refit=False`: the best model is None).
     """
     require_sklearn()
     from sklearn.base import clone
@@ -279,6 +309,9 @@ def track_grid_search(
         raise InvalidInput("estimator", type(estimator).__name__, "an estimator instance such as XGBClassifier()")
     _grid(param_grid)  # validates before any work is done
     title = name or f"{model_name(estimator).lower()}-grid-search"
+    if check_backend(backend) != "local":
+        return _grid_search_on(backend, estimator, param_grid, X_train, y_train, increment, title, root, show_progress,
+                               system_metrics, workers, storage, grid_search_kwargs)
     with _parent(title, increment, root, f"GridSearchCV over {model_name(estimator)}", system_metrics) as parent:
         shown = {k: param_value(v) for k, v in grid_search_kwargs.items()}
         parent.log_params({"model": model_name(estimator), "search": shown})
@@ -435,3 +468,28 @@ def join_sweep(key: str, name: str, increment: str | None = None, *, root: Any =
         parent.add_tag(sweep_tag(parent.id))
         handle.write(json.dumps({"id": parent.id, "increment": parent.increment}))
     return SharedSweep(parent, parent.id, parent.increment, project, meet)
+
+
+def _grid_search_on(backend: str, estimator: Any, param_grid: Any, X_train: Any, y_train: Any, increment: str | None,
+                    title: str, root: Any, show_progress: bool | None, system_metrics: Any, workers: int | None,
+                    storage: str | None, options: dict[str, Any]) -> tuple[Any, Any]:
+    """track_grid_search on Optuna or Ray: the combinations scored as track_hyperparameters scores them, the best
+    refitted on the whole training data and saved in the parent, as GridSearchCV's refit does."""
+    from sklearn.base import clone
+
+    refit = options.get("refit", True)
+    found: list[Any] = []
+
+    def after(parent: Experiment, combos: list[dict[str, Any]], frame: Any) -> None:
+        if not refit or frame["score"].isna().all():
+            return
+        best = clone(estimator).set_params(**combos[int(frame["score"].fillna(-math.inf).to_numpy().argmax())])
+        best.fit(X_train, y_train)
+        parent.save_model(best, "model.pkl")
+        found.append(best)
+
+    frame = track_hyperparameters(estimator, param_grid, X_train, y_train, increment, cv=options.get("cv", 5),
+                                  scoring=options.get("scoring"), n_jobs=options.get("n_jobs"), name=title, root=root,
+                                  show_progress=show_progress, system_metrics=system_metrics, backend=backend,
+                                  workers=workers, storage=storage, _after=after)
+    return (found[0] if found else None), frame
