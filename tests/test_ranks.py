@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import os
@@ -125,6 +126,9 @@ dist.destroy_process_group()
 '''
 
 
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+
+
 def _torchrun(project: Path, tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
     (project / "ddp_train.py").write_text(_TRAIN)
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
@@ -140,6 +144,7 @@ def _points(run: Path) -> list[dict]:
 
 
 @pytest.mark.slow
+@needs_torch
 def test_torchrun_writes_one_run_by_default(project: Path, tmp_path: Path) -> None:
     done = _torchrun(project, tmp_path, "zero")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -152,6 +157,7 @@ def test_torchrun_writes_one_run_by_default(project: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+@needs_torch
 def test_torchrun_ranks_all_shares_one_run_with_each_ranks_system_metrics(project: Path, tmp_path: Path) -> None:
     done = _torchrun(project, tmp_path, "all")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -170,6 +176,7 @@ def test_torchrun_ranks_all_shares_one_run_with_each_ranks_system_metrics(projec
 
 
 @pytest.mark.slow
+@needs_torch
 def test_torchrun_a_rank_killed_mid_training_is_recorded(project: Path, tmp_path: Path) -> None:
     done = _torchrun(project, tmp_path, "kill")
     assert done.returncode != 0
