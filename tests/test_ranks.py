@@ -57,8 +57,17 @@ def test_ranks_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_ranks(None) == "zero"
     monkeypatch.setenv("SPECWEAVE_RANKS", "all")
     assert resolve_ranks(None) == "all"
+    assert resolve_ranks("each") == "each"
     with pytest.raises(InvalidInput, match='"all"'):
         resolve_ranks("every")
+
+
+def test_ranks_each_gives_every_process_its_own_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLURM_PROCID", "2")
+    monkeypatch.setenv("SLURM_NTASKS", "4")
+    with track_experiment("worker", ranks="each") as exp:
+        exp.log_metric("loss", 1.0)
+    assert type(exp) is Experiment and (exp.path / "metrics.jsonl").read_text().count("loss") == 1
 
 
 def test_a_nonzero_rank_writes_nothing_and_says_so_once(project: Path, run_py) -> None:

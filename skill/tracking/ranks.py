@@ -110,15 +110,18 @@ def detect_rank() -> RankInfo:
 
 
 def resolve_ranks(ranks: str | None) -> str:
-    """"zero" (only rank 0 writes, the default) or "all" (one run shared by every rank)."""
+    """"zero" (only rank 0 writes, the default), "all" (one run shared by every rank) or "each" (every
+    process its own run, as if it were alone: for independent workers that a launcher numbered, such as
+    Optuna workers started by one `srun`)."""
     source = "ranks"
     if ranks is None:
         ranks, source = os.environ.get(RANKS_ENV, "").strip().lower() or "zero", f"environment variable {RANKS_ENV}"
     if ranks in ("zero", "0", 0):
         return "zero"
-    if ranks == "all":
-        return "all"
-    raise InvalidInput(source, ranks, '"zero" (only rank 0 writes; the default) or "all" (one run shared by all ranks)')
+    if ranks in ("all", "each"):
+        return ranks
+    raise InvalidInput(source, ranks, '"zero" (only rank 0 writes; the default), "all" (one run shared by all '
+                                      'ranks) or "each" (every process its own run)')
 
 
 def job_id() -> str | None:

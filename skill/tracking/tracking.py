@@ -76,7 +76,8 @@ def track_experiment(
 
     In a multi-process job (torchrun, accelerate, Lightning DDP, SLURM, MPI) only rank 0 writes; other
     ranks get an experiment whose calls do nothing. `ranks="all"` (or SPECWEAVE_RANKS=all) makes one
-    run shared by every rank, each adding its system metrics; see `skill.tracking.ranks`.
+    run shared by every rank, each adding its system metrics; `ranks="each"` (SPECWEAVE_RANKS=each) gives
+    every process its own run, for independent workers a launcher numbered. See `skill.tracking.ranks`.
     """
     if isinstance(name, ExperimentMetadata):
         meta = name
@@ -85,7 +86,7 @@ def track_experiment(
     else:
         raise InvalidInput("experiment", type(name).__name__, "a name string or an ExperimentMetadata")
     mode = ranks_mod.resolve_ranks(ranks)
-    info = ranks_mod.detect_rank()
+    info = ranks_mod.detect_rank() if mode != "each" else ranks_mod.RankInfo(0, 1, "ranks='each'")
     if info.rank != 0 and mode == "zero":
         return ranks_mod.inactive(meta.name, info)  # before any file is touched: costs nothing
     if info.rank != 0:
