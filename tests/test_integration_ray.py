@@ -13,7 +13,7 @@ tune = pytest.importorskip("ray.tune")
 
 
 @pytest.mark.slow
-def test_trials_as_children_with_the_best_marked(project: Path, tmp_path: Path, monkeypatch) -> None:
+def test_trials_as_children_with_the_best_marked(project: Path, tmp_path: Path, ray_local) -> None:
     from specweave.ray import SpecweaveLoggerCallback
 
     def trainable(config):  # defined here: Ray's workers receive it by value, not by this module's name
@@ -24,19 +24,12 @@ def test_trials_as_children_with_the_best_marked(project: Path, tmp_path: Path, 
         for i in range(3):
             worker_tune.report({"score": config["x"] * (i + 1), "nested": {"loss": 1.0 / (i + 1)}})
 
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}})
-    try:
-        callback = SpecweaveLoggerCallback("tune-x", metric="score", mode="max")
-        tuner = tune.Tuner(trainable, param_space={"x": tune.grid_search([1, 2, 3, 4, 0])},
-                           tune_config=tune.TuneConfig(max_concurrent_trials=2),
-                           run_config=tune.RunConfig(callbacks=[callback], storage_path=str(tmp_path / "ray"),
-                                                     name="exp", verbose=0))
-        grid = tuner.fit()
-    finally:
-        ray.shutdown()
+    callback = SpecweaveLoggerCallback("tune-x", metric="score", mode="max")
+    tuner = tune.Tuner(trainable, param_space={"x": tune.grid_search([1, 2, 3, 4, 0])},
+                       tune_config=tune.TuneConfig(max_concurrent_trials=2),
+                       run_config=tune.RunConfig(callbacks=[callback], storage_path=str(tmp_path / "ray"),
+                                                 name="exp", verbose=0))
+    grid = tuner.fit()
     best = grid.get_best_result(metric="score", mode="max", scope="last")
     runs = sorted(project.glob(".specweave/increments/*/experiments/exp-*"))
     metas = {run: yaml.safe_load((run / "metadata.yaml").read_text()) for run in runs}

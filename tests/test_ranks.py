@@ -114,23 +114,23 @@ _TRAIN = '''
 import os, signal, sys, time
 import torch, torch.distributed as dist
 from specweave import track_experiment
-mode = sys.argv[1]
 dist.init_process_group("gloo")
 rank = dist.get_rank()
 torch.manual_seed(0)
-with track_experiment("ddp", ranks=None if mode == "zero" else "all",
-                      system_metrics=None if mode == "zero" else 0.2) as exp:
-    exp.log_params({"lr": 0.1, "world": dist.get_world_size()})
-    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    for step in range(5):
-        loss = model(torch.randn(8, 4)).pow(2).mean()
-        opt.zero_grad(); loss.backward(); opt.step()
-        exp.log_metric("loss", loss.item(), step=step)
-        if mode == "kill" and rank == 1 and step == 2:
-            time.sleep(1.0)
-            os.kill(os.getpid(), signal.SIGKILL)
-    time.sleep(0.6)
+model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for mode in sys.argv[1:]:  # one job, one run per mode: "zero" (the default), "all", "kill"
+    with track_experiment(mode, ranks=None if mode == "zero" else "all",
+                          system_metrics=None if mode == "zero" else 0.2) as exp:
+        exp.log_params({"lr": 0.1, "world": dist.get_world_size()})
+        for step in range(5):
+            loss = model(torch.randn(8, 4)).pow(2).mean()
+            opt.zero_grad(); loss.backward(); opt.step()
+            exp.log_metric("loss", loss.item(), step=step)
+            if mode == "kill" and rank == 1 and step == 2:
+                time.sleep(1.0)
+                os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.6)
 dist.destroy_process_group()
 '''
 
@@ -138,49 +138,49 @@ dist.destroy_process_group()
 needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
 
 
-def _torchrun(project: Path, tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
+def _torchrun(project: Path, tmp_path: Path, *modes: str) -> subprocess.CompletedProcess:
     (project / "ddp_train.py").write_text(_TRAIN)
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
     assert torchrun is not None, "torch's torchrun is not installed in this environment"
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
            "OMP_NUM_THREADS": "1"}
     return subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "--monitor-interval", "0.5",
-                           "ddp_train.py", mode], cwd=project, env=env, capture_output=True, text=True, timeout=240)
+                           "ddp_train.py", *modes], cwd=project, env=env, capture_output=True, text=True, timeout=240)
 
 
 def _points(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
 
 
+def _run_named(project: Path, name: str) -> Path:
+    found = [run for run in _runs(project) if yaml.safe_load((run / "metadata.yaml").read_text())["name"] == name]
+    assert len(found) == 1, f"{len(found)} runs named {name!r}"
+    return found[0]
+
+
 @pytest.mark.slow
 @needs_torch
-def test_torchrun_writes_one_run_by_default(project: Path, tmp_path: Path) -> None:
-    done = _torchrun(project, tmp_path, "zero")
+def test_torchrun_one_run_by_default_and_one_shared_run_with_ranks_all(project: Path, tmp_path: Path) -> None:
+    done = _torchrun(project, tmp_path, "zero", "all")
     assert done.returncode == 0, done.stderr[-3000:]
-    runs = _runs(project)
-    assert len(runs) == 1
-    assert json.loads((runs[0] / "params.json").read_text()) == {"lr": 0.1, "world": 2}
-    assert [p["step"] for p in _points(runs[0]) if p["key"] == "loss"] == [0, 1, 2, 3, 4]
-    meta = yaml.safe_load((runs[0] / "metadata.yaml").read_text())
+    assert len(_runs(project)) == 2  # one per track_experiment call, not one per rank
+
+    default = _run_named(project, "zero")
+    assert json.loads((default / "params.json").read_text()) == {"lr": 0.1, "world": 2}
+    assert [p["step"] for p in _points(default) if p["key"] == "loss"] == [0, 1, 2, 3, 4]
+    meta = yaml.safe_load((default / "metadata.yaml").read_text())
     assert meta["status"] == "completed" and meta["distributed"]["world_size"] == 2
 
-
-@pytest.mark.slow
-@needs_torch
-def test_torchrun_ranks_all_shares_one_run_with_each_ranks_system_metrics(project: Path, tmp_path: Path) -> None:
-    done = _torchrun(project, tmp_path, "all")
-    assert done.returncode == 0, done.stderr[-3000:]
-    runs = _runs(project)
-    assert len(runs) == 1
-    points = _points(runs[0])
+    shared = _run_named(project, "all")
+    points = _points(shared)
     assert [p["step"] for p in points if p["key"] == "loss"] == [0, 1, 2, 3, 4]  # rank 0's alone
     ranks = {p["key"].split("/")[2] for p in points if p["key"].startswith("system/")}
     assert ranks == {"rank0", "rank1"}
     assert any(p["key"].endswith("rank1/cpu_percent") for p in points)
-    meta = yaml.safe_load((runs[0] / "metadata.yaml").read_text())
+    meta = yaml.safe_load((shared / "metadata.yaml").read_text())
     assert meta["status"] == "completed"
     assert meta["distributed"]["rank_states"] == {"1": "completed"}
-    summary = json.loads((runs[0] / "metrics.json").read_text())
+    summary = json.loads((shared / "metrics.json").read_text())
     assert any(k.startswith("system/") and "/rank1/" in k for k in summary)
 
 

@@ -58,17 +58,10 @@ def test_an_unknown_backend_is_refused(project: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ray_backend_writes_what_the_local_loop_writes(project: Path, tmp_path: Path, monkeypatch) -> None:
+def test_ray_backend_writes_what_the_local_loop_writes(project: Path, ray_local) -> None:
     pytest.importorskip("ray.tune")
-    import ray
-
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     model = DecisionTreeClassifier(random_state=0)
     grid = {"max_depth": [1, None], "min_samples_leaf": [1, 5]}  # four trials, two at once: Ray's start-up dominates
     local = track_hyperparameters(model, grid, X, Y, cv=3, name="local")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        frame = track_hyperparameters(model, grid, X, Y, cv=3, name="on-ray", backend="ray", workers=2)
-    finally:
-        ray.shutdown()
+    frame = track_hyperparameters(model, grid, X, Y, cv=3, name="on-ray", backend="ray", workers=2)
     _same_as_local(project, frame, local)
