@@ -61,7 +61,7 @@ class SpecweaveCallback:
                 best = {"metric": key, "iteration": iteration, "score": history[iteration]}
                 exp.set_fields(best=best)
                 exp.log_metrics({"best_iteration": iteration, "best_score": history[iteration]})
-        if self.model_file and booster is not None and hasattr(booster, "save_model") and hasattr(booster, "dump_model"):
+        if self.model_file and hasattr(booster, "save_model") and hasattr(booster, "dump_model"):  # not a CVBooster
             exp.save_model(booster, self.model_file)
         if self._given is None:
             end_run(exp)

@@ -92,7 +92,7 @@ class SpecweaveLogger(Logger):
         if callback is not None and self._log_checkpoints in ("best", "all") and callback.best_model_path:
             self._save_checkpoint(callback.best_model_path, "best")
             score = callback.best_model_score
-            self._exp.set_fields(best_checkpoint={"monitor": callback.monitor, "path": Path(callback.best_model_path).name,
-                                                  "score": None if score is None else float(score)})
+            self._exp.set_fields(best_checkpoint={"monitor": callback.monitor, "score": None if score is None else
+                                                  float(score), "path": Path(callback.best_model_path).name})
         if self._owned:
             end_run(self._exp, _STATUS.get(status, "completed"))

@@ -260,7 +260,8 @@ class InactiveExperiment(Experiment):
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         return None
 
-    def save_model(self, model: Any, filename: str = "model.pkl", *, in_git: bool | None = None) -> None:  # type: ignore[override]
+    def save_model(self, model: Any, filename: str = "model.pkl", *,  # type: ignore[override]
+                   in_git: bool | None = None) -> None:
         return None
 
     def save_artifact(self, name: str, obj: Any, *, in_git: bool | None = None) -> None:  # type: ignore[override]

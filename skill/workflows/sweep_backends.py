@@ -31,17 +31,18 @@ def check_backend(backend: str) -> str:
 
 
 def run_all(count: int, evaluate: Callable[[int], Row], *, backend: str, title: str, show_progress: bool | None,
-            n_jobs: int | None = 1, storage: str | None = None, remote: Callable[[int], Row] | None = None) -> list[Row]:
-    """`evaluate(i)` for every combination index, in index order, on `backend`. `remote` is the picklable
-    form of `evaluate` that Ray's worker processes run (it may not close over an open run)."""
+            n_jobs: int | None = 1, storage: str | None = None) -> list[Row]:
+    """`evaluate(i)` for every combination index, in index order, on `backend` (for Ray, `evaluate` is
+    pickled to the workers, so it may not close over an open run)."""
     if backend == "optuna":
         return _optuna(count, evaluate, title, n_jobs, storage)
     if backend == "ray":
-        return _ray(count, remote or evaluate, title, n_jobs)
+        return _ray(count, evaluate, n_jobs)
     return [evaluate(i) for i in progress(range(count), count, title, show_progress)]
 
 
-def _optuna(count: int, evaluate: Callable[[int], Row], title: str, n_jobs: int | None, storage: str | None) -> list[Row]:
+def _optuna(count: int, evaluate: Callable[[int], Row], title: str, n_jobs: int | None,
+            storage: str | None) -> list[Row]:
     try:
         import optuna
     except ModuleNotFoundError:
@@ -68,7 +69,7 @@ def _optuna(count: int, evaluate: Callable[[int], Row], title: str, n_jobs: int 
     return [rows[i] for i in indices]
 
 
-def _ray(count: int, evaluate: Callable[[int], Row], title: str, n_jobs: int | None) -> list[Row]:
+def _ray(count: int, evaluate: Callable[[int], Row], n_jobs: int | None) -> list[Row]:
     try:
         import ray
         from ray import tune
