@@ -94,8 +94,8 @@ def test(args: list[str]) -> int:
 def bench(_: list[str]) -> int:
     ensure_env("test")
     for script in ("bench_tracking.py", "bench_read.py", "bench_mcp.py", "bench_push.py", "bench_hostile.py",
-                   "bench_answers.py", "bench_capture.py", "bench_ui.py", "bench_repo.py", "bench_compare.py",
-                   "bench_import.py"):
+                   "bench_answers.py", "bench_capture.py", "bench_ui.py", "bench_repo.py", "bench_long_runs.py",
+                   "bench_compare.py", "bench_import.py", "bench_integrations.py"):
         code = subprocess.run([str(PYTHON), f"bench/{script}"], cwd=REPO).returncode
         if code:
             return code

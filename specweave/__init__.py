@@ -43,6 +43,7 @@ _EXPORTS = {
     "configure_mlflow": "skill.integrations.mlflow_local",
     "configure_wandb": "skill.integrations.wandb_mirror",
     "TensorBoardCallback": "skill.integrations.tensorboard_cb",
+    "autolog": "skill.integrations.sklearn_autolog",
     "AutoTracker": "skill.workflows.autotrack",
     "track_hyperparameters": "skill.workflows.sweeps",
     "track_grid_search": "skill.workflows.sweeps",
@@ -56,6 +57,7 @@ _EXPORTS = {
 __all__ = [
     "__version__",
     "AmbiguousReference",
+    "autolog",
     "AutoTracker",
     "compare_experiments",
     "compare_models",
@@ -93,6 +95,7 @@ if TYPE_CHECKING:
     from skill.analysis.query import parse_where
     from skill.errors import AmbiguousReference, InvalidInput, MissingExtra, NotFound, SpecweaveError
     from skill.integrations.mlflow_local import configure_mlflow
+    from skill.integrations.sklearn_autolog import autolog
     from skill.integrations.tensorboard_cb import TensorBoardCallback
     from skill.integrations.wandb_mirror import configure_wandb
     from skill.models import ExperimentMetadata

@@ -145,3 +145,21 @@ def run_py():
         return done
 
     return run
+
+
+@pytest.fixture(scope="session")
+def ray_local(tmp_path_factory: pytest.TempPathFactory):
+    """One local Ray cluster (two CPUs, no dashboard) for every Ray test: starting one is the slow part."""
+    ray = pytest.importorskip("ray")
+    home = os.environ.get("HOME")
+    os.environ["HOME"] = str(tmp_path_factory.mktemp("ray-home"))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}})
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        if home is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = home

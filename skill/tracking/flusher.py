@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from ..layout import FLUSH_INTERVAL_S
@@ -60,8 +61,13 @@ def _loop() -> None:
 
 def _at_exit() -> None:
     status = "failed" if uncaught else "completed"
+    exc = uncaught[0] if uncaught else None
+    note = None
+    if exc is not None:  # a run left open by a framework's loop that raised: its traceback, as `with` notes it
+        detail = "".join(traceback.format_exception(exc)).rstrip()
+        note = f"FAILED: {type(exc).__name__}: {exc}\n{detail}"
     for exp in open_experiments():
-        exp._finish_at_exit(status, uncaught[0] if uncaught else None)
+        exp._finish_at_exit(status, exc, note)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

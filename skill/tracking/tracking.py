@@ -14,6 +14,7 @@ from ..repro.capture import start as start_capture
 from ..storage.fileio import make_store_dirs
 from ..storage.increments import resolve_increment
 from ..storage.paths import find_root
+from . import ranks as ranks_mod
 from .experiment import Experiment
 
 _announced: set[str] = set()
@@ -63,6 +64,7 @@ def track_experiment(
     source: str = "specweave",
     after: str | None = None,
     system_metrics: bool | float | None = None,
+    ranks: str | None = None,
 ) -> Experiment:
     """Start an experiment and return it; use it with `with`.
 
@@ -72,6 +74,11 @@ def track_experiment(
     between samples, or SPECWEAVE_SYSTEM_METRICS=1) samples CPU, memory and
     GPU use into `system/*` metrics while the run is open; off by default.
     `after` names the pipeline stage this one follows.
+
+    In a multi-process job (torchrun, accelerate, Lightning DDP, SLURM, MPI) only rank 0 writes; other
+    ranks get an experiment whose calls do nothing. `ranks="all"` (or SPECWEAVE_RANKS=all) makes one
+    run shared by every rank, each adding its system metrics; `ranks="each"` (SPECWEAVE_RANKS=each) gives
+    every process its own run, for independent workers a launcher numbered. See `skill.tracking.ranks`.
     """
     if isinstance(name, ExperimentMetadata):
         meta = name
@@ -79,11 +86,24 @@ def track_experiment(
         meta = ExperimentMetadata(name=name)
     else:
         raise InvalidInput("experiment", type(name).__name__, "a name string or an ExperimentMetadata")
+    mode = ranks_mod.resolve_ranks(ranks)
+    info = ranks_mod.detect_rank() if mode != "each" else ranks_mod.RankInfo(0, 1, "ranks='each'")
+    if info.rank != 0 and mode == "zero":
+        return ranks_mod.inactive(meta.name, info)  # before any file is touched: costs nothing
+    if info.rank != 0:
+        return ranks_mod.join(find_root(root), meta.name, info, system_metrics)
     project = find_root(root)
     increment = start_capture(project, increment)  # the reproduction capture, on its own thread
     inc, created = increment_for(project, increment)
     _announce(project, inc, created)
-    return Experiment(
+    meet = ranks_mod.claim_dir(project, meta.name) if mode == "all" and info.world_size > 1 else None
+    kind: type[Experiment] = Experiment
+    extra: dict[str, object] = {}
+    if meet is not None:
+        kind, extra = ranks_mod.SharedRun, {"rank_info": info, "meet": meet}
+        system_metrics = ranks_mod.interval_for_all(system_metrics)
+    exp = kind(
+        **extra,  # type: ignore[arg-type]
         root=project,
         increment=inc,
         name=meta.name,
@@ -99,3 +119,6 @@ def track_experiment(
         after=after,
         system_metrics=system_metrics,
     )
+    if info.world_size > 1 and meet is None:
+        exp.set_fields(distributed={"ranks": "zero", "world_size": info.world_size, "rank_source": info.source})
+    return exp

@@ -23,6 +23,8 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
@@ -31,6 +33,7 @@ from ..tracking.tracking import track_experiment
 from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
 from .importance import param_importance, write_importance
 from .progress import progress
+from .sweep_backends import check_backend, run_all
 
 SWEEP_TAG = "sweep"
 _RESULT_COLUMNS = ("experiment", "score", "score_std", "fit_time", "rank", "status")
@@ -156,6 +159,10 @@ def track_hyperparameters(
     root: Any = None,
     show_progress: bool | None = None,
     system_metrics: bool | float | None = None,
+    backend: str = "local",
+    workers: int | None = None,
+    storage: str | None = None,
+    _after: Callable[[Experiment, list[dict[str, Any]], Any], None] | None = None,
 ) -> Any:
     """Train and score every combination of `param_grid`, one experiment each; return a DataFrame.
 
@@ -167,6 +174,11 @@ def track_hyperparameters(
     fit raises is recorded as a failed experiment with a NaN score and the
     sweep goes on.
 
+    `backend="optuna"` runs the combinations as an Optuna study (`workers`
+    threads; `storage`, an RDB URL, keeps the study), `backend="ray"` as Ray
+    Tune trials (`workers` at once, on the running Ray cluster or a local one);
+    the runs written are the same as the local loop's.
+
     Returns a pandas DataFrame, one row per combination: the params, `score`,
     `score_std`, `fit_time`, `experiment` (its id), `status` and `rank`
     (1 = best). `results.attrs` holds `parent`, `sweep_tag`, `best_params`,
@@ -175,28 +187,39 @@ def track_hyperparameters(
     require_sklearn()
     combos = _grid(param_grid)
     build = _builder(model)
+    check_backend(backend)
     if (X_val is None) != (y_val is None):
         raise InvalidInput("validation data", "only one of X_val, y_val", "both X_val and y_val, or neither")
     title = name or f"{model_name(model).lower()}-sweep"
     how = "validation set" if X_val is not None else f"cv={cv}"
-    rows: list[dict[str, Any]] = []
-    scores: list[float] = []
     with _parent(title, increment, root, f"sweep of {len(combos)} combinations of {model_name(model)} ({how})",
                  system_metrics) as parent:
         parent.log_params({"model": model_name(model), "cv": param_value(cv) if X_val is None else None,
-                           "scoring": param_value(scoring), "validation": X_val is not None})
-        for combo in progress(combos, len(combos), title, show_progress):
-            child = _child(parent, combination_name(title, combo), root)
-            row: dict[str, Any] = {"experiment": child.id, "score": math.nan, "score_std": math.nan,
-                                   "fit_time": math.nan}
-            with child:  # an interrupt marks it killed; other errors are caught below
-                _run_combination(child, build, combo, row, X_train, y_train, X_val, y_val, cv, scoring, n_jobs)
-            row["status"] = child.status
-            rows.append(row)
-            scores.append(row["score"])
+                           "scoring": param_value(scoring), "validation": X_val is not None,
+                           **({"backend": backend} if backend != "local" else {})})
+        evaluate = partial(_combination, parent.id, parent.increment, root if root is not None else parent.root,
+                           title, combos, build, (X_train, y_train, X_val, y_val), cv, scoring, n_jobs)
+        rows = run_all(len(combos), evaluate, backend=backend, title=title, show_progress=show_progress,
+                       n_jobs=workers, storage=storage)
         frame = _frame(rows, combos)
-        _summarise(parent, title, combos, scores, frame)
+        _summarise(parent, title, combos, [row["score"] for row in rows], frame)
+        if _after is not None:
+            _after(parent, combos, frame)
     return frame
+
+
+def _combination(parent_id: str, increment: str, root: Any, title: str, combos: list[dict[str, Any]],
+                 build: Callable[[dict[str, Any]], Any], data: tuple[Any, Any, Any, Any], cv: Any, scoring: Any,
+                 n_jobs: int | None, index: int) -> dict[str, Any]:
+    """One combination as one child run (picklable: a Ray worker runs it as the local loop does)."""
+    combo = combos[index]
+    child = track_experiment(combination_name(title, combo), increment, root=root,
+                             tags=[sweep_tag(parent_id)], parent=parent_id)
+    row: dict[str, Any] = {"experiment": child.id, "score": math.nan, "score_std": math.nan, "fit_time": math.nan}
+    with child:  # an interrupt marks it killed; other errors are caught below
+        _run_combination(child, build, combo, row, *data, cv, scoring, n_jobs)
+    row["status"] = child.status
+    return row
 
 
 def _run_combination(child: Experiment, build: Callable[[dict[str, Any]], Any], combo: dict[str, Any],
@@ -254,6 +277,9 @@ def track_grid_search(
     root: Any = None,
     show_progress: bool | None = None,
     system_metrics: bool | float | None = None,
+    backend: str = "local",
+    workers: int | None = None,
+    storage: str | None = None,
     **grid_search_kwargs: Any,
 ) -> tuple[Any, Any]:
     """Run scikit-learn's GridSearchCV and log every combination as its own experiment.
@@ -269,6 +295,11 @@ def track_grid_search(
     Returns `(best_model, results)`: the refitted best estimator (the fitted
     GridSearchCV itself when `refit=False`) and a DataFrame as
     `track_hyperparameters` returns.
+
+    `backend="optuna"` or `"ray"` (with `workers`, `storage`) scores the
+    combinations on that engine instead of GridSearchCV (`cv`, `scoring` and
+    `n_jobs` taken from the keyword arguments), then refits the best on all of
+    `X_train` (`refit=False`: the best model is None).
     """
     require_sklearn()
     from sklearn.base import clone
@@ -278,6 +309,9 @@ def track_grid_search(
         raise InvalidInput("estimator", type(estimator).__name__, "an estimator instance such as XGBClassifier()")
     _grid(param_grid)  # validates before any work is done
     title = name or f"{model_name(estimator).lower()}-grid-search"
+    if check_backend(backend) != "local":
+        return _grid_search_on(backend, estimator, param_grid, X_train, y_train, increment, title, root, show_progress,
+                               system_metrics, workers, storage, grid_search_kwargs)
     with _parent(title, increment, root, f"GridSearchCV over {model_name(estimator)}", system_metrics) as parent:
         shown = {k: param_value(v) for k, v in grid_search_kwargs.items()}
         parent.log_params({"model": model_name(estimator), "search": shown})
@@ -317,3 +351,145 @@ def track_grid_search(
         if best_model is not None:
             parent.save_model(best_model, "model.pkl")
     return (best_model if best_model is not None else search), frame
+
+
+# -- sweeps run by another engine (Optuna, Ray Tune), possibly from several processes -----------------
+SWEEPS_DIR = "sweeps"  # under .specweave/cache: where the processes of one sweep meet (git-ignored)
+BEST_TAG = "best"
+
+
+class SharedSweep:
+    """A sweep parent that several processes add child runs to.
+
+    The first process to claim the sweep's key creates the parent (and holds it open); the others wait
+    for its id in the claim file. Each child is registered by its trial key, so that the best trial, as
+    the engine names it, can be tagged `best` from any process: `mark_best` runs under the parent's
+    metadata lock and keeps the parent's `best_trial` field and the one `best` tag in step.
+    """
+
+    def __init__(self, parent: Experiment | None, parent_id: str, increment: str, root: Any, meet: Any) -> None:
+        self.parent, self.parent_id, self.increment, self.root, self.meet = parent, parent_id, increment, root, meet
+
+    def child(self, name: str, **options: Any) -> Experiment:
+        """A new child run of this sweep (options go to track_experiment)."""
+        return track_experiment(name, self.increment, root=self.root, tags=[sweep_tag(self.parent_id)],
+                                parent=self.parent_id, **options)
+
+    def register(self, key: str, child: Experiment) -> None:
+        from ..storage.fileio import atomic_write, dumps_json
+
+        atomic_write(self.meet / "trials" / f"{_safe_key(key)}.json", dumps_json({"id": child.id,
+                                                                                    "folder": str(child.path)}))
+
+    def _folder_of(self, key: str) -> Any:
+        from ..storage.fileio import read_json
+
+        try:
+            return Path(read_json(self.meet / "trials" / f"{_safe_key(key)}.json")["folder"])
+        except Exception:  # not registered yet: that trial's own process marks it when it gets there
+            return None
+
+    def mark_best(self, best: Callable[[], tuple[str, dict[str, Any]] | None]) -> None:
+        """Tag the child of the trial `best()` names (asked under the parent's lock, so the answer is fresh
+        and processes agree) `best`, untag the previous one, and record it on the parent."""
+        from ..storage.metafile import update_meta
+        from ..storage.store import find_experiment
+
+        parent_folder = find_experiment(self.root, self.parent_id, self.increment).path
+
+        def change(meta: Any) -> bool:
+            found = best()
+            if found is None:
+                return False
+            key, details = found
+            previous = getattr(meta, "best_trial", None) or {}
+            if previous.get("key") == key:
+                return False
+            folder = self._folder_of(key)
+            if folder is None:
+                return False
+            if previous.get("folder"):
+                update_meta(Path(previous["folder"]), _retag(remove=BEST_TAG))
+            update_meta(folder, _retag(add=BEST_TAG))
+            meta.best_trial = {"key": key, "folder": str(folder), **details}
+            return True
+
+        update_meta(parent_folder, change)
+
+
+def _retag(add: str | None = None, remove: str | None = None) -> Callable[[Any], bool]:
+    def change(meta: Any) -> bool:
+        tags = [t for t in meta.tags if t != remove]
+        if add and add not in tags:
+            tags.append(add)
+        if tags == meta.tags:
+            return False
+        meta.tags = tags
+        return True
+
+    return change
+
+
+def _safe_key(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def join_sweep(key: str, name: str, increment: str | None = None, *, root: Any = None, description: str = "",
+               wait_s: float = 120.0) -> SharedSweep:
+    """The sweep parent for `key` (an id every process of the sweep computes alike): created by the first
+    process to claim it, joined by the others."""
+    import json
+    import os
+
+    from ..layout import CACHE_DIR, SPECWEAVE_DIR
+    from ..storage.paths import find_root
+
+    project = find_root(root)
+    meet = project / SPECWEAVE_DIR / CACHE_DIR / SWEEPS_DIR / _safe_key(key)
+    (meet / "trials").mkdir(parents=True, exist_ok=True)
+    claim = meet / "parent.json"
+    try:
+        fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                found = json.loads(claim.read_text())
+                return SharedSweep(None, found["id"], found["increment"], project, meet)
+            except (OSError, ValueError, KeyError):
+                if time.monotonic() > deadline:
+                    raise InvalidInput("sweep", key, f"a sweep whose parent run is created within {wait_s:g} s "
+                                       f"(remove {claim} if a crashed process left it)") from None
+                time.sleep(0.05)
+    with os.fdopen(fd, "w") as handle:
+        parent = track_experiment(name, increment, root=project, description=description, tags=[SWEEP_TAG])
+        parent.add_tag(sweep_tag(parent.id))
+        handle.write(json.dumps({"id": parent.id, "increment": parent.increment}))
+    return SharedSweep(parent, parent.id, parent.increment, project, meet)
+
+
+def _grid_search_on(backend: str, estimator: Any, param_grid: Any, X_train: Any, y_train: Any, increment: str | None,
+                    title: str, root: Any, show_progress: bool | None, system_metrics: Any, workers: int | None,
+                    storage: str | None, options: dict[str, Any]) -> tuple[Any, Any]:
+    """track_grid_search on Optuna or Ray: the combinations scored as track_hyperparameters scores them, the best
+    refitted on the whole training data and saved in the parent, as GridSearchCV's refit does."""
+    from sklearn.base import clone
+
+    refit = options.get("refit", True)
+    found: list[Any] = []
+
+    def after(parent: Experiment, combos: list[dict[str, Any]], frame: Any) -> None:
+        if not refit or frame["score"].isna().all():
+            return
+        best = clone(estimator).set_params(**combos[int(frame["score"].fillna(-math.inf).to_numpy().argmax())])
+        best.fit(X_train, y_train)
+        parent.save_model(best, "model.pkl")
+        found.append(best)
+
+    frame = track_hyperparameters(estimator, param_grid, X_train, y_train, increment, cv=options.get("cv", 5),
+                                  scoring=options.get("scoring"), n_jobs=options.get("n_jobs"), name=title, root=root,
+                                  show_progress=show_progress, system_metrics=system_metrics, backend=backend,
+                                  workers=workers, storage=storage, _after=after)
+    return (found[0] if found else None), frame

@@ -1,0 +1,98 @@
+"""Ray Tune: `tune.Tuner(..., run_config=RunConfig(callbacks=[SpecweaveLoggerCallback()]))`.
+
+Run by Tune's driver: one child run per trial under a sweep parent, the config as params, results as
+metrics at `training_iteration`, the end status (an error in the notes), and, given `metric`/`mode`,
+the best trial by its last result (as `get_best_result` judges) tagged `best` on the parent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ray.tune.logger import LoggerCallback
+
+from ..workflows.sweeps import SharedSweep, join_sweep
+from .framework_runs import numbers
+
+_NOT_METRICS = {"done", "training_iteration", "pid", "timestamp", "iterations_since_restore", "config"}
+
+
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}/"))
+        elif prefix or key not in _NOT_METRICS:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+class SpecweaveLoggerCallback(LoggerCallback):
+    """Log a Tune experiment as a sweep: a parent run and one child run per trial."""
+
+    def __init__(self, name: str = "ray-tune", increment: str | None = None, *, metric: str | None = None,
+                 mode: str = "max", root: str | None = None) -> None:
+        if mode not in ("max", "min"):
+            raise ValueError(f'mode={mode!r}: expected "max" or "min"')
+        self.name, self.increment, self.root, self.metric, self.mode = name, increment, root, metric, mode
+        self.sweep: SharedSweep | None = None
+        self._runs: dict[str, Any] = {}
+        self._trials: dict[str, Any] = {}
+
+    def _parent(self) -> SharedSweep:
+        if self.sweep is None:
+            self.sweep = join_sweep(f"ray\0{uuid.uuid4()}", self.name, self.increment, root=self.root,
+                                    description="Ray Tune experiment")
+            self.sweep.parent.log_params({"engine": "ray", "metric": self.metric, "mode": self.mode})
+        return self.sweep
+
+    def log_trial_start(self, trial: Any) -> None:
+        if trial.trial_id in self._runs:  # a restored trial keeps its run
+            return
+        sweep = self._parent()
+        child = sweep.child(f"{self.name} {trial.trial_id}", source="ray")
+        child.log_params(dict(trial.config))
+        child.set_fields(ray={"trial_id": trial.trial_id, "experiment_tag": trial.experiment_tag})
+        sweep.register(trial.trial_id, child)
+        self._runs[trial.trial_id], self._trials[trial.trial_id] = child, trial
+
+    def log_trial_result(self, iteration: int, trial: Any, result: dict[str, Any]) -> None:
+        child = self._runs.get(trial.trial_id)
+        if child is None:
+            self.log_trial_start(trial)
+            child = self._runs[trial.trial_id]
+        child.log_metrics(numbers(_flat(result)), step=result.get("training_iteration"))
+
+    def log_trial_end(self, trial: Any, failed: bool = False) -> None:
+        child = self._runs.get(trial.trial_id)
+        if child is None:
+            return
+        if failed:
+            error = Path(trial.error_file) if getattr(trial, "error_file", None) else None
+            text = error.read_text(errors="replace") if error is not None and error.is_file() else "see Ray's logs"
+            child.end("failed", note=f"FAILED in Ray Tune: {text}")
+        else:
+            child.end()
+        if self.metric:
+            self._parent().mark_best(self._best)
+
+    def _best(self) -> tuple[str, dict[str, Any]] | None:
+        scored = [(t.last_result[self.metric], tid) for tid, t in self._trials.items()
+                  if self._runs[tid].status == "completed" and isinstance(t.last_result.get(self.metric), (int, float))]
+        if not scored:
+            return None
+        value, tid = (max if self.mode == "max" else min)(scored, key=lambda pair: pair[0])
+        return tid, {"trial_id": tid, "value": value, "params": dict(self._trials[tid].config)}
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        sweep = self._parent()
+        parent = sweep.parent
+        statuses = [run.status for run in self._runs.values()]
+        parent.log_params({"n_trials": len(statuses), "n_failed": statuses.count("failed")})
+        best = self._best() if self.metric else None
+        if best is not None:
+            parent.log_params({"best": best[1]["params"]})
+            parent.log_metrics({self.metric: best[1]["value"]})
+        parent.end()

@@ -1,0 +1,527 @@
+"""Multi-process training: which rank this process is, and who writes the run.
+
+A job started by `torchrun`, `accelerate launch`, Lightning's DDP launcher,
+`srun` or `mpirun` runs the same script once per process. By default only rank
+0 writes a run; every other rank's `track_experiment` returns an
+`InactiveExperiment`, whose calls do nothing (a plain method that returns,
+tens of nanoseconds), and says so once on stderr.
+
+With `ranks="all"` the ranks share one run. Rank 0 creates it and owns params,
+metrics and metadata; every rank samples its system metrics into the shared
+`metrics.jsonl` under `system/<host>/rank<r>/...` (one O_APPEND write of whole
+lines per sample, so ranks never interleave), and a rank that dies or fails is
+written into the run's notes and makes its status `failed`.
+
+How the ranks find the shared run: rank 0 writes a claim file
+`.specweave/cache/ranks/<key>/run.json` naming the run's folder, and the other
+ranks wait for it. The key hashes the job's id (SPECWEAVE_JOB_ID,
+TORCHELASTIC_RUN_ID, SLURM_JOB_ID.SLURM_STEP_ID, else MASTER_ADDR:MASTER_PORT),
+the experiment name and how many runs of that name this process opened before.
+A file rather than a collective (`broadcast_object_list`): it works before the
+process group exists (Lightning and accelerate create it inside `fit`), with
+launchers that never start torch.distributed (XGBoost, JAX, plain srun), and a
+rank that opens its run late or never cannot hang the others. It needs the
+project on a file system the ranks share, as the run itself does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+from ..layout import CACHE_DIR, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
+from ..models import Note
+from ..storage.fileio import append_whole, atomic_write, dumps_json, encode_float, open_nofollow, read_json
+from ..storage.metafile import update_meta
+from .experiment import Experiment
+from .system_metrics import DEFAULT_INTERVAL_S, SystemMetricsThread, resolve_interval
+
+RANKS_DIR = "ranks"
+RANKS_ENV = "SPECWEAVE_RANKS"
+JOB_ENV = "SPECWEAVE_JOB_ID"
+CLAIM_WAIT_S = 120.0  # how long a rank waits for rank 0 to create the shared run
+DEAD_AFTER_S = 30.0  # a rank on another host whose heartbeat is older than this is dead
+HEARTBEAT_S = 2.0
+_HOST = socket.gethostname()
+_said: set[str] = set()
+_opened: dict[str, int] = {}
+_opened_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RankInfo:
+    rank: int
+    world_size: int
+    source: str  # where the answer came from: "torch.distributed", "RANK", "SLURM_PROCID", ...
+
+
+def _env_int(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def detect_rank() -> RankInfo:
+    """This process's global rank and the job's world size.
+
+    torch.distributed when a process group is up (only if torch is already imported: asking never
+    imports it), then accelerate's state when it was created, then the launchers' variables:
+    RANK/WORLD_SIZE (torchrun, accelerate launch, deepspeed), PMI/Open MPI, SLURM_PROCID/SLURM_NTASKS,
+    and Lightning's NODE_RANK/LOCAL_RANK. A single process is rank 0 of 1.
+    """
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None:
+        try:
+            if dist.is_available() and dist.is_initialized():
+                return RankInfo(dist.get_rank(), dist.get_world_size(), "torch.distributed")
+        except Exception:  # a half-torn-down group: fall back to the environment
+            pass
+    state_mod = sys.modules.get("accelerate.state")
+    if state_mod is not None:
+        shared = getattr(getattr(state_mod, "PartialState", None), "_shared_state", None)
+        if shared and "num_processes" in shared:
+            return RankInfo(int(shared.get("process_index", 0)), int(shared["num_processes"]), "accelerate")
+    for rank_var, size_var in (("RANK", "WORLD_SIZE"), ("PMI_RANK", "PMI_SIZE"),
+                               ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        rank = _env_int(rank_var)
+        if rank is not None:
+            return RankInfo(rank, max(_env_int(size_var) or rank + 1, rank + 1), rank_var)
+    local = _env_int("LOCAL_RANK")
+    if local is not None:  # Lightning's launcher: NODE_RANK and LOCAL_RANK, WORLD_SIZE once it is known
+        node = _env_int("NODE_RANK") or _env_int("GROUP_RANK") or 0
+        per_node = _env_int("LOCAL_WORLD_SIZE") or 0
+        rank = node * per_node + local if per_node else local
+        return RankInfo(rank, max(_env_int("WORLD_SIZE") or rank + 1, rank + 1), "LOCAL_RANK")
+    return RankInfo(0, 1, "single process")
+
+
+def resolve_ranks(ranks: str | None) -> str:
+    """"zero" (only rank 0 writes, the default), "all" (one run shared by every rank) or "each" (every
+    process its own run, as if it were alone: for independent workers that a launcher numbered, such as
+    Optuna workers started by one `srun`)."""
+    source = "ranks"
+    if ranks is None:
+        ranks, source = os.environ.get(RANKS_ENV, "").strip().lower() or "zero", f"environment variable {RANKS_ENV}"
+    if ranks in ("zero", "0", 0):
+        return "zero"
+    if ranks in ("all", "each"):
+        return ranks
+    raise InvalidInput(source, ranks, '"zero" (only rank 0 writes; the default), "all" (one run shared by all '
+                                      'ranks) or "each" (every process its own run)')
+
+
+def job_id() -> str | None:
+    """The id every process of this job sees alike, or None outside a launcher."""
+    explicit = os.environ.get(JOB_ENV, "").strip()
+    if explicit:
+        return explicit
+    elastic = os.environ.get("TORCHELASTIC_RUN_ID", "").strip()
+    if elastic and elastic != "none":
+        return f"torchelastic:{elastic}"
+    slurm = os.environ.get("SLURM_JOB_ID", "").strip()
+    if slurm:
+        return f"slurm:{slurm}.{os.environ.get('SLURM_STEP_ID', '')}"
+    addr, port = os.environ.get("MASTER_ADDR", "").strip(), os.environ.get("MASTER_PORT", "").strip()
+    if addr and port:
+        return f"master:{addr}:{port}"
+    return None
+
+
+def _say_once(key: str, message: str) -> None:
+    if key in _said or os.environ.get("SPECWEAVE_QUIET"):
+        return
+    _said.add(key)
+    print(f"specweave: {message}", file=sys.stderr)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped by its launcher) answers kill(0) but is dead
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = read_json(path)
+    except Exception:  # missing, half-written elsewhere, damaged: not there yet
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def claim_dir(root: Path, name: str) -> Path | None:
+    """The folder where the ranks of this job meet for the run called `name` (None outside a job)."""
+    job = job_id()
+    if job is None:
+        return None
+    with _opened_lock:
+        nth = _opened.get(name, 0)
+        _opened[name] = nth + 1
+    key = hashlib.sha256(f"{job}\0{name}\0{nth}".encode()).hexdigest()[:20]
+    return root / SPECWEAVE_DIR / CACHE_DIR / RANKS_DIR / key
+
+
+def _usable_claim(claim: dict[str, Any]) -> bool:
+    """A claim by a live rank 0 of this job, not one left by an earlier job with the same id."""
+    if claim.get("ended"):
+        return False
+    if claim.get("host") == _HOST and isinstance(claim.get("pid"), int) and not _pid_alive(claim["pid"]):
+        return False
+    return time.time() - float(claim.get("created", 0)) < 24 * 3600
+
+
+def wait_for_run(meet: Path, timeout: float = CLAIM_WAIT_S) -> Path | None:
+    """The shared run's folder once rank 0 has claimed it, or None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        claim = _read(meet / "run.json")
+        if claim is not None and _usable_claim(claim):
+            folder = Path(claim.get("folder", ""))
+            if folder.is_dir():
+                return folder
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def _system_key(rank: int, key: str) -> str:
+    return f"system/{_HOST}/rank{rank}/{key.removeprefix('system/')}"
+
+
+class InactiveExperiment(Experiment):
+    """What `track_experiment` returns on a rank that does not write: every call returns at once.
+
+    A subclass of `Experiment` so that type checks and `with` work alike; no file is read or written.
+    """
+
+    def __init__(self, name: str = "", rank: int = 0, world_size: int = 1) -> None:  # no folder, no threads
+        self._inactive_name = name
+        self.rank = rank
+        self.world_size = world_size
+        self._inactive_status = "running"
+
+    id = None  # type: ignore[assignment]
+    path = None  # type: ignore[assignment]
+    root = None  # type: ignore[assignment]
+    increment = None  # type: ignore[assignment]
+    metadata = None  # type: ignore[assignment]
+
+    @property
+    def name(self) -> str:
+        return self._inactive_name
+
+    @property
+    def status(self) -> str:
+        return self._inactive_status
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<InactiveExperiment {self._inactive_name!r} on rank {self.rank} of {self.world_size}>"
+
+    def log_param(self, key: str, value: Any) -> None:
+        return None
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        return None
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        return None
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        return None
+
+    def save_model(self, model: Any, filename: str = "model.pkl", *,  # type: ignore[override]
+                   in_git: bool | None = None) -> None:
+        return None
+
+    def save_artifact(self, name: str, obj: Any, *, in_git: bool | None = None) -> None:  # type: ignore[override]
+        return None
+
+    def log_dataset(self, name: str, source: Any) -> None:  # type: ignore[override]
+        return None
+
+    def log_note(self, text: str) -> None:
+        return None
+
+    def add_tag(self, tag: str) -> None:
+        return None
+
+    def remove_tag(self, tag: str) -> None:
+        return None
+
+    def set_description(self, text: str) -> None:
+        return None
+
+    def set_status(self, status: str) -> None:
+        return None
+
+    def set_fields(self, **fields: Any) -> None:
+        return None
+
+    def flush(self) -> None:
+        return None
+
+    def __enter__(self) -> InactiveExperiment:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        self.end("completed" if exc is None else "failed")
+        return False
+
+    def end(self, status: str = "completed", note: str | None = None) -> None:
+        self._inactive_status = status
+
+    finish = end
+
+
+class RankMember(InactiveExperiment):
+    """A non-zero rank of a `ranks="all"` run: params and metrics belong to rank 0, so those calls do
+    nothing here; this rank adds its system metrics to the shared log, keeps a heartbeat for rank 0 to
+    watch, and writes its own failure into the run's notes."""
+
+    def __init__(self, name: str, rank: int, world_size: int, folder: Path, meet: Path,
+                 system_metrics: float | None) -> None:
+        super().__init__(name, rank, world_size)
+        self.path = folder  # type: ignore[misc]
+        self._meet = meet
+        self._file = meet / f"rank-{rank}.json"
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._latest: dict[str, float] = {}
+        self._ended = False
+        self._stop = threading.Event()
+        self._beat("running")
+        self._beater = threading.Thread(target=self._beat_loop, name=f"specweave-rank{rank}", daemon=True)
+        self._beater.start()
+        self._sampler = None
+        if system_metrics is not None:
+            self._sampler = SystemMetricsThread(self._log_system, system_metrics, f"rank{rank}").start()
+        atexit.register(self._at_exit)
+
+    def __repr__(self) -> str:
+        return f"<RankMember rank {self.rank} of {self.world_size} in {self.path}>"
+
+    def _beat(self, state: str, **extra: Any) -> None:
+        record = {"rank": self.rank, "host": _HOST, "pid": os.getpid(), "state": state, "heartbeat": time.time(),
+                  "latest": dict(self._latest), **extra}
+        try:
+            atomic_write(self._file, dumps_json(record))
+        except OSError:  # the heartbeat is advisory; rank 0 falls back to the pid and the clock
+            pass
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            with self._lock:
+                if not self._ended:
+                    self._beat("running")
+
+    def _log_system(self, values: dict[str, float], step: int) -> None:
+        lines = []
+        with self._lock:
+            ts = time.time()
+            for key, value in values.items():
+                labelled = _system_key(self.rank, key)
+                self._latest[labelled] = value
+                shown = json.dumps(encode_float(float(value)))
+                lines.append(f'{{"key":{json.dumps(labelled)},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
+            data = "".join(lines).encode("utf-8")
+            try:
+                if self._fd is None:
+                    self._fd = open_nofollow(self.path / METRICS_LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+                append_whole(self._fd, data, os.fstat(self._fd).st_size)  # one write: never interleaved
+            except Exception:  # a sample lost to a full disk or a removed run never hurts training
+                pass
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            self.end()
+        else:
+            detail = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip()
+            self.end("killed" if isinstance(exc, KeyboardInterrupt) else "failed",
+                     note=f"rank {self.rank} on {_HOST} FAILED: {exc_type.__name__}: {exc}\n{detail}")
+        return False
+
+    def end(self, status: str = "completed", note: str | None = None) -> None:
+        sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            sampler.stop()
+        self._stop.set()
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            self._inactive_status = status
+            if note:
+                stamped = Note(ts=datetime.now(timezone.utc), text=note[:20_000])
+                try:
+                    update_meta(self.path, lambda meta: meta.notes.append(stamped))
+                except Exception:  # rank 0 still learns the state from the rank file
+                    pass
+            self._beat(status, ended=_now_iso())
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    finish = end
+
+    def _at_exit(self) -> None:
+        from . import flusher
+
+        self.end("failed" if flusher.uncaught else "completed")
+
+
+class SharedRun(Experiment):
+    """Rank 0 of a `ranks="all"` run: an ordinary run that labels its system metrics by rank and host,
+    watches the other ranks' heartbeats, and records a rank that died."""
+
+    def __init__(self, *, rank_info: RankInfo, meet: Path, **kwargs: Any) -> None:
+        self._world_size = rank_info.world_size
+        self._meet = meet
+        self._reported: set[str] = set()
+        self._last_watch = 0.0
+        super().__init__(**kwargs)
+        self.set_fields(distributed={"ranks": "all", "world_size": rank_info.world_size,
+                                     "rank_source": rank_info.source, "hosts": {"0": _HOST}})
+        claim = {"folder": str(self.path), "id": self.id, "host": _HOST, "pid": os.getpid(), "created": time.time()}
+        meet.mkdir(parents=True, exist_ok=True)
+        atomic_write(meet / "run.json", dumps_json(claim))
+
+    def _log_system(self, values: dict[str, float], step: int) -> None:
+        self.log_metrics({_system_key(0, k): v for k, v in values.items()}, step=step)
+
+    def _members(self) -> dict[int, dict[str, Any]]:
+        found = {}
+        for rank in range(1, self._world_size):
+            record = _read(self._meet / f"rank-{rank}.json")
+            if record is not None:
+                found[rank] = record
+        return found
+
+    @staticmethod
+    def _dead(record: dict[str, Any]) -> bool:
+        if record.get("state") != "running":
+            return False
+        if record.get("host") == _HOST and isinstance(record.get("pid"), int):
+            return not _pid_alive(record["pid"])
+        return time.time() - float(record.get("heartbeat", 0)) > DEAD_AFTER_S
+
+    def _watch(self) -> list[str]:
+        """Note each rank that died or failed, once; the notes written."""
+        written = []
+        for rank, record in self._members().items():
+            state = record.get("state")
+            if self._dead(record):
+                what = (f"rank {rank} on {record.get('host')} (pid {record.get('pid')}) died without ending "
+                        f"its run (killed, or its host lost)")
+            elif state in ("failed", "killed"):
+                what = f"rank {rank} on {record.get('host')} ended {state}"
+            else:
+                continue
+            if what not in self._reported:
+                self._reported.add(what)
+                self.log_note(what)
+                written.append(what)
+        return written
+
+    def _periodic_flush(self) -> None:
+        super()._periodic_flush()
+        now = time.monotonic()
+        if not self._closed and now - self._last_watch >= HEARTBEAT_S:
+            self._last_watch = now
+            try:
+                self._watch()
+            except Exception:  # watching is best effort; the end checks again
+                pass
+
+    def end(self, status: str = "completed", note: str | None = None) -> None:
+        if self._closed:
+            return super().end(status, note)
+        deadline = time.monotonic() + 5.0  # let ranks still finishing their last sample end too
+        while time.monotonic() < deadline:
+            members = self._members()
+            if all(r.get("state") != "running" or self._dead(r) for r in members.values()):
+                break
+            time.sleep(0.05)
+        try:
+            self._watch()
+        except Exception:
+            pass
+        members = self._members()
+        hosts = {"0": _HOST, **{str(r): m.get("host") for r, m in members.items()}}
+        states = {str(r): ("died" if self._dead(m) else m.get("state")) for r, m in members.items()}
+        self.set_fields(distributed={"ranks": "all", "world_size": self._world_size, "hosts": hosts,
+                                     "rank_states": states})
+        if self._reported and status == "completed":
+            status = "failed"
+            note = note or "a rank of this run died or failed (see the notes above)"
+        super().end(status, note)
+        try:
+            claim = _read(self._meet / "run.json") or {}
+            atomic_write(self._meet / "run.json", dumps_json({**claim, "ended": _now_iso()}))
+            self._merge_summary(members)
+        except OSError:
+            pass
+
+    def _merge_summary(self, members: dict[int, dict[str, Any]]) -> None:
+        """The other ranks' last system values into metrics.json, beside rank 0's own."""
+        extra = {k: v for m in members.values() for k, v in (m.get("latest") or {}).items()}
+        if not extra:
+            return
+        summary = _read(self.path / METRICS_FILE) or {}
+        atomic_write(self.path / METRICS_FILE, dumps_json({**extra, **summary}))
+
+
+def interval_for_all(system_metrics: bool | float | None) -> float | None:
+    """ranks="all" samples system metrics unless told not to: that is what each rank adds."""
+    interval = resolve_interval(system_metrics)
+    if interval is None and system_metrics is None:
+        return DEFAULT_INTERVAL_S
+    return interval
+
+
+def inactive(name: str, info: RankInfo) -> InactiveExperiment:
+    _say_once("inactive", f"rank {info.rank} of {info.world_size} does not write a run (only rank 0 does; "
+                          f'track_experiment(..., ranks="all") shares one run among all ranks)')
+    return InactiveExperiment(name, info.rank, info.world_size)
+
+
+def join(root: Path, name: str, info: RankInfo, system_metrics: bool | float | None) -> InactiveExperiment:
+    """A non-zero rank of a ranks="all" run: wait for rank 0's claim and join it."""
+    meet = claim_dir(root, name)
+    folder = wait_for_run(meet) if meet is not None else None
+    if meet is None or folder is None:
+        why = "no job id in the environment (set SPECWEAVE_JOB_ID)" if meet is None else \
+            f"rank 0 did not create the run within {CLAIM_WAIT_S:g} s"
+        _say_once("join", f"rank {info.rank} cannot join the shared run ({why}); this rank does not write")
+        return InactiveExperiment(name, info.rank, info.world_size)
+    return RankMember(name, info.rank, info.world_size, folder, meet, interval_for_all(system_metrics))

@@ -1,0 +1,99 @@
+"""accelerate: a one-layer loop logs through SpecweaveTracker, given as an object or by its name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("accelerate")
+torch = pytest.importorskip("torch")
+
+from accelerate import Accelerator  # noqa: E402
+
+from specweave.accelerate import SpecweaveTracker  # noqa: E402
+
+
+def _train(accelerator: Accelerator) -> None:
+    accelerator.init_trackers("acc-project", config={"lr": 0.1, "optim": {"name": "sgd"}})
+    model = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model, opt = accelerator.prepare(model, opt)
+    for step in range(4):
+        loss = model(torch.randn(8, 4)).pow(2).mean()
+        accelerator.backward(loss)
+        opt.step()
+        opt.zero_grad()
+        accelerator.log({"loss": loss.item(), "note": "text is skipped"}, step=step * 10)
+    accelerator.end_training()
+
+
+def _check(run: Path) -> None:
+    assert json.loads((run / "params.json").read_text()) == {"lr": 0.1, "optim.name": "sgd"}
+    points = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [(p["key"], p["step"]) for p in points] == [("loss", 0), ("loss", 10), ("loss", 20), ("loss", 30)]
+    meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    assert meta["status"] == "completed" and meta["source"] == "accelerate"
+
+
+def test_tracker_object(project: Path) -> None:
+    tracker = SpecweaveTracker("acc-run")
+    _train(Accelerator(log_with=tracker, cpu=True))
+    assert tracker.experiment.name == "acc-run"
+    _check(tracker.experiment.path)
+
+
+def test_tracker_by_name(project: Path) -> None:
+    accelerator = Accelerator(log_with="specweave", cpu=True)
+    _train(accelerator)
+    (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
+    assert yaml.safe_load((run / "metadata.yaml").read_text())["name"] == "acc-project"
+    _check(run)
+
+
+_LAUNCHED = """
+import torch
+from accelerate import Accelerator
+from specweave.accelerate import SpecweaveTracker
+
+accelerator = Accelerator(log_with=SpecweaveTracker("two-procs"), cpu=True)
+accelerator.init_trackers("two-procs", config={"lr": 0.1, "procs": accelerator.num_processes})
+model = torch.nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+model, opt = accelerator.prepare(model, opt)
+for step in range(3):
+    loss = model(torch.randn(8, 4)).pow(2).mean()
+    accelerator.backward(loss)
+    opt.step()
+    opt.zero_grad()
+    accelerator.log({"loss": loss.item()}, step=step)
+accelerator.end_training()
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
+    """Launched by torchrun (accelerate 1.16's `accelerate launch --cpu` starts one process unless an MPI
+    setup is configured); accelerate reads torchrun's variables as `accelerate launch` sets them."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    (project / "launched.py").write_text(_LAUNCHED)
+    launcher = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
+           "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([launcher, "--standalone", "--nproc_per_node", "2", "launched.py"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
+    assert json.loads((run / "params.json").read_text()) == {"lr": 0.1, "procs": 2}
+    points = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [p["step"] for p in points if p["key"] == "loss"] == [0, 1, 2]
+    meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    assert meta["status"] == "completed" and meta["distributed"]["world_size"] == 2

@@ -1,0 +1,87 @@
+"""transformers Trainer: a tiny BERT built from a config trains a few steps with SpecweaveCallback."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("transformers")
+torch = pytest.importorskip("torch")
+
+_SETUP = """
+import torch
+from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+from specweave.huggingface import SpecweaveCallback
+
+torch.manual_seed(0)
+config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                    intermediate_size=32, max_position_embeddings=16, num_labels=2)
+model = BertForSequenceClassification(config)
+g = torch.Generator().manual_seed(0)
+rows = [{"input_ids": torch.randint(0, 50, (8,), generator=g), "attention_mask": torch.ones(8, dtype=torch.long),
+         "labels": torch.tensor(i % 2)} for i in range(32)]
+
+
+def arguments(out, **kw):
+    return TrainingArguments(output_dir=out, max_steps=6, logging_steps=2, per_device_train_batch_size=4,
+                             eval_strategy="steps", eval_steps=3, report_to="none", use_cpu=True,
+                             save_strategy="no", disable_tqdm=True, **kw)
+"""
+
+
+def _meta(path: Path) -> dict:
+    return yaml.safe_load((path / "metadata.yaml").read_text())
+
+
+def test_args_config_metrics_at_steps_and_the_model(project: Path, tmp_path: Path) -> None:
+    namespace: dict = {}
+    exec(_SETUP, namespace)  # noqa: S102 - the same code the failure test runs in a subprocess
+    from transformers import Trainer
+
+    from specweave import load_model
+    from specweave.huggingface import SpecweaveCallback
+
+    callback = SpecweaveCallback("bert-tiny", log_model=True)
+    trainer = Trainer(model=namespace["model"], args=namespace["arguments"](str(tmp_path / "out")),
+                      train_dataset=namespace["rows"], eval_dataset=namespace["rows"][:8], callbacks=[callback])
+    trainer.train()
+    exp = callback.experiment
+    params = json.loads((exp.path / "params.json").read_text())
+    assert params["args.max_steps"] == 6 and params["args.logging_steps"] == 2
+    assert params["model.hidden_size"] == 16 and params["model_class"] == "BertForSequenceClassification"
+    points = [json.loads(line) for line in (exp.path / "metrics.jsonl").read_text().splitlines()]
+    steps = {key: [p["step"] for p in points if p["key"] == key] for key in ("loss", "eval_loss", "learning_rate")}
+    assert steps == {"loss": [2, 4, 6], "eval_loss": [3, 6], "learning_rate": [2, 4, 6]}
+    assert any(p["key"] == "epoch" for p in points) and any(p["key"] == "train_runtime" for p in points)
+    meta = _meta(exp.path)
+    assert meta["status"] == "completed" and meta["source"] == "transformers"
+    model = load_model(exp.id, "model.pt")
+    assert type(model).__name__ == "BertForSequenceClassification" and model.config.hidden_size == 16
+
+
+@pytest.mark.slow
+def test_an_exception_in_training_marks_the_run_failed_with_its_traceback(project: Path, run_py,
+                                                                            tmp_path: Path) -> None:
+    code = _SETUP + textwrap.dedent("""
+        class Exploding(Trainer):
+            def training_step(self, model, inputs, num_items_in_batch=None):
+                if self.state.global_step == 3:
+                    raise FloatingPointError("loss is nan")
+                return super().training_step(model, inputs, num_items_in_batch)
+
+        Exploding(model=model, args=arguments("out"), train_dataset=rows, eval_dataset=rows[:8],
+                  callbacks=[SpecweaveCallback("boom")]).train()
+    """)
+    done = run_py(code, project, env={"HOME": str(tmp_path / "home")}, check=False, timeout=300)
+    assert done.returncode != 0 and "loss is nan" in done.stderr
+    (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
+    meta = _meta(run)
+    assert meta["status"] == "failed"
+    assert "FloatingPointError: loss is nan" in meta["notes"][-1]["text"]
+    assert "Traceback" in meta["notes"][-1]["text"] and "training_step" in meta["notes"][-1]["text"]
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
+            if json.loads(line)["key"] == "loss"] == [2]

@@ -1,0 +1,73 @@
+"""The framework integrations stay small, load only when used, and use only public names.
+
+Each module in skill/integrations/ written for one framework may import from the tracker only its
+public API (track_experiment, Experiment, the sweep and workflow helpers, the shared
+framework_runs helpers), may import no private module or name of anyone, and may touch no private
+attribute except its own (`self._x`). A change that reaches into the tracker's or the framework's
+internals fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+MODULES = ("lightning_logger", "hf_callback", "accelerate_tracker", "keras_cb", "xgboost_cb", "lightgbm_cb",
+           "catboost_cb", "optuna_cb", "ray_cb", "sklearn_autolog", "framework_runs")
+FACADES = ("lightning", "huggingface", "accelerate", "keras", "xgboost", "lightgbm", "catboost", "optuna", "ray",
+           "sklearn")
+ALLOWED_INTERNAL = {"..tracking.experiment", "..tracking.tracking", "..workflows.sweeps", "..workflows.common",
+                    ".framework_runs"}
+FRAMEWORKS = ("lightning", "transformers", "accelerate", "keras", "xgboost", "lightgbm", "catboost", "optuna",
+              "ray", "sklearn", "torch")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_public_names_only(module: str) -> None:
+    tree = ast.parse((REPO / "skill" / "integrations" / f"{module}.py").read_text())
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            where = "." * node.level + (node.module or "")
+            if node.level and where not in ALLOWED_INTERNAL:
+                problems.append(f"imports the tracker's internal module {where}")
+            if any(_private(part) for part in (node.module or "").split(".")):
+                problems.append(f"imports the private module {where}")
+            problems += [f"imports the private name {a.name} from {where}" for a in node.names if _private(a.name)]
+        elif isinstance(node, ast.Import):
+            problems += [f"imports {a.name}" for a in node.names if any(_private(p) for p in a.name.split("."))]
+        elif isinstance(node, ast.Attribute) and _private(node.attr):
+            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                problems.append(f"line {node.lineno}: touches the private attribute .{node.attr}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("module", MODULES[:-1])
+def test_sized_like_a_small_adapter(module: str) -> None:
+    assert 600 <= (REPO / "skill" / "integrations" / f"{module}.py").stat().st_size <= 4608
+
+
+def test_importing_specweave_loads_no_framework() -> None:
+    code = ("import sys, specweave\nspecweave.track_experiment; specweave.autolog; specweave.Experiment\n"
+            f"print(sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("facade", FACADES)
+def test_each_facade_names_its_extra(facade: str) -> None:
+    text = (REPO / "specweave" / f"{facade}.py").read_text()
+    assert "require(" in text and "__all__" in text
+    extras = (REPO / "pyproject.toml").read_text()
+    extra = text.split("require(", 1)[1].split(")", 1)[0].split(",")[1].strip().strip("\"'")
+    assert f"\n{extra} = [" in extras
