@@ -117,8 +117,10 @@ def clean(_: list[str]) -> int:
 def lock(_: list[str]) -> int:
     """Pin what the test environment resolved: `pip freeze` of .venv, less this package itself."""
     ensure_env("test")
-    frozen = subprocess.run([str(PYTHON), "-m", "pip", "freeze", "--exclude-editable"], cwd=REPO, check=True,
-                            capture_output=True, text=True).stdout.splitlines()
+    # `pip list --format=freeze` names a wheel installed from a file by its version (torch==2.13.0+cpu), where
+    # `pip freeze` would write the file's path, which another machine does not have.
+    frozen = subprocess.run([str(PYTHON), "-m", "pip", "list", "--format=freeze", "--exclude-editable"], cwd=REPO,
+                            check=True, capture_output=True, text=True).stdout.splitlines()
     keep = [line for line in frozen if line and not line.startswith(("-e ", "specweave-ml"))]
     CONSTRAINTS.write_text("# Written by `python3 tasks.py lock`: the versions the test extras resolve to.\n"
                            + "\n".join(sorted(keep, key=str.lower)) + "\n")
