@@ -212,11 +212,12 @@ def test_a_linked_lock_file_creates_nothing(world: dict[str, Path]) -> None:
     from skill.storage.locks import lock_path
 
     origin, outside = world["origin"], world["outside"]
-    meta = _exp(origin, INC, 3) / "metadata.yaml"
-    lock = lock_path(meta)
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.unlink(missing_ok=True)
-    lock.symlink_to(outside / "planted-by-a-lock")  # dangling: O_CREAT through it would make the file
+    # The locks of both files a note can go to: metadata.yaml (a running run) and edits.jsonl (a finished one).
+    for name in ("metadata.yaml", "edits.jsonl"):
+        lock = lock_path(_exp(origin, INC, 3) / name)
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.unlink(missing_ok=True)
+        lock.symlink_to(outside / "planted-by-a-lock")  # dangling: O_CREAT through it would make the file
     clone = commit_and_clone(world, "a linked lock")
     before = snapshot(world["tmp"], clone)
     done = sw_in(clone, world["home"], "add-note", "exp-003", "a note", "--increment", INC)
@@ -345,11 +346,12 @@ def test_objects_are_compared_by_hash_both_ways(world: dict[str, Path], monkeypa
     (remote / object_key(sha)).chmod(0o644)
     (remote / object_key(sha)).write_bytes(poisoned)
     clone = commit_and_clone(world, "a model", force=False)
-    pulled = Project(clone).pull_artifacts(source=str(remote))
-    assert pulled.copied == 0 and len(pulled.refused) == 1 and "sha256" in pulled.refused[0]
+    pulled = Project(clone).pull_artifacts(source=str(remote))  # the runs' point logs come; the model does not
+    assert len(pulled.refused) == 1 and "sha256" in pulled.refused[0]
+    assert not object_path(clone / ".specweave", sha).exists()
     # a good clone's push repairs the poisoned remote (sizes are equal: the hash decides)
     repaired = Project(origin).push_artifacts(to=str(remote))
-    assert (repaired.copied, repaired.already) == (1, 0), repaired
+    assert repaired.copied == 1 and not repaired.refused, repaired  # only the poisoned copy was sent again
     assert (remote / object_key(sha)).read_bytes() == good
     assert Project(clone).pull_artifacts(source=str(remote)).copied == 1
     # a clone whose own copy is damaged at the same size: push refuses to send it, pull replaces it
@@ -358,7 +360,7 @@ def test_objects_are_compared_by_hash_both_ways(world: dict[str, Path], monkeypa
     local.write_bytes(poisoned)
     other = world["tmp"] / "remote2"
     pushed = Project(clone).push_artifacts(to=str(other))
-    assert pushed.copied == 0 and "does not hash to its name" in pushed.refused[0]
+    assert len(pushed.refused) == 1 and "does not hash to its name" in pushed.refused[0]
     assert not (other / object_key(sha)).exists()
     assert Project(clone).pull_artifacts(source=str(remote)).copied == 1
     assert local.read_bytes() == good
@@ -366,6 +368,8 @@ def test_objects_are_compared_by_hash_both_ways(world: dict[str, Path], monkeypa
 
 def test_one_malformed_object_record_is_one_damaged_line(world: dict[str, Path],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from skill.storage.objects import object_path
+
     monkeypatch.setenv("XDG_CONFIG_HOME", str(world["home"] / ".config"))
     origin, sha, remote = _objects_world(world)
     meta = _exp(origin, INC, 1) / "metadata.yaml"
@@ -380,7 +384,8 @@ def test_one_malformed_object_record_is_one_damaged_line(world: dict[str, Path],
     assert "etc/passwd" in status.stdout and "not 64 hexadecimal digits" in status.stdout, status.stdout + status.stderr
     pulled = sw_in(clone, home, "artifacts", "pull", "--from", str(remote))
     assert pulled.returncode == 1, pulled.stdout + pulled.stderr  # one refused line; the good model came
-    assert "pulled 1 object" in pulled.stdout and pulled.stdout.count("refused:") == 1
+    assert pulled.stdout.startswith("pulled ") and pulled.stdout.count("refused:") == 1
+    assert object_path(clone / ".specweave", sha).exists()  # the good model came all the same
 
 
 # -- 7. I/O destinations come from the user ---------------------------------------------------------------
@@ -409,6 +414,9 @@ def test_a_cloned_ml_yaml_decides_no_destination(world: dict[str, Path], remote:
 
 
 def test_a_confirmed_remote_is_used_and_a_changed_one_asks_again(world: dict[str, Path]) -> None:
+    from skill.project import Project
+    from skill.storage.objects import object_key
+
     origin, home, outside = world["origin"], world["home"], world["outside"]
     from skill.tracking.tracking import track_experiment
 
@@ -422,7 +430,9 @@ def test_a_confirmed_remote_is_used_and_a_changed_one_asks_again(world: dict[str
     assert allowed.returncode == 0 and str(shared) in allowed.stdout
     assert (home / ".config/specweave-ml/allowed-remotes.json").is_file()  # the user's own config
     pushed = sw_in(clone, home, "artifacts", "push")
-    assert pushed.returncode == 0 and pushed.stdout.startswith("pushed 1 object"), pushed.stdout + pushed.stderr
+    assert pushed.returncode == 0 and pushed.stdout.startswith("pushed "), pushed.stdout + pushed.stderr
+    model = [a for a in Project(clone).experiment(exp.id, INC).meta.artifacts if a.kind == "model"][0]
+    assert (shared / object_key(model.sha256)).is_file()
     # a later commit moves the remote: asked again
     (origin / ".specweave/ml.yaml").write_text(f"artifacts:\n  remote: {outside / 'elsewhere'}\n")
     git(origin, "commit", "-qam", "moved")
