@@ -72,10 +72,13 @@ def test_sigkill_mid_import_then_again_duplicates_nothing(kind: str, tmp_path: P
     finally:
         returncode = proc.wait(timeout=60)
     assert returncode == -signal.SIGKILL, "the import ended before it could be killed mid-way"
-    assert list(staging.iterdir())  # it left a half-built run behind, out of the store's sight
+    # The kill lands either inside a run (a half-built one is left, out of the store's sight) or, by a few
+    # microseconds, between two runs: either way the import was cut with runs still to come.
+    half_built = list(staging.iterdir())
     cut = _runs(project)  # what a reader sees meanwhile: whole runs only
 
     report = import_runs(project, kind, source)
+    assert half_built or report.imported > 0, "the kill did not cut the import"
     assert report.damaged == 0 and report.imported + report.skipped == len(report.runs)
     assert report.skipped == len(cut) and (cut or kind == "csv")
     assert list(staging.iterdir()) == []  # the dead import's leftovers are gone

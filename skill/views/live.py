@@ -40,9 +40,13 @@ class StoreWatch:
         self.folders: dict[Path, tuple[Any, ...]] = {}
         self.offsets: dict[Path, int] = {}
         self.starts: dict[Path, float | None] = {}
+        self.settled: set[Path] = set()  # runs whose log went into the object store and was read to its end
         for folder, inc in self._folders():
             self.folders[folder] = self._meta_sig(folder)
-            self.offsets[folder] = (_sig(folder / METRICS_LOG_FILE) or (0, 0))[0]
+            live = _sig(folder / METRICS_LOG_FILE)
+            self.offsets[folder] = (live or (0, 0))[0]
+            if live is None:  # over before the page opened: the page fetched its points already
+                self.settled.add(folder)
 
     def _folders(self) -> list[tuple[Path, str]]:
         found = []
@@ -84,8 +88,10 @@ class StoreWatch:
         path = folder / METRICS_LOG_FILE
         sig = _sig(path)
         start = self.offsets.get(folder, 0)
-        if sig is None or sig[0] <= start:
-            if sig is not None and sig[0] < start:  # rewritten shorter (a repair): start again from its end
+        if sig is None:
+            return self._settled_tail(folder, start)
+        if sig[0] <= start:
+            if sig[0] < start:  # rewritten shorter (a repair): start again from its end
                 self.offsets[folder] = sig[0]
             return {}
         try:
@@ -97,6 +103,34 @@ class StoreWatch:
                 data = handle.read(min(sig[0] - start, MAX_READ))
         except OSError:
             return {}
+        return self._points(folder, data, start)
+
+    def _settled_tail(self, folder: Path, start: int) -> dict[str, list[list[Any]]]:
+        """A run that ended between two polls: schema 3 moved its live log, byte for byte, into the object
+        store (gzipped), so the points logged after the last poll are read from there, once."""
+        from ..storage.run_summary import open_settled_log
+
+        if folder in self.settled:
+            return {}
+        handle = open_settled_log(folder, [])
+        if handle is None:  # not settled yet (a moment between the two steps), or not in this clone
+            return {}
+        self.settled.add(folder)
+        with handle:
+            skip, head = start, b""
+            while skip > 0:  # the bytes already pushed; the first of them give the run's first time
+                chunk = handle.read(min(skip, 1 << 20))
+                if not chunk:
+                    return {}
+                head = head or chunk
+                skip -= len(chunk)
+            data = handle.read(MAX_READ)
+        if folder not in self.starts:
+            self.starts[folder] = _ts((head or data).split(b"\n", 1)[0])
+        return self._points(folder, data, start)
+
+    def _points(self, folder: Path, data: bytes, start: int) -> dict[str, list[list[Any]]]:
+        """The whole lines of `data` (read from offset `start` of the log) as points per metric."""
         end = data.rfind(b"\n")
         if end < 0:
             return {}
