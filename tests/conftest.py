@@ -73,6 +73,35 @@ def checkout_state(repo: Path = REPO) -> list[str] | None:
     return sorted(entries)
 
 
+# -- the suite writes nothing into the real HOME ------------------------------------------------------
+# Libraries the tests drive keep caches and settings in HOME (matplotlib, wandb, keras, mlflow, chromium,
+# pip, git): every test process, and every subprocess it starts, gets a HOME made for this run instead.
+_REAL_HOME_KEY = pytest.StashKey["tuple[str | None, str] | None"]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import shutil
+    import tempfile
+
+    if os.environ.get("SPECWEAVE_TEST_REAL_HOME") == "1":
+        return
+    home = tempfile.mkdtemp(prefix="specweave-ml-test-home-")
+    # Commits in clones (which have no repository config) need an identity, as a person's ~/.gitconfig gives.
+    Path(home, ".gitconfig").write_text("[user]\n\tname = Test\n\temail = test@example.com\n"
+                                        "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
+    config.stash[_REAL_HOME_KEY] = (os.environ.get("HOME"), home)
+    os.environ["HOME"] = home
+    for var in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        os.environ.pop(var, None)
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_REAL_HOME_KEY, None)
+    if saved is not None and saved[0] is not None:
+        os.environ["HOME"] = saved[0]
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Record the checkout's state. `SPECWEAVE_TEST_NO_CHECKOUT_CHECK=1` skips the check, for a working
     tree that people edit while the suite runs (their edits would read as the run's)."""

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +213,35 @@ def tool_calls(tool: Any, refs: list[str], incs: list[str]) -> list[dict[str, An
     return list(unique.values())
 
 
+# -- a server in its own process -----------------------------------------------------------------------
+def server_env() -> dict[str, str]:
+    """The environment for a server subprocess: this checkout importable, no token or root of the caller's."""
+    base = {k: v for k, v in os.environ.items() if k not in ("SPECWEAVE_MCP_TOKEN", "SPECWEAVE_ROOT")}
+    return {**base, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "SPECWEAVE_QUIET": "1"}
+
+
+@contextlib.contextmanager
+def http_server(root: Path, token: str) -> Iterator[str]:
+    """`python -m mcp_server` over streamable HTTP on a free loopback port; yields its /mcp URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "mcp_server", "--root", str(root), "--transport", "http",
+                             "--port", str(port), "--token", token], env=server_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "the server exited"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            assert time.monotonic() < deadline, "the server did not start listening"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from skill.storage.run_summary import full_log_bytes
 import yaml
 
 pytest.importorskip("accelerate")
@@ -32,7 +34,7 @@ def _train(accelerator: Accelerator) -> None:
 
 def _check(run: Path) -> None:
     assert json.loads((run / "params.json").read_text()) == {"lr": 0.1, "optim.name": "sgd"}
-    points = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
     assert [(p["key"], p["step"]) for p in points] == [("loss", 0), ("loss", 10), ("loss", 20), ("loss", 30)]
     meta = yaml.safe_load((run / "metadata.yaml").read_text())
     assert meta["status"] == "completed" and meta["source"] == "accelerate"
@@ -93,7 +95,7 @@ def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
     assert json.loads((run / "params.json").read_text()) == {"lr": 0.1, "procs": 2}
-    points = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
     assert [p["step"] for p in points if p["key"] == "loss"] == [0, 1, 2]
     meta = yaml.safe_load((run / "metadata.yaml").read_text())
     assert meta["status"] == "completed" and meta["distributed"]["world_size"] == 2

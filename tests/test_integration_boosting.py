@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
+from skill.storage.run_summary import full_log_bytes
 from specweave import load_model
 
 
@@ -21,7 +22,7 @@ def _data():
 
 def _points(run: Path) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
-    for line in (run / "metrics.jsonl").read_text().splitlines():
+    for line in full_log_bytes(run).decode().splitlines():
         point = json.loads(line)
         out.setdefault(point["key"], []).append(point["step"])
     return out

@@ -7,6 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from skill.storage.run_summary import full_log_bytes
 import yaml
 
 pytest.importorskip("transformers")
@@ -53,7 +55,7 @@ def test_args_config_metrics_at_steps_and_the_model(project: Path, tmp_path: Pat
     params = json.loads((exp.path / "params.json").read_text())
     assert params["args.max_steps"] == 6 and params["args.logging_steps"] == 2
     assert params["model.hidden_size"] == 16 and params["model_class"] == "BertForSequenceClassification"
-    points = [json.loads(line) for line in (exp.path / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(exp.path).decode().splitlines()]
     steps = {key: [p["step"] for p in points if p["key"] == key] for key in ("loss", "eval_loss", "learning_rate")}
     assert steps == {"loss": [2, 4, 6], "eval_loss": [3, 6], "learning_rate": [2, 4, 6]}
     assert any(p["key"] == "epoch" for p in points) and any(p["key"] == "train_runtime" for p in points)
@@ -83,5 +85,5 @@ def test_an_exception_in_training_marks_the_run_failed_with_its_traceback(projec
     assert meta["status"] == "failed"
     assert "FloatingPointError: loss is nan" in meta["notes"][-1]["text"]
     assert "Traceback" in meta["notes"][-1]["text"] and "training_step" in meta["notes"][-1]["text"]
-    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in full_log_bytes(run).decode().splitlines()
             if json.loads(line)["key"] == "loss"] == [2]

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from skill.storage.run_summary import full_log_bytes
 import yaml
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("keras") is None or importlib.util.find_spec("torch") is None,
@@ -35,7 +37,7 @@ def test_epochs_batches_params_and_the_model(project: Path, run_py, tmp_path: Pa
     run = Path(out["path"])
     assert out["same"]
     steps: dict[str, list[int]] = {}
-    for line in (run / "metrics.jsonl").read_text().splitlines():
+    for line in full_log_bytes(run).decode().splitlines():
         point = json.loads(line)
         steps.setdefault(point["key"], []).append(point["step"])
     assert steps["loss"] == steps["val_loss"] == [0, 1]

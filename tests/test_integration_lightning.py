@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from skill.storage.run_summary import full_log_bytes
 import yaml
 
 pytest.importorskip("lightning")
@@ -58,7 +60,7 @@ def test_hparams_metrics_checkpoint_and_status(project: Path, tmp_path: Path) ->
     exp = logger.experiment
     params = json.loads((exp.path / "params.json").read_text())
     assert params["lr"] == 0.05 and params["nested.depth"] == 2 and params["fail_at"] == -1
-    points = [json.loads(line) for line in (exp.path / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(exp.path).decode().splitlines()]
     steps = [p["step"] for p in points if p["key"] == "train_loss"]
     assert steps == list(range(12))  # 6 batches x 2 epochs, each at Lightning's global step
     meta = _meta(exp)

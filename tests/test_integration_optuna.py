@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from skill.storage.run_summary import full_log_bytes
 import yaml
 
 optuna = pytest.importorskip("optuna")
@@ -72,6 +74,6 @@ def test_two_workers_share_one_parent(project: Path, tmp_path: Path) -> None:
     assert metas[parents[0]]["best_trial"]["number"] == study.best_trial.number
     pruned_run, pruned = children[4]
     assert "pruned" in pruned["tags"]
-    steps = [json.loads(line)["step"] for line in (pruned_run / "metrics.jsonl").read_text().splitlines()
+    steps = [json.loads(line)["step"] for line in full_log_bytes(pruned_run).decode().splitlines()
              if json.loads(line)["key"] == "intermediate_value"]
     assert steps == [0, 1]

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from skill.storage.run_summary import full_log_bytes
 import yaml
 
 ray = pytest.importorskip("ray")
@@ -41,7 +43,7 @@ def test_trials_as_children_with_the_best_marked(project: Path, tmp_path: Path, 
     assert children[3][1]["status"] == "failed" and "x=3 blows up" in children[3][1]["notes"][-1]["text"]
     assert {children[x][1]["status"] for x in (0, 1, 2, 4)} == {"completed"}
     run, meta = children[4]
-    points = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
     assert [(p["step"], p["value"]) for p in points if p["key"] == "score"] == [(1, 4.0), (2, 8.0), (3, 12.0)]
     assert [p["step"] for p in points if p["key"] == "nested/loss"] == [1, 2, 3]
     assert [x for x, (_r, m) in children.items() if "best" in m["tags"]] == [best.config["x"]] == [4]

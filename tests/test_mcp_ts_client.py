@@ -11,27 +11,21 @@ real HOME; without node/npm the test is skipped.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import HOSTILE, make_hostile_store, tool_calls
+from mcp_fixtures import HOSTILE, http_server, make_hostile_store, server_env, tool_calls
 from npm_tools import npm_package
 
 from mcp_server.server import build_server
-from tests.conftest import REPO, init_repo
+from tests.conftest import init_repo
 
 TS_SDK_VERSION = "1.32.2"
 SCRIPT = Path(__file__).parent / "ts_client" / "client.mjs"
@@ -68,11 +62,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str
     return root, anyio.run(go)
 
 
-def _env() -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("SPECWEAVE_MCP_TOKEN", "SPECWEAVE_ROOT")}
-    return {**base, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-
-
 def _node(run_dir: Path, calls: list[dict[str, Any]], *argv: str, env: dict[str, str]) -> dict[str, Any]:
     (run_dir / "calls.json").write_text(json.dumps(calls))
     done = subprocess.run(["node", "client.mjs", argv[0], "calls.json", *argv[1:]], cwd=run_dir, env=env,
@@ -92,36 +81,10 @@ def _check(answer: dict[str, Any], calls: list[dict[str, Any]]) -> None:
     assert shown and all(r["links"] for r in shown)
 
 
-@contextlib.contextmanager
-def _http_server(root: Path) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "mcp_server", "--root", str(root), "--transport", "http",
-                             "--port", str(port), "--token", TOKEN], env=_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "the server exited"
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            assert time.monotonic() < deadline, "the server did not start listening"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_typescript_client_over_stdio_accepts_every_answer(ts_client: Path,
                                                           store: tuple[Path, list[dict[str, Any]]]) -> None:
     root, calls = store
-    answer = _node(ts_client, calls, "stdio", sys.executable, "-m", "mcp_server", "--root", str(root), env=_env())
+    answer = _node(ts_client, calls, "stdio", sys.executable, "-m", "mcp_server", "--root", str(root), env=server_env())
     _check(answer, calls)
     assert any(r["name"] == "list_experiments" and HOSTILE in r["text"] for r in answer["results"])
 
@@ -129,8 +92,8 @@ def test_typescript_client_over_stdio_accepts_every_answer(ts_client: Path,
 def test_typescript_client_over_streamable_http_accepts_every_answer(ts_client: Path,
                                                                     store: tuple[Path, list[dict[str, Any]]]) -> None:
     root, calls = store
-    with _http_server(root) as url:
-        answer = _node(ts_client, calls, "http", url, env={**_env(), "MCP_TOKEN": TOKEN})
+    with http_server(root, TOKEN) as url:
+        answer = _node(ts_client, calls, "http", url, env={**server_env(), "MCP_TOKEN": TOKEN})
     _check(answer, calls)
 
 
@@ -139,7 +102,7 @@ def test_typescript_client_sees_unknown_tools_as_invalid_params_and_typos_refuse
     root, _ = store
     calls = [{"name": "show_experimnet", "arguments": {"experiment": "exp-001"}},
              {"name": "list_experiments", "arguments": {"limt": 5}}]
-    answer = _node(ts_client, calls, "stdio", sys.executable, "-m", "mcp_server", "--root", str(root), env=_env())
+    answer = _node(ts_client, calls, "stdio", sys.executable, "-m", "mcp_server", "--root", str(root), env=server_env())
     unknown, typo = answer["results"]
     assert "-32602" in unknown["thrown"] and "did you mean 'show_experiment'" in unknown["thrown"]
     assert typo["isError"] and "did you mean 'limit'" in typo["text"] and "\n" not in typo["text"]

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from skill.storage.run_summary import full_log_bytes
 import yaml
 
 from skill.errors import InvalidInput
@@ -67,7 +69,7 @@ def test_ranks_each_gives_every_process_its_own_run(project: Path, monkeypatch: 
     monkeypatch.setenv("SLURM_NTASKS", "4")
     with track_experiment("worker", ranks="each") as exp:
         exp.log_metric("loss", 1.0)
-    assert type(exp) is Experiment and (exp.path / "metrics.jsonl").read_text().count("loss") == 1
+    assert type(exp) is Experiment and full_log_bytes(exp.path).decode().count("loss") == 1
 
 
 def test_a_nonzero_rank_writes_nothing_and_says_so_once(project: Path, run_py) -> None:
@@ -149,7 +151,7 @@ def _torchrun(project: Path, tmp_path: Path, *modes: str) -> subprocess.Complete
 
 
 def _points(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    return [json.loads(line) for line in full_log_bytes(run).decode().splitlines() if line]
 
 
 def _run_named(project: Path, name: str) -> Path:
