@@ -7,7 +7,6 @@ The README's "What a cloned repository can and cannot make this tool do" is the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -17,8 +16,9 @@ from typing import Any
 
 import anyio
 import pytest
+import yaml
 from mcp import Client
-from mcp_fixtures import INC, OTHER, make_project
+from mcp_fixtures import INC, make_project
 
 from mcp_server.server import build_server
 from tests.conftest import REPO, git, init_repo
@@ -300,9 +300,10 @@ def test_an_edited_environment_file_is_damage_and_never_adopted(world: dict[str,
     # the victim's next run, in the same environment, names the file by the same hash: it is rewritten true
     done = py_in(clone, home, NEW_RUN.format(inc=INC))
     assert done.stdout.startswith("WROTE"), done.stdout + done.stderr
-    fixed = (clone / ".specweave/environments" / env_file.name)
-    if fixed.exists():
-        assert "evil-package" not in fixed.read_text()
+    written = yaml.safe_load((Path(done.stdout.split(None, 1)[1].strip()) / "metadata.yaml").read_text())
+    if written["environment"] == env_file.stem:  # the same environment: its file is written true again
+        assert "evil-package" not in (clone / ".specweave/environments" / env_file.name).read_text()
+    # (another environment, the victim's own, has a file of its own, and the poisoned one stays flagged)
     new = sw_in(clone, home, "show-experiment", "intruded", "--increment", INC, "--json")
     assert "evil-package" not in new.stdout and new.returncode == 0
 

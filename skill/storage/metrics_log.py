@@ -68,6 +68,8 @@ def format_point(key: str, value: float, step: int, ts: float) -> str:
 
 # Points kept in memory while they cannot be written (a full disk), about 100 bytes each.
 MAX_BUFFERED = 1_000_000
+# Points formatted and appended in one write: about 5 MB of text.
+FLUSH_CHUNK = 50_000
 
 
 class MetricsBuffer:
@@ -127,28 +129,32 @@ class MetricsBuffer:
         return len(self._buf)
 
     def flush(self) -> bool:
-        """Append buffered points as JSON lines (one write) and rewrite the summary; True when all is
-        on disk. Never raises for a full disk: see `_append`."""
+        """Append buffered points as JSON lines and rewrite the summary; True when all is on disk. Never
+        raises for a full disk: see `_append`. Written FLUSH_CHUNK points at a time, so a loop that logged
+        a million points between two flushes does not need their text all at once in memory as well."""
         popleft = self._buf.popleft
-        buf = [popleft() for _ in range(len(self._buf))]
-        if not buf:
-            return self._write_summary()
-        key_json = self._key_json
-        lines = []
-        append = lines.append
-        for key, value, step, ts in buf:
-            if value - value == 0.0:  # finite: repr() is the shortest exact JSON form
-                shown = repr(value)
-            else:
-                shown = json.dumps(encode_float(value))
-            append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
-        if not self._append("".join(lines).encode("utf-8")):
-            self._requeue(buf)
-            return False
-        latest = self._latest
-        for key, value, _step, _ts in buf:
-            latest[key] = value
-        self._summary_dirty = True
+        wrote = False
+        while self._buf:
+            buf = [popleft() for _ in range(min(len(self._buf), FLUSH_CHUNK))]
+            key_json = self._key_json
+            lines = []
+            append = lines.append
+            for key, value, step, ts in buf:
+                if value - value == 0.0:  # finite: repr() is the shortest exact JSON form
+                    shown = repr(value)
+                else:
+                    shown = json.dumps(encode_float(value))
+                append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
+            if not self._append("".join(lines).encode("utf-8")):
+                self._requeue(buf)
+                if wrote:
+                    self._write_summary()
+                return False
+            del lines
+            latest = self._latest
+            for key, value, _step, _ts in buf:
+                latest[key] = value
+            self._summary_dirty = wrote = True
         return self._write_summary()
 
     def _append(self, data: bytes) -> bool:

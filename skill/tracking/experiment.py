@@ -205,7 +205,10 @@ class Experiment:
             meta = self._meta.model_copy(deep=True)
             for change in self._pending:
                 if change is not None:
-                    change(meta)
+                    try:
+                        change(meta)
+                    except OSError:  # a change that writes (the environment file) on a full disk: the
+                        pass  # picture goes without it; the writer retries it when space returns
             return meta
 
     def __repr__(self) -> str:

@@ -79,9 +79,9 @@ def detect_rank() -> RankInfo:
     """This process's global rank and the job's world size.
 
     torch.distributed when a process group is up (only if torch is already imported: asking never
-    imports it), then accelerate's state when it was created, then the launchers' variables:
-    RANK/WORLD_SIZE (torchrun, accelerate launch, deepspeed), PMI/Open MPI, SLURM_PROCID/SLURM_NTASKS,
-    and Lightning's NODE_RANK/LOCAL_RANK. A single process is rank 0 of 1.
+    imports it), then the launchers' variables: RANK/WORLD_SIZE (torchrun, accelerate launch,
+    deepspeed), PMI/Open MPI, SLURM_PROCID/SLURM_NTASKS, and Lightning's NODE_RANK/LOCAL_RANK, then
+    accelerate's state of several processes. A single process is rank 0 of 1.
     """
     dist = sys.modules.get("torch.distributed")
     if dist is not None:
@@ -90,11 +90,6 @@ def detect_rank() -> RankInfo:
                 return RankInfo(dist.get_rank(), dist.get_world_size(), "torch.distributed")
         except Exception:  # a half-torn-down group: fall back to the environment
             pass
-    state_mod = sys.modules.get("accelerate.state")
-    if state_mod is not None:
-        shared = getattr(getattr(state_mod, "PartialState", None), "_shared_state", None)
-        if shared and "num_processes" in shared:
-            return RankInfo(int(shared.get("process_index", 0)), int(shared["num_processes"]), "accelerate")
     for rank_var, size_var in (("RANK", "WORLD_SIZE"), ("PMI_RANK", "PMI_SIZE"),
                                ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
         rank = _env_int(rank_var)
@@ -106,6 +101,14 @@ def detect_rank() -> RankInfo:
         per_node = _env_int("LOCAL_WORLD_SIZE") or 0
         rank = node * per_node + local if per_node else local
         return RankInfo(rank, max(_env_int("WORLD_SIZE") or rank + 1, rank + 1), "LOCAL_RANK")
+    # Last, accelerate's state, for processes it started without the variables above; a state of one
+    # process says nothing the default does not (and one left from an earlier Accelerator in this process
+    # must not outvote the launcher's variables).
+    state_mod = sys.modules.get("accelerate.state")
+    if state_mod is not None:
+        shared = getattr(getattr(state_mod, "PartialState", None), "_shared_state", None)
+        if shared and int(shared.get("num_processes", 1)) > 1:
+            return RankInfo(int(shared.get("process_index", 0)), int(shared["num_processes"]), "accelerate")
     return RankInfo(0, 1, "single process")
 
 
