@@ -245,3 +245,23 @@ def http_server(root: Path, token: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+async def listed_calls(client: Any, *, answered_only: bool = False) -> list[dict[str, Any]]:
+    """Calls of every listed tool over the store's own increments and references (see `tool_calls`);
+    with `answered_only`, one per tool: the first the client sees answered without an error."""
+    tools = (await client.list_tools()).tools
+    incs = [r["id"] for r in (await client.call_tool("list_increments", {})).structured_content["increments"]]
+    refs = []
+    for inc in incs:
+        page = await client.call_tool("list_experiments", {"increment": inc, "limit": 500})
+        refs += [r["ref"] for r in page.structured_content["experiments"]]
+    calls = []
+    for tool in tools:
+        for args in tool_calls(tool, refs, incs):
+            if answered_only and (await client.call_tool(tool.name, args)).is_error:
+                continue
+            calls.append({"name": tool.name, "arguments": args})
+            if answered_only:
+                break
+    return calls

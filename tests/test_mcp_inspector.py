@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import make_project, tool_calls
+from mcp_fixtures import listed_calls, make_project
 from npm_tools import npm_package
 
 from mcp_server.server import build_server
@@ -40,19 +40,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str
 
     async def go() -> list[dict[str, Any]]:
         async with Client(build_server(root)) as client:
-            tools = (await client.list_tools()).tools
-            incs = [r["id"] for r in (await client.call_tool("list_increments", {})).structured_content["increments"]]
-            refs = []
-            for inc in incs:
-                page = await client.call_tool("list_experiments", {"increment": inc, "limit": 500})
-                refs += [r["ref"] for r in page.structured_content["experiments"]]
-            chosen = []
-            for tool in tools:  # the first generated call the official client sees answered
-                for args in tool_calls(tool, refs, incs):
-                    if not (await client.call_tool(tool.name, args)).is_error:
-                        chosen.append({"name": tool.name, "arguments": args})
-                        break
-        return chosen
+            return await listed_calls(client, answered_only=True)
 
     return root, anyio.run(go)
 

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import HOSTILE, http_server, make_hostile_store, server_env, tool_calls
+from mcp_fixtures import HOSTILE, http_server, listed_calls, make_hostile_store, server_env
 from npm_tools import npm_package
 
 from mcp_server.server import build_server
@@ -51,13 +51,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str
 
     async def go() -> list[dict[str, Any]]:
         async with Client(build_server(root)) as client:
-            tools = (await client.list_tools()).tools
-            incs = [r["id"] for r in (await client.call_tool("list_increments", {})).structured_content["increments"]]
-            refs = []
-            for inc in incs:
-                page = await client.call_tool("list_experiments", {"increment": inc, "limit": 500})
-                refs += [r["ref"] for r in page.structured_content["experiments"]]
-        return [{"name": t.name, "arguments": args} for t in tools for args in tool_calls(t, refs, incs)]
+            return await listed_calls(client)
 
     return root, anyio.run(go)
 
