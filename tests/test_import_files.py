@@ -45,9 +45,12 @@ def wandb_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 def test_wandb_offline_runs_come_in_with_config_history_summary_and_files(project: Path, wandb_runs) -> None:
     base, logged = wandb_runs
     report = import_runs(project, "wandb", str(base))
-    assert (report.imported, report.damaged, report.increments) == (2, 0, ["0001-vision"])
+    assert (report.imported, report.damaged, report.increments) == (3, 0, ["0001-vision"])
     ours = imported(project)
+    group = ours.pop("group:vision/sweep-1")  # the W&B group: a parent run, its members its children
+    assert group.name == "sweep-1" and group.meta.parent is None and group.meta.tags == ["wandb.group=sweep-1"]
     assert set(ours) == set(logged)
+    assert {rec.meta.parent for rec in ours.values()} == {group.id}
     for run_id, what in logged.items():
         rec = ours[run_id]
         n = int(what["name"].rsplit("-", 1)[1])
@@ -66,7 +69,7 @@ def test_wandb_offline_runs_come_in_with_config_history_summary_and_files(projec
         assert "requirements.txt" in arts
 
     again = import_runs(project, "wandb", str(base / "wandb"))  # the same runs, pointed at otherwise
-    assert (again.imported, again.skipped, again.points) == (0, 2, 0)
+    assert (again.imported, again.skipped, again.points) == (0, 3, 0)
 
 
 def test_a_cut_or_broken_wandb_file(project: Path, wandb_runs, tmp_path: Path) -> None:
@@ -85,10 +88,11 @@ def test_a_cut_or_broken_wandb_file(project: Path, wandb_runs, tmp_path: Path) -
     assert sum(1 for _ in records(files[0])) > 10
 
     report = import_runs(project, "wandb", str(copy))
-    assert (report.imported, report.damaged) == (1, 1)
+    assert (report.imported, report.damaged) == (2, 1)  # the cut run and its group's parent run
     assert "bad checksum" in [r.problem for r in report.runs if r.action == "damaged"][0]
-    assert [r.status for r in imported(project).values()] == ["killed"]  # no exit record: interrupted
-    names = {a.name for r in imported(project).values() for a in r.meta.artifacts}
+    runs = {k: r for k, r in imported(project).items() if not k.startswith("group:")}
+    assert [r.status for r in runs.values()] == ["killed"]  # no exit record: interrupted
+    names = {a.name for r in runs.values() for a in r.meta.artifacts}
     assert "requirements.txt" in names and "leak.txt" not in names
 
 

@@ -11,7 +11,8 @@ parsed by wandb's own protobuf classes.
 Mapping: the W&B project is the group (an increment named after it), the run's
 display name its name; config (run record and config updates, nested dicts
 flattened to `a.b`) the params; tags the tags, the W&B group and job type the tags
-`wandb.group=<g>` and `wandb.job_type=<t>`; notes the description; history rows
+`wandb.group=<g>` and `wandb.job_type=<t>`; a W&B group also a parent run (named after it, written
+before its first member) whose children are its members; notes the description; history rows
 the points (keys below `_` left out, nested keys joined with `/`, step `_step`,
 time `_timestamp`); system stats the `system/<name>` points; summary-only
 numbers one point each; the exit code the status; `files/` the artifacts.
@@ -158,6 +159,7 @@ class WandbReader(Reader):
 
     def runs(self) -> Iterator[SourceRun | DamagedRun]:
         matched = 0
+        groups: set[str] = set()
         for path in self.files:
             try:
                 run = self._read_run(path)
@@ -171,6 +173,13 @@ class WandbReader(Reader):
             if self.project is not None and run.group != self.project:
                 continue
             matched += 1
+            group = run.extra.get("wandb_group")
+            if group:  # a W&B group is a parent run, written before its first member
+                parent = group_run(run, str(group))
+                if parent.run_id not in groups:
+                    groups.add(parent.run_id)
+                    yield parent
+                run.parent_run_id = parent.run_id
             yield run
         if self.project is not None and not matched:
             raise NotFound("W&B project", self.project, [])
@@ -247,6 +256,8 @@ class WandbReader(Reader):
 
     def points(self, run: SourceRun) -> Iterator[Point]:
         """History rows and system stats in file order, then the summary-only numbers (at the last step)."""
+        if run.run_id.startswith(GROUP_PREFIX):  # a group's parent run logged nothing of its own
+            return
         path = self._file_of[run.run_id]
         last_step, last_ts = 0, run.started.timestamp() if run.started else 0.0
         stats = 0
@@ -287,6 +298,8 @@ class WandbReader(Reader):
     def artifacts(self, run: SourceRun, scratch: Path) -> Iterator[tuple[str, Path]]:
         """The run's `files/`. `wandb.save` puts a link there to the file it saved: such a link is followed
         only to a regular file inside the folder that holds `wandb/` (the project it ran in), never out of it."""
+        if run.run_id.startswith(GROUP_PREFIX):
+            return
         folder = self._file_of[run.run_id].parent / "files"
         if not folder.is_dir() or folder.is_symlink():
             return
@@ -301,6 +314,18 @@ class WandbReader(Reader):
                 target = link.resolve()
                 if target.is_file() and fence in target.parents:
                     yield link.relative_to(folder).as_posix(), target
+
+
+GROUP_PREFIX = "group:"
+
+
+def group_run(member: SourceRun, group: str) -> SourceRun:
+    """The parent run that stands for a W&B group (W&B's grouping of runs, as an MLflow parent holds its
+    nested runs): named after the group, in the member's project, with nothing logged of its own."""
+    project = member.extra.get("wandb_project") or member.group
+    return SourceRun(run_id=f"{GROUP_PREFIX}{project}/{group}", name=group, group=member.group,
+                     tags=[f"wandb.group={group}"], description=f"W&B group {group}", started=member.started,
+                     fingerprint=f"group:{group}", extra={"wandb_project": project, "wandb_group": group})
 
 
 def _flat(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
