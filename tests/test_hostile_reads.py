@@ -310,7 +310,9 @@ def test_show_and_history_of_a_long_log_over_mcp_stay_small(tmp_path: Path) -> N
     """, tmp_path)
     assert out["steps"] == 150_000 and out["total"] == 150_000
     assert out["kept"] == 200  # the MCP face's default (mcp_server.tools_read.POINTS): answers stay under 8 KB
-    assert out["peak"] - out["base"] < 60, out
+    # This process's own peak (VmHWM; see the test above): the first read settles the 300,000-point log
+    # (schema 3), about 60 MB here, linear in the run's length.
+    assert out["peak"] - out["base"] < 80, out
 
 
 @pytest.mark.parametrize("damage, problem", [
