@@ -35,6 +35,7 @@ from ..storage.metafile import update_meta
 from ..storage.metrics_log import MetricsBuffer, count_log_keys, summarize_log
 from ..storage.store import experiment_dirs, read_metadata
 from ..storage.validate import MAX_NAME, MAX_NOTE, MAX_TAG, is_utf8
+from ..tracking.experiment import flatten_params
 from .models import ImportedRun, ImportReport, Origin, Reader, SourceRun
 
 STAGING_DIR = "import"  # .specweave/cache/import/<pid>-<folder>: runs being built
@@ -54,19 +55,11 @@ def _text(value: str, limit: int, single_line: bool = False) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
-        for key, inner in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
-    else:
-        out[prefix] = value
-
-
 def flat_params(params: dict[str, Any]) -> dict[str, Any]:
     """Params as the tracker stores them: nested dicts flattened to `a.b`, values JSON-safe."""
     flat: dict[str, Any] = {}
     for key, value in params.items():
-        _flatten(_text(str(key), 1000, single_line=True), value, flat)
+        flat.update(flatten_params({_text(str(key), 1000, single_line=True): value}))  # the tracker's own rule
     out = {}
     for key, value in flat.items():
         try:
