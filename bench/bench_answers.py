@@ -44,7 +44,7 @@ def indented(data: Any) -> int:
 def make_store(root: Path, runs: int) -> None:
     from mcp_fixtures import clone_runs
 
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     with track_experiment("run", increment="0001-bench", root=root) as exp:
@@ -122,7 +122,7 @@ def main() -> int:
         failed |= parts > TOOLS_BUDGET
     root = scratch("answers-history")
     try:
-        from skill.tracking.tracking import track_experiment
+        from skill.tracking.track import track_experiment
 
         subprocess.run(["git", "init", "-q", str(root)], check=True)
         with track_experiment("long", increment="0001-long", root=root) as exp:

@@ -51,7 +51,7 @@ def runs() -> list[tuple[dict, list[float], float]]:
 
 
 def make_store(root: Path, data: list[tuple[dict, list[float], float]]) -> None:
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     for i, (params, curve, accuracy) in enumerate(data):

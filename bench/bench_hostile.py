@@ -42,7 +42,7 @@ KEYS = ("loss", "accuracy", "lr", "grad_norm")
 BUILD = r"""
 import math, sys
 from pathlib import Path
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 root, points, runs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 keys = KEYS
 for n in range(runs):

@@ -35,7 +35,7 @@ from tests.mlflow_server import running_mlflow_server  # noqa: E402
 
 
 def build_store(root: Path, n: int, points: int) -> None:
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     for i in range(n):

@@ -40,7 +40,7 @@ def curve(i: int) -> list[float]:
 
 
 def make_store(root: Path) -> None:
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     for i in range(RUNS):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from skill.controls import escape_controls
 from skill.errors import AmbiguousReference, InvalidInput, NotFound, SpecweaveError
-from skill.models import Increment
+from skill.schemas.records import Increment
 from skill.project import Project
 
 P = ParamSpec("P")

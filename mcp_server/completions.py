@@ -21,7 +21,7 @@ def increment_ids(project: Project, prefix: str) -> list[str]:
 
 def experiment_ids(project: Project, prefix: str, increment: str | None) -> list[str]:
     from skill.storage.ids import parse_dir, readable_id
-    from skill.storage.store import experiment_names
+    from skill.storage.run_records import experiment_names
 
     try:
         incs = [project.increment(increment)] if increment else project.increments()

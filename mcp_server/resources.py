@@ -112,7 +112,7 @@ def register(server: MCPServer, project: Project) -> None:
                      description="Every experiment of the increment: params, latest metrics, status, tags.")
     @resource_errors
     async def experiments(increment: str) -> str:
-        from skill.models import ExperimentSummary
+        from skill.schemas.records import ExperimentSummary
 
         rows = [ExperimentSummary.from_record(r).model_dump(mode="json") for r in project.experiments(increment)]
         return json.dumps(rows, indent=2, ensure_ascii=False)

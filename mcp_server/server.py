@@ -4,7 +4,7 @@
     server = build_server("/path/to/project", read_only=True)
 
 Start-up stays as fast as the SDK allows: registration imports only the tools'
-light result models (`skill.analysis.results`); the comparison, export and living-docs
+light result models (`skill.schemas.reports`); the comparison, export and living-docs
 logic, pandas and jinja2 load inside the tools that use them, on first call.
 """
 

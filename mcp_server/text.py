@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from skill.analysis.render import short_duration, short_number
-from skill.models import full_ref
+from skill.schemas.records import full_ref
 
 from .answers import FIRST_RUN
 

@@ -20,7 +20,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 
-from skill.analysis.results import DEFAULT_TOP, ComparisonPage, Decision, ExportResult, SyncResult
+from skill.schemas.reports import DEFAULT_TOP, ComparisonPage, Decision, ExportResult, SyncResult
 
 from .answers import LIST_BUDGET, answer, fit, link_comparison, link_experiment, link_living_docs
 from .boundary import READ, WRITE_APPEND, WRITE_IDEMPOTENT, Project, default_increment, tool_errors
@@ -88,7 +88,7 @@ def register(server: MCPServer, project: Project) -> None:
         fields: list[str] | None = None,
         write_report: bool = True,
     ) -> Annotated[CallToolResult, ComparisonPage]:
-        from skill.analysis.results import comparison_page
+        from skill.analysis.ranking import comparison_page
 
         from . import text
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from mcp_types import CallToolResult
 
-from skill.repro.results import ExperimentDiff
+from skill.schemas.reproduction import ExperimentDiff
 
 from .answers import answer
 from .boundary import READ, tool_errors

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 
 # list_experiments' page when no limit is given: DEFAULT_LIMIT rows, fewer when they are large (answers.fit)
 from skill.analysis.paging import DEFAULT_LIMIT as PAGE
-from skill.analysis.results import ExperimentShown, MetricHistory
-from skill.models import ExperimentPage, Increment
+from skill.schemas.reports import ExperimentShown, MetricHistory
+from skill.schemas.records import ExperimentPage, Increment
 
 from .answers import LIST_BUDGET, answer, fit, link_experiment, link_experiments
 from .boundary import READ, Project, default_increment, tool_errors

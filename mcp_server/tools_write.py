@@ -9,7 +9,7 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 
-from skill.models import ExperimentSummary, Note
+from skill.schemas.records import ExperimentSummary, Note
 
 from .answers import answer, link_experiment
 from .boundary import WRITE_APPEND, WRITE_IDEMPOTENT, Project, tool_errors
@@ -20,7 +20,7 @@ def register(server: MCPServer, project: Project) -> None:
     @tool_errors
     async def add_note(experiment: str, text: str, increment: str | None = None) -> Annotated[CallToolResult, Note]:
         """Append a timestamped note to an experiment (why it failed, what to try next)."""
-        from skill.models import full_ref
+        from skill.schemas.records import full_ref
 
         from . import text as texts
 

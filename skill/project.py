@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, ReadOnly, UnsafePath
 from .layout import SPECWEAVE_DIR
-from .models import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
+from .schemas.records import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
 from .storage.paths import find_root
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .analysis.export import ExportResult
     from .analysis.history import MetricHistory
     from .analysis.living_docs import SyncResult
-    from .repro.results import ExperimentDiff, ReproducePlan, ReproduceResult
+    from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
     from .storage.decisions import Decision
     from .storage.memo import Memo
 
@@ -103,7 +103,7 @@ class Project:
         `where` is the safe filter grammar (`metrics.auc > 0.8 and params.max_depth <= 6`), `sort` like
         `-metrics.auc` or `metrics.auc desc`; a misspelt field is refused with the nearest known names.
         """
-        from .storage.store import list_all_experiments, list_experiments
+        from .storage.run_records import list_all_experiments, list_experiments
 
         if all_increments:
             if increment:
@@ -135,14 +135,14 @@ class Project:
 
     def _lookup(self, ref: str, increment: str | None) -> tuple[Path, str] | None:
         """The memo's (folder, increment) for a reference while the store's structure is unchanged."""
-        from .storage.store import validate_experiment_ref
+        from .storage.run_records import validate_experiment_ref
 
         if self._memo is None:
             return None
         return self._memo.lookup(self.root, validate_experiment_ref(ref), increment or None)
 
     def _locate(self, ref: str, increment: str | None, found: tuple[Path, str] | None) -> ExperimentRecord:
-        from .storage.store import find_experiment, load_experiment, validate_experiment_ref
+        from .storage.run_records import find_experiment, load_experiment, validate_experiment_ref
 
         if found is not None:
             from .storage.selection import with_selection
@@ -155,7 +155,7 @@ class Project:
 
     def detail(self, ref: str, increment: str | None = None) -> ExperimentDetail:
         """An experiment in full: the record plus min/max/last/steps of each metric, path relative."""
-        from .storage.store import metric_summaries
+        from .storage.run_records import metric_summaries
 
         memo = self._memo
         found = self._lookup(ref, increment)
@@ -283,7 +283,7 @@ class Project:
             increment: str | None = None) -> ExperimentSummary:
         """Add and remove tags; the experiment as it is afterwards."""
         from .storage.edits import set_tags
-        from .storage.store import load_experiment
+        from .storage.run_records import load_experiment
 
         self.require_writable("tag_experiment")
         if not add and not remove:
@@ -294,7 +294,7 @@ class Project:
 
     def set_status(self, ref: str, status: str, increment: str | None = None) -> ExperimentSummary:
         from .storage.edits import set_status
-        from .storage.store import load_experiment
+        from .storage.run_records import load_experiment
 
         self.require_writable("set_status")
         record = self.experiment(ref, increment)
@@ -423,7 +423,7 @@ class Project:
         """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
         most `max_points` keeping every bucket's min and max. A views.CurveSet."""
         from .views.curves import DEFAULT_CURVE_POINTS, make_curve, read_points, validate_curve_points
-        from .views.models import CurveSet
+        from .schemas.pages import CurveSet
         from .views.table import run_key
 
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)

@@ -18,9 +18,9 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "track_experiment": "skill.tracking.tracking",
+    "track_experiment": "skill.tracking.track",
     "Experiment": "skill.tracking.experiment",
-    "ExperimentMetadata": "skill.models",
+    "ExperimentMetadata": "skill.schemas.records",
     "SpecweaveError": "skill.errors",
     "InvalidInput": "skill.errors",
     "NotFound": "skill.errors",
@@ -98,9 +98,9 @@ if TYPE_CHECKING:
     from skill.integrations.sklearn_autolog import autolog
     from skill.integrations.tensorboard_cb import TensorBoardCallback
     from skill.integrations.wandb_mirror import configure_wandb
-    from skill.models import ExperimentMetadata
+    from skill.schemas.records import ExperimentMetadata
     from skill.tracking.experiment import Experiment
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
     from skill.workflows.artifact_capture import track_artifacts
     from skill.workflows.autotrack import AutoTracker
     from skill.workflows.crossval import track_cross_validation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from skill.models import ExperimentRecord, Increment
+from skill.schemas.records import ExperimentRecord, Increment
 from skill.project import Project
 
 if TYPE_CHECKING:

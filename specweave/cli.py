@@ -62,7 +62,7 @@ def _whole_number(text: str) -> int | str:
 
 # -- commands -------------------------------------------------------------------------------
 def _summaries(records: list[Any]) -> list[Any]:
-    from skill.models import ExperimentSummary
+    from skill.schemas.records import ExperimentSummary
 
     return [ExperimentSummary.from_record(r) for r in records]
 
@@ -112,7 +112,7 @@ def _list_columns(project: Any, args: argparse.Namespace, records: list[Any]) ->
 def cmd_list_experiments(args: argparse.Namespace) -> int:
     from skill.analysis.paging import first
     from skill.analysis.render import column_numbers, short_duration
-    from skill.storage.store import pipeline_order
+    from skill.storage.run_records import pipeline_order
 
     project = _project(args)
     if args.all and args.increment:

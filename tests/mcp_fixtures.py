@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 
 INC = "0042-recommendation-model"
 OTHER = "0043-ranking"

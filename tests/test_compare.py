@@ -241,7 +241,7 @@ def test_cross_validation_helper_metrics(tmp_path: Path) -> None:
 def test_every_face_of_an_overriding_decision_names_both_runs(tmp_path: Path) -> None:
     """The agent's answer (structured and text) and the CLI's JSON carry the same verdict as Python."""
     from mcp_server import text
-    from skill.analysis.results import comparison_page
+    from skill.analysis.ranking import comparison_page
 
     inc = seed_comparison_store(tmp_path)
     write_decision(inc, "exp-003-lightgbm", "Nearly as accurate, 30% faster to train")

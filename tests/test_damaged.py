@@ -18,7 +18,7 @@ from skill.analysis.compare import compare_experiments
 from skill.analysis.living_docs import sync_living_docs
 from skill.storage.fileio import to_jsonable
 from skill.storage.index import index_path
-from skill.storage.store import list_all_experiments, list_experiments
+from skill.storage.run_records import list_all_experiments, list_experiments
 
 INC = "0042-recommendation-model"
 
@@ -167,7 +167,7 @@ def test_cache_folder_is_git_ignored(project: Path) -> None:
 def test_metadata_fast_path_reads_what_yaml_reads(tmp_path: Path, tail: str) -> None:
     from skill.errors import DamagedFile
     from skill.storage.fileio import read_yaml
-    from skill.storage.store import read_metadata
+    from skill.storage.run_records import read_metadata
 
     path = tmp_path / "metadata.yaml"
     path.write_text("schema_version: 1\nid: exp-001-a\nnotes: []\n" + tail, encoding="utf-8")
@@ -182,7 +182,7 @@ def test_metadata_fast_path_reads_what_yaml_reads(tmp_path: Path, tail: str) -> 
 
 
 def test_metadata_written_by_the_tracker_takes_the_fast_path(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import skill.storage.store
+    import skill.storage.run_records
     from skill.storage.fileio import read_yaml
     from specweave import track_experiment
 
@@ -196,12 +196,12 @@ def test_metadata_written_by_the_tracker_takes_the_fast_path(project: Path, monk
     def no_full_parse(*_args: object) -> None:
         raise AssertionError("the full YAML parse was used")
 
-    monkeypatch.setattr(skill.storage.store, "read_yaml", no_full_parse)
-    monkeypatch.setattr(skill.storage.store, "load_yaml_text", no_full_parse)
-    data = skill.storage.store.read_metadata(path)
+    monkeypatch.setattr(skill.storage.run_records, "read_yaml", no_full_parse)
+    monkeypatch.setattr(skill.storage.run_records, "load_yaml_text", no_full_parse)
+    data = skill.storage.run_records.read_metadata(path)
     assert data == expected and data["environment"]  # schema 2: the subset reader takes the whole file
     # a version-1 file (the package list inline, at its end) too
     v1 = {**expected, "schema_version": 1, "packages": {f"pkg-{i}": f"1.{i}.0" for i in range(50)}}
     v1.pop("environment")
     path.write_text(dumps_yaml(v1))
-    assert skill.storage.store.read_metadata(path) == v1
+    assert skill.storage.run_records.read_metadata(path) == v1

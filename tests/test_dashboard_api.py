@@ -193,7 +193,7 @@ def test_events_push_a_new_run_and_ctrl_c_stops_the_server_with_streams_open(ser
         assert response.status == 200 and response.headers["content-type"].startswith("text/event-stream")
         assert read_event(response) == "event: hello\ndata: {}"
         conns.append((conn, response))
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     with track_experiment("gbm-d", increment=INC, root=project) as exp:
         exp.log_metric("accuracy", 0.5)

@@ -156,7 +156,7 @@ def test_a_run_that_logs_while_the_page_is_open_appears_without_a_reload(server:
     page.evaluate("window.swLoaded = performance.timeOrigin")
     script = (
         "import sys, time\n"
-        "from skill.tracking.tracking import track_experiment\n"
+        "from skill.tracking.track import track_experiment\n"
         f"with track_experiment('live-run', increment={INC!r}, root={str(project)!r}) as exp:\n"
         "    exp.log_params({'max_depth': 9})\n"
         "    for step in range(3):\n"

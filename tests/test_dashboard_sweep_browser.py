@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from skill.project import Project
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 from tests.conftest import REPO
 from tests.test_dashboard_api import start_ui
 from tests.test_dashboard_browser import CHROMIUM, browser, open_page  # noqa: F401 - the browser fixture
@@ -141,7 +141,7 @@ def test_a_live_run_is_drawn_while_ten_are_selected(sweep: tuple[str, Path], bro
     assert page.evaluate("window.swState.selection.size") == 10
     script = (
         "import sys\n"
-        "from skill.tracking.tracking import track_experiment\n"
+        "from skill.tracking.track import track_experiment\n"
         f"with track_experiment('live-run', increment={INC!r}, root={str(project)!r}, system_metrics=False) as exp:\n"
         "    exp.log_params({'lr': 0.05, 'seed': 9})\n"
         "    for step in range(5):\n"

@@ -10,7 +10,7 @@ from fixed_store import seed_comparison_store
 
 from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.storage.decisions import log_decision, read_decisions
-from skill.storage.store import list_experiments
+from skill.storage.run_records import list_experiments
 
 
 def tags_of(root: Path) -> dict[str, list[str]]:

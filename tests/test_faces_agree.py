@@ -19,8 +19,9 @@ from mcp import Client
 from mcp_fixtures import INC, OTHER, make_project
 
 from mcp_server.server import build_server
-from skill.analysis.results import ExperimentShown, comparison_page
-from skill.models import ExperimentSummary
+from skill.analysis.ranking import comparison_page
+from skill.schemas.reports import ExperimentShown
+from skill.schemas.records import ExperimentSummary
 from skill.project import Project
 from tests.conftest import REPO
 

@@ -242,7 +242,7 @@ def test_a_linked_experiments_folder_takes_no_new_run(world: dict[str, Path]) ->
 
 
 def test_a_linked_store_is_neither_read_nor_written(world: dict[str, Path]) -> None:
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     other = init_repo(world["outside"] / "other-project")
     with track_experiment("their-secret", increment=INC, root=other) as exp:
@@ -325,7 +325,7 @@ def test_an_oversized_environment_file_costs_nothing_to_read(world: dict[str, Pa
 def _objects_world(world: dict[str, Path]) -> tuple[Path, str, Path]:
     """The origin with a model in the object store, pushed to a remote folder; the model's sha256."""
     from skill.project import Project
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     origin = world["origin"]
     with track_experiment("with-model", increment=INC, root=origin) as exp:
@@ -394,7 +394,7 @@ def test_one_malformed_object_record_is_one_damaged_line(world: dict[str, Path],
                                     "reference://", "http://127.0.0.1:9/objects", "memory://x"])
 def test_a_cloned_ml_yaml_decides_no_destination(world: dict[str, Path], remote: str) -> None:
     origin, home, outside = world["origin"], world["home"], world["outside"]
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     with track_experiment("with-model", increment=INC, root=origin) as exp:
         exp.save_model({"weights": [1, 2, 3]})
@@ -419,7 +419,7 @@ def test_a_confirmed_remote_is_used_and_a_changed_one_asks_again(world: dict[str
     from skill.storage.objects import object_key
 
     origin, home, outside = world["origin"], world["home"], world["outside"]
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     with track_experiment("with-model", increment=INC, root=origin) as exp:
         exp.save_model({"weights": [1, 2, 3]})
@@ -493,7 +493,7 @@ def test_log_decision_says_when_a_later_decision_still_holds(world: dict[str, Pa
 # -- 10. the markdown the tracker commits is inert --------------------------------------------------------
 def test_user_text_adds_no_html_and_no_script_links_to_committed_markdown(world: dict[str, Path]) -> None:
     origin, home = world["origin"], world["home"]
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     with track_experiment("html", increment=INC, root=origin) as exp:
         exp.log_params({"<svg onload=alert(1)>": "<img src=x onerror=alert(2)>"})

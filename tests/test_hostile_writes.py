@@ -21,7 +21,7 @@ from skill.analysis.living_docs import docs_path, sync_living_docs
 from skill.errors import InvalidInput, SpecweaveError, UnsafePath
 from skill.storage.decisions import log_decision, read_decisions
 from skill.storage.edits import add_note
-from skill.storage.store import find_experiment
+from skill.storage.run_records import find_experiment
 from tests.conftest import REPO, git, sw
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}

@@ -21,7 +21,7 @@ MODULES = ("lightning_logger", "hf_callback", "accelerate_tracker", "keras_cb", 
            "catboost_cb", "optuna_cb", "ray_cb", "sklearn_autolog", "framework_runs")
 FACADES = ("lightning", "huggingface", "accelerate", "keras", "xgboost", "lightgbm", "catboost", "optuna", "ray",
            "sklearn")
-ALLOWED_INTERNAL = {"..tracking.experiment", "..tracking.tracking", "..workflows.sweeps", "..workflows.common",
+ALLOWED_INTERNAL = {"..tracking.experiment", "..tracking.track", "..workflows.sweeps", "..workflows.common",
                     ".framework_runs"}
 FRAMEWORKS = ("lightning", "transformers", "accelerate", "keras", "xgboost", "lightgbm", "catboost", "optuna",
               "ray", "sklearn", "torch")

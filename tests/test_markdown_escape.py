@@ -12,7 +12,7 @@ from skill.analysis.compare import compare_experiments
 from skill.analysis.export import export_experiments
 from skill.analysis.living_docs import docs_path, sync_living_docs
 from skill.analysis.render import md_cell, md_table
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 
 INC = "0042-recommendation-model"
 NASTY_VALUE = "x|y\nz\\|w"

@@ -17,7 +17,7 @@ from mcp import Client
 from mcp_fixtures import THREE, clone_runs, make_three_increments
 
 from mcp_server.server import build_server
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 
 BUDGET = 8000  # bytes of text, and of structured content, in a default answer
 TOOLS_LIST_BUDGET = 12 * 1024

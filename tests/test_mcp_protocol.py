@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_fixtures import INC, make_project
 
 from mcp_server.server import build_server
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 from tests.conftest import REPO
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

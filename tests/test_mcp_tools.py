@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_fixtures import INC, OTHER, make_project
 
 from mcp_server.server import build_server
-from skill.storage.store import find_experiment
+from skill.storage.run_records import find_experiment
 
 MODES = ("auto", "legacy")
 

@@ -11,7 +11,7 @@ mlflow = pytest.importorskip("mlflow")
 
 from skill.errors import InvalidInput  # noqa: E402
 from skill.storage.external import metric_history  # noqa: E402
-from skill.storage.store import list_experiments  # noqa: E402
+from skill.storage.run_records import list_experiments  # noqa: E402
 
 
 def _exp_dir(project: Path) -> Path:
@@ -206,7 +206,7 @@ def test_runs_kept_by_mlflow_refuse_edits_with_one_line(project: Path) -> None:
 
 
 def test_find_experiment_reaches_runs_kept_by_mlflow(project: Path) -> None:
-    from skill.storage.store import find_experiment
+    from skill.storage.run_records import find_experiment
     from specweave import configure_mlflow
 
     configure_mlflow(increment="0042")

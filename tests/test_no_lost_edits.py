@@ -18,7 +18,7 @@ from fixed_store import seed_comparison_store
 from skill.analysis.living_docs import docs_path, sync_living_docs
 from skill.errors import InvalidInput
 from skill.storage.decisions import log_decision, read_decisions
-from skill.storage.store import find_experiment
+from skill.storage.run_records import find_experiment
 from tests.conftest import REPO, sw
 from skill.storage.run_summary import full_log_bytes
 
@@ -96,7 +96,7 @@ def test_two_processes_tagging_and_noting_at_once_lose_nothing(project: Path, ru
     code = """
 import sys
 from skill.storage.edits import add_note, set_tags
-from skill.storage.store import find_experiment
+from skill.storage.run_records import find_experiment
 from pathlib import Path
 rec = find_experiment(Path("."), "exp-003", "0042")
 for i in range(40):

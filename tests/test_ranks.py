@@ -19,7 +19,7 @@ import yaml
 from skill.errors import InvalidInput
 from skill.tracking.experiment import Experiment
 from skill.tracking.ranks import InactiveExperiment, detect_rank, resolve_ranks
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 
 from conftest import REPO
 

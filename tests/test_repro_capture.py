@@ -16,7 +16,7 @@ from skill.errors import InvalidInput
 from skill.project import Project
 from skill.repro.capture import MAX_FILE_BYTES, MAX_TOTAL_BYTES, param_seeds
 from skill.repro.gitwork import scratch_env, tree_of
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 
 SCRIPT = '''\
 import sys
@@ -221,7 +221,7 @@ def test_folder_dataframe_and_dvc_fingerprints(project: Path) -> None:
 
 
 def test_data_version_keeps_working_and_diffs(project: Path) -> None:
-    from skill.models import ExperimentMetadata
+    from skill.schemas.records import ExperimentMetadata
 
     for version in ("v1", "v2"):
         with track_experiment(ExperimentMetadata(name="dv", data_version=version), root=project, increment="0001"):

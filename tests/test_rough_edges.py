@@ -19,7 +19,7 @@ from skill.analysis.compare import compare_experiments, cv_std
 from skill.analysis.query import filter_records, sort_records
 from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.project import Project
-from skill.storage.store import list_experiments
+from skill.storage.run_records import list_experiments
 from tests.conftest import REPO, init_repo
 
 RECORDS = [
@@ -188,7 +188,7 @@ def test_living_docs_follow_the_primary_metric_of_the_latest_comparison(project:
 @pytest.mark.parametrize("name", ["model.onnx", "model.safetensors", "model.bin", "model.json", "model.keras",
                                   "model.pb", "nested/model.txt"])
 def test_save_model_refuses_a_format_it_cannot_write(project: Path, name: str) -> None:
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     with track_experiment("formats") as exp:
         with pytest.raises(InvalidInput) as err:
@@ -204,7 +204,7 @@ def test_save_model_refuses_a_format_it_cannot_write(project: Path, name: str) -
 
 
 def test_onnx_message_says_what_would_work(project: Path) -> None:
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     with track_experiment("onnx") as exp, pytest.raises(InvalidInput, match="torch.onnx.export"):
         exp.save_model({"w": 1}, "model.onnx")
@@ -224,7 +224,7 @@ def test_an_onnx_proto_is_written_as_onnx(project: Path) -> None:
     onnx = pytest.importorskip("onnx")
     from onnx import helper
 
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
     from specweave import load_model
 
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
@@ -244,7 +244,7 @@ def saved_model(project: Path):
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
 
     X, y = make_classification(n_samples=60, n_features=4, random_state=1)
     model = LogisticRegression(max_iter=200).fit(X, y)
@@ -333,7 +333,7 @@ def test_a_torch_model_round_trips(project: Path, run_py) -> None:
 
 # -- 7. a per-step history DataFrame -------------------------------------------------------------------------
 def test_metric_history_dataframe(project: Path) -> None:
-    from skill.tracking.tracking import track_experiment
+    from skill.tracking.track import track_experiment
     from specweave import metric_history_dataframe
 
     with track_experiment("curves", "0003-curves") as exp:

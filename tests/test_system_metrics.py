@@ -10,7 +10,7 @@ import pytest
 
 from skill.errors import InvalidInput
 from skill.tracking.system_metrics import DEFAULT_INTERVAL_S, SystemSampler, resolve_interval
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 from skill.storage.run_summary import full_log_bytes
 
 

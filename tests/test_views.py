@@ -15,7 +15,7 @@ import pytest
 
 from skill.errors import InvalidInput, NotFound
 from skill.project import Project
-from skill.tracking.tracking import track_experiment
+from skill.tracking.track import track_experiment
 from skill.views.curves import ema, minmax_indices, sparkline
 from skill.views.live import StoreWatch
 from tests.conftest import REPO

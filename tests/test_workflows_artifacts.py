@@ -9,8 +9,8 @@ import pytest
 
 from skill.errors import InvalidInput, NotFound, UnsafePath
 from skill.project import Project
-from skill.storage.store import find_experiment, list_experiments
-from skill.tracking.tracking import track_experiment
+from skill.storage.run_records import find_experiment, list_experiments
+from skill.tracking.track import track_experiment
 from skill.workflows.artifact_capture import track_artifacts
 
 

@@ -13,7 +13,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
 from skill.errors import InvalidInput
 from skill.storage.metrics_log import read_metric_points
-from skill.storage.store import find_experiment
+from skill.storage.run_records import find_experiment
 from skill.workflows.crossval import FOLDS_FILE, track_cross_validation
 
 X, Y = make_classification(n_samples=60, n_features=4, weights=[0.7, 0.3], random_state=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from skill.errors import InvalidInput
-from skill.storage.store import find_experiment, list_experiments
+from skill.storage.run_records import find_experiment, list_experiments
 from skill.workflows.pipeline import ExperimentPipeline, pipeline_tag
 
 

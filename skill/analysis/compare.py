@@ -47,16 +47,16 @@ from typing import Any, Literal
 
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR
-from ..models import ExperimentRecord, Increment
+from ..schemas.records import ExperimentRecord, Increment
 from ..storage.decisions import read_decisions_checked
 from ..storage.fileio import atomic_write, read_text_nofollow
 from ..storage.gitfiles import ensure_merge_rules
 from ..storage.increments import resolve_increment
 from ..storage.locks import file_lock
 from ..storage.paths import make_dirs_within
-from ..storage.store import increment_records, match_records, pipeline_order
+from ..storage.run_records import increment_records, match_records, pipeline_order
 from .render import cell_number, md_table, render, short_duration, short_number
-from .results import Comparison, ComparisonRow, Goal
+from ..schemas.reports import Comparison, ComparisonRow, Goal
 
 MAX_PARAM_COLUMNS = 8
 

@@ -23,15 +23,15 @@ from typing import Any, Literal
 
 from ..errors import InvalidInput, UnsafePath
 from ..layout import EXPORTS_DIR, SPECWEAVE_DIR
-from ..models import ExperimentRecord
+from ..schemas.records import ExperimentRecord
 from ..storage.fileio import atomic_write, decode_number, to_jsonable
 from ..storage.gitfiles import ignore_folder
 from ..storage.increments import resolve_increment
 from ..storage.paths import make_dirs_within, safe_relative
-from ..storage.store import increment_records
+from ..storage.run_records import increment_records
 from .query import filter_records, sort_records
 from .render import md_cell, render, short_number
-from .results import ExportResult
+from ..schemas.reports import ExportResult
 
 ExportFormat = Literal["csv", "json", "markdown", "md"]
 _FIXED = ["id", "name", "status", "increment", "parent", "stage", "tags", "author", "started", "duration_s", "damaged"]
@@ -94,7 +94,7 @@ def experiments_dataframe(root: Path, increments: list[str] | None = None) -> An
     from ..storage.external import external_records
     from ..storage.increments import list_increments
     from ..storage.index import cached_dicts, record_json
-    from ..storage.store import experiment_dirs, load_experiment
+    from ..storage.run_records import experiment_dirs, load_experiment
 
     incs = [resolve_increment(root, ref) for ref in increments] if increments else list_increments(root, details=False)
     rows: list[dict[str, Any]] = []
@@ -229,7 +229,7 @@ def metric_history_dataframe(root: Path, ref: str, increment: str | None = None,
 
     import pandas as pd
 
-    from ..storage.store import find_experiment, metric_points_with_source
+    from ..storage.run_records import find_experiment, metric_points_with_source
 
     record = find_experiment(root, ref, increment)
     points, damaged, source = metric_points_with_source(record)

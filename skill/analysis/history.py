@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
-from ..models import ExperimentRecord, MetricPoint
+from ..schemas.records import ExperimentRecord, MetricPoint
 from ..storage.downsample import minmax_indices
-from .results import DEFAULT_MAX_POINTS, MAX_MAX_POINTS, MetricHistory, MetricSeries
+from ..schemas.reports import DEFAULT_MAX_POINTS, MAX_MAX_POINTS, MetricHistory, MetricSeries
 
 
 def validate_max_points(max_points: object) -> int:

@@ -25,16 +25,16 @@ from typing import Any
 
 from ..errors import DamagedFile
 from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
-from ..models import Increment
+from ..schemas.records import Increment
 from ..storage.fileio import read_text_nofollow, replace_into, temp_file_for
 from ..storage.gitfiles import ensure_merge_rules
 from ..storage.increments import list_increments, resolve_increment
 from ..storage.locks import file_lock
 from ..storage.paths import make_dirs_within
-from ..storage.store import increment_records
+from ..storage.run_records import increment_records
 from .compare import compare_experiments, read_config
 from .render import md_cell, render, short_number, template_module
-from .results import SyncResult
+from ..schemas.reports import SyncResult
 
 TEMPLATE = "ml-experiments.md.j2"
 _BEGIN = "<!-- specweave-ml:begin {} -->"

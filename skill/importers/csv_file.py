@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from .models import DamagedRun, Point, Reader, SourceRun
+from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 
 _SNIFF_BYTES = 64 * 1024
 csv.field_size_limit(1 << 20)  # one cell of at most 1 MiB: a bound, not the 128 KiB default's surprise

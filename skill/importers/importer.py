@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..layout import CACHE_DIR, SPECWEAVE_DIR
 from ..storage.locks import file_lock
-from .models import KINDS, DamagedRun, ImportedRun, ImportReport, Reader, SourceRun
+from ..schemas.sources import KINDS, DamagedRun, ImportedRun, ImportReport, Reader, SourceRun
 from .writer import ImportWriter
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import InvalidInput, NotFound
 from ..storage.fileio import MAX_READ_BYTES
 from .mlflow_source import local_artifacts, source_run
-from .models import DamagedRun, Point, Reader, SourceRun
+from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 
 # MLflow's RunStatus numbers, as the file store writes them.
 _STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..integrations.optional import require
-from .models import DamagedRun, Point, Reader, SourceRun
+from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 
 _EVENTS = "events.out.tfevents."
 

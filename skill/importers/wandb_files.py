@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import InvalidInput, NotFound
 from ..integrations.optional import require
 from .mlflow_source import local_artifacts
-from .models import DamagedRun, Point, Reader, SourceRun
+from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 
 _HEADER = struct.Struct("<4sHB")
 _IDENT, _MAGIC = b":W&B", 0xBEE1

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import SpecweaveError
 from ..layout import CACHE_DIR, CLAIMS_DIR, EXPERIMENTS_DIR, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, SPECWEAVE_DIR
-from ..models import ArtifactInfo, ExperimentMeta, GitInfo, Increment, Note
+from ..schemas.records import ArtifactInfo, ExperimentMeta, GitInfo, Increment, Note
 from ..storage.artifacts import write_artifact
 from ..storage.fileio import atomic_write, dumps_json, encode_float, to_jsonable
 from ..storage.gitfiles import ignore_cache
@@ -33,10 +33,10 @@ from ..storage.increments import create_increment, list_increments, resolve_incr
 from ..storage.liveness import pid_alive
 from ..storage.metafile import update_meta
 from ..storage.metrics_log import MetricsBuffer, count_log_keys, summarize_log
-from ..storage.store import experiment_dirs, read_metadata
+from ..storage.run_records import experiment_dirs, read_metadata
 from ..storage.validate import MAX_NAME, MAX_NOTE, MAX_TAG, is_utf8
 from ..tracking.experiment import flatten_params
-from .models import ImportedRun, ImportReport, Origin, Reader, SourceRun
+from ..schemas.sources import ImportedRun, ImportReport, Origin, Reader, SourceRun
 
 STAGING_DIR = "import"  # .specweave/cache/import/<pid>-<folder>: runs being built
 FLUSH_EVERY = 50_000  # points held in memory at most before they are appended
@@ -133,7 +133,7 @@ class ImportWriter:
                 if self.dry_run:
                     inc = f"{self.increment_ref or '0001-experiments'} (new)"
                 else:
-                    from ..tracking.tracking import increment_for  # the zero-config rule of logging
+                    from ..tracking.track import increment_for  # the zero-config rule of logging
 
                     inc = increment_for(self.root, self.increment_ref)[0]
         else:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 
 
 def open_run(name: str, *, experiment: Experiment | None = None, source: str, **options: Any) -> Experiment:

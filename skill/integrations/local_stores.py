@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..layout import EXPERIMENTS_DIR, MLFLOW_DB
-from ..models import Increment
+from ..schemas.records import Increment
 from ..storage.gitfiles import ensure_lines
 
 MLFLOW_ARTIFACTS = "mlartifacts"

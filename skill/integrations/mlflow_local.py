@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from ..config import team_tracking_uri
 from ..layout import STATUSES
-from ..models import ArtifactInfo, ExperimentMeta, ExperimentRecord, GitInfo, Increment, Note
+from ..schemas.records import ArtifactInfo, ExperimentMeta, ExperimentRecord, GitInfo, Increment, Note
 from ..storage.ids import slugify
 from ..storage.paths import find_root
 from . import local_stores
@@ -99,7 +99,7 @@ def configure_mlflow(
     experiment is named after the increment id. Returns where MLflow now logs.
     """
     mlflow = require("mlflow", "mlflow")
-    from ..tracking.tracking import increment_for  # the same resolution (and zero-config creation) as logging
+    from ..tracking.track import increment_for  # the same resolution (and zero-config creation) as logging
 
     project = find_root(root)
     inc, _created = increment_for(project, increment)

@@ -32,9 +32,9 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, SpecweaveError
 from ..layout import CACHE_DIR, METADATA_FILE, TMP_DIR
-from ..models import ExperimentRecord, MetricPoint
+from ..schemas.records import ExperimentRecord, MetricPoint
 from ..storage.increments import list_increments, resolve_increment
-from ..storage.store import experiment_dirs, load_experiment, metric_points_with_source
+from ..storage.run_records import experiment_dirs, load_experiment, metric_points_with_source
 from .mlflow_local import (
     NOTE_TAG,
     STATUS_TO_MLFLOW,

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from ..models import ExperimentRecord, Increment, MetricPoint
+from ..schemas.records import ExperimentRecord, Increment, MetricPoint
 from .mlflow_local import read_runs
 
 log = logging.getLogger("specweave.external")

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 from ..workflows.common import estimator_params, log_fold_scores, model_name, param_value
 from ..workflows.sweeps import SWEEP_TAG, combination_name, sweep_tag
 

@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import increment_for, track_experiment
+from ..tracking.track import increment_for, track_experiment
 from .optional import require
 
 _PLACEHOLDER_RE = re.compile(r"^(?P<number>\d{4}[A-Z]?)(?:-[a-z0-9-]*)?\.\.\.$")

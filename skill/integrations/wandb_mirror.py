@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import increment_for, track_experiment
+from ..tracking.track import increment_for, track_experiment
 from . import local_stores
 from .optional import require
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import CaptureInfo, GitInfo, LeftOut
+from ..schemas.records import CaptureInfo, GitInfo, LeftOut
 from .gitwork import NOT_STORE, git, on_remote, out, toplevel
 
 PATCH_FILE = "code.patch"

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..layout import CACHE_DIR, SPECWEAVE_DIR
-from ..models import DatasetInfo
+from ..schemas.records import DatasetInfo
 from ..storage.validate import MAX_NAME, validate_text
 
 CACHE_FILE = "fingerprints.json"

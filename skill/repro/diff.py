@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..models import ExperimentRecord
+from ..schemas.records import ExperimentRecord
 from .datasets import describe
 from .gitwork import NOT_STORE, TreeProblem, git, scratch_dir, scratch_env, toplevel, tree_of
-from .results import Changes, CodeDiff, ExperimentDiff, FileChange, MetricDelta
+from ..schemas.reproduction import Changes, CodeDiff, ExperimentDiff, FileChange, MetricDelta
 
 DEFAULT_MAX_CODE_BYTES = 64_000
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CannotReproduce
-from ..models import ExperimentRecord
+from ..schemas.records import ExperimentRecord
 
 TOOL_PACKAGES = frozenset({"pip", "setuptools", "wheel", "uv", "distribute"})
 MARKER = "specweave-env.json"

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CannotReproduce, InvalidInput
-from ..models import ExperimentMeta, ExperimentRecord, Reproduction
+from ..schemas.records import ExperimentMeta, ExperimentRecord, Reproduction
 from .capture import (
     ENABLED_ENV,
     REPRODUCE_CODE_ENV,
@@ -56,7 +56,7 @@ from .diff import source_of
 from .gitwork import TreeProblem, git, has_commit, last_line, scratch_dir, scratch_env, toplevel, tree_of
 from .interpreter import build, environment, verified
 from .rerun import prune_stale, run_in_group, scratch_worktree, stop_on_signals
-from .results import MetricVerdict, ReproducePlan, ReproduceResult
+from ..schemas.reproduction import MetricVerdict, ReproducePlan, ReproduceResult
 
 if TYPE_CHECKING:
     from ..project import Project

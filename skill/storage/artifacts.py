@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import InvalidInput, ObjectMissing, UnsafePath
 from ..integrations.optional import require
 from ..layout import CACHE_DIR, METADATA_FILE, RESERVED_FILES, SPECWEAVE_DIR, TMP_DIR
-from ..models import ArtifactInfo
+from ..schemas.records import ArtifactInfo
 from .fileio import atomic_write, dumps_json, dumps_yaml, replace_into, store_dir_of, temp_file_for, to_jsonable
 from .liveness import pid_alive
 from .objects import checked_object_path, lfs_tracked, place_object

@@ -18,17 +18,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..analysis.results import Decision
+from ..schemas.reports import Decision
 from ..errors import DamagedFile, InvalidInput, UnsafePath
 from ..layout import DECISIONS_FILE, EXPERIMENTS_DIR, METADATA_FILE
-from ..models import Increment
+from ..schemas.records import Increment
 from .edits import check_writable
 from .fileio import append_whole, dumps_jsonl_record, open_nofollow, parse_jsonl, read_bytes_nofollow, to_jsonable
 from .gitfiles import ensure_merge_rules
 from .increments import resolve_increment
 from .locks import file_lock
 from .selection import SELECTED_TAG
-from .store import find_experiment
+from .run_records import find_experiment
 from .validate import (
     MAX_ALTERNATIVES,
     MAX_AUTHOR,

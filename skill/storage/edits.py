@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import DamagedFile, ReadOnly
 from ..layout import EDITS_FILE, METADATA_FILE
-from ..models import ArtifactInfo, ExperimentMeta, ExperimentRecord, Note
+from ..schemas.records import ArtifactInfo, ExperimentMeta, ExperimentRecord, Note
 from .fileio import append_whole, dumps_jsonl_record, open_nofollow, parse_jsonl, read_text_nofollow, store_dir_of
 from .locks import file_lock
 from .metafile import check_folder, read_meta, update_meta

@@ -117,7 +117,7 @@ def fill_environment(meta: Any, folder: Path, store: Path | None = None) -> str 
     for name, value in fields.items():
         setattr(meta, name, value)
     if "gpus" in fields and isinstance(fields["gpus"], list):  # plain dicts from YAML: the model's type
-        from ..models import GpuInfo
+        from ..schemas.records import GpuInfo
 
         meta.gpus = [GpuInfo.model_validate(g) if isinstance(g, dict) else g for g in fields["gpus"]]
     return None

@@ -27,7 +27,7 @@ from pathlib import Path
 from ..config import team_tracking_uri
 from ..errors import MissingExtra
 from ..layout import EXPERIMENTS_DIR, MLFLOW_DB
-from ..models import ExperimentRecord, Increment, MetricPoint
+from ..schemas.records import ExperimentRecord, Increment, MetricPoint
 from .ids import parse_dir
 
 log = logging.getLogger("specweave.external")

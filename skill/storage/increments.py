@@ -19,7 +19,7 @@ from ..layout import (
     SPECWEAVE_DIR,
     STATE_DIR,
 )
-from ..models import Increment
+from ..schemas.records import Increment
 from .fileio import load_yaml_text, make_store_dirs, read_bytes_nofollow
 
 DEFAULT_INCREMENT_SLUG = "experiments"

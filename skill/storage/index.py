@@ -44,7 +44,7 @@ from ..layout import (
     PARAMS_FILE,
     SPECWEAVE_DIR,
 )
-from ..models import ExperimentRecord, Increment
+from ..schemas.records import ExperimentRecord, Increment
 from .fileio import atomic_write, decode_number, make_store_dirs, read_bytes_nofollow, to_jsonable
 from .gitfiles import ignore_cache
 

@@ -7,7 +7,7 @@ import socket
 from datetime import datetime, timezone
 
 from ..layout import HEARTBEAT_STALE_S
-from ..models import ExperimentMeta
+from ..schemas.records import ExperimentMeta
 
 _HOST = socket.gethostname()
 

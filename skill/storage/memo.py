@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from ..layout import EXPERIMENTS_DIR, INCREMENT_GROUPS, INCREMENT_ID_RE, INCREMENTS_DIR, SPECWEAVE_DIR
-from ..models import ExperimentDetail, ExperimentRecord
+from ..schemas.records import ExperimentDetail, ExperimentRecord
 
 RACY_S = 2.0
 MAX_ENTRIES = 4096

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import DamagedFile, InvalidInput
 from ..layout import METRICS_FILE, METRICS_LOG_FILE
-from ..models import MetricPoint, MetricSummary
+from ..schemas.records import MetricPoint, MetricSummary
 from .fileio import (
     MAX_DEPTH,
     TOO_DEEP,

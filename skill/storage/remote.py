@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import DamagedFile, InvalidInput, MissingExtra, RemoteFailed, UnsafePath
 from ..layout import CACHE_DIR, METRICS_LOG_FILE, METRICS_SUMMARY_FILE
-from ..models import ExperimentRecord
+from ..schemas.records import ExperimentRecord
 from .fileio import atomic_write, make_store_dirs, read_bytes_nofollow
 from .objects import (
     HASH_RE,

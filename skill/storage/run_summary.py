@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE, METRICS_SUMMARY_FILE
-from ..models import MetricPoint, MetricSummary
+from ..schemas.records import MetricPoint, MetricSummary
 from .downsample import minmax_indices
 from .fileio import atomic_write, decode_number, encode_float, read_json, temp_file_for
 

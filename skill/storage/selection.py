@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from ..layout import DECISIONS_FILE
-from ..models import ExperimentRecord
+from ..schemas.records import ExperimentRecord
 
 SELECTED_TAG = "selected"
 

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from ..layout import SPECWEAVE_DIR
-from ..models import Environment, GitInfo, GpuInfo
+from ..schemas.records import Environment, GitInfo, GpuInfo
 
 _GIT_TIMEOUT_S = 10
 _cache: dict[str, object] = {}

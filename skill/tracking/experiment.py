@@ -26,7 +26,7 @@ from ..layout import (
     PARAMS_FILE,
     SPECWEAVE_DIR,
 )
-from ..models import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
+from ..schemas.records import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
 from ..repro.capture import PATCH_FILE, RunCapture
 from ..storage.artifacts import write_artifact, write_model
 from ..storage.environments import SHARED_FIELDS, write_environment

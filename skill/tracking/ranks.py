@@ -42,7 +42,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..layout import CACHE_DIR, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
-from ..models import Note
+from ..schemas.records import Note
 from ..storage.fileio import append_whole, atomic_write, dumps_json, encode_float, open_nofollow, read_json
 from ..storage.metafile import update_meta
 from .experiment import Experiment

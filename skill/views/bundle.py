@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from .curves import make_curve, read_points
-from .models import CurveSet, ViewBundle
+from ..schemas.pages import CurveSet, ViewBundle
 from .run import image_type, run_view
 from .table import compare_views, parallel_view, runs_table
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..models import ExperimentRecord
+from ..schemas.records import ExperimentRecord
 from ..storage.downsample import minmax_indices  # the one downsampler (re-exported here)
-from .models import Curve, Goal, MetricStats
+from ..schemas.pages import Curve, Goal, MetricStats
 
 DEFAULT_CURVE_POINTS = 1000
 MAX_CURVE_POINTS = 100_000

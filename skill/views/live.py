@@ -68,7 +68,7 @@ class StoreWatch:
     def poll(self) -> list[dict[str, Any]]:
         """[{"type": "run", "row": RunRow as JSON}, {"type": "points", "run": key, "points": {metric:
         [[step, t, value], ...]}}]: t in seconds since the run's first point, value None when not finite."""
-        from ..storage.store import load_experiment
+        from ..storage.run_records import load_experiment
 
         events: list[dict[str, Any]] = []
         for folder, inc in self._folders():

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..models import ExperimentRecord
+from ..schemas.records import ExperimentRecord
 from .curves import Points, metric_stats, read_points
-from .models import ArtifactView, DecisionMark, Goal, MetricStats, RunView
+from ..schemas.pages import ArtifactView, DecisionMark, Goal, MetricStats, RunView
 from .table import _row, run_key
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ def run_view(project: Project, ref: str, increment: str | None = None, *, record
              points: dict[str, Points] | None = None) -> RunView:
     """The run `ref`; a caller that read it already (the report) passes its `record` and `points`, and
     the damaged lines of its log are then not listed (`show-experiment` lists them)."""
-    from ..analysis.results import ExperimentShown
-    from ..models import ExperimentDetail
+    from ..schemas.reports import ExperimentShown
+    from ..schemas.records import ExperimentDetail
 
     if record is None:
         detail = project.detail(ref, increment)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, SpecweaveError
-from ..models import ExperimentRecord, _json_float, full_ref
-from .models import CompareView, DecisionMark, Importance, ParallelView, ParamAxis, RunRow, RunsTable
+from ..schemas.records import ExperimentRecord, _json_float, full_ref
+from ..schemas.pages import CompareView, DecisionMark, Importance, ParallelView, ParamAxis, RunRow, RunsTable
 
 if TYPE_CHECKING:
     from ..project import Project

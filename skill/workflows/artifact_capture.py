@@ -35,15 +35,15 @@ from typing import Any
 
 from ..errors import InvalidInput, NotFound
 from ..layout import CACHE_DIR, SPECWEAVE_DIR, STAGING_DIR
-from ..models import ArtifactInfo, ExperimentRecord
+from ..schemas.records import ArtifactInfo, ExperimentRecord
 from ..storage.artifacts import write_artifact
 from ..storage.edits import check_writable, record_artifact
 from ..storage.ids import new_uid
 from ..storage.paths import find_root, safe_relative
-from ..storage.store import find_experiment
+from ..storage.run_records import find_experiment
 from ..tracking import flusher
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 
 
 class ArtifactFolder(os.PathLike):  # type: ignore[type-arg]

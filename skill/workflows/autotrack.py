@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidInput
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 from .common import as_float, estimator_params, is_estimator, is_number, param_value
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
 
 FOLDS_FILE = "folds.json"

@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 from .common import changed_params, is_estimator, model_name, param_value, require_sklearn
 from .progress import progress
 

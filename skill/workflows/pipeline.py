@@ -27,7 +27,7 @@ from typing import Any, Self
 
 from ..errors import InvalidInput
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 
 PIPELINE_TAG = "pipeline"
 

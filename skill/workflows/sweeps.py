@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..tracking.experiment import Experiment
-from ..tracking.tracking import track_experiment
+from ..tracking.track import track_experiment
 from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
 from .importance import param_importance, write_importance
 from .progress import progress
@@ -393,7 +393,7 @@ class SharedSweep:
         """Tag the child of the trial `best()` names (asked under the parent's lock, so the answer is fresh
         and processes agree) `best`, untag the previous one, and record it on the parent."""
         from ..storage.metafile import update_meta
-        from ..storage.store import find_experiment
+        from ..storage.run_records import find_experiment
 
         parent_folder = find_experiment(self.root, self.parent_id, self.increment).path
 

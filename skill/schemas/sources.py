@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..models import UtcDatetime
+from .records import UtcDatetime
 
 SourceKind = Literal["mlflow", "wandb", "tensorboard", "csv"]
 KINDS: tuple[str, ...] = ("mlflow", "wandb", "tensorboard", "csv")

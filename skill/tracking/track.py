@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import InvalidInput, NotFound
 from ..layout import EXPERIMENTS_DIR
-from ..models import ExperimentMetadata, Increment
+from ..schemas.records import ExperimentMetadata, Increment
 from ..repro.capture import start as start_capture
 from ..storage.fileio import make_store_dirs
 from ..storage.increments import resolve_increment

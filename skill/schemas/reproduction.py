@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..models import JsonFloat
+from .records import JsonFloat
 
 
 class Changes(BaseModel):

@@ -1,4 +1,4 @@
-"""The result models of the analysis tools, in a module that imports nothing but pydantic.
+"""The result models of the analysis tools, in a module that imports nothing but pydantic and `records`.
 
 The MCP server builds each tool's output schema from these at start-up; keeping them apart from the
 comparison, export, living-docs and history logic (jinja2, pandas, the store) keeps start-up as fast
@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..layout import SCHEMA_VERSION, Status
-from ..models import (
+from .records import (
     ArtifactInfo,
     ExperimentDetail,
     ExperimentMeta,
@@ -149,53 +149,6 @@ class ComparisonPage(BaseModel):
     report_path: PathStr | None = None
 
 
-def rank_rows(c: Comparison) -> list[ComparisonRow]:
-    """The rows best first: the best, the other candidates by the primary metric (goal-wise), then
-    every row that cannot be ranked, in table order."""
-    metric, sign = c.primary_metric, (-1.0 if c.goal == "max" else 1.0)
-    ranked = [r for r in c.rows if r.candidate and metric and isinstance(r.metrics.get(metric), (int, float))]
-    ranked.sort(key=lambda r: (r.id != c.best, sign * float(r.metrics[metric])))  # type: ignore[index]
-    chosen = {id(r) for r in ranked}
-    best = [r for r in c.rows if r.id == c.best and id(r) not in chosen]  # a decision's choice that is no candidate
-    return [*best, *ranked, *(r for r in c.rows if id(r) not in chosen and r.id != c.best)]
-
-
-def comparison_page(c: Comparison, *, limit: int = DEFAULT_TOP, cursor: str | None = None,
-                    fields: list[str] | None = None) -> ComparisonPage:
-    """`c` ranked and paged (see ComparisonPage); the same projection on every face."""
-    from ..errors import InvalidInput
-    from ..models import full_ref
-    from .paging import paginate, query_fingerprint
-
-    rows = rank_rows(c)
-    if fields:
-        known = [*c.metrics, *c.differing_params, *(f"params.{p}" for p in c.differing_params),
-                 *(f"metrics.{m}" for m in c.metrics)]
-        unknown = [f for f in fields if f not in known]
-        if unknown:
-            raise InvalidInput("fields", unknown[0], "metric or param columns of this comparison: "
-                               + ", ".join([*c.metrics, *c.differing_params][:20]))
-        wanted = {f.split(".", 1)[1] if f.startswith(("params.", "metrics.")) else f for f in fields}
-        rows = [r.model_copy(update={"metrics": {k: v for k, v in r.metrics.items() if k in wanted},
-                                     "params": {k: v for k, v in r.params.items() if k in wanted}})
-                for r in rows]
-    else:  # the table's columns only: per-fold and helper metrics stay in comparison.md's source runs
-        columns = set(c.metrics)
-        rows = [r.model_copy(update={"metrics": {k: v for k, v in r.metrics.items() if k in columns}})
-                for r in rows]
-    fingerprint = query_fingerprint(increment=c.increment, rows=[r.dir for r in c.rows], fields=fields or None,
-                                    metric=c.primary_metric, goal=c.goal)
-    page, next_cursor = paginate(rows, cursor=cursor, limit=limit, fingerprint=fingerprint)
-    return ComparisonPage(
-        increment=c.increment, title=c.title, primary_metric=c.primary_metric, goal=c.goal,
-        goal_source=c.goal_source, metrics=c.metrics, best=c.best,
-        best_ref=full_ref(c.increment, c.best) if c.best else None, computed_best=c.computed_best,
-        runner_up=c.runner_up, reasons=c.reasons, override=c.override,
-        warnings=c.warnings, decision=c.decision,
-        differing_params=c.differing_params, total=len(c.rows), rows=page, next_cursor=next_cursor,
-        report_path=c.report_path)
-
-
 # show_experiment without `packages`: the environment's packages that say what a model was built with.
 NOTABLE_PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "torch", "tensorflow", "keras", "jax", "xgboost",
                     "lightgbm", "catboost", "transformers", "statsmodels", "optuna", "specweave-ml")
@@ -251,7 +204,7 @@ class ExperimentShown(BaseModel):
     @classmethod
     def from_detail(cls, detail: ExperimentDetail, *, packages: bool = False) -> ExperimentShown:
         """`detail` as show_experiment answers it: every package with `packages`, else the notable ones."""
-        from ..models import full_ref
+        from .records import full_ref
 
         meta = detail.meta
         installed = dict(meta.packages) if meta else {}
@@ -315,5 +268,5 @@ class MetricHistory(BaseModel):
         "full", description="full: every point read; summary: git's summary only (sw-ml artifacts pull)")
 
 
-__all__ = ["DEFAULT_TOP", "NOTABLE_PACKAGES", "Comparison", "ComparisonPage", "EnvironmentSummary", "ExperimentShown", "ComparisonRow", "comparison_page", "rank_rows", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",
+__all__ = ["DEFAULT_TOP", "NOTABLE_PACKAGES", "Comparison", "ComparisonPage", "EnvironmentSummary", "ExperimentShown", "ComparisonRow", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",
            "SyncResult"]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from .layout import SCHEMA_VERSION, Status, StoredStatus
+from ..layout import SCHEMA_VERSION, Status, StoredStatus
 
 
 def _json_float(value: float) -> float | str:

@@ -21,7 +21,7 @@ from ..layout import (
     SPECWEAVE_DIR,
     STATUSES,
 )
-from ..models import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
+from ..schemas.records import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
 from .environments import fill_environment
 from .external import external_records, find_external
 from .external import metric_history as outside_points

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..layout import Status
-from ..models import ArtifactInfo, GitInfo, Note, UtcDatetime
+from .records import ArtifactInfo, GitInfo, Note, UtcDatetime
 
 Goal = Literal["max", "min"]
 
