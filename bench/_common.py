@@ -54,5 +54,21 @@ def row(label: str, ours: float, theirs: float, unit: str, target: float | None 
     return f"{label:<48} specweave {ours:10.3f} {unit:<3} {who} {theirs:10.3f} {unit:<3} ratio {ratio:7.1f}x{verdict}"
 
 
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def new_repo(path: Path) -> Path:
+    """A git repository with one commit, as a user's project starts."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "bench@example.com")
+    git(path, "config", "user.name", "bench")
+    (path / "README.md").write_text("bench\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "init")
+    return path
+
+
 def python() -> str:
     return sys.executable

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, clean, scratch  # noqa: E402
+from _common import REPO, clean, git, new_repo, scratch  # noqa: E402
 
 OURS = """
 import sys
@@ -55,21 +55,6 @@ after_settle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 history = Project(".").history(folder.name.split(".")[0][:7], "loss", max_points=1000)
 print(after_settle, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, history.series[0].total_points)
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
-
-
-def new_repo(path: Path) -> Path:
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "bench@example.com")
-    git(path, "config", "user.name", "bench")
-    (path / "README.md").write_text("bench\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-qm", "init")
-    return path
 
 
 def staged_blobs(repo: Path) -> dict[str, bytes]:

@@ -23,7 +23,7 @@ import sys
 import venv
 from pathlib import Path
 
-from _common import REPO, clean, scratch
+from _common import REPO, clean, git, new_repo, scratch  # noqa: E402
 
 MODEL_BYTES = 5 * 1024 * 1024
 
@@ -71,21 +71,6 @@ def png_bytes() -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
-
-
-def new_repo(path: Path) -> Path:
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "bench@example.com")
-    git(path, "config", "user.name", "bench")
-    (path / "README.md").write_text("bench\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-qm", "init")
-    return path
 
 
 def staged(repo: Path, verbose: bool = False) -> dict[str, int]:
