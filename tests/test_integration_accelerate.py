@@ -72,13 +72,15 @@ for step in range(3):
     opt.zero_grad()
     accelerator.log({"loss": loss.item()}, step=step)
 accelerator.end_training()
+print("launched as", accelerator.distributed_type, accelerator.process_index, flush=True)
 """
 
 
 @pytest.mark.slow
 def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
-    """Launched by torchrun (accelerate 1.16's `accelerate launch --cpu` starts one process unless an MPI
-    setup is configured); accelerate reads torchrun's variables as `accelerate launch` sets them."""
+    """The real `accelerate launch` with two processes. Its `--cpu` flag starts one process (multi-CPU there
+    means an MPI setup), so the launch asks for `--multi_gpu`: on a machine without GPUs accelerate starts the
+    processes through torch's elastic launcher and runs them as MULTI_CPU over gloo, as a user's CPU box does."""
     import os
     import shutil
     import subprocess
@@ -87,10 +89,13 @@ def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
     from conftest import REPO
 
     (project / "launched.py").write_text(_LAUNCHED)
-    launcher = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    launcher = shutil.which("accelerate", path=str(Path(sys.executable).parent))
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
            "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([launcher, "--standalone", "--nproc_per_node", "2", "launched.py"], cwd=project, env=env,
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    done = subprocess.run([launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
+                           "launched.py"], cwd=project, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
@@ -99,3 +104,5 @@ def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
     assert [p["step"] for p in points if p["key"] == "loss"] == [0, 1, 2]
     meta = yaml.safe_load((run / "metadata.yaml").read_text())
     assert meta["status"] == "completed" and meta["distributed"]["world_size"] == 2
+    assert sorted(done.stdout.split("launched as ")[1:]) == ["DistributedType.MULTI_CPU 0\n",
+                                                             "DistributedType.MULTI_CPU 1\n"]
