@@ -45,7 +45,7 @@ from ..storage.validate import (
     validate_text,
 )
 from . import flusher
-from .environment import capture_for
+from ..repro.environment import capture_for
 from .system_metrics import SystemMetricsThread, resolve_interval
 
 _MAX_PARAM_KEY = 250
