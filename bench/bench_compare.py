@@ -3,7 +3,7 @@
 Store: RUNS runs x POINTS points of `val_loss` (plus a final `accuracy`), params lr and weight_decay
 (log-uniform), batch_size and seed; only lr drives the loss. The same data in both tools.
 Figures:
-  1. parameter importance of the RUNS runs (skill.workflows.importance, in process), target < 0.5 s;
+  1. parameter importance of the RUNS runs (skill.analysis.importance, in process), target < 0.5 s;
      and the whole parallel-coordinates view (/api/parallel: table, axes and importance) over HTTP
   2. the compare view's data for 10 selected runs: our /api/compare plus /api/curves of the primary
      metric, vs MLflow's server comparing the same runs as its compare page does: GET runs/get for
@@ -87,7 +87,7 @@ def fill_mlflow(db: Path, data: list[tuple[dict, list[float], float]]) -> list[s
 def main() -> int:
     sys.path.insert(0, str(REPO / "tests"))
     from mlflow_server import running_mlflow_server
-    from skill.workflows.importance import param_importance
+    from skill.analysis.importance import param_importance
 
     data = runs()
     combos, losses = [p for p, _, _ in data], [c[-1] for _, c, _ in data]

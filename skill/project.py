@@ -509,5 +509,14 @@ class Project:
         return import_runs(self.root, kind, source, experiment=experiment, increment=increment, dry_run=dry_run,
                            step_column=step_column, time_column=time_column, params=params)
 
+    # --- added by tracking (merge: keep)
+    @staticmethod
+    def parse_where(text: str) -> Any:
+        """A `where` filter parsed (the Python API's `parse_where`); InvalidInput names the position of a
+        mistake."""
+        from .analysis.query import parse_where
+
+        return parse_where(text)
+
 
 __all__ = ["Project"]

@@ -39,7 +39,7 @@ _EXPORTS = {
     "load_model": "specweave._api",
     "diff_experiments": "specweave._api",
     "import_runs": "specweave._api",
-    "parse_where": "skill.analysis.query",
+    "parse_where": "specweave._api",
     "configure_mlflow": "skill.integrations.mlflow_local",
     "configure_wandb": "skill.integrations.wandb_mirror",
     "TensorBoardCallback": "skill.integrations.tensorboard_cb",
@@ -92,7 +92,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from skill.analysis.query import parse_where
     from skill.errors import AmbiguousReference, InvalidInput, MissingExtra, NotFound, SpecweaveError
     from skill.integrations.mlflow_local import configure_mlflow
     from skill.integrations.sklearn_autolog import autolog
@@ -117,6 +116,7 @@ if TYPE_CHECKING:
         list_experiments,
         list_increments,
         log_decision,
+        parse_where,
         read_decisions,
         sync_living_docs,
     )

@@ -9,10 +9,7 @@ from skill.schemas.records import ExperimentRecord, Increment
 from skill.project import Project
 
 if TYPE_CHECKING:
-    from skill.analysis.compare import Comparison
-    from skill.analysis.export import ExportResult
-    from skill.analysis.living_docs import SyncResult
-    from skill.storage.decisions import Decision
+    from skill.schemas.reports import Comparison, Decision, ExportResult, SyncResult
 
 PathArg = str | os.PathLike[str] | None
 
@@ -20,6 +17,12 @@ PathArg = str | os.PathLike[str] | None
 def list_increments(*, root: PathArg = None) -> list[Increment]:
     """Every increment of the project, archived ones included."""
     return Project(root).increments()
+
+
+def parse_where(text: str) -> Any:
+    """Check a `where` filter (`"metrics.auc > 0.8 and params.max_depth <= 6"`) without reading a run: the parsed
+    filter, or InvalidInput naming the position of the mistake."""
+    return Project.parse_where(text)
 
 
 def list_experiments(

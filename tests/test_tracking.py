@@ -313,7 +313,7 @@ def test_environment_is_captured_without_being_asked(project: Path) -> None:
     assert meta.pid and meta.host
 
     (project / "train.py").write_text("print('changed')\n")
-    from skill.tracking import environment
+    from skill.repro import environment
 
     environment._cache.clear()  # a new process would capture afresh; this one caches per root
     with track_experiment("dirty") as exp2:
@@ -323,7 +323,7 @@ def test_environment_is_captured_without_being_asked(project: Path) -> None:
 
 
 def test_logging_into_the_store_does_not_make_the_tree_dirty(project: Path) -> None:
-    from skill.tracking.environment import capture_git
+    from skill.repro.environment import capture_git
 
     with track_experiment("first") as exp:
         exp.log_metric("m", 1)

@@ -60,7 +60,7 @@
     const p = (n) => String(n).padStart(2, "0");
     return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
   }
-  /** skill/workflows/importance.py:log_spaced, for metrics (params come marked by the server). */
+  /** skill/analysis/importance.py:log_spaced, for metrics (params come marked by the server). */
   function logSpaced(values) {
     const xs = values.filter((v) => v !== null && v !== undefined);
     if (!xs.length || xs.some((v) => !finite(v) || v <= 0)) return false;

@@ -25,8 +25,9 @@ from typing import Any
 
 from ..errors import InvalidInput, NotFound
 from ..storage.fileio import MAX_READ_BYTES
-from .mlflow_source import local_artifacts, source_run
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
+from .artifact_files import local_artifacts
+from .mlflow_runs import source_run
 
 # MLflow's RunStatus numbers, as the file store writes them.
 _STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}

@@ -17,40 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse, urlunparse
+from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound, SpecweaveError
-from ..integrations.mlflow_local import MLFLOW_TO_STATUS, NOTE_TAG, decode_param, search_all_runs, tags_to_list
+from ..integrations.mlflow_local import local_folder, normalize_uri, search_all_runs
 from ..integrations.optional import require
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
+from .artifact_files import MAX_ARTIFACTS, local_artifacts
+from .mlflow_runs import source_run
 
 _PAGE = 100_000
 _SQL_SCHEMES = ("postgresql", "mysql", "mssql", "sqlite")
-_MAX_ARTIFACTS = 10_000
-
-
-def normalize_uri(uri: str) -> str:
-    """A tracking URI as an origin names it: scheme and host lower case, no password, no trailing slash; a
-    sqlite store by its absolute path. Two spellings of one server give one origin."""
-    parsed = urlparse(uri.strip())
-    scheme = parsed.scheme.lower()
-    if scheme == "sqlite":
-        path = unquote(parsed.path)
-        if path.startswith("//"):
-            path = path[1:]
-        return "sqlite:///" + str(Path(path).resolve())  # sqlite:////abs/path, SQLAlchemy's absolute form
-    netloc = (parsed.hostname or "").lower()
-    if parsed.username:
-        netloc = f"{parsed.username}@{netloc}"
-    if parsed.port:
-        netloc += f":{parsed.port}"
-    return urlunparse((scheme, netloc, parsed.path.rstrip("/"), "", "", ""))
 
 
 def _sqlite_path(uri: str) -> Path:
@@ -118,28 +99,6 @@ def open_mlflow(source: str, experiment: str | None) -> Reader:
                        "(http://host:5000, sqlite:///mlflow.db, postgresql://...)")
 
 
-def ms_time(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc) if ms else None
-
-
-def source_run(run_id: str, name: str | None, group: str, status: str, start_ms: int | None, end_ms: int | None,
-               user: str | None, params: dict[str, str], tags: dict[str, str], fingerprint: str) -> SourceRun:
-    """A SourceRun from what any MLflow store holds of a run (the client's entities or mlruns' files)."""
-    status = MLFLOW_TO_STATUS.get(status, "running")
-    return SourceRun(
-        run_id=run_id, name=name or tags.get("mlflow.runName") or run_id[:8], group=group,
-        params={k: decode_param(v) for k, v in params.items()}, tags=tags_to_list(tags), source_tags=dict(tags),
-        description=tags.get(NOTE_TAG, ""), status=status,  # type: ignore[arg-type]
-        notes=[tags["mlflow.runStatusMessage"]] if status in ("failed", "killed") and
-        tags.get("mlflow.runStatusMessage") else [],
-        started=ms_time(start_ms), ended=ms_time(end_ms), parent_run_id=tags.get("mlflow.parentRunId"),
-        author=tags.get("mlflow.user") or user or None, git_commit=tags.get("mlflow.source.git.commit"),
-        git_branch=tags.get("mlflow.source.git.branch"),
-        command=[tags["mlflow.source.name"]] if tags.get("mlflow.source.name") else [],
-        fingerprint=fingerprint, extra={"source_tags": dict(tags), "mlflow_experiment": group},
-    )
-
-
 class MlflowClientReader(Reader):
     """Runs of a tracking server or SQL store, through `mlflow.MlflowClient`."""
 
@@ -205,7 +164,7 @@ class MlflowClientReader(Reader):
         """Every file of the run: read in place from a local artifact folder, else downloaded one by one."""
         uri = self._artifact_uris.get(run.run_id)
         if uri and urlparse(uri).scheme in ("file", ""):  # a local folder: read in place (none made: no files)
-            local = _local_folder(uri)
+            local = local_folder(uri)
             if local is not None:
                 yield from local_artifacts(local)
             return
@@ -216,7 +175,7 @@ class MlflowClientReader(Reader):
                     pending.append(info.path)
                     continue
                 count += 1
-                if count > _MAX_ARTIFACTS:
+                if count > MAX_ARTIFACTS:
                     return
                 scratch.mkdir(parents=True, exist_ok=True)
                 path = self.client.download_artifacts(run.run_id, info.path, dst_path=str(scratch))
@@ -224,29 +183,4 @@ class MlflowClientReader(Reader):
                 Path(path).unlink(missing_ok=True)
 
 
-def _local_folder(uri: str | None) -> Path | None:
-    if not uri:
-        return None
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("file", ""):
-        return None
-    folder = Path(unquote(parsed.path))
-    return folder if folder.is_dir() and not folder.is_symlink() else None
-
-
-def local_artifacts(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(name, path) of every regular file under `folder`, by name; links are never followed."""
-    found = []
-    for dirpath, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(dirpath, d)))
-        for name in files:
-            full = Path(dirpath) / name
-            if not full.is_symlink() and full.is_file():
-                found.append((full.relative_to(folder).as_posix(), full))
-        if len(found) > _MAX_ARTIFACTS:
-            break
-    yield from sorted(found)[:_MAX_ARTIFACTS]
-
-
-__all__ = ["MlflowClientReader", "check_sqlite_store", "local_artifacts", "normalize_uri", "open_mlflow",
-           "source_run"]
+__all__ = ["MlflowClientReader", "check_sqlite_store", "open_mlflow"]

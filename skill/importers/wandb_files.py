@@ -32,8 +32,8 @@ from typing import Any
 
 from ..errors import InvalidInput, NotFound
 from ..integrations.optional import require
-from .mlflow_source import local_artifacts
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
+from .artifact_files import local_artifacts
 
 _HEADER = struct.Struct("<4sHB")
 _IDENT, _MAGIC = b":W&B", 0xBEE1

@@ -23,7 +23,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlunparse
 
 from pydantic import BaseModel
 
@@ -181,7 +181,7 @@ def tags_to_list(tags: dict[str, str]) -> list[str]:
 def _local_artifacts(artifact_uri: str | None, models: list[Any]) -> list[ArtifactInfo]:
     """Files under a local artifact folder (sizes only: hashing large models on every list is too slow)."""
     found: list[ArtifactInfo] = []
-    folder = _local_folder(artifact_uri)
+    folder = local_folder(artifact_uri)
     if folder is not None:
         for dirpath, _dirs, files in os.walk(folder):
             for name in sorted(files):
@@ -200,19 +200,39 @@ def _local_artifacts(artifact_uri: str | None, models: list[Any]) -> list[Artifa
     return found
 
 
-def _local_folder(uri: str | None) -> Path | None:
+def local_folder(uri: str | None) -> Path | None:
+    """The folder a local (`file:` or bare path) artifact URI names, when it is a real folder; None for a
+    remote URI, a missing folder or a link (a recorded path is data: never followed)."""
     if not uri:
         return None
     parsed = urlparse(uri)
     if parsed.scheme not in ("file", ""):
         return None
     folder = Path(unquote(parsed.path))
-    return folder if folder.is_dir() else None
+    return folder if folder.is_dir() and not folder.is_symlink() else None
+
+
+def normalize_uri(uri: str) -> str:
+    """A tracking URI as an origin names it: scheme and host lower case, no password, no trailing slash; a
+    sqlite store by its absolute path. Two spellings of one server give one origin."""
+    parsed = urlparse(uri.strip())
+    scheme = parsed.scheme.lower()
+    if scheme == "sqlite":
+        path = unquote(parsed.path)
+        if path.startswith("//"):
+            path = path[1:]
+        return "sqlite:///" + str(Path(path).resolve())  # sqlite:////abs/path, SQLAlchemy's absolute form
+    netloc = (parsed.hostname or "").lower()
+    if parsed.username:
+        netloc = f"{parsed.username}@{netloc}"
+    if parsed.port:
+        netloc += f":{parsed.port}"
+    return urlunparse((scheme, netloc, parsed.path.rstrip("/"), "", "", ""))
 
 
 def _tree_size(uri: str | None) -> int:
     """Bytes under a local model folder (0 when it is remote: sizes would cost a request each)."""
-    folder = _local_folder(uri)
+    folder = local_folder(uri)
     if folder is None:
         return 0
     total = 0
@@ -347,6 +367,8 @@ __all__ = [
     "MlflowTarget",
     "configure_mlflow",
     "decode_param",
+    "local_folder",
+    "normalize_uri",
     "encode_param",
     "ensure_experiment",
     "read_local_runs",

@@ -49,6 +49,7 @@ from .mlflow_local import (
     TAG_UID,
     encode_param,
     ensure_experiment,
+    normalize_uri,
     search_all_runs,
 )
 from .mlflow_remote import server_reachable
@@ -310,8 +311,6 @@ def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing
 def _imported_from(rec: ExperimentRecord, to: str) -> str | None:
     """The MLflow run id a run was imported from when its origin is the server `to` (`sw-ml import`): such a
     run is never pushed back there as a new run."""
-    from ..importers.mlflow_source import normalize_uri
-
     origin = getattr(rec.meta, "origin", None)
     if not isinstance(origin, dict) or origin.get("kind") != "mlflow" or not isinstance(origin.get("run_id"), str):
         return None

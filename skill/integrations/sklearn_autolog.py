@@ -14,7 +14,7 @@ from typing import Any
 
 from ..tracking.track import track_experiment
 from ..workflows.common import estimator_params, log_fold_scores, model_name, param_value
-from ..workflows.sweeps import SWEEP_TAG, combination_name, sweep_tag
+from ..workflows.sweeps import combination_name, open_sweep, open_trial
 
 _originals: dict[type, Any] = {}
 _settings: dict[str, Any] = {}
@@ -59,8 +59,9 @@ def _logged_fit(original: Any, estimator: Any, args: tuple[Any, ...], kwargs: di
     search = hasattr(estimator, "param_grid") or hasattr(estimator, "param_distributions")
     name = model_name(estimator).lower()
     options = {"root": _settings["root"], "source": "sklearn"}
-    tags = [SWEEP_TAG] if search else []
-    with track_experiment(name, _settings["increment"], tags=tags, **options) as exp:
+    opened = open_sweep(name, _settings["increment"], **options) if search else \
+        track_experiment(name, _settings["increment"], **options)
+    with opened as exp:
         exp.log_params(estimator_params(estimator))
         started = time.perf_counter()
         result = original(estimator, *args, **kwargs)
@@ -82,13 +83,11 @@ def _logged_fit(original: Any, estimator: Any, args: tuple[Any, ...], kwargs: di
 
 
 def _log_search(parent: Any, search: Any, options: dict[str, Any]) -> None:
-    parent.add_tag(sweep_tag(parent.id))
     results = search.cv_results_
     scorer = search.refit if isinstance(search.refit, str) else "score"
     title = model_name(search.estimator).lower()
     for index, combo in enumerate(results["params"]):
-        with track_experiment(combination_name(title, combo), parent.increment, parent=parent.id,
-                              tags=[sweep_tag(parent.id)], **options) as child:
+        with open_trial(parent.id, parent.increment, combination_name(title, combo), **options) as child:
             child.log_params({k: param_value(v) for k, v in combo.items()})
             folds = [float(results[f"split{k}_test_{scorer}"][index]) for k in range(search.n_splits_)]
             log_fold_scores(child, "score", folds)

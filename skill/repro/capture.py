@@ -338,7 +338,7 @@ class RunCapture:
             problems=problems)
         git_info = None
         if os.environ.get(REPRODUCE_CODE_ENV):
-            from ..tracking.environment import capture_git
+            from .environment import capture_git
 
             git_info = capture_git(code_root)
         return Captured(info=info, patch=state.patch, git=git_info, reproduces=os.environ.get(REPRODUCES_ENV))

@@ -56,7 +56,7 @@ def env_python(folder: Path) -> Path:
 
 
 def _current_packages() -> dict[str, str]:
-    from ..tracking.environment import capture_packages
+    from .environment import capture_packages
 
     return capture_packages()
 

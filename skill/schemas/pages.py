@@ -55,9 +55,9 @@ class RunsTable(BaseModel):
     columns: list[str] = Field(default_factory=list, description="metric columns, the primary one first")
     param_columns: list[str] = Field(default_factory=list, description="params that differ between runs")
     seed_params: list[str] = Field(default_factory=list, description="param columns that name a seed (grouping "
-                                   "by 'all but seed' leaves them out; skill.workflows.importance.is_seed)")
+                                   "by 'all but seed' leaves them out; skill.analysis.importance.is_seed)")
     log_params: list[str] = Field(default_factory=list, description="param columns with log-spaced values (drawn "
-                                  "on log axes; skill.workflows.importance.log_spaced)")
+                                  "on log axes; skill.analysis.importance.log_spaced)")
     curve_metrics: list[str] = Field(default_factory=list, description="every metric logged, those with a history "
                                      "(more than one point in a sampled run) first")
     history_metrics: list[str] = Field(default_factory=list, description="the metrics with a history")
@@ -139,7 +139,7 @@ class ParamAxis(BaseModel):
 
 
 class Importance(BaseModel):
-    """One param's effect on the metric (skill.workflows.importance: the method and its rules)."""
+    """One param's effect on the metric (skill.analysis.importance: the method and its rules)."""
 
     param: str
     importance: float = Field(description="share of the metric's variance explained beyond chance; ranked "

@@ -45,7 +45,7 @@ from ..storage.validate import (
     validate_text,
 )
 from . import flusher
-from .environment import capture_for
+from ..repro.environment import capture_for
 from .system_metrics import SystemMetricsThread, resolve_interval
 
 _MAX_PARAM_KEY = 250
@@ -98,6 +98,34 @@ def _all_utf8(value: Any) -> bool:
     return True
 
 
+class RunHooks:
+    """The extension point of a run: what a run shared by several processes (skill.tracking.ranks) adds to
+    an ordinary one. An `Experiment` given hooks calls them; each default does nothing. Hooks use only the
+    run's public methods."""
+
+    def system_key(self, key: str) -> str:
+        """The name a system-metric sample of this process is logged under."""
+        return key
+
+    def on_open(self, exp: Experiment) -> None:
+        """Once, when the run's folder and metadata exist."""
+
+    def on_tick(self, exp: Experiment) -> None:
+        """About once a second while the run is open, after the flusher wrote what was buffered."""
+
+    def before_end(self, exp: Experiment, status: str, note: str | None) -> tuple[str, str | None]:
+        """Once, before the run ends: the status and note it ends with."""
+        return status, note
+
+    def after_end(self, exp: Experiment) -> None:
+        """Once, after the run ended."""
+
+
+def open_experiments() -> list[Experiment]:
+    """The runs this process has open (and ended ones whose writes still wait for disk space)."""
+    return [owner for owner in flusher.open_owners() if isinstance(owner, Experiment)]
+
+
 class Experiment:
     """One tracked run: an `exp-NNN-slug` folder under the increment's `experiments/`.
 
@@ -123,6 +151,7 @@ class Experiment:
         source: str = "specweave",
         after: str | None = None,
         system_metrics: bool | float | None = None,
+        hooks: RunHooks | None = None,
     ):
         name = validate_text("experiment name", name, MAX_NAME, single_line=True).strip()
         tags = [validate_tag(t) for t in tags]  # all checked before a folder is made
@@ -131,6 +160,7 @@ class Experiment:
             if value is not None:
                 validate_text(what, value, MAX_NAME, single_line=True)
         self._sampler: SystemMetricsThread | None = None
+        self._hooks = hooks
         sample_every = resolve_interval(system_metrics)
         self.root = root
         self._lock = threading.RLock()
@@ -166,10 +196,12 @@ class Experiment:
         self._closed = False
         self._last_meta_write = 0.0
         self._change(None)
-        flusher.register(self)
+        flusher.register(self, label=readable, tick=self._periodic_flush, finish=self._finish_at_exit)
         if sample_every is not None:
             self._sampler = SystemMetricsThread(self._log_system, sample_every, readable).start()
         self._repro.opened()  # the run is open: its capture may run now
+        if hooks is not None:
+            hooks.on_open(self)
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -268,6 +300,8 @@ class Experiment:
 
     def _log_system(self, values: dict[str, float], step: int) -> None:
         """The system-metrics sampler's entry: the ordinary metric logger, from its own thread."""
+        if self._hooks is not None:
+            values = {self._hooks.system_key(key): value for key, value in values.items()}
         self.log_metrics(values, step=step)
 
     # -- models and artifacts ---------------------------------------------------------------
@@ -369,6 +403,16 @@ class Experiment:
         On a full disk nothing raises: what could not be written stays in memory, and the flusher writes
         it when space returns (or, at the latest, at interpreter exit)."""
         validate_final_status(status)
+        hooks = None if self._closed else self._hooks
+        if hooks is not None:
+            status, note = hooks.before_end(self, status, note)
+        self._end(status, note)
+        if hooks is not None:
+            hooks.after_end(self)
+
+    finish = end
+
+    def _end(self, status: str, note: str | None) -> None:
         sampler, self._sampler = self._sampler, None
         if sampler is not None:
             sampler.stop()  # its last sample lands before the metrics are closed
@@ -401,8 +445,6 @@ class Experiment:
                 flusher.unregister(self)
                 self._settle()
             # else the flusher keeps it and calls _periodic_flush until everything is on disk
-
-    finish = end
 
     def _finish_at_exit(self, status: str, exc: BaseException | None, note: str | None = None) -> None:
         if self._closed:
@@ -531,6 +573,8 @@ class Experiment:
                     not self._repro_applied and self._repro.ready):
                 now = _now()
                 self._change(lambda meta: setattr(meta, "heartbeat", now))
+        if self._hooks is not None:
+            self._hooks.on_tick(self)  # outside the lock: a hook may read other processes' files
 
     def _settle(self) -> None:
         """Schema 3: the ended run's point log goes into the object store and its summary into git. A

@@ -13,14 +13,26 @@ import signal
 import sys
 import threading
 import traceback
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ..layout import FLUSH_INTERVAL_S
 
-if TYPE_CHECKING:
-    from .experiment import Experiment
+# How an open run ends at exit: (status, the uncaught exception or None, a note or None).
+Finish = Callable[[str, BaseException | None, str | None], None]
 
-_open: dict[int, Experiment] = {}
+
+@dataclass(frozen=True)
+class _Client:
+    """The flusher's whole view of an open run: its owner object, a label for messages and two callbacks."""
+    owner: object
+    label: str
+    tick: Callable[[], None]
+    finish: Finish
+
+
+_open: dict[int, _Client] = {}
 _lock = threading.Lock()
 _wake = threading.Event()
 _thread: threading.Thread | None = None
@@ -28,22 +40,30 @@ _installed = False
 uncaught: list[BaseException] = []
 
 
-def register(exp: Experiment) -> None:
+def register(owner: object, *, label: str, tick: Callable[[], None], finish: Finish) -> None:
+    """Keep `owner` open: call `tick` about once a second, and `finish` at exit or on SIGTERM, until
+    `unregister(owner)`."""
     global _thread
     with _lock:
-        _open[id(exp)] = exp
+        _open[id(owner)] = _Client(owner, label, tick, finish)
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_loop, name="specweave-flush", daemon=True)
             _thread.start()
         _install_hooks()
 
 
-def unregister(exp: Experiment) -> None:
+def unregister(owner: object) -> None:
     with _lock:
-        _open.pop(id(exp), None)
+        _open.pop(id(owner), None)
 
 
-def open_experiments() -> list[Experiment]:
+def open_owners() -> list[object]:
+    """What is registered now, in the order it was opened."""
+    with _lock:
+        return [client.owner for client in _open.values()]
+
+
+def _clients() -> list[_Client]:
     with _lock:
         return list(_open.values())
 
@@ -52,11 +72,11 @@ def _loop() -> None:
     while True:
         _wake.wait(FLUSH_INTERVAL_S)
         _wake.clear()
-        for exp in open_experiments():
+        for client in _clients():
             try:
-                exp._periodic_flush()
+                client.tick()
             except Exception as exc:  # never let a full disk kill the training process
-                print(f"specweave: could not flush {exp.id}: {exc}", file=sys.stderr)
+                print(f"specweave: could not flush {client.label}: {exc}", file=sys.stderr)
 
 
 def _at_exit() -> None:
@@ -66,13 +86,13 @@ def _at_exit() -> None:
     if exc is not None:  # a run left open by a framework's loop that raised: its traceback, as `with` notes it
         detail = "".join(traceback.format_exception(exc)).rstrip()
         note = f"FAILED: {type(exc).__name__}: {exc}\n{detail}"
-    for exp in open_experiments():
-        exp._finish_at_exit(status, exc, note)
+    for client in _clients():
+        client.finish(status, exc, note)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    for exp in open_experiments():
-        exp._finish_at_exit("killed", None, note="terminated by SIGTERM")
+    for client in _clients():
+        client.finish("killed", None, "terminated by SIGTERM")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
 

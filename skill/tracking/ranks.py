@@ -30,7 +30,6 @@ import atexit
 import hashlib
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -44,8 +43,9 @@ from ..errors import InvalidInput
 from ..layout import CACHE_DIR, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
 from ..schemas.records import Note
 from ..storage.fileio import append_whole, atomic_write, dumps_json, encode_float, open_nofollow, read_json
+from ..storage.liveness import pid_alive, this_host
 from ..storage.metafile import update_meta
-from .experiment import Experiment
+from .experiment import Experiment, RunHooks
 from .system_metrics import DEFAULT_INTERVAL_S, SystemMetricsThread, resolve_interval
 
 RANKS_DIR = "ranks"
@@ -54,7 +54,7 @@ JOB_ENV = "SPECWEAVE_JOB_ID"
 CLAIM_WAIT_S = 120.0  # how long a rank waits for rank 0 to create the shared run
 DEAD_AFTER_S = 30.0  # a rank on another host whose heartbeat is older than this is dead
 HEARTBEAT_S = 2.0
-_HOST = socket.gethostname()
+_HOST = this_host()
 _said: set[str] = set()
 _opened: dict[str, int] = {}
 _opened_lock = threading.Lock()
@@ -151,20 +151,6 @@ def _say_once(key: str, message: str) -> None:
     print(f"specweave: {message}", file=sys.stderr)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped by its launcher) answers kill(0) but is dead
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -193,7 +179,7 @@ def _usable_claim(claim: dict[str, Any]) -> bool:
     """A claim by a live rank 0 of this job, not one left by an earlier job with the same id."""
     if claim.get("ended"):
         return False
-    if claim.get("host") == _HOST and isinstance(claim.get("pid"), int) and not _pid_alive(claim["pid"]):
+    if claim.get("host") == _HOST and isinstance(claim.get("pid"), int) and not pid_alive(claim["pid"]):
         return False
     return time.time() - float(claim.get("created", 0)) < 24 * 3600
 
@@ -328,7 +314,7 @@ class RankMember(InactiveExperiment):
         self._beater.start()
         self._sampler = None
         if system_metrics is not None:
-            self._sampler = SystemMetricsThread(self._log_system, system_metrics, f"rank{rank}").start()
+            self._sampler = SystemMetricsThread(self._append_samples, system_metrics, f"rank{rank}").start()
         atexit.register(self._at_exit)
 
     def __repr__(self) -> str:
@@ -348,7 +334,7 @@ class RankMember(InactiveExperiment):
                 if not self._ended:
                     self._beat("running")
 
-    def _log_system(self, values: dict[str, float], step: int) -> None:
+    def _append_samples(self, values: dict[str, float], step: int) -> None:
         lines = []
         with self._lock:
             ts = time.time()
@@ -403,24 +389,28 @@ class RankMember(InactiveExperiment):
         self.end("failed" if flusher.uncaught else "completed")
 
 
-class SharedRun(Experiment):
-    """Rank 0 of a `ranks="all"` run: an ordinary run that labels its system metrics by rank and host,
-    watches the other ranks' heartbeats, and records a rank that died."""
+class SharedRun(RunHooks):
+    """Rank 0's side of a `ranks="all"` run: the hooks that make an ordinary run label its system metrics by
+    rank and host, watch the other ranks' heartbeats, and record a rank that died."""
 
-    def __init__(self, *, rank_info: RankInfo, meet: Path, **kwargs: Any) -> None:
+    def __init__(self, rank_info: RankInfo, meet: Path) -> None:
+        self._info = rank_info
         self._world_size = rank_info.world_size
         self._meet = meet
         self._reported: set[str] = set()
         self._last_watch = 0.0
-        super().__init__(**kwargs)
-        self.set_fields(distributed={"ranks": "all", "world_size": rank_info.world_size,
-                                     "rank_source": rank_info.source, "hosts": {"0": _HOST}})
-        claim = {"folder": str(self.path), "id": self.id, "host": _HOST, "pid": os.getpid(), "created": time.time()}
-        meet.mkdir(parents=True, exist_ok=True)
-        atomic_write(meet / "run.json", dumps_json(claim))
+        self._ended_members: dict[int, dict[str, Any]] = {}
 
-    def _log_system(self, values: dict[str, float], step: int) -> None:
-        self.log_metrics({_system_key(0, k): v for k, v in values.items()}, step=step)
+    def system_key(self, key: str) -> str:
+        return _system_key(0, key)
+
+    def on_open(self, exp: Experiment) -> None:
+        info = self._info
+        exp.set_fields(distributed={"ranks": "all", "world_size": info.world_size,
+                                    "rank_source": info.source, "hosts": {"0": _HOST}})
+        claim = {"folder": str(exp.path), "id": exp.id, "host": _HOST, "pid": os.getpid(), "created": time.time()}
+        self._meet.mkdir(parents=True, exist_ok=True)
+        atomic_write(self._meet / "run.json", dumps_json(claim))
 
     def _members(self) -> dict[int, dict[str, Any]]:
         found = {}
@@ -435,10 +425,10 @@ class SharedRun(Experiment):
         if record.get("state") != "running":
             return False
         if record.get("host") == _HOST and isinstance(record.get("pid"), int):
-            return not _pid_alive(record["pid"])
+            return not pid_alive(record["pid"])
         return time.time() - float(record.get("heartbeat", 0)) > DEAD_AFTER_S
 
-    def _watch(self) -> list[str]:
+    def _watch(self, exp: Experiment) -> list[str]:
         """Note each rank that died or failed, once; the notes written."""
         written = []
         for rank, record in self._members().items():
@@ -452,23 +442,20 @@ class SharedRun(Experiment):
                 continue
             if what not in self._reported:
                 self._reported.add(what)
-                self.log_note(what)
+                exp.log_note(what)
                 written.append(what)
         return written
 
-    def _periodic_flush(self) -> None:
-        super()._periodic_flush()
+    def on_tick(self, exp: Experiment) -> None:
         now = time.monotonic()
-        if not self._closed and now - self._last_watch >= HEARTBEAT_S:
+        if now - self._last_watch >= HEARTBEAT_S:
             self._last_watch = now
             try:
-                self._watch()
+                self._watch(exp)
             except Exception:  # watching is best effort; the end checks again
                 pass
 
-    def end(self, status: str = "completed", note: str | None = None) -> None:
-        if self._closed:
-            return super().end(status, note)
+    def before_end(self, exp: Experiment, status: str, note: str | None) -> tuple[str, str | None]:
         deadline = time.monotonic() + 5.0  # let ranks still finishing their last sample end too
         while time.monotonic() < deadline:
             members = self._members()
@@ -476,32 +463,36 @@ class SharedRun(Experiment):
                 break
             time.sleep(0.05)
         try:
-            self._watch()
+            self._watch(exp)
         except Exception:
             pass
         members = self._members()
         hosts = {"0": _HOST, **{str(r): m.get("host") for r, m in members.items()}}
         states = {str(r): ("died" if self._dead(m) else m.get("state")) for r, m in members.items()}
-        self.set_fields(distributed={"ranks": "all", "world_size": self._world_size, "hosts": hosts,
-                                     "rank_states": states})
+        exp.set_fields(distributed={"ranks": "all", "world_size": self._world_size, "hosts": hosts,
+                                    "rank_states": states})
+        self._ended_members = members
         if self._reported and status == "completed":
             status = "failed"
             note = note or "a rank of this run died or failed (see the notes above)"
-        super().end(status, note)
+        return status, note
+
+    def after_end(self, exp: Experiment) -> None:
         try:
             claim = _read(self._meet / "run.json") or {}
             atomic_write(self._meet / "run.json", dumps_json({**claim, "ended": _now_iso()}))
-            self._merge_summary(members)
+            self._merge_summary(exp.path, self._ended_members)
         except OSError:
             pass
 
-    def _merge_summary(self, members: dict[int, dict[str, Any]]) -> None:
+    @staticmethod
+    def _merge_summary(folder: Path, members: dict[int, dict[str, Any]]) -> None:
         """The other ranks' last system values into metrics.json, beside rank 0's own."""
         extra = {k: v for m in members.values() for k, v in (m.get("latest") or {}).items()}
         if not extra:
             return
-        summary = _read(self.path / METRICS_FILE) or {}
-        atomic_write(self.path / METRICS_FILE, dumps_json({**extra, **summary}))
+        summary = _read(folder / METRICS_FILE) or {}
+        atomic_write(folder / METRICS_FILE, dumps_json({**extra, **summary}))
 
 
 def interval_for_all(system_metrics: bool | float | None) -> float | None:

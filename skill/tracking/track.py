@@ -97,13 +97,11 @@ def track_experiment(
     inc, created = increment_for(project, increment)
     _announce(project, inc, created)
     meet = ranks_mod.claim_dir(project, meta.name) if mode == "all" and info.world_size > 1 else None
-    kind: type[Experiment] = Experiment
-    extra: dict[str, object] = {}
+    hooks = None
     if meet is not None:
-        kind, extra = ranks_mod.SharedRun, {"rank_info": info, "meet": meet}
+        hooks = ranks_mod.SharedRun(info, meet)
         system_metrics = ranks_mod.interval_for_all(system_metrics)
-    exp = kind(
-        **extra,  # type: ignore[arg-type]
+    exp = Experiment(
         root=project,
         increment=inc,
         name=meta.name,
@@ -118,6 +116,7 @@ def track_experiment(
         source=source,
         after=after,
         system_metrics=system_metrics,
+        hooks=hooks,
     )
     if info.world_size > 1 and meet is None:
         exp.set_fields(distributed={"ranks": "zero", "world_size": info.world_size, "rank_source": info.source})

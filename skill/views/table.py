@@ -104,7 +104,7 @@ def runs_table(project: Project, increments: list[str] | None = None, *, where: 
     else:
         ordered = metric_columns(present)
         shown = ([primary] if primary in present else []) + [m for m in ordered if m != primary]
-    from ..workflows.importance import is_seed, log_spaced
+    from ..analysis.importance import is_seed, log_spaced
 
     history = _history_keys(project, records)
     curve_metrics = [*history, *sorted({k for r in records for k in _logged_keys(r)} - set(history))]
@@ -143,7 +143,7 @@ def _logged_keys(record: ExperimentRecord) -> list[str]:
 
 def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str | None = None) -> ParallelView:
     """Params against `metric` (default: the table's primary metric) over `runs` (default: every row)."""
-    from ..workflows.importance import log_spaced, param_importance
+    from ..analysis.importance import log_spaced, param_importance
 
     rows = [r for r in table.rows if runs is None or r.key in set(runs)]
     metric = metric or table.primary_metric

@@ -41,8 +41,7 @@ from ..storage.edits import check_writable, record_artifact
 from ..storage.ids import new_uid
 from ..storage.paths import find_root, safe_relative
 from ..storage.run_records import find_experiment
-from ..tracking import flusher
-from ..tracking.experiment import Experiment
+from ..tracking.experiment import Experiment, open_experiments
 from ..tracking.track import track_experiment
 
 
@@ -83,7 +82,7 @@ def _stored_sink(record: ExperimentRecord) -> Any:
 
 
 def _open_experiment() -> Experiment | None:
-    running = [e for e in flusher.open_experiments()]
+    running = open_experiments()
     if len(running) > 1:
         raise InvalidInput("track_artifacts target", None,
                            f"an experiment to save into; several are open ({', '.join(e.id for e in running)})")

@@ -180,7 +180,7 @@ def compare_models(
     require_sklearn()
     import numpy as np
 
-    from ..analysis.compare import compare_experiments
+    from ..project import Project
 
     named = _named(models)
     task = _task(named, y_train)
@@ -233,8 +233,8 @@ def compare_models(
                else ["rmse", "mae", "r2"]) + ["inference_time"]
     present = {key for values in scores.values() for key in values}
     columns = [c for c in columns if c in present]
-    comparison = compare_experiments(
-        project, increment_id, experiments=list(experiments.values()), metrics=columns or None,
+    comparison = Project(project).compare(
+        increment_id, list(experiments.values()), metrics=columns or None,
         primary_metric=primary if primary in present else None, write_report=write_report,
     )
     return ModelComparison(comparison=comparison, models=named, experiments=experiments, metrics=scores, task=task,

@@ -31,7 +31,7 @@ from ..errors import InvalidInput
 from ..tracking.experiment import Experiment
 from ..tracking.track import track_experiment
 from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
-from .importance import param_importance, write_importance
+from ..analysis.importance import param_importance, write_importance
 from .progress import progress
 from .sweep_backends import check_backend, run_all
 
@@ -77,17 +77,24 @@ def _builder(model: Any) -> Callable[[dict[str, Any]], Any]:
     raise InvalidInput("model", type(model).__name__, "an estimator class or instance with fit() and get_params()")
 
 
+def open_sweep(name: str, increment: str | None = None, **options: Any) -> Experiment:
+    """A sweep's parent run, tagged `sweep` and `sweep:<its id>` (`options` go to track_experiment). Every
+    sweep opens its parent here: the grid and random searches, autolog's GridSearchCV, Optuna and Ray Tune."""
+    parent = track_experiment(name, increment, tags=[SWEEP_TAG], **options)
+    parent.add_tag(sweep_tag(parent.id))
+    return parent
+
+
+def open_trial(parent_id: str, increment: str, name: str, **options: Any) -> Experiment:
+    """A child run of the sweep `parent_id`: its parent recorded, tagged `sweep:<parent id>` (`options` go to
+    track_experiment). Every sweep opens its children here."""
+    return track_experiment(name, increment, tags=[sweep_tag(parent_id)], parent=parent_id, **options)
+
+
 @contextmanager
 def _parent(name: str, increment: str | None, root: Any, description: str, system_metrics: Any) -> Iterator[Experiment]:
-    with track_experiment(name, increment, root=root, description=description, tags=[SWEEP_TAG],
-                          system_metrics=system_metrics) as parent:
-        parent.add_tag(sweep_tag(parent.id))
+    with open_sweep(name, increment, root=root, description=description, system_metrics=system_metrics) as parent:
         yield parent
-
-
-def _child(parent: Experiment, name: str, root: Any) -> Experiment:
-    return track_experiment(name, parent.increment, root=root if root is not None else parent.root,
-                            tags=[sweep_tag(parent.id)], parent=parent.id)
 
 
 def _frame(rows: list[dict[str, Any]], combos: list[dict[str, Any]]) -> Any:
@@ -213,8 +220,7 @@ def _combination(parent_id: str, increment: str, root: Any, title: str, combos: 
                  n_jobs: int | None, index: int) -> dict[str, Any]:
     """One combination as one child run (picklable: a Ray worker runs it as the local loop does)."""
     combo = combos[index]
-    child = track_experiment(combination_name(title, combo), increment, root=root,
-                             tags=[sweep_tag(parent_id)], parent=parent_id)
+    child = open_trial(parent_id, increment, combination_name(title, combo), root=root)
     row: dict[str, Any] = {"experiment": child.id, "score": math.nan, "score_std": math.nan, "fit_time": math.nan}
     with child:  # an interrupt marks it killed; other errors are caught below
         _run_combination(child, build, combo, row, *data, cv, scoring, n_jobs)
@@ -326,7 +332,8 @@ def track_grid_search(
         rows: list[dict[str, Any]] = []
         scores: list[float] = []
         for index, combo in enumerate(progress(combos, len(combos), title, show_progress)):
-            with _child(parent, combination_name(title, combo), root) as child:
+            with open_trial(parent.id, parent.increment, combination_name(title, combo),
+                            root=root if root is not None else parent.root) as child:
                 child.log_params(estimator_params(clone(estimator).set_params(**combo)))
                 child.log_params({k: param_value(v) for k, v in combo.items()})
                 for scorer in names:
@@ -372,8 +379,7 @@ class SharedSweep:
 
     def child(self, name: str, **options: Any) -> Experiment:
         """A new child run of this sweep (options go to track_experiment)."""
-        return track_experiment(name, self.increment, root=self.root, tags=[sweep_tag(self.parent_id)],
-                                parent=self.parent_id, **options)
+        return open_trial(self.parent_id, self.increment, name, root=self.root, **options)
 
     def register(self, key: str, child: Experiment) -> None:
         from ..storage.fileio import atomic_write, dumps_json
@@ -464,8 +470,7 @@ def join_sweep(key: str, name: str, increment: str | None = None, *, root: Any =
                                        f"(remove {claim} if a crashed process left it)") from None
                 time.sleep(0.05)
     with os.fdopen(fd, "w") as handle:
-        parent = track_experiment(name, increment, root=project, description=description, tags=[SWEEP_TAG])
-        parent.add_tag(sweep_tag(parent.id))
+        parent = open_sweep(name, increment, root=project, description=description)
         handle.write(json.dumps({"id": parent.id, "increment": parent.increment}))
     return SharedSweep(parent, parent.id, parent.increment, project, meet)
 
