@@ -533,10 +533,6 @@ class Project:
 
         return pipeline_order(records)
 
-    def primary_metric(self, increment: str | None = None) -> str | None:
-        """The metric compare-experiments ranks the increment by (ml.yaml's, else the one its runs share)."""
-        return self.compare(increment, write_report=False).primary_metric
-
     def listing_columns(self, records: list[ExperimentRecord], columns: list[str] | None = None,
                         primary_metric: str | None = None, *, rank: bool = True) -> list[str]:
         """The metric columns a listing of `records` shows: `columns` as given (each one some record logged),
@@ -554,8 +550,8 @@ class Project:
         if columns:
             return list(columns)
         primary = primary_metric
-        if primary is None and rank and records:
-            primary = self.primary_metric(records[0].increment)
+        if primary is None and rank and records:  # what compare-experiments ranks the increment by
+            primary = self.compare(records[0].increment, write_report=False).primary_metric
         names = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
         key = metric_columns(names)[:4]
         return [primary, *[m for m in key if m != primary]][:4] if primary else key
@@ -564,15 +560,12 @@ class Project:
                             ) -> tuple[ExperimentDetail, list[MetricStats], list[ExperimentRecord]]:
         """What show-experiment shows of one run, found once: its detail, the stats of each metric from
         every point (min/max/best and their steps), and its pipeline stages in stage order."""
-        from .views.run import stats_of
-
         detail = self.detail(ref, increment)
-        record = self.experiment(f"{detail.increment}/{detail.dir}")
-        stages = [r for r in self.experiments(record.increment)
-                  if r.meta and r.meta.parent == record.id and r.dir != record.dir]
+        stages = [r for r in self.experiments(detail.increment)
+                  if r.meta and r.meta.parent == detail.id and r.dir != detail.dir]
         stages.sort(key=lambda r: (r.meta.stage_order if r.meta and r.meta.stage_order is not None else 1 << 30,
                                    r.id))
-        return detail, stats_of(self, record), stages
+        return detail, self.metric_stats(f"{detail.increment}/{detail.dir}"), stages
 
     def metric_curves(self, ref: str, metric: str | None = None, max_points: object = 100,
                       increment: str | None = None
