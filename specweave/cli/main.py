@@ -68,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_of(argv: Sequence[str]) -> str | None:
+def _command_at(argv: Sequence[str]) -> int | None:
+    """Where the command's name is in `argv` (the first word that is no option and no --root value)."""
     skip = False
-    for token in argv:
+    for at, token in enumerate(argv):
         if skip:
             skip = False
             continue
@@ -79,7 +80,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
             continue
         if token.startswith("-"):
             continue
-        return token
+        return at
     return None
 
 
@@ -101,11 +102,10 @@ def _join_dash_values(argv: list[str]) -> list[str]:
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """The arguments; a passthrough command (`serve`, `ui`) keeps everything after its name as it is."""
-    command = _command_of(argv)
+    at = _command_at(argv)
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    chosen = sub.choices.get(command) if command else None
-    if chosen is not None and chosen.get_default("passthrough"):
-        at = argv.index(command)  # type: ignore[arg-type]
+    chosen = sub.choices.get(argv[at]) if at is not None else None
+    if at is not None and chosen is not None and chosen.get_default("passthrough"):
         args = parser.parse_args(argv[:at + 1])
         args.options = argv[at + 1:]
         return args
