@@ -25,8 +25,6 @@ def register(server: Any, project: Any) -> None:
         removed, changed; every metric with b - a and relative delta; code (commit plus uncommitted patch):
         the files that differ and a unified diff of at most `max_code_bytes`; dataset fingerprints;
         python, platform, command, cwd, seeds; packages."""
-        from specweave.cli_repro import format_diff  # the text `sw-ml diff` prints: one formatter, two faces
-
         result = await anyio.to_thread.run_sync(
             lambda: project.diff(a, b, increment or None, max_code_bytes=max_code_bytes))
-        return answer(result, format_diff(result))
+        return answer(result, project.diff_text(result))  # the text `sw-ml diff` prints

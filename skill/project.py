@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from .analysis.export import ExportResult
     from .analysis.history import MetricHistory
     from .analysis.living_docs import SyncResult
+    from .integrations.mlflow_push import PushResult
+    from .schemas.pages import Curve, MetricStats
     from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
     from .storage.decisions import Decision
     from .storage.memo import Memo
@@ -517,6 +519,150 @@ class Project:
         from .analysis.query import parse_where
 
         return parse_where(text)
+
+    # --- added by cli (merge: keep) ---------------------------------------------------------------
+    # Rules the `sw-ml` face used to apply itself, each now one call; the text helpers let a face show
+    # numbers, places and diffs as the core writes them without importing the layers below.
+    def first_experiments(self, increment: str | None = None, *, all_increments: bool = False,
+                          status: str | None = None, tag: str | None = None, where: str | None = None,
+                          sort: str | None = None, limit: object = None, limit_name: str = "limit"
+                          ) -> list[ExperimentRecord]:
+        """`experiments(...)`, then the first `limit` of them (all when None; below 1 refused, naming
+        `limit_name`, the option the caller gave)."""
+        from .analysis.paging import first
+
+        records = self.experiments(increment, all_increments=all_increments, status=status, tag=tag, where=where,
+                                   sort=sort)
+        return first(records, limit, what=limit_name)
+
+    @staticmethod
+    def pipeline_rows(records: list[ExperimentRecord]) -> list[tuple[ExperimentRecord, int]]:
+        """`records` as a listing shows them: each pipeline's stages under their parent, with their depth."""
+        from .storage.run_records import pipeline_order
+
+        return pipeline_order(records)
+
+    def listing_columns(self, records: list[ExperimentRecord], columns: list[str] | None = None,
+                        primary_metric: str | None = None, *, rank: bool = True) -> list[str]:
+        """The metric columns a listing of `records` shows: `columns` as given (each one some record logged),
+        else the primary metric (given, else, with `rank`, what compare ranks the first record's increment
+        by) first, then the key metrics; four at most."""
+        import difflib
+
+        from .analysis.compare import metric_columns
+
+        present = sorted({k for r in records for k in r.metrics})
+        for name in [*(columns or []), *([primary_metric] if primary_metric else [])]:
+            if name not in present:
+                near = difflib.get_close_matches(name, present, n=3) or present[:5]
+                raise InvalidInput("column", name, "a metric some listed run logged: " + ", ".join(near))
+        if columns:
+            return list(columns)
+        primary = primary_metric
+        if primary is None and rank and records:  # what compare-experiments ranks the increment by
+            primary = self.compare(records[0].increment, write_report=False).primary_metric
+        names = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
+        key = metric_columns(names)[:4]
+        return [primary, *[m for m in key if m != primary]][:4] if primary else key
+
+    def experiment_overview(self, ref: str, increment: str | None = None
+                            ) -> tuple[ExperimentDetail, list[MetricStats], list[ExperimentRecord]]:
+        """What show-experiment shows of one run, found once: its detail, the stats of each metric from
+        every point (min/max/best and their steps), and its pipeline stages in stage order."""
+        detail = self.detail(ref, increment)
+        stages = [r for r in self.experiments(detail.increment)
+                  if r.meta and r.meta.parent == detail.id and r.dir != detail.dir]
+        stages.sort(key=lambda r: (r.meta.stage_order if r.meta and r.meta.stage_order is not None else 1 << 30,
+                                   r.id))
+        return detail, self.metric_stats(f"{detail.increment}/{detail.dir}"), stages
+
+    def metric_curves(self, ref: str, metric: str | None = None, max_points: object = 100,
+                      increment: str | None = None
+                      ) -> tuple[ExperimentRecord, str, list[MetricStats], dict[str, Curve]]:
+        """A run's metrics (or only `metric`) as (the run, where the points came from: "full" or "summary",
+        the stats of each metric, each metric's curve downsampled to `max_points` keeping every bucket's
+        min and max). From a clone that lacks the full log, the summary's points with the counts logged."""
+        from .errors import NotFound
+        from .storage.run_summary import summary_counts
+        from .views.curves import make_curve, read_points, read_points_with_source, validate_curve_points
+        from .views.run import stats_of
+
+        record = self.experiment(ref, increment)
+        limit = validate_curve_points(max_points)
+        points, t0, source = read_points_with_source(record, {metric} if metric else None)
+        if metric and metric not in points:
+            raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
+        stats = stats_of(self, record, points)
+        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit) for key in sorted(points)}
+        if source == "summary":
+            counts = summary_counts(record.path)
+            for s in stats:
+                s.count = counts.get(s.key, s.count)
+                curves[s.key].total_points, curves[s.key].downsampled = s.count, True
+        return record, source, stats, curves
+
+    def push_to_mlflow(self, increment: str | None = None, to: str = "") -> PushResult:
+        """Push the experiments of `increment` (default: every one) to the MLflow server `to` (default:
+        SPECWEAVE_TRACKING_URI, else ml.yaml's tracking_uri); runs pushed before are updated, not doubled."""
+        from .integrations.mlflow_push import push_experiments  # mlflow itself loads only here
+
+        return push_experiments(self.root, increment, to)
+
+    @staticmethod
+    def diff_text(diff: ExperimentDiff) -> str:
+        """`diff(...)` as the text every face shows."""
+        from .repro.diff_text import diff_text
+
+        return diff_text(diff)
+
+    @staticmethod
+    def number_text(value: Any) -> str:
+        """A number as the reports write it: short, exact enough (`0.8123`, `1.2e-05`, `NaN`)."""
+        from .analysis.render import short_number
+
+        return short_number(value)
+
+    @staticmethod
+    def column_text(values: list[Any]) -> list[str]:
+        """A column of numbers as the reports write it: one precision for the column where that reads."""
+        from .analysis.render import column_numbers
+
+        return column_numbers(values)
+
+    @staticmethod
+    def duration_text(seconds: Any) -> str:
+        """A duration as the reports write it (`42s`, `3m 05s`, `1h 02m`)."""
+        from .analysis.render import short_duration
+
+        return short_duration(seconds)
+
+    def artifact_place(self, artifact: Any) -> str:
+        """What a listing adds after an artifact's size and hash: nothing for bytes in git, else where
+        its bytes are (in the object store, not pulled, damaged)."""
+        from .storage.objects import place_note
+
+        return place_note(self.store, artifact)
+
+    @staticmethod
+    def dataset_text(dataset: Any) -> str:
+        """A recorded dataset in one line: `file data/train.csv, 1.2 MB, sha256 1a2b3c4d5e6f`."""
+        from .repro.datasets import describe
+
+        return describe(dataset)
+
+    @staticmethod
+    def param_value(text: str) -> Any:
+        """A param given as text, typed as the importers type them: "0.1" -> 0.1, "true" -> True."""
+        from .integrations.mlflow_local import decode_param
+
+        return decode_param(text)
+
+    @staticmethod
+    def jsonable(value: Any) -> Any:
+        """`value` with what JSON cannot say spelled as the store spells it (NaN, Infinity, paths, dates)."""
+        from .storage.fileio import to_jsonable
+
+        return to_jsonable(value)
 
 
 __all__ = ["Project"]

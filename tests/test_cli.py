@@ -148,3 +148,24 @@ def test_importing_the_cli_stays_light(run_py, project: Path) -> None:
                   "print(sorted(m for m in ('pandas', 'jinja2', 'mcp', 'mlflow', 'pydantic') if m in sys.modules))",
                   cwd=project)
     assert done.stdout.strip() == "[]"
+
+
+def test_serve_runs_the_mcp_server_module_with_the_arguments_given(store: Path, tmp_path: Path) -> None:
+    """`sw-ml --root DIR serve ...` becomes `python -m mcp_server --root DIR ...`: the CLI imports no other face."""
+    helped = sw("serve", "--help", cwd=tmp_path).stdout
+    assert "example:\n  sw-ml serve" in helped and "--transport" in helped and "--read-only" in helped
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    for var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
+        env.pop(var, None)
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}
+    done = subprocess.run([sys.executable, "-m", "specweave.cli", "--root", str(store), "serve", "--read-only"],
+                          cwd=elsewhere, env=env, input=json.dumps(hello) + "\n", capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0])["result"]["serverInfo"]["name"] == "ml"
+    assert "no .specweave/" not in done.stderr  # the root given before `serve` reached the server
+    bad = sw("--root", str(tmp_path / "missing"), "serve", cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and "invalid --root" in bad.stderr and "Traceback" not in bad.stderr

@@ -138,7 +138,6 @@ def test_one_default_page_size_everywhere(project: Path) -> None:
 
 
 def test_diff_experiments_text_is_the_compact_text_sw_ml_diff_prints(store: Path) -> None:
-    from specweave.cli_repro import format_diff
     from skill.project import Project
 
     async def body(client: Client) -> Any:
@@ -147,5 +146,5 @@ def test_diff_experiments_text_is_the_compact_text_sw_ml_diff_prints(store: Path
     result = run(store, body)
     text = result.content[0].text
     assert not result.is_error and not text.lstrip().startswith("{")
-    assert text == format_diff(Project(store).diff("exp-002", "exp-003", INC, max_code_bytes=8000))
+    assert text == Project.diff_text(Project(store).diff("exp-002", "exp-003", INC, max_code_bytes=8000))
     assert "params:" in text and "max_depth" in text and result.structured_content["params"]["changed"]

@@ -76,7 +76,7 @@ def test_every_tool_prompt_resource_and_command_is_real(tmp_path: Path) -> None:
     templates = {t.uri_template for t in server._resource_manager.list_templates()}
     statics = {str(r.uri) for r in server._resource_manager.list_resources() if str(r.uri).startswith("specweave://")}
     assert set(re.findall(r"`(specweave://[^`]+)`", body)) == templates | statics
-    parser = build_parser(["serve"])
+    parser = build_parser()
     commands = set(next(a for a in parser._actions if a.dest == "command").choices)
     used = {line.split()[1] for block in code_blocks(body, "bash") for line in block.splitlines()
             if line.startswith("sw-ml ")}
