@@ -305,15 +305,65 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from mcp_server.cli import run_serve
+    from mcp_server.launch import run_serve
 
     return int(run_serve(args) or 0)
 
 
 def _run_init(args: argparse.Namespace) -> int:
-    from mcp_server.cli import run_init
-
     return int(run_init(args) or 0)
+
+
+# `sw-ml init` (it was mcp_server/cli.py's; the MCP face no longer holds it)
+def _init_fail(message: str, code: int = 2) -> int:
+    print(f"sw-ml: {message}", file=sys.stderr)
+    return code
+
+
+def add_init_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", help="project root (default: the enclosing git repository or the working directory)")
+    parser.add_argument("--host", action="append", choices=("claude", "vscode", "cursor", "codex", "all", "none"),
+                        metavar="{claude,vscode,cursor,codex,all,none}",
+                        help="the agent host(s) to register the server with (repeatable; default claude): .mcp.json, "
+                        ".vscode/mcp.json, .cursor/mcp.json, .codex/config.toml; none: no host config (Claude Code "
+                        "with the `ml` plugin installed already has the server)")
+    parser.add_argument("--approve", action="store_true",
+                        help="also approve the project's `ml` server in Claude Code (.claude/settings.local.json "
+                        "enabledMcpjsonServers), as its own dialog does")
+    parser.add_argument("--no-check", action="store_true",
+                        help="do not start the registered server once to check that it answers")
+    parser.add_argument("--python", action="store_true",
+                        help="register the server as this Python interpreter running `-m mcp_server` "
+                        "instead of the `sw-ml` command (for a venv that is not on PATH)")
+    parser.add_argument("--no-skill", action="store_true", help="do not install .claude/skills/experiment-tracker")
+    parser.add_argument("--lfs", action="store_true",
+                        help="a repository that uses Git LFS: keep models and binary artifacts in the experiment "
+                        "folders through LFS (.gitattributes rules) instead of the git-ignored object store")
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """Make the project ready for agents; prints what changed, one line each."""
+    from skill.errors import SpecweaveError
+    from skill.host_config import HOSTS
+    from skill.project import Project
+    from skill.project_init import init_project
+
+    root = getattr(args, "root", None)
+    if root is not None and not Path(root).expanduser().is_dir():
+        return _init_fail(f"invalid --root {root!r}: expected an existing folder")
+
+    wanted = getattr(args, "host", None) or ["claude"]
+    hosts = HOSTS if "all" in wanted else tuple(dict.fromkeys(h for h in wanted if h != "none"))
+    try:
+        result = init_project(Project(root).root, use_python=bool(getattr(args, "python", False)),
+                              install_skill=not getattr(args, "no_skill", False), lfs=bool(getattr(args, "lfs", False)),
+                              hosts=hosts, approve=bool(getattr(args, "approve", False)),
+                              check=not getattr(args, "no_check", False))
+    except SpecweaveError as exc:
+        return _init_fail(str(exc), exc.exit_code)
+    for line in result.lines():
+        print(line)
+    return 0 if result.ok else 1
 
 
 # -- the parser -----------------------------------------------------------------------------
@@ -463,11 +513,11 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
             p.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR", help="project root")
         else:
             try:
-                from mcp_server import cli as server_cli
+                from mcp_server import launch as server_cli
             except ImportError as exc:
                 p.set_defaults(func=_unavailable(name, exc))
             else:
-                getattr(server_cli, adder)(p)
+                (add_init_arguments if adder == "add_init_arguments" else getattr(server_cli, adder))(p)
     return parser
 
 
