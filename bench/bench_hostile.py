@@ -66,7 +66,7 @@ print(exp.path)
 MCP = r"""
 import sys
 from pathlib import Path
-from mcp_server.boundary import Project
+from skill.project import Project
 from mcp_server.tools_read import detail, locate
 from skill.analysis.history import metric_history
 project = Project(Path(sys.argv[1]).resolve())

@@ -7,9 +7,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from skill.errors import SpecweaveError
-from skill.layout import STATUSES
+from skill.project import Project
 
-from .boundary import Project
+from .core_calls import in_worker
 
 MAX_VALUES = 100
 FORMATS = ("csv", "json", "markdown")
@@ -20,20 +20,14 @@ def increment_ids(project: Project, prefix: str) -> list[str]:
 
 
 def experiment_ids(project: Project, prefix: str, increment: str | None) -> list[str]:
-    from skill.storage.ids import parse_dir, readable_id
-    from skill.storage.run_records import experiment_names
-
     try:
-        incs = [project.increment(increment)] if increment else project.increments()
-    except SpecweaveError:
-        incs = project.increments()
+        ids = project.experiment_ids(increment)
+    except SpecweaveError:  # an increment half typed: offer every increment's
+        ids = project.experiment_ids(None)
     out: list[str] = []
-    for inc in incs:
-        for name in experiment_names(inc):
-            number, slug, _uid = parse_dir(name) or (0, "", "")
-            readable = readable_id(number, slug)
-            if (readable.startswith(prefix) or slug.startswith(prefix)) and readable not in out:
-                out.append(readable)
+    for readable, slug in ids:
+        if (readable.startswith(prefix) or slug.startswith(prefix)) and readable not in out:
+            out.append(readable)
     return out
 
 
@@ -54,7 +48,7 @@ def complete_value(project: Project, name: str, prefix: str, context: dict[str, 
     if name == "format":
         return [f for f in FORMATS if f.startswith(prefix)]
     if name == "status":
-        return [s for s in STATUSES if s.startswith(prefix)]
+        return [s for s in project.statuses() if s.startswith(prefix)]
     return []
 
 
@@ -67,7 +61,7 @@ def register(server: MCPServer, project: Project) -> None:
     ) -> Completion | None:
         known: dict[str, Any] = dict(context.arguments or {}) if context else {}
         try:
-            values = complete_value(project, argument.name, argument.value or "", known)
+            values = await in_worker(complete_value, project, argument.name, argument.value or "", known)
         except (SpecweaveError, OSError):
             values = []
         return Completion(values=values[:MAX_VALUES], total=len(values), has_more=len(values) > MAX_VALUES)

@@ -23,13 +23,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp_types import Resource
 
-from skill.layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
+from skill.project import Project
 
-from .boundary import Project, resource_errors
-
-SCHEME = "specweave://"
-LIVING_DOCS_URI = f"{SCHEME}docs/ml-experiments.md"
-
+from .core_calls import resource_errors
+from .tool_results import LIVING_DOCS_URI, SCHEME, comparison_uri
 
 ARTIFACT_MARK = "/artifacts/"
 
@@ -47,71 +44,53 @@ def artifact_mime_type(uri: str) -> str | None:
     return kind if kind and not encoding else "application/octet-stream"
 
 
-def comparison_uri(increment_id: str) -> str:
-    return f"{SCHEME}increments/{increment_id}/{COMPARISON_FILE}"
-
-
-def _comparison_path(project: Project, increment_id: str) -> Path:
-    return Path(project.increment(increment_id).path) / EXPERIMENTS_DIR / COMPARISON_FILE
-
-
 def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
     if not path.is_file():
         raise ResourceNotFoundError(f"{what} not written yet ({project.rel(path)}); {hint}")
-    from skill.storage.fileio import read_bytes_nofollow
-
-    project.inside(path)
-    return read_bytes_nofollow(path).decode("utf-8", errors="replace")
+    return project.read_store_text(path)
 
 
 def dynamic_resources(project: Project) -> list[Resource]:
     """A concrete resource for every comparison.md that exists now."""
-    from skill.storage.increments import list_increments
-
-    found = []
     try:
-        increments = list_increments(project.root)
+        written = project.comparisons_written()
     except OSError:
         return []
-    for inc in increments:
-        path = Path(inc.path) / EXPERIMENTS_DIR / COMPARISON_FILE
-        if path.is_file():
-            found.append(Resource(uri=comparison_uri(inc.id), name=f"comparison-{inc.id}",
-                                  title=f"Comparison of {inc.title} ({inc.id})", mime_type="text/markdown",
-                                  description="/".join((SPECWEAVE_DIR, "increments", inc.id, EXPERIMENTS_DIR,
-                                                        COMPARISON_FILE))))
-    return found
+    return [Resource(uri=comparison_uri(inc.id), name=f"comparison-{inc.id}",
+                     title=f"Comparison of {inc.title} ({inc.id})", mime_type="text/markdown",
+                     description=project.rel(path))
+            for inc, path in written]
 
 
 def register(server: MCPServer, project: Project) -> None:
     @server.resource(f"{SCHEME}increments", name="increments", title="Increments", mime_type="application/json",
                      description="Every increment of the project with its experiment count.")
     @resource_errors
-    async def increments_resource() -> str:
+    def increments_resource() -> str:
         rows = [inc.model_dump(mode="json") | {"path": project.rel(Path(inc.path))} for inc in project.increments()]
         return json.dumps(rows, indent=2, ensure_ascii=False)
 
     @server.resource(LIVING_DOCS_URI, name="living-docs", title="ML experiments (living docs)",
                      mime_type="text/markdown",
-                     description="/".join((SPECWEAVE_DIR, *LIVING_DOCS)) + ": what was tried, what was selected, why.")
+                     description=project.rel(project.living_docs_file()) + ": what was tried, what was selected, why.")
     @resource_errors
-    async def living_docs() -> str:
-        path = project.store.joinpath(*LIVING_DOCS)
+    def living_docs() -> str:
+        path = project.living_docs_file()
         return _read_text(project, path, "living docs", "run the sync_living_docs tool to write them")
 
-    @server.resource(f"{SCHEME}increments/{{increment}}/{COMPARISON_FILE}", name="comparison",
+    @server.resource(comparison_uri("{increment}"), name="comparison",
                      title="An increment's comparison.md", mime_type="text/markdown",
                      description="The comparison table and best experiment last written by compare_experiments.")
     @resource_errors
-    async def comparison(increment: str) -> str:
-        path = _comparison_path(project, increment)
+    def comparison(increment: str) -> str:
+        path = project.comparison_file(increment)
         return _read_text(project, path, "comparison", "run the compare_experiments tool to write it")
 
     @server.resource(f"{SCHEME}increments/{{increment}}/experiments", name="experiments",
                      title="An increment's experiments", mime_type="application/json",
                      description="Every experiment of the increment: params, latest metrics, status, tags.")
     @resource_errors
-    async def experiments(increment: str) -> str:
+    def experiments(increment: str) -> str:
         from skill.schemas.records import ExperimentSummary
 
         rows = [ExperimentSummary.from_record(r).model_dump(mode="json") for r in project.experiments(increment)]
@@ -121,8 +100,9 @@ def register(server: MCPServer, project: Project) -> None:
                      title="One experiment", mime_type="application/json",
                      description="One experiment in full, as show_experiment returns it.")
     @resource_errors
-    async def experiment(increment: str, experiment: str) -> str:
-        return project.detail(experiment, increment).model_dump_json(indent=2)
+    def experiment(increment: str, experiment: str) -> str:
+        # the same model, dumped the same way, as show_experiment's structured content
+        return project.shown(experiment, increment).model_dump_json(indent=2, by_alias=True)
 
     @server.resource(f"{SCHEME}increments/{{increment}}/experiments/{{experiment}}/artifacts/{{+name}}",
                      name="artifact", title="One artifact's content", mime_type="application/octet-stream",
@@ -130,5 +110,5 @@ def register(server: MCPServer, project: Project) -> None:
                                  "object store, checked against its recorded sha256; at most 16 MiB. Served with "
                                  "the MIME type its name implies (image/png for a .png).")
     @resource_errors
-    async def artifact(increment: str, experiment: str, name: str) -> bytes:
+    def artifact(increment: str, experiment: str, name: str) -> bytes:
         return project.read_artifact(experiment, name, increment)[1]

@@ -11,7 +11,6 @@ logic, pandas and jinja2 load inside the tools that use them, on first call.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -28,10 +27,10 @@ from mcp_types import (
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
-from skill.storage.paths import find_root
+from skill.project import Project
 
 from . import SERVER_NAME
-from .boundary import Project, describe_validation, one_line
+from .core_calls import describe_validation, in_worker, one_line
 
 INSTRUCTIONS = """\
 Experiment tracking for this repository (specweave-ml). Experiments live in
@@ -74,7 +73,7 @@ class SpecweaveServer(MCPServer):
                 raise ToolError(one_line(message)) from exc
             raise
         if isinstance(result, CallToolResult):
-            from .answers import compact_text
+            from .tool_results import compact_text
 
             result = compact_text(result)  # a tool that returned its bare model: compact JSON, not indented
         return result
@@ -98,7 +97,7 @@ class SpecweaveServer(MCPServer):
     async def list_tools(self) -> list[MCPTool]:
         # Every tool listed compactly (no auto titles, dedented, folded nullables): tools/list is read
         # by the model on every conversation. Built once: the tools are all registered before a start.
-        from .compact import compact_tool
+        from .listing_compaction import compact_tool
 
         tools = await super().list_tools()
         key = tuple((t.name, id(t.input_schema), id(t.output_schema)) for t in tools)
@@ -122,7 +121,7 @@ class SpecweaveServer(MCPServer):
     async def list_resources(self) -> list[Resource]:
         from .resources import dynamic_resources
 
-        return [*await super().list_resources(), *dynamic_resources(self.project)]
+        return [*await super().list_resources(), *await in_worker(dynamic_resources, self.project)]
 
 
 # Arguments a --read-only server's tools do not take, and what to do instead.
@@ -159,18 +158,14 @@ def _refuse_unknown_arguments(tool: str, arguments: dict[str, Any], listed: MCPT
                              f"it takes: {valid}"))
 
 
-def resolve_project_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """`root`, then SPECWEAVE_ROOT, CLAUDE_PROJECT_DIR, then the working directory walked up."""
-    return find_root(root)
-
-
 def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool = False,
                  log_level: str = "WARNING") -> SpecweaveServer:
-    """The server for the project at `root` (found like the CLI finds it when None), with every tool,
-    resource, prompt and completion registered."""
+    """The server for the project at `root` (found like the CLI finds it when None: SPECWEAVE_ROOT,
+    CLAUDE_PROJECT_DIR, then the working directory walked up), with every tool, resource, prompt and
+    completion registered."""
     from . import completions, prompts, resources, tools_analysis, tools_diff, tools_read, tools_views, tools_write
 
-    project = Project(resolve_project_root(root), read_only=read_only, memo=True)
+    project = Project(root, read_only=read_only, memo=True)
     server = SpecweaveServer(
         project,
         extensions=[tools_views.build_apps(project)],  # the MCP App (view_experiments and its ui:// page)
@@ -192,11 +187,12 @@ def build_server(root: str | os.PathLike[str] | None = None, *, read_only: bool 
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        from specweave import __version__
-    except Exception:  # the facade is optional for the server; a version is cosmetic
+        return version("specweave-ml")
+    except PackageNotFoundError:  # a checkout that was never installed; a version is cosmetic
         return ""
-    return __version__
 
 
-__all__ = ["SpecweaveServer", "build_server", "resolve_project_root"]
+__all__ = ["SpecweaveServer", "build_server"]

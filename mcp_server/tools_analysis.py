@@ -1,7 +1,8 @@
 """Tools that compare, decide, document and export: the work after the experiments ran.
 
 The code behind them renders through jinja2 and may use pandas; that loads
-inside the tool, on first call, and runs on a worker thread. Their result
+inside the tool, on first call. Like every tool, they are plain functions the
+SDK runs on a worker thread (the thread policy in `core_calls`). Their result
 models live in light pydantic modules, imported here because a tool's output
 schema is built at registration.
 
@@ -16,14 +17,14 @@ import inspect
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 
+from skill.project import Project
 from skill.schemas.reports import DEFAULT_TOP, ComparisonPage, Decision, ExportResult, SyncResult
 
-from .answers import LIST_BUDGET, answer, fit, link_comparison, link_experiment, link_living_docs
-from .boundary import READ, WRITE_APPEND, WRITE_IDEMPOTENT, Project, default_increment, tool_errors
+from .core_calls import READ, WRITE_APPEND, WRITE_IDEMPOTENT, tool_errors
+from .tool_results import LIST_BUDGET, answer, fit, link_comparison, link_experiment, link_living_docs
 
 Goal = Literal["max", "min"]
 Format = Literal["csv", "json", "markdown"]
@@ -43,10 +44,6 @@ EXPORT_WRITE = """ path: a file name written under `.specweave/exports/`; else t
 text comes back in `text`."""
 
 
-def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
-
-
 def _relative(project: Project, result: Any, field: str) -> Any:
     value = getattr(result, field)
     if value is not None:
@@ -60,8 +57,8 @@ def _without(fn: Any, names: tuple[str, ...]) -> Any:
     sig = inspect.signature(fn)
 
     @functools.wraps(fn)
-    async def call(**kwargs: Any) -> Any:
-        return await fn(**kwargs)
+    def call(**kwargs: Any) -> Any:
+        return fn(**kwargs)
 
     call.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name not in names])
     call.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k not in names}
@@ -76,7 +73,7 @@ def register(server: MCPServer, project: Project) -> None:
     compare_doc = COMPARE_DOC.format(write=COMPARE_WRITE if writable else "")
     export_doc = EXPORT_DOC.format(write=EXPORT_WRITE if writable else " The text comes back in `text`.")
 
-    async def compare_experiments(
+    def compare_experiments(
         increment: str | None = None,
         experiments: list[str] | None = None,
         where: str | None = None,
@@ -88,39 +85,36 @@ def register(server: MCPServer, project: Project) -> None:
         fields: list[str] | None = None,
         write_report: bool = True,
     ) -> Annotated[CallToolResult, ComparisonPage]:
-        from skill.analysis.ranking import comparison_page
+        from . import answer_text as text
 
-        from . import text
-
-        inc = default_increment(project, increment)
+        inc = project.default_increment(increment)
         if inc is None:
             empty = ComparisonPage(increment=None)
             return answer(empty, text.comparison(empty.model_dump(mode="json")))
-        full = await _in_thread(project.compare, inc.id, experiments, where=where, metrics=metrics,
-                                primary_metric=primary_metric, goal=goal, write_report=write_report)
+        full = project.compare(inc.id, experiments, where=where, metrics=metrics, primary_metric=primary_metric,
+                               goal=goal, write_report=write_report)
         _relative(project, full, "report_path")
 
         def build(n: int) -> ComparisonPage:
-            return comparison_page(full, limit=n, cursor=cursor or None, fields=fields or None)
+            return project.comparison_page(full, limit=n, cursor=cursor, fields=fields)
 
         result = build(limit) if limit is not None else fit(build, DEFAULT_TOP, LIST_BUDGET)
-        links = [link_comparison(inc.id)] if result.report_path is not None else []
+        links = [] if result.report_path is None else [link_comparison(inc.id, Path(result.report_path).as_posix())]
         if result.best:
             links.append(link_experiment(inc.id, result.best))
         return answer(result, text.comparison(result.model_dump(mode="json")), links)
 
-    async def export_experiments(
+    def export_experiments(
         increment: str | None = None,
         format: Format = "csv",  # noqa: A002 - the seed's command says --format
         where: str | None = None,
         sort: str | None = None,
         path: str | None = None,
     ) -> Annotated[CallToolResult, ExportResult]:
-        from . import text
+        from . import answer_text as text
 
-        result = await _in_thread(project.export, increment, format, path, where=where, sort=sort, confined=True)
-        if result.path is not None:
-            project.inside(result.path)
+        # confined: a path is a name under .specweave/exports/, placed and checked by the core
+        result = project.export(increment, format, path, where=where, sort=sort, confined=True)
         _relative(project, result, "path")
         return answer(result, text.export(result.model_dump(mode="json")))
 
@@ -137,7 +131,7 @@ def register(server: MCPServer, project: Project) -> None:
 def _register_writes(server: MCPServer, project: Project) -> None:
     @server.tool(title="Record a decision", annotations=WRITE_APPEND)
     @tool_errors
-    async def log_decision(
+    def log_decision(
         selected: str,
         rationale: str,
         increment: str | None = None,
@@ -148,25 +142,23 @@ def _register_writes(server: MCPServer, project: Project) -> None:
         """Record which experiment was selected and why, once the user agreed (after
         compare_experiments); it gets the tag `selected`. rationale: margins, trade-offs, cost;
         alternatives: those it beat. A later decision supersedes it; both stay in the history."""
-        from . import text
+        from . import answer_text as text
 
-        result = await _in_thread(project.log_decision, selected, rationale, increment=increment,
-                                  alternatives=alternatives, metrics=metrics, author=author)
+        result = project.log_decision(selected, rationale, increment=increment, alternatives=alternatives,
+                                      metrics=metrics, author=author)
         return answer(result, text.decision(result.model_dump(mode="json")),
                       [link_experiment(result.increment, result.selected)])
 
     @server.tool(title="Update the living docs", annotations=WRITE_IDEMPOTENT)
     @tool_errors
-    async def sync_living_docs(increments: list[str] | None = None,
-                               dry_run: bool = False) -> Annotated[CallToolResult, SyncResult]:
+    def sync_living_docs(increments: list[str] | None = None,
+                         dry_run: bool = False) -> Annotated[CallToolResult, SyncResult]:
         """Update the living docs (`.specweave/docs/internal/architecture/ml-experiments.md`): a
         section per increment (experiments, the selected one and why). Text outside the markers
         stays. increments: default all with experiments; dry_run: only the `diff`."""
-        from . import text
+        from . import answer_text as text
 
-        for ref in increments or []:
-            project.increment(ref)  # a bad reference is refused before anything renders
-        result = await _in_thread(project.sync_docs, increments, dry_run)
+        result = project.sync_docs(increments, dry_run)  # a bad reference is refused before anything renders
         _relative(project, result, "path")
         return answer(result, text.sync(result.model_dump(mode="json")),
                       [None if dry_run else link_living_docs(project)])

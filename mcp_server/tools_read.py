@@ -2,8 +2,9 @@
 
 Each tool is a typed function: its parameters are the input schema, the model in its
 `Annotated[CallToolResult, Model]` return the output schema, its docstring what the model reads.
-They only parse, call `skill/` and shape the answer (`answers.answer`: compact text plus the
-structured content, and links to the documents it names).
+They only parse, call `skill/` and shape the answer (`tool_results.answer`: compact text plus the
+structured content, and links to the documents it names). Plain functions: the SDK runs them on a
+worker thread (the thread policy in `core_calls`).
 """
 
 from typing import Annotated
@@ -12,13 +13,15 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel
 
-# list_experiments' page when no limit is given: DEFAULT_LIMIT rows, fewer when they are large (answers.fit)
-from skill.analysis.paging import DEFAULT_LIMIT as PAGE
-from skill.schemas.reports import ExperimentShown, MetricHistory
+from skill.project import Project
 from skill.schemas.records import ExperimentPage, Increment
+from skill.schemas.reports import ExperimentShown, MetricHistory
 
-from .answers import LIST_BUDGET, answer, fit, link_experiment, link_experiments
-from .boundary import READ, Project, default_increment, tool_errors
+from .core_calls import READ, tool_errors
+from .tool_results import LIST_BUDGET, answer, fit, link_experiment, link_experiments
+
+# list_experiments' page when no limit is given: the core's page, fewer rows when they are large (fit)
+PAGE = Project.page_limit()
 
 # get_metric_history: points per metric when max_points is not given (fewer for many metrics)
 POINTS = 200
@@ -33,10 +36,10 @@ class IncrementList(BaseModel):
 def register(server: MCPServer, project: Project) -> None:
     @server.tool(title="List increments", annotations=READ)
     @tool_errors
-    async def list_increments() -> Annotated[CallToolResult, IncrementList]:
+    def list_increments() -> Annotated[CallToolResult, IncrementList]:
         """The increments (units of work), oldest first: id, title, group (`_archive`...; null when
         active), experiment count. Other tools take an id, number (`0042`) or slug as `increment`."""
-        from . import text
+        from . import answer_text as text
 
         rows = [inc.model_copy(update={"path": project.rel(inc.path)}) for inc in project.increments()]
         result = IncrementList(increments=rows)
@@ -44,7 +47,7 @@ def register(server: MCPServer, project: Project) -> None:
 
     @server.tool(title="List experiments", annotations=READ)
     @tool_errors
-    async def list_experiments(
+    def list_experiments(
         increment: str | None = None,
         status: str | None = None,
         tag: str | None = None,
@@ -57,9 +60,9 @@ def register(server: MCPServer, project: Project) -> None:
         the active one; where: e.g. `metrics.auc > 0.8 and params.depth <= 6`, `'prod' in tags`;
         sort: `-metrics.auc,name`; limit: 1-500 (default 20, fewer if rows are large:
         the answer stays under 6 KB); cursor: a `next_cursor`."""
-        from . import text
+        from . import answer_text as text
 
-        inc = default_increment(project, increment)
+        inc = project.default_increment(increment)
         if inc is None:
             result = ExperimentPage(increment=None, total=0, experiments=[])
             return answer(result, text.page(result.model_dump(mode="json")))
@@ -75,21 +78,21 @@ def register(server: MCPServer, project: Project) -> None:
 
     @server.tool(title="Show one experiment", annotations=READ)
     @tool_errors
-    async def show_experiment(experiment: str, increment: str | None = None,
-                              packages: bool = False) -> Annotated[CallToolResult, ExperimentShown]:
+    def show_experiment(experiment: str, increment: str | None = None,
+                        packages: bool = False) -> Annotated[CallToolResult, ExperimentShown]:
         """One experiment in full: params, metrics (last/min/max/points), status, timings, tags,
         git, environment, notes, artifacts (never loaded). experiment: `exp-003`, a slug or
         `0042/exp-003`, looked up in `increment`, else the active one, then the others.
         packages: true for all installed (default: the notable ones)."""
-        from . import text
+        from . import answer_text as text
 
-        result = ExperimentShown.from_detail(project.detail(experiment, increment), packages=packages)
+        result = project.shown(experiment, increment, packages=packages)
         return answer(result, text.shown(result.model_dump(mode="json")),
                       [link_experiment(result.increment, result.id)])
 
     @server.tool(title="Metric history", annotations=READ)
     @tool_errors
-    async def get_metric_history(
+    def get_metric_history(
         experiment: str,
         metric: str | None = None,
         max_points: int | None = None,
@@ -97,7 +100,7 @@ def register(server: MCPServer, project: Project) -> None:
     ) -> Annotated[CallToolResult, MetricHistory]:
         """A metric's `steps` and `values` (all metrics when omitted), downsampled to `max_points` each
         (2-10000; default 200) keeping each stretch's first, last, min and max; `source`: full|summary."""
-        from . import text
+        from . import answer_text as text
 
         def build(n: int) -> MetricHistory:
             return project.history(experiment, metric, n, increment)

@@ -15,8 +15,10 @@ from mcp.server.mcpserver.resources import FunctionResource
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from .answers import answer
-from .boundary import READ, Project, default_increment, tool_errors
+from skill.project import Project
+
+from .core_calls import READ, tool_errors
+from .tool_results import answer
 
 APP_URI = "ui://specweave-ml/views.html"
 # What one answer carries for the page: runs, points per curve, all points, image bytes.
@@ -82,7 +84,7 @@ def build_apps(project: Project) -> Apps:
         """Runs as charts in MCP Apps; else a summary."""
         import anyio
 
-        inc = None if experiments else default_increment(project, increment)
+        inc = None if experiments else project.default_increment(increment)
         if inc is None and not experiments:
             return answer(ViewAnswer(), "no experiments yet")
 

@@ -1,7 +1,7 @@
 """Small writes an agent needs on an existing experiment: a note, tags.
 
-Not registered in `--read-only` mode. They change metadata.yaml through
-`skill.storage.edits`, which refuses to overwrite a file it cannot parse.
+Not registered in `--read-only` mode. They change metadata.yaml through the
+core, which refuses to overwrite a file it cannot parse.
 """
 
 from typing import Annotated
@@ -9,20 +9,19 @@ from typing import Annotated
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 
-from skill.schemas.records import ExperimentSummary, Note
+from skill.project import Project
+from skill.schemas.records import ExperimentSummary, Note, full_ref
 
-from .answers import answer, link_experiment
-from .boundary import WRITE_APPEND, WRITE_IDEMPOTENT, Project, tool_errors
+from .core_calls import WRITE_APPEND, WRITE_IDEMPOTENT, tool_errors
+from .tool_results import answer, link_experiment
 
 
 def register(server: MCPServer, project: Project) -> None:
     @server.tool(title="Add a note to an experiment", annotations=WRITE_APPEND)
     @tool_errors
-    async def add_note(experiment: str, text: str, increment: str | None = None) -> Annotated[CallToolResult, Note]:
+    def add_note(experiment: str, text: str, increment: str | None = None) -> Annotated[CallToolResult, Note]:
         """Append a timestamped note to an experiment (why it failed, what to try next)."""
-        from skill.schemas.records import full_ref
-
-        from . import text as texts
+        from . import answer_text as texts
 
         record = project.experiment(experiment, increment)
         result = project.add_note(record.dir, text, record.increment)
@@ -31,7 +30,7 @@ def register(server: MCPServer, project: Project) -> None:
 
     @server.tool(title="Tag an experiment", annotations=WRITE_IDEMPOTENT)
     @tool_errors
-    async def tag_experiment(
+    def tag_experiment(
         experiment: str,
         add: list[str] | None = None,
         remove: list[str] | None = None,
@@ -39,7 +38,7 @@ def register(server: MCPServer, project: Project) -> None:
     ) -> Annotated[CallToolResult, ExperimentSummary]:
         """Add and/or remove tags (one line, at most 100 characters each), e.g.
         `production-candidate`. Returns the experiment with its tags now."""
-        from . import text
+        from . import answer_text as text
 
         result = project.tag(experiment, add or [], remove or [], increment)
         return answer(result, text.tagged(result.model_dump(mode="json")),

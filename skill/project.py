@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .analysis.living_docs import SyncResult
     from .integrations.mlflow_push import PushResult
     from .schemas.pages import Curve, MetricStats
+
+    from .schemas.reports import ComparisonPage, ExperimentShown
     from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
     from .storage.decisions import Decision
     from .storage.memo import Memo
@@ -614,6 +616,102 @@ class Project:
         from .repro.diff_text import diff_text
 
         return diff_text(diff)
+
+    # --- added by mcp (merge: keep) --------------------------------------------------------------
+    # Rules the MCP face used to apply itself, each now one call: the default increment, the page a
+    # list starts from, a comparison paged, what show_experiment shows, the ids a completion offers,
+    # where the documents are and how one is read. The text helpers let a face write numbers and
+    # durations as the core does without importing the layers below.
+    def default_increment(self, ref: str | None = None) -> Increment | None:
+        """The increment `ref` names (errors as usual), else the default one (active, then newest); None
+        only when the project has no increment at all: an empty answer, not an error."""
+        from .errors import NotFound
+
+        if ref:
+            return self.increment(ref)
+        try:
+            return self.increment(None)
+        except NotFound:
+            if self.exists and self.increments():
+                raise
+            return None
+
+    @staticmethod
+    def page_limit() -> int:
+        """How many experiments `page` gives when no limit is asked for."""
+        from .analysis.paging import DEFAULT_LIMIT
+
+        return DEFAULT_LIMIT
+
+    @staticmethod
+    def comparison_page(comparison: Comparison, *, limit: int | None = None, cursor: str | None = None,
+                        fields: list[str] | None = None) -> ComparisonPage:
+        """`comparison` (from `compare`) ranked and paged: the best, the reasons, the rows best first,
+        `limit` at a time (default DEFAULT_TOP); `fields` narrows each row to those columns."""
+        from .analysis.ranking import comparison_page
+        from .schemas.reports import DEFAULT_TOP
+
+        return comparison_page(comparison, limit=DEFAULT_TOP if limit is None else limit, cursor=cursor or None,
+                               fields=fields or None)
+
+    def shown(self, ref: str, increment: str | None = None, *, packages: bool = False) -> ExperimentShown:
+        """One experiment as show-experiment shows it (`detail` with the environment summarised; every
+        installed package with `packages`)."""
+        from .schemas.reports import ExperimentShown
+
+        return ExperimentShown.from_detail(self.detail(ref, increment), packages=packages)
+
+    def experiment_ids(self, increment: str | None = None) -> list[tuple[str, str]]:
+        """(readable id `exp-003-xgboost`, slug) of each experiment of `increment` (every increment when
+        None), from the folder names alone: cheap enough to answer a completion per keystroke."""
+        from .storage.ids import parse_dir, readable_id
+        from .storage.run_records import experiment_names
+
+        incs = [self.increment(increment)] if increment else self.increments()
+        out: list[tuple[str, str]] = []
+        for inc in incs:
+            for name in experiment_names(inc):
+                number, slug, _uid = parse_dir(name) or (0, "", "")
+                out.append((readable_id(number, slug), slug))
+        return out
+
+    @staticmethod
+    def statuses() -> tuple[str, ...]:
+        """Every status an experiment can have (`running`, `completed`, ...)."""
+        from .layout import STATUSES
+
+        return STATUSES
+
+    def living_docs_file(self) -> Path:
+        """Where the living docs are, written or not."""
+        from .layout import LIVING_DOCS
+
+        return self.store.joinpath(*LIVING_DOCS)
+
+    def comparison_file(self, increment: str | None = None) -> Path:
+        """Where the increment's comparison.md is, written or not."""
+        from .layout import COMPARISON_FILE, EXPERIMENTS_DIR
+
+        return Path(self.increment(increment).path) / EXPERIMENTS_DIR / COMPARISON_FILE
+
+    def comparisons_written(self) -> list[tuple[Increment, Path]]:
+        """Each increment with a comparison.md now, and that file."""
+        from .layout import COMPARISON_FILE, EXPERIMENTS_DIR
+
+        found = []
+        for inc in self.increments():
+            path = Path(inc.path) / EXPERIMENTS_DIR / COMPARISON_FILE
+            if path.is_file():
+                found.append((inc, path))
+        return found
+
+    def read_store_text(self, path: Path) -> str:
+        """A text file of the store (refused outside `.specweave/`), read without following a link;
+        bytes that are not UTF-8 replaced."""
+        from .storage.fileio import read_bytes_nofollow
+
+        self.inside(path)
+        return read_bytes_nofollow(path).decode("utf-8", errors="replace")
 
     @staticmethod
     def number_text(value: Any) -> str:

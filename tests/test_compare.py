@@ -240,7 +240,7 @@ def test_cross_validation_helper_metrics(tmp_path: Path) -> None:
 
 def test_every_face_of_an_overriding_decision_names_both_runs(tmp_path: Path) -> None:
     """The agent's answer (structured and text) and the CLI's JSON carry the same verdict as Python."""
-    from mcp_server import text
+    from mcp_server import answer_text as text
     from skill.analysis.ranking import comparison_page
 
     inc = seed_comparison_store(tmp_path)

@@ -238,7 +238,8 @@ def test_the_middleware_takes_the_token_out_of_the_query_string() -> None:
 
 
 def test_build_http_app_never_serves_unprotected_by_accident() -> None:
-    from mcp_server.http import build_http_app, resolve_auth
+    from mcp_server.http import build_http_app
+    from skill.http_fence import resolve_auth
     from skill.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="no_auth"):

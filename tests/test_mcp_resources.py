@@ -79,6 +79,26 @@ def test_read_every_resource(store: Path, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_the_experiment_resource_is_what_show_experiment_returns(store: Path, mode: str) -> None:
+    """The template says "one experiment in full, as show_experiment returns it": the same JSON, here for
+    a run with a NaN metric and a long log, and for a run of another increment than the active one."""
+
+    async def body(client: Client) -> Any:
+        pairs = []
+        for inc, exp in ((INC, "exp-002"), (OTHER, "exp-001")):
+            read = (await client.read_resource(f"specweave://increments/{inc}/experiments/{exp}")).contents[0]
+            shown = await client.call_tool("show_experiment", {"experiment": exp, "increment": inc})
+            assert not shown.is_error
+            pairs.append((json.loads(read.text), shown.structured_content))
+        return pairs
+
+    pairs = session(store, mode, body)
+    assert [resource["id"] for resource, _ in pairs] == ["exp-002-xgboost", "exp-001-popularity"]
+    for resource, tool in pairs:
+        assert resource == tool
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_missing_resources_are_errors_naming_what_to_do(store: Path, mode: str) -> None:
     async def body(client: Client) -> list[str]:
         messages = []

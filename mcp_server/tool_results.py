@@ -2,7 +2,7 @@
 
 A tool returns `answer(model, text, links)`, declared as `Annotated[CallToolResult, Model]`: the
 SDK publishes `Model`'s schema as the output schema and validates the structured content against
-it, while the text block is what we write (`mcp_server/text.py`), not an indented JSON copy.
+it, while the text block is what we write (`mcp_server/answer_text.py`), not an indented JSON copy.
 
 Budgets: a default answer stays under `BUDGET` bytes of text and of structured content however many
 runs the store holds. Lists are cut to fit (`fit`) and page on with `next_cursor`; text past the
@@ -12,9 +12,9 @@ keeps the exact values.
 
 Tools registered elsewhere (tools_views, tools_diff) can use the same three helpers:
 
-    from .answers import answer, fit, link_experiment
+    from .tool_results import answer, fit, link_experiment
     @server.tool(...)
-    async def diff_experiments(...) -> Annotated[CallToolResult, ExperimentDiff]:
+    def diff_experiments(...) -> Annotated[CallToolResult, ExperimentDiff]:
         result = project.diff(...)
         return answer(result, "one line per difference ...", [link_experiment(project, inc, exp_id)])
 
@@ -31,9 +31,7 @@ from mcp_types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel
 
 from skill.controls import escape_controls
-from skill.layout import COMPARISON_FILE, LIVING_DOCS, SPECWEAVE_DIR
-
-from .boundary import Project
+from skill.project import Project
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -100,18 +98,22 @@ def link_experiments(increment: str) -> ResourceLink:
                         mime_type="application/json", description=f"every experiment of {increment} (JSON)")
 
 
-def link_comparison(increment: str) -> ResourceLink:
-    return ResourceLink(uri=f"{SCHEME}increments/{increment}/{COMPARISON_FILE}", name=f"comparison-{increment}",
-                        mime_type="text/markdown",
-                        description="/".join((SPECWEAVE_DIR, "increments", increment, "experiments", COMPARISON_FILE)))
+def comparison_uri(increment: str) -> str:
+    return f"{SCHEME}increments/{increment}/comparison.md"
+
+
+def link_comparison(increment: str, path: str) -> ResourceLink:
+    """A link to the increment's comparison.md, written at `path` (relative to the project root)."""
+    return ResourceLink(uri=comparison_uri(increment), name=f"comparison-{increment}", mime_type="text/markdown",
+                        description=path)
 
 
 def link_living_docs(project: Project) -> ResourceLink | None:
-    path = project.store.joinpath(*LIVING_DOCS)
+    path = project.living_docs_file()
     if not path.is_file():
         return None
     return ResourceLink(uri=LIVING_DOCS_URI, name="living-docs", mime_type="text/markdown",
-                        description="/".join((SPECWEAVE_DIR, *LIVING_DOCS)))
+                        description=project.rel(path))
 
 
 def compact_text(result: CallToolResult) -> CallToolResult:
@@ -126,5 +128,5 @@ def compact_text(result: CallToolResult) -> CallToolResult:
     return result.model_copy(update={"content": [TextContent(type="text", text=cut(text))]})
 
 
-__all__ = ["BUDGET", "FIRST_RUN", "LIST_BUDGET", "answer", "compact_text", "cut", "dump", "fit", "link_comparison",
-           "link_experiment", "link_experiments", "link_living_docs", "nbytes"]
+__all__ = ["BUDGET", "FIRST_RUN", "LIST_BUDGET", "LIVING_DOCS_URI", "SCHEME", "answer", "compact_text", "comparison_uri",
+           "cut", "dump", "fit", "link_comparison", "link_experiment", "link_experiments", "link_living_docs", "nbytes"]

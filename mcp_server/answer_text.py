@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from skill.analysis.render import short_duration, short_number
+from skill.project import Project
 from skill.schemas.records import full_ref
 
-from .answers import FIRST_RUN
+from .tool_results import FIRST_RUN
+
+short_number, short_duration = Project.number_text, Project.duration_text  # as the reports write them
 
 
 def _pairs(values: dict[str, Any], limit: int = 12) -> str:

@@ -1,7 +1,7 @@
-"""`sw-ml serve` and `sw-ml init`: arguments and runners, registered by `specweave/cli.py`.
+"""Starting the MCP server from a command line: `python -m mcp_server [--transport http] ...`.
 
-Nothing heavy is imported here: the `sw-ml` CLI imports this module for every
-command, and the MCP SDK loads only when `serve` runs.
+Its arguments and runner; `sw-ml serve` runs the same with the same arguments. Nothing heavy is
+imported here: the MCP SDK loads only when the server is built.
 """
 
 from __future__ import annotations
@@ -52,20 +52,22 @@ def run_serve(args: argparse.Namespace) -> int:
     no_auth = bool(getattr(args, "no_auth", False))
     try:
         if transport == "http":
-            from .http import bind_socket, resolve_auth
+            from skill.http_fence import resolve_auth
+
+            from .http import TOKEN_HOW, bind_socket
 
             if not 0 < args.port < 65536:
                 return _fail(f"invalid --port {args.port}: expected 1 to 65535")
             if no_auth and getattr(args, "token", None):
                 return _fail("--no-auth and --token contradict each other: give one of them")
             # before anything starts: refuse an unprotected bind; --no-auth overrides SPECWEAVE_MCP_TOKEN
-            auth = resolve_auth(args.host, token, no_auth=no_auth)
+            auth = resolve_auth(args.host, token, no_auth=no_auth, how=TOKEN_HOW)
             sock = bind_socket(args.host, args.port)  # a busy port is refused before any URL or token is shown
         from .server import build_server
 
         server = build_server(root, read_only=bool(getattr(args, "read_only", False)),
                               log_level=getattr(args, "log_level", "WARNING"))
-        if not server.project.store.is_dir():
+        if not server.project.exists:
             # stderr: stdout is the protocol. A client started from another folder (Claude Desktop
             # starts servers in /) would otherwise serve an empty project without a word.
             print(f"sw-ml: no .specweave/ in {server.project.root}; serving it anyway (pass --root, or set "
@@ -95,50 +97,4 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_init_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", help="project root (default: the enclosing git repository or the working directory)")
-    parser.add_argument("--host", action="append", choices=("claude", "vscode", "cursor", "codex", "all", "none"),
-                        metavar="{claude,vscode,cursor,codex,all,none}",
-                        help="the agent host(s) to register the server with (repeatable; default claude): .mcp.json, "
-                        ".vscode/mcp.json, .cursor/mcp.json, .codex/config.toml; none: no host config (Claude Code "
-                        "with the `ml` plugin installed already has the server)")
-    parser.add_argument("--approve", action="store_true",
-                        help="also approve the project's `ml` server in Claude Code (.claude/settings.local.json "
-                        "enabledMcpjsonServers), as its own dialog does")
-    parser.add_argument("--no-check", action="store_true",
-                        help="do not start the registered server once to check that it answers")
-    parser.add_argument("--python", action="store_true",
-                        help="register the server as this Python interpreter running `-m mcp_server` "
-                        "instead of the `sw-ml` command (for a venv that is not on PATH)")
-    parser.add_argument("--no-skill", action="store_true", help="do not install .claude/skills/experiment-tracker")
-    parser.add_argument("--lfs", action="store_true",
-                        help="a repository that uses Git LFS: keep models and binary artifacts in the experiment "
-                        "folders through LFS (.gitattributes rules) instead of the git-ignored object store")
-
-
-def run_init(args: argparse.Namespace) -> int:
-    """Make the project ready for agents; prints what changed, one line each."""
-    from skill.errors import SpecweaveError
-    from skill.project_init import init_project
-    from skill.storage.paths import find_root
-
-    root = getattr(args, "root", None)
-    if root is not None and not Path(root).expanduser().is_dir():
-        return _fail(f"invalid --root {root!r}: expected an existing folder")
-    from skill.host_config import HOSTS
-
-    wanted = getattr(args, "host", None) or ["claude"]
-    hosts = HOSTS if "all" in wanted else tuple(dict.fromkeys(h for h in wanted if h != "none"))
-    try:
-        result = init_project(find_root(root), use_python=bool(getattr(args, "python", False)),
-                              install_skill=not getattr(args, "no_skill", False), lfs=bool(getattr(args, "lfs", False)),
-                              hosts=hosts, approve=bool(getattr(args, "approve", False)),
-                              check=not getattr(args, "no_check", False))
-    except SpecweaveError as exc:
-        return _fail(str(exc), exc.exit_code)
-    for line in result.lines():
-        print(line)
-    return 0 if result.ok else 1
-
-
-__all__ = ["add_init_arguments", "add_serve_arguments", "run_init", "run_serve"]
+__all__ = ["DEFAULT_PORT", "add_serve_arguments", "run_serve"]
