@@ -1,7 +1,6 @@
 """`sw-ml` commands: ui, report, history. Registered by `specweave.cli.build_parser`.
 
-Each builds a Project, calls one method (or the dashboard's server or report writer, imported only
-when the command runs) and formats the answer.
+Each builds a Project, calls one method and formats the answer; `ui` runs the dashboard's own module.
 """
 
 from __future__ import annotations
@@ -23,20 +22,26 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from dashboard.server import serve
+    """Run the dashboard's own module (`python -m specweave.ui`): the CLI never imports another face."""
+    import os
+    import subprocess
 
+    root = getattr(args, "root", None)
+    argv = [sys.executable, "-m", "specweave.ui", *(["--root", str(root)] if root is not None else []),
+            "--host", args.host, "--port", str(args.port), *(["--token", args.token] if args.token else [])]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execv(sys.executable, argv)
     try:
-        serve(getattr(args, "root", None), host=args.host, port=args.port, token=args.token)
+        return subprocess.call(argv)
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 130
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from dashboard.report import write_report
-
-    result = write_report(_project(args), _split(args.increments) or None, args.output, where=args.where,
-                          metric=args.metric)
+    result = _project(args).write_report(_split(args.increments) or None, args.output, where=args.where,
+                                         metric=args.metric)
     if args.json:
         sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
     else:
