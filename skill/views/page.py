@@ -235,8 +235,8 @@ def asset(name: str) -> tuple[bytes, str]:
 def inline_scripts() -> str:
     """BokehJS and our script as inline <script> elements, with Bokeh's licence in a comment."""
     licence = bokeh_licence().replace("*/", "* /")
-    parts = [f"<!-- BokehJS {bokeh_version()}, from the bokeh Python package; BSD-3-Clause -->\n<script>/*!\n"
-             f"BokehJS {bokeh_version()}: BSD-3-Clause licence\n{licence}\n*/\n"]
+    parts = [(f"<!-- BokehJS {bokeh_version()}, from the bokeh Python package; BSD-3-Clause -->\n<script>/*!\n"
+              f"BokehJS {bokeh_version()}: BSD-3-Clause licence\n{licence}\n*/\n")]
     for name in BOKEH_FILES:
         parts.append(_script_safe((bokeh_dir() / name).read_bytes().decode("utf-8")))
         parts.append("\n")
@@ -319,6 +319,6 @@ def write_report(project: Project, increments: list[str] | None = None,
                         metrics=list(bundle.curves), seconds=round(time.perf_counter() - started, 3))
 
 
-__all__ = ["ASSET_TYPES", "BOKEH_FILES", "CSP", "DashboardUnavailable", "IncrementEntry", "LIVE_CSP", "OFFLINE_CSP", "PAGE_MODULES",
-           "PageMemo", "ReportResult", "asset", "bokeh_dir", "inline_scripts", "json_for_script", "page_script",
-           "render_page", "report_html", "report_path", "write_report"]
+__all__ = ["ASSET_TYPES", "BOKEH_FILES", "CSP", "LIVE_CSP", "OFFLINE_CSP", "PAGE_MODULES", "DashboardUnavailable",
+           "IncrementEntry", "PageMemo", "ReportResult", "asset", "bokeh_dir", "inline_scripts", "json_for_script",
+           "page_script", "render_page", "report_html", "report_path", "write_report"]
