@@ -209,12 +209,10 @@ def report_figures(base: Path) -> None:
         make_store(root)
         from skill.project import Project
 
-        from dashboard.report import write_report
-
         best = math.inf
         size = 0
         for _ in range(3):
-            result = write_report(Project(root), None, base / "r.html")
+            result = Project(root).write_report(None, base / "r.html")
             best, size = min(best, result.seconds), result.bytes
         ok = "OK" if size <= 5e6 and best < 2 else "OVER target"
         print(f"{'sw-ml report, 100 runs x ' + str(POINTS) + ' points':<48} {size / 1e6:.2f} MB in {best:.2f} s "

@@ -35,15 +35,8 @@ class ViewAnswer(BaseModel):
     view: dict[str, Any] | None = Field(None, description="the views' data for the MCP App page")
 
 
-def _page() -> str:
-    from dashboard.page import render_page
-
-    return render_page("app", title="specweave-ml experiments", config={})
-
-
 def _text(bundle: Any, metric: str | None) -> str:
-    from skill.analysis.render import short_number
-
+    short_number = Project.number_text
     table = bundle.table
     primary = table.primary_metric
     lines = [f"{len(table.rows)} runs of {', '.join(table.increments) or 'no increment'}"
@@ -101,9 +94,12 @@ def build_apps(project: Project) -> Apps:
                             view=bundle.model_dump(mode="json") if client_supports_apps(ctx) else None)
         return answer(result, _text(bundle, bundle.metric))
 
+    def page() -> str:
+        return project.page_html("app", title="specweave-ml experiments", config={})
+
     apps.add_resource(FunctionResource(
         uri=APP_URI, name="experiment-views", title="specweave-ml experiment views", mime_type=APP_MIME_TYPE,
-        description="runs table, curves, parallel coordinates, compare (MCP App)", fn=_page,
+        description="runs table, curves, parallel coordinates, compare (MCP App)", fn=page,
         meta={"ui": {"csp": ResourceCsp(connect_domains=[], resource_domains=[]).model_dump(
             by_alias=True, exclude_none=True), "prefersBorder": True}}))
     return apps

@@ -1,4 +1,4 @@
-"""Where the package's data folders (`templates/`, `prompts/`) live.
+"""Where the package's data folders (`templates/`, `prompts/`, the page sources in `dashboard/`) live.
 
 Installed from a wheel they are `skill/_data/<name>` (pyproject force-includes
 them there); in a checkout they are the repository's top-level folders.
@@ -14,8 +14,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 @lru_cache(maxsize=None)
 def data_dir(name: str) -> Path:
-    """The folder holding `name` ("templates", "prompts", "SKILL.md"), wheel first, then checkout."""
-    if name not in ("templates", "prompts", "SKILL.md"):
+    """The folder holding `name` ("templates", "prompts", "dashboard", "SKILL.md"), wheel first, then checkout."""
+    if name not in ("templates", "prompts", "dashboard", "SKILL.md"):
         raise ValueError(f"unknown data folder {name!r}")
     for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
         if candidate.exists():

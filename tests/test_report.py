@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skill.views.curves import ema
-from tests.conftest import git, sw
+from tests.conftest import REPO, git, sw
 from tests.test_views import make_store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -83,3 +83,23 @@ def test_the_report_works_offline_from_a_file(project: Path) -> None:
             assert asked == [] and errors == []
         finally:
             browser.close()
+
+
+def test_the_page_script_is_its_modules_joined_in_order() -> None:
+    """Every module in dashboard/page/ is in the one script, once, in PAGE_MODULES' order; the inlined page
+    (report, MCP App) fetches nothing, and the live page loads BokehJS and our one script from its server."""
+    from skill.project import Project
+    from skill.views.page import PAGE_MODULES
+
+    assert sorted(PAGE_MODULES) == sorted(p.stem for p in (REPO / "dashboard" / "page").glob("*.js"))
+    script, media_type = Project.page_asset("app.js")
+    text = script.decode("utf-8")
+    assert media_type == "text/javascript" and text.rstrip().endswith("})();")
+    marks = [text.index(f"// ---- {name}.js\n") for name in PAGE_MODULES]
+    assert marks == sorted(marks) and all(text.count(f"// ---- {name}.js\n") == 1 for name in PAGE_MODULES)
+    page = Project.page_html("app", title="<t>", config={})
+    assert ' src="' not in page and page.count("// ---- main.js") == 1 and "<title>&lt;t&gt;</title>" in page
+    live = Project.page_html("live", title="t", config={}, asset_query="?token=x")
+    assert [line for line in live.splitlines() if "<script src=" in line] == [
+        '<script src="static/bokeh.min.js?token=x"></script>', '<script src="static/bokeh-api.min.js?token=x"></script>',
+        '<script src="static/app.js?token=x"></script>']

@@ -9,10 +9,8 @@ from .output import print_json
 
 
 def report(args: argparse.Namespace) -> int:
-    from dashboard.report import write_report
-
-    result = write_report(open_project(args), split_list(args.increments), args.output, where=args.where,
-                          metric=args.metric)
+    result = open_project(args).write_report(split_list(args.increments) or None, args.output, where=args.where,
+                                             metric=args.metric)
     if args.json:
         print_json(result)
     else:

@@ -1,4 +1,4 @@
-"""`sw-ml ui`: the experiments in a local, live web page, run as the dashboard's own module."""
+"""`sw-ml ui`: the experiments in a local, live web page, run as the dashboard's own module (`python -m specweave.ui`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 from .common import Commands, run_module
 
-MODULE = "dashboard"
+MODULE = "specweave.ui"
 
 
 def ui(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`sw-ml ui`: the views on a local web server (Starlette on uvicorn, both come with the MCP SDK).
+"""`sw-ml ui` (`python -m specweave.ui`): the views on a local web server (Starlette on uvicorn, both come with the MCP SDK).
 
 - Loopback by default, and a token in the printed URL as Jupyter does: every request needs it (the
   query `?token=` or `Authorization: Bearer`), else 403. No cookie: a browser sends a cookie to
@@ -23,9 +23,7 @@ import json
 import os
 import secrets
 import socket
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -37,9 +35,6 @@ from starlette.routing import Route
 from skill.errors import InvalidInput, NotFound, SpecweaveError
 from skill.project import Project
 
-from .assets import BOKEH_FILES, bokeh_dir, bokeh_js, static_text
-from .page import LIVE_CSP, render_page
-
 DEFAULT_PORT = 8766
 POLL_S = 0.5  # how often an open page's watch looks at the store
 HEARTBEAT_S = 15.0
@@ -47,7 +42,6 @@ SHUTDOWN_S = 1  # what still runs this long after Ctrl-C is cancelled
 MAX_INCREMENTS = 100  # increments one request may name (distinct)
 MAX_RUNS = 1000  # runs one request may name (distinct)
 MAX_DOWNLOAD = 1 << 30  # an artifact downloaded from the run page
-STATIC_TYPES = {"app.js": "text/javascript", "app.css": "text/css"}
 
 
 def _split(value: str | None, what: str = "runs", limit: int = MAX_RUNS) -> list[str]:
@@ -62,14 +56,13 @@ def _increments_of(q: Any) -> list[str]:
     return _split(q.get("increments"), "increments", MAX_INCREMENTS)
 
 
-def _whole(q: Any, name: str, default: int, low: int, high: int) -> int:
-    """A query's whole number in [low, high]; anything else (text, 5,000 digits) is one InvalidInput."""
+def _whole(q: Any, name: str) -> int | str | None:
+    """A query's whole number as a number (the core checks its range), else the text as given (cut to 40
+    characters) for the core to refuse in one line; None when absent."""
     text = q.get(name)
     if not text:
-        return default
-    if not (text.isascii() and text.isdigit() and len(text) <= 9 and low <= int(text) <= high):
-        raise InvalidInput(name, text[:40], f"a whole number from {low} to {high}")
-    return int(text)
+        return None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text[:40]
 
 
 def _error(exc: Exception) -> JSONResponse:
@@ -85,7 +78,7 @@ class Dashboard:
         self.token = token
         self.hosts = {h.lower() for h in hosts}
         self.closing = False  # set on Ctrl-C: open event streams end at their next poll
-        bokeh_dir()  # a missing bokeh is said at start, in one line, not on the first page load
+        project.page_asset("bokeh.min.js")  # a missing bokeh is said at start, in one line, not on the first page load
         routes = [
             Route("/", self.index), Route("/static/{name}", self.static),
             Route("/api/increments", self.api(self._increments)), Route("/api/table", self.api(self._table)),
@@ -94,12 +87,6 @@ class Dashboard:
             Route("/api/artifact", self.artifact), Route("/api/events", self.events),
         ]
         self.app = Starlette(routes=routes)
-        # Answers the page asks for again (a reload, a filter undone) come from here while the store
-        # is unchanged: a table while its signature (a few stats per run) holds, a curve while its
-        # log's size and mtime do. Bounded; a changed store simply misses.
-        self._tables: dict[tuple[Any, ...], tuple[Any, bytes]] = {}
-        self._curves: dict[tuple[str, str, int], tuple[Any, bytes | None]] = {}
-        self._paths: dict[str, tuple[Path, str]] = {}  # a reference the page sent -> (folder, run key)
 
     # -- the fence ---------------------------------------------------------------------------------
     def refused(self, request: Request) -> Response | None:
@@ -130,27 +117,25 @@ class Dashboard:
             increments = _increments_of(request.query_params)
         except InvalidInput as exc:
             return self._secure(Response(str(exc) + "\n", status_code=400, media_type="text/plain"))
-        tail = "?token=" + quote(self.token, safe="")
-        scripts = "".join(f'<script src="static/{name}{tail}"></script>\n' for name in (*BOKEH_FILES, "app.js"))
-        body = render_page("live", title=f"sw-ml ui: {self.project.root.name}",
-                           config={"project": self.project.root.name, "increments": increments,
-                                   "select": request.query_params.get("select"), "token": self.token},
-                           live_scripts=scripts)
+        body = self.project.page_html("live", title=f"sw-ml ui: {self.project.root.name}",
+                                      config={"project": self.project.root.name, "increments": increments,
+                                              "select": request.query_params.get("select"), "token": self.token},
+                                      asset_query="?token=" + quote(self.token, safe=""))
         response = HTMLResponse(body)
-        response.headers["Content-Security-Policy"] = LIVE_CSP
+        response.headers["Content-Security-Policy"] = self.project.page_csp("live") or ""
         return self._secure(response)
 
     async def static(self, request: Request) -> Response:
         if (refused := self.refused(request)) is not None:
             return refused
         name = request.path_params["name"]
-        if name in BOKEH_FILES:
-            response = Response(bokeh_js(name), media_type="text/javascript")
-            response.headers["Cache-Control"] = "private, max-age=86400"
-        elif name in STATIC_TYPES:
-            response = Response(static_text(name), media_type=STATIC_TYPES[name])
-        else:
+        try:
+            data, media_type = self.project.page_asset(name)
+        except NotFound:
             return Response("not found\n", status_code=404, media_type="text/plain")
+        response = Response(data, media_type=media_type)
+        if name.startswith("bokeh"):  # BokehJS changes only with the installed package
+            response.headers["Cache-Control"] = "private, max-age=86400"
         return self._secure(response)
 
     # -- the API: one Project call each, answered as JSON --------------------------------------------
@@ -171,70 +156,16 @@ class Dashboard:
         return endpoint
 
     def _increments(self, request: Request) -> Any:  # noqa: ARG002 - every handler takes the request
-        incs = self.project.increments() if self.project.exists else []
-        return [{"id": inc.id, "title": inc.title, "experiments": inc.experiment_count, "group": inc.group}
-                for inc in incs]
+        return self.project.increment_entries()
 
     def _table(self, request: Request) -> Any:
-        from skill.views.live import store_signature
-
         q = request.query_params
-        incs = _increments_of(q)
-        key = (tuple(incs), q.get("where") or "", q.get("sort") or "", q.get("columns") or "")
-        chosen = incs or ([self.project.increment(None).id] if self.project.exists and self.project.increments()
-                          else [])
-        sig = store_signature(self.project, chosen)
-        hit = self._tables.get(key)
-        if hit is not None and hit[0] == sig:
-            return hit[1]
-        table = self.project.runs_table(incs or None, where=q.get("where") or None, sort=q.get("sort") or None,
-                                        columns=_split(q.get("columns"), "columns") or None)
-        data = table.model_dump_json().encode()
-        if len(self._tables) >= 64:
-            self._tables.clear()
-        self._tables[key] = (sig, data)
-        return data
+        return self.project.live_table(_increments_of(q) or None, where=q.get("where") or None,
+                                       sort=q.get("sort") or None, columns=_split(q.get("columns"), "columns") or None)
 
     def _curves(self, request: Request) -> Any:
-        """Curves as JSON bytes, each run's kept (serialised) while its log's size and mtime hold: a page
-        reload or a selection change costs a stat per run, not a re-read."""
-        from skill.layout import METRICS_LOG_FILE
-        from skill.views.curves import DEFAULT_CURVE_POINTS, MAX_CURVE_POINTS, validate_curve_points
-
         q = request.query_params
-        limit = validate_curve_points(_whole(q, "max_points", DEFAULT_CURVE_POINTS, 4, MAX_CURVE_POINTS))
-        metric = q.get("metric") or ""
-        parts: dict[str, bytes | None] = {}
-        todo: list[tuple[str, Any]] = []
-        for ref in _split(q.get("runs")):
-            where = self._paths.get(ref)
-            if where is None:
-                record = self.project.experiment(ref)
-                where = self._paths[ref] = (Path(record.path), f"{record.increment}/{record.dir}")
-            try:
-                st = os.lstat(where[0] / METRICS_LOG_FILE)
-                sig: Any = (st.st_size, st.st_mtime_ns, st.st_ino)
-            except OSError:
-                sig = None
-            hit = self._curves.get((ref, metric, limit))
-            if hit is not None and sig is not None and hit[0] == sig:
-                parts[where[1]] = hit[1]
-            else:
-                todo.append((ref, sig))
-        if todo:
-            fresh = self.project.curves([ref for ref, _ in todo], metric, max_points=limit)
-            made = {c.run: c.model_dump_json().encode() for c in fresh.curves}
-            if len(self._curves) > 20_000:
-                self._curves.clear()
-            for ref, sig in todo:
-                key = self._paths[ref][1]
-                parts[key] = made.get(key)
-                if sig is not None:
-                    self._curves[(ref, metric, limit)] = (sig, parts[key])
-        curves = b",".join(data for data in parts.values() if data is not None)
-        missing = [key for key, data in parts.items() if data is None]
-        return (b'{"metric":' + json.dumps(metric).encode() + b',"max_points":' + str(limit).encode()
-                + b',"curves":[' + curves + b'],"missing":' + json.dumps(missing).encode() + b"}")
+        return self.project.live_curves(_split(q.get("runs")), q.get("metric") or "", _whole(q, "max_points"))
 
     def _run(self, request: Request) -> Any:
         return self.project.run_view(request.query_params.get("ref") or "")
@@ -252,14 +183,12 @@ class Dashboard:
         `download=1` any artifact (a model too) as an attachment the browser saves and never opens."""
         from urllib.parse import quote
 
-        from skill.views.run import image_type
-
         if (refused := self.refused(request)) is not None:
             return refused
         q = request.query_params
         name = q.get("name") or ""
         download = q.get("download") == "1"
-        mime = image_type(name)
+        mime = self.project.image_type(name)
         if mime is None and not download:
             return self._secure(JSONResponse({"error": f"artifact {name!r}: only images are shown "
                                               "(png, jpg, gif, webp, svg); add download=1 to save a file"},
@@ -279,15 +208,12 @@ class Dashboard:
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: `hello` once, then a `data:` line per change (see skill.views.live)."""
-        from skill.views.live import StoreWatch
-
         if (refused := self.refused(request)) is not None:
             return refused
         q = request.query_params
         try:
-            incs = _increments_of(q) or (
-                [self.project.increment(None).id] if self.project.exists and self.project.increments() else [])
-            watch = await anyio.to_thread.run_sync(lambda: StoreWatch(self.project, incs, q.get("primary") or None))
+            incs = _increments_of(q)
+            watch = await anyio.to_thread.run_sync(lambda: self.project.store_watch(incs, q.get("primary") or None))
         except SpecweaveError as exc:
             return self._secure(_error(exc))
 
@@ -313,14 +239,10 @@ class Dashboard:
 
 
 def _json_bytes(result: Any) -> bytes | str:
-    """An API answer as JSON: bytes as they are, a model or a list of models by pydantic, else json."""
-    if isinstance(result, bytes):
-        return result
-    if hasattr(result, "model_dump_json"):
-        return result.model_dump_json()
-    if isinstance(result, list) and result and all(hasattr(item, "model_dump_json") for item in result):
+    """An API answer as JSON: a model, or a list of models, by pydantic."""
+    if isinstance(result, list):
         return b"[" + b",".join(item.model_dump_json().encode() for item in result) + b"]"
-    return json.dumps(result, allow_nan=False)
+    return result.model_dump_json()
 
 
 def _loopback(host: str) -> bool:
@@ -348,8 +270,6 @@ def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1"
           token: str | None = None, echo: Callable[[str], None] | None = None) -> None:
     """Serve the project at `root` until interrupted; says its URL (with the token) through `echo`."""
     import uvicorn
-
-    from skill.errors import InvalidInput
 
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InvalidInput("--port", port, "a port from 0 to 65535 (0 picks a free one)")
@@ -384,6 +304,3 @@ def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1"
 
 __all__ = ["DEFAULT_PORT", "Dashboard", "serve"]
 
-
-if __name__ == "__main__":  # python -m dashboard.server [ROOT]
-    serve(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
