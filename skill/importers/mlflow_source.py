@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlparse, urlunparse
 
 from ..errors import InvalidInput, NotFound, SpecweaveError
 from ..integrations.mlflow_local import MLFLOW_TO_STATUS, NOTE_TAG, decode_param, search_all_runs, tags_to_list
-from ..integrations.optional import require
+from ..extras import require
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 
 _PAGE = 100_000

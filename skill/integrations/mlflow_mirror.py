@@ -25,7 +25,7 @@ from ..storage.metrics_log import coerce_metric_value
 from ..tracking.experiment import Experiment, flatten_params
 from ..tracking.track import track_experiment
 from .mlflow_local import TAG_ID, TAG_UID, configure_mlflow, decode_param, encode_param, tags_to_list
-from .optional import require
+from ..extras import require
 
 _local = threading.local()
 

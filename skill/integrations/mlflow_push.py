@@ -52,7 +52,7 @@ from .mlflow_local import (
     search_all_runs,
 )
 from .mlflow_remote import server_reachable
-from .optional import require
+from ..extras import require
 
 _URI_RE = re.compile(r"^([a-z][a-z0-9+.-]*:|databricks$)")
 _BATCH = 1000  # MLflow's limit of entities (metrics + params + tags) per log_batch

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, ObjectMissing, UnsafePath
-from ..integrations.optional import require
+from ..extras import require
 from ..layout import CACHE_DIR, METADATA_FILE, RESERVED_FILES, SPECWEAVE_DIR, TMP_DIR
 from ..schemas.records import ArtifactInfo
 from .fileio import atomic_write, dumps_json, dumps_yaml, replace_into, store_dir_of, temp_file_for, to_jsonable

@@ -154,7 +154,7 @@ def _label(sha: str, who: list[str]) -> str:
 def open_remote(url: str, options: dict[str, Any], root: Path) -> tuple[Any, str]:
     """(fsspec filesystem, path of the remote's root on it) for `url`; a missing library is one line
     naming what to install, a URL fsspec cannot read one line saying what would do."""
-    from ..integrations.optional import require
+    from ..extras import require
     from .remote_trust import check_options, check_url
 
     url = check_url(url, root, from_user=True)  # the caller chose it (remote_trust.choose_remote): checked again
