@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, ReadOnly, UnsafePath
+from .errors import InvalidInput, ReadOnly, SpecweaveError, UnsafePath
 from .layout import SPECWEAVE_DIR
 from .schemas.records import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
 from .storage.paths import find_root
@@ -250,11 +250,16 @@ class Project:
                      author: str | None = None) -> Decision:
         """Record that `selected` was chosen, and why. The increment is the one given, else the selected
         experiment's own (found by the same scope rule as `experiment`)."""
-        from .storage.decisions import log_decision
+        from .analysis.compare import compare_experiments
+        from .storage.decision_writer import log_decision
 
         self.require_writable("log_decision")
         inc = increment or self.experiment(selected).increment
-        return log_decision(self.root, inc, selected, rationale, alternatives, metrics, author)
+        try:  # the metric the increment is ranked by: the comparison's, named once here above storage
+            primary = compare_experiments(self.root, inc, write_report=False).primary_metric
+        except SpecweaveError:  # a decision never fails for want of a ranking: storage says what is wrong, or
+            primary = None      # records the selected run's first metric
+        return log_decision(self.root, inc, selected, rationale, alternatives, metrics, author, primary_metric=primary)
 
     def decisions(self, increment: str | None = None) -> list[Decision]:
         from .storage.decisions import read_decisions

@@ -27,7 +27,7 @@ from ..layout import CACHE_DIR, CLAIMS_DIR, EXPERIMENTS_DIR, METRICS_FILE, METRI
 from ..schemas.records import ArtifactInfo, ExperimentMeta, GitInfo, Increment, Note
 from ..storage.artifacts import write_artifact
 from ..storage.fileio import atomic_write, dumps_json, encode_float, to_jsonable
-from ..storage.gitfiles import ignore_cache
+from ..storage.cache_dir import ignore_cache
 from ..storage.ids import allocate, slugify
 from ..storage.increments import create_increment, list_increments, resolve_increment
 from ..storage.liveness import pid_alive

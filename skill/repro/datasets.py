@@ -65,7 +65,7 @@ class _HashCache:
         if not self.changed or not (self.path.parent.parent.is_dir()):
             return
         from ..storage.fileio import atomic_write
-        from ..storage.gitfiles import ignore_cache
+        from ..storage.cache_dir import ignore_cache
         from ..storage.paths import make_dirs_within
 
         if len(self.entries) > MAX_CACHE_ENTRIES:  # keep the newest-written half

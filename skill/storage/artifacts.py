@@ -36,6 +36,7 @@ from ..layout import CACHE_DIR, METADATA_FILE, RESERVED_FILES, SPECWEAVE_DIR, TM
 from ..schemas.records import ArtifactInfo
 from .fileio import atomic_write, dumps_json, dumps_yaml, replace_into, store_dir_of, temp_file_for, to_jsonable
 from .liveness import pid_alive
+from .notices import warn
 from .objects import checked_object_path, lfs_tracked, place_object
 from .paths import make_dirs_within, safe_relative
 
@@ -185,8 +186,6 @@ def _settings(folder: Path) -> Any:
     try:
         return load_config(store.parent).artifacts
     except DamagedFile as exc:
-        from .metafile import warn
-
         warn(f"{exc}; saving with the default artifact settings")
         return ArtifactSettings()
 

@@ -22,6 +22,7 @@ import yaml
 
 from ..errors import DamagedFile
 from ..layout import CACHE_DIR, SPECWEAVE_DIR, TMP_DIR
+from .cache_dir import ignore_cache
 
 try:  # libyaml is an order of magnitude faster; fall back quietly.
     _YamlLoader: type = yaml.CSafeLoader
@@ -230,8 +231,6 @@ def _find_temp_dir(path: Path) -> Path:
         return path.parent
     tmp = store / CACHE_DIR / TMP_DIR
     if tmp not in _temp_dirs_made:
-        from .gitfiles import ignore_cache  # gitfiles writes through this module
-
         make_store_dirs(tmp)
         ignore_cache(tmp)
         _sweep_stale(tmp)

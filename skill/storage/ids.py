@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..layout import EXPERIMENT_DIR_RE
 from .fileio import make_store_dirs
-from .gitfiles import ignore_cache
+from .cache_dir import ignore_cache
 
 _UID_ALPHABET = string.ascii_lowercase + string.digits
 _SLUG_MAX = 60

@@ -46,7 +46,7 @@ from ..layout import (
 )
 from ..schemas.records import ExperimentRecord, Increment
 from .fileio import atomic_write, decode_number, make_store_dirs, read_bytes_nofollow, to_jsonable
-from .gitfiles import ignore_cache
+from .cache_dir import ignore_cache
 
 CACHE_VERSION = 1
 RACY_S = 2.0

@@ -26,7 +26,7 @@ from pathlib import Path
 from ..errors import DamagedFile
 from ..layout import CACHE_DIR, LOCKS_DIR
 from .fileio import NOFOLLOW, make_store_dirs, refuse_linked_parts, store_dir_of
-from .gitfiles import ignore_cache
+from .cache_dir import ignore_cache
 
 try:
     import fcntl

@@ -15,7 +15,6 @@ the one it left; every other writer's rename gives the file a new inode.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,10 +128,4 @@ def update_meta(
         return meta, file_id(path)
 
 
-def warn(message: str, _seen: set[str] = set()) -> None:  # noqa: B006 - once per message per process
-    if message not in _seen:
-        _seen.add(message)
-        print(f"specweave: {message}", file=sys.stderr)
-
-
-__all__ = ["check_folder", "file_id", "read_meta", "render_meta", "update_meta", "warn"]
+__all__ = ["check_folder", "file_id", "read_meta", "render_meta", "update_meta"]

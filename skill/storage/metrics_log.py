@@ -32,7 +32,7 @@ from .fileio import (
     open_nofollow,
     open_regular_nofollow,
 )
-from .metafile import warn
+from .notices import warn
 
 _MAX_KEY_LEN = 250
 

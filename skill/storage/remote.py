@@ -271,7 +271,7 @@ class _Checked:
         if not self.changed:
             return
         try:
-            from .gitfiles import ignore_cache
+            from .cache_dir import ignore_cache
 
             make_store_dirs(self.path.parent)
             ignore_cache(self.path.parent)
