@@ -103,7 +103,7 @@ class Project:
         `where` is the safe filter grammar (`metrics.auc > 0.8 and params.max_depth <= 6`), `sort` like
         `-metrics.auc` or `metrics.auc desc`; a misspelt field is refused with the nearest known names.
         """
-        from .storage.run_records import list_all_experiments, list_experiments
+        from .analysis.listing import list_all_experiments, list_experiments
 
         if all_increments:
             if increment:

@@ -18,7 +18,7 @@ from skill.analysis.compare import compare_experiments
 from skill.analysis.living_docs import sync_living_docs
 from skill.storage.fileio import to_jsonable
 from skill.storage.index import index_path
-from skill.storage.run_records import list_all_experiments, list_experiments
+from skill.analysis.listing import list_all_experiments, list_experiments
 
 INC = "0042-recommendation-model"
 

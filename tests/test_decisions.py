@@ -12,7 +12,7 @@ from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.project import Project
 from skill.storage.decision_writer import log_decision
 from skill.storage.decisions import read_decisions
-from skill.storage.run_records import list_experiments
+from skill.analysis.listing import list_experiments
 
 
 def tags_of(root: Path) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from skill.analysis.compare import compare_experiments, cv_std
 from skill.analysis.query import filter_records, sort_records
 from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.project import Project
-from skill.storage.run_records import list_experiments
+from skill.analysis.listing import list_experiments
 from tests.conftest import REPO, init_repo
 
 RECORDS = [

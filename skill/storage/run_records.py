@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..analysis.query import filter_records, parse_where, sort_records
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
 from ..layout import (
     EDITS_FILE,
@@ -19,7 +18,6 @@ from ..layout import (
     METRICS_LOG_FILE,
     PARAMS_FILE,
     SPECWEAVE_DIR,
-    STATUSES,
 )
 from ..schemas.records import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
 from .environments import fill_environment
@@ -32,7 +30,6 @@ from .index import cached_records, log_signature
 from .liveness import effective_status, this_host
 from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
 from .selection import apply_selection, with_selection
-from .validate import validate_status
 from .yaml_subset import parse as parse_subset
 from .yaml_subset import plain_str
 
@@ -299,44 +296,13 @@ def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
     return records
 
 
-def list_experiments(
-    root: Path,
-    increment: str | None = None,
-    *,
-    status: str | None = None,
-    tag: str | None = None,
-    where: str | None = None,
-    sort: str | None = None,
-) -> list[ExperimentRecord]:
-    """Experiments of one increment (None: the active one, then the newest), filtered and sorted.
-
-    `where` is the safe filter grammar of skill.analysis.query (`metrics.auc > 0.8`);
-    `sort` is like `metrics.auc desc` or `-metrics.auc`.
-    """
-    flt = parse_where(where) if where else None  # validated before any file is read
-    if status:
-        validate_status(status, STATUSES)  # crashed included: it is a state to filter by
-    inc = resolve_increment(root, increment)
-    records = filter_records(increment_records(root, inc), flt, status=status, tag=tag)
-    return sort_records(records, sort)
-
-
-def list_all_experiments(
-    root: Path,
-    *,
-    status: str | None = None,
-    tag: str | None = None,
-    where: str | None = None,
-    sort: str | None = None,
-) -> list[ExperimentRecord]:
-    """Experiments of every increment, oldest increment first."""
-    flt = parse_where(where) if where else None
-    if status:
-        validate_status(status, STATUSES)  # crashed included: it is a state to filter by
+def all_records(root: Path) -> list[ExperimentRecord]:
+    """Every experiment of every increment, oldest increment first (filtering and sorting are
+    skill.analysis.listing's)."""
     records: list[ExperimentRecord] = []
     for inc in list_increments(root, details=False):
         records.extend(increment_records(root, inc))
-    return sort_records(filter_records(records, flt, status=status, tag=tag), sort)
+    return records
 
 
 def pipeline_order(records: list[ExperimentRecord]) -> list[tuple[ExperimentRecord, int]]:

@@ -26,15 +26,15 @@ from ..layout import (
     PARAMS_FILE,
     SPECWEAVE_DIR,
 )
-from ..schemas.records import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
 from ..repro.capture import PATCH_FILE, RunCapture
+from ..schemas.records import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
 from ..storage.artifacts import write_artifact, write_model
 from ..storage.environments import SHARED_FIELDS, write_environment
 from ..storage.fileio import atomic_write, dumps_json, store_dir_of, to_jsonable
 from ..storage.ids import allocate, slugify
 from ..storage.metafile import Change, update_meta
-from ..storage.notices import warn
 from ..storage.metrics_log import MetricsBuffer
+from ..storage.notices import warn
 from ..storage.validate import (
     MAX_NAME,
     MAX_NOTE,
