@@ -25,9 +25,10 @@ from mcp_server.server import build_server
 from skill.analysis.compare import compare_experiments
 from skill.analysis.export import export_experiments
 from skill.analysis.history import metric_history
-from skill.analysis.living_docs import sync_living_docs
-from skill.storage.metrics_log import check_log, read_metric_points, summarize, summarize_log
 from skill.analysis.listing import list_experiments
+from skill.analysis.living_docs import sync_living_docs
+from skill.storage.metrics_log import check_log, summarize
+from skill.storage.run_metrics import read_metric_points, summarize_log
 from skill.storage.run_records import find_experiment
 from tests.conftest import sw
 

@@ -32,7 +32,8 @@ from ..storage.ids import allocate, slugify
 from ..storage.increments import create_increment, list_increments, resolve_increment
 from ..storage.liveness import pid_alive
 from ..storage.metafile import update_meta
-from ..storage.metrics_log import MetricsBuffer, count_log_keys, summarize_log
+from ..storage.metrics_writer import MetricsBuffer
+from ..storage.run_metrics import count_log_keys, summarize_log
 from ..storage.run_records import experiment_dirs, read_metadata
 from ..storage.validate import MAX_NAME, MAX_NOTE, MAX_TAG, is_utf8
 from ..tracking.experiment import flatten_params

@@ -28,7 +28,8 @@ from .ids import parse_dir
 from .increments import list_increments, resolve_increment
 from .index import cached_records, log_signature
 from .liveness import effective_status, this_host
-from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
+from .metrics_log import read_log_tail, summarize
+from .run_metrics import log_problems, log_summaries, read_metric_points, summarize_log
 from .selection import apply_selection, with_selection
 from .yaml_subset import parse as parse_subset
 from .yaml_subset import plain_str
@@ -455,7 +456,7 @@ def metric_points_with_source(record: ExperimentRecord) -> tuple[list[MetricPoin
     from .run_summary import read_summary, summary_points
 
     problems: list[DamagedFile] = []
-    from .metrics_log import open_run_log
+    from .run_summary import open_run_log
 
     handle = open_run_log(record.path, problems)
     if handle is not None:

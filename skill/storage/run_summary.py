@@ -28,6 +28,7 @@ import gzip
 import io
 import os
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ from ..layout import METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..schemas.records import MetricPoint, MetricSummary
 from .downsample import minmax_indices
 from .fileio import atomic_write, decode_number, encode_float, read_json, temp_file_for
+from .metrics_log import CappedProblems, iter_handle_rows, open_log
 
 SUMMARY_POINTS = 500
 LOG_MARKER = ".gitignore"  # in a run folder: written by schema 3, says its metrics.jsonl is not in git
@@ -216,10 +218,29 @@ def summary_points(summary: RunSummary, keys: set[str] | None = None) -> list[Me
     return out
 
 
+def open_run_log(folder: Path, problems: list[DamagedFile]) -> Any:
+    """The run's full point log as a binary stream: its live `metrics.jsonl` (schema 1 and 2 in git,
+    schema 3 git-ignored while the run lasts), else the settled log in the object store (schema 3);
+    None when neither is here (a fresh clone before `sw-ml artifacts pull`: read the summary)."""
+    path = folder / METRICS_LOG_FILE
+    before = len(problems)
+    handle = open_log(path, problems)
+    if handle is not None or len(problems) > before:  # here, or here and refused (a link)
+        return handle
+    return open_settled_log(folder, problems)
+
+
+def iter_run_rows(folder: Path, problems: list[DamagedFile]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """`iter_log_rows` of the run's full log wherever it is (see `open_run_log`)."""
+    handle = open_run_log(folder, problems)
+    if handle is None:
+        return
+    with handle:
+        yield from iter_handle_rows(handle, folder / METRICS_LOG_FILE, problems)
+
+
 def full_log_bytes(folder: Path) -> bytes:
     """The run's whole point log as JSON lines (live, or out of the object store); empty when absent."""
-    from .metrics_log import open_run_log
-
     handle = open_run_log(folder, [])
     if handle is None:
         return b""
@@ -362,7 +383,6 @@ class _Tee(io.RawIOBase):
 def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
     """Read the run's points (an earlier settled log first, then the live log), gzip them into the object
     store, and return the summary (not yet written)."""
-    from .metrics_log import CappedProblems, _open_log, iter_handle_rows
     from .objects import place_object
 
     live = folder / METRICS_LOG_FILE
@@ -375,7 +395,7 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
             raise DamagedFile(str(summary_path(folder)), "names a settled log this clone does not have; "
                               "sw-ml artifacts pull, then read the run again")
         sources.append(earlier)
-    handle = _open_log(live, problems)
+    handle = open_log(live, problems)
     if handle is None:
         for source in sources:
             source.close()
@@ -490,6 +510,6 @@ def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
 
 
 __all__ = ["LOG_MARKER", "SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
-           "ensure_log_ignored", "full_log_bytes", "migrate_runs", "open_settled_log", "read_summary",
-           "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
+           "ensure_log_ignored", "full_log_bytes", "iter_run_rows", "migrate_runs", "open_run_log", "open_settled_log",
+           "read_summary", "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
            "summary_path", "summary_points"]

@@ -33,7 +33,7 @@ from ..storage.environments import SHARED_FIELDS, write_environment
 from ..storage.fileio import atomic_write, dumps_json, store_dir_of, to_jsonable
 from ..storage.ids import allocate, slugify
 from ..storage.metafile import Change, update_meta
-from ..storage.metrics_log import MetricsBuffer
+from ..storage.metrics_writer import MetricsBuffer
 from ..storage.notices import warn
 from ..storage.validate import (
     MAX_NAME,
