@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import posixpath
 import secrets
 import time
@@ -50,6 +49,7 @@ from .objects import (
     sha256_of_fd,
     stage_stream,
 )
+from .signatures import file_signature
 
 _LIST_ABOVE = 64  # more objects than this to check: list the remote once instead of asking per object
 _RENAMING = ("file", "local", "ssh", "sftp")  # protocols where a copy can land under a temp name and be renamed
@@ -220,8 +220,10 @@ def _local_hash(store: Path, sha: str, size: int) -> str:
     if state != "present":
         return state
     path = checked_object_path(store, sha)
-    st = os.lstat(path)
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    stamp = file_signature(path)
+    if stamp is None:
+        return "missing"
+    key = (str(path), *stamp)
     if _hashed.get(key) == sha:
         return "present"
     try:

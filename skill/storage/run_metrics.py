@@ -11,9 +11,10 @@ from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE
 from ..schemas.records import MetricPoint, MetricSummary
 from .fileio import decode_number, encode_float
-from .index import LOG_DIGEST_MIN_BYTES, log_signature, read_log_digest, write_log_digest
+from .index import LOG_DIGEST_MIN_BYTES, read_log_digest, write_log_digest
 from .metrics_log import CappedProblems, check_log, count_keys
 from .run_summary import iter_run_rows, open_run_log, summary_counts
+from .signatures import file_signature
 
 
 def read_metric_points(folder: Path) -> tuple[list[MetricPoint], list[DamagedFile]]:
@@ -89,7 +90,7 @@ def _through_digest(folder: Path, root: Path | None, compute: Any, decode: Any, 
     kept in the digest as `encode(result)` beside what it already held."""
     from pydantic import ValidationError
 
-    sig = log_signature(folder / METRICS_LOG_FILE)
+    sig = file_signature(folder / METRICS_LOG_FILE, regular=True)
     if sig is None or sig[0] < LOG_DIGEST_MIN_BYTES:
         return compute()
     digest = read_log_digest(root, folder, sig)
@@ -138,7 +139,7 @@ def log_summaries(folder: Path, root: Path | None = None) -> tuple[dict[str, Met
 
 def log_key_counts(folder: Path, root: Path | None = None) -> dict[bytes, int]:
     """Points per key (UTF-8 bytes): from the digest's summaries when it holds them, else `count_log_keys`."""
-    sig = log_signature(folder / METRICS_LOG_FILE)
+    sig = file_signature(folder / METRICS_LOG_FILE, regular=True)
     if sig is None:  # schema 3, settled (or no log at all): the summary counts every point
         counted = summary_counts(folder)
         if counted:

@@ -26,11 +26,12 @@ from .external import metric_history as outside_points
 from .fileio import decode_number, decode_utf8, load_yaml_text, read_bytes_nofollow, read_json, read_yaml
 from .ids import parse_dir
 from .increments import list_increments, resolve_increment
-from .index import cached_records, log_signature
+from .index import cached_records
 from .liveness import effective_status, this_host
 from .metrics_log import read_log_tail, summarize
 from .run_metrics import log_problems, log_summaries, read_metric_points, summarize_log
 from .selection import apply_selection, with_selection
+from .signatures import file_signature
 from .yaml_subset import parse as parse_subset
 from .yaml_subset import plain_str
 
@@ -160,7 +161,7 @@ def _recent_points(folder: Path, summary_ok: bool, status: str,
     the whole log when it is short, else its end (the summary is at most one flush behind it), or,
     without a summary, the last value of each metric from one streaming pass.
     Returns (points, damaged lines, checked problems) - a crashed run's log is checked whole."""
-    sig = log_signature(folder / METRICS_LOG_FILE)
+    sig = file_signature(folder / METRICS_LOG_FILE, regular=True)
     if sig is None or sig[0] <= RECENT_FULL_BYTES:
         points, bad = read_metric_points(folder)
         return points, bad, []
@@ -266,7 +267,7 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
             metrics[point.key] = point.value
         for bad in bad_lines:
             problems.append(f"{_where(Path(bad.path), root, bad.line)}: {bad.problem}")
-    elif meta is not None and meta.log_bytes is not None and (log_signature(log) or (None,))[0] == meta.log_bytes:
+    elif meta is not None and meta.log_bytes is not None and (file_signature(log, regular=True) or (None,))[0] == meta.log_bytes:
         checked = []  # closed whole by its writer at this size, and not changed since: nothing to check
     else:
         checked = log_problems(folder, root)
