@@ -10,7 +10,6 @@ from pathlib import Path
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
 from ..layout import (
     ACTIVE_INCREMENT_FILE,
-    EXPERIMENT_DIR_RE,
     EXPERIMENTS_DIR,
     INCREMENT_GROUPS,
     INCREMENT_ID_RE,
@@ -20,6 +19,7 @@ from ..layout import (
     STATE_DIR,
 )
 from ..schemas.records import Increment
+from .experiment_folders import scan_experiments
 from .fileio import load_yaml_text, make_store_dirs, read_bytes_nofollow
 
 DEFAULT_INCREMENT_SLUG = "experiments"
@@ -82,12 +82,8 @@ def _title(inc_id: str, path: Path) -> str:
 
 
 def _count_experiments(path: Path) -> int:
-    try:
-        if (path / EXPERIMENTS_DIR).is_symlink():
-            return 0
-        return sum(1 for name in os.listdir(path / EXPERIMENTS_DIR) if EXPERIMENT_DIR_RE.match(name))
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
+    folders, linked = scan_experiments(path / EXPERIMENTS_DIR)
+    return len(folders) + len(linked)  # what a listing shows: a linked folder is listed as damaged
 
 
 def _to_model(inc_id: str, group: str | None, path: Path, *, count: bool = False, title: bool = True) -> Increment:

@@ -21,6 +21,7 @@ from ..layout import (
 )
 from ..schemas.records import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
 from .environments import fill_environment
+from .experiment_folders import scan_experiments
 from .external import external_records, find_external
 from .external import metric_history as outside_points
 from .fileio import decode_number, decode_utf8, load_yaml_text, read_bytes_nofollow, read_json, read_yaml
@@ -38,32 +39,6 @@ from .yaml_subset import plain_str
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
-def _scan_experiments(increment: Increment) -> tuple[list[str], list[str]]:
-    """(experiment folder names, names that are symbolic links), each by number then uid.
-
-    A link is never followed: a folder linked from a cloned store could lead anywhere. A linked
-    `experiments/` folder holds nothing for the same reason."""
-    base = increment.path / EXPERIMENTS_DIR
-    found, linked = [], []
-    try:
-        if base.is_symlink():
-            return [], []
-        with os.scandir(base) as entries:
-            for entry in entries:
-                parsed = parse_dir(entry.name)
-                if not parsed:
-                    continue
-                if entry.is_symlink():
-                    linked.append((parsed[0], parsed[2], entry.name))
-                elif entry.is_dir(follow_symlinks=False):
-                    found.append((parsed[0], parsed[2], entry.name))
-    except (FileNotFoundError, NotADirectoryError):
-        return [], []
-    found.sort()
-    linked.sort()
-    return [name for _, _, name in found], [name for _, _, name in linked]
-
-
 def _folder_order(name: str) -> tuple[int, str, str]:
     parsed = parse_dir(name)
     return (parsed[0], parsed[2], name) if parsed else (0, "", name)
@@ -72,7 +47,7 @@ def _folder_order(name: str) -> tuple[int, str, str]:
 def experiment_names(increment: Increment) -> list[str]:
     """The increment's experiment folder names, by number then uid (no Path objects: lookups
     over thousands of folders only need the names). Symbolic links are left out."""
-    return _scan_experiments(increment)[0]
+    return scan_experiments(increment.path / EXPERIMENTS_DIR)[0]
 
 
 def experiment_dirs(increment: Increment) -> list[Path]:
@@ -267,7 +242,8 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
             metrics[point.key] = point.value
         for bad in bad_lines:
             problems.append(f"{_where(Path(bad.path), root, bad.line)}: {bad.problem}")
-    elif meta is not None and meta.log_bytes is not None and (file_signature(log, regular=True) or (None,))[0] == meta.log_bytes:
+    elif (meta is not None and meta.log_bytes is not None
+          and (file_signature(log, regular=True) or (None,))[0] == meta.log_bytes):
         checked = []  # closed whole by its writer at this size, and not changed since: nothing to check
     else:
         checked = log_problems(folder, root)
@@ -290,7 +266,7 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
 def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
     """Every experiment of a resolved increment (through the read cache), outside runs included.
     A folder that is a symbolic link is listed as damaged and never read."""
-    names, linked = _scan_experiments(inc)
+    names, linked = scan_experiments(inc.path / EXPERIMENTS_DIR)
     base = inc.path / EXPERIMENTS_DIR
     records = apply_selection(cached_records(root, inc, [base / name for name in names], load_experiment), base)
     records.extend(_linked_record(base / name, inc.id, root) for name in linked)
@@ -393,7 +369,7 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     if "/" in ref:
         increment, ref = ref.rsplit("/", 1)
     incs = [resolve_increment(root, increment)] if increment else list_increments(root, details=False)
-    scanned = {inc.id: _scan_experiments(inc) for inc in incs}
+    scanned = {inc.id: scan_experiments(inc.path / EXPERIMENTS_DIR) for inc in incs}
     names = {inc_id: sorted([*found, *linked], key=_folder_order) for inc_id, (found, linked) in scanned.items()}
     hits = [(inc, name) for inc in incs for name in _match_in(names[inc.id], ref)]
     if not hits:  # the run's own name (`track_experiment("xgboost v2")`) or an outside run's id
