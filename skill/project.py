@@ -313,7 +313,7 @@ class Project:
         through no link; a name not recorded is NotFound, bytes not pulled into this clone ObjectMissing
         (one line naming `sw-ml artifacts pull`). Their sha256 was checked when they were written or pulled;
         a reader that must trust them (unpickling) checks again, as `load_model` does."""
-        from .storage.artifacts import artifact_file
+        from .storage.verification import artifact_file
 
         return artifact_file(self.experiment(ref, increment), name)[1]
 
@@ -323,7 +323,7 @@ class Project:
         size and sha256; never more than `max_bytes`; never a model (the bytes of a pickle are no reader's
         business: `load_model` checks and loads it in Python) unless `models` (the dashboard's download,
         a file the person saves)."""
-        from .storage.artifacts import artifact_file, read_verified
+        from .storage.verification import artifact_file, read_verified
 
         info, path = artifact_file(self.experiment(ref, increment), name)
         if info.kind == "model" and not models:

@@ -209,7 +209,7 @@ def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord, warnin
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     from ..errors import DamagedFile, NotFound, UnsafePath
-    from ..storage.artifacts import artifact_file
+    from ..storage.verification import artifact_file
 
     assert rec.meta is not None
     repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=tracking_uri)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from ..errors import DamagedFile, UnsafePath
 from ..layout import METADATA_FILE
 from ..schemas.records import ExperimentMeta
-from .artifacts import settle_saves
+from .save_journal import settle_saves
 from .environments import SHARED_FIELDS
 from .fileio import atomic_write, dumps_yaml, read_yaml
 from .locks import file_lock
