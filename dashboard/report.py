@@ -56,7 +56,7 @@ def default_path(project: Project, increments: list[str]) -> Path:
 
 def write_report(project: Project, increments: list[str] | None = None, output: str | os.PathLike[str] | None = None,
                  *, where: str | None = None, metric: str | None = None) -> ReportResult:
-    from skill.storage.fileio import atomic_write
+    from skill.storage.atomic_writes import atomic_write
 
     started = time.perf_counter()
     html, bundle = report_html(project, increments, where=where, metric=metric)

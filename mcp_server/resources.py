@@ -58,7 +58,7 @@ def _comparison_path(project: Project, increment_id: str) -> Path:
 def _read_text(project: Project, path: Path, what: str, hint: str) -> str:
     if not path.is_file():
         raise ResourceNotFoundError(f"{what} not written yet ({project.rel(path)}); {hint}")
-    from skill.storage.fileio import read_bytes_nofollow
+    from skill.storage.safe_reads import read_bytes_nofollow
 
     project.inside(path)
     return read_bytes_nofollow(path).decode("utf-8", errors="replace")

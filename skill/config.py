@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import DamagedFile
 from .layout import SPECWEAVE_DIR
-from .storage.fileio import read_yaml
+from .storage.bounded_parsing import read_yaml
 from .storage.signatures import file_signature
 
 CONFIG_FILE = "ml.yaml"

@@ -23,7 +23,7 @@ PROG = "sw-ml"
 
 # -- output helpers -------------------------------------------------------------------------
 def _json(data: Any) -> None:
-    from skill.storage.fileio import to_jsonable
+    from skill.storage.encoding import to_jsonable
 
     sys.stdout.write(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 

@@ -90,7 +90,7 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
 
 def _summary_history(record: ExperimentRecord, summary: Any, key: str | None, max_points: int,
                      source: str) -> MetricHistory:
-    from ..storage.fileio import decode_number
+    from ..storage.encoding import decode_number
 
     names = sorted(summary.metrics)
     if key is not None and key not in summary.metrics:

@@ -27,7 +27,8 @@ from ..errors import DamagedFile
 from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
 from ..schemas.records import Increment
 from ..storage.doc_sections import marker_blocks, merge_sections, wrap_section
-from ..storage.fileio import read_text_nofollow, replace_into, temp_file_for
+from ..storage.atomic_writes import replace_into, temp_file_for
+from ..storage.safe_reads import read_text_nofollow
 from ..storage.gitfiles import ensure_merge_rules
 from ..storage.increments import list_increments, resolve_increment
 from ..storage.locks import file_lock

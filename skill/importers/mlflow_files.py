@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
-from ..storage.fileio import MAX_READ_BYTES
+from ..storage.safe_reads import MAX_READ_BYTES
 from .mlflow_source import local_artifacts, source_run
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 

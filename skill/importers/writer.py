@@ -26,7 +26,8 @@ from ..errors import SpecweaveError
 from ..layout import CACHE_DIR, CLAIMS_DIR, EXPERIMENTS_DIR, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, SPECWEAVE_DIR
 from ..schemas.records import ArtifactInfo, ExperimentMeta, GitInfo, Increment, Note
 from ..storage.artifacts import write_artifact
-from ..storage.fileio import atomic_write, dumps_json, encode_float, to_jsonable
+from ..storage.atomic_writes import atomic_write
+from ..storage.encoding import dumps_json, encode_float, to_jsonable
 from ..storage.cache_dir import ignore_cache
 from ..storage.ids import allocate, slugify
 from ..storage.increments import create_increment, list_increments, resolve_increment
@@ -222,7 +223,7 @@ class ImportWriter:
             summaries, _bad = summarize_log(folder)  # metrics.json: the last value of every key, old and new
             atomic_write(folder / METRICS_FILE, dumps_json({k: encode_float(s.last) for k, s in summaries.items()}))
         try:
-            from ..storage.fileio import read_json
+            from ..storage.bounded_parsing import read_json
 
             params = read_json(folder / PARAMS_FILE)
         except (OSError, SpecweaveError):

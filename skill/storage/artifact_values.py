@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .codecs import value_codec
-from .fileio import dumps_json, dumps_yaml, to_jsonable
+from .encoding import dumps_json, dumps_yaml, to_jsonable
 
 
 def _structured_bytes(obj: Any, suffix: str, name: str) -> tuple[bytes, str]:

@@ -16,13 +16,15 @@ from ..errors import DamagedFile, InvalidInput, UnsafePath
 from ..layout import METADATA_FILE
 from ..schemas.records import ExperimentRecord
 from ..schemas.reports import Decision
+from .atomic_writes import append_whole
 from .decisions import decisions_path, read_decisions_file
 from .edits import check_writable
-from .fileio import append_whole, dumps_jsonl_record, open_nofollow, to_jsonable
+from .encoding import dumps_jsonl_record, to_jsonable
 from .gitfiles import ensure_merge_rules
 from .increments import resolve_increment
 from .locks import file_lock
 from .run_records import find_experiment
+from .safe_reads import open_nofollow
 from .validate import (
     MAX_ALTERNATIVES,
     MAX_AUTHOR,

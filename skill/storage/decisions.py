@@ -20,8 +20,9 @@ from ..errors import DamagedFile
 from ..layout import DECISIONS_FILE, EXPERIMENTS_DIR
 from ..schemas.records import Increment
 from ..schemas.reports import Decision
-from .fileio import parse_jsonl, read_bytes_nofollow
+from .bounded_parsing import parse_jsonl
 from .increments import resolve_increment
+from .safe_reads import read_bytes_nofollow
 
 # A decision dated later than this after now is not believed: clocks differ by minutes, not days, and a line
 # dated 2099 that arrived by a merge would otherwise select its run for good.

@@ -22,9 +22,12 @@ from typing import Any
 
 from ..errors import DamagedFile
 from ..layout import ENVIRONMENTS_DIR
-from .fileio import atomic_write, dumps_yaml, read_yaml, store_dir_of
+from .atomic_writes import atomic_write
+from .bounded_parsing import read_yaml
+from .encoding import dumps_yaml
 from .paths import make_dirs_within
 from .signatures import file_signature
+from .store_dirs import store_dir_of
 
 # The fields identical for every run of one environment (the command and the host stay per run).
 SHARED_FIELDS = ("python", "platform", "cpu_count", "gpus", "packages")

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from ..layout import COMPARISON_FILE, DECISIONS_FILE, EDITS_FILE, LIVING_DOCS, SPECWEAVE_DIR
-from .fileio import atomic_write
+from .atomic_writes import atomic_write
 
 # decisions.jsonl is append-only, one decision per line: a union merge keeps every line of both
 # sides, which is exactly right, where git's default would stop on a conflict.

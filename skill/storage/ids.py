@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..layout import EXPERIMENT_DIR_RE
 from .cache_dir import ignore_cache
-from .fileio import make_store_dirs
+from .store_dirs import make_store_dirs
 
 _UID_ALPHABET = string.ascii_lowercase + string.digits
 _SLUG_MAX = 60

@@ -19,8 +19,10 @@ from ..layout import (
     STATE_DIR,
 )
 from ..schemas.records import Increment
+from .bounded_parsing import load_yaml_text
 from .experiment_folders import scan_experiments
-from .fileio import load_yaml_text, make_store_dirs, read_bytes_nofollow
+from .safe_reads import read_bytes_nofollow
+from .store_dirs import make_store_dirs
 
 DEFAULT_INCREMENT_SLUG = "experiments"
 _MAX_SPEC_BYTES = 1 << 20  # what is read of SpecWeave's own spec.md / metadata.json for a title

@@ -40,9 +40,12 @@ from ..layout import (
     SPECWEAVE_DIR,
 )
 from ..schemas.records import ExperimentRecord, Increment
+from .atomic_writes import atomic_write
 from .cache_dir import ignore_cache
-from .fileio import atomic_write, decode_number, make_store_dirs, read_bytes_nofollow, to_jsonable
+from .encoding import decode_number, to_jsonable
+from .safe_reads import read_bytes_nofollow
 from .signatures import Signature, run_signature, signature_mtimes
+from .store_dirs import make_store_dirs
 
 CACHE_VERSION = 1
 RACY_S = 2.0

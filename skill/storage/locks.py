@@ -26,7 +26,8 @@ from pathlib import Path
 from ..errors import DamagedFile
 from ..layout import CACHE_DIR, LOCKS_DIR
 from .cache_dir import ignore_cache
-from .fileio import NOFOLLOW, make_store_dirs, refuse_linked_parts, store_dir_of
+from .safe_reads import NOFOLLOW
+from .store_dirs import make_store_dirs, refuse_linked_parts, store_dir_of
 
 try:
     import fcntl

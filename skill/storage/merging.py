@@ -26,8 +26,8 @@ import subprocess
 from pathlib import Path, PurePosixPath
 
 from ..errors import DamagedFile
+from .atomic_writes import atomic_write
 from .doc_sections import marker_blocks, merge_sections
-from .fileio import atomic_write
 
 DRIVER = "specweave-derived"
 

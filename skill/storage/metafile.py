@@ -22,10 +22,12 @@ from pydantic import ValidationError
 from ..errors import DamagedFile, UnsafePath
 from ..layout import METADATA_FILE
 from ..schemas.records import ExperimentMeta
-from .save_journal import settle_saves
+from .atomic_writes import atomic_write
+from .bounded_parsing import read_yaml
+from .encoding import dumps_yaml
 from .environments import SHARED_FIELDS
-from .fileio import atomic_write, dumps_yaml, read_yaml
 from .locks import file_lock
+from .save_journal import settle_saves
 from .signatures import Identity, file_identity
 
 Change = Callable[[ExperimentMeta], None]

@@ -17,12 +17,9 @@ from typing import Any
 from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE
 from ..schemas.records import MetricPoint, MetricSummary
-from .fileio import (
-    MAX_DEPTH,
-    TOO_DEEP,
-    decode_number,
-    open_regular_nofollow,
-)
+from .bounded_parsing import MAX_DEPTH, TOO_DEEP
+from .encoding import decode_number
+from .safe_reads import open_regular_nofollow
 
 
 def summarize(points: list[MetricPoint]) -> dict[str, MetricSummary]:

@@ -17,9 +17,11 @@ from typing import Any
 
 from ..errors import DamagedFile, InvalidInput
 from ..layout import METRICS_FILE, METRICS_LOG_FILE
-from .fileio import append_whole, atomic_write, dumps_json, encode_float, open_nofollow
+from .atomic_writes import append_whole, atomic_write
+from .encoding import dumps_json, encode_float
 from .notices import warn
 from .run_summary import ensure_log_ignored
+from .safe_reads import open_nofollow
 
 _MAX_KEY_LEN = 250
 

@@ -22,10 +22,11 @@ from typing import Any
 from ..config import ArtifactSettings, load_config
 from ..errors import DamagedFile, InvalidInput, UnsafePath
 from ..layout import RESERVED_FILES, SPECWEAVE_DIR
-from .fileio import store_dir_of, temp_file_for
+from .atomic_writes import temp_file_for
 from .notices import warn
 from .objects import lfs_tracked
 from .paths import make_dirs_within, safe_relative
+from .store_dirs import store_dir_of
 
 
 def artifact_target(folder: Path, name: str) -> tuple[str, Path]:

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from ..errors import DamagedFile, InvalidInput, MissingExtra, RemoteFailed, UnsafePath
 from ..layout import CACHE_DIR, METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..schemas.records import ExperimentRecord
-from .fileio import atomic_write, make_store_dirs, read_bytes_nofollow
+from .atomic_writes import atomic_write
 from .objects import (
     HASH_RE,
     checked_object_path,
@@ -49,7 +49,9 @@ from .objects import (
     sha256_of_fd,
     stage_stream,
 )
+from .safe_reads import read_bytes_nofollow
 from .signatures import file_signature
+from .store_dirs import make_store_dirs
 
 _LIST_ABOVE = 64  # more objects than this to check: list the remote once instead of asking per object
 _RENAMING = ("file", "local", "ssh", "sftp")  # protocols where a copy can land under a temp name and be renamed

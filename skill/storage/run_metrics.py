@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE
 from ..schemas.records import MetricPoint, MetricSummary
-from .fileio import decode_number, encode_float
+from .encoding import decode_number, encode_float
 from .index import LOG_DIGEST_MIN_BYTES, read_log_digest, write_log_digest
 from .metrics_log import CappedProblems, check_log, count_keys
 from .run_summary import iter_run_rows, open_run_log, summary_counts

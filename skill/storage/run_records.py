@@ -20,17 +20,19 @@ from ..layout import (
     SPECWEAVE_DIR,
 )
 from ..schemas.records import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
+from .bounded_parsing import load_yaml_text, read_json, read_yaml
+from .encoding import decode_number
 from .environments import fill_environment
 from .experiment_folders import scan_experiments
 from .external import external_records, find_external
 from .external import metric_history as outside_points
-from .fileio import decode_number, decode_utf8, load_yaml_text, read_bytes_nofollow, read_json, read_yaml
 from .ids import parse_dir
 from .increments import list_increments, resolve_increment
 from .index import cached_records
 from .liveness import effective_status, this_host
 from .metrics_log import read_log_tail, summarize
 from .run_metrics import log_problems, log_summaries, read_metric_points, summarize_log
+from .safe_reads import decode_utf8, read_bytes_nofollow
 from .selection import apply_selection, with_selection
 from .signatures import file_signature
 from .yaml_subset import parse as parse_subset

@@ -37,8 +37,10 @@ from pydantic import BaseModel, Field, ValidationError
 from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..schemas.records import MetricPoint, MetricSummary
+from .atomic_writes import atomic_write, temp_file_for
+from .bounded_parsing import read_json
 from .downsample import minmax_indices
-from .fileio import atomic_write, decode_number, encode_float, read_json, temp_file_for
+from .encoding import decode_number, encode_float
 from .metrics_log import CappedProblems, iter_handle_rows, open_log
 
 SUMMARY_POINTS = 500
@@ -118,7 +120,7 @@ def read_summary(folder: Path) -> RunSummary | None:
 def summary_damage(folder: Path) -> list[str]:
     """Problem lines for the damaged lines a settled log had, cheaply: the summary's first line says
     whether there were any (`"damaged": 0`), and only then is the file parsed."""
-    from .fileio import open_regular_nofollow as _open
+    from .safe_reads import open_regular_nofollow as _open
 
     try:
         fd = _open(summary_path(folder))
@@ -143,7 +145,7 @@ def summary_damage(folder: Path) -> list[str]:
 def ensure_log_ignored(folder: Path) -> None:
     """Make git ignore the folder's live log (a `.gitignore` in the run folder: only schema-3 runs get
     one, so an older run's committed log is never silently dropped from git)."""
-    from .fileio import open_nofollow
+    from .safe_reads import open_nofollow
 
     try:  # created whole in one write, or already there: no temp file and rename on a run's start
         fd = open_nofollow(folder / LOG_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
@@ -183,7 +185,7 @@ class _Unzipped(io.RawIOBase):
 
 
 def store_of(folder: Path) -> Path | None:
-    from .fileio import store_dir_of
+    from .store_dirs import store_dir_of
 
     return store_dir_of(folder)
 

@@ -15,11 +15,13 @@ from pathlib import Path
 from ..errors import InvalidInput
 from ..layout import CACHE_DIR, TMP_DIR
 from ..schemas.records import ArtifactInfo
-from .fileio import atomic_write, dumps_json, replace_into, store_dir_of
+from .atomic_writes import atomic_write, replace_into
+from .encoding import dumps_json
 from .liveness import pid_alive
 from .objects import checked_object_path, place_object
 from .paths import safe_relative
 from .placement import drop_stale, store_of
+from .store_dirs import store_dir_of
 
 Record = Callable[[ArtifactInfo], None]
 _HOST = socket.gethostname()

@@ -12,9 +12,10 @@ from typing import Any
 from ..errors import DamagedFile, NotFound, ObjectMissing, UnsafePath
 from ..layout import METADATA_FILE
 from ..schemas.records import ArtifactInfo
-from .fileio import open_regular_nofollow, store_dir_of
 from .objects import checked_object_path
 from .paths import safe_relative
+from .safe_reads import open_regular_nofollow
+from .store_dirs import store_dir_of
 
 
 def artifact_file(record: Any, name: str) -> tuple[ArtifactInfo, Path]:
