@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidInput, MissingExtra
@@ -26,6 +29,22 @@ class Codec:
                            "read the file itself)")
 
 
+def written_to_file(suffix: str, save: Callable[[str], Any]) -> bytes:
+    """The bytes of a library that saves only to a path: `save(path)` in a private temp folder, read back."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"model{suffix}"
+        save(str(path))
+        return path.read_bytes()
+
+
+def loaded_from_file(suffix: str, data: bytes, load: Callable[[str], Any]) -> Any:
+    """`load(path)` of a library that loads only from a path, on a private copy of the checked bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"model{suffix}"
+        path.write_bytes(data)  # the library reads this copy, never the stored file
+        return load(str(path))
+
+
 def top_module(obj: Any) -> str:
     """The top-level package an object's class comes from (`xgboost`, `pandas`, ...)."""
     return type(obj).__module__.split(".", 1)[0]
@@ -39,4 +58,4 @@ def missing(module: str, what: str) -> MissingExtra:
     return err
 
 
-__all__ = ["Codec", "missing", "top_module"]
+__all__ = ["Codec", "loaded_from_file", "missing", "top_module", "written_to_file"]

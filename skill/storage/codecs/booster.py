@@ -3,14 +3,13 @@ written by the model's `save_model` and read back by the recorded class's `load_
 
 from __future__ import annotations
 
-import tempfile
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidInput
 from ...schemas.records import ArtifactInfo
-from .base import Codec, missing, top_module
+from .base import Codec, loaded_from_file, missing, top_module, written_to_file
 
 SUFFIXES = {".json": None, ".ubj": None, ".txt": "lightgbm", ".cbm": "catboost"}  # suffix -> its only library
 LIBRARIES = ("xgboost", "lightgbm", "catboost")  # the only classes a `native` record may name
@@ -45,21 +44,19 @@ class Booster(Codec):
                 and (only is None or top_module(obj) == only))
 
     def encode(self, obj: Any, suffix: str, name: str) -> tuple[bytes, str]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"model{suffix}"
-            obj.save_model(str(path))
-            return path.read_bytes(), "native"
+        return written_to_file(suffix, obj.save_model), "native"
 
     def decode(self, info: ArtifactInfo, data: bytes) -> Any:
         cls = _recorded_class(info)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"model{Path(info.name).suffix.lower()}"
-            path.write_bytes(data)  # a private copy of the checked bytes: the library reads this one
+
+        def load(path: str) -> Any:
             if cls.__module__.split(".", 1)[0] == "lightgbm" and cls.__name__ == "Booster":
-                return cls(model_file=str(path))
+                return cls(model_file=path)
             model = cls()
-            model.load_model(str(path))
+            model.load_model(path)
             return model
+
+        return loaded_from_file(Path(info.name).suffix.lower(), data, load)
 
 
 __all__ = ["Booster"]

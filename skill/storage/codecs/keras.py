@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ...extras import require
 from ...schemas.records import ArtifactInfo
-from .base import Codec
+from .base import Codec, loaded_from_file, written_to_file
 
 
 class Keras(Codec):
@@ -18,17 +17,11 @@ class Keras(Codec):
         return suffix in (".keras", ".h5") and hasattr(obj, "save")
 
     def encode(self, obj: Any, suffix: str, name: str) -> tuple[bytes, str]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"model{suffix}"
-            obj.save(str(path))
-            return path.read_bytes(), "keras"
+        return written_to_file(suffix, obj.save), "keras"
 
     def decode(self, info: ArtifactInfo, data: bytes) -> Any:
         keras = require("keras", "keras")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"model{Path(info.name).suffix.lower()}"
-            path.write_bytes(data)  # a private copy of the checked bytes: the library reads this one
-            return keras.models.load_model(str(path))
+        return loaded_from_file(Path(info.name).suffix.lower(), data, keras.models.load_model)
 
 
 __all__ = ["Keras"]
