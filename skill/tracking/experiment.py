@@ -26,8 +26,8 @@ from ..layout import (
     PARAMS_FILE,
     SPECWEAVE_DIR,
 )
-from ..repro.capture import PATCH_FILE, RunCapture
 from ..schemas.records import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
+from ..repro.capture import PATCH_FILE, RunCapture
 from ..storage.artifacts import write_artifact, write_model
 from ..storage.environments import SHARED_FIELDS, write_environment
 from ..storage.atomic_writes import atomic_write
