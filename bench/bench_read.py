@@ -42,7 +42,7 @@ SW_LIST = """
 import time; t0 = time.perf_counter()
 import pandas as pd
 from pathlib import Path
-from skill.storage.run_records import list_all_experiments
+from skill.analysis.listing import list_all_experiments
 from skill.analysis.export import flatten
 t1 = time.perf_counter()
 records = list_all_experiments(Path({root!r}))

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import DamagedFile
 from .layout import SPECWEAVE_DIR
-from .storage.fileio import read_yaml
+from .storage.bounded_parsing import read_yaml
+from .storage.signatures import file_signature
 
 CONFIG_FILE = "ml.yaml"
 TRACKING_URI_ENV = "SPECWEAVE_TRACKING_URI"
@@ -83,11 +84,9 @@ def config_path(root: Path) -> Path:
 def load_config(root: Path) -> ProjectConfig:
     """The project config (defaults when the file is absent); cached until the file changes."""
     path = config_path(root)
-    try:
-        st = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
+    key = file_signature(path, follow=True)
+    if key is None:
         return ProjectConfig()
-    key = (st.st_mtime_ns, st.st_size)
     cached = _cache.get(str(path))
     if cached and cached[0] == key:
         return cached[1]

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DamagedFile, InvalidInput
-from .storage.fileio import atomic_write
+from .storage.atomic_writes import atomic_write
 
 SERVER_NAME = "ml"
 HOSTS = ("claude", "vscode", "cursor", "codex")

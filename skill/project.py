@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, ReadOnly, UnsafePath
+from .errors import InvalidInput, ReadOnly, SpecweaveError, UnsafePath
 from .layout import SPECWEAVE_DIR
 from .schemas.records import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
 from .storage.paths import find_root
@@ -108,7 +108,7 @@ class Project:
         `where` is the safe filter grammar (`metrics.auc > 0.8 and params.max_depth <= 6`), `sort` like
         `-metrics.auc` or `metrics.auc desc`; a misspelt field is refused with the nearest known names.
         """
-        from .storage.run_records import list_all_experiments, list_experiments
+        from .analysis.listing import list_all_experiments, list_experiments
 
         if all_increments:
             if increment:
@@ -255,11 +255,16 @@ class Project:
                      author: str | None = None) -> Decision:
         """Record that `selected` was chosen, and why. The increment is the one given, else the selected
         experiment's own (found by the same scope rule as `experiment`)."""
-        from .storage.decisions import log_decision
+        from .analysis.compare import compare_experiments
+        from .storage.decision_writer import log_decision
 
         self.require_writable("log_decision")
         inc = increment or self.experiment(selected).increment
-        return log_decision(self.root, inc, selected, rationale, alternatives, metrics, author)
+        try:  # the metric the increment is ranked by: the comparison's, named once here above storage
+            primary = compare_experiments(self.root, inc, write_report=False).primary_metric
+        except SpecweaveError:  # a decision never fails for want of a ranking: storage says what is wrong, or
+            primary = None      # records the selected run's first metric
+        return log_decision(self.root, inc, selected, rationale, alternatives, metrics, author, primary_metric=primary)
 
     def decisions(self, increment: str | None = None) -> list[Decision]:
         from .storage.decisions import read_decisions
@@ -313,7 +318,7 @@ class Project:
         through no link; a name not recorded is NotFound, bytes not pulled into this clone ObjectMissing
         (one line naming `sw-ml artifacts pull`). Their sha256 was checked when they were written or pulled;
         a reader that must trust them (unpickling) checks again, as `load_model` does."""
-        from .storage.artifacts import artifact_file
+        from .storage.verification import artifact_file
 
         return artifact_file(self.experiment(ref, increment), name)[1]
 
@@ -323,7 +328,7 @@ class Project:
         size and sha256; never more than `max_bytes`; never a model (the bytes of a pickle are no reader's
         business: `load_model` checks and loads it in Python) unless `models` (the dashboard's download,
         a file the person saves)."""
-        from .storage.artifacts import artifact_file, read_verified
+        from .storage.verification import artifact_file, read_verified
 
         info, path = artifact_file(self.experiment(ref, increment), name)
         if info.kind == "model" and not models:
@@ -714,7 +719,7 @@ class Project:
     def read_store_text(self, path: Path) -> str:
         """A text file of the store (refused outside `.specweave/`), read without following a link;
         bytes that are not UTF-8 replaced."""
-        from .storage.fileio import read_bytes_nofollow
+        from .storage.safe_reads import read_bytes_nofollow
 
         self.inside(path)
         return read_bytes_nofollow(path).decode("utf-8", errors="replace")
@@ -836,7 +841,7 @@ class Project:
     @staticmethod
     def jsonable(value: Any) -> Any:
         """`value` with what JSON cannot say spelled as the store spells it (NaN, Infinity, paths, dates)."""
-        from .storage.fileio import to_jsonable
+        from .storage.encoding import to_jsonable
 
         return to_jsonable(value)
 

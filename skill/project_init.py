@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from .errors import DamagedFile
 from .layout import CACHE_DIR, INCREMENTS_DIR, SPECWEAVE_DIR
-from .storage.fileio import atomic_write
+from .storage.atomic_writes import atomic_write
 from .storage.gitfiles import ensure_merge_rules, register_merge_driver
 
 SERVER_NAME = "ml"

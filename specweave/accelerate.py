@@ -13,7 +13,7 @@ works (accelerate >= 1.13). Needs the `accelerate` extra.
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 _tracking = require("accelerate.tracking", "accelerate")
 

@@ -7,7 +7,7 @@ See skill/integrations/catboost_cb.py for what is logged. Needs the `catboost` e
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("catboost", "catboost")
 

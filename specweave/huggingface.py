@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("transformers", "huggingface")
 

@@ -10,7 +10,7 @@ a Keras backend (KERAS_BACKEND=torch or jax when TensorFlow is absent).
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("keras", "keras")
 

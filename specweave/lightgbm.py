@@ -7,7 +7,7 @@ See skill/integrations/lightgbm_cb.py for what is logged. Needs the `lightgbm` e
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("lightgbm", "lightgbm")
 

@@ -9,7 +9,7 @@ Needs the `lightning` extra.
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("lightning", "lightning")
 

@@ -11,7 +11,7 @@ Works with several workers sharing one RDB storage. Needs the `optuna` extra.
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("optuna", "optuna")
 

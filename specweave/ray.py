@@ -11,7 +11,7 @@ Needs the `ray` extra.
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("ray.tune", "ray")
 

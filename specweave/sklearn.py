@@ -10,7 +10,7 @@ Needs the `sklearn` extra.
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("sklearn", "sklearn")
 

@@ -9,7 +9,7 @@ Needs the `xgboost` extra (the CPU-only `xgboost-cpu` wheel is enough).
 
 from __future__ import annotations
 
-from skill.integrations.optional import require
+from skill.extras import require
 
 require("xgboost", "xgboost")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from skill.schemas.records import ExperimentMeta, Note
-from skill.storage.fileio import dumps_json, dumps_jsonl_record, dumps_yaml, encode_float
+from skill.storage.encoding import dumps_json, dumps_jsonl_record, dumps_yaml, encode_float
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
 

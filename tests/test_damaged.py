@@ -16,9 +16,9 @@ from fixed_store import seed_comparison_store, write_experiment
 
 from skill.analysis.compare import compare_experiments
 from skill.analysis.living_docs import sync_living_docs
-from skill.storage.fileio import to_jsonable
+from skill.storage.encoding import to_jsonable
 from skill.storage.index import index_path
-from skill.storage.run_records import list_all_experiments, list_experiments
+from skill.analysis.listing import list_all_experiments, list_experiments
 
 INC = "0042-recommendation-model"
 
@@ -166,7 +166,7 @@ def test_cache_folder_is_git_ignored(project: Path) -> None:
 ])
 def test_metadata_fast_path_reads_what_yaml_reads(tmp_path: Path, tail: str) -> None:
     from skill.errors import DamagedFile
-    from skill.storage.fileio import read_yaml
+    from skill.storage.bounded_parsing import read_yaml
     from skill.storage.run_records import read_metadata
 
     path = tmp_path / "metadata.yaml"
@@ -183,10 +183,10 @@ def test_metadata_fast_path_reads_what_yaml_reads(tmp_path: Path, tail: str) -> 
 
 def test_metadata_written_by_the_tracker_takes_the_fast_path(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import skill.storage.run_records
-    from skill.storage.fileio import read_yaml
+    from skill.storage.bounded_parsing import read_yaml
     from specweave import track_experiment
 
-    from skill.storage.fileio import dumps_yaml
+    from skill.storage.encoding import dumps_yaml
 
     with track_experiment("fast", increment="0001-x") as exp:
         exp.log_metric("auc", 0.5)

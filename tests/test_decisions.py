@@ -9,8 +9,10 @@ import pytest
 from fixed_store import seed_comparison_store
 
 from skill.errors import DamagedFile, InvalidInput, NotFound
-from skill.storage.decisions import log_decision, read_decisions
-from skill.storage.run_records import list_experiments
+from skill.project import Project
+from skill.storage.decision_writer import log_decision
+from skill.storage.decisions import read_decisions
+from skill.analysis.listing import list_experiments
 
 
 def tags_of(root: Path) -> dict[str, list[str]]:
@@ -19,8 +21,8 @@ def tags_of(root: Path) -> dict[str, list[str]]:
 
 def test_decisions_append_and_move_the_selected_tag(tmp_path: Path) -> None:
     inc = seed_comparison_store(tmp_path)
-    first = log_decision(tmp_path, "0042", "exp-002", "Best accuracy", alternatives=["exp-003", "lightgbm"],
-                         author="ana@example.com")
+    first = Project(tmp_path).log_decision("exp-002", "Best accuracy", increment="0042",  # Project names the ranked
+                                           alternatives=["exp-003", "lightgbm"], author="ana@example.com")  # metric
     assert first.selected == "exp-002-xgboost" and first.alternatives == ["exp-003-lightgbm"]
     assert first.primary_metric == "accuracy" and first.metrics == {"accuracy": 0.87}  # the ranked number only
     assert tags_of(tmp_path)["exp-002-xgboost"] == ["selected"]

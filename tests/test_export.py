@@ -93,7 +93,7 @@ def test_dataframe_of_every_increment_matches_the_records(tmp_path: Path) -> Non
     import time
 
     from skill.analysis.export import experiments_dataframe, flatten
-    from skill.storage.run_records import list_all_experiments
+    from skill.analysis.listing import list_all_experiments
 
     inc = seed_comparison_store(tmp_path)
     write_experiment(inc, 5, "nan", metrics={"accuracy": float("nan")}, tags=["a", "b"])

@@ -25,9 +25,11 @@ from mcp_server.server import build_server
 from skill.analysis.compare import compare_experiments
 from skill.analysis.export import export_experiments
 from skill.analysis.history import metric_history
+from skill.analysis.listing import list_experiments
 from skill.analysis.living_docs import sync_living_docs
-from skill.storage.metrics_log import check_log, read_metric_points, summarize, summarize_log
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.storage.metrics_log import check_log, summarize
+from skill.storage.run_metrics import read_metric_points, summarize_log
+from skill.storage.run_records import find_experiment
 from tests.conftest import sw
 
 REPO = Path(__file__).resolve().parent.parent
@@ -153,7 +155,7 @@ def test_yaml_alias_bomb_is_damaged_in_bounded_memory(tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))  # 2 GB: an unbounded expansion fails fast
         from pathlib import Path
         from skill.analysis.compare import compare_experiments
-        from skill.storage.run_records import list_experiments
+        from skill.analysis.listing import list_experiments
         base = int(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmHWM:'))) / 1024
         rows = {{r.id: r.problems for r in list_experiments(Path({str(tmp_path)!r}), "0042")}}
         best = compare_experiments(Path({str(tmp_path)!r}), "0042").best
@@ -253,7 +255,8 @@ def test_a_long_log_is_read_in_bounded_memory_and_other_runs_are_untouched(tmp_p
             return int(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmHWM:'))) / 1024
         from skill.project import Project
         from skill.analysis.history import metric_history
-        from skill.storage.run_records import find_experiment, increment_records, list_experiments
+        from skill.analysis.listing import list_experiments
+        from skill.storage.run_records import find_experiment, increment_records
         from skill.storage.increments import resolve_increment
         root = Path({str(tmp_path)!r})
         base, t = rss(), time.perf_counter()

@@ -451,7 +451,7 @@ def test_a_confirmed_remote_is_used_and_a_changed_one_asks_again(world: dict[str
 # -- 8. a decision from the future does not win -----------------------------------------------------------
 def test_a_decision_dated_2099_is_flagged_and_never_selects(world: dict[str, Path]) -> None:
     origin, home = world["origin"], world["home"]
-    from skill.storage.decisions import log_decision
+    from skill.storage.decision_writer import log_decision
 
     log_decision(origin, INC, "exp-001", "baseline first")
     path = origin / ".specweave/increments" / INC / "experiments/decisions.jsonl"
@@ -476,7 +476,7 @@ def test_log_decision_says_when_a_later_decision_still_holds(world: dict[str, Pa
     from datetime import datetime, timedelta, timezone
 
     origin, home = world["origin"], world["home"]
-    from skill.storage.decisions import log_decision
+    from skill.storage.decision_writer import log_decision
 
     log_decision(origin, INC, "exp-001", "baseline first")
     path = origin / ".specweave/increments" / INC / "experiments/decisions.jsonl"

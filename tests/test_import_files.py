@@ -16,7 +16,7 @@ from skill.errors import InvalidInput
 from skill.importers.importer import import_runs
 from skill.importers.wandb_files import records
 from skill.project import Project
-from skill.storage.metrics_log import read_metric_points
+from skill.storage.run_metrics import read_metric_points
 from tests.import_sources import csv_source, tensorboard_source, wandb_source
 
 

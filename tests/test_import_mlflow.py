@@ -17,7 +17,7 @@ from skill.importers.importer import import_runs  # noqa: E402
 from skill.integrations.mlflow_local import decode_param, tags_to_list  # noqa: E402
 from skill.integrations.mlflow_push import push_experiments  # noqa: E402
 from skill.project import Project  # noqa: E402
-from skill.storage.metrics_log import read_metric_points  # noqa: E402
+from skill.storage.run_metrics import read_metric_points  # noqa: E402
 from skill.storage.objects import object_path  # noqa: E402
 from tests.import_sources import mlflow_source  # noqa: E402
 from tests.mlflow_server import running_mlflow_server  # noqa: E402

@@ -11,7 +11,7 @@ mlflow = pytest.importorskip("mlflow")
 
 from skill.errors import InvalidInput  # noqa: E402
 from skill.storage.external import metric_history  # noqa: E402
-from skill.storage.run_records import list_experiments  # noqa: E402
+from skill.analysis.listing import list_experiments  # noqa: E402
 
 
 def _exp_dir(project: Path) -> Path:

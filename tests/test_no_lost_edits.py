@@ -17,7 +17,8 @@ from fixed_store import seed_comparison_store
 
 from skill.analysis.living_docs import docs_path, sync_living_docs
 from skill.errors import InvalidInput
-from skill.storage.decisions import log_decision, read_decisions
+from skill.storage.decision_writer import log_decision
+from skill.storage.decisions import read_decisions
 from skill.storage.run_records import find_experiment
 from tests.conftest import REPO, sw
 from skill.storage.run_summary import full_log_bytes

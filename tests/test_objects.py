@@ -21,7 +21,7 @@ from mcp import Client, MCPError
 from skill.config import DEFAULT_IN_GIT_MAX_BYTES, load_config
 from skill.errors import DamagedFile, InvalidInput, NotFound, ObjectMissing, UnsafePath
 from skill.project import Project
-from skill.storage.artifacts import settle_saves
+from skill.storage.save_journal import settle_saves
 from skill.storage.metafile import update_meta
 from skill.storage.objects import lfs_rules, object_path
 from specweave import load_model, track_experiment

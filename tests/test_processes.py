@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from tests.conftest import REPO, git, init_repo
 from skill.storage.run_summary import full_log_bytes
 

@@ -20,7 +20,8 @@ mlflow = pytest.importorskip("mlflow")
 from skill.errors import InvalidInput, SpecweaveError  # noqa: E402
 from skill.integrations.mlflow_push import push_experiments  # noqa: E402
 from skill.storage.edits import add_note, set_tags  # noqa: E402
-from skill.storage.run_records import find_experiment, list_experiments  # noqa: E402
+from skill.analysis.listing import list_experiments  # noqa: E402
+from skill.storage.run_records import find_experiment  # noqa: E402
 from skill.tracking.track import track_experiment  # noqa: E402
 from tests.mlflow_server import free_port, running_mlflow_server  # noqa: E402
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from skill.analysis.query import filter_records, parse_sort, parse_where, sort_records
 from skill.errors import InvalidInput
-from skill.storage.run_records import list_experiments
+from skill.analysis.listing import list_experiments
 
 RECORDS = [
     {"id": "exp-001-a", "name": "a", "status": "completed", "tags": ["baseline"],

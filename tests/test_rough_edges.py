@@ -19,7 +19,7 @@ from skill.analysis.compare import compare_experiments, cv_std
 from skill.analysis.query import filter_records, sort_records
 from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.project import Project
-from skill.storage.run_records import list_experiments
+from skill.analysis.listing import list_experiments
 from tests.conftest import REPO, init_repo
 
 RECORDS = [
@@ -359,7 +359,7 @@ def test_metric_history_dataframe(project: Path) -> None:
 # -- 8. errors never show a temp file's name ----------------------------------------------------------------
 def test_a_failed_write_names_its_target_not_the_temp_file(project: Path) -> None:
     from mcp_server.core_calls import error_message
-    from skill.storage.fileio import atomic_write
+    from skill.storage.atomic_writes import atomic_write
 
     inc = make_increment(project, "0042-writes")
     write_experiment(inc, 1, "a", metrics={"auc": 0.9})

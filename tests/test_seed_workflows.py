@@ -21,7 +21,8 @@ from sklearn.dummy import DummyClassifier as _Dummy
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
 from skill.analysis.compare import compare_experiments
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from skill.workflows.sweeps import sweep_tag
 
 SEED = Path(__file__).parent / "seed" / "experiment-tracker-skill.md"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skill.integrations.tensorboard_cb import resolve_log_dir
-from skill.storage.run_records import list_experiments
+from skill.analysis.listing import list_experiments
 from skill.storage.run_summary import full_log_bytes
 
 

@@ -14,7 +14,8 @@ import yaml
 from skill.errors import InvalidInput, UnsafePath
 from skill.layout import SCHEMA_VERSION
 from skill.project import Project
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from specweave import ExperimentMetadata, track_experiment
 from skill.storage.run_summary import full_log_bytes
 

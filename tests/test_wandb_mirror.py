@@ -12,7 +12,7 @@ from skill.storage.run_summary import full_log_bytes
 
 wandb = pytest.importorskip("wandb")
 
-from skill.storage.run_records import list_experiments  # noqa: E402
+from skill.analysis.listing import list_experiments  # noqa: E402
 
 _ENV = ("WANDB_PROJECT", "WANDB_DIR", "WANDB_MODE", "WANDB_SILENT", "WANDB_API_KEY")
 

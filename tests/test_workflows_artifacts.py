@@ -9,7 +9,8 @@ import pytest
 
 from skill.errors import InvalidInput, NotFound, UnsafePath
 from skill.project import Project
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from skill.tracking.track import track_experiment
 from skill.workflows.artifact_capture import track_artifacts
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from skill.workflows.autotrack import AutoTracker
 
 X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1], [0.1, 0.8], [0.8, 0.3]])

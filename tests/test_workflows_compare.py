@@ -15,7 +15,8 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skill.errors import InvalidInput
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from skill.workflows.model_compare import COMPARE_TAG, compare_models
 
 X, Y = make_classification(n_samples=80, n_features=5, random_state=0)

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
 from skill.errors import InvalidInput
-from skill.storage.metrics_log import read_metric_points
+from skill.storage.run_metrics import read_metric_points
 from skill.storage.run_records import find_experiment
 from skill.workflows.crossval import FOLDS_FILE, track_cross_validation
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from skill.errors import InvalidInput
-from skill.storage.run_records import find_experiment, list_experiments
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from skill.workflows.pipeline import ExperimentPipeline, pipeline_tag
 
 

@@ -14,8 +14,9 @@ from sklearn.tree import DecisionTreeClassifier
 
 from skill.analysis.compare import compare_experiments
 from skill.errors import InvalidInput
-from skill.storage.run_records import find_experiment, list_experiments
 from skill.analysis.importance import CHART_FILE, TABLE_FILE, param_importance, render_table
+from skill.analysis.listing import list_experiments
+from skill.storage.run_records import find_experiment
 from skill.workflows.progress import progress
 from skill.workflows.sweeps import sweep_tag, track_grid_search, track_hyperparameters
 from skill.storage.run_summary import full_log_bytes

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skill.storage.fileio import dumps_yaml
+from skill.storage.encoding import dumps_yaml
 from skill.storage.yaml_subset import parse
 
 keys = st.one_of(st.sampled_from(["id", "name", "git", "scikit-learn", "a.b", "x_1", "true", "1", "on", "null"]),

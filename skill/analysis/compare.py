@@ -49,7 +49,8 @@ from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR
 from ..schemas.records import ExperimentRecord, Increment
 from ..storage.decisions import read_decisions_checked
-from ..storage.fileio import atomic_write, read_text_nofollow
+from ..storage.atomic_writes import atomic_write
+from ..storage.safe_reads import read_text_nofollow
 from ..storage.gitfiles import ensure_merge_rules
 from ..storage.increments import resolve_increment
 from ..storage.locks import file_lock

@@ -24,7 +24,8 @@ from typing import Any, Literal
 from ..errors import InvalidInput, UnsafePath
 from ..layout import EXPORTS_DIR, SPECWEAVE_DIR
 from ..schemas.records import ExperimentRecord
-from ..storage.fileio import atomic_write, decode_number, to_jsonable
+from ..storage.atomic_writes import atomic_write
+from ..storage.encoding import decode_number, to_jsonable
 from ..storage.gitfiles import ignore_folder
 from ..storage.increments import resolve_increment
 from ..storage.paths import make_dirs_within, safe_relative

@@ -38,8 +38,8 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
     metric kept as packed arrays (16 bytes a point), then downsampled; without the log (a fresh clone of
     a schema-3 run), the summary git keeps, saying so (`source`)."""
     from ..layout import METRICS_LOG_FILE
-    from ..storage.metrics_log import CappedProblems, iter_handle_rows, open_run_log
-    from ..storage.run_summary import SUMMARY_POINTS, read_summary
+    from ..storage.metrics_log import CappedProblems, iter_handle_rows
+    from ..storage.run_summary import SUMMARY_POINTS, open_run_log, read_summary
 
     experiment = record.id
     problems = CappedProblems(record.path / METRICS_LOG_FILE)
@@ -90,7 +90,7 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
 
 def _summary_history(record: ExperimentRecord, summary: Any, key: str | None, max_points: int,
                      source: str) -> MetricHistory:
-    from ..storage.fileio import decode_number
+    from ..storage.encoding import decode_number
 
     names = sorted(summary.metrics)
     if key is not None and key not in summary.metrics:

@@ -26,7 +26,9 @@ from typing import Any
 from ..errors import DamagedFile
 from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR, LIVING_DOCS, SPECWEAVE_DIR
 from ..schemas.records import Increment
-from ..storage.fileio import read_text_nofollow, replace_into, temp_file_for
+from ..storage.doc_sections import marker_blocks, merge_sections, wrap_section
+from ..storage.atomic_writes import replace_into, temp_file_for
+from ..storage.safe_reads import read_text_nofollow
 from ..storage.gitfiles import ensure_merge_rules
 from ..storage.increments import list_increments, resolve_increment
 from ..storage.locks import file_lock
@@ -37,9 +39,6 @@ from .render import md_cell, render, short_number, template_module
 from ..schemas.reports import SyncResult
 
 TEMPLATE = "ml-experiments.md.j2"
-_BEGIN = "<!-- specweave-ml:begin {} -->"
-_END = "<!-- specweave-ml:end {} -->"
-_MARKER_RE = re.compile(r"^<!-- specweave-ml:(begin|end) (\S+) -->[ \t]*$")
 _MAX_NOTES = 5
 
 
@@ -161,60 +160,7 @@ def section_context(root: Path, inc: Increment) -> dict[str, Any]:
 def render_section(root: Path, inc: Increment) -> str:
     """The text of one increment's section, markers included, ending with a newline."""
     body = str(template_module(TEMPLATE).section(section_context(root, inc))).strip("\n")
-    return f"{_BEGIN.format(inc.id)}\n{body}\n{_END.format(inc.id)}\n"
-
-
-def _blocks(text: str, path: Path) -> dict[str, tuple[int, int]]:
-    """Marker blocks of the document: id -> (first line, last line), both marker lines, 0-based."""
-    blocks: dict[str, tuple[int, int]] = {}
-    open_id, open_line = None, 0
-    for number, line in enumerate(text.splitlines()):
-        match = _MARKER_RE.match(line)
-        if not match:
-            continue
-        kind, inc_id = match.groups()
-        if kind == "begin":
-            if open_id is not None:
-                raise DamagedFile(str(path), f"marker for {inc_id} opens inside the section of {open_id}; "
-                                  "fix the markers by hand", number + 1)
-            if inc_id in blocks:
-                raise DamagedFile(str(path), f"two sections for {inc_id}; delete one", number + 1)
-            open_id, open_line = inc_id, number
-        else:
-            if open_id != inc_id:
-                raise DamagedFile(str(path), f"end marker for {inc_id} without its begin marker", number + 1)
-            blocks[inc_id] = (open_line, number)
-            open_id = None
-    if open_id is not None:
-        raise DamagedFile(str(path), f"the section of {open_id} has no end marker", open_line + 1)
-    return blocks
-
-
-def merge_sections(text: str, sections: dict[str, str], path: Path) -> tuple[str, list[str]]:
-    """Replace or insert each section; everything else in `text` is kept as it is."""
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    changed: list[str] = []
-    for inc_id, section in sorted(sections.items()):
-        blocks = _blocks("".join(lines), path)
-        new_lines = section.splitlines(keepends=True)
-        if inc_id in blocks:
-            start, end = blocks[inc_id]
-            if lines[start:end + 1] != new_lines:
-                lines[start:end + 1] = new_lines
-                changed.append(inc_id)
-            continue
-        later = sorted((start, other) for other, (start, _) in blocks.items() if other > inc_id)
-        if later:
-            at = later[0][0]
-            lines[at:at] = [*new_lines, "\n"]
-        else:
-            if lines and lines[-1].strip():
-                lines.append("\n")
-            lines.extend(new_lines)
-        changed.append(inc_id)
-    return "".join(lines), changed
+    return wrap_section(inc.id, body)
 
 
 # A file changed this recently may be half-written by an editor that truncates and then writes.
@@ -257,9 +203,9 @@ def sync_living_docs(root: Path, increments: list[str] | None = None, dry_run: b
     if increments:
         incs = {resolve_increment(root, ref).id: resolve_increment(root, ref) for ref in increments}
     else:
-        existing = set(_blocks(current, path)) if current else set()
+        existing = set(marker_blocks(current, path)) if current else set()
         incs = {inc.id: inc for inc in list_increments(root) if inc.experiment_count or inc.id in existing}
-    _blocks(current if current is not None else render(TEMPLATE), path)  # refuse broken markers first
+    marker_blocks(current if current is not None else render(TEMPLATE), path)  # refuse broken markers first
     if not incs and current is None:  # nothing to document and no page yet: nothing is written
         return SyncResult(path=path, changed=False, sections_changed=[], increments=[], dry_run=dry_run, diff="")
     sections = {inc_id: render_section(root, inc) for inc_id, inc in incs.items()}

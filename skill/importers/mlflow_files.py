@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
-from ..storage.fileio import MAX_READ_BYTES
+from ..storage.safe_reads import MAX_READ_BYTES
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 from .artifact_files import local_artifacts
 from .mlflow_runs import source_run

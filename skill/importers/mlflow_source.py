@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound, SpecweaveError
+from ..extras import require
 from ..integrations.mlflow_local import local_folder, normalize_uri, search_all_runs
-from ..integrations.optional import require
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 from .artifact_files import MAX_ARTIFACTS, local_artifacts
 from .mlflow_runs import source_run

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..integrations.optional import require
+from ..extras import require
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 
 _EVENTS = "events.out.tfevents."

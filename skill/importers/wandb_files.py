@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
-from ..integrations.optional import require
+from ..extras import require
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 from .artifact_files import local_artifacts
 

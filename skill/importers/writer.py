@@ -26,13 +26,15 @@ from ..errors import SpecweaveError
 from ..layout import CACHE_DIR, CLAIMS_DIR, EXPERIMENTS_DIR, METRICS_FILE, METRICS_LOG_FILE, PARAMS_FILE, SPECWEAVE_DIR
 from ..schemas.records import ArtifactInfo, ExperimentMeta, GitInfo, Increment, Note
 from ..storage.artifacts import write_artifact
-from ..storage.fileio import atomic_write, dumps_json, encode_float, to_jsonable
-from ..storage.gitfiles import ignore_cache
+from ..storage.atomic_writes import atomic_write
+from ..storage.encoding import dumps_json, encode_float, to_jsonable
+from ..storage.cache_dir import ignore_cache
 from ..storage.ids import allocate, slugify
 from ..storage.increments import create_increment, list_increments, resolve_increment
 from ..storage.liveness import pid_alive
 from ..storage.metafile import update_meta
-from ..storage.metrics_log import MetricsBuffer, count_log_keys, summarize_log
+from ..storage.metrics_writer import MetricsBuffer
+from ..storage.run_metrics import count_log_keys, summarize_log
 from ..storage.run_records import experiment_dirs, read_metadata
 from ..storage.validate import MAX_NAME, MAX_NOTE, MAX_TAG, is_utf8
 from ..tracking.experiment import flatten_params
@@ -221,7 +223,7 @@ class ImportWriter:
             summaries, _bad = summarize_log(folder)  # metrics.json: the last value of every key, old and new
             atomic_write(folder / METRICS_FILE, dumps_json({k: encode_float(s.last) for k, s in summaries.items()}))
         try:
-            from ..storage.fileio import read_json
+            from ..storage.bounded_parsing import read_json
 
             params = read_json(folder / PARAMS_FILE)
         except (OSError, SpecweaveError):

@@ -33,7 +33,7 @@ from ..schemas.records import ArtifactInfo, ExperimentMeta, ExperimentRecord, Gi
 from ..storage.ids import slugify
 from ..storage.paths import find_root
 from . import local_stores
-from .optional import require
+from ..extras import require
 
 # Tags this package writes on MLflow runs (the `specweave.` prefix keeps them apart from users' tags).
 TAG_UID = "specweave.uid"

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..storage.metrics_log import coerce_metric_value
+from ..storage.metrics_writer import coerce_metric_value
 from ..tracking.experiment import Experiment, flatten_params
 from ..tracking.track import track_experiment
 from .mlflow_local import TAG_ID, TAG_UID, configure_mlflow, decode_param, encode_param, tags_to_list
-from .optional import require
+from ..extras import require
 
 _local = threading.local()
 

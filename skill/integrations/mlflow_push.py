@@ -53,7 +53,7 @@ from .mlflow_local import (
     search_all_runs,
 )
 from .mlflow_remote import server_reachable
-from .optional import require
+from ..extras import require
 
 _URI_RE = re.compile(r"^([a-z][a-z0-9+.-]*:|databricks$)")
 _BATCH = 1000  # MLflow's limit of entities (metrics + params + tags) per log_batch
@@ -210,7 +210,7 @@ def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord, warnin
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     from ..errors import DamagedFile, NotFound, UnsafePath
-    from ..storage.artifacts import artifact_file
+    from ..storage.verification import artifact_file
 
     assert rec.meta is not None
     repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=tracking_uri)

@@ -65,7 +65,7 @@ def read_server_runs(uri: str, increment: Increment, skip_uids: set[str]) -> lis
 
 def run_metric_history(tracking_uri: str, run_id: str, key: str | None = None) -> list[MetricPoint]:
     """Every logged point of a run (one key, or all), as specweave MetricPoints (ts in seconds)."""
-    from .optional import require
+    from ..extras import require
 
     mlflow = require("mlflow", "mlflow")
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)

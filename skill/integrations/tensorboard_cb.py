@@ -35,7 +35,7 @@ from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
 from ..tracking.track import increment_for, track_experiment
-from .optional import require
+from ..extras import require
 
 _PLACEHOLDER_RE = re.compile(r"^(?P<number>\d{4}[A-Z]?)(?:-[a-z0-9-]*)?\.\.\.$")
 _impl: type | None = None

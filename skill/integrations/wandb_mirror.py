@@ -38,7 +38,7 @@ from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
 from ..tracking.track import increment_for, track_experiment
 from . import local_stores
-from .optional import require
+from ..extras import require
 
 
 class WandbTarget(BaseModel):

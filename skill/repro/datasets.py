@@ -64,8 +64,8 @@ class _HashCache:
     def save(self) -> None:
         if not self.changed or not (self.path.parent.parent.is_dir()):
             return
-        from ..storage.fileio import atomic_write
-        from ..storage.gitfiles import ignore_cache
+        from ..storage.atomic_writes import atomic_write
+        from ..storage.cache_dir import ignore_cache
         from ..storage.paths import make_dirs_within
 
         if len(self.entries) > MAX_CACHE_ENTRIES:  # keep the newest-written half
@@ -87,7 +87,7 @@ def _shown(path: Path, base: Path) -> str:
 
 def _dvc_md5(path: Path, top: Path) -> str | None:
     """DVC's hash of `path`: from `<path>.dvc`, else from a dvc.lock in its folder or above (to `top`)."""
-    from ..storage.fileio import read_yaml
+    from ..storage.bounded_parsing import read_yaml
 
     def md5_of(out: Any) -> str | None:
         if isinstance(out, dict):

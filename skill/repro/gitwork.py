@@ -86,7 +86,7 @@ def scratch_dir(root: Path) -> Iterator[Path]:
     the system's temp folder when the store cannot hold one."""
     base: Path | None = None
     try:
-        from ..storage.gitfiles import ignore_cache
+        from ..storage.cache_dir import ignore_cache
         from ..storage.paths import make_dirs_within
 
         if (root / SPECWEAVE_DIR).is_dir():

@@ -21,9 +21,13 @@ from typing import Any
 from ..errors import DamagedFile, ReadOnly
 from ..layout import EDITS_FILE, METADATA_FILE
 from ..schemas.records import ArtifactInfo, ExperimentMeta, ExperimentRecord, Note
-from .fileio import append_whole, dumps_jsonl_record, open_nofollow, parse_jsonl, read_text_nofollow, store_dir_of
+from .atomic_writes import append_whole
+from .bounded_parsing import parse_jsonl
+from .encoding import dumps_jsonl_record
 from .locks import file_lock
 from .metafile import check_folder, read_meta, update_meta
+from .safe_reads import open_nofollow, read_text_nofollow
+from .store_dirs import store_dir_of
 from .validate import MAX_NOTE, validate_status, validate_tag, validate_text
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -23,8 +22,12 @@ from typing import Any
 
 from ..errors import DamagedFile
 from ..layout import ENVIRONMENTS_DIR
-from .fileio import atomic_write, dumps_yaml, read_yaml, store_dir_of
+from .atomic_writes import atomic_write
+from .bounded_parsing import read_yaml
+from .encoding import dumps_yaml
 from .paths import make_dirs_within
+from .signatures import file_signature
+from .store_dirs import store_dir_of
 
 # The fields identical for every run of one environment (the command and the host stay per run).
 SHARED_FIELDS = ("python", "platform", "cpu_count", "gpus", "packages")
@@ -75,11 +78,10 @@ def read_environment(store: Path, key: str) -> dict[str, Any]:
     if not KEY_RE.match(key):
         raise DamagedFile(f"{ENVIRONMENTS_DIR}/{key}", "is not an environment hash (16 hex digits)")
     path = environment_path(store, key)
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise DamagedFile(str(path), "is named by metadata.yaml but missing (was it committed?)") from None
-    sig = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    stamp = file_signature(path)
+    if stamp is None:
+        raise DamagedFile(str(path), "is named by metadata.yaml but missing (was it committed?)")
+    sig = (str(path), *stamp)
     with _lock:
         cached = _loaded.get(sig)
     if cached is not None:

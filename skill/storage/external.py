@@ -21,13 +21,13 @@ never imports mlflow.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from ..config import team_tracking_uri
 from ..errors import MissingExtra
 from ..layout import EXPERIMENTS_DIR, MLFLOW_DB
 from ..schemas.records import ExperimentRecord, Increment, MetricPoint
+from .experiment_folders import scan_experiments
 from .ids import parse_dir
 
 log = logging.getLogger("specweave.external")
@@ -37,11 +37,8 @@ _warned: set[str] = set()
 
 def native_uids(increment: Increment) -> set[str]:
     """The uids of the increment's own experiment folders (a directory listing, nothing parsed)."""
-    try:
-        names = os.listdir(increment.path / EXPERIMENTS_DIR)
-    except (FileNotFoundError, NotADirectoryError):
-        return set()
-    return {parsed[2] for parsed in map(parse_dir, names) if parsed}
+    folders, linked = scan_experiments(increment.path / EXPERIMENTS_DIR)
+    return {parsed[2] for parsed in map(parse_dir, folders + linked) if parsed}
 
 
 def _warn_once(key: str, message: str) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
-from ..layout import CACHE_DIR, COMPARISON_FILE, DECISIONS_FILE, EDITS_FILE, LIVING_DOCS, SPECWEAVE_DIR
-from .fileio import atomic_write
+from ..layout import COMPARISON_FILE, DECISIONS_FILE, EDITS_FILE, LIVING_DOCS, SPECWEAVE_DIR
+from .atomic_writes import atomic_write
 
 # decisions.jsonl is append-only, one decision per line: a union merge keeps every line of both
 # sides, which is exactly right, where git's default would stop on a conflict.
@@ -81,17 +80,3 @@ def ignore_folder(folder: Path, why: str) -> None:
     marker = folder / ".gitignore"
     if not marker.exists() and not marker.is_symlink():
         atomic_write(marker, f"# {why}\n*\n")
-
-
-def ignore_cache(folder: Path) -> None:
-    """Make the cache folder above `folder` ignore itself in git: it is derived and per-clone."""
-    for parent in (folder, *folder.parents):
-        if parent.name == CACHE_DIR and parent.parent.name == SPECWEAVE_DIR:
-            marker = parent / ".gitignore"
-            try:  # created, never opened through a link planted there (O_EXCL does not follow one)
-                fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                return
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write("# derived and rebuildable: never committed\n*\n")
-            return

@@ -16,8 +16,8 @@ import unicodedata
 from pathlib import Path
 
 from ..layout import EXPERIMENT_DIR_RE
-from .fileio import make_store_dirs
-from .gitfiles import ignore_cache
+from .cache_dir import ignore_cache
+from .store_dirs import make_store_dirs
 
 _UID_ALPHABET = string.ascii_lowercase + string.digits
 _SLUG_MAX = 60

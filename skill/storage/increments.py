@@ -10,7 +10,6 @@ from pathlib import Path
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
 from ..layout import (
     ACTIVE_INCREMENT_FILE,
-    EXPERIMENT_DIR_RE,
     EXPERIMENTS_DIR,
     INCREMENT_GROUPS,
     INCREMENT_ID_RE,
@@ -20,7 +19,10 @@ from ..layout import (
     STATE_DIR,
 )
 from ..schemas.records import Increment
-from .fileio import load_yaml_text, make_store_dirs, read_bytes_nofollow
+from .bounded_parsing import load_yaml_text
+from .experiment_folders import scan_experiments
+from .safe_reads import read_bytes_nofollow
+from .store_dirs import make_store_dirs
 
 DEFAULT_INCREMENT_SLUG = "experiments"
 _MAX_SPEC_BYTES = 1 << 20  # what is read of SpecWeave's own spec.md / metadata.json for a title
@@ -82,12 +84,8 @@ def _title(inc_id: str, path: Path) -> str:
 
 
 def _count_experiments(path: Path) -> int:
-    try:
-        if (path / EXPERIMENTS_DIR).is_symlink():
-            return 0
-        return sum(1 for name in os.listdir(path / EXPERIMENTS_DIR) if EXPERIMENT_DIR_RE.match(name))
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
+    folders, linked = scan_experiments(path / EXPERIMENTS_DIR)
+    return len(folders) + len(linked)  # what a listing shows: a linked folder is listed as damaged
 
 
 def _to_model(inc_id: str, group: str | None, path: Path, *, count: bool = False, title: bool = True) -> Increment:

@@ -5,10 +5,11 @@ files (each carries the package list), which dominates a cold read. This
 cache keeps, per increment, each experiment as read back, keyed by a
 signature of its folder:
 
-    the folder's mtime (every atomic write renames into the folder, so it
-    changes on every write this package makes) plus mtime and size of
-    metadata.yaml, params.json, metrics.json and metrics.jsonl (so an
-    in-place hand edit is seen too).
+    `signatures.run_signature`: the folder's mtime (every atomic write
+    renames into the folder, so it changes on every write this package
+    makes) plus size, mtime and inode of metadata.yaml, params.json,
+    metrics.json, metrics.jsonl and edits.jsonl (so an in-place hand edit
+    is seen too).
 
 An entry whose signature differs is re-read from the files. Entries are only
 stored for experiments that are not running and whose files are older than
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,24 +35,20 @@ from pydantic import BaseModel, Field, ValidationError
 from ..errors import DamagedFile
 from ..layout import (
     CACHE_DIR,
-    EDITS_FILE,
     INDEX_DIR,
     LOGS_DIR,
-    METADATA_FILE,
-    METRICS_FILE,
-    METRICS_LOG_FILE,
-    PARAMS_FILE,
     SPECWEAVE_DIR,
 )
 from ..schemas.records import ExperimentRecord, Increment
-from .fileio import atomic_write, decode_number, make_store_dirs, read_bytes_nofollow, to_jsonable
-from .gitfiles import ignore_cache
+from .atomic_writes import atomic_write
+from .cache_dir import ignore_cache
+from .encoding import decode_number, to_jsonable
+from .safe_reads import read_bytes_nofollow
+from .signatures import Signature, run_signature, signature_mtimes
+from .store_dirs import make_store_dirs
 
 CACHE_VERSION = 1
 RACY_S = 2.0
-_FILES = (METADATA_FILE, PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE, EDITS_FILE)
-
-
 class _Entry(BaseModel):
     sig: list[int]
     packages: str | None = None
@@ -71,23 +67,6 @@ def enabled() -> bool:
 
 def index_path(root: Path, increment_id: str) -> Path:
     return root / SPECWEAVE_DIR / CACHE_DIR / INDEX_DIR / f"{increment_id}.json"
-
-
-def signature(folder: Path) -> list[int] | None:
-    """[dir mtime, (mtime, size) of each known file]; None when the folder is gone."""
-    base = os.fspath(folder)
-    stat = os.stat
-    try:
-        sig = [stat(base).st_mtime_ns]
-    except OSError:
-        return None
-    for name in _FILES:  # plain strings: this runs for every experiment of every listing
-        try:
-            st = stat(f"{base}/{name}")
-            sig += (st.st_mtime_ns, st.st_size)
-        except OSError:
-            sig += (-1, -1)
-    return sig
 
 
 def _read_bytes(path: Path) -> bytes | None:
@@ -192,7 +171,7 @@ def _refresh(root: Path, increment: Increment, folders: list[Path],
     changed = not ok and bool(folders)
     for folder in folders:
         name = folder.name
-        sig = signature(folder)
+        sig = run_signature(folder)
         if as_dicts:
             raw = dicts.get(name)
             if raw is not None and sig is not None and raw.get("sig") == sig:
@@ -212,7 +191,7 @@ def _refresh(root: Path, increment: Increment, folders: list[Path],
         out.append(as_json if as_dicts else record)
         if sig is None or record.meta is None or record.meta.status == "running":
             continue
-        if max(sig[0], *sig[1::2]) > settled_ns:
+        if max(signature_mtimes(sig)) > settled_ns:
             continue  # too fresh to trust its timestamps yet
         keep[name] = (sig, _packages_ref(record, packages, seen), as_json or record)
     if len(keep) != old_count:
@@ -263,22 +242,11 @@ LOG_DIGEST_MIN_BYTES = 8 << 20
 _DIGEST_MAX_BYTES = 4 << 20
 
 
-def log_signature(path: Path) -> list[int] | None:
-    """[size, mtime_ns, inode] of a regular file (never a link); None when absent or not one."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
 def _digest_path(root: Path, folder: Path) -> Path:
     return root / SPECWEAVE_DIR / CACHE_DIR / LOGS_DIR / folder.parent.parent.name / f"{folder.name}.json"
 
 
-def read_log_digest(root: Path | None, folder: Path, sig: list[int] | None) -> dict[str, Any] | None:
+def read_log_digest(root: Path | None, folder: Path, sig: Signature | None) -> dict[str, Any] | None:
     """What was derived from this folder's log while it had signature `sig` (None: nothing valid)."""
     if root is None or sig is None or not enabled():
         return None
@@ -287,12 +255,12 @@ def read_log_digest(root: Path | None, folder: Path, sig: list[int] | None) -> d
         data = json.loads(read_bytes_nofollow(_digest_path(root, folder), _DIGEST_MAX_BYTES))
     except (OSError, DamagedFile, ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("sig") != sig:
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("sig") != list(sig):
         return None
     return data
 
 
-def write_log_digest(root: Path | None, folder: Path, sig: list[int] | None, data: dict[str, Any]) -> None:
+def write_log_digest(root: Path | None, folder: Path, sig: Signature | None, data: dict[str, Any]) -> None:
     """Keep a digest of the log (a JSON-safe dict), unless the log is too fresh to trust its mtime."""
     if root is None or sig is None or not enabled():
         return
@@ -303,11 +271,11 @@ def write_log_digest(root: Path | None, folder: Path, sig: list[int] | None, dat
         if not path.parent.is_dir():
             make_store_dirs(path.parent)
             ignore_cache(path.parent)
-        atomic_write(path, json.dumps({**data, "version": CACHE_VERSION, "sig": sig}, ensure_ascii=False,
+        atomic_write(path, json.dumps({**data, "version": CACHE_VERSION, "sig": list(sig)}, ensure_ascii=False,
                                       separators=(",", ":"), allow_nan=False))
     except (OSError, ValueError, DamagedFile):
         pass  # a read-only checkout: the digest is only an optimisation
 
 
-__all__ = ["cached_dicts", "cached_records", "enabled", "index_path", "log_signature", "read_log_digest", "record_json",
-           "signature", "write_log_digest"]
+__all__ = ["cached_dicts", "cached_records", "enabled", "index_path", "read_log_digest", "record_json",
+           "write_log_digest"]

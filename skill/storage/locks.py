@@ -25,8 +25,9 @@ from pathlib import Path
 
 from ..errors import DamagedFile
 from ..layout import CACHE_DIR, LOCKS_DIR
-from .fileio import NOFOLLOW, make_store_dirs, refuse_linked_parts, store_dir_of
-from .gitfiles import ignore_cache
+from .cache_dir import ignore_cache
+from .safe_reads import NOFOLLOW
+from .store_dirs import make_store_dirs, refuse_linked_parts, store_dir_of
 
 try:
     import fcntl

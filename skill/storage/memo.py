@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..layout import EXPERIMENTS_DIR, INCREMENT_GROUPS, INCREMENT_ID_RE, INCREMENTS_DIR, SPECWEAVE_DIR
 from ..schemas.records import ExperimentDetail, ExperimentRecord
+from .signatures import mtime_ns, run_signature, signature_mtimes
 
 RACY_S = 2.0
 MAX_ENTRIES = 4096
@@ -46,18 +47,14 @@ class Memo:
         sig: list[int] = []
         for group in (None, *INCREMENT_GROUPS):
             folder = base / group if group else base
+            sig.append(mtime_ns(folder))
             try:
-                sig.append(os.stat(folder).st_mtime_ns)
                 entries = list(os.scandir(folder))
             except OSError:
-                sig.append(-1)
                 continue
             for entry in sorted(entries, key=lambda e: e.name):
                 if INCREMENT_ID_RE.match(entry.name):
-                    try:
-                        sig.append(os.stat(os.path.join(entry.path, EXPERIMENTS_DIR)).st_mtime_ns)
-                    except OSError:
-                        sig.append(-1)
+                    sig.append(mtime_ns(os.path.join(entry.path, EXPERIMENTS_DIR)))
         return sig if _settled(sig) else None
 
     def lookup(self, root: Path, ref: str, increment: str | None) -> tuple[Path, str] | None:
@@ -75,19 +72,15 @@ class Memo:
             self._lookups[(ref, increment)] = (sig, Path(record.path), record.increment)
 
     def detail(self, folder: Path) -> ExperimentDetail | None:
-        from skill.storage.index import signature
-
         hit = self._details.get(folder)
         if hit is None:
             return None
         sig, detail = hit
-        return detail if signature(folder) == sig else None
+        return detail if run_signature(folder) == sig else None
 
     def remember_detail(self, folder: Path, detail: ExperimentDetail) -> None:
-        from skill.storage.index import signature
-
-        sig = signature(folder)
-        if sig is not None and detail.status not in ("running", "crashed") and _settled([sig[0], *sig[1::2]]):
+        sig = run_signature(folder)
+        if sig is not None and detail.status not in ("running", "crashed") and _settled(signature_mtimes(sig)):
             self._bounded(self._details)
             self._details[folder] = (sig, detail)
 

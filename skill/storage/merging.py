@@ -26,7 +26,8 @@ import subprocess
 from pathlib import Path, PurePosixPath
 
 from ..errors import DamagedFile
-from .fileio import atomic_write
+from .atomic_writes import atomic_write
+from .doc_sections import marker_blocks, merge_sections
 
 DRIVER = "specweave-derived"
 
@@ -80,11 +81,9 @@ def _read(path: Path) -> str:
 def _section_merge(base: str, ours: str, theirs: str) -> str | None:
     """Ours, with each increment section that only theirs changed (or only theirs has) taken from
     theirs; None when any side's markers are broken."""
-    from ..analysis.living_docs import _blocks, merge_sections
-
     here = Path("ml-experiments.md")
     try:
-        spans = {name: _blocks(text, here) for name, text in (("base", base), ("ours", ours), ("theirs", theirs))}
+        spans = {name: marker_blocks(text, here) for name, text in (("base", base), ("ours", ours), ("theirs", theirs))}
     except DamagedFile:
         return None
 

@@ -14,8 +14,6 @@ the one it left; every other writer's rename gives the file a new inode.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,21 +22,15 @@ from pydantic import ValidationError
 from ..errors import DamagedFile, UnsafePath
 from ..layout import METADATA_FILE
 from ..schemas.records import ExperimentMeta
-from .artifacts import settle_saves
+from .atomic_writes import atomic_write
+from .bounded_parsing import read_yaml
+from .encoding import dumps_yaml
 from .environments import SHARED_FIELDS
-from .fileio import atomic_write, dumps_yaml, read_yaml
 from .locks import file_lock
+from .save_journal import settle_saves
+from .signatures import Identity, file_identity
 
 Change = Callable[[ExperimentMeta], None]
-FileId = tuple[int, int, int, int]
-
-
-def file_id(path: Path) -> FileId | None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def check_folder(folder: Path) -> None:
@@ -96,10 +88,10 @@ def update_meta(
     folder: Path,
     change: Change,
     *,
-    known: tuple[ExperimentMeta, FileId | None] | None = None,
+    known: tuple[ExperimentMeta, Identity | None] | None = None,
     render: Callable[[ExperimentMeta], str] = render_meta,
     on_damage: Callable[[DamagedFile], ExperimentMeta] | None = None,
-) -> tuple[ExperimentMeta, FileId | None]:
+) -> tuple[ExperimentMeta, Identity | None]:
     """Apply `change` to the newest metadata.yaml of `folder` and write it; returns the new picture.
 
     `known` is a picture the caller holds with the file identity it was written at: used instead of a
@@ -110,7 +102,7 @@ def update_meta(
     check_folder(folder)
     path = folder / METADATA_FILE
     with file_lock(path):
-        current_id = file_id(path)
+        current_id = file_identity(path)
         if known is not None and known[1] is not None and known[1] == current_id:
             meta = _working_copy(known[0])
         else:
@@ -126,13 +118,7 @@ def update_meta(
         if change(meta) is False and settled is None:  # the change found nothing to do
             return meta, current_id
         atomic_write(path, render(meta))
-        return meta, file_id(path)
+        return meta, file_identity(path)
 
 
-def warn(message: str, _seen: set[str] = set()) -> None:  # noqa: B006 - once per message per process
-    if message not in _seen:
-        _seen.add(message)
-        print(f"specweave: {message}", file=sys.stderr)
-
-
-__all__ = ["check_folder", "file_id", "read_meta", "render_meta", "update_meta", "warn"]
+__all__ = ["check_folder", "read_meta", "render_meta", "update_meta"]

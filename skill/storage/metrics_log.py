@@ -1,8 +1,7 @@
-"""Metrics: the buffered hot path that writes `metrics.jsonl`, and its reader.
-
-`log_metric` only appends a tuple to a list; a background flusher turns the
-list into JSON lines at least once a second, so a training loop pays about a
-microsecond per call and a killed process loses at most its last second.
+"""`metrics.jsonl` read: its lines parsed fast (one regular expression per chunk, a careful path for odd
+lines), bounded, and every damaged line reported with its number. The writer is `metrics_writer`; a
+run's log wherever it lives (live or settled) is `run_summary.open_run_log`; cached answers per run are
+`run_metrics`.
 """
 
 from __future__ import annotations
@@ -11,234 +10,16 @@ import json
 import math
 import os
 import re
-import threading
-import time
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import DamagedFile, InvalidInput
-from ..layout import METRICS_FILE, METRICS_LOG_FILE
+from ..errors import DamagedFile
+from ..layout import METRICS_LOG_FILE
 from ..schemas.records import MetricPoint, MetricSummary
-from .fileio import (
-    MAX_DEPTH,
-    TOO_DEEP,
-    append_whole,
-    atomic_write,
-    decode_number,
-    dumps_json,
-    encode_float,
-    open_nofollow,
-    open_regular_nofollow,
-)
-from .metafile import warn
-
-_MAX_KEY_LEN = 250
-
-
-def validate_metric_key(key: object) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key) > _MAX_KEY_LEN or "\n" in key:
-        raise InvalidInput("metric name", key, f"a non-empty single-line string of at most {_MAX_KEY_LEN} characters")
-    return key
-
-
-def coerce_metric_value(key: str, value: object) -> float:
-    """A metric value as a float: ints, bools, numpy and torch scalars accepted."""
-    expected = "a number (int, float, numpy scalar) within a float's range"
-    if isinstance(value, (int, float)):
-        try:
-            return float(value)
-        except OverflowError:  # an int beyond a float's range, such as 10**400
-            raise InvalidInput(f"value for metric {key!r}", f"<int of {len(str(value))} digits>", expected) from None
-    if not isinstance(value, (str, bytes)):
-        item = getattr(value, "item", None)  # numpy / torch / jax scalars and 1-element arrays
-        try:
-            return float(item() if callable(item) else value)  # type: ignore[arg-type]
-        except (TypeError, ValueError, RuntimeError, OverflowError):
-            pass
-    raise InvalidInput(f"value for metric {key!r}", value, expected)
-
-
-def format_point(key: str, value: float, step: int, ts: float) -> str:
-    """One line of the log, exactly as the writer's flush makes it (kept in step with `flush`)."""
-    shown = repr(value) if value - value == 0.0 else json.dumps(encode_float(value))
-    return f'{{"key":{json.dumps(key, ensure_ascii=False)},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n'
-
-
-# Points kept in memory while they cannot be written (a full disk), about 100 bytes each.
-MAX_BUFFERED = 1_000_000
-# Points formatted and appended in one write: about 5 MB of text.
-FLUSH_CHUNK = 50_000
-
-
-class MetricsBuffer:
-    """Points logged but not yet on disk, plus the latest value of each key."""
-
-    __slots__ = ("_jsonl", "_json", "_buf", "_push", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
-                 "_summary_dirty", "dropped")
-
-    def __init__(self, folder: Path):
-        self._jsonl = folder / METRICS_LOG_FILE
-        self._json = folder / METRICS_FILE
-        # A deque: append (training thread) and popleft (flusher) are each atomic, so a point
-        # appended while a flush runs is taken by this flush or the next, never dropped.
-        self._buf: deque[tuple[str, float, int, float]] = deque()
-        self._push = self._buf.append
-        self._next_step: dict[str, int] = {}
-        self._step_lock = threading.Lock()
-        self._latest: dict[str, float] = {}
-        self._key_json: dict[str, str] = {}
-        self._fd: int | None = None
-        self._summary_dirty = False
-        self.dropped = 0
-
-    def log(self, key: str, value: Any, step: int | None = None, _now: Any = time.time) -> None:
-        """The hot path: validate cheaply, remember, return (`_now` is bound once: a local, not a lookup)."""
-        if key not in self._key_json:
-            self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
-        if type(value) is not float:
-            value = coerce_metric_value(key, value)
-        if step is None:
-            with self._step_lock:  # two threads logging one key never take the same step
-                step = self._next_step.get(key, 0)
-                self._next_step[key] = step + 1
-        else:
-            if type(step) is not int:
-                if isinstance(step, bool) or not hasattr(step, "__index__"):
-                    raise InvalidInput(f"step for metric {key!r}", step, "an integer")
-                step = int(step)
-            self._next_step[key] = step + 1
-        self._push((key, value, step, _now()))
-
-    def log_at(self, key: str, value: Any, step: int, ts: float) -> None:
-        """A point with its own step and time (seconds since the epoch): what an import carries over from
-        another tracker, written in the same form as `log`'s points."""
-        if key not in self._key_json:
-            self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
-        if type(value) is not float:
-            value = coerce_metric_value(key, value)
-        if type(step) is not int:
-            if isinstance(step, bool) or not hasattr(step, "__index__"):
-                raise InvalidInput(f"step for metric {key!r}", step, "an integer")
-            step = int(step)
-        self._buf.append((key, value, step, float(ts)))
-
-    def pending(self) -> int:
-        """Points logged and not yet written."""
-        return len(self._buf)
-
-    def flush(self) -> bool:
-        """Append buffered points as JSON lines and rewrite the summary; True when all is on disk. Never
-        raises for a full disk: see `_append`. Written FLUSH_CHUNK points at a time, so a loop that logged
-        a million points between two flushes does not need their text all at once in memory as well."""
-        popleft = self._buf.popleft
-        wrote = False
-        while self._buf:
-            buf = [popleft() for _ in range(min(len(self._buf), FLUSH_CHUNK))]
-            key_json = self._key_json
-            lines = []
-            append = lines.append
-            for key, value, step, ts in buf:
-                if value - value == 0.0:  # finite: repr() is the shortest exact JSON form
-                    shown = repr(value)
-                else:
-                    shown = json.dumps(encode_float(value))
-                append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
-            if not self._append("".join(lines).encode("utf-8")):
-                self._requeue(buf)
-                if wrote:
-                    self._write_summary()
-                return False
-            del lines
-            latest = self._latest
-            for key, value, _step, _ts in buf:
-                latest[key] = value
-            self._summary_dirty = wrote = True
-        return self._write_summary()
-
-    def _append(self, data: bytes) -> bool:
-        """One append of whole lines. A short or failed write (a full disk) is rolled back to the last
-        whole line, so no record is ever glued to the next one; False then, with a warning once."""
-        try:
-            if self._fd is None:
-                from .run_summary import ensure_log_ignored
-
-                ensure_log_ignored(self._jsonl.parent)  # schema 3: the live log stays out of git
-                self._fd = open_nofollow(self._jsonl, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-            start = os.fstat(self._fd).st_size
-        except (OSError, DamagedFile) as exc:
-            warn(f"could not open {self._jsonl.name} ({getattr(exc, 'strerror', None) or exc}); points kept in memory")
-            return False
-        try:
-            append_whole(self._fd, data, start)  # O_APPEND: whole flushes are never interleaved
-        except OSError as exc:
-            warn(f"could not append to {self._jsonl} ({exc.strerror or exc}); points kept in memory "
-                 f"(at most {MAX_BUFFERED:,}) and written when space returns")
-            return False
-        return True
-
-    def _requeue(self, points: list[tuple[str, float, int, float]]) -> None:
-        """Put unwritten points back in front of newer ones, within MAX_BUFFERED (the oldest go first)."""
-        room = MAX_BUFFERED - len(self._buf)
-        if room < len(points):
-            lost = len(points) - max(room, 0)
-            self.dropped += lost
-            warn(f"{self._jsonl}: memory bound reached while the disk is full; dropping the oldest points")
-            points = points[lost:]
-        self._buf.extendleft(reversed(points))
-
-    def _write_summary(self) -> bool:
-        if not self._summary_dirty:
-            return True
-        try:
-            atomic_write(self._json, dumps_json({k: encode_float(v) for k, v in self._latest.items()}))
-        except OSError as exc:
-            warn(f"could not write {self._json} ({exc.strerror or exc}); trying again every second")
-            return False
-        self._summary_dirty = False
-        return True
-
-    def size(self) -> int | None:
-        """The log's size now (None: no log)."""
-        try:
-            return os.lstat(self._jsonl).st_size
-        except OSError:
-            return None
-
-    def close(self) -> bool:
-        """Flush and close; True when everything is on disk (else call `close` again later)."""
-        done = self.flush()
-        if not done:
-            return False
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        elif not self._json.exists():
-            try:
-                atomic_write(self._json, dumps_json({}))
-            except OSError:
-                return False
-        return True
-
-
-def read_metric_points(folder: Path) -> tuple[list[MetricPoint], list[DamagedFile]]:
-    """Every point of `metrics.jsonl`, in order; damaged lines are reported, not fatal.
-
-    Builds one object per point: for a summary or a curve of a long run use `summarize_log`
-    or `skill.analysis.history.metric_history`, which stream the file in bounded memory.
-    """
-    points: list[MetricPoint] = []
-    problems = CappedProblems(folder / METRICS_LOG_FILE)
-    construct = MetricPoint.model_construct
-    names: dict[bytes, str] = {}
-    for _line, rows in iter_run_rows(folder, problems):
-        for key, step, ts, value in rows:
-            name = names.get(key)
-            if name is None:
-                name = names[key] = key.decode("utf-8", "replace")
-            points.append(construct(key=name, value=float(value), step=int(step), ts=float(ts)))
-    return points, problems.done()
+from .bounded_parsing import MAX_DEPTH, TOO_DEEP
+from .encoding import decode_number
+from .safe_reads import open_regular_nofollow
 
 
 def summarize(points: list[MetricPoint]) -> dict[str, MetricSummary]:
@@ -376,7 +157,7 @@ def _log_chunks(handle: Any, path: Path, problems: list[DamagedFile]) -> Iterato
         yield line, rest
 
 
-def _open_log(path: Path, problems: list[DamagedFile]) -> Any:
+def open_log(path: Path, problems: list[DamagedFile]) -> Any:
     """The log opened for reading (None when missing or refused: a link, its folder a link, not a file)."""
     if path.parent.is_symlink():  # O_NOFOLLOW guards the last part of the path only
         problems.append(DamagedFile(str(path.parent), "is a symbolic link; refusing to follow it out of the store"))
@@ -397,7 +178,7 @@ def iter_log_rows(path: Path, problems: list[DamagedFile]) -> Iterator[tuple[int
     """(first line number, rows) per chunk of `path`; each row is (key as UTF-8 bytes, step, ts, value),
     where step, ts and value are bytes or numbers: take them through int() and float(). Damaged lines
     go to `problems`. A missing file has no rows; a link or a non-file is one problem."""
-    handle = _open_log(path, problems)
+    handle = open_log(path, problems)
     if handle is None:
         return
     with handle:
@@ -413,90 +194,6 @@ def iter_handle_rows(handle: Any, path: Path,
         yield line, rows if len(rows) == expected else _slow_rows(path, line, chunk, problems)
 
 
-def open_run_log(folder: Path, problems: list[DamagedFile]) -> Any:
-    """The run's full point log as a binary stream: its live `metrics.jsonl` (schema 1 and 2 in git,
-    schema 3 git-ignored while the run lasts), else the settled log in the object store (schema 3);
-    None when neither is here (a fresh clone before `sw-ml artifacts pull`: read the summary)."""
-    path = folder / METRICS_LOG_FILE
-    before = len(problems)
-    handle = _open_log(path, problems)
-    if handle is not None or len(problems) > before:  # here, or here and refused (a link)
-        return handle
-    from .run_summary import open_settled_log
-
-    return open_settled_log(folder, problems)
-
-
-def iter_run_rows(folder: Path, problems: list[DamagedFile]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
-    """`iter_log_rows` of the run's full log wherever it is (see `open_run_log`)."""
-    handle = open_run_log(folder, problems)
-    if handle is None:
-        return
-    with handle:
-        yield from iter_handle_rows(handle, folder / METRICS_LOG_FILE, problems)
-
-
-def summarize_log(folder: Path) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
-    """`summarize(read_metric_points(folder))` in one streaming pass: the same summaries and damaged
-    lines (the first MAX_REPORTED, then a count), in memory bounded by a chunk, whatever the log's size."""
-    problems = CappedProblems(folder / METRICS_LOG_FILE)
-    acc: dict[bytes, list[Any]] = {}  # key -> [count, min, max, last, last step]
-    nan, isnan = math.nan, math.isnan
-    for _line, rows in iter_run_rows(folder, problems):
-        groups: dict[bytes, list[Any]] = {}
-        last_step: dict[bytes, Any] = {}
-        for key, step, _ts, value in rows:
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = []
-            group.append(value)
-            last_step[key] = step
-        for key, raw in groups.items():
-            values = list(map(float, raw))
-            total = sum(values)
-            finite = values if not isnan(total) else [v for v in values if not isnan(v)]  # NaN is left out
-            lo, hi = (min(finite), max(finite)) if finite else (nan, nan)
-            state = acc.get(key)
-            if state is None:
-                acc[key] = [len(values), lo if finite else values[0], hi if finite else values[0], values[-1],
-                            int(last_step[key])]
-                continue
-            state[0] += len(values)
-            if finite:
-                state[1] = lo if math.isnan(state[1]) else min(state[1], lo)
-                state[2] = hi if math.isnan(state[2]) else max(state[2], hi)
-            state[3], state[4] = values[-1], int(last_step[key])
-    out = {}
-    for key, (count, lo, hi, last, step) in acc.items():
-        name = key.decode("utf-8", "replace")
-        out[name] = MetricSummary(key=name, last=last, min=lo, max=hi, steps=count, last_step=step)
-    return out, problems.done()
-
-
-def count_log_keys(folder: Path) -> dict[bytes, int]:
-    """Points per key (keys as UTF-8 bytes), the cheap first pass of a downsampled history: per chunk,
-    one count() per key already seen, and a parse only of a chunk those counts do not explain."""
-    counts: dict[bytes, int] = {}
-    ignored: list[DamagedFile] = []
-    handle = open_run_log(folder, ignored)
-    if handle is None:
-        return counts
-    with handle:
-        for line, chunk in _log_chunks(handle, folder / METRICS_LOG_FILE, ignored):
-            lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-            found = {key: chunk.count(b'{"key":"' + key + b'","step":') for key in counts}
-            if counts and sum(found.values()) == lines:
-                for key, n in found.items():
-                    counts[key] += n
-                continue
-            rows = _ROWS_RE.findall(_unquote(chunk))
-            if len(rows) != lines:
-                rows = _slow_rows(folder / METRICS_LOG_FILE, line, chunk, ignored)
-            for row in rows:
-                counts[row[0]] = counts.get(row[0], 0) + 1
-    return counts
-
-
 def read_log_tail(folder: Path, size: int) -> tuple[list[MetricPoint], list[DamagedFile]]:
     """The points of the last `size` bytes of metrics.jsonl (whole lines only), with damaged lines.
 
@@ -505,7 +202,7 @@ def read_log_tail(folder: Path, size: int) -> tuple[list[MetricPoint], list[Dama
     """
     path = folder / METRICS_LOG_FILE
     problems: list[DamagedFile] = []
-    handle = _open_log(path, problems)
+    handle = open_log(path, problems)
     if handle is None:
         return [], problems
     with handle:
@@ -530,7 +227,7 @@ def read_log_tail(folder: Path, size: int) -> tuple[list[MetricPoint], list[Dama
 def _line_at(path: Path, offset: int) -> int:
     """The number of the line that starts at byte `offset`."""
     problems: list[DamagedFile] = []
-    handle = _open_log(path, problems)
+    handle = open_log(path, problems)
     if handle is None:
         return 1
     count, left = 1, offset
@@ -554,7 +251,7 @@ def check_log(path: Path, *, shown: int = 3) -> list[tuple[int | None, str]]:
     """
     problems: list[DamagedFile] = []  # a link, an unreadable file, over-long lines
     found: list[tuple[int | None, str]] = []
-    handle = _open_log(path, problems)
+    handle = open_log(path, problems)
     if handle is None:
         return [(p.line, p.problem) for p in problems]
     stopped = False
@@ -598,82 +295,20 @@ def _check_lines(first_line: int, chunk: bytes, found: list[tuple[int | None, st
         match = search(data, end)
 
 
-# --- The same answers for a long log, from its digest ------------------------------------------
-
-
-def _through_digest(folder: Path, root: Path | None, compute: Any, decode: Any, encode: Any) -> Any:
-    """`compute()` for a short log. For a long one, `decode(digest)` when the cache's digest of the log
-    holds the answer (a KeyError, TypeError or ValueError there means it does not), else `compute()`,
-    kept in the digest as `encode(result)` beside what it already held."""
-    from pydantic import ValidationError
-
-    from .index import LOG_DIGEST_MIN_BYTES, log_signature, read_log_digest, write_log_digest
-
-    sig = log_signature(folder / METRICS_LOG_FILE)
-    if sig is None or sig[0] < LOG_DIGEST_MIN_BYTES:
-        return compute()
-    digest = read_log_digest(root, folder, sig)
-    if digest is not None:
-        try:
-            return decode(digest)
-        except (ValidationError, TypeError, ValueError, KeyError, AttributeError):
-            pass
-    result = compute()
-    write_log_digest(root, folder, sig, {**(digest or {}), **encode(result)})
-    return result
-
-
-def _listed(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError("not a list")
-    return value
-
-
-def log_problems(folder: Path, root: Path | None = None) -> list[tuple[int | None, str]]:
-    """`check_log` of the folder's metrics.jsonl; for a long log, kept in the cache's digest of it."""
-    return _through_digest(
-        folder, root, lambda: check_log(folder / METRICS_LOG_FILE),
-        lambda digest: [(line, str(problem)) for line, problem in _listed(digest["check"])],
-        lambda found: {"check": [list(item) for item in found]})
-
-
-def log_summaries(folder: Path, root: Path | None = None) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
-    """`summarize_log(folder)`; for a long log, kept in the cache's digest of it (next to its check)."""
-    path = folder / METRICS_LOG_FILE
-
-    def decode(digest: dict[str, Any]) -> tuple[dict[str, MetricSummary], list[DamagedFile]]:
-        summaries = {key: MetricSummary.model_validate({k: decode_number(v) for k, v in value.items()})
-                     for key, value in digest["summaries"].items()}
-        return summaries, [DamagedFile(str(path), str(problem), line) for line, problem in digest["problems"]]
-
-    def encode(result: tuple[dict[str, MetricSummary], list[DamagedFile]]) -> dict[str, Any]:
-        summaries, problems = result
-        return {"summaries": {key: {k: encode_float(v) if isinstance(v, float) else v
-                                    for k, v in summary.model_dump().items()}
-                              for key, summary in summaries.items()},
-                "problems": [[bad.line, bad.problem] for bad in problems]}
-
-    return _through_digest(folder, root, lambda: summarize_log(folder), decode, encode)
-
-
-def log_key_counts(folder: Path, root: Path | None = None) -> dict[bytes, int]:
-    """Points per key (UTF-8 bytes): from the digest's summaries when it holds them, else `count_log_keys`."""
-    from .index import LOG_DIGEST_MIN_BYTES, log_signature, read_log_digest
-
-    sig = log_signature(folder / METRICS_LOG_FILE)
-    if sig is None:  # schema 3, settled (or no log at all): the summary counts every point
-        from .run_summary import summary_counts
-
-        counted = summary_counts(folder)
-        if counted:
-            return {key.encode("utf-8", "surrogatepass"): n for key, n in counted.items()}
-    if sig is not None and sig[0] >= LOG_DIGEST_MIN_BYTES:
-        digest = read_log_digest(root, folder, sig)
-        summaries = digest.get("summaries") if digest else None
-        if isinstance(summaries, dict):
-            try:
-                return {str(key).encode("utf-8", "surrogatepass"): int(value["steps"])
-                        for key, value in summaries.items()}
-            except (TypeError, ValueError, KeyError):
-                pass
-    return count_log_keys(folder)
+def count_keys(handle: Any, path: Path, problems: list[DamagedFile]) -> dict[bytes, int]:
+    """Points per key (keys as UTF-8 bytes) in an open log: per chunk, one count() per key already seen,
+    and a parse only of a chunk those counts do not explain."""
+    counts: dict[bytes, int] = {}
+    for line, chunk in _log_chunks(handle, path, problems):
+        lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+        found = {key: chunk.count(b'{"key":"' + key + b'","step":') for key in counts}
+        if counts and sum(found.values()) == lines:
+            for key, n in found.items():
+                counts[key] += n
+            continue
+        rows = _ROWS_RE.findall(_unquote(chunk))
+        if len(rows) != lines:
+            rows = _slow_rows(path, line, chunk, problems)
+        for row in rows:
+            counts[row[0]] = counts.get(row[0], 0) + 1
+    return counts

@@ -27,8 +27,9 @@ from typing import Any, BinaryIO
 
 from ..errors import DamagedFile, InvalidInput, ObjectMissing, UnsafePath
 from ..layout import OBJECTS_DIR, OBJECTS_HASH
-from .fileio import open_regular_nofollow, replace_into, temp_file_for
+from .atomic_writes import replace_into, temp_file_for
 from .paths import make_dirs_within
+from .safe_reads import open_regular_nofollow
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 # With `artifacts: {lfs: true}` (`sw-ml init --lfs`), files with these extensions stay in the experiment

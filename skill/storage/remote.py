@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import posixpath
 import secrets
 import time
@@ -39,7 +38,7 @@ from pydantic import BaseModel, Field
 from ..errors import DamagedFile, InvalidInput, MissingExtra, RemoteFailed, UnsafePath
 from ..layout import CACHE_DIR, METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..schemas.records import ExperimentRecord
-from .fileio import atomic_write, make_store_dirs, read_bytes_nofollow
+from .atomic_writes import atomic_write
 from .objects import (
     HASH_RE,
     checked_object_path,
@@ -50,6 +49,9 @@ from .objects import (
     sha256_of_fd,
     stage_stream,
 )
+from .safe_reads import read_bytes_nofollow
+from .signatures import file_signature
+from .store_dirs import make_store_dirs
 
 _LIST_ABOVE = 64  # more objects than this to check: list the remote once instead of asking per object
 _RENAMING = ("file", "local", "ssh", "sftp")  # protocols where a copy can land under a temp name and be renamed
@@ -154,7 +156,7 @@ def _label(sha: str, who: list[str]) -> str:
 def open_remote(url: str, options: dict[str, Any], root: Path) -> tuple[Any, str]:
     """(fsspec filesystem, path of the remote's root on it) for `url`; a missing library is one line
     naming what to install, a URL fsspec cannot read one line saying what would do."""
-    from ..integrations.optional import require
+    from ..extras import require
     from .remote_trust import check_options, check_url
 
     url = check_url(url, root, from_user=True)  # the caller chose it (remote_trust.choose_remote): checked again
@@ -220,8 +222,10 @@ def _local_hash(store: Path, sha: str, size: int) -> str:
     if state != "present":
         return state
     path = checked_object_path(store, sha)
-    st = os.lstat(path)
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    stamp = file_signature(path)
+    if stamp is None:
+        return "missing"
+    key = (str(path), *stamp)
     if _hashed.get(key) == sha:
         return "present"
     try:
@@ -271,7 +275,7 @@ class _Checked:
         if not self.changed:
             return
         try:
-            from .gitfiles import ignore_cache
+            from .cache_dir import ignore_cache
 
             make_store_dirs(self.path.parent)
             ignore_cache(self.path.parent)

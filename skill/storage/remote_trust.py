@@ -102,7 +102,7 @@ def is_confirmed(root: Path, url: str, options: dict[str, Any]) -> bool:
 
 def confirm(root: Path, url: str, options: dict[str, Any]) -> Path:
     """Record ml.yaml's remote and options as confirmed by the user for this repository."""
-    from .fileio import atomic_write
+    from .atomic_writes import atomic_write
 
     allowed = _read_allowed()
     allowed[_key(root)] = _fingerprint(url, options)

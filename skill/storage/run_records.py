@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..analysis.query import filter_records, parse_where, sort_records
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
 from ..layout import (
     EDITS_FILE,
@@ -19,50 +18,27 @@ from ..layout import (
     METRICS_LOG_FILE,
     PARAMS_FILE,
     SPECWEAVE_DIR,
-    STATUSES,
 )
 from ..schemas.records import ExperimentMeta, ExperimentRecord, Increment, MetricPoint, MetricSummary
+from .bounded_parsing import load_yaml_text, read_json, read_yaml
+from .encoding import decode_number
 from .environments import fill_environment
+from .experiment_folders import scan_experiments
 from .external import external_records, find_external
 from .external import metric_history as outside_points
-from .fileio import decode_number, decode_utf8, load_yaml_text, read_bytes_nofollow, read_json, read_yaml
 from .ids import parse_dir
 from .increments import list_increments, resolve_increment
-from .index import cached_records, log_signature
+from .index import cached_records
 from .liveness import effective_status, this_host
-from .metrics_log import log_problems, log_summaries, read_log_tail, read_metric_points, summarize, summarize_log
+from .metrics_log import read_log_tail, summarize
+from .run_metrics import log_problems, log_summaries, read_metric_points, summarize_log
+from .safe_reads import decode_utf8, read_bytes_nofollow
 from .selection import apply_selection, with_selection
-from .validate import validate_status
+from .signatures import file_signature
 from .yaml_subset import parse as parse_subset
 from .yaml_subset import plain_str
 
 _REF_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
-
-
-def _scan_experiments(increment: Increment) -> tuple[list[str], list[str]]:
-    """(experiment folder names, names that are symbolic links), each by number then uid.
-
-    A link is never followed: a folder linked from a cloned store could lead anywhere. A linked
-    `experiments/` folder holds nothing for the same reason."""
-    base = increment.path / EXPERIMENTS_DIR
-    found, linked = [], []
-    try:
-        if base.is_symlink():
-            return [], []
-        with os.scandir(base) as entries:
-            for entry in entries:
-                parsed = parse_dir(entry.name)
-                if not parsed:
-                    continue
-                if entry.is_symlink():
-                    linked.append((parsed[0], parsed[2], entry.name))
-                elif entry.is_dir(follow_symlinks=False):
-                    found.append((parsed[0], parsed[2], entry.name))
-    except (FileNotFoundError, NotADirectoryError):
-        return [], []
-    found.sort()
-    linked.sort()
-    return [name for _, _, name in found], [name for _, _, name in linked]
 
 
 def _folder_order(name: str) -> tuple[int, str, str]:
@@ -73,7 +49,7 @@ def _folder_order(name: str) -> tuple[int, str, str]:
 def experiment_names(increment: Increment) -> list[str]:
     """The increment's experiment folder names, by number then uid (no Path objects: lookups
     over thousands of folders only need the names). Symbolic links are left out."""
-    return _scan_experiments(increment)[0]
+    return scan_experiments(increment.path / EXPERIMENTS_DIR)[0]
 
 
 def experiment_dirs(increment: Increment) -> list[Path]:
@@ -162,7 +138,7 @@ def _recent_points(folder: Path, summary_ok: bool, status: str,
     the whole log when it is short, else its end (the summary is at most one flush behind it), or,
     without a summary, the last value of each metric from one streaming pass.
     Returns (points, damaged lines, checked problems) - a crashed run's log is checked whole."""
-    sig = log_signature(folder / METRICS_LOG_FILE)
+    sig = file_signature(folder / METRICS_LOG_FILE, regular=True)
     if sig is None or sig[0] <= RECENT_FULL_BYTES:
         points, bad = read_metric_points(folder)
         return points, bad, []
@@ -268,7 +244,8 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
             metrics[point.key] = point.value
         for bad in bad_lines:
             problems.append(f"{_where(Path(bad.path), root, bad.line)}: {bad.problem}")
-    elif meta is not None and meta.log_bytes is not None and (log_signature(log) or (None,))[0] == meta.log_bytes:
+    elif (meta is not None and meta.log_bytes is not None
+          and (file_signature(log, regular=True) or (None,))[0] == meta.log_bytes):
         checked = []  # closed whole by its writer at this size, and not changed since: nothing to check
     else:
         checked = log_problems(folder, root)
@@ -291,7 +268,7 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
 def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
     """Every experiment of a resolved increment (through the read cache), outside runs included.
     A folder that is a symbolic link is listed as damaged and never read."""
-    names, linked = _scan_experiments(inc)
+    names, linked = scan_experiments(inc.path / EXPERIMENTS_DIR)
     base = inc.path / EXPERIMENTS_DIR
     records = apply_selection(cached_records(root, inc, [base / name for name in names], load_experiment), base)
     records.extend(_linked_record(base / name, inc.id, root) for name in linked)
@@ -299,44 +276,13 @@ def increment_records(root: Path, inc: Increment) -> list[ExperimentRecord]:
     return records
 
 
-def list_experiments(
-    root: Path,
-    increment: str | None = None,
-    *,
-    status: str | None = None,
-    tag: str | None = None,
-    where: str | None = None,
-    sort: str | None = None,
-) -> list[ExperimentRecord]:
-    """Experiments of one increment (None: the active one, then the newest), filtered and sorted.
-
-    `where` is the safe filter grammar of skill.analysis.query (`metrics.auc > 0.8`);
-    `sort` is like `metrics.auc desc` or `-metrics.auc`.
-    """
-    flt = parse_where(where) if where else None  # validated before any file is read
-    if status:
-        validate_status(status, STATUSES)  # crashed included: it is a state to filter by
-    inc = resolve_increment(root, increment)
-    records = filter_records(increment_records(root, inc), flt, status=status, tag=tag)
-    return sort_records(records, sort)
-
-
-def list_all_experiments(
-    root: Path,
-    *,
-    status: str | None = None,
-    tag: str | None = None,
-    where: str | None = None,
-    sort: str | None = None,
-) -> list[ExperimentRecord]:
-    """Experiments of every increment, oldest increment first."""
-    flt = parse_where(where) if where else None
-    if status:
-        validate_status(status, STATUSES)  # crashed included: it is a state to filter by
+def all_records(root: Path) -> list[ExperimentRecord]:
+    """Every experiment of every increment, oldest increment first (filtering and sorting are
+    skill.analysis.listing's)."""
     records: list[ExperimentRecord] = []
     for inc in list_increments(root, details=False):
         records.extend(increment_records(root, inc))
-    return sort_records(filter_records(records, flt, status=status, tag=tag), sort)
+    return records
 
 
 def pipeline_order(records: list[ExperimentRecord]) -> list[tuple[ExperimentRecord, int]]:
@@ -425,7 +371,7 @@ def find_experiment(root: Path, ref: str, increment: str | None = None) -> Exper
     if "/" in ref:
         increment, ref = ref.rsplit("/", 1)
     incs = [resolve_increment(root, increment)] if increment else list_increments(root, details=False)
-    scanned = {inc.id: _scan_experiments(inc) for inc in incs}
+    scanned = {inc.id: scan_experiments(inc.path / EXPERIMENTS_DIR) for inc in incs}
     names = {inc_id: sorted([*found, *linked], key=_folder_order) for inc_id, (found, linked) in scanned.items()}
     hits = [(inc, name) for inc in incs for name in _match_in(names[inc.id], ref)]
     if not hits:  # the run's own name (`track_experiment("xgboost v2")`) or an outside run's id
@@ -489,7 +435,7 @@ def metric_points_with_source(record: ExperimentRecord) -> tuple[list[MetricPoin
     from .run_summary import read_summary, summary_points
 
     problems: list[DamagedFile] = []
-    from .metrics_log import open_run_log
+    from .run_summary import open_run_log
 
     handle = open_run_log(record.path, problems)
     if handle is not None:

@@ -28,6 +28,7 @@ import gzip
 import io
 import os
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,8 +37,11 @@ from pydantic import BaseModel, Field, ValidationError
 from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..schemas.records import MetricPoint, MetricSummary
+from .atomic_writes import atomic_write, temp_file_for
+from .bounded_parsing import read_json
 from .downsample import minmax_indices
-from .fileio import atomic_write, decode_number, encode_float, read_json, temp_file_for
+from .encoding import decode_number, encode_float
+from .metrics_log import CappedProblems, iter_handle_rows, open_log
 
 SUMMARY_POINTS = 500
 LOG_MARKER = ".gitignore"  # in a run folder: written by schema 3, says its metrics.jsonl is not in git
@@ -116,7 +120,7 @@ def read_summary(folder: Path) -> RunSummary | None:
 def summary_damage(folder: Path) -> list[str]:
     """Problem lines for the damaged lines a settled log had, cheaply: the summary's first line says
     whether there were any (`"damaged": 0`), and only then is the file parsed."""
-    from .fileio import open_regular_nofollow as _open
+    from .safe_reads import open_regular_nofollow as _open
 
     try:
         fd = _open(summary_path(folder))
@@ -141,7 +145,7 @@ def summary_damage(folder: Path) -> list[str]:
 def ensure_log_ignored(folder: Path) -> None:
     """Make git ignore the folder's live log (a `.gitignore` in the run folder: only schema-3 runs get
     one, so an older run's committed log is never silently dropped from git)."""
-    from .fileio import open_nofollow
+    from .safe_reads import open_nofollow
 
     try:  # created whole in one write, or already there: no temp file and rename on a run's start
         fd = open_nofollow(folder / LOG_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
@@ -181,7 +185,7 @@ class _Unzipped(io.RawIOBase):
 
 
 def store_of(folder: Path) -> Path | None:
-    from .fileio import store_dir_of
+    from .store_dirs import store_dir_of
 
     return store_dir_of(folder)
 
@@ -216,10 +220,29 @@ def summary_points(summary: RunSummary, keys: set[str] | None = None) -> list[Me
     return out
 
 
+def open_run_log(folder: Path, problems: list[DamagedFile]) -> Any:
+    """The run's full point log as a binary stream: its live `metrics.jsonl` (schema 1 and 2 in git,
+    schema 3 git-ignored while the run lasts), else the settled log in the object store (schema 3);
+    None when neither is here (a fresh clone before `sw-ml artifacts pull`: read the summary)."""
+    path = folder / METRICS_LOG_FILE
+    before = len(problems)
+    handle = open_log(path, problems)
+    if handle is not None or len(problems) > before:  # here, or here and refused (a link)
+        return handle
+    return open_settled_log(folder, problems)
+
+
+def iter_run_rows(folder: Path, problems: list[DamagedFile]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """`iter_log_rows` of the run's full log wherever it is (see `open_run_log`)."""
+    handle = open_run_log(folder, problems)
+    if handle is None:
+        return
+    with handle:
+        yield from iter_handle_rows(handle, folder / METRICS_LOG_FILE, problems)
+
+
 def full_log_bytes(folder: Path) -> bytes:
     """The run's whole point log as JSON lines (live, or out of the object store); empty when absent."""
-    from .metrics_log import open_run_log
-
     handle = open_run_log(folder, [])
     if handle is None:
         return b""
@@ -362,7 +385,6 @@ class _Tee(io.RawIOBase):
 def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
     """Read the run's points (an earlier settled log first, then the live log), gzip them into the object
     store, and return the summary (not yet written)."""
-    from .metrics_log import CappedProblems, _open_log, iter_handle_rows
     from .objects import place_object
 
     live = folder / METRICS_LOG_FILE
@@ -375,7 +397,7 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
             raise DamagedFile(str(summary_path(folder)), "names a settled log this clone does not have; "
                               "sw-ml artifacts pull, then read the run again")
         sources.append(earlier)
-    handle = _open_log(live, problems)
+    handle = open_log(live, problems)
     if handle is None:
         for source in sources:
             source.close()
@@ -490,6 +512,6 @@ def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
 
 
 __all__ = ["LOG_MARKER", "SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
-           "ensure_log_ignored", "full_log_bytes", "migrate_runs", "open_settled_log", "read_summary",
-           "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
+           "ensure_log_ignored", "full_log_bytes", "iter_run_rows", "migrate_runs", "open_run_log", "open_settled_log",
+           "read_summary", "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
            "summary_path", "summary_points"]

@@ -12,16 +12,16 @@ before. An increment without decisions keeps whatever tags its files carry.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 from ..layout import DECISIONS_FILE
 from ..schemas.records import ExperimentRecord
+from .signatures import Signature, file_signature
 
 SELECTED_TAG = "selected"
 
-_cache: dict[str, tuple[tuple[int, int, int], tuple[str | None, str] | None]] = {}
+_cache: dict[str, tuple[Signature, tuple[str | None, str] | None]] = {}
 _lock = threading.Lock()
 
 
@@ -29,11 +29,9 @@ def selected_in(experiments_dir: Path) -> tuple[str | None, str] | None:
     """(folder, readable id) the latest decision in `experiments_dir/decisions.jsonl` selects, or None
     when there is no readable decision. Cached per file identity: one lstat per call."""
     path = experiments_dir / DECISIONS_FILE
-    try:
-        st = os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
+    sig = file_signature(path)
+    if sig is None:
         return None
-    sig = (st.st_ino, st.st_size, st.st_mtime_ns)
     key = str(path)
     with _lock:
         hit = _cache.get(key)

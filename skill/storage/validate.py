@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..layout import FINAL_STATUSES, STATUSES
-from .fileio import MAX_DEPTH, too_deep
+from .bounded_parsing import MAX_DEPTH, too_deep
 
 MAX_NOTE = 100_000
 MAX_RATIONALE = 20_000

@@ -30,10 +30,13 @@ from ..schemas.records import ArtifactInfo, DatasetInfo, ExperimentMeta, Increme
 from ..repro.capture import PATCH_FILE, RunCapture
 from ..storage.artifacts import write_artifact, write_model
 from ..storage.environments import SHARED_FIELDS, write_environment
-from ..storage.fileio import atomic_write, dumps_json, store_dir_of, to_jsonable
+from ..storage.atomic_writes import atomic_write
+from ..storage.encoding import dumps_json, to_jsonable
+from ..storage.store_dirs import store_dir_of
 from ..storage.ids import allocate, slugify
-from ..storage.metafile import Change, update_meta, warn
-from ..storage.metrics_log import MetricsBuffer
+from ..storage.metafile import Change, update_meta
+from ..storage.metrics_writer import MetricsBuffer
+from ..storage.notices import warn
 from ..storage.validate import (
     MAX_NAME,
     MAX_NOTE,

@@ -42,7 +42,10 @@ from typing import Any
 from ..errors import InvalidInput
 from ..layout import CACHE_DIR, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
 from ..schemas.records import Note
-from ..storage.fileio import append_whole, atomic_write, dumps_json, encode_float, open_nofollow, read_json
+from ..storage.atomic_writes import append_whole, atomic_write
+from ..storage.bounded_parsing import read_json
+from ..storage.encoding import dumps_json, encode_float
+from ..storage.safe_reads import open_nofollow
 from ..storage.liveness import pid_alive, this_host
 from ..storage.metafile import update_meta
 from .experiment import Experiment, RunHooks

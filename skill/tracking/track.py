@@ -11,7 +11,7 @@ from ..errors import InvalidInput, NotFound
 from ..layout import EXPERIMENTS_DIR
 from ..schemas.records import ExperimentMetadata, Increment
 from ..repro.capture import start as start_capture
-from ..storage.fileio import make_store_dirs
+from ..storage.store_dirs import make_store_dirs
 from ..storage.increments import resolve_increment
 from ..storage.paths import find_root
 from . import ranks as ranks_mod

@@ -55,8 +55,8 @@ def read_points_with_source(record: ExperimentRecord,
     Streams the log (damaged lines are skipped: `show-experiment` reports them); a run kept by
     another tracker is read from that tracker's store."""
     from ..storage.external import metric_history as outside_points
-    from ..storage.metrics_log import CappedProblems, iter_handle_rows, open_run_log
-    from ..storage.run_summary import read_summary, summary_points
+    from ..storage.metrics_log import CappedProblems, iter_handle_rows
+    from ..storage.run_summary import open_run_log, read_summary, summary_points
 
     found: dict[str, Points] = {}
     outside = outside_points(record)

@@ -303,7 +303,7 @@ def write_report(project: Project, increments: list[str] | None = None,
                  output: str | os.PathLike[str] | None = None, *, where: str | None = None,
                  metric: str | None = None) -> ReportResult:
     """The views as one self-contained HTML file at `output` (default: `report_path`)."""
-    from ..storage.fileio import atomic_write
+    from ..storage.atomic_writes import atomic_write
 
     started = time.perf_counter()
     page, bundle = report_html(project, increments, where=where, metric=metric)

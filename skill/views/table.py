@@ -122,7 +122,7 @@ SAMPLED = 20  # runs whose logs are counted to tell a metric with a history from
 
 def _history_keys(project: Project, records: list[ExperimentRecord]) -> list[str]:
     """Metrics with more than one point in one of the first SAMPLED runs (a count of keys per log, cheap)."""
-    from ..storage.metrics_log import log_key_counts
+    from ..storage.run_metrics import log_key_counts
 
     found: set[str] = set()
     for record in records[:SAMPLED]:

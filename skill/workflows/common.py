@@ -7,7 +7,7 @@ import numbers
 from typing import Any
 
 from ..errors import MissingExtra
-from ..storage.fileio import to_jsonable
+from ..storage.encoding import to_jsonable
 
 _MAX_PARAM_TEXT = 200
 

@@ -382,13 +382,14 @@ class SharedSweep:
         return open_trial(self.parent_id, self.increment, name, root=self.root, **options)
 
     def register(self, key: str, child: Experiment) -> None:
-        from ..storage.fileio import atomic_write, dumps_json
+        from ..storage.atomic_writes import atomic_write
+        from ..storage.encoding import dumps_json
 
         atomic_write(self.meet / "trials" / f"{_safe_key(key)}.json", dumps_json({"id": child.id,
                                                                                     "folder": str(child.path)}))
 
     def _folder_of(self, key: str) -> Any:
-        from ..storage.fileio import read_json
+        from ..storage.bounded_parsing import read_json
 
         try:
             return Path(read_json(self.meet / "trials" / f"{_safe_key(key)}.json")["folder"])

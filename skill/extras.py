@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from ..errors import MissingExtra
+from .errors import MissingExtra
 
 
 def require(module: str, extra: str) -> ModuleType:

@@ -1,0 +1,210 @@
+"""Metrics: the buffered hot path that writes `metrics.jsonl`.
+
+`log_metric` only appends a tuple to a list; a background flusher turns the
+list into JSON lines at least once a second, so a training loop pays about a
+microsecond per call and a killed process loses at most its last second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from ..errors import DamagedFile, InvalidInput
+from ..layout import METRICS_FILE, METRICS_LOG_FILE
+from .atomic_writes import append_whole, atomic_write
+from .encoding import dumps_json, encode_float
+from .notices import warn
+from .run_summary import ensure_log_ignored
+from .safe_reads import open_nofollow
+
+_MAX_KEY_LEN = 250
+
+
+def validate_metric_key(key: object) -> str:
+    if not isinstance(key, str) or not key.strip() or len(key) > _MAX_KEY_LEN or "\n" in key:
+        raise InvalidInput("metric name", key, f"a non-empty single-line string of at most {_MAX_KEY_LEN} characters")
+    return key
+
+
+def coerce_metric_value(key: str, value: object) -> float:
+    """A metric value as a float: ints, bools, numpy and torch scalars accepted."""
+    expected = "a number (int, float, numpy scalar) within a float's range"
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond a float's range, such as 10**400
+            raise InvalidInput(f"value for metric {key!r}", f"<int of {len(str(value))} digits>", expected) from None
+    if not isinstance(value, (str, bytes)):
+        item = getattr(value, "item", None)  # numpy / torch / jax scalars and 1-element arrays
+        try:
+            return float(item() if callable(item) else value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            pass
+    raise InvalidInput(f"value for metric {key!r}", value, expected)
+
+
+def format_point(key: str, value: float, step: int, ts: float) -> str:
+    """One line of the log, exactly as the writer's flush makes it (kept in step with `flush`)."""
+    shown = repr(value) if value - value == 0.0 else json.dumps(encode_float(value))
+    return f'{{"key":{json.dumps(key, ensure_ascii=False)},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n'
+
+
+# Points kept in memory while they cannot be written (a full disk), about 100 bytes each.
+MAX_BUFFERED = 1_000_000
+# Points formatted and appended in one write: about 5 MB of text.
+FLUSH_CHUNK = 50_000
+
+
+class MetricsBuffer:
+    """Points logged but not yet on disk, plus the latest value of each key."""
+
+    __slots__ = ("_jsonl", "_json", "_buf", "_push", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
+                 "_summary_dirty", "dropped")
+
+    def __init__(self, folder: Path):
+        self._jsonl = folder / METRICS_LOG_FILE
+        self._json = folder / METRICS_FILE
+        # A deque: append (training thread) and popleft (flusher) are each atomic, so a point
+        # appended while a flush runs is taken by this flush or the next, never dropped.
+        self._buf: deque[tuple[str, float, int, float]] = deque()
+        self._push = self._buf.append
+        self._next_step: dict[str, int] = {}
+        self._step_lock = threading.Lock()
+        self._latest: dict[str, float] = {}
+        self._key_json: dict[str, str] = {}
+        self._fd: int | None = None
+        self._summary_dirty = False
+        self.dropped = 0
+
+    def log(self, key: str, value: Any, step: int | None = None, _now: Any = time.time) -> None:
+        """The hot path: validate cheaply, remember, return (`_now` is bound once: a local, not a lookup)."""
+        if key not in self._key_json:
+            self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
+        if type(value) is not float:
+            value = coerce_metric_value(key, value)
+        if step is None:
+            with self._step_lock:  # two threads logging one key never take the same step
+                step = self._next_step.get(key, 0)
+                self._next_step[key] = step + 1
+        else:
+            if type(step) is not int:
+                if isinstance(step, bool) or not hasattr(step, "__index__"):
+                    raise InvalidInput(f"step for metric {key!r}", step, "an integer")
+                step = int(step)
+            self._next_step[key] = step + 1
+        self._push((key, value, step, _now()))
+
+    def log_at(self, key: str, value: Any, step: int, ts: float) -> None:
+        """A point with its own step and time (seconds since the epoch): what an import carries over from
+        another tracker, written in the same form as `log`'s points."""
+        if key not in self._key_json:
+            self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
+        if type(value) is not float:
+            value = coerce_metric_value(key, value)
+        if type(step) is not int:
+            if isinstance(step, bool) or not hasattr(step, "__index__"):
+                raise InvalidInput(f"step for metric {key!r}", step, "an integer")
+            step = int(step)
+        self._buf.append((key, value, step, float(ts)))
+
+    def pending(self) -> int:
+        """Points logged and not yet written."""
+        return len(self._buf)
+
+    def flush(self) -> bool:
+        """Append buffered points as JSON lines and rewrite the summary; True when all is on disk. Never
+        raises for a full disk: see `_append`. Written FLUSH_CHUNK points at a time, so a loop that logged
+        a million points between two flushes does not need their text all at once in memory as well."""
+        popleft = self._buf.popleft
+        wrote = False
+        while self._buf:
+            buf = [popleft() for _ in range(min(len(self._buf), FLUSH_CHUNK))]
+            key_json = self._key_json
+            lines = []
+            append = lines.append
+            for key, value, step, ts in buf:
+                if value - value == 0.0:  # finite: repr() is the shortest exact JSON form
+                    shown = repr(value)
+                else:
+                    shown = json.dumps(encode_float(value))
+                append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
+            if not self._append("".join(lines).encode("utf-8")):
+                self._requeue(buf)
+                if wrote:
+                    self._write_summary()
+                return False
+            del lines
+            latest = self._latest
+            for key, value, _step, _ts in buf:
+                latest[key] = value
+            self._summary_dirty = wrote = True
+        return self._write_summary()
+
+    def _append(self, data: bytes) -> bool:
+        """One append of whole lines. A short or failed write (a full disk) is rolled back to the last
+        whole line, so no record is ever glued to the next one; False then, with a warning once."""
+        try:
+            if self._fd is None:
+
+                ensure_log_ignored(self._jsonl.parent)  # schema 3: the live log stays out of git
+                self._fd = open_nofollow(self._jsonl, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            start = os.fstat(self._fd).st_size
+        except (OSError, DamagedFile) as exc:
+            warn(f"could not open {self._jsonl.name} ({getattr(exc, 'strerror', None) or exc}); points kept in memory")
+            return False
+        try:
+            append_whole(self._fd, data, start)  # O_APPEND: whole flushes are never interleaved
+        except OSError as exc:
+            warn(f"could not append to {self._jsonl} ({exc.strerror or exc}); points kept in memory "
+                 f"(at most {MAX_BUFFERED:,}) and written when space returns")
+            return False
+        return True
+
+    def _requeue(self, points: list[tuple[str, float, int, float]]) -> None:
+        """Put unwritten points back in front of newer ones, within MAX_BUFFERED (the oldest go first)."""
+        room = MAX_BUFFERED - len(self._buf)
+        if room < len(points):
+            lost = len(points) - max(room, 0)
+            self.dropped += lost
+            warn(f"{self._jsonl}: memory bound reached while the disk is full; dropping the oldest points")
+            points = points[lost:]
+        self._buf.extendleft(reversed(points))
+
+    def _write_summary(self) -> bool:
+        if not self._summary_dirty:
+            return True
+        try:
+            atomic_write(self._json, dumps_json({k: encode_float(v) for k, v in self._latest.items()}))
+        except OSError as exc:
+            warn(f"could not write {self._json} ({exc.strerror or exc}); trying again every second")
+            return False
+        self._summary_dirty = False
+        return True
+
+    def size(self) -> int | None:
+        """The log's size now (None: no log)."""
+        try:
+            return os.lstat(self._jsonl).st_size
+        except OSError:
+            return None
+
+    def close(self) -> bool:
+        """Flush and close; True when everything is on disk (else call `close` again later)."""
+        done = self.flush()
+        if not done:
+            return False
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        elif not self._json.exists():
+            try:
+                atomic_write(self._json, dumps_json({}))
+            except OSError:
+                return False
+        return True
