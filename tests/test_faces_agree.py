@@ -16,14 +16,13 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import INC, OTHER, make_project
+from tests.fixtures import INC, OTHER, REPO, sample_store
 
 from mcp_server.server import build_server
 from skill.analysis.ranking import comparison_page
 from skill.schemas.reports import ExperimentShown
 from skill.schemas.records import ExperimentSummary
 from skill.project import Project
-from tests.conftest import REPO
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 
@@ -51,7 +50,7 @@ def dump(model: Any) -> Any:
 
 @pytest.fixture
 def store(project: Path) -> Path:
-    return make_project(project)
+    return sample_store(project, "project")
 
 
 def _without_volatile(data: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from skill.storage.run_records import find_experiment, list_experiments
-from tests.conftest import REPO, git, init_repo
+from tests.fixtures import REPO, git, init_repo
 from skill.storage.run_summary import full_log_bytes
 
 WORKER = """
