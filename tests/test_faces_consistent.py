@@ -111,6 +111,10 @@ def faces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faces]:
         exp.log_metric("accuracy", 0.7)
     with track_experiment("no-params", increment=INC, root=root) as exp:
         exp.log_metric("accuracy", 0.72)
+    # SpecWeave's state names INC active: the default increment is it, not the newest (OTHER)
+    state = root / ".specweave" / "state"
+    state.mkdir()
+    (state / "active-increment.json").write_text(json.dumps({"ids": [INC]}), encoding="utf-8")
     # what the write rows write, written once first: a read row means the same whichever cases run
     project = Project(root)
     project.log_decision("xgboost", "best accuracy", author="dev")
@@ -180,6 +184,11 @@ def ranked_view(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "compared": sorted(label.split("/")[-1] for label in view["labels"])}
 
 
+def relative_path(f: Faces, answer: dict[str, Any]) -> dict[str, Any]:
+    """Python answers a path as it is; every other face shows it relative to the project (Project.rel)."""
+    return {**answer, "path": f.py.rel(answer["path"])}
+
+
 def increment_rows(rows: list[dict[str, Any]], count: str = "experiment_count") -> list[dict[str, Any]]:
     return [{"id": i["id"], "title": i["title"], "experiments": i[count]} for i in rows]
 
@@ -224,6 +233,12 @@ ROWS: dict[str, dict[str, Ask]] = {
         "mcp tool": lambda f: rows_of(f.tool("list_experiments")["experiments"]),
         "ui api": lambda f: rows_of(f.ui("api/table")["rows"]),
     },
+    "list experiments by status and tag": {
+        "python": lambda f: rows_of(jsonable(f.py.page(INC, status="completed", tag="candidate").experiments)),
+        "cli": lambda f: rows_of(f.cli("list-experiments", INC, "--status", "completed", "--tag", "candidate")),
+        "mcp tool": lambda f: rows_of(f.tool("list_experiments", increment=INC, status="completed",
+                                             tag="candidate")["experiments"]),
+    },
     "show experiment, bare reference": {  # exp-001 is in both increments: the default one's is meant
         "python": lambda f: shown(jsonable(f.py.detail("exp-001"))),
         "cli": lambda f: shown(f.cli("show-experiment", "exp-001")),
@@ -246,6 +261,17 @@ ROWS: dict[str, dict[str, Ask]] = {
                                             max_points=50)["series"][0]),
         "ui api": lambda f: points(f.ui("api/curves", runs="0042/exp-002", metric="loss", max_points="50")
                                    ["curves"][0]),
+    },
+    "metric history, bare reference, default points": {  # exp-002: INC's xgboost, 1000 points
+        "python": lambda f: points(jsonable(f.py.history("exp-002", "loss"))["series"][0]),
+        "cli": lambda f: points(f.cli("history", "exp-002", "loss")["metrics"][0]["points"]),
+        "mcp tool": lambda f: points(f.tool("get_metric_history", experiment="exp-002", metric="loss")["series"][0]),
+        "ui api": lambda f: points(f.ui("api/curves", runs="exp-002", metric="loss")["curves"][0]),
+    },
+    "compare, default increment": {
+        "python": lambda f: ranking(ranked(jsonable(f.py.compare(write_report=False)))),
+        "cli": lambda f: ranking(ranked(f.cli("compare-experiments", "--no-write"))),
+        "mcp tool": lambda f: ranking(ranked(f.tool("compare_experiments", write_report=False))),
     },
     "compare with a filter": {
         "python": lambda f: ranking(ranked(jsonable(f.py.compare(INC, where=WHERE, write_report=False)))),
@@ -286,6 +312,16 @@ ROWS: dict[str, dict[str, Ask]] = {
         "mcp tool": lambda f: f.tool("export_experiments", increment=INC, format="csv",
                                      where="status = completed")["text"],
     },
+    "export json, default increment": {
+        "python": lambda f: f.py.export(None, "json").text,
+        "cli": lambda f: f.cli("export-experiments", "--format", "json", json_out=False),
+        "mcp tool": lambda f: f.tool("export_experiments", format="json")["text"],
+    },
+    "living docs, dry run": {
+        "python": lambda f: relative_path(f, jsonable(f.py.sync_docs(dry_run=True))),
+        "cli": lambda f: f.cli("sync-docs", "--dry-run"),
+        "mcp tool": lambda f: f.tool("sync_living_docs", dry_run=True),
+    },
     # -- writes, each face in turn (the same request, so the store ends where the first left it) -------
     "log_decision answer": {
         "python": lambda f: _decision(jsonable(f.py.log_decision("xgboost", "best accuracy", author="dev"))),
@@ -325,7 +361,13 @@ ROWS: dict[str, dict[str, Ask]] = {
 }
 
 # Faces found answering differently from Python: (row, face) -> what differs. strict: mending one fails here.
+HISTORY_DEFAULTS = ("with no max_points each face keeps its own number of points of a 1000-point log: Project.history "
+                    "500 (DEFAULT_MAX_POINTS), sw-ml history 100 (its --max-points default), get_metric_history 200 "
+                    "(fitted to its answer budget), the page's api/curves all 1000 (DEFAULT_CURVE_POINTS); "
+                    "with the same max_points all four agree (the row above)")
 KNOWN: dict[tuple[str, str], str] = {
+    **{("metric history, bare reference, default points", face): HISTORY_DEFAULTS
+       for face in ("cli", "mcp tool", "ui api")},
     ("experiment in full, as show_experiment answers it", "mcp resource"): (
         "the resource specweave://increments/{increment}/experiments/{experiment} says it answers 'as "
         "show_experiment returns it' but answers Project.detail (ExperimentDetail: the record's fields under "
