@@ -13,9 +13,11 @@ xfail(strict=True) with the two answers in the reason (see KNOWN), until the fac
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -62,12 +64,21 @@ class Faces:
     def py(self) -> Project:
         return Project(self.root)  # a fresh Project per request, as a script or a new session would make
 
-    def cli(self, *args: str, json_out: bool = True) -> Any:
-        done = subprocess.run([sys.executable, "-m", "specweave.cli", *args, *(["--json"] if json_out else []),
+    def _sw(self, args: tuple[str, ...], json_out: bool) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "specweave.cli", *args, *(["--json"] if json_out else []),
                                "--root", str(self.root)], cwd=self.root, env=server_env(), capture_output=True,
                               text=True, timeout=120, check=False)
+
+    def cli(self, *args: str, json_out: bool = True) -> Any:
+        done = self._sw(args, json_out)
         assert done.returncode == 0, (args, done.stderr)
         return json.loads(done.stdout) if json_out else done.stdout
+
+    def cli_error(self, *args: str) -> str:
+        """The one line `sw-ml ARGS --json` says on stderr when it refuses, without its `sw-ml: error: `."""
+        done = self._sw(args, True)
+        assert done.returncode not in (0, 1) and not done.stdout and len(done.stderr.splitlines()) == 1, done
+        return done.stderr.strip().removeprefix("sw-ml: error: ")
 
     def _mcp(self, ask: Callable[[Any], Any]) -> Any:
         async def go() -> Any:
@@ -86,6 +97,22 @@ class Faces:
 
         return self._mcp(ask)
 
+    def tool_error(self, name: str, **args: Any) -> str:
+        """The error a tool answers, without the SDK's `Error executing tool NAME: `."""
+        async def ask(client: Any) -> Any:
+            result = await client.call_tool(name, args)
+            assert result.is_error, (name, args, result.structured_content)
+            return result.content[0].text.removeprefix(f"Error executing tool {name}: ")
+
+        return self._mcp(ask)
+
+    def resource_bytes(self, uri: str) -> bytes:
+        async def ask(client: Any) -> Any:
+            [content] = (await client.read_resource(uri)).contents
+            return base64.b64decode(content.blob) if hasattr(content, "blob") else content.text.encode()
+
+        return self._mcp(ask)
+
     def resource(self, uri: str) -> Any:
         async def ask(client: Any) -> Any:
             result = await client.read_resource(uri)
@@ -93,12 +120,31 @@ class Faces:
 
         return self._mcp(ask)
 
-    def ui(self, path: str, **params: str) -> Any:
+    def ui_bytes(self, path: str, **params: str) -> bytes:
         url = self.ui_base + path + ("?" + urllib.parse.urlencode(params) if params else "")
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.ui_token}"})
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200
-            return json.loads(response.read())
+            return response.read()
+
+    def ui(self, path: str, **params: str) -> Any:
+        return json.loads(self.ui_bytes(path, **params))
+
+    def ui_error(self, path: str, **params: str) -> str:
+        """The `error` of the page API's 4xx answer."""
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            self.ui_bytes(path, **params)
+        assert 400 <= refused.value.code < 500
+        return json.loads(refused.value.read())["error"]
+
+
+def python_error(ask: Callable[[], Any]) -> str:
+    """The message of the typed error the Project raises."""
+    from skill.errors import SpecweaveError
+
+    with pytest.raises(SpecweaveError) as refused:
+        ask()
+    return str(refused.value)
 
 
 @pytest.fixture(scope="module")
@@ -321,6 +367,30 @@ ROWS: dict[str, dict[str, Ask]] = {
         "python": lambda f: relative_path(f, jsonable(f.py.sync_docs(dry_run=True))),
         "cli": lambda f: f.cli("sync-docs", "--dry-run"),
         "mcp tool": lambda f: f.tool("sync_living_docs", dry_run=True),
+    },
+    "artifact bytes": {
+        "python": lambda f: f.py.read_artifact("xgboost", "summary.json", INC)[1],
+        "mcp resource": lambda f: f.resource_bytes(f"{exp_uri(INC, 'xgboost')}/artifacts/summary.json"),
+        "ui api": lambda f: f.ui_bytes("api/artifact", ref="0042/xgboost", name="summary.json", download="1"),
+    },
+    # -- refusals: the same one line on every face (less the face's own prefix) ---------------------
+    "an unknown experiment": {
+        "python": lambda f: python_error(lambda: f.py.detail("exp-999", INC)),
+        "cli": lambda f: f.cli_error("show-experiment", "exp-999", "--increment", INC),
+        "mcp tool": lambda f: f.tool_error("show_experiment", experiment="exp-999", increment=INC),
+        "ui api": lambda f: f.ui_error("api/run", ref="0042/exp-999"),
+    },
+    "a misspelt filter field": {
+        "python": lambda f: python_error(lambda: f.py.experiments(INC, where="params.max_deptj > 3")),
+        "cli": lambda f: f.cli_error("list-experiments", INC, "--where", "params.max_deptj > 3"),
+        "mcp tool": lambda f: f.tool_error("list_experiments", increment=INC, where="params.max_deptj > 3"),
+        "ui api": lambda f: f.ui_error("api/table", increments=INC, where="params.max_deptj > 3"),
+    },
+    "an unknown increment": {
+        "python": lambda f: python_error(lambda: f.py.experiments("0099")),
+        "cli": lambda f: f.cli_error("list-experiments", "0099"),
+        "mcp tool": lambda f: f.tool_error("list_experiments", increment="0099"),
+        "ui api": lambda f: f.ui_error("api/table", increments="0099"),
     },
     # -- writes, each face in turn (the same request, so the store ends where the first left it) -------
     "log_decision answer": {
