@@ -113,6 +113,13 @@ class Faces:
 
         return self._mcp(ask)
 
+    def resource_text(self, uri: str) -> str:
+        async def ask(client: Any) -> Any:
+            [content] = (await client.read_resource(uri)).contents
+            return content.text
+
+        return self._mcp(ask)
+
     def resource(self, uri: str) -> Any:
         async def ask(client: Any) -> Any:
             result = await client.read_resource(uri)
@@ -367,6 +374,27 @@ ROWS: dict[str, dict[str, Ask]] = {
         "python": lambda f: relative_path(f, jsonable(f.py.sync_docs(dry_run=True))),
         "cli": lambda f: f.cli("sync-docs", "--dry-run"),
         "mcp tool": lambda f: f.tool("sync_living_docs", dry_run=True),
+    },
+    # -- the page's answers in full: the dashboard formats nothing of its own -------------------------
+    "runs table (the page's), in full": {
+        "python": lambda f: jsonable(f.py.runs_table([INC], where=WHERE, sort="-metrics.accuracy")),
+        "ui api": lambda f: f.ui("api/table", increments=INC, where=WHERE, sort="-metrics.accuracy"),
+    },
+    "run view (the page's), in full": {
+        "python": lambda f: jsonable(f.py.run_view("xgboost", INC)),
+        "ui api": lambda f: f.ui("api/run", ref="0042/xgboost"),
+    },
+    "curves of several runs, in full": {
+        "python": lambda f: jsonable(f.py.curves(["0042/exp-001", "0042/exp-002"], "loss", max_points=40)),
+        "ui api": lambda f: f.ui("api/curves", runs="0042/exp-001,0042/exp-002", metric="loss", max_points="40"),
+    },
+    "parallel coordinates, in full": {
+        "python": lambda f: jsonable(f.py.parallel([INC])),
+        "ui api": lambda f: f.ui("api/parallel", increments=INC),
+    },
+    "comparison.md": {  # what compare_experiments wrote, read back through the MCP resource
+        "python": lambda f: Path(f.py.compare(INC).report_path).read_text(encoding="utf-8"),
+        "mcp resource": lambda f: f.resource_text(f"specweave://increments/{INC}/comparison.md"),
     },
     "artifact bytes": {
         "python": lambda f: f.py.read_artifact("xgboost", "summary.json", INC)[1],
