@@ -11,7 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from npm_tools import npm_package
+from tests.npm_tools import npm_package
 
 CLAUDE_CODE_VERSION = "2.1.328"
 

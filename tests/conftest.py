@@ -1,41 +1,18 @@
-"""Shared fixtures: every test gets its own project folder and a clean environment."""
+"""Pytest hooks and fixtures: every test gets its own project folder and a clean environment. The helpers
+and sample stores these fixtures use live in tests/fixtures.py; tests import them from there, never from here."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# The checkout (this file stands alone: tests/fixtures.py is imported only inside the fixtures below).
 REPO = Path(__file__).resolve().parent.parent
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-def sw(*args: str | bytes, cwd: Path, text: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`sw-ml ARGS` in a real subprocess with this checkout importable, outside any developer's project."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    for var in ("SPECWEAVE_ROOT", "CLAUDE_PROJECT_DIR"):
-        env.pop(var, None)
-    return subprocess.run([sys.executable, "-m", "specweave.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=text, timeout=timeout, check=False)
-
-
-def init_repo(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "dev@example.com")
-    git(path, "config", "user.name", "Dev")
-    git(path, "config", "commit.gpgsign", "false")
-    (path / "train.py").write_text("print('train')\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-qm", "init")
-    return path
 
 
 # -- the suite writes nothing into the checkout ------------------------------------------------------
@@ -156,9 +133,19 @@ def _reset_mlflow():
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repository with one commit, as the working directory."""
+    from tests.fixtures import init_repo
+
     root = init_repo(tmp_path / "project")
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture
+def sample(project: Path):
+    """`sample(kind)`: tests/fixtures.py's sample store `kind` ("project", "views", ...) built in `project`."""
+    from tests.fixtures import sample_store
+
+    return lambda kind="project": sample_store(project, kind)
 
 
 @pytest.fixture
@@ -192,3 +179,18 @@ def ray_local(tmp_path_factory: pytest.TempPathFactory):
             os.environ.pop("HOME", None)
         else:
             os.environ["HOME"] = home
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Headless Debian chromium driven by Playwright (tests using it skip where CHROMIUM is None)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.fixtures import CHROMIUM
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

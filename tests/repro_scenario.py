@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO, git, init_repo
+from tests.fixtures import REPO, git, init_repo
 
 TRAIN = '''\
 import pandas as pd

@@ -17,7 +17,7 @@ from skill.errors import InvalidInput, MissingExtra, ObjectMissing
 from skill.project import Project
 from skill.storage.objects import object_key, object_path
 from specweave import load_model, track_experiment
-from tests.conftest import REPO, git, sw
+from tests.fixtures import REPO, git, sw
 
 @pytest.fixture(autouse=True)
 def _own_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

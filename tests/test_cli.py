@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixed_store import make_increment, seed_comparison_store, write_experiment
+from tests.fixtures import INC_DIR, make_increment, sample_store, write_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ def sw(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess
 
 @pytest.fixture
 def store(project: Path) -> Path:
-    inc = seed_comparison_store(project)
+    inc = sample_store(project, "seed-comparison") / INC_DIR
     write_experiment(inc, 5, "transformer", status="failed", metrics={}, notes=["FAILED: OOM"])
     return project
 

@@ -7,11 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from fixed_store import make_increment, seed_comparison_store, seed_living_docs_store, write_decision, write_experiment
+from tests.fixtures import INC_DIR, make_increment, sample_store, sw, write_decision, write_experiment
 
 from skill.analysis.compare import compare_experiments, cv_std, infer_goal, metric_title
 from skill.errors import AmbiguousReference, InvalidInput, NotFound
-from tests.conftest import sw
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -24,7 +23,7 @@ def check_snapshot(name: str, text: str) -> None:
 
 
 def test_seed_comparison_example_runs_as_written(project: Path) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     from specweave import compare_experiments as facade
 
     comparison = facade(increment="0042")
@@ -56,7 +55,7 @@ def test_seed_comparison_example_runs_as_written(project: Path) -> None:
 
 
 def test_snapshot_of_comparison_md(tmp_path: Path) -> None:
-    seed_living_docs_store(tmp_path)
+    sample_store(tmp_path, "seed-living-docs")
     comparison = compare_experiments(tmp_path, "0042")
     check_snapshot("comparison.md", comparison.markdown)
     # the snapshot shows the override, the CV warning and the failed run
@@ -138,7 +137,7 @@ def test_primary_metric_given_configured_or_first_shared(tmp_path: Path) -> None
 
 
 def test_decision_overrides_computed_best_and_report_says_so(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_decision(inc, "exp-003-lightgbm", "Nearly as accurate, 30% faster to train")
     c = compare_experiments(tmp_path, "0042")
     assert c.best == "exp-003-lightgbm" and c.computed_best == "exp-002-xgboost"
@@ -157,7 +156,7 @@ def test_decision_overrides_computed_best_and_report_says_so(tmp_path: Path) -> 
 
 
 def test_a_decision_for_the_computed_best_keeps_its_reasons(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_decision(inc, "exp-002-xgboost", "the most accurate")
     c = compare_experiments(tmp_path, "0042", write_report=False)
     assert c.best == c.computed_best == "exp-002-xgboost" and c.override is None
@@ -166,7 +165,7 @@ def test_a_decision_for_the_computed_best_keeps_its_reasons(tmp_path: Path) -> N
 
 
 def test_a_reproduction_is_grouped_with_its_original_not_ranked_against_it(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     rerun = write_experiment(inc, 5, "xgboost-rerun", params={"model": "xgboost", "random_state": 42},
                              metrics={"accuracy": 0.87, "precision": 0.85, "recall": 0.83, "f1": 0.84})
     with (rerun / "metadata.yaml").open("a", encoding="utf-8") as handle:
@@ -188,7 +187,7 @@ def test_cv_std_sources() -> None:
 
 
 def test_selected_experiments_and_references(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     c = compare_experiments(tmp_path, "0042", experiments=["exp-001", "lightgbm"], write_report=False)
     assert [r.id for r in c.rows] == ["exp-001-baseline", "exp-003-lightgbm"]
     with pytest.raises(NotFound, match="exp-009"):
@@ -243,7 +242,7 @@ def test_every_face_of_an_overriding_decision_names_both_runs(tmp_path: Path) ->
     from mcp_server import answer_text as text
     from skill.analysis.ranking import comparison_page
 
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_decision(inc, "exp-003-lightgbm", "Nearly as accurate, 30% faster to train")
     c = compare_experiments(tmp_path, "0042", write_report=False)
     page = comparison_page(c).model_dump(mode="json")

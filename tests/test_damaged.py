@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fixed_store import seed_comparison_store, write_experiment
+from tests.fixtures import INC_DIR, sample_store, write_experiment
 
 from skill.analysis.compare import compare_experiments
 from skill.analysis.living_docs import sync_living_docs
@@ -44,7 +44,7 @@ def damage(root: Path) -> None:
 
 
 def test_damaged_experiments_are_listed_with_file_and_line(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     damage(tmp_path)
     records = {r.id: r for r in list_experiments(tmp_path, "0042")}
     assert len(records) == 4
@@ -61,7 +61,7 @@ def test_damaged_experiments_are_listed_with_file_and_line(tmp_path: Path) -> No
 
 
 def test_everything_else_still_compares_and_syncs(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     damage(tmp_path)
     c = compare_experiments(tmp_path, "0042")
     assert c.best == "exp-001-baseline"  # the only undamaged, completed one
@@ -73,7 +73,7 @@ def test_everything_else_still_compares_and_syncs(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml_and_damaged_decisions(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     (folder(tmp_path, "baseline") / "metadata.yaml").write_text("id: [unclosed\nname: x\n", encoding="utf-8")
     (inc / "experiments" / "decisions.jsonl").write_text("{not json\n", encoding="utf-8")
     records = {r.id: r for r in list_experiments(tmp_path, "0042")}
@@ -85,7 +85,7 @@ def test_invalid_yaml_and_damaged_decisions(tmp_path: Path) -> None:
 
 
 def test_cache_is_json_and_equals_a_fresh_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_experiment(inc, 5, "odd", metrics={"nan": float("nan"), "inf": float("inf")}, tags=["t"],
                      notes=["a note"])
     age(tmp_path)
@@ -105,7 +105,7 @@ def test_cache_is_json_and_equals_a_fresh_read(tmp_path: Path, monkeypatch: pyte
 
 
 def test_cache_sees_every_change(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     age(tmp_path)
     list_experiments(tmp_path, "0042")  # cache written
     assert len(json.loads(index_path(tmp_path, INC).read_text())["entries"]) == 4
@@ -127,7 +127,7 @@ def test_cache_sees_every_change(tmp_path: Path) -> None:
 def test_fresh_files_are_not_cached_and_a_broken_cache_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     list_experiments(tmp_path, "0042")
     cache = index_path(tmp_path, INC)
     assert json.loads(cache.read_text())["entries"] == {}  # written this second: not trusted yet
@@ -144,7 +144,7 @@ def test_fresh_files_are_not_cached_and_a_broken_cache_is_rebuilt(
 def test_cache_folder_is_git_ignored(project: Path) -> None:
     import subprocess
 
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     age(project)
     list_experiments(project, "0042")
     assert index_path(project, INC).exists()

@@ -1,19 +1,16 @@
 """`sw-ml ui`'s JSON API over real HTTP on 127.0.0.1: every endpoint, its answer and its refusals.
 
 The server is the real command in a subprocess (`sw-ml ui --port 0`) on a store logged with
-track_experiment (tests/test_views.py's three runs, a PNG artifact, a decision when a test logs one).
+track_experiment (tests/fixtures.py's "views" store: three runs, a PNG artifact, a decision when a test logs one).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
-import re
 import signal
 import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,28 +21,14 @@ from typing import Any
 import pytest
 
 from skill.project import Project
-from tests.conftest import REPO, sw
-from tests.test_views import INC, make_store, png
+from tests.fixtures import INC, png, sample_store, start_ui, sw
 
 Server = tuple[str, str, Path, subprocess.Popen]  # base URL, token, project, process
 
 
-def start_ui(project: Path) -> tuple[subprocess.Popen, str, str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(project.parent / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(project)],
-                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for _ in range(5):
-        line = proc.stdout.readline()
-        if match := re.search(r"(http://127\.0\.0\.1:\d+/)\?token=(\S+)", line):
-            return proc, match.group(1), match.group(2)
-    proc.kill()
-    pytest.fail(f"sw-ml ui printed no URL: {proc.stderr.read() if proc.stderr else ''}")
-
-
 @pytest.fixture
 def server(project: Path) -> Iterator[Server]:
-    make_store(project)
+    sample_store(project, "views")
     proc, base, token = start_ui(project)
     try:
         yield base, token, project, proc

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -21,10 +20,8 @@ from pathlib import Path
 import pytest
 
 from skill.views.curves import ema
-from tests.conftest import REPO
-from tests.test_views import INC, make_store
+from tests.fixtures import CHROMIUM, INC, REPO, open_page, sample_store
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (tasks.py installs it)")
 
 DRAWN = """() => { const c = window.swCharts.curves; if (!c || !c.figure) return [];
@@ -35,7 +32,7 @@ DRAWN = """() => { const c = window.swCharts.curves; if (!c || !c.figure) return
 
 @pytest.fixture
 def server(project: Path) -> Iterator[tuple[str, Path]]:
-    make_store(project)
+    sample_store(project, "views")
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(project)],
                             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -54,28 +51,6 @@ def server(project: Path) -> Iterator[tuple[str, Path]]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def open_page(browser: object, url: str) -> object:
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})  # type: ignore[attr-defined]
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors
-    page.goto(url)
-    page.wait_for_function("() => document.body.dataset.curves !== undefined", timeout=20_000)
-    return page
 
 
 def test_no_token_no_page(server: tuple[str, Path]) -> None:

@@ -18,9 +18,7 @@ import pytest
 
 from skill.project import Project
 from skill.tracking.track import track_experiment
-from tests.conftest import REPO
-from tests.test_dashboard_api import start_ui
-from tests.test_dashboard_browser import CHROMIUM, browser, open_page  # noqa: F401 - the browser fixture
+from tests.fixtures import CHROMIUM, REPO, open_page, start_ui
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (tasks.py installs it)")
 INC = "0007-lr-sweep"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fixed_store import seed_comparison_store
+from tests.fixtures import INC_DIR, sample_store
 
 from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.project import Project
@@ -20,7 +20,7 @@ def tags_of(root: Path) -> dict[str, list[str]]:
 
 
 def test_decisions_append_and_move_the_selected_tag(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     first = Project(tmp_path).log_decision("exp-002", "Best accuracy", increment="0042",  # Project names the ranked
                                            alternatives=["exp-003", "lightgbm"], author="ana@example.com")  # metric
     assert first.selected == "exp-002-xgboost" and first.alternatives == ["exp-003-lightgbm"]
@@ -39,7 +39,7 @@ def test_decisions_append_and_move_the_selected_tag(tmp_path: Path) -> None:
 
 
 def test_a_truncated_previous_line_does_not_swallow_the_next(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     (inc / "experiments" / "decisions.jsonl").write_text('{"selected": "exp-0', encoding="utf-8")
     log_decision(tmp_path, "0042", "exp-001", "Simplest", author="x")
     assert [d.selected for d in read_decisions(tmp_path, "0042")] == ["exp-001-baseline"]
@@ -54,7 +54,7 @@ def test_a_truncated_previous_line_does_not_swallow_the_next(tmp_path: Path) -> 
 ])
 def test_bad_decisions_write_nothing(tmp_path: Path, selected: str, rationale: str, alternatives: list[str] | None,
                                      error: type[Exception]) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     with pytest.raises(error):
         log_decision(tmp_path, "0042", selected, rationale, alternatives=alternatives)
     assert not (inc / "experiments" / "decisions.jsonl").exists()
@@ -62,7 +62,7 @@ def test_bad_decisions_write_nothing(tmp_path: Path, selected: str, rationale: s
 
 
 def test_selected_experiment_without_metadata_is_refused(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     next((inc / "experiments").glob("exp-002-*/metadata.yaml")).unlink()
     with pytest.raises(DamagedFile, match="metadata.yaml"):
         log_decision(tmp_path, "0042", "exp-002", "Best")
@@ -70,11 +70,11 @@ def test_selected_experiment_without_metadata_is_refused(tmp_path: Path) -> None
 
 
 def test_latest_decision_is_by_time_not_by_line(tmp_path: Path) -> None:
-    from fixed_store import write_decision
+    from tests.fixtures import INC_DIR, write_decision
 
     from skill.analysis.compare import compare_experiments
 
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_decision(inc, "exp-004-neural-net", "later, merged in first", day=25)
     write_decision(inc, "exp-001-baseline", "earlier, appended last by the other clone", day=3)
     assert [d.selected for d in read_decisions(tmp_path, "0042")] == ["exp-001-baseline", "exp-004-neural-net"]
@@ -87,7 +87,7 @@ def test_decisions_from_two_clones_merge_by_union(tmp_path) -> None:
     import sys
 
     from skill.storage.decisions import read_decisions
-    from tests.conftest import REPO, git, init_repo
+    from tests.fixtures import REPO, git, init_repo
 
     origin = init_repo(tmp_path / "origin")
     git(origin, "config", "receive.denyCurrentBranch", "ignore")

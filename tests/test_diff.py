@@ -10,10 +10,10 @@ from pathlib import Path
 import anyio
 import jsonschema
 import pytest
-from repro_scenario import build, git
+from tests.fixtures import git, sw
+from tests.repro_scenario import build
 
 from skill.project import Project
-from tests.conftest import sw
 
 pytest.importorskip("sklearn")
 

@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fixed_store import make_increment, write_decision, write_experiment
+from tests.fixtures import REPO, init_repo, make_increment, sw, write_decision, write_experiment
 from skill.analysis.living_docs import render_section
 from skill.analysis.render import short_duration
 from skill.storage.increments import resolve_increment
-from tests.conftest import REPO, init_repo, sw
 
 
 def test_runs_sharing_a_description_are_named_by_their_differing_params(tmp_path: Path) -> None:

@@ -8,14 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from fixed_store import make_increment, seed_comparison_store, write_experiment
+from tests.fixtures import INC_DIR, make_increment, sample_store, write_experiment
 
 from skill.analysis.export import export_experiments
 from skill.errors import InvalidInput, UnsafePath
 
 
 def test_csv_rows_are_flattened(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     result = export_experiments(tmp_path, "0042", "csv")
     rows = list(csv.DictReader(io.StringIO(result.text or "")))
     assert result.rows == 4 and len(rows) == 4
@@ -26,7 +26,7 @@ def test_csv_rows_are_flattened(tmp_path: Path) -> None:
 
 
 def test_json_and_markdown(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_experiment(inc, 5, "nan", metrics={"accuracy": float("nan")})
     data = json.loads(export_experiments(tmp_path, "0042", "json").text or "")
     assert data[1]["metrics.f1"] == 0.84 and data[4]["metrics.accuracy"] == "NaN"
@@ -37,13 +37,13 @@ def test_json_and_markdown(tmp_path: Path) -> None:
 
 
 def test_where_and_sort_apply(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     result = export_experiments(tmp_path, "0042", "json", where="metrics.accuracy > 0.85", sort="-metrics.f1")
     assert [row["id"] for row in json.loads(result.text or "")] == ["exp-002-xgboost", "exp-003-lightgbm"]
 
 
 def test_relative_path_goes_under_exports(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     result = export_experiments(tmp_path, "0042", "csv", "reports/run.csv")
     assert result.path == tmp_path / ".specweave" / "exports" / "reports" / "run.csv"
     assert result.path.read_text(encoding="utf-8").startswith("id,name,status")
@@ -52,14 +52,14 @@ def test_relative_path_goes_under_exports(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", ["../escape.csv", "/tmp/abs.csv", "a/../../b.csv", "~/x.csv", "C:\\x.csv", ""])
 def test_paths_outside_exports_are_refused(tmp_path: Path, path: str) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     with pytest.raises(UnsafePath):
         export_experiments(tmp_path, "0042", "csv", path)
     assert not (tmp_path / "escape.csv").exists() and not (tmp_path.parent / "escape.csv").exists()
 
 
 def test_symlink_out_of_exports_is_refused(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     exports = tmp_path / ".specweave" / "exports"
     exports.mkdir(parents=True)
     outside = tmp_path / "outside"
@@ -71,7 +71,7 @@ def test_symlink_out_of_exports_is_refused(tmp_path: Path) -> None:
 
 
 def test_explicit_outside_path_for_the_cli(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     target = tmp_path / "elsewhere" / "out.json"
     target.parent.mkdir()
     result = export_experiments(tmp_path, "0042", "json", str(target), allow_outside=True)
@@ -95,7 +95,7 @@ def test_dataframe_of_every_increment_matches_the_records(tmp_path: Path) -> Non
     from skill.analysis.export import experiments_dataframe, flatten
     from skill.analysis.listing import list_all_experiments
 
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_experiment(inc, 5, "nan", metrics={"accuracy": float("nan")}, tags=["a", "b"])
     other = make_increment(tmp_path, "0043-next")
     write_experiment(other, 1, "solo", params={"depth": 3}, metrics={"auc": 0.5})

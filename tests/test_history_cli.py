@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import sw
-from tests.test_views import make_store
+from tests.fixtures import sample_store, sw
 
 
 def test_history_says_where_the_curve_bottomed(project: Path) -> None:
-    make_store(project)
+    sample_store(project, "views")
     done = sw("history", "exp-001", "test/logloss", cwd=project)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -27,7 +26,7 @@ def test_history_says_where_the_curve_bottomed(project: Path) -> None:
 
 
 def test_history_refuses_in_one_line(project: Path) -> None:
-    make_store(project)
+    sample_store(project, "views")
     done = sw("history", "exp-001", "test/loglos", cwd=project)
     assert done.returncode != 0 and done.stderr.count("\n") == 1 and "test/logloss" in done.stderr
     bad = sw("history", "exp-001", "test/logloss", "--max-points", "1", cwd=project)
@@ -35,7 +34,7 @@ def test_history_refuses_in_one_line(project: Path) -> None:
 
 
 def test_show_experiment_gains_min_max_best_step_and_a_sparkline(project: Path) -> None:
-    make_store(project)
+    sample_store(project, "views")
     done = sw("show-experiment", "exp-001", cwd=project)
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stdout.splitlines() if line.strip().startswith("test/logloss:"))

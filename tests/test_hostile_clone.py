@@ -8,7 +8,6 @@ content of the files the links point at may appear in no answer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -19,12 +18,10 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import INC, OTHER, make_project
+from tests.fixtures import INC, OTHER, REPO, SECRET, git, init_repo, sample_store, snapshot
 
 from mcp_server.server import build_server
-from tests.conftest import REPO, git, init_repo
 
-SECRET = "OUTSIDE-SECRET-7f3a"
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 
 
@@ -54,7 +51,7 @@ def build_hostile_clone(tmp: Path) -> tuple[Path, Path]:
     (outside / "exports").mkdir()
     (outside / "plots").mkdir()
     origin = init_repo(tmp / "origin")
-    make_project(origin)
+    sample_store(origin, "project")
     store = origin / ".specweave"
     # a folder that looks like an experiment, and one like an increment, both outside
     (outside / "expdir").mkdir()
@@ -83,23 +80,6 @@ def build_hostile_clone(tmp: Path) -> tuple[Path, Path]:
     git(tmp, "clone", "-q", str(origin), str(clone))
     assert (clone / ".specweave" / "exports").is_symlink()
     return clone, outside
-
-
-def snapshot(tmp: Path, clone: Path) -> dict[str, str]:
-    """sha256 of every file, and every folder, under `tmp` but the clone's own store and git folder."""
-    found: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(tmp, followlinks=False):
-        here = Path(dirpath)
-        if here == clone:
-            dirnames[:] = [d for d in dirnames if d not in (".specweave", ".git")]
-        for name in dirnames:
-            found[str((here / name).relative_to(tmp)) + "/"] = "dir"
-        for name in filenames:
-            path = here / name
-            rel = str(path.relative_to(tmp))
-            found[rel] = "link:" + os.readlink(path) if path.is_symlink() else hashlib.sha256(
-                path.read_bytes()).hexdigest()
-    return found
 
 
 def python_api(clone: Path) -> list[Any]:

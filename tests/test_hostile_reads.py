@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio
 import pytest
-from fixed_store import make_increment, seed_comparison_store, write_decision, write_experiment
+from tests.fixtures import INC_DIR, make_increment, sample_store, sw, write_decision, write_experiment
 from mcp import Client
 
 from mcp_server.server import build_server
@@ -30,7 +30,6 @@ from skill.analysis.living_docs import sync_living_docs
 from skill.storage.metrics_log import check_log, summarize
 from skill.storage.run_metrics import read_metric_points, summarize_log
 from skill.storage.run_records import find_experiment
-from tests.conftest import sw
 
 REPO = Path(__file__).resolve().parent.parent
 INC = "0042-recommendation-model"
@@ -82,7 +81,7 @@ def answer_text(result: Any) -> str:
 
 @pytest.mark.parametrize("name", ["params.json", "metrics.json"])
 def test_deeply_nested_json_marks_one_run_damaged(tmp_path: Path, name: str) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     (folder(tmp_path, "xgboost") / name).write_text(DEEP, encoding="utf-8")
     found = records(tmp_path)
     assert len(found) == 4
@@ -98,7 +97,7 @@ def test_deeply_nested_json_marks_one_run_damaged(tmp_path: Path, name: str) -> 
 
 
 def test_moderately_deep_json_is_refused_before_anything_recurses(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     nested: Any = 1
     for _ in range(900):  # parses, but would blow a recursive walk (pydantic, to_jsonable) later on
         nested = {"a": nested}
@@ -108,7 +107,7 @@ def test_moderately_deep_json_is_refused_before_anything_recurses(tmp_path: Path
 
 
 def test_deep_decision_line_is_one_damaged_line(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_decision(inc, "exp-003-lightgbm", "fast and good")
     with (inc / "experiments" / "decisions.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(DEEP + "\n")
@@ -119,7 +118,7 @@ def test_deep_decision_line_is_one_damaged_line(tmp_path: Path) -> None:
 
 
 def test_deep_json_through_the_cli(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     (folder(tmp_path, "xgboost") / "params.json").write_text(DEEP, encoding="utf-8")
     (folder(tmp_path, "lightgbm") / "metrics.json").write_text(DEEP, encoding="utf-8")
     (inc / "experiments" / "decisions.jsonl").write_text(DEEP + "\n", encoding="utf-8")
@@ -145,7 +144,7 @@ def alias_bomb(levels: int = 8) -> str:
 
 
 def test_yaml_alias_bomb_is_damaged_in_bounded_memory(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     meta = folder(tmp_path, "xgboost") / "metadata.yaml"
     meta.write_text(meta.read_text(encoding="utf-8") + alias_bomb(), encoding="utf-8")
     assert meta.stat().st_size < 4000
@@ -179,7 +178,7 @@ def test_yaml_alias_bomb_is_damaged_in_bounded_memory(tmp_path: Path) -> None:
     ("id: " + "1" * 5000 + "\n", "Exceeds the limit (4300 digits) for integer string conversion"),
 ])
 def test_pathological_yaml_is_one_line_of_damage(tmp_path: Path, text: str, problem: str) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     (folder(tmp_path, "xgboost") / "metadata.yaml").write_text(text, encoding="utf-8")
     found = records(tmp_path)
     assert len(found["exp-002-xgboost"].problems) == 1 and problem in found["exp-002-xgboost"].problems[0]
@@ -189,7 +188,7 @@ def test_pathological_yaml_is_one_line_of_damage(tmp_path: Path, text: str, prob
 
 @pytest.mark.parametrize("name", ["params.json", "metrics.json", "metadata.yaml"])
 def test_files_read_whole_are_bounded_in_size(tmp_path: Path, name: str) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     with (folder(tmp_path, "xgboost") / name).open("wb") as handle:
         handle.truncate(17 << 20)  # 17 MB (sparse): never read into memory
     problem = records(tmp_path)["exp-002-xgboost"].problems[0]
@@ -198,7 +197,7 @@ def test_files_read_whole_are_bounded_in_size(tmp_path: Path, name: str) -> None
 
 
 def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     params = folder(tmp_path, "xgboost") / "params.json"
     params.unlink()
     os.mkfifo(params)
@@ -244,7 +243,7 @@ def test_summaries_and_history_stream_the_log_like_the_full_read(tmp_path: Path)
 
 @pytest.mark.slow
 def test_a_long_log_is_read_in_bounded_memory_and_other_runs_are_untouched(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     long_log(inc, 5, "long", 300_000)
     long_log(inc, 6, "long-crashed", 300_000, status="running")
     age(tmp_path)
@@ -325,7 +324,7 @@ def test_show_and_history_of_a_long_log_over_mcp_stay_small(tmp_path: Path) -> N
     ("bad value", "Expecting value"),
 ])
 def test_a_damaged_middle_line_is_reported_by_list(tmp_path: Path, damage: str, problem: str) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     run = long_log(inc, 5, "long", 2000)
     lines = (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     if damage == "glued":
@@ -362,7 +361,7 @@ def test_the_log_check_names_a_few_lines_and_stops(tmp_path: Path) -> None:
 
 
 def test_an_endless_line_is_skipped_not_held(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     log = folder(tmp_path, "xgboost") / "metrics.jsonl"
     with log.open("a", encoding="utf-8") as handle:
         handle.write('{"key":"accuracy","step":1,"ts":1.0,"value":0.9}\n' + "x" * (9 << 20) + "\n"
@@ -397,7 +396,7 @@ LINKED_FILES = {
 
 @pytest.mark.parametrize("name", sorted(LINKED_FILES))
 def test_a_linked_file_is_damaged_and_never_read(tmp_path: Path, name: str) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     run = folder(tmp_path, "xgboost")
     plant(run / name, tmp_path / "outside" / name, LINKED_FILES[name])
     rel = f".specweave/increments/{INC}/experiments/{run.name}/{name}"
@@ -423,7 +422,7 @@ def test_a_linked_file_is_damaged_and_never_read(tmp_path: Path, name: str) -> N
 
 
 def test_a_linked_experiment_folder_is_listed_damaged_and_never_read(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     outside = tmp_path / "outside" / "exp-009-leak.abcdef"
     outside.mkdir(parents=True)
     for name, content in LINKED_FILES.items():
@@ -453,7 +452,7 @@ def test_a_linked_experiment_folder_is_listed_damaged_and_never_read(tmp_path: P
 
 
 def test_a_linked_increment_or_experiments_folder_is_never_read(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     elsewhere = tmp_path / "elsewhere"
     write_experiment(make_increment(elsewhere, "0099-leak"), 1, "leak", params={"token": SECRET})
     (tmp_path / ".specweave" / "increments" / "0099-leak").symlink_to(elsewhere / ".specweave/increments/0099-leak")
@@ -469,7 +468,7 @@ def test_a_linked_increment_or_experiments_folder_is_never_read(tmp_path: Path) 
 
 
 def test_linked_comparison_and_living_docs_are_not_read(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     plant(inc / "experiments" / "comparison.md", tmp_path / "outside" / "comparison.md", SECRET)
     docs = tmp_path / ".specweave" / "docs" / "internal" / "architecture" / "ml-experiments.md"
     docs.parent.mkdir(parents=True)
@@ -495,7 +494,7 @@ def test_linked_comparison_and_living_docs_are_not_read(tmp_path: Path) -> None:
 
 
 def test_a_linked_decisions_file_is_not_read(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     record = {"schema_version": 1, "ts": "2026-01-20T12:00:00Z", "increment": INC, "selected": "exp-002-xgboost",
               "selected_dir": None, "rationale": SECRET, "alternatives": [], "metrics": {}, "author": None}
     plant(inc / "experiments" / "decisions.jsonl", tmp_path / "outside" / "d.jsonl", json.dumps(record) + "\n")

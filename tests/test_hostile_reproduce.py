@@ -31,9 +31,9 @@ from typing import Any
 import anyio
 import pytest
 import yaml
-from repro_scenario import run_script
+from tests.fixtures import REPO, git, init_repo
+from tests.repro_scenario import run_script
 
-from tests.conftest import REPO, git, init_repo
 
 SECRET = "REPRO-OUTSIDE-SECRET-51c2"
 JOB = '''\

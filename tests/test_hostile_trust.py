@@ -18,11 +18,9 @@ import anyio
 import pytest
 import yaml
 from mcp import Client
-from mcp_fixtures import INC, make_project
+from tests.fixtures import INC, REPO, SECRET, git, init_repo, sample_store, snapshot
 
 from mcp_server.server import build_server
-from tests.conftest import REPO, git, init_repo
-from tests.test_hostile_clone import SECRET, snapshot
 
 PY = sys.executable
 
@@ -79,7 +77,7 @@ def world(tmp_path: Path) -> dict[str, Path]:
     (outside / "secret.txt").write_text(f"{SECRET}\n")
     origin = init_repo(tmp_path / "origin")
     git(origin, "config", "receive.denyCurrentBranch", "ignore")
-    make_project(origin)
+    sample_store(origin, "project")
     git(origin, "add", "-A")
     git(origin, "commit", "-qm", "experiments")
     return {"tmp": tmp_path, "home": home, "outside": outside, "origin": origin}

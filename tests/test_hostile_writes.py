@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fixed_store import seed_comparison_store
+from tests.fixtures import INC_DIR, REPO, git, sample_store, sw
 
 from skill.analysis.export import export_experiments
 from skill.analysis.living_docs import docs_path, sync_living_docs
@@ -23,7 +23,6 @@ from skill.storage.decision_writer import log_decision
 from skill.storage.decisions import read_decisions
 from skill.storage.edits import add_note
 from skill.storage.run_records import find_experiment
-from tests.conftest import REPO, git, sw
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 SURROGATE = os.fsdecode(b"caf\xe9")  # what a non-UTF-8 file name becomes in Python: 'caf\udce9'
@@ -64,7 +63,7 @@ def test_a_failure_whose_message_is_not_utf8_is_still_written(project: Path) -> 
     ["log-decision", "exp-002", "--rationale", b"because \xff"],
 ])
 def test_cli_refuses_non_utf8_arguments_in_one_line(project: Path, command: list) -> None:
-    inc = seed_comparison_store(project)
+    inc = sample_store(project, "seed-comparison") / INC_DIR
     before = {p: p.read_bytes() for p in inc.rglob("*") if p.is_file()}
     done = sw(*command, cwd=project, text=False)
     err = done.stderr.decode("utf-8", "replace").strip()
@@ -245,7 +244,7 @@ def outside(tmp_path: Path) -> Path:
 
 
 def test_decisions_file_linked_out_is_refused(project: Path, outside: Path) -> None:
-    inc = seed_comparison_store(project)
+    inc = sample_store(project, "seed-comparison") / INC_DIR
     (inc / "experiments" / "decisions.jsonl").symlink_to(outside / "secret.txt")
     with pytest.raises(SpecweaveError, match="link"):
         log_decision(project, "0042", "exp-002", "best")
@@ -254,7 +253,7 @@ def test_decisions_file_linked_out_is_refused(project: Path, outside: Path) -> N
 
 
 def test_metadata_linked_out_is_never_rewritten(project: Path, outside: Path) -> None:
-    inc = seed_comparison_store(project)
+    inc = sample_store(project, "seed-comparison") / INC_DIR
     meta = next((inc / "experiments").glob("exp-002-*")) / "metadata.yaml"
     record = find_experiment(project, "exp-002", "0042")
     meta.unlink()
@@ -265,7 +264,7 @@ def test_metadata_linked_out_is_never_rewritten(project: Path, outside: Path) ->
 
 
 def test_experiment_folder_linked_out_is_never_written(project: Path, outside: Path) -> None:
-    inc = seed_comparison_store(project)
+    inc = sample_store(project, "seed-comparison") / INC_DIR
     real = next((inc / "experiments").glob("exp-002-*"))
     record = find_experiment(project, "exp-002", "0042")
     moved = outside / "exp"
@@ -280,7 +279,7 @@ def test_experiment_folder_linked_out_is_never_written(project: Path, outside: P
 
 
 def test_living_docs_linked_out_are_not_copied_in(project: Path, outside: Path) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     path = docs_path(project)
     path.parent.mkdir(parents=True)
     path.symlink_to(outside / "secret.txt")
@@ -292,7 +291,7 @@ def test_living_docs_linked_out_are_not_copied_in(project: Path, outside: Path) 
 def test_export_and_artifacts_create_nothing_outside(project: Path, outside: Path) -> None:
     from specweave import track_experiment
 
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     (project / ".specweave" / "exports").symlink_to(outside, target_is_directory=True)
     with pytest.raises(UnsafePath):
         export_experiments(project, "0042", "csv", "sub/results.csv")

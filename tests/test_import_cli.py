@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import sw
+from tests.fixtures import sw
 from tests.import_sources import csv_source
 
 

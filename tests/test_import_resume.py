@@ -15,7 +15,7 @@ import pytest
 from skill.importers.importer import import_runs
 from skill.project import Project
 from skill.storage.run_metrics import read_metric_points
-from tests.conftest import REPO, init_repo
+from tests.fixtures import REPO, init_repo
 from tests.import_sources import csv_source, mlflow_source, tensorboard_source, wandb_source
 
 

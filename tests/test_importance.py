@@ -6,7 +6,7 @@ import math
 import random
 from pathlib import Path
 
-from fixed_store import make_increment, write_experiment
+from tests.fixtures import make_increment, write_experiment
 from skill.project import Project
 from skill.analysis.importance import is_seed, log_spaced, param_importance, render_table
 

@@ -127,7 +127,7 @@ def tree_digest(folder: Path) -> dict[str, bytes]:
 def test_init_never_follows_a_link_a_clone_committed(tmp_path: Path, run_py) -> None:
     """.gitignore, .mcp.json, .claude/, .vscode/, .codex/config.toml and .specweave committed as links to
     the victim's files: init refuses each in one line, writes nothing outside, and copies nothing in."""
-    from tests.conftest import git, init_repo
+    from tests.fixtures import git, init_repo
 
     outside = tmp_path / "outside"
     (outside / "dotclaude").mkdir(parents=True)

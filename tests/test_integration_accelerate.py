@@ -86,7 +86,7 @@ def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.fixtures import REPO
 
     (project / "launched.py").write_text(_LAUNCHED)
     launcher = shutil.which("accelerate", path=str(Path(sys.executable).parent))

@@ -14,7 +14,7 @@ import yaml
 
 optuna = pytest.importorskip("optuna")
 
-from conftest import REPO  # noqa: E402
+from tests.fixtures import REPO
 
 _WORKER = '''
 import sys, optuna

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tests.fixtures import REPO
 
 MODULES = ("lightning_logger", "hf_callback", "accelerate_tracker", "keras_cb", "xgboost_cb", "lightgbm_cb",
            "catboost_cb", "optuna_cb", "ray_cb", "sklearn_autolog", "framework_runs")

@@ -8,14 +8,13 @@ from typing import Any
 
 import anyio
 import pytest
-from fixed_store import seed_comparison_store
+from tests.fixtures import sample_store, sw
 from mcp import Client
 
 from mcp_server.server import build_server
 from skill.analysis.history import downsample, validate_max_points
 from skill.analysis.paging import MAX_LIMIT, encode_cursor, first, paginate, query_fingerprint, validate_limit
 from skill.errors import InvalidInput
-from tests.conftest import sw
 
 REPO = Path(__file__).resolve().parent.parent
 BAD = [-1, 0, -500, True, False, 2.0, "5", None]
@@ -82,7 +81,7 @@ def test_max_points_is_refused_outside_2_to_10000(max_points: Any) -> None:
 # -- the CLI --------------------------------------------------------------------------------
 @pytest.mark.parametrize("limit", ["-1", "0", "abc", "1.5", "-0"])
 def test_cli_refuses_a_bad_limit_in_one_line(project: Path, limit: str) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     done = sw("list-experiments", "0042", "--limit", limit, cwd=project)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith("sw-ml: error: invalid --limit ") and "expected a positive integer" in done.stderr
@@ -91,7 +90,7 @@ def test_cli_refuses_a_bad_limit_in_one_line(project: Path, limit: str) -> None:
 
 
 def test_cli_limit_keeps_the_first_rows(project: Path) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     every = json.loads(sw("list-experiments", "0042", "--json", cwd=project).stdout)
     assert len(every) >= 3
     two = json.loads(sw("list-experiments", "0042", "--json", "--limit", "2", cwd=project).stdout)
@@ -108,7 +107,7 @@ def test_cli_limit_keeps_the_first_rows(project: Path) -> None:
     ("get_metric_history", {"experiment": "exp-002", "max_points": 0}, "invalid max_points 0"),
 ])
 def test_tools_refuse_a_bad_limit_in_one_line(project: Path, name: str, args: dict[str, Any], words: str) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
 
     async def go() -> Any:
         async with Client(build_server(project), mode="legacy") as client:

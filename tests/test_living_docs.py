@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from fixed_store import make_increment, seed_comparison_store, seed_living_docs_store, write_decision, write_experiment
+from tests.fixtures import INC_DIR, make_increment, sample_store, write_decision, write_experiment
 from test_compare import check_snapshot
 
 from skill.analysis.living_docs import docs_path, sync_living_docs
@@ -14,7 +14,7 @@ from skill.errors import DamagedFile
 
 
 def test_seed_living_docs_example(tmp_path: Path) -> None:
-    seed_living_docs_store(tmp_path)
+    sample_store(tmp_path, "seed-living-docs")
     result = sync_living_docs(tmp_path)
     assert result.changed and result.sections_changed == ["0042-recommendation-model"]
     assert result.path == tmp_path / ".specweave/docs/internal/architecture/ml-experiments.md"
@@ -42,7 +42,7 @@ def test_seed_living_docs_example(tmp_path: Path) -> None:
 
 
 def test_second_sync_changes_no_byte_and_does_not_rewrite(tmp_path: Path) -> None:
-    seed_living_docs_store(tmp_path)
+    sample_store(tmp_path, "seed-living-docs")
     first = sync_living_docs(tmp_path)
     before = first.path.read_bytes()
     stat = first.path.stat()
@@ -53,7 +53,7 @@ def test_second_sync_changes_no_byte_and_does_not_rewrite(tmp_path: Path) -> Non
 
 
 def test_human_text_outside_markers_survives(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     path = sync_living_docs(tmp_path).path
     text = path.read_text(encoding="utf-8")
     edited = ("# ML Experiments (team notes)\n\nWritten by a person, keep me.\n\n" + text.split("\n\n", 2)[2]
@@ -73,7 +73,7 @@ def test_sections_for_several_increments_stay_ordered_and_separate(tmp_path: Pat
     later = make_increment(tmp_path, "0043-ranking")
     write_experiment(later, 1, "bm25", metrics={"ndcg": 0.41})
     sync_living_docs(tmp_path)
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     result = sync_living_docs(tmp_path, ["0042"])
     assert result.sections_changed == result.increments == ["0042-recommendation-model"]
     text = result.path.read_text(encoding="utf-8")
@@ -82,14 +82,14 @@ def test_sections_for_several_increments_stay_ordered_and_separate(tmp_path: Pat
 
 
 def test_dry_run_returns_diff_and_writes_nothing(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     result = sync_living_docs(tmp_path, dry_run=True)
     assert result.changed and result.diff and "+## Recommendation Model (Increment 0042)" in result.diff
     assert not docs_path(tmp_path).exists()
 
 
 def test_decision_is_reflected_and_later_one_supersedes(tmp_path: Path) -> None:
-    inc = seed_comparison_store(tmp_path)
+    inc = sample_store(tmp_path, "seed-comparison") / INC_DIR
     write_decision(inc, "exp-004-neural-net", "First pick", day=1)
     write_decision(inc, "exp-002-xgboost", "Second thoughts: best accuracy", day=2)
     text = sync_living_docs(tmp_path).path.read_text(encoding="utf-8")
@@ -109,7 +109,7 @@ def test_user_text_cannot_forge_markers(tmp_path: Path) -> None:
 
 
 def test_broken_markers_are_refused_not_overwritten(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     path = sync_living_docs(tmp_path).path
     broken = path.read_text(encoding="utf-8").replace("<!-- specweave-ml:end 0042-recommendation-model -->", "")
     path.write_text(broken, encoding="utf-8")
@@ -119,6 +119,6 @@ def test_broken_markers_are_refused_not_overwritten(tmp_path: Path) -> None:
 
 
 def test_write_is_atomic_no_temp_files_left(tmp_path: Path) -> None:
-    seed_comparison_store(tmp_path)
+    sample_store(tmp_path, "seed-comparison")
     path = sync_living_docs(tmp_path).path
     assert sorted(os.listdir(path.parent)) == ["ml-experiments.md"]

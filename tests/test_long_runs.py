@@ -15,7 +15,7 @@ from skill.project import Project
 from skill.storage.downsample import bucket_bounds, minmax_indices
 from skill.storage.run_summary import SUMMARY_POINTS, full_log_bytes, read_summary
 from specweave import metric_history_dataframe, track_experiment
-from tests.conftest import REPO, git, init_repo, sw
+from tests.fixtures import REPO, git, init_repo, sw
 
 
 def _git_bytes(repo: Path, folder: Path) -> int:

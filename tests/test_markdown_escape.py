@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fixed_store import make_increment, write_experiment
+from tests.fixtures import make_increment, write_experiment
 
 from skill.analysis.compare import compare_experiments
 from skill.analysis.export import export_experiments

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import THREE, clone_runs, make_three_increments
+from tests.fixtures import THREE, clone_runs, sample_store
 
 from mcp_server.server import build_server
 from skill.tracking.track import track_experiment
@@ -71,7 +71,7 @@ def test_an_empty_increment_answers_empty_results_too(project: Path) -> None:
 # -- one scope rule for every tool that takes an experiment -------------------------------------------
 @pytest.fixture
 def three(project: Path) -> Path:
-    return make_three_increments(project)
+    return sample_store(project, "three-increments")
 
 
 EXPERIMENT_TOOLS = [

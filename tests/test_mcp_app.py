@@ -18,7 +18,7 @@ from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from mcp_server.server import build_server
-from tests.test_views import make_store
+from tests.fixtures import sample_store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 APPS = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]
@@ -66,7 +66,7 @@ def dump(result: Any) -> dict[str, Any]:
 
 
 def test_hosts_without_apps_get_the_text_answer(project: Path) -> None:
-    make_store(project)
+    sample_store(project, "views")
 
     async def main() -> None:
         async with Client(build_server(project)) as client:
@@ -90,7 +90,7 @@ def test_hosts_without_apps_get_the_text_answer(project: Path) -> None:
 def test_the_app_draws_in_a_host_and_asks_the_server_through_it(project: Path, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
-    make_store(project)
+    sample_store(project, "views")
     host = tmp_path / "host.html"
     host.write_text(HOST.replace("<script>", f"<script>window.CSP = {json.dumps(CSP)};", 1))
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import http_server, make_project, server_env
-from npm_tools import npm_package
+from tests.fixtures import init_repo, sample_store
+from tests.mcp_fixtures import http_server, server_env
+from tests.npm_tools import npm_package
 
 from mcp_server.server import build_server
-from tests.conftest import init_repo
 
 CONFORMANCE_VERSION = "0.1.10"  # later releases need Node.js 22 (fs.globSync); Debian's Node.js is 20
 TOKEN = "conformance-token-0123456789abcdefghij"
@@ -36,7 +36,7 @@ def suite() -> Path:
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = init_repo(tmp_path_factory.mktemp("conformance") / "project")
-    make_project(root)
+    sample_store(root, "project")
     return root
 
 

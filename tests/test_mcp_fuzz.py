@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
-from mcp_fixtures import make_project, tree_outside_store
+from tests.fixtures import sample_store, tree_outside_store
 
 from mcp_server.prompts import _clean as quoted_argument
 from mcp_server.server import build_server
@@ -37,10 +37,10 @@ def argument_strategy(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 @pytest.fixture(scope="module")
 def fuzz_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import init_repo
+    from tests.fixtures import init_repo
 
     root = init_repo(tmp_path_factory.mktemp("fuzz") / "project")
-    return make_project(root)
+    return sample_store(root, "project")
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_fixtures import make_project
+from tests.fixtures import sample_store
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "s3cret-token-for-tests-0123456789"
@@ -115,7 +115,7 @@ def refused(*args: str, environ: dict[str, str] | None = None) -> subprocess.Com
 
 
 def test_loopback_http_answers_and_refuses_a_foreign_host(project: Path) -> None:
-    make_project(project)
+    sample_store(project, "project")
     with serving(project, "127.0.0.1") as served:
         _, token = served.printed()
         auth = {**HEADERS, "Authorization": f"Bearer {token}"}
@@ -130,7 +130,7 @@ def test_loopback_http_answers_and_refuses_a_foreign_host(project: Path) -> None
 
 
 def test_loopback_without_a_token_makes_one_and_prints_it_once(project: Path) -> None:
-    make_project(project)
+    sample_store(project, "project")
     with serving(project, "127.0.0.1") as served:
         url, token = served.printed()
         assert url == f"{served.url}?token={token}" and len(token) >= 32
@@ -155,7 +155,7 @@ def test_loopback_without_a_token_makes_one_and_prints_it_once(project: Path) ->
 
 
 def test_no_auth_on_loopback_serves_without_a_token(project: Path) -> None:
-    make_project(project)
+    sample_store(project, "project")
     with serving(project, "127.0.0.1", "--no-auth", environ=env(SPECWEAVE_MCP_TOKEN=TOKEN)) as served:
         assert "token=" not in served.stderr and "--no-auth" in served.stderr
         assert "list_experiments" in list_tools(served.url)
@@ -185,7 +185,7 @@ def test_a_short_token_is_refused_in_one_line(project: Path) -> None:
 
 @pytest.mark.parametrize("how", ["flag", "env"])
 def test_loopback_with_a_given_token_enforces_it_and_prints_nothing_of_it(project: Path, how: str) -> None:
-    make_project(project)
+    sample_store(project, "project")
     extra = ("--token", TOKEN) if how == "flag" else ()
     environ = env(SPECWEAVE_MCP_TOKEN=TOKEN) if how == "env" else env()
     with serving(project, "127.0.0.1", *extra, environ=environ) as served:
@@ -204,7 +204,7 @@ def test_non_loopback_bind_refuses_to_start_without_a_token(project: Path) -> No
 
 @pytest.mark.parametrize("how", ["flag", "env"])
 def test_non_loopback_bind_requires_the_bearer_token(project: Path, how: str) -> None:
-    make_project(project)
+    sample_store(project, "project")
     extra = ("--token", TOKEN) if how == "flag" else ()
     environ = env(SPECWEAVE_MCP_TOKEN=TOKEN) if how == "env" else env()
     with serving(project, second_loopback(), *extra, environ=environ) as served:

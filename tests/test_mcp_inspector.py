@@ -18,11 +18,11 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import listed_calls, make_project
-from npm_tools import npm_package
+from tests.fixtures import REPO, init_repo, sample_store
+from tests.mcp_fixtures import listed_calls
+from tests.npm_tools import npm_package
 
 from mcp_server.server import build_server
-from tests.conftest import REPO, init_repo
 
 INSPECTOR_VERSION = "0.17.5"  # the last release line whose CLI runs on Debian's Node.js 20
 
@@ -36,7 +36,7 @@ def inspector() -> Path:
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     """A project with two increments of runs, and one call per listed tool that the Python client sees answered."""
     root = init_repo(tmp_path_factory.mktemp("inspector") / "project")
-    make_project(root)
+    sample_store(root, "project")
 
     async def go() -> list[dict[str, Any]]:
         async with Client(build_server(root)) as client:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 from mcp import Client
-from mcp_fixtures import INC, OTHER, make_project
+from tests.fixtures import INC, OTHER, sample_store
 
 from mcp_server.server import build_server
 
@@ -22,7 +22,7 @@ def age(root: Path, seconds: float = 60) -> None:
 
 
 def test_memo_serves_unchanged_files_and_sees_every_change(project: Path) -> None:
-    make_project(project)
+    sample_store(project, "project")
     age(project)
     server = build_server(project)
     experiments = project / ".specweave" / "increments" / INC / "experiments"
@@ -62,7 +62,7 @@ def test_memo_serves_unchanged_files_and_sees_every_change(project: Path) -> Non
 def test_memo_is_used_when_nothing_changed(project: Path) -> None:
     from skill.project import Project
 
-    make_project(project)
+    sample_store(project, "project")
     age(project)
     proj = Project(project, memo=True)
     first = proj.detail("exp-002", "0042")

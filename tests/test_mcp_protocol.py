@@ -12,11 +12,10 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_fixtures import INC, make_project
+from tests.fixtures import INC, REPO, sample_store
 
 from mcp_server.server import build_server
 from skill.tracking.track import track_experiment
-from tests.conftest import REPO
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 WIRE_BUDGET = 12_288
@@ -24,7 +23,7 @@ WIRE_BUDGET = 12_288
 
 @pytest.fixture
 def store(project: Path) -> Path:
-    make_project(project)
+    sample_store(project, "project")
     with track_experiment("plots", increment=INC, root=project) as exp:
         exp.save_artifact("curves/loss.png", PNG)
         exp.save_artifact("report.md", "# report\n")

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client, MCPError
-from mcp_fixtures import INC, OTHER, make_project
+from tests.fixtures import INC, OTHER, sample_store
 from mcp_types import PromptReference, ResourceTemplateReference
 
 from mcp_server.prompts import load_prompt_files
@@ -22,7 +22,7 @@ PROMPTS = {"list-experiments", "compare-experiments", "show-experiment", "export
 
 @pytest.fixture
 def store(project: Path) -> Path:
-    return make_project(project)
+    return sample_store(project, "project")
 
 
 def session(root: Path, mode: str, body: Any) -> Any:

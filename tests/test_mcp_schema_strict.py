@@ -1,7 +1,7 @@
 """Every tool the server lists, called on a hostile store, answers structured content that a strict
 JSON Schema 2020-12 validator (formats checked) accepts against the tool's own output schema.
 
-The store holds what people's stores hold (tests/mcp_fixtures.make_hostile_store): timestamps
+The store holds what people's stores hold (tests/fixtures.py, sample_store "hostile"): timestamps
 without a zone and with offsets, NaN and infinities, unicode, damaged files, a crashed run, extra
 keys, and where MLflow or W&B are installed, runs they keep. The calls are generated from
 tools/list itself, so a tool registered by any module is covered too; each must answer at least once.
@@ -22,10 +22,10 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_fixtures import HOSTILE, make_hostile_store, tool_calls
+from tests.fixtures import HOSTILE, REPO, init_repo, sample_store
+from tests.mcp_fixtures import tool_calls
 
 from mcp_server.server import build_server
-from tests.conftest import REPO, init_repo
 
 # The formats JSON Schema 2020-12 defines; anything else (pydantic's "path") is refused by strict clients.
 STANDARD_FORMATS = {"date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
@@ -93,7 +93,7 @@ def _outside_runs(root: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     root = init_repo(tmp_path_factory.mktemp("hostile") / "project")
-    make_hostile_store(root)
+    sample_store(root, "hostile")
     return root, _outside_runs(root)
 
 

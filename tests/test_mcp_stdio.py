@@ -10,13 +10,13 @@ from pathlib import Path
 import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
-from mcp_fixtures import INC, make_project
+from tests.fixtures import INC, sample_store
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_stdio_session_from_the_project_directory(project: Path) -> None:
-    make_project(project)
+    sample_store(project, "project")
     # The root comes from CLAUDE_PROJECT_DIR, as Claude Code sets it; the process starts elsewhere.
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "mcp_server"], cwd=str(REPO),
@@ -41,7 +41,7 @@ def test_stdio_session_from_the_project_directory(project: Path) -> None:
 
 
 def test_stdio_read_only_and_bad_root(project: Path) -> None:
-    make_project(project)
+    sample_store(project, "project")
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
     params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server", "--root", str(project),
                                                                  "--read-only"], env=env)

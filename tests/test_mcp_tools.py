@@ -11,7 +11,7 @@ import pytest
 import yaml
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_fixtures import INC, OTHER, make_project
+from tests.fixtures import INC, OTHER, sample_store
 
 from mcp_server.server import build_server
 from skill.storage.run_records import find_experiment
@@ -21,7 +21,7 @@ MODES = ("auto", "legacy")
 
 @pytest.fixture
 def store(project: Path) -> Path:
-    return make_project(project)
+    return sample_store(project, "project")
 
 
 def run_calls(root: Path, mode: str, calls: list[tuple[str, dict[str, Any]]], read_only: bool = False) -> list[Any]:

@@ -21,11 +21,11 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixtures import HOSTILE, http_server, listed_calls, make_hostile_store, server_env
-from npm_tools import npm_package
+from tests.fixtures import HOSTILE, init_repo, sample_store
+from tests.mcp_fixtures import http_server, listed_calls, server_env
+from tests.npm_tools import npm_package
 
 from mcp_server.server import build_server
-from tests.conftest import init_repo
 
 TS_SDK_VERSION = "1.32.2"
 SCRIPT = Path(__file__).parent / "ts_client" / "client.mjs"
@@ -47,7 +47,7 @@ def ts_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     """The hostile store and every call to make, generated from tools/list with its references."""
     root = init_repo(tmp_path_factory.mktemp("ts-store") / "project")
-    make_hostile_store(root)
+    sample_store(root, "hostile")
 
     async def go() -> list[dict[str, Any]]:
         async with Client(build_server(root)) as client:

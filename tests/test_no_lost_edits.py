@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fixed_store import seed_comparison_store
+from tests.fixtures import INC_DIR, REPO, sample_store, sw
 
 from skill.analysis.living_docs import docs_path, sync_living_docs
 from skill.errors import InvalidInput
 from skill.storage.decision_writer import log_decision
 from skill.storage.decisions import read_decisions
 from skill.storage.run_records import find_experiment
-from tests.conftest import REPO, sw
 from skill.storage.run_summary import full_log_bytes
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
@@ -49,7 +48,7 @@ def meta_of(project: Path, ref: str) -> dict:
 
 
 def test_edits_to_an_open_run_survive_its_heartbeats_and_its_end(project: Path) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     ready, stop = project / "ready", project / "stop"
     proc = subprocess.Popen([sys.executable, "-c", LONG_RUN, str(ready), str(stop)], cwd=project, env=ENV,
                             stderr=subprocess.PIPE)
@@ -81,7 +80,7 @@ def test_edits_to_an_open_run_survive_its_heartbeats_and_its_end(project: Path) 
 
 
 def test_ten_concurrent_notes_all_land(project: Path) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     procs = [subprocess.Popen([sys.executable, "-m", "specweave.cli", "add-note", "exp-002", f"parallel note {i}"],
                               cwd=project, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for i in range(10)]
@@ -93,7 +92,7 @@ def test_ten_concurrent_notes_all_land(project: Path) -> None:
 
 
 def test_two_processes_tagging_and_noting_at_once_lose_nothing(project: Path, run_py) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     code = """
 import sys
 from skill.storage.edits import add_note, set_tags
@@ -115,14 +114,14 @@ for i in range(40):
 
 
 def _second_increment(project: Path) -> None:
-    from fixed_store import make_increment, write_experiment
+    from tests.fixtures import make_increment, write_experiment
 
     inc = make_increment(project, "0043-ranking")
     write_experiment(inc, 1, "lambdamart", metrics={"ndcg": 0.7})
 
 
 def test_parallel_syncs_of_different_increments_both_land(project: Path) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     _second_increment(project)
     code = ("import sys; from pathlib import Path; from skill.analysis.living_docs import sync_living_docs; "
             "sync_living_docs(Path('.'), [sys.argv[1]])")
@@ -139,7 +138,7 @@ def test_parallel_syncs_of_different_increments_both_land(project: Path) -> None
 
 @pytest.mark.serial  # a race against real time: run alone, not beside another worker
 def test_a_person_saving_the_docs_while_a_sync_runs_keeps_the_edit(project: Path) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     _second_increment(project)
     sync_living_docs(project, ["0042"])
     path = docs_path(project)
@@ -161,7 +160,7 @@ def test_a_person_saving_the_docs_while_a_sync_runs_keeps_the_edit(project: Path
 
 
 def test_decision_is_all_or_nothing_when_the_tag_cannot_be_written(project: Path) -> None:
-    inc = seed_comparison_store(project)
+    inc = sample_store(project, "seed-comparison") / INC_DIR
     before = read_decisions(project, "0042")
     meta = next((inc / "experiments").glob("exp-002-*/metadata.yaml"))
     meta.write_text("id: [unclosed\n")  # a broken hand edit: the tag cannot be written
@@ -177,7 +176,7 @@ def test_decision_is_all_or_nothing_when_the_tag_cannot_be_written(project: Path
     ({"deep": [[[[[[[1]]]]]]]}, "nested"),
 ])
 def test_decision_fields_are_bounded(project: Path, metrics: dict, message: str) -> None:
-    seed_comparison_store(project)
+    sample_store(project, "seed-comparison")
     with pytest.raises(InvalidInput, match=message):
         log_decision(project, "0042", "exp-002", "best", metrics=metrics)
     assert read_decisions(project, "0042") == []

@@ -25,7 +25,7 @@ from skill.storage.save_journal import settle_saves
 from skill.storage.metafile import update_meta
 from skill.storage.objects import lfs_rules, object_path
 from specweave import load_model, track_experiment
-from tests.conftest import git, sw
+from tests.fixtures import git, sw
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # not UTF-8: binary
 

@@ -14,10 +14,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from claude_cli import claude_env, install_claude, run_claude, trust_folder
+from tests.fixtures import REPO, git, init_repo
+from tests.claude_cli import claude_env, install_claude, run_claude, trust_folder
 
 from mcp_server import plugin
-from tests.conftest import REPO, git, init_repo
 
 LAUNCHER = REPO / plugin.LAUNCHER
 COMMANDS = {"list-experiments", "compare-experiments", "show-experiment", "export-experiments", "review-experiments",

@@ -14,7 +14,7 @@ import yaml
 
 from skill.analysis.listing import list_experiments
 from skill.storage.run_records import find_experiment
-from tests.conftest import REPO, git, init_repo
+from tests.fixtures import REPO, git, init_repo
 from skill.storage.run_summary import full_log_bytes
 
 WORKER = """

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import specweave
-from tests.conftest import REPO
+from tests.fixtures import REPO
 
 
 def test_all_matches_the_lazy_exports() -> None:

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from fixed_store import make_increment, write_experiment
+from tests.fixtures import make_increment, write_experiment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

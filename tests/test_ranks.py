@@ -21,7 +21,7 @@ from skill.tracking.experiment import Experiment
 from skill.tracking.ranks import InactiveExperiment, detect_rank, resolve_ranks
 from skill.tracking.track import track_experiment
 
-from conftest import REPO
+from tests.fixtures import REPO
 
 _RANK_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "NODE_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "PMI_RANK",
               "PMI_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import REPO, git, init_repo, sw
+from tests.fixtures import REPO, git, init_repo, sw
 from skill.storage.run_summary import full_log_bytes
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}

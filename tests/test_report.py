@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from skill.views.curves import ema
-from tests.conftest import REPO, git, sw
-from tests.test_views import make_store
+from tests.fixtures import git, sample_store, sw
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRAWN = """() => window.swCharts.curves.figure.renderers.filter(r => r.name && r.name.startsWith('curve:'))
@@ -18,7 +17,7 @@ DRAWN = """() => window.swCharts.curves.figure.renderers.filter(r => r.name && r
 
 
 def test_report_goes_to_a_git_ignored_folder_by_default(project: Path) -> None:
-    make_store(project)
+    sample_store(project, "views")
     done = sw("report", cwd=project)
     assert done.returncode == 0, done.stderr
     assert "wrote .specweave/reports/0042.html (3 runs" in done.stdout
@@ -37,7 +36,7 @@ def test_report_goes_to_a_git_ignored_folder_by_default(project: Path) -> None:
 def test_the_report_works_offline_from_a_file(project: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    make_store(project)
+    sample_store(project, "views")
     assert sw("report", "-o", "r.html", cwd=project).returncode == 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from repro_scenario import git, init_repo, run_script
+from tests.fixtures import git, init_repo
+from tests.repro_scenario import run_script
 
 from skill.errors import InvalidInput
 from skill.project import Project

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from repro_scenario import build, csv_text, git, init_repo, run_script
+from tests.fixtures import git, init_repo, sw
+from tests.repro_scenario import build, csv_text, run_script
 
 from skill.project import Project
-from tests.conftest import sw
 
 pytest.importorskip("sklearn")
 

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fixed_store import make_increment, write_experiment
+from tests.fixtures import REPO, init_repo, make_increment, write_experiment
 
 from skill.analysis.compare import compare_experiments, cv_std
 from skill.analysis.query import filter_records, sort_records
 from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.project import Project
 from skill.analysis.listing import list_experiments
-from tests.conftest import REPO, init_repo
 
 RECORDS = [
     {"id": "exp-001-a", "name": "a", "status": "completed", "tags": [], "params": {"max_depth": 6},

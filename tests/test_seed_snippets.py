@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, init_repo
+from tests.fixtures import REPO, init_repo
 
 SEED = Path(__file__).parent / "seed" / "experiment-tracker-skill.md"
 SHARED_SEED = REPO.parent / "shared" / "seed" / "experiment-tracker-skill.md"

@@ -302,7 +302,7 @@ def test_experiment_metadata_in_place_of_a_name(project: Path) -> None:
 
 
 def test_environment_is_captured_without_being_asked(project: Path) -> None:
-    from tests.conftest import git
+    from tests.fixtures import git
 
     head = git(project, "rev-parse", "HEAD").strip()
     with track_experiment("clean") as exp:

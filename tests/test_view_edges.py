@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO, git, init_repo, sw
+from tests.fixtures import REPO, git, init_repo, sw
 
 
 def tree(root: Path) -> list[str]:

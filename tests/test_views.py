@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
@@ -18,40 +16,13 @@ from skill.project import Project
 from skill.tracking.track import track_experiment
 from skill.views.curves import ema, minmax_indices, sparkline
 from skill.views.live import StoreWatch
-from tests.conftest import REPO
+from tests.fixtures import INC, REPO, png, sample_store
 
-INC = "0042-recommendation-model"
-
-
-def png(width: int = 4, height: int = 3) -> bytes:
-    """A real PNG (red pixels), small enough to write by hand."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def make_store(root: Path) -> Path:
-    """Three gradient-boosting runs with a test log-loss curve (the issue's: bottoms at 0.106 at step 45,
-    ends at 0.165), a PNG artifact, a decision."""
-    for name, depth, lr in (("gbm-a", 3, 0.1), ("gbm-b", 6, 0.1), ("gbm-c", 6, 0.3)):
-        with track_experiment(name, increment=INC, root=root) as exp:
-            exp.log_params({"max_depth": depth, "learning_rate": lr, "booster": "gbtree" if depth == 3 else "dart"})
-            for step in range(100):
-                loss = 0.106 + (45 - step) ** 2 / 20000 + (0.0 if name == "gbm-a" else 0.01 * depth * lr)
-                if name == "gbm-a" and step > 45:
-                    loss = 0.106 + (step - 45) * (0.165 - 0.106) / 54
-                exp.log_metric("test/logloss", loss, step=step)
-            exp.log_metric("accuracy", {"gbm-a": 0.91, "gbm-b": 0.88, "gbm-c": 0.86}[name])
-            exp.save_artifact("confusion_matrix.png", png())
-    return root
 
 
 @pytest.fixture
 def store(project: Path) -> Project:
-    return Project(make_store(project))
+    return Project(sample_store(project, "views"))
 
 
 def test_minmax_downsampling_keeps_first_last_and_every_extreme() -> None:

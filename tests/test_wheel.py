@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.fixtures import REPO
 
 
 @pytest.fixture(scope="module")
