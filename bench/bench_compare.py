@@ -87,7 +87,7 @@ def fill_mlflow(db: Path, data: list[tuple[dict, list[float], float]]) -> list[s
 def main() -> int:
     sys.path.insert(0, str(REPO / "tests"))
     from mlflow_server import running_mlflow_server
-    from skill.workflows.importance import param_importance
+    from skill.analysis.importance import param_importance
 
     data = runs()
     combos, losses = [p for p, _, _ in data], [c[-1] for _, c, _ in data]

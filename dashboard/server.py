@@ -176,14 +176,11 @@ class Dashboard:
                 for inc in incs]
 
     def _table(self, request: Request) -> Any:
-        from skill.views.live import store_signature
-
         q = request.query_params
         incs = _increments_of(q)
         key = (tuple(incs), q.get("where") or "", q.get("sort") or "", q.get("columns") or "")
-        chosen = incs or ([self.project.increment(None).id] if self.project.exists and self.project.increments()
-                          else [])
-        sig = store_signature(self.project, chosen)
+        chosen = incs or [inc.id for inc in [self.project.default_increment()] if inc]
+        sig = self.project.store_signature(chosen)
         hit = self._tables.get(key)
         if hit is not None and hit[0] == sig:
             return hit[1]
@@ -279,15 +276,12 @@ class Dashboard:
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: `hello` once, then a `data:` line per change (see skill.views.live)."""
-        from skill.views.live import StoreWatch
-
         if (refused := self.refused(request)) is not None:
             return refused
         q = request.query_params
         try:
-            incs = _increments_of(q) or (
-                [self.project.increment(None).id] if self.project.exists and self.project.increments() else [])
-            watch = await anyio.to_thread.run_sync(lambda: StoreWatch(self.project, incs, q.get("primary") or None))
+            incs = _increments_of(q) or [inc.id for inc in [self.project.default_increment()] if inc]
+            watch = await anyio.to_thread.run_sync(lambda: self.project.watch(incs, q.get("primary") or None))
         except SpecweaveError as exc:
             return self._secure(_error(exc))
 

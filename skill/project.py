@@ -19,21 +19,225 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, ReadOnly, UnsafePath
+from .errors import InvalidInput, NotFound, ReadOnly, UnsafePath
 from .layout import SPECWEAVE_DIR
-from .schemas.records import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
+from .schemas.records import (ArtifactInfo, ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary,
+                              Increment, Note, _json_float)
 from .storage.paths import find_root
 
 if TYPE_CHECKING:
-    from .analysis.compare import Comparison
-    from .analysis.export import ExportResult
-    from .analysis.history import MetricHistory
-    from .analysis.living_docs import SyncResult
+    import pandas as pd
+
+    from .schemas.pages import (CompareView, CurveSet, MetricStats, ParallelView, RunCurves, RunsTable, RunView,
+                                ViewBundle)
+    from .schemas.reports import (Comparison, Decision, ExperimentShown, ExportResult, MetricHistory, PrimaryMetric,
+                                  SyncResult)
     from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
-    from .storage.decisions import Decision
+    from .schemas.sources import ImportReport
     from .storage.memo import Memo
+    from .storage.remote import ArtifactsStatus, Transfer
+    from .storage.run_summary import MigrateResult
+    from .views.live import StoreWatch
+
+
+def _code_limit(max_code_bytes: object) -> int:
+    from .repro.diff import DEFAULT_MAX_CODE_BYTES
+
+    limit = DEFAULT_MAX_CODE_BYTES if max_code_bytes is None else max_code_bytes
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10_000_000:
+        raise InvalidInput("max_code_bytes", limit, "a whole number of bytes from 0 to 10000000")
+    return limit
+
+
+class RunHandle:
+    """One run of a project, its reference resolved once (`Project.run`): every per-run operation
+    without looking the run up again. Writes go through the project's rules (read-only refused) and
+    leave the handle holding the run as it is afterwards."""
+
+    def __init__(self, project: Project, record: ExperimentRecord):
+        self.project = project
+        self.record = record
+
+    def __repr__(self) -> str:
+        return f"<RunHandle {self.ref}>"
+
+    @property
+    def ref(self) -> str:
+        """The full reference, `<increment>/<id>`, as every face shows it."""
+        from .schemas.records import full_ref
+
+        return full_ref(self.record.increment, self.record.id)
+
+    @property
+    def key(self) -> str:
+        """`<increment>/<folder>`: unique across clones (the pages' run key)."""
+        return f"{self.record.increment}/{self.record.dir}"
+
+    def _reload(self) -> None:
+        from .storage.run_records import load_experiment
+
+        self.record = load_experiment(self.record.path, self.record.increment, self.project.root)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def detail(self) -> ExperimentDetail:
+        """The run in full: the record plus min/max/last/steps of each metric, path relative."""
+        return self.project._detail(self.record)
+
+    def show(self) -> ExperimentShown:
+        """show_experiment's answer: the detail, metadata flattened."""
+        from .schemas.reports import ExperimentShown
+
+        return ExperimentShown.from_detail(self.detail())
+
+    def history(self, metric: str | None = None, max_points: object = None) -> MetricHistory:
+        """A metric's points over steps (every metric when None), downsampled keeping the extremes."""
+        from .analysis.history import DEFAULT_MAX_POINTS, metric_history
+
+        return metric_history(self.record, metric, DEFAULT_MAX_POINTS if max_points is None else max_points,
+                              root=self.project.root)
+
+    def history_frame(self, metrics: list[str] | str | None = None) -> pd.DataFrame:
+        """Every logged point as a long pandas DataFrame: step, key, value, ts."""
+        from .analysis.export import metric_history_dataframe
+
+        return metric_history_dataframe(self.project.root, self.key, None, metrics)
+
+    def curves(self, metric: str | None = None, max_points: object = None) -> RunCurves:
+        """Each metric's stats over every point and its curve of at most `max_points` (`sw-ml history`);
+        from the summary git keeps when this clone lacks the full log (`source`), counts as logged."""
+        from .schemas.pages import RunCurves
+        from .storage.run_summary import summary_counts
+        from .views.curves import DEFAULT_CURVE_POINTS, make_curve, read_points, read_points_with_source
+        from .views.curves import validate_curve_points
+        from .views.run import stats_of
+
+        record = self.record
+        limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
+        points, t0, source = read_points_with_source(record, {metric} if metric else None)
+        if metric and metric not in points:
+            raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
+        stats = stats_of(record, self.project._config(), points)
+        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit) for key in sorted(points)}
+        if source == "summary":  # a fresh clone: the summary's points, the logged counts
+            counts = summary_counts(record.path)
+            for s in stats:
+                s.count = counts.get(s.key, s.count)
+                curves[s.key].total_points, curves[s.key].downsampled = s.count, True
+        return RunCurves(experiment=record.id, increment=record.increment, source=source,  # type: ignore[arg-type]
+                         stats=stats, curves=curves)
+
+    def stats(self) -> list[MetricStats]:
+        """min, max, the best by each metric's goal (and the step of each), last, a sparkline: one
+        MetricStats per metric, from every logged point."""
+        from .views.run import stats_of
+
+        return stats_of(self.record, self.project._config())
+
+    def view(self) -> RunView:
+        """The run as a page shows it: params, metrics with stats, environment, git, notes, decisions,
+        artifacts (images marked), its system metrics."""
+        from .views.run import run_view
+
+        return run_view(self.record, self.detail(), self.project.decisions(self.record.increment),
+                        self.project._config())
+
+    def notes(self) -> list[Note]:
+        return list(self.record.meta.notes) if self.record.meta else []
+
+    def tags(self) -> list[str]:
+        return list(self.record.tags)
+
+    def decisions(self) -> list[Decision]:
+        """The decisions of its increment that select this run, oldest first."""
+        record = self.record
+        return [d for d in self.project.decisions(record.increment)
+                if d.selected_dir == record.dir or (d.selected_dir is None and d.selected == record.id)]
+
+    # -- artifacts --------------------------------------------------------------------------------
+    def artifacts(self) -> list[ArtifactInfo]:
+        """The artifacts recorded in its metadata.yaml."""
+        return list(self.record.meta.artifacts) if self.record.meta else []
+
+    def artifact_path(self, name: str) -> Path:
+        """Where the bytes of a recorded artifact lie (see `Project.artifact_path`)."""
+        from .storage.artifacts import artifact_file
+
+        return artifact_file(self.record, name)[1]
+
+    def read_artifact(self, name: str, *, max_bytes: int = 16 << 20, models: bool = False) -> tuple[ArtifactInfo, bytes]:
+        """(its record, its bytes), checked against the recorded size and sha256 (see `Project.read_artifact`)."""
+        from .storage.artifacts import artifact_file, read_verified
+
+        info, path = artifact_file(self.record, name)
+        if info.kind == "model" and not models:
+            raise InvalidInput("artifact", name, "an artifact that is not a model (models are described, never sent; "
+                           "load one in Python with specweave.load_model)")
+        if info.size > max_bytes:
+            raise InvalidInput("artifact", name, f"an artifact of at most {max_bytes} bytes (this one is {info.size})")
+        return info, read_verified(info, path)
+
+    def load_model(self, name: str = "model.pkl") -> object:
+        """A saved model, loaded only after its size and sha256 match metadata.yaml."""
+        from .storage.artifacts import load_model
+
+        return load_model(self.record, name)
+
+    # -- edits ------------------------------------------------------------------------------------
+    def add_note(self, text: str) -> Note:
+        from .storage.edits import add_note
+
+        self.project.require_writable("add_note")
+        note = add_note(self.record, text)
+        self._reload()
+        return note
+
+    def tag(self, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = ()) -> ExperimentSummary:
+        """Add and remove tags; the run as it is afterwards."""
+        from .storage.edits import set_tags
+
+        self.project.require_writable("tag_experiment")
+        if not add and not remove:
+            raise InvalidInput("tags", {"add": list(add), "remove": list(remove)}, "at least one tag to add or remove")
+        set_tags(self.record, add=list(add), remove=list(remove))
+        self._reload()
+        return ExperimentSummary.from_record(self.record)
+
+    def set_status(self, status: str) -> ExperimentSummary:
+        from .storage.edits import set_status
+
+        self.project.require_writable("set_status")
+        set_status(self.record, status)
+        self._reload()
+        return ExperimentSummary.from_record(self.record)
+
+    # -- diff and reproduce -----------------------------------------------------------------------
+    def diff(self, other: RunHandle | str, *, max_code_bytes: object = None) -> ExperimentDiff:
+        """What changed from this run to `other` (a handle, or a reference resolved by the same rule):
+        params, metrics with deltas, code, data, environment, packages."""
+        from .repro.diff import diff_records
+
+        limit = _code_limit(max_code_bytes)
+        theirs = other if isinstance(other, RunHandle) else self.project.run(other)
+        return diff_records(self.project.root, self.record, theirs.record, limit)
+
+    def reproduce_plan(self, rtol: object = None) -> ReproducePlan:
+        """What `reproduce` would check out, install and run; CannotReproduce (one line) where it cannot."""
+        from .repro.reproduce import plan
+
+        return plan(self.project.root, self.record, rtol)
+
+    def reproduce(self, rtol: object = None, *, echo: Callable[[str], None] | None = None,
+                  timeout: float | None = None, confirm: Callable[[ReproducePlan], bool] | None = None
+                  ) -> ReproduceResult:
+        """Rerun it in a fresh git worktree at its commit and patch (see `Project.reproduce`)."""
+        from .repro.reproduce import reproduce
+
+        self.project.require_writable("reproduce")
+        return reproduce(self.project.root, self.record, rtol, echo=echo, timeout=timeout, confirm=confirm,
+                         runs=lambda: self.project.experiments(all_increments=True))
 
 
 class Project:
@@ -94,6 +298,21 @@ class Project:
 
         return resolve_increment(self.root, ref or None)
 
+    def default_increment(self, ref: str | None = None) -> Increment | None:
+        """The increment `ref` names (errors as usual), else the default one (the active, then the
+        newest); None only when the project has no increment at all: an empty answer, not an error.
+        The one rule every face uses for "no increment given"."""
+        if ref:
+            return self.increment(ref)
+        if not self.exists:
+            return None
+        try:
+            return self.increment(None)
+        except NotFound:
+            if self.increments():
+                raise
+            return None
+
     # -- experiments ------------------------------------------------------------------------------
     def experiments(self, increment: str | None = None, *, all_increments: bool = False, status: str | None = None,
                     tag: str | None = None, where: str | None = None, sort: str | None = None
@@ -125,6 +344,11 @@ class Project:
         return ExperimentPage(increment=inc.id, total=len(records), next_cursor=next_cursor,
                               experiments=[ExperimentSummary.from_record(r) for r in chosen])
 
+    def run(self, ref: str, increment: str | None = None) -> RunHandle:
+        """One run, its reference resolved once (by `experiment`'s rule: the same not-found and
+        ambiguity errors), for the per-run operations: `project.run("exp-003").history("loss")`."""
+        return RunHandle(self, self.experiment(ref, increment))
+
     def experiment(self, ref: str, increment: str | None = None) -> ExperimentRecord:
         """One experiment by `exp-003`, `exp-003-xgboost`, its slug, its name, its folder or `0042/exp-003`.
 
@@ -155,15 +379,22 @@ class Project:
 
     def detail(self, ref: str, increment: str | None = None) -> ExperimentDetail:
         """An experiment in full: the record plus min/max/last/steps of each metric, path relative."""
-        from .storage.run_records import metric_summaries
-
         memo = self._memo
         found = self._lookup(ref, increment)
         if memo is not None and found is not None and (hit := memo.detail(found[0])) is not None:
             from .storage.selection import selected_in, with_selection
 
             return with_selection(hit, selected_in(found[0].parent), known=True)  # a decision since
-        record = self._locate(ref, increment, found)
+        return self._detail(self._locate(ref, increment, found))
+
+    def _detail(self, record: ExperimentRecord) -> ExperimentDetail:
+        from .storage.run_records import metric_summaries
+
+        memo = self._memo
+        if memo is not None and (hit := memo.detail(record.path)) is not None:
+            from .storage.selection import selected_in, with_selection
+
+            return with_selection(hit, selected_in(record.path.parent), known=True)
         summaries, damaged = metric_summaries(record, self.root)  # streamed: millions of points are fine
         problems = list(record.problems)
         for bad in damaged:
@@ -182,23 +413,18 @@ class Project:
     def history(self, ref: str, metric: str | None = None, max_points: object = None,
                 increment: str | None = None) -> MetricHistory:
         """A metric's points over steps (every metric when None), downsampled keeping the extremes."""
-        from .analysis.history import DEFAULT_MAX_POINTS, metric_history
+        return self.run(ref, increment).history(metric, max_points)
 
-        record = self.experiment(ref, increment)
-        return metric_history(record, metric, DEFAULT_MAX_POINTS if max_points is None else max_points,
-                              root=self.root)
-
-    def history_frame(self, ref: str, increment: str | None = None, metrics: list[str] | str | None = None) -> Any:
+    def history_frame(self, ref: str, increment: str | None = None,
+                      metrics: list[str] | str | None = None) -> pd.DataFrame:
         """Every logged point of one experiment as a long pandas DataFrame: step, key, value, ts."""
         from .analysis.export import metric_history_dataframe
 
         return metric_history_dataframe(self.root, ref, increment, metrics)
 
-    def load_model(self, ref: str, name: str = "model.pkl", increment: str | None = None) -> Any:
+    def load_model(self, ref: str, name: str = "model.pkl", increment: str | None = None) -> object:
         """A saved model, loaded only after its size and sha256 match metadata.yaml (never by the MCP face)."""
-        from .storage.artifacts import load_model
-
-        return load_model(self.experiment(ref, increment), name)
+        return self.run(ref, increment).load_model(name)
 
     # -- analysis ---------------------------------------------------------------------------------
     def compare(self, increment: str | None = None, experiments: list[str] | None = None, *,
@@ -238,7 +464,30 @@ class Project:
         return export_experiments(self.root, inc.id, format, path, where=where or None,  # type: ignore[arg-type]
                                   sort=sort or None, allow_outside=not confined)
 
-    def dataframe(self, increments: list[str] | None = None) -> Any:
+    def primary_metric(self, increment: str | None = None, primary_metric: str | None = None,
+                       goal: str | None = None) -> PrimaryMetric:
+        """What the increment's runs are ranked by and which way (the rule of `skill.analysis.primary`,
+        the one compare ranks by), without building the comparison."""
+        from .analysis.primary import choose_primary, metric_goal, validate_goal
+        from .schemas.reports import PrimaryMetric
+
+        given_goal = validate_goal(goal)
+        inc = self.increment(increment)
+        config = self._config()
+        metric, metric_source = choose_primary(self.experiments(inc.id), config, primary_metric or None)
+        result = PrimaryMetric(increment=inc.id, metric=metric, metric_source=metric_source, goal=given_goal,
+                               goal_source="given" if given_goal else None)
+        if metric and given_goal is None:
+            result.goal, result.goal_source = metric_goal(metric, config)
+        return result
+
+    def _config(self) -> dict[str, Any]:
+        """`.specweave/ml.yaml` as a dict (primary_metric, goal, ...): what the analysis rules read."""
+        from .analysis.primary import read_config
+
+        return read_config(self.root)
+
+    def dataframe(self, increments: list[str] | None = None) -> pd.DataFrame:
         """Every experiment (of the increments named) as one pandas DataFrame, a row per run."""
         from .analysis.export import experiments_dataframe
 
@@ -246,7 +495,7 @@ class Project:
 
     # -- decisions and docs -----------------------------------------------------------------------
     def log_decision(self, selected: str, rationale: str, *, increment: str | None = None,
-                     alternatives: list[str] | None = None, metrics: dict[str, Any] | None = None,
+                     alternatives: list[str] | None = None, metrics: dict[str, object] | None = None,
                      author: str | None = None) -> Decision:
         """Record that `selected` was chosen, and why. The increment is the one given, else the selected
         experiment's own (found by the same scope rule as `experiment`)."""
@@ -274,32 +523,20 @@ class Project:
 
     # -- edits ------------------------------------------------------------------------------------
     def add_note(self, ref: str, text: str, increment: str | None = None) -> Note:
-        from .storage.edits import add_note
-
         self.require_writable("add_note")
-        return add_note(self.experiment(ref, increment), text)
+        return self.run(ref, increment).add_note(text)
 
     def tag(self, ref: str, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
             increment: str | None = None) -> ExperimentSummary:
         """Add and remove tags; the experiment as it is afterwards."""
-        from .storage.edits import set_tags
-        from .storage.run_records import load_experiment
-
         self.require_writable("tag_experiment")
         if not add and not remove:
             raise InvalidInput("tags", {"add": list(add), "remove": list(remove)}, "at least one tag to add or remove")
-        record = self.experiment(ref, increment)
-        set_tags(record, add=list(add), remove=list(remove))
-        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
+        return self.run(ref, increment).tag(add, remove)
 
     def set_status(self, ref: str, status: str, increment: str | None = None) -> ExperimentSummary:
-        from .storage.edits import set_status
-        from .storage.run_records import load_experiment
-
         self.require_writable("set_status")
-        record = self.experiment(ref, increment)
-        set_status(record, status)
-        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
+        return self.run(ref, increment).set_status(status)
 
     # -- artifacts: the object store and its remotes ------------------------------------------------
     def artifact_path(self, ref: str, name: str, increment: str | None = None) -> Path:
@@ -308,25 +545,15 @@ class Project:
         through no link; a name not recorded is NotFound, bytes not pulled into this clone ObjectMissing
         (one line naming `sw-ml artifacts pull`). Their sha256 was checked when they were written or pulled;
         a reader that must trust them (unpickling) checks again, as `load_model` does."""
-        from .storage.artifacts import artifact_file
-
-        return artifact_file(self.experiment(ref, increment), name)[1]
+        return self.run(ref, increment).artifact_path(name)
 
     def read_artifact(self, ref: str, name: str, increment: str | None = None, *,
-                      max_bytes: int = 16 << 20, models: bool = False) -> tuple[Any, bytes]:
+                      max_bytes: int = 16 << 20, models: bool = False) -> tuple[ArtifactInfo, bytes]:
         """(its record, its bytes) of a recorded artifact, wherever they lie, checked against the recorded
         size and sha256; never more than `max_bytes`; never a model (the bytes of a pickle are no reader's
         business: `load_model` checks and loads it in Python) unless `models` (the dashboard's download,
         a file the person saves)."""
-        from .storage.artifacts import artifact_file, read_verified
-
-        info, path = artifact_file(self.experiment(ref, increment), name)
-        if info.kind == "model" and not models:
-            raise InvalidInput("artifact", name, "an artifact that is not a model (models are described, never sent; "
-                           "load one in Python with specweave.load_model)")
-        if info.size > max_bytes:
-            raise InvalidInput("artifact", name, f"an artifact of at most {max_bytes} bytes (this one is {info.size})")
-        return info, read_verified(info, path)
+        return self.run(ref, increment).read_artifact(name, max_bytes=max_bytes, models=models)
 
     def _artifact_records(self, increment: str | None = None, experiments: list[str] | None = None
                           ) -> list[ExperimentRecord]:
@@ -341,7 +568,7 @@ class Project:
             return self.experiments(self.increment(increment).id)
         return self.experiments(all_increments=True) if self.exists else []
 
-    def _remote(self, url: str | None) -> tuple[Any, str, str]:
+    def _remote(self, url: str | None) -> tuple[Any, str, str]:  # (an fsspec filesystem, its base, the url shown)
         """The remote a push or pull uses: the user's flag, SPECWEAVE_ARTIFACTS_REMOTE, or ml.yaml's remote
         once the user confirmed it (`allow_remote`); ml.yaml came with the repository (remote_trust.py)."""
         from .config import load_config
@@ -353,7 +580,7 @@ class Project:
         fs, base = open_remote(target, options, self.root)
         return fs, base, shown
 
-    def allow_remote(self) -> tuple[str, dict[str, Any], Path]:
+    def allow_remote(self) -> tuple[str, dict[str, object], Path]:
         """Confirm ml.yaml's artifacts remote and storage options for this repository, for this user:
         (remote, options, where the confirmation is kept). Refused (one line) when ml.yaml names none, or
         one no confirmation can make safe (a relative or `~` folder, a protocol not allowed)."""
@@ -368,7 +595,7 @@ class Project:
         check_url(remote, self.root, from_user=False)
         return remote, options, confirm(self.root, remote, options)
 
-    def push_artifacts(self, increment: str | None = None, to: str | None = None) -> Any:
+    def push_artifacts(self, increment: str | None = None, to: str | None = None) -> Transfer:
         """Copy the objects of an increment's experiments (default: every increment) to the remote (`to`,
         else ml.yaml's `artifacts.remote`); what is there already is not sent again. A Transfer."""
         from .storage.remote import push
@@ -378,7 +605,7 @@ class Project:
         return push(self.store, records, fs, base, url)
 
     def pull_artifacts(self, experiments: list[str] | None = None, source: str | None = None, *,
-                       increment: str | None = None) -> Any:
+                       increment: str | None = None) -> Transfer:
         """Copy the objects of the experiments named (default: every experiment) from the remote into this
         clone, each checked against its recorded sha256 first; what is here already is kept. A Transfer."""
         from .storage.remote import pull
@@ -389,7 +616,7 @@ class Project:
         return pull(self.store, records, fs, base, url)
 
     def artifacts_status(self, increment: str | None = None, experiments: list[str] | None = None, *,
-                         verify: bool = False) -> Any:
+                         verify: bool = False) -> ArtifactsStatus:
         """Where the artifacts are in this clone: in git, in the object store, missing (not pulled) or
         damaged; `verify` hashes every object. The remote is named, not asked. An ArtifactsStatus."""
         from .config import load_config
@@ -400,7 +627,7 @@ class Project:
 
 
     def migrate(self, increment: str | None = None, experiments: list[str] | None = None, *,
-                dry_run: bool = False) -> Any:
+                dry_run: bool = False) -> MigrateResult:
         """Move the point logs of version 1 and 2 runs (metrics.jsonl, committed) into the object store,
         leaving the bounded summary schema 3 keeps in git; nothing else changes. Only on request. A
         MigrateResult."""
@@ -411,17 +638,41 @@ class Project:
         return migrate_runs(self._artifact_records(increment, experiments), dry_run)
 
     # -- views: runs table, curves, one run (dashboard, report, MCP App) ----------------------------
+    def view_scope(self, increments: list[str] | None = None, where: str | None = None,
+                   sort: str | None = None) -> tuple[list[str], list[ExperimentRecord]]:
+        """(increment ids, their runs `where` keeps, sorted): the increments named (each resolved once,
+        in order), else the default one (`default_increment`); nothing for a project without increments."""
+        if not increments:
+            inc = self.default_increment()
+            return ([inc.id], self.experiments(inc.id, where=where, sort=sort)) if inc else ([], [])
+        if not self.exists or not self.increments():
+            return [], []
+        ids = list(dict.fromkeys(self.increment(ref).id for ref in increments))
+        if len(ids) == 1:
+            return ids, self.experiments(ids[0], where=where, sort=sort)
+        wanted = set(ids)
+        return ids, [r for r in self.experiments(all_increments=True, where=where, sort=sort) if r.increment in wanted]
+
     def runs_table(self, increments: list[str] | None = None, *, where: str | None = None, sort: str | None = None,
-                   columns: list[str] | None = None, primary_metric: str | None = None) -> Any:
+                   columns: list[str] | None = None, primary_metric: str | None = None) -> RunsTable:
         """The runs of `increments` (default: active, then newest) with compare's primary metric, best
-        run and decision marked, `where`/`sort` as `experiments` takes them. A views.RunsTable."""
+        run and decision marked, `where`/`sort` as `experiments` takes them."""
+        from .errors import SpecweaveError
         from .views.table import runs_table
 
-        return runs_table(self, increments, where=where, sort=sort, columns=columns, primary_metric=primary_metric)
+        ids, records = self.view_scope(increments, where or None, sort or None)
+        comparisons = []
+        for inc in ids:
+            try:  # the same primary metric, goal, best run and decision as compare-experiments
+                comparisons.append(self.compare(inc, primary_metric=primary_metric, write_report=False))
+            except SpecweaveError:
+                continue
+        return runs_table(self.root, ids, records, comparisons, where=where or None, sort=sort or None,
+                          columns=columns, primary_metric=primary_metric)
 
-    def curves(self, runs: list[str], metric: str, max_points: object = None) -> Any:
+    def curves(self, runs: list[str], metric: str, max_points: object = None) -> CurveSet:
         """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
-        most `max_points` keeping every bucket's min and max. A views.CurveSet."""
+        most `max_points` keeping every bucket's min and max."""
         from .views.curves import DEFAULT_CURVE_POINTS, make_curve, read_points, validate_curve_points
         from .schemas.pages import CurveSet
         from .views.table import run_key
@@ -437,69 +688,109 @@ class Project:
                 result.missing.append(run_key(record))
         return result
 
-    def metric_stats(self, ref: str, increment: str | None = None) -> Any:
-        """min, max, the best by each metric's goal (and the step of each), last, a sparkline: a list of
-        views.MetricStats, one per metric, from every logged point."""
-        from .views.run import stats_of
+    def metric_stats(self, ref: str, increment: str | None = None) -> list[MetricStats]:
+        """min, max, the best by each metric's goal (and the step of each), last, a sparkline: one
+        MetricStats per metric, from every logged point."""
+        return self.run(ref, increment).stats()
 
-        return stats_of(self, self.experiment(ref, increment))
-
-    def run_view(self, ref: str, increment: str | None = None) -> Any:
-        from .views.run import run_view
-
-        return run_view(self, ref, increment)
+    def run_view(self, ref: str, increment: str | None = None) -> RunView:
+        """One run as a page shows it (see `RunHandle.view`)."""
+        return self.run(ref, increment).view()
 
     def parallel(self, increments: list[str] | None = None, runs: list[str] | None = None,
-                 metric: str | None = None, where: str | None = None) -> Any:
-        """Params against `metric` (default: the primary one) with the parameter importance. A views.ParallelView."""
-        from .views.table import parallel_view, run_key, runs_table
+                 metric: str | None = None, where: str | None = None) -> ParallelView:
+        """Params against `metric` (default: the primary one) with the parameter importance."""
+        from .views.table import parallel_view, run_key
 
-        table = runs_table(self, increments, where=where)
+        table = self.runs_table(increments, where=where)
         keys = [run_key(self.experiment(ref)) for ref in runs] if runs else None
         return parallel_view(table, keys, metric)
 
-    def compare_view(self, runs: list[str], primary_metric: str | None = None) -> Any:
-        from .views.table import compare_views
+    def compare_view(self, runs: list[str], primary_metric: str | None = None) -> list[CompareView]:
+        """The runs side by side, one comparison per increment they belong to (compare's ranking and reasons)."""
+        from .views.table import compare_view
 
-        return compare_views(self, runs, primary_metric)
+        if not runs:
+            raise InvalidInput("runs", runs, "one or more runs to compare (their keys, e.g. 0042-slug/exp-001-a.abc123)")
+        by_inc: dict[str, list[ExperimentRecord]] = {}
+        for ref in runs:
+            record = self.experiment(ref)
+            by_inc.setdefault(record.increment, []).append(record)
+        return [compare_view(self.compare(inc, [r.dir for r in records], primary_metric=primary_metric,
+                                          write_report=False), records)
+                for inc, records in by_inc.items()]
 
-    def view_bundle(self, increments: list[str] | None = None, **options: Any) -> Any:
-        """Every view's data in one views.ViewBundle: what the HTML report and the MCP App carry."""
-        from .views.bundle import view_bundle
+    def view_bundle(self, increments: list[str] | None = None, *, runs: list[str] | None = None,
+                    where: str | None = None, metric: str | None = None, point_budget: int | None = None,
+                    max_points: int = 1000, image_budget: int = 4 << 20, run_limit: int | None = None,
+                    title: str | None = None) -> ViewBundle:
+        """Every view's data in one ViewBundle: what the HTML report and the MCP App carry (the runs of
+        `increments`, or the `runs` named; at most `run_limit`)."""
+        from .views.bundle import DEFAULT_POINT_BUDGET, view_bundle
 
-        return view_bundle(self, increments, **options)
+        if runs:
+            named = [self.experiment(ref) for ref in runs]
+            table = self.runs_table(list(dict.fromkeys(r.increment for r in named)))
+            keys = {f"{r.increment}/{r.dir}" for r in named}
+            table.rows = [row for row in table.rows if row.key in keys]
+        else:
+            table = self.runs_table(increments, where=where)
+        if run_limit is not None:
+            table.rows = table.rows[:run_limit]
+        records = {row.key: self.experiment(row.key) for row in table.rows}
+        config = self._config()
+
+        def read_image(key: str, name: str) -> bytes:
+            return self.read_artifact(key, name, max_bytes=image_budget)[1]
+
+        return view_bundle(table, records, config=config,
+                           decisions={inc: self.decisions(inc) for inc in {r.increment for r in records.values()}},
+                           read_image=read_image, compare=self.compare_view, metric=metric,
+                           point_budget=DEFAULT_POINT_BUDGET if point_budget is None else point_budget,
+                           max_points=max_points, image_budget=image_budget, title=title)
+
+    def store_signature(self, increments: list[str]) -> tuple[object, ...]:
+        """What a runs table of `increments` depends on, by a few stat calls: equal signatures, equal
+        tables (a face's cache key)."""
+        from .views.live import store_signature
+
+        return store_signature(self.store, [self.increment(ref) for ref in increments])
+
+    def watch(self, increments: list[str], primary: str | None = None) -> StoreWatch:
+        """A watch of `increments` for one open page: its `poll()` lists the runs that appeared or
+        changed and the points appended since the previous poll."""
+        from .views.live import StoreWatch
+
+        return StoreWatch(self.root, [self.increment(ref) for ref in increments], primary)
 
     # -- reproduce and diff -------------------------------------------------------------------------
     def diff(self, a: str, b: str, increment: str | None = None, *, max_code_bytes: object = None) -> ExperimentDiff:
         """What changed from run `a` to run `b`: params, metrics with deltas, code (commit plus patch, the
         files that differ as a unified diff of at most `max_code_bytes`), data, environment, packages."""
-        from .repro.diff import DEFAULT_MAX_CODE_BYTES, diff_records
-
-        limit = DEFAULT_MAX_CODE_BYTES if max_code_bytes is None else max_code_bytes
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10_000_000:
-            raise InvalidInput("max_code_bytes", limit, "a whole number of bytes from 0 to 10000000")
-        return diff_records(self.root, self.experiment(a, increment), self.experiment(b, increment), limit)
+        limit = _code_limit(max_code_bytes)  # refused before either run is looked up
+        return self.run(a, increment).diff(self.run(b, increment), max_code_bytes=limit)
 
     def reproduce_plan(self, ref: str, rtol: object = None, increment: str | None = None) -> ReproducePlan:
         """What `reproduce` would check out, install and run; CannotReproduce (one line) where it cannot."""
-        from .repro.reproduce import plan
-
-        return plan(self, self.experiment(ref, increment), rtol)
+        return self.run(ref, increment).reproduce_plan(rtol)
 
     def reproduce(self, ref: str, rtol: object = None, increment: str | None = None, *,
-                  echo: Any = None, timeout: float | None = None, confirm: Any = None) -> ReproduceResult:
+                  echo: Callable[[str], None] | None = None, timeout: float | None = None,
+                  confirm: Callable[[ReproducePlan], bool] | None = None) -> ReproduceResult:
         """Rerun `ref` in a fresh git worktree at its commit and patch, log the rerun as a new experiment
         (`reproduces: <ref>`) and compare its metrics within `rtol`; `echo` receives the rerun's output;
         `confirm(plan)` sees the plan before anything runs (False: nothing runs). Calling this runs the
         recorded command: the CLI asks first, or takes --yes."""
-        from .repro.reproduce import reproduce
+        from .repro.reproduce import validate_timeout
 
-        return reproduce(self, ref, rtol, increment=increment, echo=echo, timeout=timeout, confirm=confirm)
+        self.require_writable("reproduce")
+        validate_timeout(timeout)
+        return self.run(ref, increment).reproduce(rtol, echo=echo, timeout=timeout, confirm=confirm)
 
     # -- import ------------------------------------------------------------------------------------
     def import_runs(self, kind: str, source: str, *, experiment: str | None = None, increment: str | None = None,
                     dry_run: bool = False, step_column: str | None = None, time_column: str | None = None,
-                    params: dict[str, Any] | None = None) -> Any:
+                    params: dict[str, object] | None = None) -> ImportReport:
         """Bring the runs of another tracker (`kind`: mlflow, wandb, tensorboard, csv) in as native runs;
         an ImportReport. Idempotent: a run already imported from that source is skipped or topped up."""
         from .importers.importer import import_runs
@@ -510,4 +801,4 @@ class Project:
                            step_column=step_column, time_column=time_column, params=params)
 
 
-__all__ = ["Project"]
+__all__ = ["Project", "RunHandle"]

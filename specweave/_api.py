@@ -9,7 +9,7 @@ from skill.schemas.records import ExperimentRecord, Increment
 from skill.project import Project
 
 if TYPE_CHECKING:
-    from skill.analysis.compare import Comparison
+    from skill.schemas.reports import Comparison
     from skill.analysis.export import ExportResult
     from skill.analysis.living_docs import SyncResult
     from skill.storage.decisions import Decision

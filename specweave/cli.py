@@ -82,7 +82,7 @@ def cmd_list_increments(args: argparse.Namespace) -> int:
 
 
 def _key_metrics(records: list[Any], limit: int = 4) -> list[str]:
-    from skill.analysis.compare import metric_columns
+    from skill.analysis.metric_names import metric_columns
 
     names = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
     return metric_columns(names)[:limit]

@@ -52,24 +52,12 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from skill.errors import NotFound
-    from skill.storage.run_summary import summary_counts
-    from skill.views.curves import make_curve, read_points, read_points_with_source, validate_curve_points
-    from skill.views.run import stats_of
-
     project = _project(args)
-    record = project.experiment(args.experiment, args.increment)
-    limit = validate_curve_points(args.max_points)
-    points, t0, source = read_points_with_source(record, {args.metric} if args.metric else None)
-    if args.metric and args.metric not in points:
-        raise NotFound(f"metric of {record.id}", args.metric, sorted(read_points(record)[0]))
-    stats = stats_of(project, record, points)
-    curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit) for key in sorted(points)}
-    if source == "summary":  # a fresh clone: the summary's points, the logged counts
-        counts = summary_counts(record.path)
-        for s in stats:
-            s.count = counts.get(s.key, s.count)
-            curves[s.key].total_points, curves[s.key].downsampled = s.count, True
+    run = project.run(args.experiment, args.increment)
+    record = run.record
+    answer = run.curves(args.metric, args.max_points)
+    source, stats, curves = answer.source, answer.stats, answer.curves
+    if source == "summary":
         print(f"{record.id}: from the summary git keeps (this clone lacks the full log: sw-ml artifacts pull)",
               file=sys.stderr)
     if args.json:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fixed_store import make_increment, seed_comparison_store, seed_living_docs_store, write_decision, write_experiment
 
-from skill.analysis.compare import compare_experiments, cv_std, infer_goal, metric_title
+from skill.analysis.compare import compare_experiments
+from skill.analysis.metric_names import cv_std, infer_goal, metric_title
 from skill.errors import AmbiguousReference, InvalidInput, NotFound
 from tests.conftest import sw
 

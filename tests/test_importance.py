@@ -1,4 +1,4 @@
-"""Parameter importance on data whose truth is known by construction (skill.workflows.importance)."""
+"""Parameter importance on data whose truth is known by construction (skill.analysis.importance)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 from fixed_store import make_increment, write_experiment
 from skill.project import Project
-from skill.workflows.importance import is_seed, log_spaced, param_importance, render_table
+from skill.analysis.importance import is_seed, log_spaced, param_importance
+from skill.workflows.importance import render_table
 
 
 def random_search(n: int = 200, seed: int = 7) -> tuple[list[dict], list[float]]:

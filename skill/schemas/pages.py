@@ -55,9 +55,9 @@ class RunsTable(BaseModel):
     columns: list[str] = Field(default_factory=list, description="metric columns, the primary one first")
     param_columns: list[str] = Field(default_factory=list, description="params that differ between runs")
     seed_params: list[str] = Field(default_factory=list, description="param columns that name a seed (grouping "
-                                   "by 'all but seed' leaves them out; skill.workflows.importance.is_seed)")
+                                   "by 'all but seed' leaves them out; skill.analysis.importance.is_seed)")
     log_params: list[str] = Field(default_factory=list, description="param columns with log-spaced values (drawn "
-                                  "on log axes; skill.workflows.importance.log_spaced)")
+                                  "on log axes; skill.analysis.importance.log_spaced)")
     curve_metrics: list[str] = Field(default_factory=list, description="every metric logged, those with a history "
                                      "(more than one point in a sampled run) first")
     history_metrics: list[str] = Field(default_factory=list, description="the metrics with a history")
@@ -104,6 +104,18 @@ class MetricStats(BaseModel):
     sparkline: str = ""
 
 
+class RunCurves(BaseModel):
+    """Every metric of one run (or the one asked for): its stats over every point and its curve, cut to a
+    point budget; `sw-ml history`'s answer."""
+
+    experiment: str
+    increment: str
+    source: Literal["full", "summary"] = Field(
+        "full", description="full: every point read; summary: git's summary only (sw-ml artifacts pull)")
+    stats: list[MetricStats] = Field(default_factory=list)
+    curves: dict[str, Curve] = Field(default_factory=dict, description="by metric")
+
+
 class ArtifactView(BaseModel):
     info: ArtifactInfo
     image: bool = Field(description="an image a page can show inline")
@@ -139,7 +151,7 @@ class ParamAxis(BaseModel):
 
 
 class Importance(BaseModel):
-    """One param's effect on the metric (skill.workflows.importance: the method and its rules)."""
+    """One param's effect on the metric (skill.analysis.importance: the method and its rules)."""
 
     param: str
     importance: float = Field(description="share of the metric's variance explained beyond chance; ranked "
@@ -199,4 +211,4 @@ class ViewBundle(BaseModel):
 
 
 __all__ = ["ArtifactView", "CompareView", "Curve", "CurveSet", "DecisionMark", "Goal", "Importance", "MetricStats",
-           "ParallelView", "ParamAxis", "RunRow", "RunView", "RunsTable", "ViewBundle"]
+           "ParallelView", "ParamAxis", "RunCurves", "RunRow", "RunView", "RunsTable", "ViewBundle"]
