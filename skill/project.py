@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from .schemas.pages import (CompareView, CurveSet, MetricStats, ParallelView, RunCurves, RunsTable, RunView,
                                 ViewBundle)
-    from .schemas.reports import (Comparison, Decision, ExperimentShown, ExportResult, MetricHistory, PrimaryMetric,
+    from .schemas.reports import (Comparison, ComparisonPage, Decision, ExperimentShown, ExportResult, MetricHistory, PrimaryMetric,
                                   SyncResult)
     from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
     from .schemas.sources import ImportReport
@@ -315,9 +315,10 @@ class Project:
 
     # -- experiments ------------------------------------------------------------------------------
     def experiments(self, increment: str | None = None, *, all_increments: bool = False, status: str | None = None,
-                    tag: str | None = None, where: str | None = None, sort: str | None = None
-                    ) -> list[ExperimentRecord]:
-        """The experiments of one increment (default: active, then newest) or of all, filtered and sorted.
+                    tag: str | None = None, where: str | None = None, sort: str | None = None,
+                    limit: object = None) -> list[ExperimentRecord]:
+        """The experiments of one increment (default: active, then newest) or of all, filtered, sorted and
+        cut to the first `limit` (None: all; below 1 refused).
 
         `where` is the safe filter grammar (`metrics.auc > 0.8 and params.max_depth <= 6`), `sort` like
         `-metrics.auc` or `metrics.auc desc`; a misspelt field is refused with the nearest known names.
@@ -327,8 +328,29 @@ class Project:
         if all_increments:
             if increment:
                 raise InvalidInput("increment", increment, "an increment or all increments, not both")
-            return list_all_experiments(self.root, status=status, tag=tag, where=where, sort=sort)
-        return list_experiments(self.root, increment, status=status, tag=tag, where=where, sort=sort)
+            found = list_all_experiments(self.root, status=status, tag=tag, where=where, sort=sort)
+        else:
+            found = list_experiments(self.root, increment, status=status, tag=tag, where=where, sort=sort)
+        if limit is None:
+            return found
+        from .analysis.paging import first
+
+        return first(found, limit)
+
+    def stages(self, records: list[ExperimentRecord]) -> list[tuple[ExperimentRecord, int]]:
+        """`records` with each pipeline or sweep as one unit: the parent, then its children in stage
+        order (depth 1); the order every face lists runs in."""
+        from .storage.run_records import pipeline_order
+
+        return pipeline_order(records)
+
+    def metric_columns(self, records: list[ExperimentRecord], limit: int | None = None) -> list[str]:
+        """The metrics a table of `records` shows by default, in display order (quality metrics first;
+        per-fold, system and time metrics left out), at most `limit`."""
+        from .analysis.metric_names import metric_columns
+        from .analysis.primary import numeric_metrics
+
+        return metric_columns(numeric_metrics(records))[:limit]
 
     def page(self, increment: str | None = None, *, status: str | None = None, tag: str | None = None,
              where: str | None = None, sort: str | None = None, limit: object = None,
@@ -447,6 +469,27 @@ class Project:
         return compare_experiments(self.root, inc.id, experiments=experiments or None, metrics=metrics or None,
                                    primary_metric=primary_metric or None, goal=goal,  # type: ignore[arg-type]
                                    write_report=write_report and not self.read_only)
+
+    def compare_page(self, increment: str | None = None, experiments: list[str] | None = None, *,
+                     where: str | None = None, status: str | None = None, tag: str | None = None,
+                     metrics: list[str] | None = None, primary_metric: str | None = None, goal: str | None = None,
+                     limit: int | None = None, cursor: str | None = None, fields: list[str] | None = None,
+                     write_report: bool = True) -> ComparisonPage:
+        """`compare`, ranked best first and paged (the one projection every face answers with): pass
+        `next_cursor` back as `cursor`; `fields` keeps those metric and param columns only."""
+        full = self.compare(increment, experiments, where=where, status=status, tag=tag, metrics=metrics,
+                            primary_metric=primary_metric, goal=goal, write_report=write_report)
+        return self.rank_page(full, limit=limit, cursor=cursor, fields=fields)
+
+    def rank_page(self, comparison: Comparison, *, limit: int | None = None, cursor: str | None = None,
+                  fields: list[str] | None = None) -> ComparisonPage:
+        """One page of a comparison's rows ranked best first (a face that fits pages to a budget pages
+        the same comparison again)."""
+        from .analysis.ranking import comparison_page
+        from .schemas.reports import DEFAULT_TOP
+
+        return comparison_page(comparison, limit=DEFAULT_TOP if limit is None else limit, cursor=cursor or None,
+                               fields=fields or None)
 
     def export(self, increment: str | None = None, format: str = "csv",  # noqa: A002 - the seed's word
                path: str | os.PathLike[str] | None = None, *, where: str | None = None, sort: str | None = None,

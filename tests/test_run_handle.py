@@ -141,3 +141,18 @@ def test_primary_metric_is_the_one_compare_ranks_by(store: Project) -> None:
     assert (given.metric, given.goal, given.metric_source) == ("val_loss", "min", "given")
     with pytest.raises(InvalidInput, match="primary metric"):
         store.primary_metric(INC, "nope")
+
+
+def test_lists_are_limited_and_ordered_by_the_core(store: Project) -> None:
+    everything = store.experiments(INC)
+    assert store.experiments(INC, limit=2) == everything[:2]
+    with pytest.raises(InvalidInput, match="limit"):
+        store.experiments(INC, limit=0)
+    assert [r.id for r, _depth in store.stages(everything)] == [r.id for r in everything]
+    assert store.metric_columns(everything) == ["auc", "val_loss"]
+    assert store.metric_columns(everything, 1) == ["auc"]
+    page = store.compare_page(INC, limit=1, write_report=False)
+    assert page.total == 3 and len(page.rows) == 1 and page.next_cursor
+    assert page.rows[0].id == page.best
+    rest = store.rank_page(store.compare(INC, write_report=False), cursor=page.next_cursor, limit=5)
+    assert [r.id for r in rest.rows] and page.rows[0].id not in [r.id for r in rest.rows]
