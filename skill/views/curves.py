@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from ..errors import InvalidInput
 from ..schemas.records import ExperimentRecord
@@ -23,7 +23,7 @@ DEFAULT_CURVE_POINTS = 1000
 MAX_CURVE_POINTS = 100_000
 SPARK = "▁▂▃▄▅▆▇█"
 
-Points = tuple[list[int], list[float], list[float]]  # steps, ts, values
+Points = tuple[Sequence[int], Sequence[float], Sequence[float]]  # steps, ts, values (lists or packed arrays)
 
 
 def validate_curve_points(max_points: object) -> int:
@@ -54,16 +54,18 @@ def read_points_with_source(record: ExperimentRecord,
 
     Streams the log (damaged lines are skipped: `show-experiment` reports them); a run kept by
     another tracker is read from that tracker's store."""
+    from ..analysis.points import open_log, read_log_points
     from ..storage.external import metric_history as outside_points
-    from ..storage.metrics_log import CappedProblems, iter_handle_rows, open_run_log
+    from ..storage.metrics_log import CappedProblems
     from ..storage.run_summary import read_summary, summary_points
 
     found: dict[str, Points] = {}
     outside = outside_points(record)
     source = "full"
+    handle = None
     if outside is None:
         problems = CappedProblems(Path(record.path) / "metrics.jsonl")
-        handle = open_run_log(Path(record.path), problems)
+        handle = open_log(record, problems)
         if handle is None:
             summary = read_summary(Path(record.path))
             if summary is not None:
@@ -78,27 +80,10 @@ def read_points_with_source(record: ExperimentRecord,
                 values.append(float(p.value))
         first = min((p.ts for p in outside), default=None)
         return found, first, source
-    wanted = None if keys is None else {k.encode("utf-8") for k in keys}
-    raw: dict[bytes, tuple[list[Any], list[Any], list[Any]]] = {}
-    first: float | None = None
-    if handle is not None:
-        with handle:
-            for _line, rows in iter_handle_rows(handle, Path(record.path) / "metrics.jsonl", problems):
-                if first is None and rows:
-                    first = float(rows[0][2])
-                for key, step, ts, value in rows:
-                    if wanted is not None and key not in wanted:
-                        continue
-                    group = raw.get(key)
-                    if group is None:
-                        group = raw[key] = ([], [], [])
-                    group[0].append(step)
-                    group[1].append(ts)
-                    group[2].append(value)
-    for key, (steps, ts, values) in raw.items():
-        found[key.decode("utf-8", "replace")] = (list(map(int, steps)), list(map(float, ts)),
-                                                 list(map(float, values)))
-    return found, first, source
+    if handle is None:
+        return found, None, source
+    log = read_log_points(record, keys, handle, problems)
+    return dict(log.columns), log.first_ts, source  # type: ignore[arg-type]
 
 
 def _finite_or_none(value: float) -> float | None:
