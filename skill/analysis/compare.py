@@ -60,8 +60,16 @@ from ..storage.run_records import increment_records, match_records, pipeline_ord
 from .comparison_md import render_comparison
 from .data_versions import data_warning
 from .metric_names import cv_std, finite, metric_columns, metric_order, training_time
-from .primary import (choose_primary, differing_params, metric_goal, numeric_metrics, parent_in, read_config, usable,
-                      validate_goal)
+from .primary import (
+    choose_primary,
+    differing_params,
+    metric_goal,
+    numeric_metrics,
+    parent_in,
+    read_config,
+    usable,
+    validate_goal,
+)
 from .ranking import explain_decision, rank
 
 

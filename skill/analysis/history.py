@@ -14,8 +14,8 @@ from typing import Any
 
 from ..errors import InvalidInput, NotFound
 from ..schemas.records import ExperimentRecord, MetricPoint
-from ..storage.downsample import minmax_indices
 from ..schemas.reports import DEFAULT_MAX_POINTS, MAX_MAX_POINTS, MetricHistory, MetricSeries
+from ..storage.downsample import minmax_indices
 
 
 def validate_max_points(max_points: object) -> int:
@@ -38,8 +38,8 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
     a schema-3 run), the summary git keeps, saying so (`source`)."""
     from ..layout import METRICS_LOG_FILE
     from ..storage.metrics_log import CappedProblems
-    from .points import open_log, read_log_points
     from ..storage.run_summary import SUMMARY_POINTS, read_summary
+    from .points import open_log, read_log_points
 
     experiment = record.id
     problems = CappedProblems(record.path / METRICS_LOG_FILE)

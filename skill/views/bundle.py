@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import math
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle
@@ -89,7 +89,7 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
         except Exception:  # noqa: BLE001 - a comparison that cannot be made leaves the view empty
             compared = []
     names = ", ".join(table.increments) or "no increment"
-    return ViewBundle(title=title or f"Experiments: {names}", generated=datetime.now(timezone.utc), table=table,
+    return ViewBundle(title=title or f"Experiments: {names}", generated=datetime.now(UTC), table=table,
                       selection=chosen, metric=primary if primary in curves else (curve_keys[0] if curve_keys else None),
                       curves=curves, runs=views, parallel=parallel_view(table) if rows else None,
                       compare=compared, images=images)

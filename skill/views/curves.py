@@ -11,13 +11,13 @@ with the same formula as `ema` here.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..errors import InvalidInput
+from ..schemas.pages import Curve, Goal, MetricStats
 from ..schemas.records import ExperimentRecord
 from ..storage.downsample import minmax_indices  # the one downsampler (re-exported here)
-from ..schemas.pages import Curve, Goal, MetricStats
 
 DEFAULT_CURVE_POINTS = 1000
 MAX_CURVE_POINTS = 100_000
