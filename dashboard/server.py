@@ -196,10 +196,10 @@ class Dashboard:
         """Curves as JSON bytes, each run's kept (serialised) while its log's size and mtime hold: a page
         reload or a selection change costs a stat per run, not a re-read."""
         from skill.layout import METRICS_LOG_FILE
-        from skill.views.curves import DEFAULT_CURVE_POINTS, MAX_CURVE_POINTS, validate_curve_points
+        from skill.schemas.pages import DEFAULT_CURVE_POINTS, MAX_CURVE_POINTS
 
         q = request.query_params
-        limit = validate_curve_points(_whole(q, "max_points", DEFAULT_CURVE_POINTS, 4, MAX_CURVE_POINTS))
+        limit = _whole(q, "max_points", DEFAULT_CURVE_POINTS, 4, MAX_CURVE_POINTS)
         metric = q.get("metric") or ""
         parts: dict[str, bytes | None] = {}
         todo: list[tuple[str, Any]] = []
@@ -249,7 +249,7 @@ class Dashboard:
         `download=1` any artifact (a model too) as an attachment the browser saves and never opens."""
         from urllib.parse import quote
 
-        from skill.views.run import image_type
+        from skill.schemas.pages import image_type
 
         if (refused := self.refused(request)) is not None:
             return refused

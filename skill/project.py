@@ -542,8 +542,8 @@ class Project:
     def curves(self, runs: list[str], metric: str, max_points: object = None) -> CurveSet:
         """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
         most `max_points` keeping every bucket's min and max."""
-        from .schemas.pages import CurveSet
-        from .views.curves import DEFAULT_CURVE_POINTS, make_curve, read_points, validate_curve_points
+        from .schemas.pages import DEFAULT_CURVE_POINTS, CurveSet
+        from .views.curves import make_curve, read_points, validate_curve_points
         from .views.table import run_key
 
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)

@@ -101,10 +101,9 @@ class RunHandle:
     def curves(self, metric: str | None = None, max_points: object = None) -> RunCurves:
         """Each metric's stats over every point and its curve of at most `max_points` (`sw-ml history`);
         from the summary git keeps when this clone lacks the full log (`source`), counts as logged."""
-        from .schemas.pages import RunCurves
+        from .schemas.pages import DEFAULT_CURVE_POINTS, RunCurves
         from .storage.run_summary import summary_counts
         from .views.curves import (
-            DEFAULT_CURVE_POINTS,
             make_curve,
             read_points,
             read_points_with_source,

@@ -156,3 +156,12 @@ def test_lists_are_limited_and_ordered_by_the_core(store: Project) -> None:
     assert page.rows[0].id == page.best
     rest = store.rank_page(store.compare(INC, write_report=False), cursor=page.next_cursor, limit=5)
     assert [r.id for r in rest.rows] and page.rows[0].id not in [r.id for r in rest.rows]
+
+
+def test_selected_else_best_is_one_rule_of_the_table(store: Project) -> None:
+    table = store.runs_table([INC])
+    chosen = table.best_row()
+    assert chosen is not None and chosen.selected  # the decision's run, though the metric may rank another
+    assert chosen.id == store.compare(INC, write_report=False).best
+    undecided = store.runs_table([OTHER]).best_row()
+    assert undecided is not None and undecided.best and not undecided.selected

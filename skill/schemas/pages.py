@@ -16,6 +16,17 @@ from .records import ArtifactInfo, GitInfo, Note, UtcDatetime
 
 Goal = Literal["max", "min"]
 
+DEFAULT_CURVE_POINTS = 1000  # points of one curve a page asks for unless it says
+MAX_CURVE_POINTS = 100_000
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp", ".svg": "image/svg+xml"}
+
+
+def image_type(name: str) -> str | None:
+    """The MIME type of an artifact a page may show inline, by its name; None for anything else."""
+    dot = name.rfind(".")
+    return IMAGE_TYPES.get(name[dot:].lower()) if dot >= 0 else None
+
 
 class RunRow(BaseModel):
     """One run in the runs table."""
@@ -65,6 +76,10 @@ class RunsTable(BaseModel):
     decisions: list[DecisionMark] = Field(default_factory=list)
     where: str | None = None
     sort: str | None = None
+
+    def best_row(self) -> RunRow | None:
+        """The run a logged decision selected, else the metric's best: the one rule of "best" on every face."""
+        return next((r for r in self.rows if r.selected), None) or next((r for r in self.rows if r.best), None)
 
 
 class Curve(BaseModel):
@@ -210,5 +225,5 @@ class ViewBundle(BaseModel):
     images: dict[str, str] = Field(default_factory=dict, description="<run key>/<artifact> -> data: URL")
 
 
-__all__ = ["ArtifactView", "CompareView", "Curve", "CurveSet", "DecisionMark", "Goal", "Importance", "MetricStats",
+__all__ = ["DEFAULT_CURVE_POINTS", "IMAGE_TYPES", "MAX_CURVE_POINTS", "image_type", "ArtifactView", "CompareView", "Curve", "CurveSet", "DecisionMark", "Goal", "Importance", "MetricStats",
            "ParallelView", "ParamAxis", "RunCurves", "RunRow", "RunView", "RunsTable", "ViewBundle"]

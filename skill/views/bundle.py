@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle
+from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle, image_type
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision
 from .curves import make_curve, read_points
-from .run import image_type, run_view
+from .run import run_view
 from .table import parallel_view
 
 MAX_METRICS = 12  # curve metrics carried; the primary one first, system/ metrics last

@@ -15,12 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InvalidInput
-from ..schemas.pages import Curve, Goal, MetricStats
+from ..schemas.pages import MAX_CURVE_POINTS, Curve, Goal, MetricStats
 from ..schemas.records import ExperimentRecord
 from ..storage.downsample import minmax_indices  # the one downsampler (re-exported here)
 
-DEFAULT_CURVE_POINTS = 1000
-MAX_CURVE_POINTS = 100_000
 SPARK = "▁▂▃▄▅▆▇█"
 
 Points = tuple[Sequence[int], Sequence[float], Sequence[float]]  # steps, ts, values (lists or packed arrays)
@@ -156,5 +154,5 @@ def metric_stats(key: str, points: Points, goal: Goal | None) -> MetricStats:
     return stats
 
 
-__all__ = ["DEFAULT_CURVE_POINTS", "MAX_CURVE_POINTS", "ema", "make_curve", "metric_stats", "minmax_indices",
+__all__ = ["ema", "make_curve", "metric_stats", "minmax_indices",
            "read_points", "read_points_with_source", "sparkline", "validate_curve_points", "validate_smoothing"]

@@ -6,21 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..analysis.primary import known_goal
-from ..schemas.pages import ArtifactView, DecisionMark, MetricStats, RunView
+from ..schemas.pages import ArtifactView, DecisionMark, MetricStats, RunView, image_type
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision, ExperimentShown
 from .curves import Points, metric_stats, read_points
 from .table import run_key, run_row
-
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".webp": "image/webp", ".svg": "image/svg+xml"}
-
-
-def image_type(name: str) -> str | None:
-    """The MIME type of an artifact a page may show inline, by its name; None for anything else."""
-    dot = name.rfind(".")
-    return IMAGE_TYPES.get(name[dot:].lower()) if dot >= 0 else None
-
 
 def stats_of(record: ExperimentRecord, config: dict[str, Any],
              points: dict[str, Points] | None = None) -> list[MetricStats]:
@@ -56,4 +46,4 @@ def run_view(record: ExperimentRecord, detail: ExperimentDetail, decisions: list
         problems=list(detail.problems))
 
 
-__all__ = ["IMAGE_TYPES", "image_type", "run_view", "stats_of"]
+__all__ = ["run_view", "stats_of"]
