@@ -266,9 +266,7 @@ class Project:
     def history_frame(self, ref: str, increment: str | None = None,
                       metrics: list[str] | str | None = None) -> pd.DataFrame:
         """Every logged point of one experiment as a long pandas DataFrame: step, key, value, ts."""
-        from .analysis.export import metric_history_dataframe
-
-        return metric_history_dataframe(self.root, ref, increment, metrics)
+        return self.run(ref, increment).history_frame(metrics)
 
     def load_model(self, ref: str, name: str = "model.pkl", increment: str | None = None) -> object:
         """A saved model, loaded only after its size and sha256 match metadata.yaml (never by the MCP face)."""

@@ -96,7 +96,7 @@ class RunHandle:
         """Every logged point as a long pandas DataFrame: step, key, value, ts."""
         from .analysis.export import metric_history_dataframe
 
-        return metric_history_dataframe(self.project.root, self.key, None, metrics)
+        return metric_history_dataframe(self.record, metrics)
 
     def curves(self, metric: str | None = None, max_points: object = None) -> RunCurves:
         """Each metric's stats over every point and its curve of at most `max_points` (`sw-ml history`);
@@ -111,8 +111,12 @@ class RunHandle:
         )
         from .views.run import stats_of
 
+        from .storage.validate import is_utf8
+
         record = self.record
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
+        if metric is not None and not is_utf8(metric):  # no metric can be named so: the name is at fault
+            raise InvalidInput("metric", metric, "a metric name in valid UTF-8 text")
         points, t0, source = read_points_with_source(record, {metric} if metric else None)
         if metric and metric not in points:
             raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
