@@ -236,13 +236,10 @@ class Project:
         return self._detail(self._locate(ref, increment, found))
 
     def _detail(self, record: ExperimentRecord) -> ExperimentDetail:
+        """The detail of a run just read (the memo answers only through `detail`'s guarded lookup)."""
         from .storage.run_records import metric_summaries
 
         memo = self._memo
-        if memo is not None and (hit := memo.detail(record.path)) is not None:
-            from .storage.selection import selected_in, with_selection
-
-            return with_selection(hit, selected_in(record.path.parent), known=True)
         summaries, damaged = metric_summaries(record, self.root)  # streamed: millions of points are fine
         problems = list(record.problems)
         for bad in damaged:
