@@ -96,7 +96,7 @@ def register(server: MCPServer, project: Project) -> None:
         _relative(project, full, "report_path")
 
         def build(n: int) -> ComparisonPage:
-            return project.comparison_page(full, limit=n, cursor=cursor, fields=fields)
+            return project.rank_page(full, limit=n, cursor=cursor, fields=fields)
 
         result = build(limit) if limit is not None else fit(build, DEFAULT_TOP, LIST_BUDGET)
         links = [] if result.report_path is None else [link_comparison(inc.id, Path(result.report_path).as_posix())]

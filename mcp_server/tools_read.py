@@ -86,7 +86,7 @@ def register(server: MCPServer, project: Project) -> None:
         packages: true for all installed (default: the notable ones)."""
         from . import answer_text as text
 
-        result = project.shown(experiment, increment, packages=packages)
+        result = project.run(experiment, increment).show(packages=packages)
         return answer(result, text.shown(result.model_dump(mode="json")),
                       [link_experiment(result.increment, result.id)])
 

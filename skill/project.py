@@ -18,25 +18,52 @@ page, which increment a decision belongs to, where an export may be written
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, ReadOnly, SpecweaveError, UnsafePath
+from .errors import InvalidInput, NotFound, ReadOnly, SpecweaveError, UnsafePath
 from .layout import SPECWEAVE_DIR
-from .schemas.records import ExperimentDetail, ExperimentPage, ExperimentRecord, ExperimentSummary, Increment, Note, _json_float
+from .run_handle import RunHandle, code_limit
+from .schemas.records import (
+    ArtifactInfo,
+    ExperimentDetail,
+    ExperimentPage,
+    ExperimentRecord,
+    ExperimentSummary,
+    Increment,
+    Note,
+    _json_float,
+)
 from .storage.paths import find_root
 
 if TYPE_CHECKING:
-    from .analysis.compare import Comparison
-    from .analysis.export import ExportResult
-    from .analysis.history import MetricHistory
-    from .analysis.living_docs import SyncResult
+    import pandas as pd
+
+    from .schemas.pages import (
+        CompareView,
+        CurveSet,
+        MetricStats,
+        ParallelView,
+        RunsTable,
+        RunView,
+        ViewBundle,
+    )
+    from .schemas.reports import (
+        Comparison,
+        ComparisonPage,
+        Decision,
+        ExportResult,
+        MetricHistory,
+        PrimaryMetric,
+        SyncResult,
+    )
     from .integrations.mlflow_push import PushResult
-    from .schemas.pages import Curve, CurveSet, MetricStats, RunsTable
-    from .schemas.reports import ComparisonPage, ExperimentShown
     from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
-    from .storage.decisions import Decision
+    from .schemas.sources import ImportReport
     from .storage.memo import Memo
+    from .storage.remote import ArtifactsStatus, Transfer
+    from .storage.run_summary import MigrateResult
     from .views.live import StoreWatch
     from .views.page import IncrementEntry, PageMemo, ReportResult
 
@@ -99,11 +126,27 @@ class Project:
 
         return resolve_increment(self.root, ref or None)
 
+    def default_increment(self, ref: str | None = None) -> Increment | None:
+        """The increment `ref` names (errors as usual), else the default one (the active, then the
+        newest); None only when the project has no increment at all: an empty answer, not an error.
+        The one rule every face uses for "no increment given"."""
+        if ref:
+            return self.increment(ref)
+        if not self.exists:
+            return None
+        try:
+            return self.increment(None)
+        except NotFound:
+            if self.increments():
+                raise
+            return None
+
     # -- experiments ------------------------------------------------------------------------------
     def experiments(self, increment: str | None = None, *, all_increments: bool = False, status: str | None = None,
-                    tag: str | None = None, where: str | None = None, sort: str | None = None
-                    ) -> list[ExperimentRecord]:
-        """The experiments of one increment (default: active, then newest) or of all, filtered and sorted.
+                    tag: str | None = None, where: str | None = None, sort: str | None = None,
+                    limit: object = None, limit_option: str = "limit") -> list[ExperimentRecord]:
+        """The experiments of one increment (default: active, then newest) or of all, filtered, sorted and
+        cut to the first `limit` (None: all; below 1 refused, naming `limit_option`, the caller's spelling).
 
         `where` is the safe filter grammar (`metrics.auc > 0.8 and params.max_depth <= 6`), `sort` like
         `-metrics.auc` or `metrics.auc desc`; a misspelt field is refused with the nearest known names.
@@ -113,8 +156,29 @@ class Project:
         if all_increments:
             if increment:
                 raise InvalidInput("increment", increment, "an increment or all increments, not both")
-            return list_all_experiments(self.root, status=status, tag=tag, where=where, sort=sort)
-        return list_experiments(self.root, increment, status=status, tag=tag, where=where, sort=sort)
+            found = list_all_experiments(self.root, status=status, tag=tag, where=where, sort=sort)
+        else:
+            found = list_experiments(self.root, increment, status=status, tag=tag, where=where, sort=sort)
+        if limit is None:
+            return found
+        from .analysis.paging import first
+
+        return first(found, limit, what=limit_option)
+
+    def stages(self, records: list[ExperimentRecord]) -> list[tuple[ExperimentRecord, int]]:
+        """`records` with each pipeline or sweep as one unit: the parent, then its children in stage
+        order (depth 1); the order every face lists runs in."""
+        from .storage.run_records import pipeline_order
+
+        return pipeline_order(records)
+
+    def metric_columns(self, records: list[ExperimentRecord], limit: int | None = None) -> list[str]:
+        """The metrics a table of `records` shows by default, in display order (quality metrics first;
+        per-fold, system and time metrics left out), at most `limit`."""
+        from .analysis.metric_names import metric_columns
+        from .analysis.primary import numeric_metrics
+
+        return metric_columns(numeric_metrics(records))[:limit]
 
     def page(self, increment: str | None = None, *, status: str | None = None, tag: str | None = None,
              where: str | None = None, sort: str | None = None, limit: object = None,
@@ -129,6 +193,11 @@ class Project:
                                        limit=DEFAULT_LIMIT if limit is None else limit, fingerprint=fingerprint)
         return ExperimentPage(increment=inc.id, total=len(records), next_cursor=next_cursor,
                               experiments=[ExperimentSummary.from_record(r) for r in chosen])
+
+    def run(self, ref: str, increment: str | None = None) -> RunHandle:
+        """One run, its reference resolved once (by `experiment`'s rule: the same not-found and
+        ambiguity errors), for the per-run operations: `project.run("exp-003").history("loss")`."""
+        return RunHandle(self, self.experiment(ref, increment))
 
     def experiment(self, ref: str, increment: str | None = None) -> ExperimentRecord:
         """One experiment by `exp-003`, `exp-003-xgboost`, its slug, its name, its folder or `0042/exp-003`.
@@ -160,15 +229,19 @@ class Project:
 
     def detail(self, ref: str, increment: str | None = None) -> ExperimentDetail:
         """An experiment in full: the record plus min/max/last/steps of each metric, path relative."""
-        from .storage.run_records import metric_summaries
-
         memo = self._memo
         found = self._lookup(ref, increment)
         if memo is not None and found is not None and (hit := memo.detail(found[0])) is not None:
             from .storage.selection import selected_in, with_selection
 
             return with_selection(hit, selected_in(found[0].parent), known=True)  # a decision since
-        record = self._locate(ref, increment, found)
+        return self._detail(self._locate(ref, increment, found))
+
+    def _detail(self, record: ExperimentRecord) -> ExperimentDetail:
+        """The detail of a run just read (the memo answers only through `detail`'s guarded lookup)."""
+        from .storage.run_records import metric_summaries
+
+        memo = self._memo
         summaries, damaged = metric_summaries(record, self.root)  # streamed: millions of points are fine
         problems = list(record.problems)
         for bad in damaged:
@@ -187,23 +260,16 @@ class Project:
     def history(self, ref: str, metric: str | None = None, max_points: object = None,
                 increment: str | None = None) -> MetricHistory:
         """A metric's points over steps (every metric when None), downsampled keeping the extremes."""
-        from .analysis.history import DEFAULT_MAX_POINTS, metric_history
+        return self.run(ref, increment).history(metric, max_points)
 
-        record = self.experiment(ref, increment)
-        return metric_history(record, metric, DEFAULT_MAX_POINTS if max_points is None else max_points,
-                              root=self.root)
-
-    def history_frame(self, ref: str, increment: str | None = None, metrics: list[str] | str | None = None) -> Any:
+    def history_frame(self, ref: str, increment: str | None = None,
+                      metrics: list[str] | str | None = None) -> pd.DataFrame:
         """Every logged point of one experiment as a long pandas DataFrame: step, key, value, ts."""
-        from .analysis.export import metric_history_dataframe
+        return self.run(ref, increment).history_frame(metrics)
 
-        return metric_history_dataframe(self.root, ref, increment, metrics)
-
-    def load_model(self, ref: str, name: str = "model.pkl", increment: str | None = None) -> Any:
+    def load_model(self, ref: str, name: str = "model.pkl", increment: str | None = None) -> object:
         """A saved model, loaded only after its size and sha256 match metadata.yaml (never by the MCP face)."""
-        from .storage.artifacts import load_model
-
-        return load_model(self.experiment(ref, increment), name)
+        return self.run(ref, increment).load_model(name)
 
     # -- analysis ---------------------------------------------------------------------------------
     def compare(self, increment: str | None = None, experiments: list[str] | None = None, *,
@@ -227,7 +293,28 @@ class Project:
                                    primary_metric=primary_metric or None, goal=goal,  # type: ignore[arg-type]
                                    write_report=write_report and not self.read_only)
 
-    def export(self, increment: str | None = None, format: str = "csv",  # noqa: A002 - the seed's word
+    def compare_page(self, increment: str | None = None, experiments: list[str] | None = None, *,
+                     where: str | None = None, status: str | None = None, tag: str | None = None,
+                     metrics: list[str] | None = None, primary_metric: str | None = None, goal: str | None = None,
+                     limit: int | None = None, cursor: str | None = None, fields: list[str] | None = None,
+                     write_report: bool = True) -> ComparisonPage:
+        """`compare`, ranked best first and paged (the one projection every face answers with): pass
+        `next_cursor` back as `cursor`; `fields` keeps those metric and param columns only."""
+        full = self.compare(increment, experiments, where=where, status=status, tag=tag, metrics=metrics,
+                            primary_metric=primary_metric, goal=goal, write_report=write_report)
+        return self.rank_page(full, limit=limit, cursor=cursor, fields=fields)
+
+    def rank_page(self, comparison: Comparison, *, limit: int | None = None, cursor: str | None = None,
+                  fields: list[str] | None = None) -> ComparisonPage:
+        """One page of a comparison's rows ranked best first (a face that fits pages to a budget pages
+        the same comparison again)."""
+        from .analysis.ranking import comparison_page
+        from .schemas.reports import DEFAULT_TOP
+
+        return comparison_page(comparison, limit=DEFAULT_TOP if limit is None else limit, cursor=cursor or None,
+                               fields=fields or None)
+
+    def export(self, increment: str | None = None, format: str = "csv",
                path: str | os.PathLike[str] | None = None, *, where: str | None = None, sort: str | None = None,
                confined: bool = False) -> ExportResult:
         """The increment's experiments as csv, json or markdown: the text, or written to `path`.
@@ -243,7 +330,30 @@ class Project:
         return export_experiments(self.root, inc.id, format, path, where=where or None,  # type: ignore[arg-type]
                                   sort=sort or None, allow_outside=not confined)
 
-    def dataframe(self, increments: list[str] | None = None) -> Any:
+    def primary_metric(self, increment: str | None = None, primary_metric: str | None = None,
+                       goal: str | None = None) -> PrimaryMetric:
+        """What the increment's runs are ranked by and which way (the rule of `skill.analysis.primary`,
+        the one compare ranks by), without building the comparison."""
+        from .analysis.primary import choose_primary, metric_goal, validate_goal
+        from .schemas.reports import PrimaryMetric
+
+        given_goal = validate_goal(goal)
+        inc = self.increment(increment)
+        config = self._config()
+        metric, metric_source = choose_primary(self.experiments(inc.id), config, primary_metric or None)
+        result = PrimaryMetric(increment=inc.id, metric=metric, metric_source=metric_source, goal=given_goal,
+                               goal_source="given" if given_goal else None)
+        if metric and given_goal is None:
+            result.goal, result.goal_source = metric_goal(metric, config)
+        return result
+
+    def _config(self) -> dict[str, Any]:
+        """`.specweave/ml.yaml` as a dict (primary_metric, goal, ...): what the analysis rules read."""
+        from .analysis.primary import read_config
+
+        return read_config(self.root)
+
+    def dataframe(self, increments: list[str] | None = None) -> pd.DataFrame:
         """Every experiment (of the increments named) as one pandas DataFrame, a row per run."""
         from .analysis.export import experiments_dataframe
 
@@ -251,7 +361,7 @@ class Project:
 
     # -- decisions and docs -----------------------------------------------------------------------
     def log_decision(self, selected: str, rationale: str, *, increment: str | None = None,
-                     alternatives: list[str] | None = None, metrics: dict[str, Any] | None = None,
+                     alternatives: list[str] | None = None, metrics: dict[str, object] | None = None,
                      author: str | None = None) -> Decision:
         """Record that `selected` was chosen, and why. The increment is the one given, else the selected
         experiment's own (found by the same scope rule as `experiment`)."""
@@ -284,32 +394,20 @@ class Project:
 
     # -- edits ------------------------------------------------------------------------------------
     def add_note(self, ref: str, text: str, increment: str | None = None) -> Note:
-        from .storage.edits import add_note
-
         self.require_writable("add_note")
-        return add_note(self.experiment(ref, increment), text)
+        return self.run(ref, increment).add_note(text)
 
     def tag(self, ref: str, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
             increment: str | None = None) -> ExperimentSummary:
         """Add and remove tags; the experiment as it is afterwards."""
-        from .storage.edits import set_tags
-        from .storage.run_records import load_experiment
-
         self.require_writable("tag_experiment")
         if not add and not remove:
             raise InvalidInput("tags", {"add": list(add), "remove": list(remove)}, "at least one tag to add or remove")
-        record = self.experiment(ref, increment)
-        set_tags(record, add=list(add), remove=list(remove))
-        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
+        return self.run(ref, increment).tag(add, remove)
 
     def set_status(self, ref: str, status: str, increment: str | None = None) -> ExperimentSummary:
-        from .storage.edits import set_status
-        from .storage.run_records import load_experiment
-
         self.require_writable("set_status")
-        record = self.experiment(ref, increment)
-        set_status(record, status)
-        return ExperimentSummary.from_record(load_experiment(record.path, record.increment, self.root))
+        return self.run(ref, increment).set_status(status)
 
     # -- artifacts: the object store and its remotes ------------------------------------------------
     def artifact_path(self, ref: str, name: str, increment: str | None = None) -> Path:
@@ -318,25 +416,15 @@ class Project:
         through no link; a name not recorded is NotFound, bytes not pulled into this clone ObjectMissing
         (one line naming `sw-ml artifacts pull`). Their sha256 was checked when they were written or pulled;
         a reader that must trust them (unpickling) checks again, as `load_model` does."""
-        from .storage.verification import artifact_file
-
-        return artifact_file(self.experiment(ref, increment), name)[1]
+        return self.run(ref, increment).artifact_path(name)
 
     def read_artifact(self, ref: str, name: str, increment: str | None = None, *,
-                      max_bytes: int = 16 << 20, models: bool = False) -> tuple[Any, bytes]:
+                      max_bytes: int = 16 << 20, models: bool = False) -> tuple[ArtifactInfo, bytes]:
         """(its record, its bytes) of a recorded artifact, wherever they lie, checked against the recorded
         size and sha256; never more than `max_bytes`; never a model (the bytes of a pickle are no reader's
         business: `load_model` checks and loads it in Python) unless `models` (the dashboard's download,
         a file the person saves)."""
-        from .storage.verification import artifact_file, read_verified
-
-        info, path = artifact_file(self.experiment(ref, increment), name)
-        if info.kind == "model" and not models:
-            raise InvalidInput("artifact", name, "an artifact that is not a model (models are described, never sent; "
-                           "load one in Python with specweave.load_model)")
-        if info.size > max_bytes:
-            raise InvalidInput("artifact", name, f"an artifact of at most {max_bytes} bytes (this one is {info.size})")
-        return info, read_verified(info, path)
+        return self.run(ref, increment).read_artifact(name, max_bytes=max_bytes, models=models)
 
     def _artifact_records(self, increment: str | None = None, experiments: list[str] | None = None
                           ) -> list[ExperimentRecord]:
@@ -351,7 +439,7 @@ class Project:
             return self.experiments(self.increment(increment).id)
         return self.experiments(all_increments=True) if self.exists else []
 
-    def _remote(self, url: str | None) -> tuple[Any, str, str]:
+    def _remote(self, url: str | None) -> tuple[Any, str, str]:  # (an fsspec filesystem, its base, the url shown)
         """The remote a push or pull uses: the user's flag, SPECWEAVE_ARTIFACTS_REMOTE, or ml.yaml's remote
         once the user confirmed it (`allow_remote`); ml.yaml came with the repository (remote_trust.py)."""
         from .config import load_config
@@ -363,7 +451,7 @@ class Project:
         fs, base = open_remote(target, options, self.root)
         return fs, base, shown
 
-    def allow_remote(self) -> tuple[str, dict[str, Any], Path]:
+    def allow_remote(self) -> tuple[str, dict[str, object], Path]:
         """Confirm ml.yaml's artifacts remote and storage options for this repository, for this user:
         (remote, options, where the confirmation is kept). Refused (one line) when ml.yaml names none, or
         one no confirmation can make safe (a relative or `~` folder, a protocol not allowed)."""
@@ -378,7 +466,7 @@ class Project:
         check_url(remote, self.root, from_user=False)
         return remote, options, confirm(self.root, remote, options)
 
-    def push_artifacts(self, increment: str | None = None, to: str | None = None) -> Any:
+    def push_artifacts(self, increment: str | None = None, to: str | None = None) -> Transfer:
         """Copy the objects of an increment's experiments (default: every increment) to the remote (`to`,
         else ml.yaml's `artifacts.remote`); what is there already is not sent again. A Transfer."""
         from .storage.remote import push
@@ -388,7 +476,7 @@ class Project:
         return push(self.store, records, fs, base, url)
 
     def pull_artifacts(self, experiments: list[str] | None = None, source: str | None = None, *,
-                       increment: str | None = None) -> Any:
+                       increment: str | None = None) -> Transfer:
         """Copy the objects of the experiments named (default: every experiment) from the remote into this
         clone, each checked against its recorded sha256 first; what is here already is kept. A Transfer."""
         from .storage.remote import pull
@@ -399,7 +487,7 @@ class Project:
         return pull(self.store, records, fs, base, url)
 
     def artifacts_status(self, increment: str | None = None, experiments: list[str] | None = None, *,
-                         verify: bool = False) -> Any:
+                         verify: bool = False) -> ArtifactsStatus:
         """Where the artifacts are in this clone: in git, in the object store, missing (not pulled) or
         damaged; `verify` hashes every object. The remote is named, not asked. An ArtifactsStatus."""
         from .config import load_config
@@ -410,7 +498,7 @@ class Project:
 
 
     def migrate(self, increment: str | None = None, experiments: list[str] | None = None, *,
-                dry_run: bool = False) -> Any:
+                dry_run: bool = False) -> MigrateResult:
         """Move the point logs of version 1 and 2 runs (metrics.jsonl, committed) into the object store,
         leaving the bounded summary schema 3 keeps in git; nothing else changes. Only on request. A
         MigrateResult."""
@@ -421,19 +509,43 @@ class Project:
         return migrate_runs(self._artifact_records(increment, experiments), dry_run)
 
     # -- views: runs table, curves, one run (dashboard, report, MCP App) ----------------------------
+    def view_scope(self, increments: list[str] | None = None, where: str | None = None,
+                   sort: str | None = None) -> tuple[list[str], list[ExperimentRecord]]:
+        """(increment ids, their runs `where` keeps, sorted): the increments named (each resolved once,
+        in order), else the default one (`default_increment`); nothing for a project without increments."""
+        if not increments:
+            inc = self.default_increment()
+            return ([inc.id], self.experiments(inc.id, where=where, sort=sort)) if inc else ([], [])
+        if not self.exists or not self.increments():
+            return [], []
+        ids = list(dict.fromkeys(self.increment(ref).id for ref in increments))
+        if len(ids) == 1:
+            return ids, self.experiments(ids[0], where=where, sort=sort)
+        wanted = set(ids)
+        return ids, [r for r in self.experiments(all_increments=True, where=where, sort=sort) if r.increment in wanted]
+
     def runs_table(self, increments: list[str] | None = None, *, where: str | None = None, sort: str | None = None,
-                   columns: list[str] | None = None, primary_metric: str | None = None) -> Any:
+                   columns: list[str] | None = None, primary_metric: str | None = None) -> RunsTable:
         """The runs of `increments` (default: active, then newest) with compare's primary metric, best
-        run and decision marked, `where`/`sort` as `experiments` takes them. A views.RunsTable."""
+        run and decision marked, `where`/`sort` as `experiments` takes them."""
+        from .errors import SpecweaveError
         from .views.table import runs_table
 
-        return runs_table(self, increments, where=where, sort=sort, columns=columns, primary_metric=primary_metric)
+        ids, records = self.view_scope(increments, where or None, sort or None)
+        comparisons = []
+        for inc in ids:
+            try:  # the same primary metric, goal, best run and decision as compare-experiments
+                comparisons.append(self.compare(inc, primary_metric=primary_metric, write_report=False))
+            except SpecweaveError:
+                continue
+        return runs_table(self.root, ids, records, comparisons, where=where or None, sort=sort or None,
+                          columns=columns, primary_metric=primary_metric)
 
-    def curves(self, runs: list[str], metric: str, max_points: object = None) -> Any:
+    def curves(self, runs: list[str], metric: str, max_points: object = None) -> CurveSet:
         """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
-        most `max_points` keeping every bucket's min and max. A views.CurveSet."""
-        from .views.curves import DEFAULT_CURVE_POINTS, make_curve, read_points, validate_curve_points
-        from .schemas.pages import CurveSet
+        most `max_points` keeping every bucket's min and max."""
+        from .schemas.pages import DEFAULT_CURVE_POINTS, CurveSet
+        from .views.curves import make_curve, read_points, validate_curve_points
         from .views.table import run_key
 
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
@@ -447,69 +559,112 @@ class Project:
                 result.missing.append(run_key(record))
         return result
 
-    def metric_stats(self, ref: str, increment: str | None = None) -> Any:
-        """min, max, the best by each metric's goal (and the step of each), last, a sparkline: a list of
-        views.MetricStats, one per metric, from every logged point."""
-        from .views.run import stats_of
+    def metric_stats(self, ref: str, increment: str | None = None) -> list[MetricStats]:
+        """min, max, the best by each metric's goal (and the step of each), last, a sparkline: one
+        MetricStats per metric, from every logged point."""
+        return self.run(ref, increment).stats()
 
-        return stats_of(self, self.experiment(ref, increment))
-
-    def run_view(self, ref: str, increment: str | None = None) -> Any:
-        from .views.run import run_view
-
-        return run_view(self, ref, increment)
+    def run_view(self, ref: str, increment: str | None = None) -> RunView:
+        """One run as a page shows it (see `RunHandle.view`)."""
+        return self.run(ref, increment).view()
 
     def parallel(self, increments: list[str] | None = None, runs: list[str] | None = None,
-                 metric: str | None = None, where: str | None = None) -> Any:
-        """Params against `metric` (default: the primary one) with the parameter importance. A views.ParallelView."""
-        from .views.table import parallel_view, run_key, runs_table
+                 metric: str | None = None, where: str | None = None) -> ParallelView:
+        """Params against `metric` (default: the primary one) with the parameter importance."""
+        from .views.table import parallel_view, run_key
 
-        table = runs_table(self, increments, where=where)
+        table = self.runs_table(increments, where=where)
         keys = [run_key(self.experiment(ref)) for ref in runs] if runs else None
         return parallel_view(table, keys, metric)
 
-    def compare_view(self, runs: list[str], primary_metric: str | None = None) -> Any:
-        from .views.table import compare_views
+    def compare_view(self, runs: list[str], primary_metric: str | None = None) -> list[CompareView]:
+        """The runs side by side, one comparison per increment they belong to (compare's ranking and reasons)."""
+        from .views.table import compare_view
 
-        return compare_views(self, runs, primary_metric)
+        if not runs:
+            raise InvalidInput("runs", runs, "one or more runs to compare (their keys, e.g. 0042-slug/exp-001-a.abc123)")
+        by_inc: dict[str, list[ExperimentRecord]] = {}
+        for ref in runs:
+            record = self.experiment(ref)
+            by_inc.setdefault(record.increment, []).append(record)
+        return [compare_view(self.compare(inc, [r.dir for r in records], primary_metric=primary_metric,
+                                          write_report=False), records)
+                for inc, records in by_inc.items()]
 
-    def view_bundle(self, increments: list[str] | None = None, **options: Any) -> Any:
-        """Every view's data in one views.ViewBundle: what the HTML report and the MCP App carry."""
-        from .views.bundle import view_bundle
+    def view_bundle(self, increments: list[str] | None = None, *, runs: list[str] | None = None,
+                    where: str | None = None, metric: str | None = None, point_budget: int | None = None,
+                    max_points: int = 1000, image_budget: int = 4 << 20, run_limit: int | None = None,
+                    title: str | None = None) -> ViewBundle:
+        """Every view's data in one ViewBundle: what the HTML report and the MCP App carry (the runs of
+        `increments`, or the `runs` named; at most `run_limit`)."""
+        from .views.bundle import DEFAULT_POINT_BUDGET, view_bundle
 
-        return view_bundle(self, increments, **options)
+        if runs:
+            named = [self.experiment(ref) for ref in runs]
+            table = self.runs_table(list(dict.fromkeys(r.increment for r in named)))
+            keys = {f"{r.increment}/{r.dir}" for r in named}
+            table.rows = [row for row in table.rows if row.key in keys]
+        else:
+            table = self.runs_table(increments, where=where)
+        if run_limit is not None:
+            table.rows = table.rows[:run_limit]
+        records = {row.key: self.experiment(row.key) for row in table.rows}
+        config = self._config()
+
+        def read_image(key: str, name: str) -> bytes:
+            return self.read_artifact(key, name, max_bytes=image_budget)[1]
+
+        return view_bundle(table, records, config=config,
+                           decisions={inc: self.decisions(inc) for inc in {r.increment for r in records.values()}},
+                           read_image=read_image, compare=self.compare_view, metric=metric,
+                           point_budget=DEFAULT_POINT_BUDGET if point_budget is None else point_budget,
+                           max_points=max_points, image_budget=image_budget, title=title)
+
+    def store_signature(self, increments: list[str]) -> tuple[object, ...]:
+        """What a runs table of `increments` depends on, by a few stat calls: equal signatures, equal
+        tables (a face's cache key)."""
+        from .views.live import store_signature
+
+        return store_signature(self.store, [self.increment(ref) for ref in increments])
+
+    def watch(self, increments: list[str] | None = None, primary: str | None = None) -> StoreWatch:
+        """A watch of `increments` (default: the default increment) for one open page: its `poll()` lists
+        the runs that appeared or changed and the points appended since the previous poll."""
+        from .views.live import StoreWatch
+
+        if increments:
+            return StoreWatch(self.root, [self.increment(ref) for ref in increments], primary)
+        inc = self.default_increment()
+        return StoreWatch(self.root, [inc] if inc else [], primary)
 
     # -- reproduce and diff -------------------------------------------------------------------------
     def diff(self, a: str, b: str, increment: str | None = None, *, max_code_bytes: object = None) -> ExperimentDiff:
         """What changed from run `a` to run `b`: params, metrics with deltas, code (commit plus patch, the
         files that differ as a unified diff of at most `max_code_bytes`), data, environment, packages."""
-        from .repro.diff import DEFAULT_MAX_CODE_BYTES, diff_records
-
-        limit = DEFAULT_MAX_CODE_BYTES if max_code_bytes is None else max_code_bytes
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10_000_000:
-            raise InvalidInput("max_code_bytes", limit, "a whole number of bytes from 0 to 10000000")
-        return diff_records(self.root, self.experiment(a, increment), self.experiment(b, increment), limit)
+        limit = code_limit(max_code_bytes)  # refused before either run is looked up
+        return self.run(a, increment).diff(self.run(b, increment), max_code_bytes=limit)
 
     def reproduce_plan(self, ref: str, rtol: object = None, increment: str | None = None) -> ReproducePlan:
         """What `reproduce` would check out, install and run; CannotReproduce (one line) where it cannot."""
-        from .repro.reproduce import plan
-
-        return plan(self, self.experiment(ref, increment), rtol)
+        return self.run(ref, increment).reproduce_plan(rtol)
 
     def reproduce(self, ref: str, rtol: object = None, increment: str | None = None, *,
-                  echo: Any = None, timeout: float | None = None, confirm: Any = None) -> ReproduceResult:
+                  echo: Callable[[str], None] | None = None, timeout: float | None = None,
+                  confirm: Callable[[ReproducePlan], bool] | None = None) -> ReproduceResult:
         """Rerun `ref` in a fresh git worktree at its commit and patch, log the rerun as a new experiment
         (`reproduces: <ref>`) and compare its metrics within `rtol`; `echo` receives the rerun's output;
         `confirm(plan)` sees the plan before anything runs (False: nothing runs). Calling this runs the
         recorded command: the CLI asks first, or takes --yes."""
-        from .repro.reproduce import reproduce
+        from .repro.reproduce import validate_timeout
 
-        return reproduce(self, ref, rtol, increment=increment, echo=echo, timeout=timeout, confirm=confirm)
+        self.require_writable("reproduce")
+        validate_timeout(timeout)
+        return self.run(ref, increment).reproduce(rtol, echo=echo, timeout=timeout, confirm=confirm)
 
     # -- import ------------------------------------------------------------------------------------
     def import_runs(self, kind: str, source: str, *, experiment: str | None = None, increment: str | None = None,
                     dry_run: bool = False, step_column: str | None = None, time_column: str | None = None,
-                    params: dict[str, Any] | None = None) -> Any:
+                    params: dict[str, object] | None = None) -> ImportReport:
         """Bring the runs of another tracker (`kind`: mlflow, wandb, tensorboard, csv) in as native runs;
         an ImportReport. Idempotent: a run already imported from that source is skipped or topped up."""
         from .importers.importer import import_runs
@@ -531,33 +686,12 @@ class Project:
     # --- added by cli (merge: keep) ---------------------------------------------------------------
     # Rules the `sw-ml` face used to apply itself, each now one call; the text helpers let a face show
     # numbers, places and diffs as the core writes them without importing the layers below.
-    def first_experiments(self, increment: str | None = None, *, all_increments: bool = False,
-                          status: str | None = None, tag: str | None = None, where: str | None = None,
-                          sort: str | None = None, limit: object = None, limit_name: str = "limit"
-                          ) -> list[ExperimentRecord]:
-        """`experiments(...)`, then the first `limit` of them (all when None; below 1 refused, naming
-        `limit_name`, the option the caller gave)."""
-        from .analysis.paging import first
-
-        records = self.experiments(increment, all_increments=all_increments, status=status, tag=tag, where=where,
-                                   sort=sort)
-        return first(records, limit, what=limit_name)
-
-    @staticmethod
-    def pipeline_rows(records: list[ExperimentRecord]) -> list[tuple[ExperimentRecord, int]]:
-        """`records` as a listing shows them: each pipeline's stages under their parent, with their depth."""
-        from .storage.run_records import pipeline_order
-
-        return pipeline_order(records)
-
     def listing_columns(self, records: list[ExperimentRecord], columns: list[str] | None = None,
                         primary_metric: str | None = None, *, rank: bool = True) -> list[str]:
         """The metric columns a listing of `records` shows: `columns` as given (each one some record logged),
         else the primary metric (given, else, with `rank`, what compare ranks the first record's increment
         by) first, then the key metrics; four at most."""
         import difflib
-
-        from .analysis.compare import metric_columns
 
         present = sorted({k for r in records for k in r.metrics})
         for name in [*(columns or []), *([primary_metric] if primary_metric else [])]:
@@ -568,9 +702,8 @@ class Project:
             return list(columns)
         primary = primary_metric
         if primary is None and rank and records:  # what compare-experiments ranks the increment by
-            primary = self.compare(records[0].increment, write_report=False).primary_metric
-        names = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
-        key = metric_columns(names)[:4]
+            primary = self.primary_metric(records[0].increment).metric
+        key = self.metric_columns(records, 4)
         return [primary, *[m for m in key if m != primary]][:4] if primary else key
 
     def experiment_overview(self, ref: str, increment: str | None = None
@@ -583,31 +716,6 @@ class Project:
         stages.sort(key=lambda r: (r.meta.stage_order if r.meta and r.meta.stage_order is not None else 1 << 30,
                                    r.id))
         return detail, self.metric_stats(f"{detail.increment}/{detail.dir}"), stages
-
-    def metric_curves(self, ref: str, metric: str | None = None, max_points: object = 100,
-                      increment: str | None = None
-                      ) -> tuple[ExperimentRecord, str, list[MetricStats], dict[str, Curve]]:
-        """A run's metrics (or only `metric`) as (the run, where the points came from: "full" or "summary",
-        the stats of each metric, each metric's curve downsampled to `max_points` keeping every bucket's
-        min and max). From a clone that lacks the full log, the summary's points with the counts logged."""
-        from .errors import NotFound
-        from .storage.run_summary import summary_counts
-        from .views.curves import make_curve, read_points, read_points_with_source, validate_curve_points
-        from .views.run import stats_of
-
-        record = self.experiment(ref, increment)
-        limit = validate_curve_points(max_points)
-        points, t0, source = read_points_with_source(record, {metric} if metric else None)
-        if metric and metric not in points:
-            raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
-        stats = stats_of(self, record, points)
-        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit) for key in sorted(points)}
-        if source == "summary":
-            counts = summary_counts(record.path)
-            for s in stats:
-                s.count = counts.get(s.key, s.count)
-                curves[s.key].total_points, curves[s.key].downsampled = s.count, True
-        return record, source, stats, curves
 
     def push_to_mlflow(self, increment: str | None = None, to: str = "") -> PushResult:
         """Push the experiments of `increment` (default: every one) to the MLflow server `to` (default:
@@ -633,44 +741,12 @@ class Project:
     # The page's rules, out of the dashboard face: the default increment, the page and its files (built
     # by views.page from the sources in dashboard/), where a report goes, and the live page's answers
     # kept while the store is unchanged (with `memo`).
-    def default_increment(self, ref: str | None = None) -> Increment | None:
-        """The increment `ref` names (errors as usual), else the default one (active, then newest); None
-        only when the project has no increment at all: an empty answer, not an error."""
-        from .errors import NotFound
-
-        if ref:
-            return self.increment(ref)
-        try:
-            return self.increment(None)
-        except NotFound:
-            if self.exists and self.increments():
-                raise
-            return None
-
     @staticmethod
     def page_limit() -> int:
         """How many experiments `page` gives when no limit is asked for."""
         from .analysis.paging import DEFAULT_LIMIT
 
         return DEFAULT_LIMIT
-
-    @staticmethod
-    def comparison_page(comparison: Comparison, *, limit: int | None = None, cursor: str | None = None,
-                        fields: list[str] | None = None) -> ComparisonPage:
-        """`comparison` (from `compare`) ranked and paged: the best, the reasons, the rows best first,
-        `limit` at a time (default DEFAULT_TOP); `fields` narrows each row to those columns."""
-        from .analysis.ranking import comparison_page
-        from .schemas.reports import DEFAULT_TOP
-
-        return comparison_page(comparison, limit=DEFAULT_TOP if limit is None else limit, cursor=cursor or None,
-                               fields=fields or None)
-
-    def shown(self, ref: str, increment: str | None = None, *, packages: bool = False) -> ExperimentShown:
-        """One experiment as show-experiment shows it (`detail` with the environment summarised; every
-        installed package with `packages`)."""
-        from .schemas.reports import ExperimentShown
-
-        return ExperimentShown.from_detail(self.detail(ref, increment), packages=packages)
 
     def experiment_ids(self, increment: str | None = None) -> list[tuple[str, str]]:
         """(readable id `exp-003-xgboost`, slug) of each experiment of `increment` (every increment when
@@ -759,7 +835,7 @@ class Project:
     @staticmethod
     def image_type(name: str) -> str | None:
         """The media type an artifact named `name` is shown inline as (png, jpg, gif, webp, svg), else None."""
-        from .views.run import image_type
+        from .schemas.pages import image_type
 
         return image_type(name)
 
@@ -780,13 +856,6 @@ class Project:
         """`curves(...)`, each run's curve kept (with `memo`) while its metrics log's stat holds: a page
         reload or a selection change costs a stat per run, not a re-read."""
         return self._page_memo().curves(self, runs, metric, max_points)
-
-    def store_watch(self, increments: list[str] | None = None, primary: str | None = None) -> StoreWatch:
-        """A watch over `increments` (default: the default increment) whose `poll()` says what changed."""
-        from .views.live import StoreWatch
-
-        inc = None if increments else self.default_increment()
-        return StoreWatch(self, increments or ([inc.id] if inc else []), primary)
 
     def _page_memo(self) -> PageMemo:
         from .views.page import PageMemo
@@ -846,4 +915,4 @@ class Project:
         return to_jsonable(value)
 
 
-__all__ = ["Project"]
+__all__ = ["Project", "RunHandle"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from tests.fixtures import INC_DIR, make_increment, sample_store, sw, write_decision, write_experiment
 
-from skill.analysis.compare import compare_experiments, cv_std, infer_goal, metric_title
+from skill.analysis.compare import compare_experiments
+from skill.analysis.metric_names import cv_std, infer_goal, metric_title
 from skill.errors import AmbiguousReference, InvalidInput, NotFound
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

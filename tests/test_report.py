@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skill.views.curves import ema
-from tests.fixtures import git, sample_store, sw
+from tests.fixtures import REPO, git, sample_store, sw
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRAWN = """() => window.swCharts.curves.figure.renderers.filter(r => r.name && r.name.startsWith('curve:'))

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from tests.fixtures import REPO, init_repo, make_increment, write_experiment
 
-from skill.analysis.compare import compare_experiments, cv_std
+from skill.analysis.compare import compare_experiments
+from skill.analysis.metric_names import cv_std
 from skill.analysis.query import filter_records, sort_records
 from skill.errors import DamagedFile, InvalidInput, NotFound
 from skill.project import Project

@@ -15,7 +15,6 @@ from skill.errors import InvalidInput, NotFound
 from skill.project import Project
 from skill.tracking.track import track_experiment
 from skill.views.curves import ema, minmax_indices, sparkline
-from skill.views.live import StoreWatch
 from tests.fixtures import INC, REPO, png, sample_store
 
 
@@ -127,7 +126,7 @@ def test_compare_view_ranks_the_selected_runs(store: Project) -> None:
 
 
 def test_store_watch_pushes_appended_points_and_new_runs_only(store: Project, project: Path) -> None:
-    watch = StoreWatch(store, [INC], "accuracy")
+    watch = store.watch([INC], "accuracy")
     assert watch.poll() == []  # the first look is the baseline: nothing is re-sent
     run = store.experiment("exp-001")
     log = Path(run.path) / "metrics.jsonl"

@@ -14,9 +14,10 @@ from sklearn.tree import DecisionTreeClassifier
 
 from skill.analysis.compare import compare_experiments
 from skill.errors import InvalidInput
-from skill.analysis.importance import CHART_FILE, TABLE_FILE, param_importance, render_table
+from skill.analysis.importance import param_importance
 from skill.analysis.listing import list_experiments
 from skill.storage.run_records import find_experiment
+from skill.workflows.importance import CHART_FILE, TABLE_FILE, render_table
 from skill.workflows.progress import progress
 from skill.workflows.sweeps import sweep_tag, track_grid_search, track_hyperparameters
 from skill.storage.run_summary import full_log_bytes

@@ -1,5 +1,9 @@
 """Comparing the experiments of an increment: a table, the best model and why, `comparison.md`.
 
+Built here from the runs; the vocabulary of metric names is `metric_names`, the primary metric, its
+direction and the params that differ are `primary`, the ranking and its reasons `ranking`, the
+report's text `comparison_md`.
+
 Rules (where the seed is silent):
 - Primary metric: the one given; else `primary_metric` in `.specweave/ml.yaml`;
   else the first metric, in column order, that every candidate has (if none is
@@ -17,7 +21,7 @@ Rules (where the seed is silent):
   metric is represented by that parent. Failed, killed, crashed, running,
   damaged and metric-less experiments are shown and marked, never chosen.
 - Columns leave out per-fold metrics (`fold/...`, `fold_0/...`, `folds/...`,
-  `<m>/fold_1`, `<m>_fold<k>`, `fold<k>_<m>`, `split<k>_<m>`: see `_is_per_fold`),
+  `<m>/fold_1`, `<m>_fold<k>`, `fold<k>_<m>`, `split<k>_<m>`: see `metric_names.is_per_fold`),
   system metrics (`system/...`) and the training time metric (it has its own
   column); `metrics=` picks them.
 - Cross-validation noise: the std of the primary metric is found by the rule
@@ -38,9 +42,6 @@ Rules (where the seed is silent):
 
 from __future__ import annotations
 
-import math
-import re
-import statistics
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +49,7 @@ from typing import Any, Literal
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound
 from ..layout import COMPARISON_FILE, EXPERIMENTS_DIR
 from ..schemas.records import ExperimentRecord, Increment
+from ..schemas.reports import Comparison, ComparisonRow
 from ..storage.decisions import read_decisions_checked
 from ..storage.atomic_writes import atomic_write
 from ..storage.safe_reads import read_text_nofollow
@@ -56,147 +58,20 @@ from ..storage.increments import resolve_increment
 from ..storage.locks import file_lock
 from ..storage.paths import make_dirs_within
 from ..storage.run_records import increment_records, match_records, pipeline_order
-from .render import cell_number, md_table, render, short_duration, short_number
-from ..schemas.reports import Comparison, ComparisonRow, Goal
-
-MAX_PARAM_COLUMNS = 8
-
-_PREFERRED = ("accuracy", "acc", "balanced_accuracy", "precision", "recall", "f1", "f1_score", "auc", "roc_auc",
-              "pr_auc", "r2", "rmse", "mae", "mse", "loss", "val_loss", "logloss", "log_loss")
-_MIN_WORDS = {"loss", "logloss", "error", "err", "rmse", "mae", "mse", "mape", "smape", "rmsle", "time", "latency",
-              "duration", "perplexity", "wer", "cer", "seconds", "bpc", "nll", "brier", "fpr", "fnr", "eer"}
-_MAX_WORDS = {"accuracy", "acc", "auc", "f1", "precision", "recall", "r2", "score", "map", "ndcg", "iou", "dice",
-              "bleu", "rouge", "tpr", "tnr", "specificity", "sensitivity", "kappa", "mcc", "reward", "return",
-              "top1", "top5", "hit", "hits", "mrr", "jaccard", "auroc", "auprc", "ap"}
-_TIME_METRICS = ("training_time", "training_time_s", "train_time", "train_time_s", "fit_time", "fit_time_s",
-                 "mean_fit_time")
-_FOLD_RE = re.compile(r"^(?:(?P<a>.+?)_fold_?(?P<k1>\d+)|fold_?(?P<k2>\d+)_(?P<b>.+))$")
-_ACRONYMS = {"auc": "AUC", "roc": "ROC", "pr": "PR", "rmse": "RMSE", "mae": "MAE", "mse": "MSE", "r2": "R2",
-             "f1": "F1", "map": "MAP", "ndcg": "NDCG", "iou": "IoU", "mape": "MAPE", "wer": "WER", "cer": "CER",
-             "bleu": "BLEU", "mcc": "MCC", "mrr": "MRR", "cv": "CV", "std": "Std", "nll": "NLL", "lr": "LR"}
-
-
-def metric_title(name: str) -> str:
-    """`f1` -> F1, `val_loss` -> Val Loss, `roc_auc` -> ROC AUC."""
-    words = [w for w in re.split(r"[_\-\s.]+", name) if w]
-    return " ".join(_ACRONYMS.get(w.lower(), w[:1].upper() + w[1:]) for w in words) or name
-
-
-def infer_goal(metric: str) -> Goal | None:
-    """The direction a metric's name implies, or None when the name says nothing."""
-    words = [w for w in re.split(r"[^a-z0-9]+", metric.lower()) if w]
-    if words and words[0] == "neg":  # scikit-learn's neg_mean_squared_error etc.: higher is better
-        return "max"
-    if any(w in _MIN_WORDS for w in words):
-        return "min"
-    if any(w in _MAX_WORDS for w in words):
-        return "max"
-    return None
-
-
-_GROUP_PREFIXES = ("fold/", "system/")  # per-fold points and system metrics: history, not results
-# one segment of a per-fold name: fold, folds, fold0, fold_0, fold-0, folds_3, kfold_1, cv_fold_2, split0
-_FOLD_SEGMENT_RE = re.compile(r"(?:cv[_-]?|k[_-]?)?(?:folds?(?:[_-]?\d+)?|splits?[_-]?\d+)")
-_SPLIT_RE = re.compile(r"split\d+_.+")  # scikit-learn's cv_results_ keys: split0_test_score
-
-
-def _is_per_fold(metric: str) -> bool:
-    """A value of one fold, not of the run: `fold/...` (what the cross-validation and sweep helpers log,
-    step = fold), `fold_0/...`, `folds/...`, `cv/fold_1/...`, `<m>/fold_1` (any `/` or `.` segment
-    that names a fold), `<m>_fold<k>`, `fold<k>_<m>`, and scikit-learn's `split<k>_<m>`."""
-    low = metric.lower()
-    parts = re.split(r"[/.]", low)
-    if len(parts) > 1 and any(_FOLD_SEGMENT_RE.fullmatch(part) for part in parts):
-        return True
-    return bool(_FOLD_RE.match(low) or _SPLIT_RE.fullmatch(low))
-
-
-def _is_grouped(metric: str) -> bool:
-    """History rather than a result: per-fold values (`_is_per_fold`) and system metrics (`system/...`)."""
-    return metric.lower().startswith(_GROUP_PREFIXES) or _is_per_fold(metric)
-
-
-def _is_helper(metric: str) -> bool:
-    low = metric.lower()
-    return (_is_grouped(low) or low.endswith(("_std", "/std")) or low.startswith(("std_", "std/")) or "cv_std" in low
-            or low in _TIME_METRICS or infer_goal(low) == "min" and any(w in low for w in ("time", "latency")))
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-_CV_MEAN_NAMES = {"score", "mean", "cv", "cv_score", "cv_mean", "mean_score", "cv_mean_score", "mean_cv_score",
-                   "mean_test_score", "test_score"}
-_FOLD_KEY_RE = re.compile(r"(?:cv[_-]?|k[_-]?)?(?:fold|split)[_-]?\d+")
-
-
-def cv_std(metrics: dict[str, Any], metric: str) -> float | None:
-    """The cross-validation std of `metric` (M) in one experiment's metrics, if it can be known.
-
-    The first of these names that holds a finite number, in this order:
-
-    1. `M_std`, `M/std`, `std_M`, `std/M`, `cv_M_std`, `M_cv_std`
-       (so `auc` finds `auc_std`, `auc/std`, `std_auc`, `cv_auc_std`, `auc_cv_std`;
-       `cv_auc` finds `cv_auc_std`);
-    2. for a mean: `std_X` for `mean_X` (scikit-learn's `mean_test_score` -> `std_test_score`),
-       `X_std` for `X_mean`, `X/std` for `X/mean`;
-    3. `cv_std`, only when M is the run's cross-validation mean score: M is named like one
-       (`score`, `cv_score`, `cv_mean`, `mean_test_score`, `cv_<x>`, ...), or it is the run's only
-       metric that is not itself a helper (std, fold, time), so `cv_std` can be the std of nothing else.
-
-    Else it is computed (population std, at least two folds) from per-fold values logged as
-    separate metrics: `M_fold<k>`, `M_fold_<k>`, `fold<k>_M`, `fold_<k>/M`, `M/fold_<k>`.
-    (`fold/M`, which the cross-validation helper logs with step = fold, keeps only its last fold in
-    the summary; that helper logs `M_std` beside it.)
-    """
-    names = [f"{metric}_std", f"{metric}/std", f"std_{metric}", f"std/{metric}", f"cv_{metric}_std",
-             f"{metric}_cv_std"]
-    if metric.startswith("mean_"):
-        names.append("std_" + metric[5:])
-    if metric.endswith("_mean"):
-        names.append(metric[:-5] + "_std")
-    if metric.endswith("/mean"):
-        names.append(metric[:-5] + "/std")
-    low = metric.lower()
-    others = [k for k in metrics if k != metric and not _is_helper(k) and _finite(metrics.get(k)) is not None]
-    if low in _CV_MEAN_NAMES or low.startswith("cv_") or low.endswith("_cv") or not others:
-        names.append("cv_std")
-    for name in names:
-        value = _finite(metrics.get(name))
-        if value is not None:
-            return value
-    folds = []
-    for key, value in metrics.items():
-        if _finite(value) is None:
-            continue
-        match = _FOLD_RE.match(key)
-        if match and (match["a"] or match["b"]) == metric:
-            folds.append(float(value))
-            continue
-        head, slash, tail = key.partition("/")
-        if slash and ((_FOLD_KEY_RE.fullmatch(head.lower()) and tail == metric)
-                      or (_FOLD_KEY_RE.fullmatch(tail.lower()) and head == metric)):
-            folds.append(float(value))
-    return statistics.pstdev(folds) if len(folds) >= 2 else None
-
-
-def read_config(root: Path) -> dict[str, Any]:
-    """`.specweave/ml.yaml` settings (`primary_metric`, `goal`) as a dict; {} when there is no file."""
-    from ..config import load_config
-
-    return load_config(root).model_dump()
-
-
-def _validate_goal(goal: object, what: str = "goal") -> Goal | None:
-    if goal is None:
-        return None
-    if goal not in ("max", "min"):
-        raise InvalidInput(what, goal, "'max' (higher is better) or 'min' (lower is better)")
-    return goal  # type: ignore[return-value]
+from .comparison_md import render_comparison
+from .data_versions import data_warning
+from .metric_names import cv_std, finite, metric_columns, metric_order, training_time
+from .primary import (
+    choose_primary,
+    differing_params,
+    metric_goal,
+    numeric_metrics,
+    parent_in,
+    read_config,
+    usable,
+    validate_goal,
+)
+from .ranking import explain_decision, rank
 
 
 def select_records(records: list[ExperimentRecord], refs: list[str]) -> list[ExperimentRecord]:
@@ -215,40 +90,6 @@ def select_records(records: list[ExperimentRecord], refs: list[str]) -> list[Exp
     return chosen
 
 
-def _metric_order(names: set[str]) -> list[str]:
-    rank = {name: i for i, name in enumerate(_PREFERRED)}
-    return sorted(names, key=lambda n: (rank.get(n.lower(), len(rank)), n.lower(), n))
-
-
-def metric_columns(names: set[str] | list[str]) -> list[str]:
-    """The metrics a table shows by default, in display order (see the module doc)."""
-    return [m for m in _metric_order(set(names)) if m not in _TIME_METRICS and not _is_grouped(m)]
-
-
-def _training_time(record: ExperimentRecord) -> float | None:
-    for name in _TIME_METRICS:
-        value = _finite(record.metrics.get(name))
-        if value is not None:
-            return value
-    return record.meta.duration_s if record.meta else None
-
-
-def _differing(records: list[ExperimentRecord]) -> list[str]:
-    """Params whose values differ among the experiments that logged any (a run that crashed before
-    logging params would otherwise make every param look different)."""
-    records = [r for r in records if r.params]
-    keys = sorted({k for r in records for k in r.params})
-    out = []
-    for key in keys:
-        values = {repr(r.params.get(key, "<unset>")) for r in records}
-        if len(values) > 1:
-            out.append(key)
-    return out
-
-
-def _pct(delta: float, base: float) -> str:
-    return f", {delta / abs(base) * 100:+.1f}%" if base else ""
-
 
 def compare_experiments(
     root: Path,
@@ -260,7 +101,7 @@ def compare_experiments(
     write_report: bool = True,
 ) -> Comparison:
     """Compare an increment's experiments (all, or those named) and write `comparison.md`."""
-    goal = _validate_goal(goal)
+    goal = validate_goal(goal)
     inc = resolve_increment(root, increment)
     report = inc.path / EXPERIMENTS_DIR / COMPARISON_FILE
     with file_lock(report) if write_report else nullcontext():
@@ -273,58 +114,26 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
     all_records = increment_records(root, inc)
     records = select_records(all_records, list(experiments)) if experiments else all_records
     ordered = _with_reproductions(pipeline_order(records))
-    present_metrics = {k for r in records for k, v in r.metrics.items() if isinstance(v, (int, float))}
+    present_metrics = numeric_metrics(records)
     if metrics:
         unknown = [m for m in metrics if m not in present_metrics]
         if unknown:
-            raise InvalidInput("metric", unknown[0], "one of " + (", ".join(_metric_order(present_metrics)) or
+            raise InvalidInput("metric", unknown[0], "one of " + (", ".join(metric_order(present_metrics)) or
                                                                   "the metrics logged (none yet)"))
         columns = list(dict.fromkeys(metrics))
     else:
         columns = metric_columns(present_metrics)
 
     config = read_config(root)
-    primary_source = "given"
-    if primary_metric is not None:
-        if not isinstance(primary_metric, str) or primary_metric not in present_metrics:
-            raise InvalidInput("primary metric", primary_metric,
-                               "one of " + (", ".join(_metric_order(present_metrics)) or "the metrics logged"))
-    elif isinstance(config.get("primary_metric"), str) and config["primary_metric"] in present_metrics:
-        primary_metric, primary_source = config["primary_metric"], "config"
-
+    primary_metric, primary_source = choose_primary(records, config, primary_metric)
     by_id = {r.id: r for r in records}
-
-    def parent_of(record: ExperimentRecord) -> ExperimentRecord | None:
-        parent = record.meta.parent if record.meta else None
-        return by_id.get(parent) if parent and parent != record.id else None
-
-    def usable(record: ExperimentRecord) -> bool:
-        return record.status == "completed" and not record.problems and any(
-            _finite(v) is not None for v in record.metrics.values())
-
-    base = [r for r in records if usable(r)]
-    if primary_metric is None:
-        # children of a compared parent are judged through the parent, unless it has no metrics
-        units = [r for r in base if not (parent_of(r) and usable(parent_of(r)))]  # type: ignore[arg-type]
-        pool = [m for m in _metric_order(present_metrics) if not _is_helper(m)] or _metric_order(present_metrics)
-        shared = [m for m in pool if units and all(_finite(r.metrics.get(m)) is not None for r in units)]
-        if shared:
-            primary_metric, primary_source = shared[0], "shared"
-        elif pool and units:
-            counts = {m: sum(_finite(r.metrics.get(m)) is not None for r in units) for m in pool}
-            primary_metric, primary_source = max(pool, key=lambda m: counts[m]), "most"
     goal_source = "given" if goal else None
     if primary_metric and goal is None:
-        config_goal = _validate_goal(config.get("goal"), "goal in .specweave/ml.yaml")
-        if config_goal and config.get("primary_metric") == primary_metric:
-            goal, goal_source = config_goal, "config"
-        else:
-            inferred = infer_goal(primary_metric)
-            goal, goal_source = (inferred, "inferred") if inferred else ("max", "assumed")
+        goal, goal_source = metric_goal(primary_metric, config)
 
     rows: list[ComparisonRow] = []
     row_of: dict[str, ComparisonRow] = {}
-    differing = _differing(records)
+    differing = differing_params(records)
     for record, depth in ordered:
         marks = []
         if record.status != "completed":
@@ -336,11 +145,11 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
             marks.append("no metrics")
         elif primary_metric and primary_metric not in numeric:
             marks.append(f"no {primary_metric}")
-        elif primary_metric and _finite(numeric.get(primary_metric)) is None:
+        elif primary_metric and finite(numeric.get(primary_metric)) is None:
             marks.append(f"{primary_metric} is not finite")
-        parent = parent_of(record)
+        parent = parent_in(record, by_id)
         represented = bool(parent and primary_metric and usable(parent)
-                           and _finite(parent.metrics.get(primary_metric)) is not None)
+                           and finite(parent.metrics.get(primary_metric)) is not None)
         original = _original_of(record, by_id)
         if original is not None:
             marks.append(f"reproduction of {original.id}")
@@ -348,7 +157,7 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
             id=record.id, dir=record.dir, name=record.name, status=record.status,
             parent=record.meta.parent if record.meta else None, stage=record.meta.stage if record.meta else None,
             depth=depth, metrics=numeric, params={k: record.params.get(k) for k in differing},
-            training_time_s=_training_time(record), marks=marks, problems=list(record.problems),
+            training_time_s=training_time(record), marks=marks, problems=list(record.problems),
             candidate=not marks and bool(primary_metric) and not represented,
             cv_std=cv_std(record.metrics, primary_metric) if primary_metric else None,
             reproduces=original.id if original is not None else None,
@@ -358,9 +167,8 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
 
     comparison = Comparison(increment=inc.id, title=inc.title, primary_metric=primary_metric, goal=goal,
                             goal_source=goal_source, metrics=columns, rows=rows, differing_params=differing)
-    _rank(comparison)
-    from ..repro.datasets import data_warning  # a ranking across different data is no ranking of models
-
+    rank(comparison)
+    # a ranking across different data is no ranking of models
     different_data = data_warning([r for r in records if row_of[r.dir].candidate])
     if different_data:
         comparison.warnings.append(different_data)
@@ -374,7 +182,7 @@ def _compare(root: Path, inc: Increment, report: Path, experiments: Any, metrics
             comparison.decision = latest
             comparison.best = row.id
             row.selected = True
-            _explain_decision(comparison, row)
+            explain_decision(comparison, row)
         elif not experiments:
             comparison.warnings.append(f"the latest decision selects {latest.selected}, which is not in this "
                                        f"increment any more")
@@ -426,132 +234,4 @@ def _with_reproductions(ordered: list[tuple[ExperimentRecord, int]]) -> list[tup
     return out
 
 
-def _explain_decision(c: Comparison, row: ComparisonRow) -> None:
-    """`reasons` about the decision's run; `override` when the metric ranks another run first."""
-    decision = c.decision
-    assert decision is not None
-    rationale = " ".join(decision.rationale.split())
-    if len(rationale) > 160:
-        rationale = rationale[:157] + "..."
-    selected = f"Selected by the logged decision of {decision.ts:%Y-%m-%d}" + (f": {rationale}" if rationale else "")
-    metric, computed = c.primary_metric, c.computed_best
-    if computed is None or computed == row.id or not metric:
-        c.reasons = [selected, *c.computed_reasons]
-        return
-    top = next(r for r in c.rows if r.id == computed)
-    best_value, mine = top.metrics[metric], _finite(row.metrics.get(metric))
-    candidates = sorted((r for r in c.rows if r.candidate), key=lambda r: (-1.0 if c.goal == "max" else 1.0)
-                        * r.metrics[metric])
-    if mine is None:
-        standing = f"{row.id} has no {metric} value" + (f" ({', '.join(row.marks)})" if row.marks else "")
-    else:
-        margin = abs(best_value - mine)
-        rank = next((i for i, r in enumerate(candidates, 1) if r.id == row.id), None)
-        place = f"ranked {rank} of {len(candidates)}" if rank else "not ranked: " + (", ".join(row.marks)
-                                                                                      or "represented by its parent")
-        standing = (f"{row.id} has {metric} {short_number(mine)}, {place}; {computed} ranks first with "
-                    f"{short_number(best_value)} (margin {short_number(margin)}{_pct(mine - best_value, best_value)})")
-    c.override = f"The decision selects {row.id} over the computed best {computed}: {standing}"
-    c.reasons = [selected, c.override]
-
-
-def _rank(c: Comparison) -> None:
-    """Pick the computed best among candidates and explain it (`reasons` and `computed_reasons` alike:
-    a decision read afterwards rewrites `reasons` about its own run)."""
-    _rank_computed(c)
-    c.computed_reasons = list(c.reasons)
-
-
-def _rank_computed(c: Comparison) -> None:
-    metric, goal = c.primary_metric, c.goal
-    candidates = [r for r in c.rows if r.candidate]
-    if not metric or not candidates:
-        if c.rows:
-            c.reasons.append("No experiment can be ranked: none is completed, undamaged and has "
-                             + (f"a {metric} value" if metric else "metrics") + ".")
-        return
-    sign = -1.0 if goal == "max" else 1.0
-    candidates.sort(key=lambda r: sign * r.metrics[metric])
-    best = candidates[0]
-    best.best = True
-    c.best = c.computed_best = best.id
-    word = "Highest" if goal == "max" else "Lowest"
-    value = best.metrics[metric]
-    if len(candidates) == 1:
-        c.reasons.append(f"{word} {metric} ({short_number(value)}): the only experiment that can be ranked")
-    else:
-        runner = candidates[1]
-        c.runner_up = runner.id
-        other = runner.metrics[metric]
-        margin = abs(value - other)
-        c.reasons.append(f"{word} {metric} ({short_number(value)} vs {short_number(other)} for {runner.id}: "
-                         f"margin {short_number(margin)}{_pct(value - other, other)})")
-        stds = [s for s in (best.cv_std, runner.cv_std) if s is not None]
-        if stds and margin < max(stds):
-            c.warnings.append(f"⚠️ The margin over {runner.id} ({short_number(margin)}) is within the "
-                              f"cross-validation std ({short_number(max(stds))}): the difference may be noise")
-        elif stds:
-            c.reasons.append(f"Margin larger than the cross-validation std ({short_number(max(stds))})")
-    kids = [r for r in c.rows if r.parent == best.id and _finite(r.metrics.get(metric)) is not None]
-    if kids:
-        top = min(kids, key=lambda r: sign * r.metrics[metric])
-        c.reasons.append(f"Its best {'stage' if top.stage else 'child'}: {top.id} ({metric} "
-                         f"{short_number(top.metrics[metric])})")
-    also = []
-    for other_metric in c.metrics:
-        if other_metric == metric or _is_helper(other_metric):
-            continue
-        direction = infer_goal(other_metric)
-        values = [r.metrics[other_metric] for r in candidates if _finite(r.metrics.get(other_metric)) is not None]
-        mine = _finite(best.metrics.get(other_metric))
-        if direction is None or mine is None or len(values) < 2:
-            continue
-        top = max(values) if direction == "max" else min(values)
-        if mine == top:
-            also.append(other_metric)
-    if also:
-        c.reasons.append(f"Also best on {', '.join(also)}")
-    times = [r.training_time_s for r in candidates if r.training_time_s is not None]
-    if best.training_time_s is not None and len(times) > 1:
-        c.reasons.append(f"Training time {short_duration(best.training_time_s)} (candidates: "
-                         f"{short_duration(min(times))} to {short_duration(max(times))})")
-    elif best.training_time_s is not None:
-        c.reasons.append(f"Training time {short_duration(best.training_time_s)}")
-
-
-def render_comparison(c: Comparison) -> str:
-    headers = ["Experiment", *(metric_title(m) for m in c.metrics), "Training Time"]
-    # each cell formatted on its own (no column-wide decimals): adding a run never rewrites another's row
-    body = []
-    for row in c.rows:
-        label = ("└ " * row.depth) + row.id
-        if row.stage:
-            label += f" [{row.stage}]"
-        if row.marks:
-            label += " (" + ", ".join(row.marks) + ")"
-        if row.selected:
-            label += " ✅"
-        body.append([label, *(cell_number(row.metrics[m]) if m in row.metrics else "—" for m in c.metrics),
-                     short_duration(row.training_time_s)])
-    # the report shows the params most experiments set (the dataframe has them all)
-    # first those whose set values differ (max_depth 2 vs 4), then those set by most experiments
-    def rank(p: str) -> tuple[int, int, str]:
-        values = [row.params.get(p) for row in c.rows if row.params.get(p) is not None]
-        return (0 if len({repr(v) for v in values}) > 1 else 1, -len(values), p)
-
-    shown = sorted(c.differing_params, key=rank)[:MAX_PARAM_COLUMNS]
-    param_rows = [[row.id, *(short_number(row.params.get(p)) for p in shown)]
-                  for row in c.rows]
-    damaged = [(row.id, p) for row in c.rows for p in row.problems]
-    return render(
-        "comparison.md.j2", c=c, table=md_table(headers, body),
-        params_table=md_table(["Experiment", *shown], param_rows)
-        if shown and len(c.rows) > 1 else [],
-        params_hidden=len(c.differing_params) - len(shown),
-        damaged=damaged,
-    )
-
-
-__all__ = ["Comparison", "ComparisonRow", "compare_experiments", "cv_std", "infer_goal", "metric_columns",
-           "metric_title",
-           "read_config", "render_comparison", "select_records"]
+__all__ = ["compare_experiments", "select_records"]

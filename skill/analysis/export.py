@@ -213,9 +213,8 @@ def export_experiments(
     return result
 
 
-def metric_history_dataframe(root: Path, ref: str, increment: str | None = None,
-                             metrics: list[str] | str | None = None) -> Any:
-    """Every logged point of one experiment as a pandas DataFrame in long form: step, key, value, ts.
+def metric_history_dataframe(record: ExperimentRecord, metrics: list[str] | str | None = None) -> Any:
+    """Every logged point of one experiment (`record`, resolved by the caller) as a pandas DataFrame in long form: step, key, value, ts.
 
     Long, one row per point, because keys are logged on their own steps (a loss every batch, a
     validation score every epoch, `fold/score` per fold): one row per step would be mostly empty and
@@ -230,9 +229,8 @@ def metric_history_dataframe(root: Path, ref: str, increment: str | None = None,
 
     import pandas as pd
 
-    from ..storage.run_records import find_experiment, metric_points_with_source
+    from ..storage.run_records import metric_points_with_source
 
-    record = find_experiment(root, ref, increment)
     points, damaged, source = metric_points_with_source(record)
     if isinstance(metrics, str):
         metrics = [metrics]

@@ -9,14 +9,13 @@ the worst value all survive, in step order.
 from __future__ import annotations
 
 import os
-from array import array
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
 from ..schemas.records import ExperimentRecord, MetricPoint
-from ..storage.downsample import minmax_indices
 from ..schemas.reports import DEFAULT_MAX_POINTS, MAX_MAX_POINTS, MetricHistory, MetricSeries
+from ..storage.downsample import minmax_indices
 
 
 def validate_max_points(max_points: object) -> int:
@@ -34,12 +33,13 @@ def downsample(points: list[MetricPoint], max_points: int) -> list[MetricPoint]:
 
 def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
                     root: Path | None) -> MetricHistory:
-    """One streaming pass over the run's full log (live, or settled in the object store), each wanted
-    metric kept as packed arrays (16 bytes a point), then downsampled; without the log (a fresh clone of
+    """One streaming pass over the run's full log (the one point reader, `analysis.points`), each wanted
+    metric kept as packed arrays, then downsampled; without the log (a fresh clone of
     a schema-3 run), the summary git keeps, saying so (`source`)."""
     from ..layout import METRICS_LOG_FILE
-    from ..storage.metrics_log import CappedProblems, iter_handle_rows
-    from ..storage.run_summary import SUMMARY_POINTS, open_run_log, read_summary
+    from ..storage.metrics_log import CappedProblems
+    from ..storage.run_summary import SUMMARY_POINTS, read_summary
+    from .points import open_log, read_log_points
 
     experiment = record.id
     problems = CappedProblems(record.path / METRICS_LOG_FILE)
@@ -49,43 +49,30 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
         if max_points == SUMMARY_POINTS or all(d.complete for d in digests):
             # exactly the answer the full log gives (the summary is that downsample): no need to read it
             return _summary_history(record, summary, key, max_points, "full")
-    handle = open_run_log(record.path, problems)
+    handle = open_log(record, problems)
     if handle is None:
         summary = summary or read_summary(record.path)
         if summary is not None:
             return _summary_history(record, summary, key, max_points, "summary")
-    wanted = None if key is None else key.encode("utf-8", "surrogatepass")
-    columns: dict[bytes, tuple[array[int], array[float]]] = {}
-    if handle is not None:
-        with handle:
-            for _line, rows in iter_handle_rows(handle, record.path / METRICS_LOG_FILE, problems):
-                groups: dict[bytes, tuple[list[Any], list[Any]]] = {}
-                for k, step, _ts, value in rows:
-                    group = groups.get(k)
-                    if group is None:
-                        group = groups[k] = ([], [])
-                    group[0].append(step)
-                    group[1].append(value)
-                for k, (steps, values) in groups.items():
-                    column = columns.get(k)
-                    if column is None:
-                        column = columns[k] = (array("q"), array("d"))
-                    if wanted is None or k == wanted:
-                        column[0].extend(map(int, steps))
-                        column[1].extend(map(float, values))
-    names = {k: k.decode("utf-8", "replace") for k in columns}
-    if key is not None and wanted not in columns:
-        raise NotFound(f"metric of {experiment}", key, sorted(names.values()))
+        if key is not None:
+            _missing(record, key, [])
+        return MetricHistory(experiment=experiment, increment=record.increment, series=[],
+                             problems=[str(problem) for problem in problems.done()], source="full")
+    log = read_log_points(record, None if key is None else {key}, handle, problems)
+    if key is not None and key not in log.columns:
+        _missing(record, key, log.seen)
     series = []
-    for k in sorted(columns, key=names.__getitem__):
-        if wanted is not None and k != wanted:
-            continue
-        steps_a, values_a = columns[k]
+    for name in sorted(log.columns):
+        steps_a, _ts, values_a = log.columns[name]
         keep = minmax_indices(values_a, max_points)
-        series.append(MetricSeries(key=names[k], total_points=len(values_a), downsampled=len(keep) < len(values_a),
+        series.append(MetricSeries(key=name, total_points=len(values_a), downsampled=len(keep) < len(values_a),
                                    steps=[steps_a[i] for i in keep], values=[values_a[i] for i in keep]))
     return MetricHistory(experiment=experiment, increment=record.increment, series=series,
-                         problems=[str(problem) for problem in problems.done()], source="full")
+                         problems=log.problems, source="full")
+
+
+def _missing(record: ExperimentRecord, key: str, seen: list[str]) -> None:
+    raise NotFound(f"metric of {record.id}", key, sorted(seen))
 
 
 def _summary_history(record: ExperimentRecord, summary: Any, key: str | None, max_points: int,

@@ -34,7 +34,8 @@ from ..storage.increments import list_increments, resolve_increment
 from ..storage.locks import file_lock
 from ..storage.paths import make_dirs_within
 from ..storage.run_records import increment_records
-from .compare import compare_experiments, read_config
+from .compare import compare_experiments
+from .primary import read_config
 from .render import md_cell, render, short_number, template_module
 from ..schemas.reports import SyncResult
 

@@ -41,9 +41,10 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import CannotReproduce, InvalidInput
+from ..errors import CannotReproduce, InvalidInput, UnsafePath
+from ..layout import SPECWEAVE_DIR
 from ..schemas.records import ExperimentMeta, ExperimentRecord, Reproduction
 from .capture import (
     ENABLED_ENV,
@@ -57,9 +58,6 @@ from .gitwork import TreeProblem, git, has_commit, last_line, scratch_dir, scrat
 from .interpreter import build, environment, verified
 from .rerun import prune_stale, run_in_group, scratch_worktree, stop_on_signals
 from ..schemas.reproduction import MetricVerdict, ReproducePlan, ReproduceResult
-
-if TYPE_CHECKING:
-    from ..project import Project
 
 DEFAULT_RTOL = 1e-2
 SEEDED_RTOL = 1e-9
@@ -164,12 +162,21 @@ def _rtol(record: ExperimentRecord, rtol: object) -> tuple[float, str]:
     return DEFAULT_RTOL, "no seed recorded: 1% allowed"
 
 
-def plan(project: Project, record: ExperimentRecord, rtol: object = None) -> ReproducePlan:
-    """Everything `reproduce` will do, each part checked; CannotReproduce (one line) where it cannot."""
-    return _plan(project, record, rtol)[0]
+def plan(root: Path, record: ExperimentRecord, rtol: object = None) -> ReproducePlan:
+    """Everything `reproduce` will do for `record` of the project at `root`, each part checked;
+    CannotReproduce (one line) where it cannot."""
+    return _plan(root, record, rtol)[0]
 
 
-def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[ReproducePlan, dict[str, Any]]:
+def _rel(root: Path, path: Path) -> str:
+    """`path` relative to the project root, as every face shows it."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+    except ValueError:
+        raise UnsafePath(str(path), SPECWEAVE_DIR) from None
+
+
+def _plan(root: Path, record: ExperimentRecord, rtol: object) -> tuple[ReproducePlan, dict[str, Any]]:
     meta = record.meta
     if meta is None:
         raise CannotReproduce(record.id, "its metadata.yaml cannot be read: " + "; ".join(record.problems[:1]))
@@ -179,9 +186,9 @@ def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[Rep
                               "with no commit yet): its code is not recorded")
     rtol_value, rtol_reason = _rtol(record, rtol)
     argv, cwd, notes = _command(record)
-    top = toplevel(project.root)
+    top = toplevel(root)
     if top is None:
-        raise CannotReproduce(record.id, f"{project.root} is not in a git repository")
+        raise CannotReproduce(record.id, f"{root} is not in a git repository")
     if not has_commit(top, commit):
         never = meta.capture is not None and meta.capture.on_remote is False
         raise CannotReproduce(record.id, f"its commit {commit[:12]} is not in this repository"
@@ -192,7 +199,7 @@ def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[Rep
         raise CannotReproduce(record.id, problems[0].removeprefix(f"{record.id}: ")
                               .replace(": taken at its commit", ""))
     if patch is not None:
-        with scratch_dir(project.root) as scratch:
+        with scratch_dir(root) as scratch:
             try:
                 tree_of(top, commit, patch, scratch_env(top, scratch, "check"))
             except TreeProblem as exc:
@@ -204,7 +211,7 @@ def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[Rep
         notes.append(f"{len(missing)} untracked source file(s) were too large to record: {', '.join(missing[:5])}")
     return ReproducePlan(
         experiment=record.id, increment=record.increment, commit=commit,
-        patch=project.rel(patch) if patch else None, patch_files=list(capture.patch_files) if capture and patch else [],
+        patch=_rel(root, patch) if patch else None, patch_files=list(capture.patch_files) if capture and patch else [],
         environment=env["environment"], python=env["python"], installer=env["installer"], packages=env["packages"],
         package_differences=env["package_differences"], command=argv, cwd=cwd, rtol=rtol_value,
         rtol_reason=rtol_reason, seeds=seeds_of(record), notes=[*notes, *env.get("notes", [])],
@@ -212,9 +219,9 @@ def _plan(project: Project, record: ExperimentRecord, rtol: object) -> tuple[Rep
 
 
 # -- the rerun --------------------------------------------------------------------------------------
-def _child_env(project: Project, record: ExperimentRecord, top: Path, worktree: Path) -> dict[str, str]:
+def _child_env(root: Path, record: ExperimentRecord, top: Path, worktree: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in (ENABLED_ENV, "CLAUDE_PROJECT_DIR")}
-    rel_root = project.root.resolve().relative_to(top.resolve()) if project.root.resolve() != top.resolve() else Path()
+    rel_root = root.resolve().relative_to(top.resolve()) if root.resolve() != top.resolve() else Path()
     paths = []
     for entry in env.get("PYTHONPATH", "").split(os.pathsep) if env.get("PYTHONPATH") else []:
         try:  # the user's own code on PYTHONPATH comes from the worktree, not the checkout
@@ -223,7 +230,7 @@ def _child_env(project: Project, record: ExperimentRecord, top: Path, worktree: 
             paths.append(entry)
     if paths:
         env["PYTHONPATH"] = os.pathsep.join(paths)
-    env.update({"SPECWEAVE_ROOT": str(project.root), REPRODUCES_ENV: record.id,
+    env.update({"SPECWEAVE_ROOT": str(root), REPRODUCES_ENV: record.id,
                 REPRODUCE_INCREMENT_ENV: record.increment, REPRODUCE_CODE_ENV: str(worktree / rel_root)})
     return env
 
@@ -267,8 +274,8 @@ def data_differences(original: ExperimentRecord, rerun: ExperimentRecord) -> lis
     return out
 
 
-def _find_rerun(project: Project, original: ExperimentRecord, since: datetime) -> ExperimentRecord | None:
-    found = [r for r in project.experiments(all_increments=True)
+def _find_rerun(runs: list[ExperimentRecord], original: ExperimentRecord, since: datetime) -> ExperimentRecord | None:
+    found = [r for r in runs
              if r.meta and r.meta.reproduces == original.id and r.meta.started >= since]
     if not found:
         return None
@@ -287,18 +294,22 @@ def _record_verdict(original: ExperimentRecord, rerun: ExperimentRecord | None, 
         update_meta(rerun.path, lambda meta: setattr(meta, "reproduction", verdict))
 
 
-def reproduce(project: Project, ref: str, rtol: object = None, *, increment: str | None = None,
-              echo: Callable[[str], None] | None = None, timeout: float | None = None,
-              confirm: Callable[[ReproducePlan], bool] | None = None) -> ReproduceResult:
-    """Rerun `ref` as recorded and compare its numbers (see the module doc). `confirm` sees the plan
-    before anything runs; False stops there (CannotReproduce, nothing run)."""
-    project.require_writable("reproduce")
+def validate_timeout(timeout: object) -> float | None:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or not math.isfinite(timeout) or timeout <= 0):
         raise InvalidInput("timeout", timeout, "a number of seconds > 0, such as 600")
+    return timeout  # type: ignore[return-value]
+
+
+def reproduce(root: Path, record: ExperimentRecord, rtol: object = None, *,
+              runs: Callable[[], list[ExperimentRecord]], echo: Callable[[str], None] | None = None,
+              timeout: float | None = None, confirm: Callable[[ReproducePlan], bool] | None = None) -> ReproduceResult:
+    """Rerun `record` as recorded and compare its numbers (see the module doc). `confirm` sees the plan
+    before anything runs; False stops there (CannotReproduce, nothing run). `runs()` lists the project's
+    runs afterwards (the rerun logged itself among them). The caller checked the project is writable."""
+    timeout = validate_timeout(timeout)
     echo = echo or (lambda line: None)
-    record = project.experiment(ref, increment)
-    the_plan, env = _plan(project, record, rtol)
+    the_plan, env = _plan(root, record, rtol)
     if confirm is not None and not confirm(the_plan):
         raise CannotReproduce(record.id, "not confirmed: nothing was run (answer y, or pass --yes after reading "
                                          "the plan)")
@@ -322,8 +333,8 @@ def reproduce(project: Project, ref: str, rtol: object = None, *, increment: str
             cwd = _in_worktree(record.id, worktree, the_plan.cwd, the_plan.command)
             cmd = [python, *the_plan.command]
             echo(f"running the plan's command in {the_plan.cwd} of a worktree at {the_plan.commit[:12]}")
-            code, tail, timed_out = run_in_group(cmd, cwd, _child_env(project, record, top, worktree), echo, timeout)
-    rerun = _find_rerun(project, record, started)
+            code, tail, timed_out = run_in_group(cmd, cwd, _child_env(root, record, top, worktree), echo, timeout)
+    rerun = _find_rerun(runs(), record, started)
     result = ReproduceResult(plan=the_plan, rerun=rerun.id if rerun else None, verdict="failed", returncode=code,
                              output_tail=tail[-4000:])
     if timed_out:
@@ -352,4 +363,4 @@ def reproduce(project: Project, ref: str, rtol: object = None, *, increment: str
     return result
 
 
-__all__ = ["DEFAULT_RTOL", "SEEDED_RTOL", "CannotReproduce", "plan", "reproduce", "verdict_rows"]
+__all__ = ["DEFAULT_RTOL", "SEEDED_RTOL", "CannotReproduce", "plan", "reproduce", "validate_timeout", "verdict_rows"]

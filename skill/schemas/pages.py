@@ -16,6 +16,17 @@ from .records import ArtifactInfo, GitInfo, Note, UtcDatetime
 
 Goal = Literal["max", "min"]
 
+DEFAULT_CURVE_POINTS = 1000  # points of one curve a page asks for unless it says
+MAX_CURVE_POINTS = 100_000
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp", ".svg": "image/svg+xml"}
+
+
+def image_type(name: str) -> str | None:
+    """The MIME type of an artifact a page may show inline, by its name; None for anything else."""
+    dot = name.rfind(".")
+    return IMAGE_TYPES.get(name[dot:].lower()) if dot >= 0 else None
+
 
 class RunRow(BaseModel):
     """One run in the runs table."""
@@ -66,6 +77,10 @@ class RunsTable(BaseModel):
     where: str | None = None
     sort: str | None = None
 
+    def best_row(self) -> RunRow | None:
+        """The run a logged decision selected, else the metric's best: the one rule of "best" on every face."""
+        return next((r for r in self.rows if r.selected), None) or next((r for r in self.rows if r.best), None)
+
 
 class Curve(BaseModel):
     """One run's points of one metric, downsampled keeping each bucket's lowest and highest value."""
@@ -102,6 +117,18 @@ class MetricStats(BaseModel):
     best: float | None = None
     best_step: int | None = None
     sparkline: str = ""
+
+
+class RunCurves(BaseModel):
+    """Every metric of one run (or the one asked for): its stats over every point and its curve, cut to a
+    point budget; `sw-ml history`'s answer."""
+
+    experiment: str
+    increment: str
+    source: Literal["full", "summary"] = Field(
+        "full", description="full: every point read; summary: git's summary only (sw-ml artifacts pull)")
+    stats: list[MetricStats] = Field(default_factory=list)
+    curves: dict[str, Curve] = Field(default_factory=dict, description="by metric")
 
 
 class ArtifactView(BaseModel):
@@ -198,5 +225,5 @@ class ViewBundle(BaseModel):
     images: dict[str, str] = Field(default_factory=dict, description="<run key>/<artifact> -> data: URL")
 
 
-__all__ = ["ArtifactView", "CompareView", "Curve", "CurveSet", "DecisionMark", "Goal", "Importance", "MetricStats",
-           "ParallelView", "ParamAxis", "RunRow", "RunView", "RunsTable", "ViewBundle"]
+__all__ = ["DEFAULT_CURVE_POINTS", "IMAGE_TYPES", "MAX_CURVE_POINTS", "image_type", "ArtifactView", "CompareView", "Curve", "CurveSet", "DecisionMark", "Goal", "Importance", "MetricStats",
+           "ParallelView", "ParamAxis", "RunCurves", "RunRow", "RunView", "RunsTable", "ViewBundle"]

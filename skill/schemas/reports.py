@@ -71,6 +71,16 @@ class ComparisonRow(BaseModel):
     reproduces: str | None = None  # the original this run reran (sw-ml reproduce): shown under it, not ranked
 
 
+class PrimaryMetric(BaseModel):
+    """What an increment's runs are ranked by, and which way (skill.analysis.primary holds the rule)."""
+
+    increment: str
+    metric: str | None = Field(None, description="None: no run logged a metric that can rank them")
+    metric_source: Literal["given", "config", "shared", "most"] | None = None
+    goal: Goal | None = None
+    goal_source: Literal["given", "config", "inferred", "assumed"] | None = None
+
+
 class Comparison(BaseModel):
     """The result of compare_experiments; `.dataframe` gives the table as pandas."""
 
@@ -269,4 +279,5 @@ class MetricHistory(BaseModel):
 
 
 __all__ = ["DEFAULT_TOP", "NOTABLE_PACKAGES", "Comparison", "ComparisonPage", "EnvironmentSummary", "ExperimentShown", "ComparisonRow", "Decision", "ExportResult", "Goal", "MetricHistory", "MetricSeries",
+           "PrimaryMetric",
            "SyncResult"]

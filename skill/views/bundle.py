@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 import math
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
+from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle, image_type
+from ..schemas.records import ExperimentDetail, ExperimentRecord
+from ..schemas.reports import Decision
 from .curves import make_curve, read_points
-from ..schemas.pages import CurveSet, ViewBundle
-from .run import image_type, run_view
-from .table import compare_views, parallel_view, runs_table
-
-if TYPE_CHECKING:
-    from ..project import Project
+from .run import run_view
+from .table import parallel_view
 
 MAX_METRICS = 12  # curve metrics carried; the primary one first, system/ metrics last
 DEFAULT_POINT_BUDGET = 200_000
@@ -29,24 +29,17 @@ def _round(value: float | None) -> float | None:
     return None if value is None else float(f"{value:.7g}")
 
 
-def view_bundle(project: Project, increments: list[str] | None = None, *, runs: list[str] | None = None,
-                where: str | None = None, metric: str | None = None, point_budget: int = DEFAULT_POINT_BUDGET,
-                max_points: int = 1000, image_budget: int = 4 << 20, run_limit: int | None = None,
+def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, config: dict[str, Any],
+                decisions: dict[str, list[Decision]], read_image: Callable[[str, str], bytes],
+                compare: Callable[[list[str], str | None], list[CompareView]], metric: str | None = None,
+                point_budget: int = DEFAULT_POINT_BUDGET, max_points: int = 1000, image_budget: int = 4 << 20,
                 title: str | None = None) -> ViewBundle:
-    """The views of `increments` (or of the `runs` named), ready to be written into a page."""
+    """The views of `table`'s rows (`records` by row key), ready to be written into a page. `Project`
+    hands in what it knows: each increment's `decisions`, `config` (ml.yaml: the metrics' directions),
+    `read_image(key, name)` (an artifact's checked bytes) and `compare(keys, primary)` (the compare view)."""
     from ..errors import InvalidInput
 
-    if runs:
-        records = [project.experiment(ref) for ref in runs]
-        table = runs_table(project, list(dict.fromkeys(r.increment for r in records)))
-        keys = {f"{r.increment}/{r.dir}" for r in records}
-        table.rows = [row for row in table.rows if row.key in keys]
-    else:
-        table = runs_table(project, increments, where=where)
-    if run_limit is not None:
-        table.rows = table.rows[:run_limit]
     rows = table.rows
-    records = {row.key: project.experiment(row.key) for row in rows}
     loaded = {key: read_points(record) for key, record in records.items()}
     counts: dict[str, int] = {}
     for points, _t0 in loaded.values():
@@ -70,7 +63,11 @@ def view_bundle(project: Project, increments: list[str] | None = None, *, runs: 
                 made.append(curve)
         curves[key] = CurveSet(metric=key, max_points=per_curve, curves=made,
                                missing=[row.key for row in rows if key not in loaded[row.key][0]])
-    views = {key: run_view(project, key, record=record, points=loaded[key][0]) for key, record in records.items()}
+    views = {}
+    for key, record in records.items():
+        # the report lists no damaged lines (show-experiment does): the record's detail without summaries
+        detail = ExperimentDetail.model_construct(**dict(record), metric_summaries={})
+        views[key] = run_view(record, detail, decisions.get(record.increment, []), config, loaded[key][0])
     images: dict[str, str] = {}
     spent = 0
     for key, view in views.items():
@@ -79,33 +76,33 @@ def view_bundle(project: Project, increments: list[str] | None = None, *, runs: 
             if not art.image or mime is None or spent + art.info.size > image_budget:
                 continue
             try:
-                _info, data = project.read_artifact(key, art.info.name, max_bytes=image_budget)
+                data = read_image(key, art.info.name)
             except Exception:  # noqa: BLE001 - not pulled, damaged: the page says the image is not there
                 continue
             spent += len(data)
             images[f"{key}/{art.info.name}"] = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
-    chosen = _default_selection(table)
-    compare = []
+    chosen = default_selection(table)
+    compared: list[CompareView] = []
     if rows:
         try:
-            compare = compare_views(project, chosen or [rows[0].key], table.primary_metric)
+            compared = compare(chosen or [rows[0].key], table.primary_metric)
         except Exception:  # noqa: BLE001 - a comparison that cannot be made leaves the view empty
-            compare = []
+            compared = []
     names = ", ".join(table.increments) or "no increment"
-    return ViewBundle(title=title or f"Experiments: {names}", generated=datetime.now(timezone.utc), table=table,
+    return ViewBundle(title=title or f"Experiments: {names}", generated=datetime.now(UTC), table=table,
                       selection=chosen, metric=primary if primary in curves else (curve_keys[0] if curve_keys else None),
                       curves=curves, runs=views, parallel=parallel_view(table) if rows else None,
-                      compare=compare, images=images)
+                      compare=compared, images=images)
 
 
-def _default_selection(table: object, limit: int = 10) -> list[str]:
+def default_selection(table: RunsTable, limit: int = 10) -> list[str]:
     """The runs drawn at first: the best by the primary metric, then the rest in table order."""
-    rows = list(table.rows)  # type: ignore[attr-defined]
-    goal = getattr(table, "goal", None)
+    rows = list(table.rows)
+    goal = table.goal
     ranked = [r for r in rows if r.primary is not None and math.isfinite(r.primary)]
     ranked.sort(key=lambda r: -r.primary if goal != "min" else r.primary)  # type: ignore[operator]
     order = [*ranked, *[r for r in rows if r not in ranked]]
     return [r.key for r in order[:limit]]
 
 
-__all__ = ["view_bundle"]
+__all__ = ["DEFAULT_POINT_BUDGET", "MAX_METRICS", "default_selection", "view_bundle"]

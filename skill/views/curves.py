@@ -11,19 +11,17 @@ with the same formula as `ema` here.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ..errors import InvalidInput
+from ..schemas.pages import MAX_CURVE_POINTS, Curve, Goal, MetricStats
 from ..schemas.records import ExperimentRecord
 from ..storage.downsample import minmax_indices  # the one downsampler (re-exported here)
-from ..schemas.pages import Curve, Goal, MetricStats
 
-DEFAULT_CURVE_POINTS = 1000
-MAX_CURVE_POINTS = 100_000
 SPARK = "▁▂▃▄▅▆▇█"
 
-Points = tuple[list[int], list[float], list[float]]  # steps, ts, values
+Points = tuple[Sequence[int], Sequence[float], Sequence[float]]  # steps, ts, values (lists or packed arrays)
 
 
 def validate_curve_points(max_points: object) -> int:
@@ -54,16 +52,18 @@ def read_points_with_source(record: ExperimentRecord,
 
     Streams the log (damaged lines are skipped: `show-experiment` reports them); a run kept by
     another tracker is read from that tracker's store."""
+    from ..analysis.points import open_log, read_log_points
     from ..storage.external import metric_history as outside_points
-    from ..storage.metrics_log import CappedProblems, iter_handle_rows
-    from ..storage.run_summary import open_run_log, read_summary, summary_points
+    from ..storage.metrics_log import CappedProblems
+    from ..storage.run_summary import read_summary, summary_points
 
     found: dict[str, Points] = {}
     outside = outside_points(record)
     source = "full"
+    handle = None
     if outside is None:
         problems = CappedProblems(Path(record.path) / "metrics.jsonl")
-        handle = open_run_log(Path(record.path), problems)
+        handle = open_log(record, problems)
         if handle is None:
             summary = read_summary(Path(record.path))
             if summary is not None:
@@ -78,27 +78,10 @@ def read_points_with_source(record: ExperimentRecord,
                 values.append(float(p.value))
         first = min((p.ts for p in outside), default=None)
         return found, first, source
-    wanted = None if keys is None else {k.encode("utf-8") for k in keys}
-    raw: dict[bytes, tuple[list[Any], list[Any], list[Any]]] = {}
-    first: float | None = None
-    if handle is not None:
-        with handle:
-            for _line, rows in iter_handle_rows(handle, Path(record.path) / "metrics.jsonl", problems):
-                if first is None and rows:
-                    first = float(rows[0][2])
-                for key, step, ts, value in rows:
-                    if wanted is not None and key not in wanted:
-                        continue
-                    group = raw.get(key)
-                    if group is None:
-                        group = raw[key] = ([], [], [])
-                    group[0].append(step)
-                    group[1].append(ts)
-                    group[2].append(value)
-    for key, (steps, ts, values) in raw.items():
-        found[key.decode("utf-8", "replace")] = (list(map(int, steps)), list(map(float, ts)),
-                                                 list(map(float, values)))
-    return found, first, source
+    if handle is None:
+        return found, None, source
+    log = read_log_points(record, keys, handle, problems)
+    return dict(log.columns), log.first_ts, source  # type: ignore[arg-type]
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -171,5 +154,5 @@ def metric_stats(key: str, points: Points, goal: Goal | None) -> MetricStats:
     return stats
 
 
-__all__ = ["DEFAULT_CURVE_POINTS", "MAX_CURVE_POINTS", "ema", "make_curve", "metric_stats", "minmax_indices",
+__all__ = ["ema", "make_curve", "metric_stats", "minmax_indices",
            "read_points", "read_points_with_source", "sparkline", "validate_curve_points", "validate_smoothing"]

@@ -8,42 +8,33 @@ whole lines only (a line being written is read on the next poll).
 
 from __future__ import annotations
 
-import json
+import io
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..layout import EXPERIMENT_DIR_RE, EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE
-from .table import _row
-
-if TYPE_CHECKING:
-    from ..project import Project
+from ..schemas.records import Increment
+from ..storage.signatures import file_signature
+from .table import run_row
 
 MAX_READ = 8 << 20  # bytes of new log lines read for one run in one poll; the rest on the next
-
-
-def _sig(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 class StoreWatch:
     """Polled by one open page: `poll()` lists the events since the previous poll (the first: none)."""
 
-    def __init__(self, project: Project, increments: list[str], primary: str | None = None):
-        self.project = project
+    def __init__(self, root: Path, increments: list[Increment], primary: str | None = None):
+        self.root = root
         self.primary = primary
-        self.incs = [project.increment(ref) for ref in increments]
+        self.incs = list(increments)
         self.folders: dict[Path, tuple[Any, ...]] = {}
         self.offsets: dict[Path, int] = {}
         self.starts: dict[Path, float | None] = {}
         self.settled: set[Path] = set()  # runs whose log went into the object store and was read to its end
         for folder, inc in self._folders():
-            self.folders[folder] = self._meta_sig(folder)
-            live = _sig(folder / METRICS_LOG_FILE)
+            self.folders[folder] = self._metafile_signature(folder)
+            live = file_signature(folder / METRICS_LOG_FILE)
             self.offsets[folder] = (live or (0, 0))[0]
             if live is None:  # over before the page opened: the page fetched its points already
                 self.settled.add(folder)
@@ -62,8 +53,8 @@ class StoreWatch:
         return found
 
     @staticmethod
-    def _meta_sig(folder: Path) -> tuple[Any, ...]:
-        return _sig(folder / METADATA_FILE), _sig(folder / METRICS_FILE)
+    def _metafile_signature(folder: Path) -> tuple[Any, ...]:
+        return file_signature(folder / METADATA_FILE), file_signature(folder / METRICS_FILE)
 
     def poll(self) -> list[dict[str, Any]]:
         """[{"type": "run", "row": RunRow as JSON}, {"type": "points", "run": key, "points": {metric:
@@ -72,13 +63,14 @@ class StoreWatch:
 
         events: list[dict[str, Any]] = []
         for folder, inc in self._folders():
-            sig = self._meta_sig(folder)
+            sig = self._metafile_signature(folder)
             key = f"{inc}/{folder.name}"
             if self.folders.get(folder) != sig:
                 self.folders[folder] = sig
                 if sig[0] is not None:  # metadata.yaml written: a run a page can list
-                    record = load_experiment(folder, inc, self.project.root)
-                    events.append({"type": "run", "row": _row(record, self.primary, set(), set()).model_dump(mode="json")})
+                    record = load_experiment(folder, inc, self.root)
+                    row = run_row(record, self.primary, set(), set())
+                    events.append({"type": "run", "row": row.model_dump(mode="json")})
             points = self._appended(folder)
             if points:
                 events.append({"type": "points", "run": key, "points": points})
@@ -86,7 +78,7 @@ class StoreWatch:
 
     def _appended(self, folder: Path) -> dict[str, list[list[Any]]]:
         path = folder / METRICS_LOG_FILE
-        sig = _sig(path)
+        sig = file_signature(path)
         start = self.offsets.get(folder, 0)
         if sig is None:
             return self._settled_tail(folder, start)
@@ -131,44 +123,47 @@ class StoreWatch:
 
     def _points(self, folder: Path, data: bytes, start: int) -> dict[str, list[list[Any]]]:
         """The whole lines of `data` (read from offset `start` of the log) as points per metric."""
+        from ..storage.metrics_log import iter_handle_rows
+
         end = data.rfind(b"\n")
         if end < 0:
             return {}
         self.offsets[folder] = start + end + 1
         base = self.starts.get(folder) or 0.0
         out: dict[str, list[list[Any]]] = {}
-        for line in data[:end].split(b"\n"):
-            try:
-                item = json.loads(line)
-                value = item["value"]
-                value = float(value) if not isinstance(value, str) else float(value.replace("Infinity", "inf"))
-                point = [int(item["step"]), round(float(item["ts"]) - base, 3), value if value - value == 0 else None]
-            except (ValueError, KeyError, TypeError):
-                continue  # a damaged line: show-experiment reports it; a page skips it
-            out.setdefault(str(item["key"]), []).append(point)
+        # the one reader of point lines (storage.metrics_log): a damaged line is skipped here, as every
+        # reader skips it (show-experiment reports it)
+        for _line, rows in iter_handle_rows(io.BytesIO(data[:end + 1]), folder / METRICS_LOG_FILE, []):
+            for key, step, ts, value in rows:
+                number = float(value)
+                point = [int(step), round(float(ts) - base, 3), number if number - number == 0 else None]
+                out.setdefault(key.decode("utf-8", "replace"), []).append(point)
         return out
 
 
-def store_signature(project: Project, increments: list[str]) -> tuple[Any, ...]:
+def store_signature(store: Path, increments: list[Increment]) -> tuple[Any, ...]:
     """What a runs table depends on, cheaply: each run folder's name and the stat of its metadata and
     metrics summary, each increment's decisions, and ml.yaml. Equal signatures, equal tables."""
     from ..layout import DECISIONS_FILE
 
-    parts: list[Any] = [_sig(project.store / "ml.yaml")]
+    parts: list[Any] = [file_signature(store / "ml.yaml")]
     watch = StoreWatch.__new__(StoreWatch)
-    watch.incs = [project.increment(ref) for ref in increments]
+    watch.incs = list(increments)
     for inc in watch.incs:
-        parts.append((inc.id, _sig(inc.path / EXPERIMENTS_DIR / DECISIONS_FILE)))
+        parts.append((inc.id, file_signature(inc.path / EXPERIMENTS_DIR / DECISIONS_FILE)))
     for folder, _inc in watch._folders():
-        parts.append((folder.name, StoreWatch._meta_sig(folder)))
+        parts.append((folder.name, StoreWatch._metafile_signature(folder)))
     return tuple(parts)
 
 
 def _ts(line: bytes) -> float | None:
-    try:
-        return float(json.loads(line)["ts"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    """The time of a log's first point (the run's start, for the page's relative times)."""
+    from ..storage.metrics_log import iter_handle_rows
+
+    for _line, rows in iter_handle_rows(io.BytesIO(line.rstrip(b"\n") + b"\n"), Path(METRICS_LOG_FILE), []):
+        for _key, _step, ts, _value in rows:
+            return float(ts)
+    return None
 
 
 __all__ = ["StoreWatch", "store_signature"]

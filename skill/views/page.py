@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from ..errors import InvalidInput, NotFound, SpecweaveError
 from ..resources_path import data_dir
 from ..schemas.pages import Curve, CurveSet, RunsTable
+from ..storage.signatures import file_signature
 
 # The functions below take the Project that calls them (typed Any: views sit below the project layer).
 Project = Any
@@ -129,7 +130,8 @@ class PageMemo:
 
     def curves(self, project: Project, runs: list[str], metric: str, max_points: object) -> CurveSet:
         from ..layout import METRICS_LOG_FILE
-        from .curves import DEFAULT_CURVE_POINTS, validate_curve_points
+        from ..schemas.pages import DEFAULT_CURVE_POINTS
+        from .curves import validate_curve_points
         from .table import run_key
 
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
@@ -142,7 +144,7 @@ class PageMemo:
             if where is None:
                 record = project.experiment(ref)
                 where = self._paths[ref] = (Path(record.path), run_key(record))
-            sig = _stat(where[0] / METRICS_LOG_FILE)
+            sig = file_signature(where[0] / METRICS_LOG_FILE)  # an append or a rewrite changes it
             hit = self._curves.get((ref, metric, limit))
             if hit is not None and sig is not None and hit[0] == sig:
                 parts[where[1]] = hit[1]
@@ -160,15 +162,6 @@ class PageMemo:
                     self._curves[(ref, metric, limit)] = (sig, parts[key])
         return CurveSet(metric=metric, max_points=limit, curves=[c for c in parts.values() if c is not None],
                         missing=[key for key, c in parts.items() if c is None])
-
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    """A log's (size, mtime, inode): an append or a rewrite changes it."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 # -- the sources -------------------------------------------------------------------------------------

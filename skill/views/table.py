@@ -1,22 +1,23 @@
 """The runs table, the parallel-coordinates and scatter data, and the compare view.
 
-The table uses the rules every face uses: the `--where` filter language and sort keys of
-`Project.experiments`, and the primary metric, goal, best run and decision of `Project.compare`,
-so a run the CLI calls best is the run the page marks best.
+The table uses the rules every face uses: `Project` hands it the runs `Project.experiments` listed (the
+`--where` filter language and sort keys) and each increment's `Project.compare` (primary metric, goal,
+best run and decision), so a run the CLI calls best is the run the page marks best.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import InvalidInput, SpecweaveError
-from ..schemas.records import ExperimentRecord, _json_float, full_ref
+from ..analysis.importance import is_seed, log_spaced, param_importance
+from ..analysis.metric_names import metric_columns
+from ..analysis.primary import differing_params
+from ..errors import InvalidInput
 from ..schemas.pages import CompareView, DecisionMark, Importance, ParallelView, ParamAxis, RunRow, RunsTable
-
-if TYPE_CHECKING:
-    from ..project import Project
+from ..schemas.records import ExperimentRecord, _json_float, full_ref
+from ..schemas.reports import Comparison
 
 
 def run_key(record: ExperimentRecord) -> str:
@@ -31,7 +32,7 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _row(record: ExperimentRecord, primary: str | None, best: set[str], chosen: set[str]) -> RunRow:
+def run_row(record: ExperimentRecord, primary: str | None, best: set[str], chosen: set[str]) -> RunRow:
     meta = record.meta
     key = run_key(record)
     return RunRow(key=key, ref=full_ref(record.increment, record.id), id=record.id, increment=record.increment,
@@ -44,46 +45,17 @@ def _row(record: ExperimentRecord, primary: str | None, best: set[str], chosen: 
                   selected=key in chosen, best=key in best, damaged=bool(record.problems))
 
 
-def _records(project: Project, increments: list[str] | None, where: str | None,
-             sort: str | None) -> tuple[list[str], list[ExperimentRecord]]:
-    if not project.exists or not project.increments():
-        return [], []
-    if not increments:
-        inc = project.increment(None)
-        return [inc.id], project.experiments(inc.id, where=where, sort=sort)
-    ids = list(dict.fromkeys(project.increment(ref).id for ref in increments))
-    if len(ids) == 1:
-        return ids, project.experiments(ids[0], where=where, sort=sort)
-    wanted = set(ids)
-    return ids, [r for r in project.experiments(all_increments=True, where=where, sort=sort) if r.increment in wanted]
-
-
-def _differing(records: list[ExperimentRecord]) -> list[str]:
-    names = sorted({k for r in records for k in r.params})
-    out = []
-    for name in names:
-        seen = {repr(r.params.get(name)) for r in records}
-        if len(seen) > 1:
-            out.append(name)
-    return out
-
-
-def runs_table(project: Project, increments: list[str] | None = None, *, where: str | None = None,
-               sort: str | None = None, columns: list[str] | None = None,
+def runs_table(root: Path, ids: list[str], records: list[ExperimentRecord], comparisons: list[Comparison], *,
+               where: str | None = None, sort: str | None = None, columns: list[str] | None = None,
                primary_metric: str | None = None) -> RunsTable:
-    """Every run of `increments` (default: the active, then newest increment) that `where` keeps."""
-    from ..analysis.compare import metric_columns
-
-    ids, records = _records(project, increments, where or None, sort or None)
+    """The runs table of `records` (the runs of increments `ids` that the filter kept), marked with the
+    primary metric, goal, best run and decision of each increment's comparison (`comparisons`)."""
     primary, goal = primary_metric, None
     best: set[str] = set()
     chosen: set[str] = set()
     decisions: list[DecisionMark] = []
-    for inc in ids:
-        try:  # the same primary metric, goal, best run and decision as compare-experiments
-            c = project.compare(inc, primary_metric=primary_metric, write_report=False)
-        except SpecweaveError:
-            continue
+    for c in comparisons:  # the same primary metric, goal, best run and decision as compare-experiments
+        inc = c.increment
         primary, goal = primary or c.primary_metric, goal or c.goal
         by_id = {row.id: row.dir for row in c.rows}
         if c.computed_best in by_id:
@@ -104,23 +76,21 @@ def runs_table(project: Project, increments: list[str] | None = None, *, where: 
     else:
         ordered = metric_columns(present)
         shown = ([primary] if primary in present else []) + [m for m in ordered if m != primary]
-    from ..analysis.importance import is_seed, log_spaced
-
-    history = _history_keys(project, records)
+    history = _history_keys(root, records)
     curve_metrics = [*history, *sorted({k for r in records for k in _logged_keys(r)} - set(history))]
-    differing = _differing(records)
+    differing = differing_params(records)
     return RunsTable(increments=ids, primary_metric=primary, goal=goal, columns=shown, param_columns=differing,
                      seed_params=[p for p in differing if is_seed(p)],
                      log_params=[p for p in differing if log_spaced([r.params.get(p) for r in records])],
                      curve_metrics=curve_metrics, history_metrics=history,
-                     rows=[_row(r, primary, best, chosen) for r in records], decisions=decisions,
+                     rows=[run_row(r, primary, best, chosen) for r in records], decisions=decisions,
                      where=where or None, sort=sort or None)
 
 
 SAMPLED = 20  # runs whose logs are counted to tell a metric with a history from one logged once
 
 
-def _history_keys(project: Project, records: list[ExperimentRecord]) -> list[str]:
+def _history_keys(root: Path, records: list[ExperimentRecord]) -> list[str]:
     """Metrics with more than one point in one of the first SAMPLED runs (a count of keys per log, cheap)."""
     from ..storage.run_metrics import log_key_counts
 
@@ -129,7 +99,7 @@ def _history_keys(project: Project, records: list[ExperimentRecord]) -> list[str
         if record.meta is None or record.meta.source != "specweave":
             continue
         try:
-            counts = log_key_counts(Path(record.path), project.root)
+            counts = log_key_counts(Path(record.path), root)
         except OSError:
             continue
         found.update(k.decode("utf-8", "replace") for k, n in counts.items() if n > 1)
@@ -143,8 +113,6 @@ def _logged_keys(record: ExperimentRecord) -> list[str]:
 
 def parallel_view(table: RunsTable, runs: list[str] | None = None, metric: str | None = None) -> ParallelView:
     """Params against `metric` (default: the table's primary metric) over `runs` (default: every row)."""
-    from ..analysis.importance import log_spaced, param_importance
-
     rows = [r for r in table.rows if runs is None or r.key in set(runs)]
     metric = metric or table.primary_metric
     if metric is not None and not any(metric in r.metrics for r in rows):
@@ -191,43 +159,35 @@ def _axis_value(value: Any) -> Any:
     return str(value)[:60]
 
 
-def compare_views(project: Project, runs: list[str], primary_metric: str | None = None) -> list[CompareView]:
-    """The runs side by side, one comparison per increment they belong to (compare's ranking and reasons)."""
-    if not runs:
-        raise InvalidInput("runs", runs, "one or more runs to compare (their keys, e.g. 0042-slug/exp-001-a.abc123)")
-    by_inc: dict[str, list[ExperimentRecord]] = {}
-    for ref in runs:
-        record = project.experiment(ref)
-        by_inc.setdefault(record.increment, []).append(record)
-    out = []
-    for inc, records in by_inc.items():
-        c = project.compare(inc, [r.dir for r in records], primary_metric=primary_metric, write_report=False)
-        by_dir = {r.dir: r for r in records}
-        # the best (the decision's run when there is one) first, then the ranked candidates, each
-        # reproduction right after its original, then the rest
-        sign = -1.0 if c.goal == "max" else 1.0
-        metric = c.primary_metric
-        score = {row.dir: sign * row.metrics[metric] if row.candidate and metric else 0.0 for row in c.rows}
-        rows_of = {row.id: row for row in c.rows}
-        def rank(row: Any) -> tuple[Any, ...]:
-            head = rows_of.get(row.reproduces) if row.reproduces else None
-            lead = head or row
-            return (0 if lead.id == c.best else 1 if lead.candidate else 2, score.get(lead.dir, 0.0),
-                    c.rows.index(lead), head is not None)
-        order = [row.dir for row in sorted((r for r in c.rows if r.dir in by_dir), key=rank)]
-        out.append(CompareView(
-            increment=inc, primary_metric=c.primary_metric, goal=c.goal,
-            runs=[run_key(by_dir[d]) for d in order], labels=[full_ref(inc, by_dir[d].id) for d in order],
-            metrics=list(c.metrics), differing_params=list(c.differing_params),
-            params=[dict(by_dir[d].params) for d in order],
-            values=[{m: _json_float(v) if isinstance(v := by_dir[d].metrics.get(m), float) else v for m in c.metrics}
-                    for d in order],
-            best=c.best, computed_best=c.computed_best, reasons=list(c.reasons),
-            computed_reasons=list(c.computed_reasons), override=c.override,
-            reproductions={run_key(by_dir[row.dir]): row.reproduces for row in c.rows
-                           if row.reproduces and row.dir in by_dir},
-            warnings=list(c.warnings)))
-    return out
+def compare_view(c: Comparison, records: list[ExperimentRecord]) -> CompareView:
+    """`records` (runs of one increment) side by side, by their comparison `c` (its ranking and reasons)."""
+    inc = c.increment
+    by_dir = {r.dir: r for r in records}
+    # the best (the decision's run when there is one) first, then the ranked candidates, each
+    # reproduction right after its original, then the rest
+    sign = -1.0 if c.goal == "max" else 1.0
+    metric = c.primary_metric
+    score = {row.dir: sign * row.metrics[metric] if row.candidate and metric else 0.0 for row in c.rows}
+    rows_of = {row.id: row for row in c.rows}
+
+    def rank(row: Any) -> tuple[Any, ...]:
+        head = rows_of.get(row.reproduces) if row.reproduces else None
+        lead = head or row
+        return (0 if lead.id == c.best else 1 if lead.candidate else 2, score.get(lead.dir, 0.0),
+                c.rows.index(lead), head is not None)
+    order = [row.dir for row in sorted((r for r in c.rows if r.dir in by_dir), key=rank)]
+    return CompareView(
+        increment=inc, primary_metric=c.primary_metric, goal=c.goal,
+        runs=[run_key(by_dir[d]) for d in order], labels=[full_ref(inc, by_dir[d].id) for d in order],
+        metrics=list(c.metrics), differing_params=list(c.differing_params),
+        params=[dict(by_dir[d].params) for d in order],
+        values=[{m: _json_float(v) if isinstance(v := by_dir[d].metrics.get(m), float) else v for m in c.metrics}
+                for d in order],
+        best=c.best, computed_best=c.computed_best, reasons=list(c.reasons),
+        computed_reasons=list(c.computed_reasons), override=c.override,
+        reproductions={run_key(by_dir[row.dir]): row.reproduces for row in c.rows
+                       if row.reproduces and row.dir in by_dir},
+        warnings=list(c.warnings))
 
 
-__all__ = ["compare_views", "parallel_view", "run_key", "runs_table"]
+__all__ = ["compare_view", "parallel_view", "run_key", "run_row", "runs_table"]

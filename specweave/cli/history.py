@@ -11,8 +11,10 @@ from .output import print_json
 
 def history(args: argparse.Namespace) -> int:
     project = open_project(args)
-    record, source, stats, curves = project.metric_curves(args.experiment, args.metric, args.max_points,
-                                                           args.increment)
+    run = project.run(args.experiment, args.increment)
+    record = run.record
+    answer = run.curves(args.metric, args.max_points)
+    source, stats, curves = answer.source, answer.stats, answer.curves
     if source == "summary":  # a fresh clone: the summary's points, the logged counts
         print(f"{record.id}: from the summary git keeps (this clone lacks the full log: sw-ml artifacts pull)",
               file=sys.stderr)

@@ -37,12 +37,12 @@ def list_experiments(args: argparse.Namespace) -> int:
     project = open_project(args)
     if args.all and args.increment:
         raise usage_error("give an increment or --all, not both")
-    records = project.first_experiments(args.increment, all_increments=args.all, status=args.status, tag=args.tag,
-                                        where=args.where, sort=args.sort, limit=args.limit, limit_name="--limit")
+    records = project.experiments(args.increment, all_increments=args.all, status=args.status, tag=args.tag,
+                                  where=args.where, sort=args.sort, limit=args.limit, limit_option="--limit")
     if args.json:
         print_json([ExperimentSummary.from_record(r) for r in records])
         return 0
-    ordered = project.pipeline_rows(records)
+    ordered = project.stages(records)
     if not ordered:
         print("no experiments match" if (args.where or args.status or args.tag) else
               "no experiments yet: log one with track_experiment() in a training script")

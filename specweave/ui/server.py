@@ -213,7 +213,7 @@ class Dashboard:
         q = request.query_params
         try:
             incs = _increments_of(q)
-            watch = await anyio.to_thread.run_sync(lambda: self.project.store_watch(incs, q.get("primary") or None))
+            watch = await anyio.to_thread.run_sync(lambda: self.project.watch(incs, q.get("primary") or None))
         except SpecweaveError as exc:
             return self._secure(_error(exc))
 
