@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.fixtures import make_increment, write_experiment
 from skill.project import Project
 from skill.analysis.importance import is_seed, log_spaced, param_importance
-from skill.workflows.importance import render_table
+from skill.workflows.importance_table import render_table
 
 
 def random_search(n: int = 200, seed: int = 7) -> tuple[list[dict], list[float]]:

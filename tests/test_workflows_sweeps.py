@@ -17,7 +17,7 @@ from skill.errors import InvalidInput
 from skill.analysis.importance import param_importance
 from skill.analysis.listing import list_experiments
 from skill.storage.run_records import find_experiment
-from skill.workflows.importance import CHART_FILE, TABLE_FILE, render_table
+from skill.workflows.importance_table import CHART_FILE, TABLE_FILE, render_table
 from skill.workflows.progress import progress
 from skill.workflows.sweeps import sweep_tag, track_grid_search, track_hyperparameters
 from skill.storage.run_summary import full_log_bytes

@@ -32,7 +32,7 @@ from ..tracking.experiment import Experiment
 from ..tracking.track import track_experiment
 from .common import estimator_params, is_estimator, log_fold_scores, model_name, param_value, require_sklearn
 from ..analysis.importance import param_importance
-from .importance import write_importance
+from .importance_table import write_importance
 from .progress import progress
 from .sweep_backends import check_backend, run_all
 

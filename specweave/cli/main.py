@@ -15,29 +15,29 @@ from collections.abc import Sequence
 from skill.layout import STATUSES  # the format's names: a light module, fine for `sw-ml --help`
 
 from . import (
-    artifacts,
-    compare,
-    decisions,
-    edits,
-    history,
-    importing,
-    init_project,
-    lists,
-    push,
-    report,
-    repro,
-    serve,
-    show,
-    ui,
+    cmd_artifacts,
+    cmd_compare,
+    cmd_decisions,
+    cmd_edits,
+    cmd_history,
+    cmd_import,
+    cmd_init,
+    cmd_lists,
+    cmd_push,
+    cmd_report,
+    cmd_repro,
+    cmd_serve,
+    cmd_show,
+    cmd_ui,
 )
-from .common import Commands
+from .command_kit import Commands
 from .output import inert_output
 
 PROG = "sw-ml"
 
 # The order `sw-ml --help` lists the commands in.
-MODULES = (lists, show, compare, decisions, edits, push, artifacts, ui, report, history, repro, importing, serve,
-           init_project)
+MODULES = (cmd_lists, cmd_show, cmd_compare, cmd_decisions, cmd_edits, cmd_push, cmd_artifacts, cmd_ui, cmd_report,
+           cmd_history, cmd_repro, cmd_import, cmd_serve, cmd_init)
 
 
 def build_parser() -> argparse.ArgumentParser:

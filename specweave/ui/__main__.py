@@ -9,7 +9,7 @@ PROG = "sw-ml ui"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .server import DEFAULT_PORT
+    from .dashboard_http import DEFAULT_PORT
 
     parser = argparse.ArgumentParser(prog="python -m specweave.ui",
                                      description="Open the experiments in a local, live web page (loopback, a "
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from skill.errors import SpecweaveError
 
-    from .server import serve
+    from .dashboard_http import serve
 
     args = build_parser().parse_args(argv)
     try:

@@ -13,14 +13,14 @@ from typing import Any
 
 from ...errors import InvalidInput
 from .base import Codec
-from .booster import Booster
-from .dataframe import DataFrame
-from .figure import Figure
-from .joblib import Joblib
-from .keras import Keras
-from .onnx import Onnx
-from .pickle import Pickle
-from .torch import Torch
+from .booster_codec import Booster
+from .dataframe_codec import DataFrame
+from .figure_codec import Figure
+from .joblib_codec import Joblib
+from .keras_codec import Keras
+from .onnx_codec import Onnx
+from .pickle_codec import Pickle
+from .torch_codec import Torch
 
 PICKLE = Pickle()
 MODEL_CODECS: tuple[Codec, ...] = (PICKLE, Onnx(), Joblib(), Torch(), Booster(), Keras())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import Commands, open_project, split_list, usage_error, whole_number
+from .command_kit import Commands, open_project, split_list, usage_error, whole_number
 from .output import print_json, table
 
 

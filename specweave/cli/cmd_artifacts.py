@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import Commands, open_project
+from .command_kit import Commands, open_project
 from .output import print_json
 
 REMOTE_DEFAULT = ("$SPECWEAVE_ARTIFACTS_REMOTE, then artifacts.remote in .specweave/ml.yaml once confirmed with "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Commands, run_module
+from .command_kit import Commands, run_module
 
 MODULE = "mcp_server"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import Commands, open_project
+from .command_kit import Commands, open_project
 from .output import print_json
 
 KINDS = ("mlflow", "wandb", "tensorboard", "csv")

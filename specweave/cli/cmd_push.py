@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Commands, open_project
+from .command_kit import Commands, open_project
 from .output import print_json
 
 

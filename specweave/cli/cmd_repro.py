@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import Commands, open_project
+from .command_kit import Commands, open_project
 from .output import print_json, table
 
 EXPERIMENT_HELP = "exp-003, exp-003-xgboost, a slug, or 0042/exp-003"

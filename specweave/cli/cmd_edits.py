@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Commands, open_project, split_list
+from .command_kit import Commands, open_project, split_list
 
 
 def add_note(args: argparse.Namespace) -> int:
