@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from skill.project import Project
 from skill.schemas.records import ExperimentPage, Increment
-from skill.schemas.reports import ExperimentShown, MetricHistory
+from skill.schemas.reports import DEFAULT_MAX_POINTS, ExperimentShown, MetricHistory
 
 from .core_calls import READ, tool_errors
 from .tool_results import LIST_BUDGET, answer, fit, link_experiment, link_experiments
@@ -23,8 +23,9 @@ from .tool_results import LIST_BUDGET, answer, fit, link_experiment, link_experi
 # list_experiments' page when no limit is given: the core's page, fewer rows when they are large (fit)
 PAGE = Project.page_limit()
 
-# get_metric_history: points per metric when max_points is not given (fewer for many metrics)
-POINTS = 200
+# get_metric_history: points per metric when max_points is not given: the core's default, fewer when the
+# answer would pass its budget (many metrics)
+POINTS = DEFAULT_MAX_POINTS
 
 
 class IncrementList(BaseModel):
@@ -99,7 +100,7 @@ def register(server: MCPServer, project: Project) -> None:
         increment: str | None = None,
     ) -> Annotated[CallToolResult, MetricHistory]:
         """A metric's `steps` and `values` (all metrics when omitted), downsampled to `max_points` each
-        (2-10000; default 200) keeping each stretch's first, last, min and max; `source`: full|summary."""
+        (2-10000; default: the core's 500, fewer while the answer passes 6 KB) keeping each stretch's first, last, min and max; `source`: full|summary."""
         from . import answer_text as text
 
         def build(n: int) -> MetricHistory:

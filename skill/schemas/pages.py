@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 
 from ..layout import Status
 from .records import ArtifactInfo, GitInfo, Note, UtcDatetime
+from .reports import DEFAULT_MAX_POINTS
 
 Goal = Literal["max", "min"]
 
-DEFAULT_CURVE_POINTS = 1000  # points of one curve a page asks for unless it says
+DEFAULT_CURVE_POINTS = DEFAULT_MAX_POINTS  # one default for history and curves, whoever asks
 MAX_CURVE_POINTS = 100_000
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp", ".svg": "image/svg+xml"}

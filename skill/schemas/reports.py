@@ -26,7 +26,8 @@ from .records import (
 )
 
 Goal = Literal["max", "min"]
-# get_metric_history: points per metric by default, and at most.
+# Points of a metric's curve when the asker names no number: the one default of history and curves on
+# every face (each bucket's min and max kept); get_metric_history's most.
 DEFAULT_MAX_POINTS = 500
 MAX_MAX_POINTS = 10_000
 

@@ -112,13 +112,11 @@ class PageMemo:
 
     def table(self, project: Project, increments: list[str], *, where: str | None, sort: str | None,
               columns: list[str] | None) -> RunsTable:
-        from .live import store_signature
-
         if not self.keep:
             return project.runs_table(increments or None, where=where, sort=sort, columns=columns)
         key = (tuple(increments), where or "", sort or "", tuple(columns or ()))
         inc = None if increments else project.default_increment()
-        sig = store_signature(project, increments or ([inc.id] if inc else []))
+        sig = project.store_signature(increments or ([inc.id] if inc else []))
         hit = self._tables.get(key)
         if hit is not None and hit[0] == sig:
             return hit[1]

@@ -59,5 +59,5 @@ def register(commands: Commands) -> None:
     p.add_argument("experiment", help="exp-003, exp-003-xgboost, a slug, or 0042/exp-003")
     p.add_argument("metric", nargs="?", help="one metric (default: a summary of every metric)")
     p.add_argument("--increment", help="look only in this increment")
-    p.add_argument("--max-points", type=int, default=100, metavar="N",
-                   help="points listed at most (default 100; min/max-preserving downsampling)")
+    p.add_argument("--max-points", type=int, metavar="N",
+                   help="points listed at most (default: the core's 500; min/max-preserving downsampling)")
