@@ -37,7 +37,7 @@ from ..storage.metrics_writer import MetricsBuffer
 from ..storage.run_metrics import count_log_keys, summarize_log
 from ..storage.run_records import experiment_dirs, read_metadata
 from ..storage.validate import MAX_NAME, MAX_NOTE, MAX_TAG, is_utf8
-from ..tracking.experiment import flatten_params
+from ..storage.encoding import flatten_params
 from ..schemas.sources import ImportedRun, ImportReport, Origin, Reader, SourceRun
 
 STAGING_DIR = "import"  # .specweave/cache/import/<pid>-<folder>: runs being built
