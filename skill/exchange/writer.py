@@ -30,7 +30,7 @@ from ..storage.atomic_writes import atomic_write
 from ..storage.encoding import dumps_json, encode_float, to_jsonable
 from ..storage.cache_dir import ignore_cache
 from ..storage.ids import allocate, slugify
-from ..storage.increments import create_increment, list_increments, resolve_increment
+from ..storage.increments import create_increment, increment_for, list_increments, resolve_increment
 from ..storage.liveness import pid_alive
 from ..storage.metafile import update_meta
 from ..storage.metrics_writer import MetricsBuffer
@@ -135,9 +135,7 @@ class ImportWriter:
                 if self.dry_run:
                     inc = f"{self.increment_ref or '0001-experiments'} (new)"
                 else:
-                    from ..tracking.track import increment_for  # the zero-config rule of logging
-
-                    inc = increment_for(self.root, self.increment_ref)[0]
+                    inc = increment_for(self.root, self.increment_ref)[0]  # the zero-config rule of logging
         else:
             slug = slugify(run.group or "imported")
             same = [i for i in list_increments(self.root, details=False) if i.slug == slug and i.group is None]
