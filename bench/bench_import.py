@@ -71,7 +71,7 @@ IMPORT = """
 import sys, time, json, resource
 start = time.perf_counter()
 from pathlib import Path
-from skill.importers.importer import import_runs
+from skill.exchange.importer import import_runs
 root, kind, source = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 if kind == "mlflow":
     import mlflow  # the reader's library, loaded before the clock as MLflow's read loads it

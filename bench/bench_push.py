@@ -97,7 +97,7 @@ def main() -> None:
     os.environ["SPECWEAVE_QUIET"] = "1"
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # both sides skip the "View run" lines
 
-    from skill.integrations.mlflow_push import push_experiments
+    from skill.exchange.mlflow_push import push_experiments
 
     base = scratch("push")
     root = base / "project"

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
         PrimaryMetric,
         SyncResult,
     )
-    from .integrations.mlflow_push import PushResult
+    from .exchange.mlflow_push import PushResult
     from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
     from .schemas.sources import ImportReport
     from .storage.memo import Memo
@@ -667,7 +667,7 @@ class Project:
                     params: dict[str, object] | None = None) -> ImportReport:
         """Bring the runs of another tracker (`kind`: mlflow, wandb, tensorboard, csv) in as native runs;
         an ImportReport. Idempotent: a run already imported from that source is skipped or topped up."""
-        from .importers.importer import import_runs
+        from .exchange.importer import import_runs
 
         if not dry_run:
             self.require_writable("import")
@@ -720,7 +720,7 @@ class Project:
     def push_to_mlflow(self, increment: str | None = None, to: str = "") -> PushResult:
         """Push the experiments of `increment` (default: every one) to the MLflow server `to` (default:
         SPECWEAVE_TRACKING_URI, else ml.yaml's tracking_uri); runs pushed before are updated, not doubled."""
-        from .integrations.mlflow_push import push_experiments  # mlflow itself loads only here
+        from .exchange.mlflow_push import push_experiments  # mlflow itself loads only here
 
         return push_experiments(self.root, increment, to)
 
@@ -903,7 +903,7 @@ class Project:
     @staticmethod
     def param_value(text: str) -> Any:
         """A param given as text, typed as the importers type them: "0.1" -> 0.1, "true" -> True."""
-        from .integrations.mlflow_local import decode_param
+        from .storage.mlflow_store import decode_param
 
         return decode_param(text)
 

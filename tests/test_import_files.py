@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from skill.errors import InvalidInput
-from skill.importers.importer import import_runs
-from skill.importers.wandb_files import records
+from skill.exchange.importer import import_runs
+from skill.exchange.wandb_files import records
 from skill.project import Project
 from skill.storage.run_metrics import read_metric_points
 from tests.import_sources import csv_source, tensorboard_source, wandb_source

@@ -13,9 +13,9 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 
 from skill.errors import InvalidInput, NotFound  # noqa: E402
-from skill.importers.importer import import_runs  # noqa: E402
-from skill.integrations.mlflow_local import decode_param, tags_to_list  # noqa: E402
-from skill.integrations.mlflow_push import push_experiments  # noqa: E402
+from skill.exchange.importer import import_runs  # noqa: E402
+from skill.storage.mlflow_store import decode_param, tags_to_list  # noqa: E402
+from skill.exchange.mlflow_push import push_experiments  # noqa: E402
 from skill.project import Project  # noqa: E402
 from skill.storage.run_metrics import read_metric_points  # noqa: E402
 from skill.storage.objects import object_path  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.importers.importer import import_runs
+from skill.exchange.importer import import_runs
 from skill.project import Project
 from skill.storage.run_metrics import read_metric_points
 from tests.fixtures import REPO, init_repo

@@ -28,10 +28,11 @@ HEAVY = (*FRAMEWORKS, "pandas", "numpy", "pyarrow", "matplotlib", "mlflow", "wan
 LIGHT = ("specweave", "specweave._api", "skill", "skill.project", "skill.tracking.track", "skill.tracking.ranks",
          "skill.workflows.sweeps", "skill.workflows.crossval", "skill.workflows.model_compare",
          "skill.workflows.autotrack", "skill.workflows.pipeline", "skill.workflows.artifact_capture",
-         "skill.integrations.mlflow_local", "skill.integrations.mlflow_mirror", "skill.integrations.mlflow_push",
-         "skill.integrations.mlflow_remote", "skill.integrations.wandb_mirror", "skill.integrations.tensorboard_cb",
-         "skill.integrations.framework_runs", "skill.importers.importer", "skill.importers.mlflow_source",
-         "skill.importers.mlflow_files", "skill.importers.wandb_files", "skill.importers.tensorboard_events",
+         "skill.integrations.mlflow_local", "skill.integrations.mlflow_mirror", "skill.exchange.mlflow_push",
+         "skill.storage.mlflow_store", "skill.storage.mlflow_server", "skill.integrations.wandb_mirror",
+         "skill.integrations.tensorboard_cb", "skill.integrations.framework_runs", "skill.exchange.importer",
+         "skill.exchange.mlflow_source", "skill.exchange.mlflow_files", "skill.exchange.wandb_files",
+         "skill.exchange.tensorboard_events",
          "specweave.mlflow", "specweave.wandb")
 
 

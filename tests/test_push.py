@@ -18,7 +18,7 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 
 from skill.errors import InvalidInput, SpecweaveError  # noqa: E402
-from skill.integrations.mlflow_push import push_experiments  # noqa: E402
+from skill.exchange.mlflow_push import push_experiments  # noqa: E402
 from skill.storage.edits import add_note, set_tags  # noqa: E402
 from skill.analysis.listing import list_experiments  # noqa: E402
 from skill.storage.run_records import find_experiment  # noqa: E402

@@ -22,9 +22,11 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..storage.metrics_writer import coerce_metric_value
-from ..tracking.experiment import Experiment, flatten_params
+from ..storage.encoding import flatten_params
+from ..tracking.experiment import Experiment
 from ..tracking.track import track_experiment
-from .mlflow_local import TAG_ID, TAG_UID, configure_mlflow, decode_param, encode_param, tags_to_list
+from ..storage.mlflow_store import TAG_ID, TAG_UID, decode_param, encode_param, tags_to_list
+from .mlflow_local import configure_mlflow
 from ..extras import require
 
 _local = threading.local()

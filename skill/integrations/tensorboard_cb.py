@@ -34,7 +34,8 @@ from typing import Any
 from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
-from ..tracking.track import increment_for, track_experiment
+from ..storage.increments import increment_for
+from ..tracking.track import track_experiment
 from ..extras import require
 
 _PLACEHOLDER_RE = re.compile(r"^(?P<number>\d{4}[A-Z]?)(?:-[a-z0-9-]*)?\.\.\.$")

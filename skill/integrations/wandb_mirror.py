@@ -36,8 +36,9 @@ from pydantic import BaseModel
 from ..errors import InvalidInput
 from ..storage.paths import find_root
 from ..tracking.experiment import Experiment
-from ..tracking.track import increment_for, track_experiment
-from . import local_stores
+from ..storage.increments import increment_for
+from ..tracking.track import track_experiment
+from ..storage import local_stores
 from ..extras import require
 
 

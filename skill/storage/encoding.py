@@ -78,5 +78,20 @@ def dumps_yaml(data: Any) -> str:
     )
 
 
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
+    else:
+        out[prefix] = value
+
+
+def flatten_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts as dotted keys (`{"opt": {"lr": 0.1}}` -> `{"opt.lr": 0.1}`), as log_params stores them."""
+    flat: dict[str, Any] = {}
+    _flatten("", params, flat)
+    return flat
+
+
 __all__ = ["NON_FINITE", "decode_number", "dumps_json", "dumps_jsonl_record", "dumps_yaml", "encode_float",
-           "to_jsonable"]
+           "flatten_params", "to_jsonable"]

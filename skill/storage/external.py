@@ -58,7 +58,7 @@ def external_records(root: Path, increment: Increment) -> list[ExperimentRecord]
     records: list[ExperimentRecord] = []
     if has_db:
         try:
-            from ..integrations.mlflow_local import read_local_runs
+            from .mlflow_store import read_local_runs
 
             records.extend(read_local_runs(increment, skip))
         except MissingExtra as exc:
@@ -68,7 +68,7 @@ def external_records(root: Path, increment: Increment) -> list[ExperimentRecord]
                        f"{str(exc).splitlines()[0] if str(exc) else ''})")
     if server:
         try:
-            from ..integrations.mlflow_remote import read_server_runs
+            from .mlflow_server import read_server_runs
 
             server_runs = read_server_runs(server, increment, skip)
         except MissingExtra as exc:
@@ -105,11 +105,11 @@ def metric_history(record: ExperimentRecord, key: str | None = None) -> list[Met
     meta = record.meta
     source = meta.source if meta else "specweave"
     if source in ("mlflow", "mlflow-server"):
-        from ..integrations.mlflow_remote import run_metric_history
+        from .mlflow_server import run_metric_history
 
         uri = getattr(meta, "tracking_uri", None)
         if source == "mlflow":
-            from ..integrations.local_stores import sqlite_uri
+            from .local_stores import sqlite_uri
 
             uri = sqlite_uri(record.path.parent / MLFLOW_DB)
         return run_metric_history(uri, getattr(meta, "mlflow_run_id"), key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from pathlib import Path
 
 from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
@@ -189,9 +190,33 @@ def create_increment(root: Path, inc_id: str) -> Increment:
     return _to_model(inc_id, None, path)
 
 
+_resolved: dict[tuple[str, str | None], Increment] = {}
+_resolved_lock = threading.Lock()
+
+
+def increment_for(root: Path, ref: str | None) -> tuple[Increment, bool]:
+    """Resolve (and remember) the increment; create it when missing. Returns (increment, created).
+
+    The zero-config rule of logging: `track_experiment`, the importers and the other trackers' setups
+    (`configure_mlflow`, `configure_wandb`, the TensorBoard writer) all put runs where it says."""
+    key = (str(root), ref)
+    with _resolved_lock:
+        known = _resolved.get(key)
+        if known is not None and (known.path / EXPERIMENTS_DIR).is_dir():
+            return known, False
+        try:
+            inc, created = resolve_increment(root, ref), False
+        except NotFound:
+            inc, created = resolve_increment(root, ref, create=True), True
+        make_store_dirs(inc.path / EXPERIMENTS_DIR)  # refuses a linked `.specweave`, increment or experiments/
+        _resolved[key] = inc
+        return inc, created
+
+
 __all__ = [
     "active_increment_ids",
     "create_increment",
+    "increment_for",
     "increments_dir",
     "list_increments",
     "resolve_increment",

@@ -31,7 +31,7 @@ from ..repro.capture import PATCH_FILE, RunCapture
 from ..storage.artifacts import write_artifact, write_model
 from ..storage.environments import SHARED_FIELDS, write_environment
 from ..storage.atomic_writes import atomic_write
-from ..storage.encoding import dumps_json, to_jsonable
+from ..storage.encoding import dumps_json, flatten_params, to_jsonable
 from ..storage.store_dirs import store_dir_of
 from ..storage.ids import allocate, slugify
 from ..storage.metafile import Change, update_meta
@@ -57,21 +57,6 @@ _HOST = socket.gethostname()
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
-        for key, inner in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
-    else:
-        out[prefix] = value
-
-
-def flatten_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Nested dicts as dotted keys (`{"opt": {"lr": 0.1}}` -> `{"opt.lr": 0.1}`), as log_params stores them."""
-    flat: dict[str, Any] = {}
-    _flatten("", params, flat)
-    return flat
 
 
 def _internal_text(text: str) -> str:
@@ -263,7 +248,7 @@ class Experiment:
         for key, value in params.items():
             if not isinstance(key, str) or not key.strip() or len(key) > _MAX_PARAM_KEY:
                 raise InvalidInput("param name", key, f"a non-empty string of at most {_MAX_PARAM_KEY} characters")
-            _flatten(key, value, flat)
+            flat.update(flatten_params({key: value}))
         notes = []
         for key, value in flat.items():
             validate_text("param name", key, 4 * _MAX_PARAM_KEY)

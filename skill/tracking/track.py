@@ -4,38 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from ..layout import EXPERIMENTS_DIR
 from ..schemas.records import ExperimentMetadata, Increment
 from ..repro.capture import start as start_capture
-from ..storage.store_dirs import make_store_dirs
-from ..storage.increments import resolve_increment
+from ..storage.increments import increment_for
 from ..storage.paths import find_root
 from . import ranks as ranks_mod
 from .experiment import Experiment
 
 _announced: set[str] = set()
-_resolved: dict[tuple[str, str | None], Increment] = {}
-_lock = threading.Lock()
-
-
-def increment_for(root: Path, ref: str | None) -> tuple[Increment, bool]:
-    """Resolve (and remember) the increment; create it when missing. Returns (increment, created)."""
-    key = (str(root), ref)
-    with _lock:
-        known = _resolved.get(key)
-        if known is not None and (known.path / EXPERIMENTS_DIR).is_dir():
-            return known, False
-        try:
-            inc, created = resolve_increment(root, ref), False
-        except NotFound:
-            inc, created = resolve_increment(root, ref, create=True), True
-        make_store_dirs(inc.path / EXPERIMENTS_DIR)  # refuses a linked `.specweave`, increment or experiments/
-        _resolved[key] = inc
-        return inc, created
 
 
 def _announce(root: Path, inc: Increment, created: bool) -> None:

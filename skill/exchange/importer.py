@@ -1,6 +1,6 @@
 """`import_runs`: bring another tracker's runs into the store, and say what came in.
 
-    from skill.importers.importer import import_runs
+    from skill.exchange.importer import import_runs
     report = import_runs(root, "mlflow", "sqlite:///mlflow.db", experiment="churn")
 
 Each source kind has its reader module (MLflow through its client or the files of

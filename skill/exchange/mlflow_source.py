@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound, SpecweaveError
 from ..extras import require
-from ..integrations.mlflow_local import local_folder, normalize_uri, search_all_runs
+from ..storage.mlflow_store import local_folder, normalize_uri, search_all_runs
 from ..schemas.sources import DamagedRun, Point, Reader, SourceRun
 from .artifact_files import MAX_ARTIFACTS, local_artifacts
 from .mlflow_runs import source_run
@@ -77,7 +77,7 @@ def open_mlflow(source: str, experiment: str | None) -> Reader:
     if scheme in ("http", "https"):
         import logging
 
-        from ..integrations.mlflow_remote import server_reachable
+        from ..storage.mlflow_server import server_reachable
 
         probe_log = logging.getLogger("specweave.external")
         level = probe_log.level

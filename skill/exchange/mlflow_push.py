@@ -35,7 +35,7 @@ from ..layout import CACHE_DIR, METADATA_FILE, TMP_DIR
 from ..schemas.records import ExperimentRecord, MetricPoint
 from ..storage.increments import list_increments, resolve_increment
 from ..storage.run_records import experiment_dirs, load_experiment, metric_points_with_source
-from .mlflow_local import (
+from ..storage.mlflow_store import (
     NOTE_TAG,
     STATUS_TO_MLFLOW,
     TAG_DATA_VERSION,
@@ -52,7 +52,7 @@ from .mlflow_local import (
     normalize_uri,
     search_all_runs,
 )
-from .mlflow_remote import server_reachable
+from ..storage.mlflow_server import server_reachable
 from ..extras import require
 
 _URI_RE = re.compile(r"^([a-z][a-z0-9+.-]*:|databricks$)")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..layout import EXPERIMENTS_DIR, MLFLOW_DB
 from ..schemas.records import Increment
-from ..storage.gitfiles import ensure_lines
+from .gitfiles import ensure_lines
 
 MLFLOW_ARTIFACTS = "mlartifacts"
 WANDB_DIR = "wandb"

@@ -30,14 +30,14 @@ from ..storage.atomic_writes import atomic_write
 from ..storage.encoding import dumps_json, encode_float, to_jsonable
 from ..storage.cache_dir import ignore_cache
 from ..storage.ids import allocate, slugify
-from ..storage.increments import create_increment, list_increments, resolve_increment
+from ..storage.increments import create_increment, increment_for, list_increments, resolve_increment
 from ..storage.liveness import pid_alive
 from ..storage.metafile import update_meta
 from ..storage.metrics_writer import MetricsBuffer
 from ..storage.run_metrics import count_log_keys, summarize_log
 from ..storage.run_records import experiment_dirs, read_metadata
 from ..storage.validate import MAX_NAME, MAX_NOTE, MAX_TAG, is_utf8
-from ..tracking.experiment import flatten_params
+from ..storage.encoding import flatten_params
 from ..schemas.sources import ImportedRun, ImportReport, Origin, Reader, SourceRun
 
 STAGING_DIR = "import"  # .specweave/cache/import/<pid>-<folder>: runs being built
@@ -135,9 +135,7 @@ class ImportWriter:
                 if self.dry_run:
                     inc = f"{self.increment_ref or '0001-experiments'} (new)"
                 else:
-                    from ..tracking.track import increment_for  # the zero-config rule of logging
-
-                    inc = increment_for(self.root, self.increment_ref)[0]
+                    inc = increment_for(self.root, self.increment_ref)[0]  # the zero-config rule of logging
         else:
             slug = slugify(run.group or "imported")
             same = [i for i in list_increments(self.root, details=False) if i.slug == slug and i.group is None]

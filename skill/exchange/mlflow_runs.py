@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ..integrations.mlflow_local import MLFLOW_TO_STATUS, NOTE_TAG, decode_param, tags_to_list
+from ..storage.mlflow_store import MLFLOW_TO_STATUS, NOTE_TAG, decode_param, tags_to_list
 from ..schemas.sources import SourceRun
 
 

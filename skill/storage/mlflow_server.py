@@ -15,7 +15,7 @@ import urllib.request
 from typing import Any
 
 from ..schemas.records import ExperimentRecord, Increment, MetricPoint
-from .mlflow_local import read_runs
+from .mlflow_store import mlflow_client, read_runs
 
 log = logging.getLogger("specweave.external")
 
@@ -65,10 +65,7 @@ def read_server_runs(uri: str, increment: Increment, skip_uids: set[str]) -> lis
 
 def run_metric_history(tracking_uri: str, run_id: str, key: str | None = None) -> list[MetricPoint]:
     """Every logged point of a run (one key, or all), as specweave MetricPoints (ts in seconds)."""
-    from ..extras import require
-
-    mlflow = require("mlflow", "mlflow")
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    client = mlflow_client(tracking_uri)
     keys = [key] if key else sorted(client.get_run(run_id).data.metrics)
     points: list[MetricPoint] = []
     for name in keys:
