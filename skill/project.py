@@ -674,7 +674,7 @@ class Project:
         return import_runs(self.root, kind, source, experiment=experiment, increment=increment, dry_run=dry_run,
                            step_column=step_column, time_column=time_column, params=params)
 
-    # --- added by tracking (merge: keep)
+    # -- the faces' small questions: a filter parsed, a listing's columns, what show-experiment shows ----
     @staticmethod
     def parse_where(text: str) -> Any:
         """A `where` filter parsed (the Python API's `parse_where`); InvalidInput names the position of a
@@ -683,9 +683,6 @@ class Project:
 
         return parse_where(text)
 
-    # --- added by cli (merge: keep) ---------------------------------------------------------------
-    # Rules the `sw-ml` face used to apply itself, each now one call; the text helpers let a face show
-    # numbers, places and diffs as the core writes them without importing the layers below.
     def listing_columns(self, records: list[ExperimentRecord], columns: list[str] | None = None,
                         primary_metric: str | None = None, *, rank: bool = True) -> list[str]:
         """The metric columns a listing of `records` shows: `columns` as given (each one some record logged),
@@ -731,16 +728,8 @@ class Project:
 
         return diff_text(diff)
 
-    # --- added by mcp (merge: keep) --------------------------------------------------------------
-    # Rules the MCP face used to apply itself, each now one call: the default increment, the page a
-    # list starts from, a comparison paged, what show_experiment shows, the ids a completion offers,
-    # where the documents are and how one is read. The text helpers let a face write numbers and
-    # durations as the core does without importing the layers below.
-
-    # --- added by ui (merge: keep) ---------------------------------------------------------------
-    # The page's rules, out of the dashboard face: the default increment, the page and its files (built
-    # by views.page from the sources in dashboard/), where a report goes, and the live page's answers
-    # kept while the store is unchanged (with `memo`).
+    # -- where the store keeps things (resources, completions): the page a list starts from, the ids a
+    # completion offers, where the documents are and how one is read ---------------------------------
     @staticmethod
     def page_limit() -> int:
         """How many experiments `page` gives when no limit is asked for."""
@@ -800,6 +789,8 @@ class Project:
         self.inside(path)
         return read_bytes_nofollow(path).decode("utf-8", errors="replace")
 
+    # -- the page and the report (built by views.page from the sources in dashboard/): where a report
+    # goes, and the live page's answers kept while the store is unchanged (with `memo`) -----------------
     def increment_entries(self) -> list[IncrementEntry]:
         """Every increment as the page lists it (id, title, experiments, group); none without a store."""
         from .views.page import IncrementEntry
@@ -865,6 +856,7 @@ class Project:
             memo = self.__dict__["_page_answers"] = PageMemo(keep=self._memo is not None)
         return memo
 
+    # -- text as the core writes it, so a face shows numbers, places and values without the layers below --
     @staticmethod
     def number_text(value: Any) -> str:
         """A number as the reports write it: short, exact enough (`0.8123`, `1.2e-05`, `NaN`)."""
