@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, NotFound, ReadOnly, SpecweaveError, UnsafePath
 from .layout import SPECWEAVE_DIR
+from .project_page import PageMethods
+from .project_text import TextMethods
 from .run_handle import RunHandle, code_limit
 from .schemas.records import (
     ArtifactInfo,
@@ -65,10 +67,9 @@ if TYPE_CHECKING:
     from .storage.remote import ArtifactsStatus, Transfer
     from .storage.run_summary import MigrateResult
     from .views.live import StoreWatch
-    from .views.page import IncrementEntry, PageMemo, ReportResult
 
 
-class Project:
+class Project(PageMethods, TextMethods):
     """A project's experiment store (`<root>/.specweave/`), read and written by one set of rules."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None, *, read_only: bool = False,
@@ -721,13 +722,6 @@ class Project:
 
         return push_experiments(self.root, increment, to)
 
-    @staticmethod
-    def diff_text(diff: ExperimentDiff) -> str:
-        """`diff(...)` as the text every face shows."""
-        from .repro.diff_text import diff_text
-
-        return diff_text(diff)
-
     # -- where the store keeps things (resources, completions): the page a list starts from, the ids a
     # completion offers, where the documents are and how one is read ---------------------------------
     @staticmethod
@@ -788,123 +782,6 @@ class Project:
 
         self.inside(path)
         return read_bytes_nofollow(path).decode("utf-8", errors="replace")
-
-    # -- the page and the report (built by views.page from the sources in dashboard/): where a report
-    # goes, and the live page's answers kept while the store is unchanged (with `memo`) -----------------
-    def increment_entries(self) -> list[IncrementEntry]:
-        """Every increment as the page lists it (id, title, experiments, group); none without a store."""
-        from .views.page import IncrementEntry
-
-        incs = self.increments() if self.exists else []
-        return [IncrementEntry(id=inc.id, title=inc.title, experiments=inc.experiment_count, group=inc.group)
-                for inc in incs]
-
-    @staticmethod
-    def page_html(mode: str, *, title: str, config: dict[str, Any], data_json: str | None = None,
-                  asset_query: str | None = None) -> str:
-        """The views' page in `mode` ("live", "report", "app"): scripts inlined, or with `asset_query`
-        (the live page's `?token=...`) fetched from `static/<name><asset_query>`."""
-        from .views.page import render_page
-
-        return render_page(mode, title=title, config=config, data_json=data_json, asset_query=asset_query)
-
-    @staticmethod
-    def page_csp(mode: str) -> str | None:
-        """The Content-Security-Policy of the page in `mode` (None for the MCP App: its host sets one)."""
-        from .views.page import CSP
-
-        return CSP.get(mode)
-
-    @staticmethod
-    def page_asset(name: str) -> tuple[bytes, str]:
-        """(bytes, media type) of a file the live page loads (BokehJS, app.js, app.css); NotFound else.
-        DashboardUnavailable (one line) when bokeh is not installed."""
-        from .views.page import asset
-
-        return asset(name)
-
-    @staticmethod
-    def image_type(name: str) -> str | None:
-        """The media type an artifact named `name` is shown inline as (png, jpg, gif, webp, svg), else None."""
-        from .schemas.pages import image_type
-
-        return image_type(name)
-
-    def write_report(self, increments: list[str] | None = None, output: str | os.PathLike[str] | None = None,
-                     *, where: str | None = None, metric: str | None = None) -> ReportResult:
-        """The views as one self-contained HTML file: at `output`, else `.specweave/reports/<ids>.html`
-        (a folder git ignores). Says where it went (relative to the working folder where it can)."""
-        from .views.page import write_report
-
-        return write_report(self, increments, output, where=where, metric=metric)
-
-    def live_table(self, increments: list[str] | None = None, *, where: str | None = None,
-                   sort: str | None = None, columns: list[str] | None = None) -> RunsTable:
-        """`runs_table(...)`, kept (with `memo`) while the store's signature for those runs holds."""
-        return self._page_memo().table(self, increments or [], where=where, sort=sort, columns=columns)
-
-    def live_curves(self, runs: list[str], metric: str, max_points: object = None) -> CurveSet:
-        """`curves(...)`, each run's curve kept (with `memo`) while its metrics log's stat holds: a page
-        reload or a selection change costs a stat per run, not a re-read."""
-        return self._page_memo().curves(self, runs, metric, max_points)
-
-    def _page_memo(self) -> PageMemo:
-        from .views.page import PageMemo
-
-        memo = self.__dict__.get("_page_answers")
-        if memo is None:
-            memo = self.__dict__["_page_answers"] = PageMemo(keep=self._memo is not None)
-        return memo
-
-    # -- text as the core writes it, so a face shows numbers, places and values without the layers below --
-    @staticmethod
-    def number_text(value: Any) -> str:
-        """A number as the reports write it: short, exact enough (`0.8123`, `1.2e-05`, `NaN`)."""
-        from .analysis.render import short_number
-
-        return short_number(value)
-
-    @staticmethod
-    def column_text(values: list[Any]) -> list[str]:
-        """A column of numbers as the reports write it: one precision for the column where that reads."""
-        from .analysis.render import column_numbers
-
-        return column_numbers(values)
-
-    @staticmethod
-    def duration_text(seconds: Any) -> str:
-        """A duration as the reports write it (`42s`, `3m 05s`, `1h 02m`)."""
-        from .analysis.render import short_duration
-
-        return short_duration(seconds)
-
-    def artifact_place(self, artifact: Any) -> str:
-        """What a listing adds after an artifact's size and hash: nothing for bytes in git, else where
-        its bytes are (in the object store, not pulled, damaged)."""
-        from .storage.objects import place_note
-
-        return place_note(self.store, artifact)
-
-    @staticmethod
-    def dataset_text(dataset: Any) -> str:
-        """A recorded dataset in one line: `file data/train.csv, 1.2 MB, sha256 1a2b3c4d5e6f`."""
-        from .repro.datasets import describe
-
-        return describe(dataset)
-
-    @staticmethod
-    def param_value(text: str) -> Any:
-        """A param given as text, typed as the importers type them: "0.1" -> 0.1, "true" -> True."""
-        from .storage.mlflow_store import decode_param
-
-        return decode_param(text)
-
-    @staticmethod
-    def jsonable(value: Any) -> Any:
-        """`value` with what JSON cannot say spelled as the store spells it (NaN, Infinity, paths, dates)."""
-        from .storage.encoding import to_jsonable
-
-        return to_jsonable(value)
 
 
 __all__ = ["Project", "RunHandle"]
