@@ -67,7 +67,7 @@ def build_apps(project: Project) -> Apps:
 
     @apps.tool(resource_uri=APP_URI, title="View experiments", annotations=READ)
     @tool_errors
-    async def view_experiments(
+    def view_experiments(
         ctx: Context,
         increment: str | None = None,
         experiments: list[str] | None = None,
@@ -75,20 +75,14 @@ def build_apps(project: Project) -> Apps:
         where: str | None = None,
     ) -> Annotated[CallToolResult, ViewAnswer]:
         """Runs as charts in MCP Apps; else a summary."""
-        import anyio
-
         inc = None if experiments else project.default_increment(increment)
         if inc is None and not experiments:
             return answer(ViewAnswer(), "no experiments yet")
 
-        def build() -> Any:
-            return project.view_bundle([inc.id] if inc else None, runs=experiments or None, where=where or None,
-                                       metric=metric or None, run_limit=APP_RUNS, max_points=APP_POINTS,
-                                       point_budget=APP_BUDGET, image_budget=APP_IMAGES)
-
-        bundle = await anyio.to_thread.run_sync(build)
-        best = next((r.ref for r in bundle.table.rows if r.selected), None) or next(
-            (r.ref for r in bundle.table.rows if r.best), None)
+        bundle = project.view_bundle([inc.id] if inc else None, runs=experiments or None, where=where or None,
+                                     metric=metric or None, run_limit=APP_RUNS, max_points=APP_POINTS,
+                                     point_budget=APP_BUDGET, image_budget=APP_IMAGES)
+        best = (row := bundle.table.best_row()) and row.ref
         result = ViewAnswer(increment=", ".join(bundle.table.increments) or None, metric=bundle.metric,
                             runs=len(bundle.table.rows), best=best,
                             view=bundle.model_dump(mode="json") if client_supports_apps(ctx) else None)

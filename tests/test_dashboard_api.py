@@ -7,10 +7,12 @@ track_experiment (tests/fixtures.py's "views" store: three runs, a PNG artifact,
 from __future__ import annotations
 
 import http.client
+import os
 import json
 import signal
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,7 +23,7 @@ from typing import Any
 import pytest
 
 from skill.project import Project
-from tests.fixtures import INC, png, sample_store, start_ui, sw
+from tests.fixtures import INC, REPO, png, sample_store, start_ui, sw
 
 Server = tuple[str, str, Path, subprocess.Popen]  # base URL, token, project, process
 
@@ -154,6 +156,11 @@ def test_page_static_and_no_cookie(server: Server) -> None:
         with pytest.raises(urllib.error.HTTPError) as caught:  # a cookie is no token
             urllib.request.urlopen(cookie, timeout=10)
         assert caught.value.code == 403, path
+        rebound = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}",
+                                                                "Host": "evil.example:80"})
+        with pytest.raises(urllib.error.HTTPError) as caught:  # another name for this address: DNS rebinding
+            urllib.request.urlopen(rebound, timeout=10)
+        assert caught.value.code == 403, path
 
 
 def read_event(response: http.client.HTTPResponse) -> str:
@@ -203,3 +210,12 @@ def test_bad_ports_are_one_line(project: Path) -> None:
         busy.listen(1)
         done = sw("ui", "--port", str(busy.getsockname()[1]), cwd=project)
     assert done.returncode == 2 and "http://" not in done.stdout and "--port" in done.stderr
+
+
+def test_a_token_too_short_to_guard_anything_is_refused_in_one_line(project: Path) -> None:
+    """`sw-ml ui --token` is checked by the core's one fence, as `sw-ml serve --http --token` is."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(project.parent / "home")}
+    done = subprocess.run([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--token", "abc"],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "at least 16 characters" in done.stderr, done.stderr

@@ -18,13 +18,12 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
-import secrets
 import socket
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 from starlette.applications import Starlette
@@ -33,6 +32,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from skill.errors import InvalidInput, NotFound, SpecweaveError
+from skill.http_fence import (
+    allowed_names,
+    check_token,
+    host_allowed,
+    needs_token,
+    new_token,
+    presented_token,
+    token_matches,
+)
 from skill.project import Project
 
 DEFAULT_PORT = 8766
@@ -90,13 +98,14 @@ class Dashboard:
 
     # -- the fence ---------------------------------------------------------------------------------
     def refused(self, request: Request) -> Response | None:
-        host = (request.headers.get("host") or "").lower()
-        if host not in self.hosts:
+        """The core's fence (skill.http_fence, the MCP server's too): the Host header names this server
+        (no DNS rebinding), and the request presents the token (its Authorization header, else the query)."""
+        if not host_allowed((request.headers.get("host") or "").lower(), self.hosts):
             return Response("sw-ml ui: this server answers only at its own address\n", status_code=403,
                             media_type="text/plain")
-        given = (request.query_params.get("token")
-                 or request.headers.get("authorization", "").removeprefix("Bearer ").strip())
-        if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
+        given = presented_token(request.headers.get("authorization"),
+                                parse_qsl(request.url.query, keep_blank_values=True))
+        if not token_matches(given, self.token):
             return Response("sw-ml ui: a token is required: open the URL `sw-ml ui` printed (…/?token=...)\n",
                             status_code=403, media_type="text/plain")
         return None
@@ -245,10 +254,6 @@ def _json_bytes(result: Any) -> bytes | str:
     return result.model_dump_json()
 
 
-def _loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-
-
 class _Server:
     """uvicorn's server that tells the open event streams to end as soon as it is asked to stop (they
     would otherwise keep it waiting), and whose second Ctrl-C exits quietly."""
@@ -274,7 +279,8 @@ def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1"
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InvalidInput("--port", port, "a port from 0 to 65535 (0 picks a free one)")
     project = Project(root, read_only=True, memo=True)
-    token = token or os.environ.get("SPECWEAVE_UI_TOKEN") or secrets.token_urlsafe(24)
+    # a token always: the one given (checked as the MCP server checks its own), else a fresh one, printed in the URL
+    token = check_token("127.0.0.1", token or os.environ.get("SPECWEAVE_UI_TOKEN")) or new_token()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -286,12 +292,13 @@ def serve(root: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1"
     sock.listen(128)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    hosts = [f"{shown}:{bound}"] + ([f"localhost:{bound}", f"127.0.0.1:{bound}"] if _loopback(host) else [])
+    # the names this server may be called by (the core's list), at the port it is bound to
+    hosts = [f"{name}:{bound}".lower() for name in allowed_names(host)]
     dashboard = Dashboard(project, token, hosts)
     say = echo or (lambda line: print(line, flush=True))
     say(f"sw-ml ui: {project.root}")
     say(f"  http://{shown}:{bound}/?token={token}")
-    if not _loopback(host):
+    if needs_token(host):
         say("  warning: listening beyond this machine; anyone with the token can read the experiments")
     config = uvicorn.Config(dashboard.app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=SHUTDOWN_S)
