@@ -8,10 +8,9 @@ from .command_kit import Commands, open_project, split_list
 
 
 def add_note(args: argparse.Namespace) -> int:
-    project = open_project(args)
-    record = project.experiment(args.experiment, args.increment)  # found once; the note goes to that folder
-    project.add_note(f"{record.increment}/{record.dir}", " ".join(args.text))
-    print(f"note added to {record.increment}/{record.id}")
+    run = open_project(args).run(args.experiment, args.increment)  # found once; the note goes to that run
+    run.add_note(" ".join(args.text))
+    print(f"note added to {run.record.increment}/{run.record.id}")
     return 0
 
 
