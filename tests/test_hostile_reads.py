@@ -252,6 +252,8 @@ def test_a_long_log_is_read_in_bounded_memory_and_other_runs_are_untouched(tmp_p
         from pathlib import Path
         def rss():
             return int(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmHWM:'))) / 1024
+        def read_bytes():  # what this process has read through read(2) so far: a count, not a clock
+            return int(next(x.split()[1] for x in open('/proc/self/io') if x.startswith('rchar:')))
         from skill.project import Project
         from skill.analysis.history import metric_history
         from skill.analysis.listing import list_experiments
@@ -261,15 +263,15 @@ def test_a_long_log_is_read_in_bounded_memory_and_other_runs_are_untouched(tmp_p
         base, t = rss(), time.perf_counter()
         listed = {{r.id: (r.status, r.metrics.get("loss"), r.problems) for r in list_experiments(root, "0042")}}
         listing = time.perf_counter() - t
-        t = time.perf_counter()
+        before = read_bytes()
         other = find_experiment(root, "exp-001")
         siblings = increment_records(root, resolve_increment(root, other.increment))
-        other_s = time.perf_counter() - t
+        other_read = read_bytes() - before
         after_list = rss()
         shown = Project(root).detail("exp-005")
         history = metric_history(find_experiment(root, "exp-006"), None, 500, root=root)
         print(json.dumps({{"listed": listed, "base": base, "after_list": after_list, "peak": rss(),
-                          "listing": listing, "other_s": other_s, "siblings": len(siblings),
+                          "listing": listing, "other_read": other_read, "siblings": len(siblings),
                           "loss": shown.metric_summaries["loss"].model_dump(),
                           "series": [(s.key, s.total_points, len(s.values)) for s in history.series]}}))
     """, tmp_path)
@@ -284,7 +286,8 @@ def test_a_long_log_is_read_in_bounded_memory_and_other_runs_are_untouched(tmp_p
     # million points). Measured as this process's own peak (VmHWM): ru_maxrss, used before, survives exec
     # and counted the pytest worker, so this bound was never really checked until now.
     assert out["peak"] - out["base"] < 80, out
-    assert out["other_s"] < 1.0 and out["siblings"] == 6, out  # another run: the long logs are not read again
+    # another run: the two long logs (22 MB each) are not read again (about 1 MB is), whatever the speed
+    assert out["other_read"] < 8_000_000 and out["siblings"] == 6, out
 
 
 @pytest.mark.slow
