@@ -102,7 +102,7 @@ def register(server: MCPServer, project: Project) -> None:
     @resource_errors
     def experiment(increment: str, experiment: str) -> str:
         # the same model, dumped the same way, as show_experiment's structured content
-        return project.run(experiment, increment).show().model_dump_json(indent=2, by_alias=True)
+        return project.show(experiment, increment).model_dump_json(indent=2, by_alias=True)
 
     @server.resource(f"{SCHEME}increments/{{increment}}/experiments/{{experiment}}/artifacts/{{+name}}",
                      name="artifact", title="One artifact's content", mime_type="application/octet-stream",

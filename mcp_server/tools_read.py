@@ -87,7 +87,7 @@ def register(server: MCPServer, project: Project) -> None:
         packages: true for all installed (default: the notable ones)."""
         from . import answer_text as text
 
-        result = project.run(experiment, increment).show(packages=packages)
+        result = project.show(experiment, increment, packages=packages)
         return answer(result, text.shown(result.model_dump(mode="json")),
                       [link_experiment(result.increment, result.id)])
 

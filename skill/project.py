@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         Comparison,
         ComparisonPage,
         Decision,
+        ExperimentShown,
         ExportResult,
         MetricHistory,
         PrimaryMetric,
@@ -237,6 +238,13 @@ class Project(PageMethods, TextMethods):
 
             return with_selection(hit, selected_in(found[0].parent), known=True)  # a decision since
         return self._detail(self._locate(ref, increment, found))
+
+    def show(self, ref: str, increment: str | None = None, *, packages: bool = False) -> ExperimentShown:
+        """One experiment as show_experiment shows it: the detail (memoised like `detail`), metadata
+        flattened, the environment summarised (every installed package with `packages`)."""
+        from .schemas.reports import ExperimentShown
+
+        return ExperimentShown.from_detail(self.detail(ref, increment), packages=packages)
 
     def _detail(self, record: ExperimentRecord) -> ExperimentDetail:
         """The detail of a run just read (the memo answers only through `detail`'s guarded lookup)."""

@@ -33,6 +33,7 @@ class ProjectCore(Protocol):
     def experiments(self, increment: str | None = None, *, all_increments: bool = False) -> list[ExperimentRecord]: ...
     def decisions(self, increment: str | None = None) -> list[Decision]: ...
     def _detail(self, record: ExperimentRecord) -> ExperimentDetail: ...
+    def detail(self, ref: str, increment: str | None = None) -> ExperimentDetail: ...
     def _config(self) -> dict[str, Any]: ...
 
 
@@ -76,8 +77,9 @@ class RunHandle:
 
     # -- reading ----------------------------------------------------------------------------------
     def detail(self) -> ExperimentDetail:
-        """The run in full: the record plus min/max/last/steps of each metric, path relative."""
-        return self.project._detail(self.record)
+        """The run in full: the record plus min/max/last/steps of each metric, path relative (from the
+        project's memo while the run's files are unchanged, as `Project.detail` answers)."""
+        return self.project.detail(self.key)
 
     def show(self, *, packages: bool = False) -> ExperimentShown:
         """show_experiment's answer: the detail, metadata flattened, the environment summarised (every
