@@ -100,7 +100,9 @@ class SpecweaveServer(MCPServer):
         from .listing_compaction import compact_tool
 
         tools = await super().list_tools()
-        key = tuple((t.name, id(t.input_schema), id(t.output_schema)) for t in tools)
+        # keyed by the names: the SDK builds new schema objects on every listing (an id() key never hit,
+        # so each tools/list compacted every schema again, ~7 ms), and no tool is added after the start
+        key = tuple(t.name for t in tools)
         if self._listed is None or self._listed[0] != key:
             self._listed = (key, [compact_tool(t) for t in tools])
         return list(self._listed[1])
