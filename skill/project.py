@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         SyncResult,
     )
     from .exchange.mlflow_push import PushResult
+    from .analysis.query import Filter
     from .schemas.reproduction import ExperimentDiff, ReproducePlan, ReproduceResult
     from .schemas.sources import ImportReport
     from .storage.memo import Memo
@@ -685,7 +686,7 @@ class Project(PageMethods, TextMethods):
 
     # -- the faces' small questions: a filter parsed, a listing's columns, what show-experiment shows ----
     @staticmethod
-    def parse_where(text: str) -> Any:
+    def parse_where(text: str) -> Filter:
         """A `where` filter parsed (the Python API's `parse_where`); InvalidInput names the position of a
         mistake."""
         from .analysis.query import parse_where

@@ -60,14 +60,14 @@ class TextMethods:
         return describe(dataset)
 
     @staticmethod
-    def param_value(text: str) -> Any:
+    def param_value(text: str) -> object:
         """A param given as text, typed as the importers type them: "0.1" -> 0.1, "true" -> True."""
         from .storage.mlflow_store import decode_param
 
         return decode_param(text)
 
     @staticmethod
-    def jsonable(value: Any) -> Any:
+    def jsonable(value: object) -> object:
         """`value` with what JSON cannot say spelled as the store spells it (NaN, Infinity, paths, dates)."""
         from .storage.encoding import to_jsonable
 
