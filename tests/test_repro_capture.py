@@ -230,3 +230,19 @@ def test_data_version_keeps_working_and_diffs(project: Path) -> None:
     a, b = Project(project).experiments("0001")
     assert (a.meta.data_version, b.meta.data_version) == ("v1", "v2")
     assert Project(project).diff(a.id, b.id).data.changed == {"data_version": ["v1", "v2"]}
+
+
+def test_the_package_list_is_what_importlib_metadata_reads() -> None:
+    """The fast header scan names every distribution and version exactly as `dist.metadata` parses them."""
+    from importlib import metadata
+
+    from skill.repro.environment import capture_packages
+
+    expected: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name") if dist.metadata else None
+        if name:
+            expected[name.lower().replace("_", "-")] = dist.version
+    found = capture_packages()
+    assert len(found) > 50 and found == dict(sorted(expected.items()))
+    assert list(found) == sorted(found)
