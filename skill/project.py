@@ -247,6 +247,13 @@ class Project(PageMethods, TextMethods):
 
         return ExperimentShown.from_detail(self.detail(ref, increment), packages=packages)
 
+    def _run_detail(self, record: ExperimentRecord) -> ExperimentDetail:
+        """The detail of a run already found (a run handle's): with a memo, through `detail`'s guarded
+        lookup by its folder (the only way the memo answers); without one, computed from the record."""
+        if self._memo is None:
+            return self._detail(record)
+        return self.detail(f"{record.increment}/{record.dir}")
+
     def _detail(self, record: ExperimentRecord) -> ExperimentDetail:
         """The detail of a run just read (the memo answers only through `detail`'s guarded lookup)."""
         from .storage.run_records import metric_summaries
@@ -717,12 +724,13 @@ class Project(PageMethods, TextMethods):
                             ) -> tuple[ExperimentDetail, list[MetricStats], list[ExperimentRecord]]:
         """What show-experiment shows of one run, found once: its detail, the stats of each metric from
         every point (min/max/best and their steps), and its pipeline stages in stage order."""
-        detail = self.detail(ref, increment)
+        run = self.run(ref, increment)
+        detail = run.detail()
         stages = [r for r in self.experiments(detail.increment)
                   if r.meta and r.meta.parent == detail.id and r.dir != detail.dir]
         stages.sort(key=lambda r: (r.meta.stage_order if r.meta and r.meta.stage_order is not None else 1 << 30,
                                    r.id))
-        return detail, self.metric_stats(f"{detail.increment}/{detail.dir}"), stages
+        return detail, run.stats(), stages
 
     def push_to_mlflow(self, increment: str | None = None, to: str = "") -> PushResult:
         """Push the experiments of `increment` (default: every one) to the MLflow server `to` (default:
