@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from tests.fixtures import sample_store
+from tests.mcp_fixtures import stop_server
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "s3cret-token-for-tests-0123456789"
@@ -90,12 +90,7 @@ def serving(root: Path, host: str, *extra: str, environ: dict[str, str] | None =
             time.sleep(0.05)
         yield served
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         reader.join(5)
 
 
