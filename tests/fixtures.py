@@ -361,6 +361,16 @@ def tree_outside_store(root: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+def replace_with_link(path: Path, target: Path) -> None:
+    """What a hostile clone commits: `path` (a file or a folder) replaced by a symbolic link to `target`."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target, target_is_directory=target.is_dir())
+
+
 def snapshot(tmp: Path, clone: Path) -> dict[str, str]:
     """sha256 of every file, and every folder, under `tmp` but the clone's own store and git folder."""
     found: dict[str, str] = {}

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from tests.fixtures import INC, OTHER, REPO, SECRET, git, init_repo, sample_store, snapshot
+from tests.fixtures import INC, OTHER, REPO, SECRET, git, init_repo, replace_with_link, sample_store, snapshot
 
 from mcp_server.server import build_server
 
@@ -27,17 +27,6 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
 
 def _exp(store: Path, inc: str, number: int) -> Path:
     return next((store / "increments" / inc / "experiments").glob(f"exp-{number:03d}-*"))
-
-
-def _link(path: Path, target: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        import shutil
-
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.symlink_to(target, target_is_directory=target.is_dir())
 
 
 def build_hostile_clone(tmp: Path) -> tuple[Path, Path]:
@@ -63,17 +52,17 @@ def build_hostile_clone(tmp: Path) -> tuple[Path, Path]:
     (outside / "increment" / "experiments").mkdir(parents=True)
     os.symlink(outside / "expdir", outside / "increment" / "experiments" / "exp-001-leak.abcdef")
 
-    _link(_exp(store, INC, 1) / "params.json", outside / "params.json")
-    _link(_exp(store, INC, 2) / "metrics.json", outside / "metrics.json")
-    _link(_exp(store, INC, 2) / "metrics.jsonl", outside / "points.jsonl")
-    _link(_exp(store, INC, 3) / "metadata.yaml", outside / "metadata.yaml")
-    _link(_exp(store, INC, 1) / "plots", outside / "plots")
-    _link(store / "increments" / INC / "experiments" / "exp-009-linked.abcdef", outside / "expdir")
-    _link(store / "increments" / OTHER / "experiments" / "decisions.jsonl", outside / "secret.txt")
-    _link(store / "increments" / INC / "experiments" / "comparison.md", outside / "secret.txt")
-    _link(store / "increments" / "0044-linked", outside / "increment")
-    _link(store / "docs" / "internal" / "architecture" / "ml-experiments.md", outside / "secret.txt")
-    _link(store / "exports", outside / "exports")
+    replace_with_link(_exp(store, INC, 1) / "params.json", outside / "params.json")
+    replace_with_link(_exp(store, INC, 2) / "metrics.json", outside / "metrics.json")
+    replace_with_link(_exp(store, INC, 2) / "metrics.jsonl", outside / "points.jsonl")
+    replace_with_link(_exp(store, INC, 3) / "metadata.yaml", outside / "metadata.yaml")
+    replace_with_link(_exp(store, INC, 1) / "plots", outside / "plots")
+    replace_with_link(store / "increments" / INC / "experiments" / "exp-009-linked.abcdef", outside / "expdir")
+    replace_with_link(store / "increments" / OTHER / "experiments" / "decisions.jsonl", outside / "secret.txt")
+    replace_with_link(store / "increments" / INC / "experiments" / "comparison.md", outside / "secret.txt")
+    replace_with_link(store / "increments" / "0044-linked", outside / "increment")
+    replace_with_link(store / "docs" / "internal" / "architecture" / "ml-experiments.md", outside / "secret.txt")
+    replace_with_link(store / "exports", outside / "exports")
     git(origin, "add", "-A", "--force")
     git(origin, "commit", "-qm", "store with links")
     clone = tmp / "clone"

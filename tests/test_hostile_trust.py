@@ -18,7 +18,7 @@ import anyio
 import pytest
 import yaml
 from mcp import Client
-from tests.fixtures import INC, REPO, SECRET, git, init_repo, sample_store, snapshot
+from tests.fixtures import INC, REPO, SECRET, git, init_repo, replace_with_link, sample_store, snapshot
 
 from mcp_server.server import build_server
 
@@ -93,17 +93,6 @@ def commit_and_clone(world: dict[str, Path], message: str, *, force: bool = True
     git(clone, "config", "user.email", "victim@example.com")
     git(clone, "config", "user.name", "victim")
     return clone
-
-
-def replace_with_link(path: Path, target: Path) -> None:
-    import shutil
-
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.symlink_to(target, target_is_directory=target.is_dir())
 
 
 # -- 1. the merge driver never decides for a path it is not registered for ---------------------------------
@@ -307,7 +296,7 @@ def test_an_edited_environment_file_is_damage_and_never_adopted(world: dict[str,
 
 
 def test_an_oversized_environment_file_costs_nothing_to_read(world: dict[str, Path]) -> None:
-    origin, home = world["origin"], world["home"]
+    origin = world["origin"]
     env_file = next((origin / ".specweave/environments").glob("*.yaml"))
     big = env_file.read_text() + "".join(f"  pkg{i:07d}: 1.0.{i}\n" for i in range(500_000))  # ~12 MB
     env_file.write_text(big)
