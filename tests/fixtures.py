@@ -11,6 +11,7 @@ npm_tools, claude_cli.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -21,6 +22,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -403,6 +405,27 @@ def start_ui(project: Path) -> tuple[subprocess.Popen, str, str]:
             return proc, match.group(1), match.group(2)
     proc.kill()
     pytest.fail(f"sw-ml ui printed no URL: {proc.stderr.read() if proc.stderr else ''}")
+
+
+@contextlib.contextmanager
+def paused_run(project: Path, script: str) -> Iterator[Callable[[], None]]:
+    """A training `script` run in its own process until it prints `first` and waits on stdin (a run
+    caught mid-training); yields the call that lets it go on. Killed at the end whatever happened."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    run = subprocess.Popen([sys.executable, "-c", script], cwd=project, env=env, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+
+    def resume() -> None:
+        assert run.stdin is not None
+        run.stdin.write("go\n")
+        run.stdin.flush()
+
+    try:
+        assert run.stdout is not None and run.stdout.readline().strip() == "first"
+        yield resume
+    finally:
+        run.kill()
+        run.wait(timeout=10)
 
 
 def open_page(browser: object, url: str) -> object:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from skill.views.curves import ema
-from tests.fixtures import CHROMIUM, INC, REPO, open_page, sample_store
+from tests.fixtures import CHROMIUM, INC, REPO, open_page, paused_run, sample_store
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (tasks.py installs it)")
 
@@ -141,11 +141,7 @@ def test_a_run_that_logs_while_the_page_is_open_appears_without_a_reload(server:
         "    sys.stdin.readline()\n"
         "    for step in range(3, 8):\n"
         "        exp.log_metric('test/logloss', 0.5 - step / 20, step=step)\n")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    run = subprocess.Popen([sys.executable, "-c", script], cwd=project, env=env, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
-    try:
-        assert run.stdout is not None and run.stdout.readline().strip() == "first"
+    with paused_run(project, script) as resume:
         page.wait_for_function("() => [...document.querySelectorAll('#runs tbody tr')].some(r => r.innerText.includes('live-run'))",
                                timeout=20_000)
         page.wait_for_function("() => window.swCharts.curves.series === 4", timeout=20_000)  # selected and drawn
@@ -153,9 +149,7 @@ def test_a_run_that_logs_while_the_page_is_open_appears_without_a_reload(server:
         page.wait_for_function("key => { const c = window.swState.curves.get('test/logloss').get(key);"
                                " return !!c && c.steps.length >= 3; }", arg=key, timeout=20_000)
         fetched = len(curve_requests)
-        assert run.stdin is not None
-        run.stdin.write("go\n")
-        run.stdin.flush()
+        resume()
         page.wait_for_function("key => { const r = window.swCharts.curves.figure.renderers.find(r => r.name === "
                                "'curve:' + key); return !!r && r.data_source.data.x.length === 8; }", arg=key,
                                timeout=20_000)
@@ -163,6 +157,3 @@ def test_a_run_that_logs_while_the_page_is_open_appears_without_a_reload(server:
         assert page.evaluate("window.swLoaded === performance.timeOrigin")  # the same page: no reload
         page.wait_for_function("() => [...document.querySelectorAll('#runs tbody tr')].some(r => r.innerText.includes('live-run')"
                                " && r.innerText.includes('completed'))", timeout=20_000)
-    finally:
-        run.kill()
-        run.wait(timeout=10)

@@ -9,8 +9,6 @@ depends on lr only, a final accuracy. SW_SCREENSHOTS=<folder> keeps a screenshot
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 
 from skill.project import Project
 from skill.tracking.track import track_experiment
-from tests.fixtures import CHROMIUM, REPO, open_page, start_ui
+from tests.fixtures import CHROMIUM, open_page, paused_run, start_ui
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (tasks.py installs it)")
 INC = "0007-lr-sweep"
@@ -148,23 +146,14 @@ def test_a_live_run_is_drawn_while_ten_are_selected(sweep: tuple[str, Path], bro
         "    sys.stdin.readline()\n"
         "    for step in range(5, 9):\n"
         "        exp.log_metric('loss', 2 - step / 10, step=step)\n")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    run = subprocess.Popen([sys.executable, "-c", script], cwd=project, env=env, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
-    try:
-        assert run.stdout is not None and run.stdout.readline().strip() == "first"
+    with paused_run(project, script) as resume:
         page.wait_for_function("() => window.swCharts.curves.series === 11", timeout=20_000)
         key = page.evaluate("[...window.swState.selection].find(k => k.includes('live-run'))")
         assert key
-        assert run.stdin is not None
-        run.stdin.write("go\n")
-        run.stdin.flush()
+        resume()
         page.wait_for_function("key => { const r = window.swCharts.curves.figure.renderers.find(r => r.name === "
                                "'curve:' + key); return !!r && r.data_source.data.x.length === 9; }", arg=key,
                                timeout=20_000)
-    finally:
-        run.kill()
-        run.wait(timeout=10)
     page.locator("#runs tbody a", has_text="exp-007").click()
     page.wait_for_selector("#run .metric-charts .mini[data-metric=loss] canvas", timeout=10_000)
     started = page.locator("#run table.kv").nth(1).inner_text()
