@@ -73,3 +73,42 @@ def test_hand_edits_go_to_pyyaml() -> None:
     for text in ("id: a  # a comment\n", "a: &x 1\nb: *x\n", "a: |\n  block\n", "a: 2026-01-02\n", "a:\tb\n",
                  "a: 1\n\nb: 2\n", "a: \"esc\\n\"\n", "a: 'open\n  more'\n", "a: 017\n", "a: yes\n"):
         assert parse(text) is None, text
+
+
+def _pyyaml(doc: object) -> str:
+    from skill.storage.encoding import _YamlDumper
+
+    return yaml.dump(doc, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                     width=100)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.dictionaries(keys, documents, min_size=0, max_size=8))
+def test_the_fast_writer_writes_what_pyyaml_writes(doc: dict) -> None:
+    from skill.storage.yaml_emit import dump
+
+    fast = dump(doc)
+    if fast is not None:
+        assert fast == _pyyaml(doc), doc
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30))
+def test_the_fast_writer_quotes_any_ascii_string_as_pyyaml_does(text: str) -> None:
+    from skill.storage.yaml_emit import dump
+
+    for doc in ({"k": text}, {"k": [text, {"a": text}]}, {text or "x": 1}):
+        fast = dump(doc)
+        if fast is not None:
+            assert fast == _pyyaml(doc), doc
+
+
+def test_the_tracker_writes_its_metadata_without_pyyaml() -> None:
+    from skill.storage.yaml_emit import dump
+
+    meta = yaml.safe_load(dumps_yaml({"schema_version": 3, "id": "exp-001-gbm", "name": "gbm: v2",
+                                      "started": "2026-12-03T10:26:34.851920Z", "duration_s": 0.328,
+                                      "capture": {"argv": ["train.py", "100"]}, "tags": [],
+                                      "notes": [{"ts": "2026-12-03T10:26:35Z", "text": "it's fine"}]}))
+    assert dump(meta) == _pyyaml(meta)
+    assert dump({"a": "multi\nline"}) is None and dump({"a": "é"}) is None and dump({"a": [[1]]}) is None

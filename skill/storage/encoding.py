@@ -73,6 +73,11 @@ def dumps_jsonl_record(data: dict[str, Any]) -> str:
 
 def dumps_yaml(data: Any) -> str:
     """YAML in the order given (models define a readable order), block style, UTF-8."""
+    from .yaml_emit import dump  # the tracker's own documents, without PyYAML's Python representer
+
+    text = dump(data)
+    if text is not None:
+        return text
     return yaml.dump(
         data, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
     )

@@ -62,17 +62,23 @@ def _working_copy(meta: ExperimentMeta) -> ExperimentMeta:
     return copy
 
 
-_EMPTY: tuple[object, ...] = (None, "", [], {})
+_EMPTY_KINDS = (str, list, dict)
 
 
 def _pruned(value: object) -> object:
     """`value` without the empty entries of its mappings (None, '', [], {}), recursively: a field that
     says nothing costs a line in every run's file and in every diff; reading fills in the default."""
-    if isinstance(value, dict):
-        out = {k: _pruned(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if not any(v == e and type(v) is type(e) for e in _EMPTY)}
-    if isinstance(value, list):
-        return [_pruned(v) for v in value]
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():  # type: ignore[attr-defined]
+            item = _pruned(item)
+            if item is None or (not item and type(item) in _EMPTY_KINDS):
+                continue
+            out[key] = item
+        return out
+    if kind is list:
+        return [_pruned(v) for v in value]  # type: ignore[attr-defined]
     return value
 
 
