@@ -105,6 +105,34 @@ def test_a_short_run_costs_less_git_than_dvclive_and_stays_complete(project: Pat
     assert size < 500 * 37, size
 
 
+def test_float32_values_are_kept_in_fewer_digits_and_read_back_bit_for_bit(project: Path, tmp_path: Path) -> None:
+    import struct
+
+    def f32(x: float) -> float:  # what `loss.item()` of a float32 tensor hands over
+        return struct.unpack("<f", struct.pack("<f", x))[0]
+
+    values = [f32(1.0 / (i + 1) + (i * 7919 % 1000) / 1e5) for i in range(300)]
+    with track_experiment("f32", increment="0042") as exp:
+        for v in values:
+            exp.log_metric("loss", v)
+        exp.log_metric("lr", 0.1)  # a float64 metric beside it keeps every digit
+        exp.log_metric("lr", float("nan"))
+    text = (exp.path / "metrics.summary.json").read_text()
+    loss_line = next(line for line in text.splitlines() if line.strip().startswith('"loss"'))
+    assert '"f32":true' in loss_line and "0.34171334," in loss_line and "0.3417133390903473" not in loss_line
+    assert '"f32"' not in next(line for line in text.splitlines() if line.strip().startswith('"lr"'))
+    assert len(loss_line) < 0.65 * len(json.dumps([repr(v) for v in values]))
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a float32 run")
+    clone = _clone(project, tmp_path / "clone")  # no objects: every reader has only the summary
+    frame = metric_history_dataframe("exp-001", metrics=["loss", "lr"], root=clone)
+    assert frame.attrs["source"] == "summary"
+    assert frame[frame.key == "loss"]["value"].tolist() == values  # the same floats, bit for bit
+    assert frame[frame.key == "lr"]["value"].tolist()[0] == 0.1
+    shown = Project(clone).run("exp-001").detail()
+    assert shown.metrics["loss"] == values[-1]
+
+
 @pytest.mark.slow
 def test_a_million_point_run_is_bounded_in_git_and_in_memory(project: Path, tmp_path: Path) -> None:
     code = """
