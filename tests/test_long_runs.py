@@ -133,6 +133,29 @@ def test_float32_values_are_kept_in_fewer_digits_and_read_back_bit_for_bit(proje
     assert shown.metrics["loss"] == values[-1]
 
 
+def test_points_logged_after_the_end_join_the_settled_log(project: Path) -> None:
+    """Lightning's Trainer ends the run in `fit()`'s finalize and logs `test()` after it."""
+    code = """
+from specweave import track_experiment
+exp = track_experiment("late", increment="0042")
+exp.log_metric("loss", 1.0, step=0)
+exp.log_metric("loss", 0.5, step=1)
+exp.end()
+exp.log_metrics({"test/acc": 0.75}, step=2)
+from skill.storage.run_summary import full_log_bytes
+print(full_log_bytes(exp.path).count(b"\\n"), flush=True)  # before the settle: the settled log, then the late point
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "3"
+    folder = next(project.glob(".specweave/increments/*/experiments/exp-001-*"))
+    assert not (folder / "metrics.jsonl").exists()  # settled again at exit
+    summary = read_summary(folder)
+    assert summary is not None and set(summary.metrics) == {"loss", "test/acc"} and summary.points == 3
+    lines = [json.loads(line) for line in full_log_bytes(folder).decode().splitlines()]
+    assert [(line["key"], line["step"]) for line in lines] == [("loss", 0), ("loss", 1), ("test/acc", 2)]
+    assert Project(project).history("exp-001", "loss").series[0].values == [1.0, 0.5]
+
+
 @pytest.mark.slow
 def test_a_million_point_run_is_bounded_in_git_and_in_memory(project: Path, tmp_path: Path) -> None:
     code = """

@@ -200,6 +200,32 @@ class _Unzipped(io.RawIOBase):
             super().close()
 
 
+class _Joined(io.RawIOBase):
+    """Two streams read one after the other (the settled log, then points logged after it was settled)."""
+
+    def __init__(self, first: Any, second: Any):
+        self._parts = [first, second]
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if size is None or size < 0:
+            return b"".join(part.read() for part in self._parts)
+        while self._parts:
+            data = self._parts[0].read(size)
+            if data or size == 0:
+                return data
+            self._parts.pop(0).close()
+        return b""
+
+    def close(self) -> None:
+        for part in self._parts:
+            part.close()
+        self._parts = []
+        super().close()
+
+
 def store_of(folder: Path) -> Path | None:
     from .store_dirs import store_dir_of
 
@@ -243,8 +269,15 @@ def open_run_log(folder: Path, problems: list[DamagedFile]) -> Any:
     path = folder / METRICS_LOG_FILE
     before = len(problems)
     handle = open_log(path, problems)
-    if handle is not None or len(problems) > before:  # here, or here and refused (a link)
+    if len(problems) > before:  # here and refused (a link)
         return handle
+    if handle is not None:
+        if not os.path.lexists(folder / METRICS_SUMMARY_FILE):
+            return handle  # a run that has not been settled: the live log is all of it
+        # points logged after the run was settled (a metric after `end()`, a late rank): the settled log
+        # first, as the next settle joins them, so no reader takes the late points for the whole run
+        settled = open_settled_log(folder, problems)
+        return handle if settled is None else _Joined(settled, handle)
     return open_settled_log(folder, problems)
 
 

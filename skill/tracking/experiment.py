@@ -184,6 +184,7 @@ class Experiment:
         self._closed = False
         self._last_meta_write = 0.0
         self._change(None)
+        self._label = readable
         flusher.register(self, label=readable, tick=self._periodic_flush, finish=self._finish_at_exit)
         if sample_every is not None:
             self._sampler = SystemMetricsThread(self._log_system, sample_every, readable).start()
@@ -274,7 +275,7 @@ class Experiment:
         """Record one metric value; `step` defaults to the key's previous step + 1."""
         self._metrics.log(key, value, step)
         if self._closed:
-            self._metrics.flush()
+            self._late()
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record several metrics at the same step."""
@@ -284,7 +285,14 @@ class Experiment:
         for key, value in metrics.items():
             log(key, value, step)
         if self._closed:
-            self._metrics.flush()
+            self._late()
+
+    def _late(self) -> None:
+        """Points logged after the run ended (Lightning logs `trainer.test()` after `fit()`'s finalize):
+        written now, and the log settled again by the flusher about a second later (or at exit), so the
+        settled log and the summary in git keep them; many late calls cost one settle."""
+        self._metrics.flush()
+        flusher.register(self, label=self._label, tick=self._periodic_flush, finish=self._finish_at_exit)
 
     def _log_system(self, values: dict[str, float], step: int) -> None:
         """The system-metrics sampler's entry: the ordinary metric logger, from its own thread."""
