@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lightgbm import Booster
+
 from ..tracking.experiment import Experiment
 from .framework_runs import EndsWhenLetGo, Training, best_of
 
@@ -61,7 +63,7 @@ class LightGBMTraining(Training):
             exp.set_fields(best={"metric": key, "iteration": iteration, "score": history[iteration]})
             if not ended:  # points go in before the run's log is settled
                 exp.log_metrics({"best_iteration": iteration, "best_score": history[iteration]})
-        if self.model_file and hasattr(booster, "dump_model"):  # a Booster, not a CVBooster
+        if self.model_file and isinstance(booster, Booster):  # not lgb.cv's CVBooster
             exp.save_model(booster, self.model_file)  # save_model keeps the trees up to best_iteration
         self.saved = getattr(booster, "best_iteration", None)
 
