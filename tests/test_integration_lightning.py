@@ -14,6 +14,7 @@ pytest.importorskip("lightning")
 torch = pytest.importorskip("torch")
 
 import lightning.pytorch as pl  # noqa: E402
+from lightning.fabric import Fabric  # noqa: E402
 
 from specweave import load_model  # noqa: E402
 from specweave.lightning import SpecweaveLogger  # noqa: E402
@@ -87,3 +88,71 @@ def test_an_exception_in_training_marks_the_run_failed_with_its_traceback(projec
     assert meta["status"] == "failed"
     note = meta["notes"][-1]["text"]
     assert "RuntimeError: loss went to the moon" in note and "Traceback" in note and "training_step" in note
+
+
+# -- Fabric: the same logger in a loop the user writes ---------------------------------------------------------
+
+def fabric_loop(logger, steps=6, fail_at=-1):
+    fabric = Fabric(accelerator="cpu", devices=1, loggers=[logger])
+    fabric.logger.log_hyperparams({"lr": 0.1, "optimizer": {"name": "sgd", "momentum": 0.9}})
+    model = torch.nn.Linear(4, 1)
+    model, optimizer = fabric.setup(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
+    x = torch.randn(32, 4, generator=torch.Generator().manual_seed(0))
+    for step in range(steps):
+        if step == fail_at:
+            raise RuntimeError("loss went to the moon")
+        loss = torch.nn.functional.mse_loss(model(x), x.sum(1, keepdim=True))
+        fabric.backward(loss)
+        optimizer.step()
+        optimizer.zero_grad()
+        fabric.log("loss", loss, step=step)
+        fabric.log_dict({"weight_norm": model.weight.norm(), "epoch": step // 3}, step=step)
+
+
+def _steps(exp) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for line in full_log_bytes(exp.path).decode().splitlines():
+        point = json.loads(line)
+        out.setdefault(point["key"], []).append(point["step"])
+    return out
+
+
+def test_fabric_params_metrics_and_finalize(project: Path) -> None:
+    logger = SpecweaveLogger("fabric-run")
+    fabric_loop(logger)
+    assert _meta(logger.experiment)["status"] == "running"  # Fabric calls no finalize of its own
+    logger.finalize("success")
+    exp = logger.experiment
+    params = json.loads((exp.path / "params.json").read_text())
+    assert params == {"lr": 0.1, "optimizer.name": "sgd", "optimizer.momentum": 0.9}
+    assert _steps(exp) == {"loss": list(range(6)), "weight_norm": list(range(6)), "epoch": list(range(6))}
+    assert _meta(exp)["status"] == "completed" and _meta(exp)["source"] == "lightning"
+
+
+def test_fabric_loop_in_a_with_block_fails_with_its_traceback(project: Path) -> None:
+    with pytest.raises(RuntimeError, match="moon"), SpecweaveLogger("fabric-fail") as logger:
+        fabric_loop(logger, fail_at=3)
+    meta = _meta(logger.experiment)
+    assert meta["status"] == "failed" and _steps(logger.experiment)["loss"] == [0, 1, 2]
+    note = meta["notes"][-1]["text"]
+    assert "RuntimeError: loss went to the moon" in note and "fabric_loop" in note
+
+    with SpecweaveLogger("fabric-with") as logger:
+        fabric_loop(logger)
+    assert _meta(logger.experiment)["status"] == "completed"
+
+
+@pytest.mark.slow
+def test_fabric_program_that_dies_leaves_its_run_failed(project: Path, run_py) -> None:
+    """No finalize and no `with`: the run ends with the program, failed with the uncaught exception's traceback."""
+    script = ("from specweave.lightning import SpecweaveLogger\n"
+              "from tests.test_integration_lightning import fabric_loop\n"
+              "fabric_loop(SpecweaveLogger('fabric-died'), fail_at=4)\n")
+    done = run_py(script, project, check=False)
+    assert done.returncode == 1 and "loss went to the moon" in done.stderr
+    (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
+    meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    assert meta["status"] == "failed" and "Traceback" in meta["notes"][-1]["text"]
+    assert "fabric_loop" in meta["notes"][-1]["text"]
+    assert [json.loads(line)["step"] for line in full_log_bytes(run).decode().splitlines()
+            if json.loads(line)["key"] == "loss"] == [0, 1, 2, 3]

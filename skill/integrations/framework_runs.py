@@ -8,8 +8,10 @@ traceback of an exception being handled, as `with track_experiment` does.
 
 from __future__ import annotations
 
+import atexit
 import re
 import sys
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,3 +91,63 @@ def best_of(history: list[float], higher: bool) -> tuple[int, float] | None:
     pick = max if higher else min
     value = pick(history)
     return history.index(value), value
+
+
+class Training:
+    """The run of a callback whose library announces no end of training (LightGBM after early stopping,
+    CatBoost); a subclass logs into it and defines `end(model=None, failed=False)`, which calls `close`.
+
+    At interpreter exit an open one is ended before the tracker closes the runs left open (so the best
+    iteration and the model are recorded), unless the program is dying of an uncaught exception: the
+    tracker then records the run failed with that traceback."""
+
+    def __init__(self, name: str, source: str, model_file: str | None, options: dict[str, Any],
+                 given: Experiment | None) -> None:
+        self.name, self.source, self.model_file, self.options, self.given = name, source, model_file, options, given
+        self.experiment, self.open = given, False
+
+    def start(self) -> Experiment:
+        """The open run, opened now if needed (registered after the tracker's own exit hook: it runs first)."""
+        if not self.open:
+            self.experiment = open_run(self.name, experiment=self.given, source=self.source, **self.options)
+            self.open = True
+            atexit.register(self.at_exit)
+        return self.experiment  # type: ignore[return-value]
+
+    def at_exit(self) -> None:
+        if getattr(sys, "last_value", None) is None:  # set by an uncaught exception, which the tracker notes
+            self.end()
+
+    def close(self, status: str = "completed") -> None:
+        self.open = False
+        atexit.unregister(self.at_exit)
+        if self.given is None:
+            end_run(self.experiment, status)  # type: ignore[arg-type]
+
+    def end(self, model: Any = None, failed: bool = False) -> None:
+        raise NotImplementedError
+
+
+class EndsWhenLetGo:
+    """Base of a callback whose library announces no end of training (LightGBM after early stopping,
+    CatBoost): its `training.end(model=None, failed=False)` runs at the first of `finish()`, the end of a
+    `with` block, the callback being let go (CPython frees an inline callback as soon as the library's
+    `train`/`fit` returns, when neither keeps a reference), and interpreter exit (see `Training`)."""
+
+    def __init__(self, training: Any) -> None:
+        self.training = training
+        weakref.finalize(self, training.end).atexit = False  # holds the training, not the callback
+
+    @property
+    def experiment(self) -> Experiment | None:
+        return self.training.experiment
+
+    def finish(self, model: Any = None) -> None:
+        """End the run now, saving `model` (by default the one trained, where the library hands it over)."""
+        self.training.end(model)
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.training.end(failed=exc is not None)  # a failure notes the traceback being handled

@@ -1,67 +1,83 @@
 """LightGBM: `lgb.train(..., callbacks=[SpecweaveCallback()])` (or the scikit-learn API's `callbacks=`).
 
-LightGBM's callbacks are plain callables with `order` and `before_iteration` (it has no base class).
-Logged: the training params, per-iteration metrics per eval set (`<set>/<metric>`), the best iteration
-and score, and the booster as LightGBM's own text model, which `load_model` returns as a Booster.
-The run ends after the last round; a run stopped early by `lgb.early_stopping` is ended by
-`callback.finish(booster)` with the booster `lgb.train` returned.
+Logs params, `<set>/<metric>` per round, the best iteration and score, and the booster at its best iteration
+(`model.txt`). Early stopping ends LightGBM's loop unseen, so the run ends at the first of: the last round;
+the callback let go (see framework_runs.EndsWhenLetGo); `with SpecweaveCallback() as cb:`; a new training.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from lightgbm import Booster
+
 from ..tracking.experiment import Experiment
-from .framework_runs import best_of, end_run, open_run
+from .framework_runs import EndsWhenLetGo, Training, best_of
 
 
-class SpecweaveCallback:
+class LightGBMTraining(Training):
+    """What one callback logged, and the booster to save at the end."""
+
+    history: dict[str, tuple[list[float], bool]]
+    booster: Any = None
+    saved: Any = None  # the booster's best_iteration when saved
+    ended_round = False
+
+    def record(self, env: Any) -> None:
+        if self.open and env.iteration == env.begin_iteration:
+            self.end()  # the same callback in a new training
+        if not self.open:
+            self.start().log_params(dict(env.params))
+            self.ended_round, self.history, self.saved = False, {}, None
+        self.booster, values = env.model, {}
+        for item in env.evaluation_result_list or []:
+            key = f"{item[0]}/{item[1]}"
+            values[key] = float(item[2])
+            self.history.setdefault(key, ([], bool(item[3])))[0].append(float(item[2]))
+        self.experiment.log_metrics(values, step=env.iteration)  # type: ignore[union-attr]
+        if env.iteration >= env.end_iteration - 1:
+            self.ended_round = True
+            self.end()
+
+    def end(self, model: Any = None, failed: bool = False) -> None:
+        booster = self.booster if model is None else model
+        if not self.open:  # ended already: a booster whose best iteration changed since is recorded again
+            if booster is not None and self.saved is not None and booster.best_iteration != self.saved:
+                self.save(booster, ended=True)
+            return
+        if failed or not (self.ended_round or getattr(booster, "best_iteration", 0) > 0):  # early stopping's mark
+            if not failed:  # let go after an exception that is no longer at hand
+                self.experiment.log_note("LightGBM stopped before its last round, not by early stopping")
+            return self.close("failed")
+        self.save(booster)
+        self.close()
+
+    def save(self, booster: Any, ended: bool = False) -> None:
+        exp = self.experiment
+        if self.history:  # the first metric of the last eval set, as early stopping judges by default
+            key = next(k for k in self.history if k.split("/", 1)[0] == list(self.history)[-1].split("/", 1)[0])
+            history, higher = self.history[key]
+            iteration = best_of(history, higher)[0]  # type: ignore[index]
+            if getattr(booster, "best_iteration", 0) > 0:
+                iteration = booster.best_iteration - 1  # LightGBM counts rounds from 1
+            exp.set_fields(best={"metric": key, "iteration": iteration, "score": history[iteration]})
+            if not ended:  # points go in before the run's log is settled
+                exp.log_metrics({"best_iteration": iteration, "best_score": history[iteration]})
+        if self.model_file and isinstance(booster, Booster):  # not lgb.cv's CVBooster
+            exp.save_model(booster, self.model_file)  # save_model keeps the trees up to best_iteration
+        self.saved = getattr(booster, "best_iteration", None)
+
+
+class SpecweaveCallback(EndsWhenLetGo):
     """Log a LightGBM training run; `model_file=None` skips saving the booster."""
 
-    order = 25  # after LightGBM's own record/log callbacks, before early stopping (30) can end the loop
     before_iteration = False
 
     def __init__(self, name: str = "lightgbm", increment: str | None = None, *, model_file: str | None = "model.txt",
                  tags: list[str] | None = None, root: str | None = None, experiment: Experiment | None = None) -> None:
-        self.name, self.model_file = name, model_file
-        self._options = {"increment": increment, "tags": tags, "root": root}
-        self._given = experiment
-        self.experiment: Experiment | None = experiment
-        self._history: dict[str, tuple[list[float], bool]] = {}
-        self._open = False
+        self.order = 25  # on the object: lgb.train gives one without its own `order` its place in the list
+        options = {"increment": increment, "tags": tags, "root": root}
+        super().__init__(LightGBMTraining(name, "lightgbm", model_file, options, experiment))
 
     def __call__(self, env: Any) -> None:
-        if not self._open:
-            self.experiment = open_run(self.name, experiment=self._given, source="lightgbm", **self._options)
-            self.experiment.log_params(dict(env.params))
-            self._open, self._history = True, {}
-        values = {}
-        for item in env.evaluation_result_list or []:
-            key = f"{item[0]}/{item[1]}"
-            values[key] = float(item[2])
-            self._history.setdefault(key, ([], bool(item[3])))[0].append(float(item[2]))
-        self.experiment.log_metrics(values, step=env.iteration)
-        if env.iteration >= env.end_iteration - 1:
-            self.finish(env.model)
-
-    def finish(self, booster: Any = None) -> None:
-        """Record the best iteration, save `booster` and end the run (done by itself after the last round)."""
-        if not self._open:
-            return
-        self._open = False
-        exp = self.experiment
-        if self._history:  # the first metric of the last eval set, as early stopping judges by default
-            key = [k for k in self._history if k.split("/", 1)[0] == list(self._history)[-1].split("/", 1)[0]][0]
-            history, higher = self._history[key]
-            found = best_of(history, higher)
-            if found is not None:
-                iteration = found[0]
-                if booster is not None and getattr(booster, "best_iteration", 0) > 0:
-                    iteration = booster.best_iteration - 1  # LightGBM counts rounds from 1
-                best = {"metric": key, "iteration": iteration, "score": history[iteration]}
-                exp.set_fields(best=best)
-                exp.log_metrics({"best_iteration": iteration, "best_score": history[iteration]})
-        if self.model_file and hasattr(booster, "save_model") and hasattr(booster, "dump_model"):  # not a CVBooster
-            exp.save_model(booster, self.model_file)
-        if self._given is None:
-            end_run(exp)
+        self.training.record(env)

@@ -1,8 +1,7 @@
-"""PyTorch Lightning: `Trainer(logger=SpecweaveLogger())`.
+"""Lightning: `Trainer(logger=SpecweaveLogger())`; Fabric: `Fabric(loggers=[SpecweaveLogger()])`.
 
-A `lightning.pytorch` Logger: hyperparameters (flattened), every logged metric at the global step,
-checkpoints of `ModelCheckpoint` as model artifacts on request, the end status from `finalize`.
-Only rank 0 writes (Lightning's `rank_zero_only`, and the tracker's own rank rule).
+Params, metrics at their step, checkpoints on request, the status from `finalize` (the Trainer calls it;
+Fabric: `finalize("success")`, a `with` block, or the end of the program). Rank 0 writes.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from ..tracking.experiment import Experiment
 from .framework_runs import end_run, file_stem, numbers, open_run
 
-_STATUS = {"success": "completed", "failed": "failed", "aborted": "killed", "interrupted": "killed"}
+_STATUS = {"failed": "failed", "aborted": "killed", "interrupted": "killed"}
 
 
 class SpecweaveLogger(Logger):
-    """`log_checkpoints`: False, "best" (at the end) or "all" (as saved), each as `checkpoints/<name>.pt`
-    (`load_model` returns the checkpoint dict). `experiment`: log into a run you opened."""
+    """`log_checkpoints`: False, "best" (at the end) or "all" (as saved), as `checkpoints/<name>.pt`
+    (`load_model` returns the checkpoint dict). `experiment`: a run you opened."""
 
     def __init__(self, name: str = "lightning", increment: str | None = None, *, log_checkpoints: bool | str = False,
                  tags: list[str] | None = None, root: str | None = None, system_metrics: bool | float | None = None,
@@ -33,8 +32,7 @@ class SpecweaveLogger(Logger):
         self._name, self._options = name, {"increment": increment, "tags": tags, "root": root,
                                            "system_metrics": system_metrics}
         self._log_checkpoints = "best" if log_checkpoints is True else log_checkpoints
-        self._exp = experiment
-        self._owned = experiment is None  # a run passed in is ended by whoever opened it
+        self._exp, self._owned = experiment, experiment is None  # a run passed in is ended by its opener
         self._saved: dict[str, float] = {}
         self._callback: Any = None
 
@@ -49,7 +47,6 @@ class SpecweaveLogger(Logger):
     @property
     @rank_zero_experiment
     def experiment(self) -> Experiment:
-        """The specweave Experiment (opened on first use)."""
         if self._exp is None:
             self._exp = open_run(self._name, source="lightning", **self._options)
         return self._exp
@@ -68,9 +65,8 @@ class SpecweaveLogger(Logger):
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
         self._callback = checkpoint_callback
         if self._log_checkpoints == "all":
-            paths = [checkpoint_callback.best_model_path, checkpoint_callback.last_model_path,
-                     *checkpoint_callback.best_k_models]
-            for path in paths:
+            for path in (checkpoint_callback.best_model_path, checkpoint_callback.last_model_path,
+                         *checkpoint_callback.best_k_models):
                 self._save_checkpoint(path)
 
     def _save_checkpoint(self, path: str, as_name: str | None = None) -> None:
@@ -96,3 +92,9 @@ class SpecweaveLogger(Logger):
                                                   float(score), "path": Path(callback.best_model_path).name})
         if self._owned:
             end_run(self._exp, _STATUS.get(status, "completed"))
+
+    def __enter__(self) -> SpecweaveLogger:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.finalize("success" if exc is None else "failed")  # notes the traceback
