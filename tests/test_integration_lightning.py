@@ -72,6 +72,29 @@ def test_hparams_metrics_checkpoint_and_status(project: Path, tmp_path: Path) ->
     assert checkpoint["global_step"] == 12
 
 
+class TinyWithTest(Tiny):
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("test_loss", torch.nn.functional.mse_loss(self.layer(x), y))
+
+
+def test_fit_then_test_keeps_the_training_curve_and_adds_the_test_metric(project: Path, tmp_path: Path) -> None:
+    """fit() finalizes the run; test() logs after that: the late point joins the settled log."""
+    from skill.project import Project
+
+    logger = SpecweaveLogger("fit-test")
+    trainer = _trainer(tmp_path, logger)
+    model = TinyWithTest()
+    trainer.fit(model, _loader())
+    trainer.test(model, _loader(), verbose=False)
+    exp = logger.experiment
+    keys = [json.loads(line)["key"] for line in full_log_bytes(exp.path).decode().splitlines()]
+    assert keys.count("train_loss") == 12 and keys.count("test_loss") == 1
+    history = Project(project).history(exp.id, "train_loss")
+    assert history.series[0].total_points == 12 and "test_loss" in Project(project).run(exp.id).detail().metrics
+    assert _meta(exp)["status"] == "completed"
+
+
 def test_all_checkpoints_on_request(project: Path, tmp_path: Path) -> None:
     logger = SpecweaveLogger("pl-all", log_checkpoints="all")
     ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), every_n_epochs=1, save_top_k=-1)
