@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
+import random
 import shutil
 import time
 from pathlib import Path
@@ -63,12 +63,19 @@ def _sweep_stale(folder: Path) -> None:
         pass  # best effort: the cache is git-ignored either way
 
 
+# Temp names need only be unlikely to collide (O_EXCL settles the rest), not secret: one generator seeded
+# from the OS per process (again in a forked child) instead of a getrandom call per write.
+_names = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_names.seed)
+
+
 def _new_temp(folder: Path, name: str) -> tuple[int, str]:
     """Create `folder/.<name>.<random>.tmp` exclusively, mode 0666 less the umask: the file renamed
     into the repository gets the permissions any other tool gives a new file there (0644 under
     umask 022), where mkstemp's 0600 would make committed files private."""
     for _ in range(100):
-        tmp = os.path.join(folder, f".{name[:60]}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(folder, f".{name[:60]}.{_names.getrandbits(48):012x}.tmp")
         try:
             return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                            | getattr(os, "O_BINARY", 0), 0o666), tmp
@@ -93,10 +100,12 @@ def replace_into(tmp: str, path: Path) -> None:
 
     An OSError names `path`, never the temp file (`.<name>.XXXX.tmp` in the git-ignored cache): that name
     means nothing to the person reading the error."""
+    renamed = False
     try:
         try:
             refuse_linked_parts(path)  # checked again right before the rename: the cheapest guard
             os.replace(tmp, path)
+            renamed = True
         except OSError as exc:
             if exc.errno != errno.EXDEV:  # the cache on another file system: copy beside, then rename
                 raise
@@ -117,10 +126,11 @@ def replace_into(tmp: str, path: Path) -> None:
             raise
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None  # same errno, same subclass
     finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if not renamed:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
 
 
 def append_whole(fd: int, data: bytes, start: int) -> None:
@@ -148,8 +158,12 @@ def atomic_write(path: Path, text: str | bytes) -> None:
     try:
         fd, tmp = temp_file_for(path)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            try:
+                view = memoryview(data)
+                while view:  # os.write, not a file object: no buffer, no tty check, no seek
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
         except BaseException:
             os.unlink(tmp)
             raise

@@ -107,6 +107,16 @@ def make_store_dirs(folder: Path) -> Path:
     if store is None:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+    text = os.fspath(folder)
+    now = time.monotonic()
+    if now - _made.get(text, -_RECHECK_S) < _RECHECK_S:  # checked a moment ago: one mkdir says it is still there
+        try:
+            os.mkdir(text)
+            return folder
+        except FileExistsError:
+            return folder
+        except FileNotFoundError:
+            pass  # a folder above it was removed since: the whole walk below
     if not os.path.isdir(store.parent):
         store.parent.mkdir(parents=True, exist_ok=True)  # the project root: the user's own folder
     current = store
@@ -124,7 +134,15 @@ def make_store_dirs(folder: Path) -> Path:
                                             "(replace it with a folder)")
         if not stat.S_ISDIR(mode):
             raise DamagedFile(str(current), "is not a folder")
+    if len(_made) > 10_000:
+        _made.clear()
+    _made[text] = now
     return folder
+
+
+# Folders `make_store_dirs` walked and found to be folders, and when (the same window as `_checked`): a run
+# writes into the same few folders a dozen times, and each walk cost a mkdir and an lstat per part.
+_made: dict[str, float] = {}
 
 
 __all__ = ["linked_part", "make_store_dirs", "outer_store", "refuse_linked_parts", "store_dir_of"]
