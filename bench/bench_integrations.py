@@ -6,7 +6,10 @@
 1. Lightning: `logger.log_metrics({...}, step=i)` calls, per call: SpecweaveLogger vs MLFlowLogger (sqlite),
    WandbLogger (offline) and CSVLogger. Target: >= 10x MLflow and W&B, no slower than CSVLogger.
 2. transformers Trainer, tiny BERT from a config, 500 steps logging every step: wall time with
-   SpecweaveCallback vs report_to="none" (target within 2%), and report_to="mlflow" / "wandb" beside it.
+   SpecweaveCallback vs report_to="none" (target within 2%), and report_to="mlflow" / "wandb" beside it;
+   each run a fresh process, interleaved rounds, median and spread, the paired ratio to "none" and the
+   process's CPU time (steadier than wall time on a shared machine).
+   `--only transformers [--rounds N]` runs this part alone.
 3. A non-zero rank's no-op `log_metric`, ns per call (target <= 50 ns).
 Ratios are the other's time / ours.
 """
@@ -26,7 +29,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from bench._common import clean, scratch  # noqa: E402
+from bench._common import clean, median, scratch  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 
@@ -72,12 +75,41 @@ def lightning_loggers(n: int, n_slow: int) -> dict[str, tuple[float, int]]:
     return out
 
 
-def trainer_wall(steps: int, report_to: str, ours: bool) -> float:
-    """Seconds `trainer.train()` takes (model and data built before the clock starts)."""
+def trainer_wall(steps: int, report_to: str, ours: bool) -> tuple[float, float, float, float, float]:
+    """`trainer.train()` (model and data built before the clock starts): wall seconds; the process's CPU
+    seconds (all its threads); seconds the main thread spent inside SpecweaveCallback; CPU seconds of the
+    threads other than the main one (a background capture's, the flusher's: compare with "none"); and the
+    seconds `import specweave.huggingface` took (after transformers; 0 when not ours)."""
     import torch
+
+    torch.set_num_threads(1)  # the same for every setup: two cores shared, so no thread pool fights another
     from transformers import BertConfig, BertForSequenceClassification, PrinterCallback, Trainer, TrainingArguments
 
-    from specweave.huggingface import SpecweaveCallback
+    inside = [0.0, 0.0]  # seconds: import specweave.huggingface, and time in its hooks
+    callbacks = []
+    if ours:  # only then: a "none" process never loads specweave
+        imported = time.perf_counter()
+        from specweave.huggingface import SpecweaveCallback  # what a script adds at its top: timed, outside train()
+
+        inside[0] = time.perf_counter() - imported
+
+        class Timed(SpecweaveCallback):
+            """The callback as users get it, with a clock around each hook Trainer calls."""
+
+            def on_train_begin(self, *a, **k):
+                t = time.perf_counter()
+                super().on_train_begin(*a, **k)
+                inside[1] += time.perf_counter() - t
+
+            def on_log(self, *a, **k):
+                t = time.perf_counter()
+                super().on_log(*a, **k)
+                inside[1] += time.perf_counter() - t
+
+            def on_train_end(self, *a, **k):
+                t = time.perf_counter()
+                super().on_train_end(*a, **k)
+                inside[1] += time.perf_counter() - t
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
@@ -94,12 +126,13 @@ def trainer_wall(steps: int, report_to: str, ours: bool) -> float:
     args = TrainingArguments(output_dir=str(folder / "out"), max_steps=steps, logging_steps=1,
                              per_device_train_batch_size=8, report_to=report_to, use_cpu=True, save_strategy="no",
                              disable_tqdm=True)
-    callbacks = [SpecweaveCallback("bench", increment="0001", root=str(folder))] if ours else []
+    if ours:
+        callbacks.append(Timed("bench", increment="0001", root=str(folder)))
     trainer = Trainer(model=BertForSequenceClassification(config), args=args, train_dataset=rows, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # the same for all: no per-step print to the terminal
-    start = time.perf_counter()
+    start, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
     trainer.train()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu, main = time.perf_counter() - start, time.process_time() - cpu, time.thread_time() - main
     if report_to == "wandb":
         import wandb
 
@@ -109,7 +142,7 @@ def trainer_wall(steps: int, report_to: str, ours: bool) -> float:
 
         mlflow.end_run()
     clean(folder)
-    return elapsed
+    return elapsed, cpu, inside[1], cpu - main, inside[0]
 
 
 def noop_ns(n: int) -> tuple[float, float]:
@@ -134,11 +167,48 @@ def noop_ns(n: int) -> tuple[float, float]:
     return best / n * 1e9, (best - empty) / n * 1e9
 
 
-def trainer_in_subprocess(steps: int, setup: str) -> float:
+def trainer_in_subprocess(steps: int, setup: str) -> tuple[float, ...]:
     """One Trainer run in a fresh process, so no run inherits another's threads or caches."""
     done = subprocess.run([sys.executable, str(SCRIPT), "--trainer", setup, "--steps", str(steps)], check=True,
                           capture_output=True, text=True)
-    return float(done.stdout.strip().splitlines()[-1])
+    return tuple(float(x) for x in done.stdout.strip().splitlines()[-1].split())
+
+
+def trainer_section(steps: int, rounds: int, others: bool) -> None:
+    """Ours and report_to="none" (and mlflow, wandb) interleaved, each round in a rotated order; per setup the
+    median and spread, and the median of each round's ratio to "none" (neighbours in time share the
+    machine's load). On a shared machine a 2% difference drowns in the spread of whole runs, so the
+    callback's own cost is also counted directly: the main thread's time inside its hooks, plus the CPU
+    its threads add (other-thread CPU over "none"'s median), over "none"'s median wall time."""
+    setups = {"report_to='none'": "none", "report_to='none' + SpecweaveCallback": "ours"}
+    if others:
+        setups.update({"report_to='mlflow'": "mlflow", "report_to='wandb' (offline)": "wandb"})
+    print(f"\ntransformers Trainer, tiny BERT, {steps} steps, logging every step ({rounds} rounds, interleaved, "
+          f"each run a fresh process; torch on one thread):", flush=True)
+    names = list(setups)
+    runs: dict[str, list[tuple[float, ...]]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            runs[name].append(trainer_in_subprocess(steps, setups[name]))
+    base = runs["report_to='none'"]
+    for name, got in runs.items():
+        walls, cpus = [g[0] for g in got], [g[1] for g in got]
+        ratio_wall = median([g[0] / b[0] for g, b in zip(got, base)])
+        ratio_cpu = median([g[1] / b[1] for g, b in zip(got, base)])
+        print(f"  {name:<38} wall {median(walls):6.2f} s ({min(walls):.2f}-{max(walls):.2f})  cpu {median(cpus):6.2f} s"
+              f"  paired to none: wall {100 * (ratio_wall - 1):+5.1f}%, cpu {100 * (ratio_cpu - 1):+5.1f}%", flush=True)
+    ours = runs["report_to='none' + SpecweaveCallback"]
+    base_wall = median([b[0] for b in base])
+    hooks = median([g[2] for g in ours])
+    threads = median([g[3] for g in ours]) - median([b[3] for b in base])
+    print(f"  SpecweaveCallback's own cost inside train(): {hooks * 1000:.0f} ms in its hooks on the main thread "
+          f"(median; spread {min(g[2] for g in ours) * 1000:.0f}-{max(g[2] for g in ours) * 1000:.0f}) + "
+          f"{threads * 1000:.0f} ms CPU of its threads = {100 * (hooks + max(threads, 0.0)) / base_wall:.1f}% of the "
+          f"run's {base_wall:.2f} s (target: within 2%)", flush=True)
+    imports = median([g[4] for g in ours])
+    print(f"  and once per process, before train(): import specweave.huggingface {imports * 1000:.0f} ms (median, "
+          f"after transformers; {100 * imports / base_wall:.1f}% of the run)", flush=True)
 
 
 def main() -> None:
@@ -146,18 +216,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--trainer", choices=["none", "ours", "mlflow", "wandb"])
     parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--only", choices=["noop", "lightning", "transformers"], help="run one part only")
+    parser.add_argument("--rounds", type=int, help="transformers: interleaved rounds (default 7; --quick 2)")
     options = parser.parse_args()
     os.chdir(scratch("integrations-cwd"))  # what a library writes relative to the working directory lands here
     if options.trainer:
         report_to = {"ours": "none"}.get(options.trainer, options.trainer)
-        print(trainer_wall(options.steps, report_to, options.trainer == "ours"))
+        print(*trainer_wall(options.steps, report_to, options.trainer == "ours"))
         return
     quick = options.quick
-    n, n_slow, steps, rounds = (2000, 200, 50, 1) if quick else (10_000, 1000, 500, 3)
+    n, n_slow, steps, rounds = (2000, 200, 50, 2) if quick else (10_000, 1000, 500, 7)
+    rounds = options.rounds or rounds
+    if options.only == "transformers":
+        trainer_section(steps, rounds, others=False)
+        return
 
-    raw, net = noop_ns(20_000)  # first: before any library has started threads that take the GIL
-    print(f"non-zero rank no-op log_metric: {raw:.1f} ns/call with the loop, {net:.1f} ns net of an empty loop "
-          f"(target <= 50 ns)\n", flush=True)
+    if options.only in (None, "noop"):
+        raw, net = noop_ns(20_000)  # first: before any library has started threads that take the GIL
+        print(f"non-zero rank no-op log_metric: {raw:.1f} ns/call with the loop, {net:.1f} ns net of an empty loop "
+              f"(target <= 50 ns)\n", flush=True)
+    if options.only not in (None, "lightning"):
+        return
 
     print(f"Lightning logger.log_metrics, per call ({n:,} calls; MLflow {n_slow:,}):")
     results = lightning_loggers(n, n_slow)
@@ -166,17 +245,8 @@ def main() -> None:
         ratio = per_call / ours
         print(f"  {name:<24} {per_call * 1e6:10.2f} us/call   {ratio:8.1f}x ours", flush=True)
 
-    print(f"\ntransformers Trainer, tiny BERT, {steps} steps, logging every step (best of {rounds}, interleaved):")
-    setups = {"report_to='none'": "none", "report_to='none' + SpecweaveCallback": "ours",
-              "report_to='mlflow'": "mlflow", "report_to='wandb' (offline)": "wandb"}
-    walls = {name: float("inf") for name in setups}
-    for _ in range(rounds):  # interleaved, so a busy minute on a shared machine hits every setup alike
-        for name, setup in setups.items():
-            walls[name] = min(walls[name], trainer_in_subprocess(steps, setup))
-    base = walls["report_to='none'"]
-    for name, wall in walls.items():
-        print(f"  {name:<38} {wall:8.2f} s   {100 * (wall / base - 1):+6.1f}% over none", flush=True)
-
+    if options.only is None:
+        trainer_section(steps, rounds, others=True)
 
 
 if __name__ == "__main__":

@@ -87,3 +87,22 @@ def test_an_exception_in_training_marks_the_run_failed_with_its_traceback(projec
     assert "Traceback" in meta["notes"][-1]["text"] and "training_step" in meta["notes"][-1]["text"]
     assert [json.loads(line)["step"] for line in full_log_bytes(run).decode().splitlines()
             if json.loads(line)["key"] == "loss"] == [2]
+
+
+def test_only_the_main_process_writes(project: Path, tmp_path: Path) -> None:
+    """A process that is not the world's main one (its TrainerState says so) opens no run and logs nothing."""
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from specweave.huggingface import SpecweaveCallback
+
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True)
+    callback = SpecweaveCallback("other-rank", log_model=True)
+    for main in (False, True):
+        state = TrainerState(is_world_process_zero=main, global_step=1, epoch=0.5)
+        callback.on_train_begin(args, state, TrainerControl(), model=torch.nn.Linear(2, 2))
+        callback.on_log(args, state, TrainerControl(), logs={"loss": 0.5})
+        callback.on_train_end(args, state, TrainerControl(), model=torch.nn.Linear(2, 2))
+        runs = list(project.glob(".specweave/increments/*/experiments/exp-*"))
+        assert len(runs) == int(main)
+    points = [json.loads(line) for line in full_log_bytes(runs[0]).decode().splitlines()]
+    assert [(p["key"], p["step"], p["value"]) for p in points] == [("loss", 1, 0.5), ("epoch", 1, 0.5)]

@@ -198,3 +198,71 @@ def test_torchrun_a_rank_killed_mid_training_is_recorded(project: Path, tmp_path
     notes = "\n".join(n["text"] for n in meta["notes"])
     assert "rank 1" in notes and "died" in notes
     assert meta["distributed"]["rank_states"] == {"1": "died"}
+
+
+# -- a rank that ends after rank 0 (real processes; the job id stands in for a launcher's) ----------------
+_LATE = '''
+import os, signal, sys, time
+from pathlib import Path
+import yaml
+from specweave import track_experiment
+cue = Path(sys.argv[2])
+with track_experiment("late", ranks="all", system_metrics=0.2) as exp:
+    if os.environ["RANK"] == "0":
+        exp.log_params({"lr": 0.1}); exp.log_metric("loss", 1.0, step=0)
+        while not cue.exists():  # rank 1 has joined and sampled: end while it is still running
+            time.sleep(0.05)
+    else:
+        time.sleep(0.5)
+        cue.write_text("joined")
+        while "ended" not in yaml.safe_load((exp.path / "metadata.yaml").read_text()):
+            time.sleep(0.05)  # rank 0 waited its few seconds for this rank, then ended and settled the run
+        print("seen-end", time.time(), flush=True)
+        time.sleep(0.7)  # samples every 0.2 s, after the settle
+        if sys.argv[1] == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        print("ending", time.time(), flush=True)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["end", "kill"])
+def test_a_rank_ending_after_rank_zero_keeps_its_points(project: Path, tmp_path: Path, how: str) -> None:
+    """Rank 0 ends and settles the log while rank 1 still samples: rank 1's later points end up in the
+    stored log and its summary (settled by rank 1's own end, or, killed, by the next read); no live log."""
+    from skill.storage.run_records import load_experiment
+    from skill.storage.run_summary import open_settled_log, read_summary
+
+    (project / "late.py").write_text(_LATE)
+    cue = tmp_path / "joined"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
+           "WORLD_SIZE": "2", "SPECWEAVE_JOB_ID": f"late-{how}"}
+    procs = [subprocess.Popen([sys.executable, "late.py", how, str(cue)], cwd=project, env={**env, "RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    (_out0, err0), (out1, err1) = (p.communicate(timeout=120) for p in procs)
+    assert procs[0].returncode == 0, err0
+    assert procs[1].returncode == (-9 if how == "kill" else 0), err1
+    said = dict(line.split() for line in out1.splitlines())
+    (run,) = _runs(project)
+    if how == "kill":  # rank 1's points after rank 0's settle wait in a live log for the next read
+        assert (run / "metrics.jsonl").exists()
+        record = load_experiment(run, run.parent.parent.name, project)
+        assert record.status == "completed"
+    assert not (run / "metrics.jsonl").exists()
+    with open_settled_log(run, []) as handle:
+        points = [json.loads(line) for line in handle.read().decode().splitlines()]
+    rank1 = [p for p in points if "/rank1/" in p["key"]]
+    late = [p for p in rank1 if p["ts"] > float(said["seen-end"])]
+    assert len(late) >= 2, f"{len(late)} of rank 1's points after rank 0's end were kept"
+    if how == "end":  # its last sample, taken as it ended, is stored too
+        assert max(p["ts"] for p in rank1) >= float(said["ending"])
+    summary = read_summary(run)
+    key = next(p["key"] for p in rank1 if p["key"].endswith("/cpu_percent"))
+    assert summary.metrics[key].count == sum(p["key"] == key for p in points)
+    assert [p["key"] for p in points].count("loss") == 1
+    meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    assert meta["status"] == "completed"
+    if how == "end":
+        assert meta["distributed"]["rank_states"] == {"1": "completed"}
+        last = [p for p in points if p["key"] == key][-1]["value"]
+        assert json.loads((run / "metrics.json").read_text())[key] == last

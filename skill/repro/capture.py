@@ -226,17 +226,25 @@ def _rng_snapshot() -> dict[str, Any]:
 
 
 _random_table: dict[tuple[int, ...], int] = {}
+_random_tried = [0]  # how many of SEED_CANDIDATES the table holds
 
 
 def _random_seed(state: Any) -> int | None:
-    """The candidate seed whose `random.seed(seed)` state this is (a table built once per process: a
-    seeded state says nothing of its seed, so the candidates are seeded and remembered)."""
+    """The candidate seed whose `random.seed(seed)` state this is (a table built per process: a seeded
+    state says nothing of its seed, so the candidates are seeded and remembered). The table grows only as
+    far as the seed it looks for: a small seed (transformers' Trainer seeds 42 by default) costs tens of
+    candidates, not all of them (about 10 ms, on the capture thread beside the training loop)."""
     if not (isinstance(state, tuple) and len(state) == 3 and state[1][-1] == 624):  # drawn from: no seed
         return None
-    if not _random_table:
-        for seed in SEED_CANDIDATES:
-            _random_table.setdefault(tuple(random.Random(seed).getstate()[1][1:5]), seed)
-    seed = _random_table.get(tuple(state[1][1:5]))
+    key = tuple(state[1][1:5])
+    seed = _random_table.get(key)
+    while seed is None and _random_tried[0] < len(SEED_CANDIDATES):
+        candidate = SEED_CANDIDATES[_random_tried[0]]
+        _random_tried[0] += 1
+        made = tuple(random.Random(candidate).getstate()[1][1:5])
+        _random_table.setdefault(made, candidate)
+        if made == key:
+            seed = _random_table[made]
     return seed if seed is not None and random.Random(seed).getstate() == state else None
 
 

@@ -22,6 +22,15 @@ process group exists (Lightning and accelerate create it inside `fit`), with
 launchers that never start torch.distributed (XGBoost, JAX, plain srun), and a
 rank that opens its run late or never cannot hang the others. It needs the
 project on a file system the ranks share, as the run itself does.
+
+How a shared run ends (schema 3 settles the point log into the object store when the run ends): rank 0
+waits up to END_WAIT_S for the ranks still running to end, then ends, settles, and marks the claim
+ended. A rank slower than that is not lost: every rank appends under the lock that settling takes, to
+the file that is the live log at that moment (after a settle, a fresh one), and a rank that ends after
+the claim's mark settles again itself (the settle adds the new live log to the stored one and rewrites
+the summary), merges its last values into metrics.json and writes its state into the run's metadata;
+rank 0 also settles again after its mark, for a rank that appended in between. A rank killed after rank
+0 ended leaves its later points in a live log, which the next read of the run settles.
 """
 
 from __future__ import annotations
@@ -47,7 +56,9 @@ from ..storage.bounded_parsing import read_json
 from ..storage.encoding import dumps_json, encode_float
 from ..storage.safe_reads import open_nofollow
 from ..storage.liveness import pid_alive, this_host
+from ..storage.locks import file_lock
 from ..storage.metafile import update_meta
+from ..storage.run_summary import LOG_MARKER, ensure_log_ignored
 from .experiment import Experiment, RunHooks
 from .system_metrics import DEFAULT_INTERVAL_S, SystemMetricsThread, resolve_interval
 
@@ -57,6 +68,7 @@ JOB_ENV = "SPECWEAVE_JOB_ID"
 CLAIM_WAIT_S = 120.0  # how long a rank waits for rank 0 to create the shared run
 DEAD_AFTER_S = 30.0  # a rank on another host whose heartbeat is older than this is dead
 HEARTBEAT_S = 2.0
+END_WAIT_S = 5.0  # how long rank 0 waits, as it ends, for the other ranks still running to end too
 _HOST = this_host()
 _said: set[str] = set()
 _opened: dict[str, int] = {}
@@ -348,11 +360,31 @@ class RankMember(InactiveExperiment):
                 lines.append(f'{{"key":{json.dumps(labelled)},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
             data = "".join(lines).encode("utf-8")
             try:
-                if self._fd is None:
-                    self._fd = open_nofollow(self.path / METRICS_LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-                append_whole(self._fd, data, os.fstat(self._fd).st_size)  # one write: never interleaved
+                self._append_live(data)
             except Exception:  # a sample lost to a full disk or a removed run never hurts training
                 pass
+
+    def _append_live(self, data: bytes) -> None:
+        """Append whole lines to the run's live log, under the lock its settling takes, to the file that is
+        the live log now: once rank 0 (or a reader) has settled the log, the file this rank had open is gone
+        from the folder, and a write to it would be lost; a fresh live log is made instead, which the next
+        settle (this rank's own end, or the next read) adds to the stored one."""
+        live = self.path / METRICS_LOG_FILE
+        with file_lock(live):
+            if self._fd is not None:
+                try:
+                    now = os.stat(live, follow_symlinks=False)
+                    mine = os.fstat(self._fd)
+                    current = (now.st_ino, now.st_dev) == (mine.st_ino, mine.st_dev)
+                except FileNotFoundError:
+                    current = False
+                if not current:
+                    os.close(self._fd)
+                    self._fd = None
+            if self._fd is None:
+                ensure_log_ignored(self.path)  # rank 0 made it already, unless it never wrote a point
+                self._fd = open_nofollow(live, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            append_whole(self._fd, data, os.fstat(self._fd).st_size)  # one write: never interleaved
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         if exc is None:
@@ -383,8 +415,35 @@ class RankMember(InactiveExperiment):
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+        self._after_rank_zero(status)
 
     finish = end
+
+    def _after_rank_zero(self, status: str) -> None:
+        """This rank ended after rank 0 had ended the run (rank 0 waits a few seconds for the others, and
+        a slower rank can miss that): rank 0 saw this rank running, so this rank finishes its own part, in
+        the order that loses nothing. Its state is written above before the claim is read here, and rank 0
+        marks the claim ended before its last look for a live log: one of the two always sees the other,
+        so the points this rank wrote after rank 0's settle are settled by one of them."""
+        claim = _read(self._meet / "run.json") or {}
+        if not claim.get("ended"):
+            return  # rank 0 is still open: its end settles the log and reads this rank's state
+        try:
+            settle_late_points(self.path)
+            _merge_latest(self.path, dict(self._latest), prefer_new=True)
+            failed = status in ("failed", "killed")
+
+            def record(meta: Any) -> None:
+                shared = dict(getattr(meta, "distributed", None) or {})
+                shared["rank_states"] = {**(shared.get("rank_states") or {}), str(self.rank): status}
+                meta.distributed = shared
+                if failed:
+                    meta.status = "failed"
+
+            update_meta(self.path, record)
+        except Exception as exc:  # the next read settles a live log left here
+            print(f"specweave: rank {self.rank} could not finish its part of {self.path.name} ({exc})",
+                  file=sys.stderr)
 
     def _at_exit(self) -> None:
         from . import flusher
@@ -459,7 +518,7 @@ class SharedRun(RunHooks):
                 pass
 
     def before_end(self, exp: Experiment, status: str, note: str | None) -> tuple[str, str | None]:
-        deadline = time.monotonic() + 5.0  # let ranks still finishing their last sample end too
+        deadline = time.monotonic() + END_WAIT_S  # let ranks still finishing their last sample end too
         while time.monotonic() < deadline:
             members = self._members()
             if all(r.get("state") != "running" or self._dead(r) for r in members.values()):
@@ -481,21 +540,40 @@ class SharedRun(RunHooks):
         return status, note
 
     def after_end(self, exp: Experiment) -> None:
+        """The run is ended and its log settled: say so in the claim (a rank still running then settles
+        its own later points when it ends), merge the other ranks' last values, and settle again if a
+        rank appended between rank 0's settle and the claim's mark."""
         try:
             claim = _read(self._meet / "run.json") or {}
             atomic_write(self._meet / "run.json", dumps_json({**claim, "ended": _now_iso()}))
-            self._merge_summary(exp.path, self._ended_members)
-        except OSError:
-            pass
+            extra = {k: v for m in self._ended_members.values() for k, v in (m.get("latest") or {}).items()}
+            _merge_latest(exp.path, extra, prefer_new=False)
+            settle_late_points(exp.path)
+        except Exception as exc:  # a live log left here is settled by the next read
+            print(f"specweave: could not finish the shared run {exp.id} ({exc})", file=sys.stderr)
 
-    @staticmethod
-    def _merge_summary(folder: Path, members: dict[int, dict[str, Any]]) -> None:
-        """The other ranks' last system values into metrics.json, beside rank 0's own."""
-        extra = {k: v for m in members.values() for k, v in (m.get("latest") or {}).items()}
-        if not extra:
-            return
-        summary = _read(folder / METRICS_FILE) or {}
-        atomic_write(folder / METRICS_FILE, dumps_json({**extra, **summary}))
+
+def settle_late_points(folder: Path) -> None:
+    """Settle a live log that appeared after the run's own settle (a rank's points written later); the
+    settle adds them to the log already stored, and rewrites the summary from both."""
+    from ..storage.run_summary import settle
+
+    if os.path.lexists(folder / METRICS_LOG_FILE) and os.path.lexists(folder / LOG_MARKER):
+        settle(folder)
+
+
+def _merge_latest(folder: Path, values: dict[str, float], *, prefer_new: bool) -> None:
+    """Last values of other ranks' system metrics into metrics.json, under its lock (rank 0 and a late
+    rank may both merge). `prefer_new`: the values given replace those in the file (a rank's own later
+    values); else the file's win (rank 0's older copy of them)."""
+    if not values:
+        return
+    path = folder / METRICS_FILE
+    with file_lock(path):
+        summary = _read(path) or {}
+        merged = {**summary, **values} if prefer_new else {**values, **summary}
+        if merged != summary:
+            atomic_write(path, dumps_json(merged))
 
 
 def interval_for_all(system_metrics: bool | float | None) -> float | None:
