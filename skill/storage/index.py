@@ -129,17 +129,22 @@ def _write(path: Path, entries: dict[str, tuple[list[int], str | None, dict[str,
         pass  # a read-only checkout or odd values: the cache is only an optimisation
 
 
-def _packages_ref(record: ExperimentRecord, table: dict[str, dict[str, str]],
-                  seen: dict[tuple[tuple[str, str], ...], str]) -> str | None:
+def _packages_ref(record: ExperimentRecord, table: dict[str, dict[str, str]], seen: dict[Any, str]) -> str | None:
     """A short content hash naming the record's package list in the shared table (most runs share one)."""
     if record.meta is None or not record.meta.packages:
         return None
+    # Runs of one environment file share its package dict (storage.environments caches it): known by
+    # identity, it is sorted and hashed once, not once a run. The records stay alive through the refresh.
+    same = seen.get(id(record.meta.packages))
+    if same is not None:
+        return same
     key = tuple(sorted(record.meta.packages.items()))
     ref = seen.get(key)
     if ref is None:
         ref = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
         seen[key] = ref
         table.setdefault(ref, record.meta.packages)
+    seen[id(record.meta.packages)] = ref
     return ref
 
 
@@ -166,7 +171,7 @@ def _refresh(root: Path, increment: Increment, folders: list[Path],
         old_count, ok = len(models), parsed_models is not None
     settled_ns = time.time_ns() - int(RACY_S * 1e9)
     keep: dict[str, tuple[list[int], str | None, Any]] = {}
-    seen: dict[tuple[tuple[str, str], ...], str] = {}
+    seen: dict[Any, str] = {}
     out: list[Any] = []
     changed = not ok and bool(folders)
     for folder in folders:
