@@ -102,7 +102,10 @@ def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, fi
 
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(30)
+        stats.print_callees("optuna_cb.py.*(objective|__call__|_failed)")
+        stats.print_callees("sweeps.py.*(mark_best|mark_set|child|register)")
         print(out.getvalue(), file=sys.stderr)
     print(json.dumps({"start": start, "optimized": optimized, "end": end, "repeats": repeats}))
 

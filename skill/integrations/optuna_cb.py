@@ -40,6 +40,11 @@ class SpecweaveCallback:
         self._open: dict[int, Experiment] = {}  # trial number -> the run the decorated objective opened
         self._returned: dict[int, str] = {}  # trial number -> what the objective returned (when Optuna fails it)
         self._local = threading.local()  # .run: the run of the trial this thread is running
+        self._names: list[str] | None = None
+        # Losses (values signed so lower is better) of complete trials this process knows of: a trial one of
+        # them beats (single objective) or dominates (several) cannot be the best or on the front, so the
+        # parent's lock and Optuna's storage are left alone for it. Most trials of a long study are such.
+        self._known: list[list[float]] = []
 
     # -- the decorator: the trial's run opened before the objective, so the objective logs into it ----------
     def track_in_specweave(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -124,10 +129,12 @@ class SpecweaveCallback:
     def _child_name(sweep: SharedSweep, number: int) -> str:
         return f"{sweep.parent_id} trial {number}"
 
-    @staticmethod
-    def _metric_names(study: Any) -> list[str]:
-        count = len(study.directions)
-        return list(study.metric_names or (["value"] if count == 1 else [f"value_{i}" for i in range(count)]))
+    def _metric_names(self, study: Any) -> list[str]:
+        if self._names is None:  # asked once: with an RDB storage each ask is a query
+            count = len(study.directions)
+            self._names = list(study.metric_names or (["value"] if count == 1 else
+                                                      [f"value_{i}" for i in range(count)]))
+        return self._names
 
     def __call__(self, study: Any, trial: Any) -> None:
         sweep = self._join(study)
@@ -157,20 +164,37 @@ class SpecweaveCallback:
             child.end()
         if trial.state != TrialState.COMPLETE:
             return
-        if len(study.directions) == 1:
+        signs = _signs(study)
+        loss = [s * v for s, v in zip(signs, trial.values)]
+        if not _feasible(trial) or self._beaten(loss):
+            return
+        if len(signs) == 1:
             sweep.mark_best(lambda: self._best(study))
-        elif _feasible(trial):
+        else:
             entry = {"key": str(trial.number), "number": trial.number, "values": list(trial.values),
                      "run": child.id}
-            signs = _signs(study)
-            sweep.mark_set(PARETO_FIELD, PARETO_TAG, lambda front: _front_with(front, entry, signs))
+            sweep.mark_set(PARETO_FIELD, PARETO_TAG, lambda front: self._front_with(front, entry, signs))
 
-    @staticmethod
-    def _best(study: Any) -> tuple[str, dict[str, Any]] | None:
+    def _beaten(self, loss: list[float]) -> bool:
+        """Whether a known complete trial beats (dominates) `loss`; else it is known from now on."""
+        with self._lock:
+            if any(_dominates(known, loss) for known in self._known):
+                return True
+            self._known = [known for known in self._known if not _dominates(loss, known)] + [loss]
+            return False
+
+    def _front_with(self, front: list[dict[str, Any]], entry: dict[str, Any],
+                    signs: list[float]) -> list[dict[str, Any]] | None:
+        for other in front:  # the front as recorded by every worker: known from now on
+            self._beaten([s * v for s, v in zip(signs, other["values"])])
+        return _front_with(front, entry, signs)
+
+    def _best(self, study: Any) -> tuple[str, dict[str, Any]] | None:
         try:
             best = study.best_trial
         except ValueError:  # no complete trial yet
             return None
+        self._beaten([_signs(study)[0] * best.value])  # the study's best so far: known from now on
         return str(best.number), {"number": best.number, "value": best.value, "params": dict(best.params)}
 
     def finish(self, study: Any) -> None:
