@@ -103,7 +103,7 @@ def test_an_uncaught_error_fails_the_run_with_its_traceback(project: Path) -> No
 def test_pareto_front_follows_the_study(project: Path) -> None:
     from specweave.optuna import SpecweaveCallback
 
-    cb = SpecweaveCallback("front")
+    cb = SpecweaveCallback("front", background=False)  # each trial's run written before the next trial
     study = optuna.create_study(directions=["minimize", "maximize"])
     points = [(2, 2), (3, 3), (1, 2), (1, 3), (0, 0), (1, 3)]  # (1, 3) dominates the first three; twice
     for x, y in points:

@@ -8,10 +8,17 @@ parent (`best_trial`). Several objectives: the Pareto front is tagged `pareto` a
 (`pareto_front`: each trial's key, number, values and run), kept as the front moves, trial by trial, and
 set to `study.best_trials` by `finish(study)`. Workers sharing one RDB storage share the parent (the first
 creates it). `finish(study)` adds parameter importance and ends the parent (else it ends at exit).
+
+The runs are written on a writer thread of the callback's (`background=False`: in the callback), so the
+study's loop does not wait for the files: most of a trial's time on an RDB storage is spent waiting for
+the database, and the writes fit in it. `flush()`, `finish()` and the process's exit (SIGTERM too) wait
+until every finished trial is written.
 """
 
 from __future__ import annotations
 
+import queue
+import sys
 import threading
 import traceback
 import warnings
@@ -23,6 +30,7 @@ import optuna
 from optuna.trial import TrialState
 
 from ..errors import InvalidInput
+from ..tracking import flusher
 from ..tracking.experiment import Experiment
 from ..workflows.sweeps import SharedSweep, join_sweep
 
@@ -33,8 +41,10 @@ PARETO_FIELD = "pareto_front"
 class SpecweaveCallback:
     """Log every finished trial of a study as a run under one sweep parent."""
 
-    def __init__(self, name: str | None = None, increment: str | None = None, *, root: str | None = None) -> None:
-        self.name, self.increment, self.root = name, increment, root
+    def __init__(self, name: str | None = None, increment: str | None = None, *, root: str | None = None,
+                 background: bool = True) -> None:
+        self.name, self.increment, self.root, self.background = name, increment, root, background
+        self._queue: queue.Queue[Callable[[], None]] | None = None
         self.sweep: SharedSweep | None = None
         self._lock = threading.Lock()
         self._open: dict[int, Experiment] = {}  # trial number -> the run the decorated objective opened
@@ -123,6 +133,10 @@ class SpecweaveCallback:
                     sweep.parent.log_params({"engine": "optuna", "study": study.study_name,
                                              "directions": [d.name.lower() for d in study.directions]})
                 self.sweep = sweep
+                if self.background:  # at exit (or SIGTERM) the trials still queued are written before the
+                    # runs this process opened after now (a decorated trial's) are ended as left open
+                    flusher.register(self, label=f"Optuna study {study.study_name!r}", tick=lambda: None,
+                                     finish=lambda _status, _exc, _note: self.flush())
             return self.sweep
 
     @staticmethod
@@ -137,10 +151,41 @@ class SpecweaveCallback:
         return self._names
 
     def __call__(self, study: Any, trial: Any) -> None:
+        """Optuna calls this after each trial, in the thread that ran it: the trial's run is written on this
+        callback's writer thread (`background=False`: here), so the study's loop goes on meanwhile."""
         sweep = self._join(study)
         with self._lock:
             child = self._open.pop(trial.number, None)
             returned = self._returned.pop(trial.number, None)
+        self._metric_names(study)
+        if not self.background:
+            self._record(study, sweep, trial, child, returned)
+            return
+        with self._lock:
+            if self._queue is None:
+                self._queue = queue.Queue()
+                threading.Thread(target=self._writer, args=(self._queue,), name="specweave-optuna",
+                                 daemon=True).start()
+        self._queue.put(lambda: self._record(study, sweep, trial, child, returned))
+
+    @staticmethod
+    def _writer(jobs: queue.Queue[Callable[[], None]]) -> None:
+        while True:
+            job = jobs.get()
+            try:
+                job()
+            except Exception as exc:  # noqa: BLE001 - a full disk, a damaged parent: the study goes on
+                print(f"specweave: could not record an Optuna trial: {type(exc).__name__}: {exc}", file=sys.stderr)
+            finally:
+                jobs.task_done()
+
+    def flush(self) -> None:
+        """Wait until every trial finished so far is written (`finish` and the process's exit do this)."""
+        if self._queue is not None:
+            self._queue.join()
+
+    def _record(self, study: Any, sweep: SharedSweep, trial: Any, child: Experiment | None,
+                returned: str | None) -> None:
         if child is None:
             child = sweep.child(self._child_name(sweep, trial.number), source="optuna")
         child.log_params(dict(trial.params))
@@ -201,6 +246,7 @@ class SpecweaveCallback:
         """Best trial (or the Pareto front, as `study.best_trials` has it) and importance onto the parent;
         ends it if this process created it."""
         sweep = self._join(study)
+        self.flush()
         single = len(study.directions) == 1
         if single:
             sweep.mark_best(lambda: self._best(study))
