@@ -114,7 +114,6 @@ class SpecweaveCallback:
         """The objective raised: end its run now (Optuna calls no callback for an error it does not catch)."""
         child.log_params(dict(trial.params))
         child.set_fields(optuna={"study": trial.study.study_name, "trial": trial.number, "state": "FAIL"})
-        sweep.register(str(trial.number), child)
         if isinstance(exc, KeyboardInterrupt):
             child.end("killed", note="interrupted (KeyboardInterrupt)")
             return
@@ -196,7 +195,6 @@ class SpecweaveCallback:
         if trial.duration is not None:
             child.log_metric("duration_s", trial.duration.total_seconds())
         child.set_fields(optuna={"study": study.study_name, "trial": trial.number, "state": trial.state.name})
-        sweep.register(str(trial.number), child)
         if trial.state == TrialState.PRUNED:
             child.add_tag("pruned")
             last = max(trial.intermediate_values, default=None)
@@ -212,7 +210,8 @@ class SpecweaveCallback:
         signs = _signs(study)
         loss = [s * v for s, v in zip(signs, trial.values)]
         if not _feasible(trial) or self._beaten(loss):
-            return
+            return  # never the best nor on the front, now or later: no need to find its run again
+        sweep.register(str(trial.number), child)  # where any worker finds its run to tag it
         if len(signs) == 1:
             sweep.mark_best(lambda: self._best(study))
         else:
