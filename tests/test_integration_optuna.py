@@ -73,7 +73,7 @@ def test_decorated_objective_logs_into_its_trials_run(project: Path) -> None:
     failed = "\n".join(note.text for note in children[3].meta.notes)
     assert "FAILED: ValueError: diverged" in failed and "Traceback" in failed and "in _diverges" in failed
     assert "pruned" in children[4].tags
-    assert "returned nan" in children[5].meta.notes[-1].text
+    assert "a value it could not use" in children[5].meta.notes[-1].text
     assert [n for n, run in children.items() if "best" in run.tags] == [study.best_trial.number]
     assert parent.meta.model_extra["best_trial"]["number"] == study.best_trial.number
     assert parent.status == "completed" and parent.params["n_trials"] == 8
