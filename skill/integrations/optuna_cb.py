@@ -44,8 +44,7 @@ class SpecweaveCallback(TrialRuns):
 
     def __call__(self, study: Any, trial: Any) -> None:
         self._join(study)
-        run = self.child(str(trial.number), "optuna")
-        self.submit(lambda: self._record(study, trial, run))
+        self.submit(lambda: self._record(study, trial, self.child(str(trial.number), "optuna")))
 
     def _record(self, study: Any, trial: Any, run: Any) -> None:
         steps = trial.intermediate_values
