@@ -2,7 +2,8 @@
 
     python bench/bench_optuna.py            # 200 trials on two workers, 3 interleaved rounds
     python bench/bench_optuna.py --quick    # 40 trials, 1 round, for a smoke run
-    python bench/bench_optuna.py --profile  # one tracked worker under cProfile, the top entries
+    python bench/bench_optuna.py --profile  # one tracked worker under cProfile (CPU time; runs written in
+                                            # the callback, as cProfile sees one thread), the top entries
 
 Two worker processes share one sqlite storage (as `optuna` workers on one machine do), each running half
 the trials of one study with the default sampler (TPE, seeded) on a cheap objective: a few ms of numpy work
@@ -21,13 +22,16 @@ adds <= 5% to it. Rounds are interleaved so a busy minute on a shared machine hi
 best of the rounds is shown, beside the CPU seconds of both workers (every thread: the callback's writer,
 the flusher and the capture threads too), which a shared machine's load disturbs less than the wall time.
 
-What a trial's run costs (cProfile, one process, sqlite, TPE; 2 shared cores): about 4-7 ms of CPU, nearly
-all of it the core's run lifecycle, not this integration: three metadata.yaml writes (created, the
-`optuna:` field, ended; each a locked read-render-replace with PyYAML's pure-Python dumper, ~1-1.5 ms),
-settling the point log into the object store (~1 ms), the folder's allocation and the params file. The
-best-trial query and the parent's lock are skipped for the trials a known one beats (5 of 100 trials took
-them in the profile). Against Optuna's own ~23 ms of CPU per trial (TPE on sqlite, a 5 ms objective) that
-is 20-30%; the 5% target needs trials of ~100 ms or more, or a cheaper run lifecycle in the core.
+What a trial's run costs (cProfile with a CPU timer; sqlite, TPE; 2 shared cores): about 5 ms of CPU in one
+process, 13-22 ms with two workers contending for the cores, nearly all of it the core's run lifecycle, not
+this integration: three metadata.yaml writes (created, the `optuna:` field, ended; each a locked
+read-render-replace with PyYAML's pure-Python dumper and the recursive pruning of empty values), settling
+the point log into the object store, the folder's allocation and the params file. The best-trial query
+and the parent's lock are skipped for the trials a known one beats (5 of 100 trials took them in the
+profile). The objective's own work (the "objective's work" column) is the same with and without tracking.
+Measured on 2 cores shared with other sessions: +12-47% wall, +19-58% CPU with 5 ms objectives; +14-28%
+CPU with 100 ms objectives. The 5% target needs a cheaper run lifecycle in the core (fewer metadata
+writes per run, a C YAML dumper) or trials of several hundred ms.
 """
 
 from __future__ import annotations
@@ -63,10 +67,14 @@ def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, fi
     per_matmul = _calibrate(matrix)
     repeats = max(1, round(work_ms / 1000 / per_matmul))
 
+    spent = [0.0]  # CPU seconds inside the objective's own work: what contention does to the user's code
+
     def work(x: float, y: float) -> float:
+        started = time.thread_time()
         m = matrix
         for _ in range(repeats):
             m = np.tanh(m @ matrix * 0.01)
+        spent[0] += time.thread_time() - started
         return float((x - 1) ** 2 + (y + 2) ** 2 + abs(m).mean() * 1e-6)
 
     callbacks = []
@@ -74,12 +82,12 @@ def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, fi
         def objective(trial: optuna.Trial) -> float:
             return work(trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5))
     elif setup == "callback":
-        callbacks = [SpecweaveCallback("bench")]
+        callbacks = [SpecweaveCallback("bench", background=not profile)]
 
         def objective(trial: optuna.Trial) -> float:
             return work(trial.suggest_float("x", -5, 5), trial.suggest_float("y", -5, 5))
     else:
-        cb = SpecweaveCallback("bench")
+        cb = SpecweaveCallback("bench", background=not profile)
         callbacks = [cb]
 
         @cb.track_in_specweave()
@@ -97,7 +105,7 @@ def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, fi
     if profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU: waits for the database left out
         profiler.enable()
     start, cpu = time.time(), time.process_time()  # CPU: every thread of the process (flusher, capture too)
     study.optimize(objective, n_trials=n_trials, callbacks=callbacks)
@@ -113,11 +121,11 @@ def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, fi
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
         stats.print_stats(30)
-        stats.print_callees("optuna_cb.py.*(objective|__call__|_failed)")
-        stats.print_callees("sweeps.py.*(mark_best|mark_set|child|register)")
+        stats.print_callees("optuna_cb.py.*(__call__|_record)|trial_runs.py.*(objective|mark)")
+        stats.print_callees("sweeps.py.*(mark_best|mark_set|child)")
         print(out.getvalue(), file=sys.stderr)
     print(json.dumps({"start": start, "optimized": optimized, "end": end, "repeats": repeats,
-                      "cpu_optimized": cpu_optimized - cpu, "cpu_end": cpu_end - cpu}))
+                      "cpu_optimized": cpu_optimized - cpu, "cpu_end": cpu_end - cpu, "work": spent[0]}))
 
 
 def _calibrate(matrix) -> float:
@@ -169,7 +177,8 @@ def study_wall(setup: str, n_trials: int, work_ms: float, profile: bool = False)
             times.append(json.loads(out.strip().splitlines()[-1]))
         start = min(t["start"] for t in times)
         return {"wall": max(t["optimized"] for t in times) - start, "wall_end": max(t["end"] for t in times) - start,
-                "cpu": sum(t["cpu_optimized"] for t in times), "cpu_end": sum(t["cpu_end"] for t in times)}
+                "cpu": sum(t["cpu_optimized"] for t in times), "cpu_end": sum(t["cpu_end"] for t in times),
+                "work": sum(t["work"] for t in times)}
     finally:
         clean(folder)
 
@@ -203,7 +212,8 @@ def main() -> None:
             got[setup].append(study_wall(setup, trials, options.work_ms))
             shown = got[setup][-1]
             print(f"    round {index + 1} {setup:<18} wall {shown['wall']:7.2f} s (with finish {shown['wall_end']:7.2f})"
-                  f"  cpu {shown['cpu']:7.2f} s (with finish {shown['cpu_end']:7.2f})", flush=True)
+                  f"  cpu {shown['cpu']:7.2f} s (with finish {shown['cpu_end']:7.2f}, objective's work "
+                  f"{shown['work']:6.2f})", flush=True)
     best = {setup: {key: min(r[key] for r in runs) for key in runs[0]} for setup, runs in got.items()}
     print(f"  best of {rounds}:               wall              cpu (both workers)")
     for setup in SETUPS:
