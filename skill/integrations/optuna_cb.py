@@ -1,93 +1,91 @@
-"""Optuna: `study.optimize(objective, callbacks=[SpecweaveCallback()])`.
-
-One child run per finished trial under one sweep parent: params, value(s), intermediate values at
-their steps, and the state (pruned: status `killed`, tag `pruned`; failed). Optuna's best trial is
-tagged `best` and recorded on the parent. Workers sharing one RDB storage share the parent (the first
-creates it). `finish(study)` adds parameter importance and ends the parent (else it ends at exit).
-"""
+"""Optuna: `callbacks=[cb]`, one run per trial under a sweep parent; `@cb.track_in_specweave()` on the
+objective opens the trial's run first, to log in (`cb.experiment`). See workflows.trial_runs."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from typing import Any
 
+import optuna
 from optuna.trial import TrialState
 
-from ..workflows.sweeps import SharedSweep, join_sweep
+from ..workflows.trial_runs import TrialRuns
 
 
-class SpecweaveCallback:
+class SpecweaveCallback(TrialRuns):
     """Log every finished trial of a study as a run under one sweep parent."""
 
-    def __init__(self, name: str | None = None, increment: str | None = None, *, root: str | None = None) -> None:
-        self.name, self.increment, self.root = name, increment, root
-        self.sweep: SharedSweep | None = None
+    experiment = TrialRuns.current
 
-    def _join(self, study: Any) -> SharedSweep:
+    def track_in_specweave(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorate the objective: each trial is its own run while it runs (`cb.experiment`)."""
+        return lambda func: self.decorate(func, self._key, "optuna", (optuna.TrialPruned,),
+                                          lambda trial, run: self._fields(run, trial, "FAIL"))
+
+    def _key(self, trial: Any) -> str:
+        self._join(trial.study)
+        return str(trial.number)
+
+    def _join(self, study: Any) -> None:
         if self.sweep is None:
             first = study.get_trials(deepcopy=False)[0]  # alike in every worker of this study
-            key = f"optuna\0{study.study_name}\0{first.datetime_start.isoformat()}"
-            self.sweep = join_sweep(key, self.name or study.study_name, self.increment, root=self.root,
-                                    description=f"Optuna study {study.study_name!r}")
-            if self.sweep.parent is not None:
-                self.sweep.parent.log_params({"engine": "optuna", "study": study.study_name,
-                                              "directions": [d.name.lower() for d in study.directions]})
-        return self.sweep
+            count, self.study = len(study.directions), study.study_name
+            self.names = study.metric_names or (["value"] if count == 1 else [f"value_{i}" for i in range(count)])
+            self.signs = [1.0 if d.name == "MINIMIZE" else -1.0 for d in study.directions]
+            self.join(f"optuna\0{self.study}\0{first.datetime_start.isoformat()}", self.study,
+                      f"Optuna study {self.study!r}",
+                      lambda: {"engine": "optuna", "study": self.study, "directions": [
+                          "minimize" if s > 0 else "maximize" for s in self.signs]})
 
-    @staticmethod
-    def _metric_names(study: Any) -> list[str]:
-        count = len(study.directions)
-        return list(study.metric_names or (["value"] if count == 1 else [f"value_{i}" for i in range(count)]))
+    def _fields(self, run: Any, trial: Any, state: str) -> None:
+        run.log_params(dict(trial.params))
+        run.set_fields(optuna={"study": self.study, "trial": trial.number, "state": state})
 
     def __call__(self, study: Any, trial: Any) -> None:
-        sweep = self._join(study)
-        child = sweep.child(f"{sweep.parent_id} trial {trial.number}", source="optuna")
-        child.log_params(dict(trial.params))
-        for step, value in sorted(trial.intermediate_values.items()):
-            child.log_metric("intermediate_value", value, step=step)
-        if trial.values is not None:
-            child.log_metrics(dict(zip(self._metric_names(study), trial.values)))
-        if trial.duration is not None:
-            child.log_metric("duration_s", trial.duration.total_seconds())
-        child.set_fields(optuna={"study": study.study_name, "trial": trial.number, "state": trial.state.name})
-        sweep.register(str(trial.number), child)
-        if trial.state == TrialState.PRUNED:
-            child.add_tag("pruned")
-            last = max(trial.intermediate_values, default=None)
-            child.end("killed", note=f"pruned by Optuna at step {last}")
-        elif trial.state == TrialState.FAIL:
-            child.end("failed", note="the trial failed (Optuna caught its error; see the worker's log)")
-        else:
-            child.end()
-        if trial.state == TrialState.COMPLETE and len(study.directions) == 1:
-            sweep.mark_best(lambda: self._best(study))
+        self._join(study)
+        self.submit(lambda: self._record(study, trial, self.child(str(trial.number), "optuna")))
 
-    @staticmethod
-    def _best(study: Any) -> tuple[str, dict[str, Any]] | None:
-        try:
-            best = study.best_trial
-        except ValueError:  # no complete trial yet
-            return None
-        return str(best.number), {"number": best.number, "value": best.value, "params": dict(best.params)}
+    def _record(self, study: Any, trial: Any, run: Any) -> None:
+        steps = trial.intermediate_values
+        for step, value in sorted(steps.items()):
+            run.log_metric("intermediate_value", value, step=step)
+        run.log_metrics(dict(zip(self.names, trial.values or ())))
+        if trial.duration is not None:
+            run.log_metric("duration_s", trial.duration.total_seconds())
+        self._fields(run, trial, trial.state.name)
+        self.end_trial(run, trial.state.name.lower(), "Optuna", max(steps, default=None))
+        feasible = all(v <= 0 for v in getattr(trial, "constraints", {}).values())  # optuna >= 5
+        if trial.state == TrialState.COMPLETE and feasible:
+            self.mark(str(trial.number), run, list(trial.values), self.signs, lambda: _best(study))
 
     def finish(self, study: Any) -> None:
-        """Best trial and importance onto the parent; ends it if this process created it."""
-        import optuna
-
-        sweep = self._join(study)
-        if len(study.directions) == 1:
-            sweep.mark_best(lambda: self._best(study))
-        parent = sweep.parent
-        if parent is None:
-            return
+        """Best trial or front, counts and importance onto the parent; ends it if this process made it."""
+        self._join(study)
         trials = study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        parent.log_params({"n_trials": len(trials), "n_complete": len(complete)})
-        if len(study.directions) == 1 and complete:
-            parent.log_params({"best": dict(study.best_trial.params)})
-            parent.log_metrics({self._metric_names(study)[0]: study.best_value})
-            try:
-                importance = optuna.importance.get_param_importances(study)
-            except (RuntimeError, ValueError):  # too few trials or params to judge
-                importance = {}
-            parent.log_params({"importance": {k: float(v) for k, v in importance.items()}})
-        parent.end()
+        one = len(self.names) == 1
+        self.conclude(
+            {"n_trials": len(trials), "n_complete": sum(t.state == TrialState.COMPLETE for t in trials)},
+            lambda: _best(study),
+            None if one else [{"key": str(t.number), "number": t.number, "values": list(t.values)}
+                              for t in sorted(study.best_trials, key=lambda t: t.number)],
+            _importance(study, None) if one else {name: _importance(study, lambda t, i=i, s=s: s * t.values[i])
+                                                  for i, (name, s) in enumerate(zip(self.names, self.signs))},
+            self.names[0])
+
+
+def _best(study: Any) -> tuple[str, dict[str, Any]] | None:
+    try:
+        best = study.best_trial
+    except ValueError:  # no complete (feasible) trial yet
+        return None
+    return str(best.number), {"number": best.number, "value": best.value, "params": dict(best.params)}
+
+
+def _importance(study: Any, target: Any) -> dict[str, float]:
+    try:
+        with warnings.catch_warnings():  # "importance for low target values": the target is a loss
+            warnings.simplefilter("ignore", UserWarning)
+            return {k: float(v) for k, v in optuna.importance.get_param_importances(study, target=target).items()}
+    except (RuntimeError, ValueError):  # too few trials or params to judge
+        return {}

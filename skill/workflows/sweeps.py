@@ -424,6 +424,37 @@ class SharedSweep:
 
         update_meta(parent_folder, change)
 
+    def mark_set(self, field: str, tag: str,
+                 update: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]) -> None:
+        """Keep a set of trials (a Pareto front, say) on the parent's `field` and in the children's `tag`.
+
+        Under the parent's metadata lock, `update(the recorded entries)` returns the new entries (each a dict
+        with the trial's `key`) or None for no change; a child whose key enters the set is tagged `tag`, one
+        whose key leaves it is untagged (children are found by the key `register` gave them; an entry that
+        changes is tagged again, so a child registered after its key entered the set gets its tag then)."""
+        from ..storage.metafile import update_meta
+        from ..storage.run_records import find_experiment
+
+        parent_folder = find_experiment(self.root, self.parent_id, self.increment).path
+
+        def change(meta: Any) -> bool:
+            old = list(getattr(meta, field, None) or [])
+            new = update(old)
+            if new is None:
+                return False
+            before = {e["key"]: e for e in old}
+            after = {e["key"]: e for e in new}
+            edits = [(k, _retag(remove=tag)) for k in before.keys() - after.keys()]
+            edits += [(k, _retag(add=tag)) for k, e in after.items() if before.get(k) != e]  # new or updated
+            for key, edit in edits:
+                folder = self._folder_of(key)
+                if folder is not None:
+                    update_meta(folder, edit)
+            setattr(meta, field, new)
+            return True
+
+        update_meta(parent_folder, change)
+
 
 def _retag(add: str | None = None, remove: str | None = None) -> Callable[[Any], bool]:
     def change(meta: Any) -> bool:
