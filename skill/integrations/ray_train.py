@@ -31,7 +31,7 @@ def worker_rank() -> RankInfo | None:
     try:
         context = ray.train.get_context()
         return RankInfo(context.get_world_rank(), context.get_world_size(), "ray.train")
-    except (RuntimeError, AttributeError, ValueError):  # not in a Train worker (a Tune trial, the driver)
+    except (RuntimeError, AttributeError, ValueError, DeprecationWarning):  # the driver, a Tune trial
         return None
 
 
