@@ -47,6 +47,7 @@ def test_trials_as_children_with_the_best_marked(project: Path, tmp_path: Path, 
     points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
     assert [(p["step"], p["value"]) for p in points if p["key"] == "score"] == [(1, 4.0), (2, 8.0), (3, 12.0)]
     assert [p["step"] for p in points if p["key"] == "nested/loss"] == [1, 2, 3]
+    assert not [p for p in points if p["key"].startswith("config/")]  # Tune repeats the config in each result
     assert [x for x, (_r, m) in children.items() if "best" in m["tags"]] == [best.config["x"]] == [4]
     parent_meta = metas[parent]
     assert parent_meta["status"] == "completed" and parent_meta["best_trial"]["params"] == {"x": 4}

@@ -1,8 +1,8 @@
-"""Ray Tune: `tune.Tuner(..., run_config=RunConfig(callbacks=[SpecweaveLoggerCallback()]))`.
+"""Ray Tune: `RunConfig(callbacks=[SpecweaveLoggerCallback()])`, run by Tune's driver.
 
-Run by Tune's driver: a child run per trial under a sweep parent, the config as params, results as
-metrics at `training_iteration`, the end status (an error in the notes); with `metric`/`mode` the best
-trial by its last result (as `get_best_result` judges) is tagged `best`.
+A child run per trial under a sweep parent: the config as params, results as metrics at
+`training_iteration`, the end status (an error in the notes); given `metric`/`mode`, the best trial by
+its last result (as `get_best_result` judges) is tagged `best`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ _NOT_METRICS = {"done", "training_iteration", "pid", "timestamp", "iterations_si
 def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}/"))
-        elif prefix or key not in _NOT_METRICS:
-            out[f"{prefix}{key}"] = value
+        if prefix or key not in _NOT_METRICS:  # the config is a dict Tune repeats in every result
+            out.update(_flat(value, f"{prefix}{key}/") if isinstance(value, dict) else {f"{prefix}{key}": value})
     return out
 
 
@@ -40,7 +38,7 @@ class SpecweaveLoggerCallback(LoggerCallback):
         self.sweep: SharedSweep | None = None
         self._runs: dict[str, Any] = {}
         self._trials: dict[str, Any] = {}
-        self._marked: str | None = None
+        self._marked = ""
 
     def _parent(self) -> SharedSweep:
         if self.sweep is None:
@@ -73,13 +71,17 @@ class SpecweaveLoggerCallback(LoggerCallback):
             child.end("failed", note=f"FAILED in Ray Tune: {text}")
         else:
             child.end()
+        self._mark()
+
+    def _mark(self) -> Any:
         best = self._best() if self.metric else None
-        if best is not None and best[0] != self._marked:  # write only when the best changes
+        if best and best[0] != self._marked:  # files are written only when the best changes
             self._marked, sweep = best[0], self._parent()
             sweep.register(best[0], self._runs[best[0]])
             sweep.mark_best(lambda: best)
+        return best
 
-    def _best(self) -> tuple[str, dict[str, Any]] | None:
+    def _best(self) -> Any:
         scored = [(t.last_result[self.metric], tid) for tid, t in self._trials.items()
                   if self._runs[tid].status == "completed" and isinstance(t.last_result.get(self.metric), (int, float))]
         if not scored:
@@ -91,8 +93,8 @@ class SpecweaveLoggerCallback(LoggerCallback):
         parent = self._parent().parent
         statuses = [run.status for run in self._runs.values()]
         parent.log_params({"n_trials": len(statuses), "n_failed": statuses.count("failed")})
-        best = self._best() if self.metric else None
-        if best is not None:
+        best = self._mark()
+        if best:
             parent.log_params({"best": best[1]["params"]})
             parent.log_metrics({self.metric: best[1]["value"]})
         parent.end()
