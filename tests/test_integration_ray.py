@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from skill.storage.run_summary import full_log_bytes
-import yaml
 
 ray = pytest.importorskip("ray")
 tune = pytest.importorskip("ray.tune")
@@ -42,10 +43,105 @@ def test_trials_as_children_with_the_best_marked(project: Path, tmp_path: Path, 
     assert sorted(children) == [0, 1, 2, 3, 4]
     assert children[3][1]["status"] == "failed" and "x=3 blows up" in children[3][1]["notes"][-1]["text"]
     assert {children[x][1]["status"] for x in (0, 1, 2, 4)} == {"completed"}
-    run, meta = children[4]
+    run, _meta = children[4]
     points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
     assert [(p["step"], p["value"]) for p in points if p["key"] == "score"] == [(1, 4.0), (2, 8.0), (3, 12.0)]
     assert [p["step"] for p in points if p["key"] == "nested/loss"] == [1, 2, 3]
+    assert not [p for p in points if p["key"].startswith("config/")]  # Tune repeats the config in each result
     assert [x for x, (_r, m) in children.items() if "best" in m["tags"]] == [best.config["x"]] == [4]
     parent_meta = metas[parent]
     assert parent_meta["status"] == "completed" and parent_meta["best_trial"]["params"] == {"x": 4}
+
+
+def _runs(project: Path) -> dict[Path, dict]:
+    return {run: yaml.safe_load((run / "metadata.yaml").read_text())
+            for run in sorted(project.glob(".specweave/increments/*/experiments/exp-*"))}
+
+
+@pytest.mark.slow
+def test_ray_train_two_workers_write_one_run_from_rank_zero(project: Path, tmp_path: Path, ray_local) -> None:
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+    from ray.train.v2.api.data_parallel_trainer import DataParallelTrainer
+
+    def train_loop(config):  # run by each Ray Train worker; defined here, so Ray ships it by value
+        import torch
+        from ray import train
+        from ray.train.torch import prepare_model
+
+        from specweave.ray import setup_specweave
+
+        exp = setup_specweave(config, "ddp", increment="0001", root=config["root"])
+        rank = train.get_context().get_world_rank()
+        torch.manual_seed(0)
+        model = prepare_model(torch.nn.Linear(2, 1))  # DDP over gloo: the two workers really train together
+        opt = torch.optim.SGD(model.parameters(), lr=config["lr"])
+        x, y = torch.randn(16, 2), torch.randn(16, 1)
+        for epoch in range(config["epochs"]):
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            exp.log_metrics({"loss": loss.item(), "rank": rank}, step=epoch)
+            if config.get("fail_at") == epoch and rank == 0:
+                raise ValueError(f"diverged at epoch {epoch}")
+            train.report({"loss": loss.item()})
+
+    def fit(name: str, config: dict) -> None:
+        TorchTrainer(train_loop, train_loop_config={"root": str(project), **config},
+                     scaling_config=ScalingConfig(num_workers=2, use_gpu=False),
+                     run_config=RunConfig(storage_path=str(tmp_path / "ray"), name=name)).fit()
+
+    fit("ok", {"lr": 0.1, "epochs": 3})
+    (run, meta), = _runs(project).items()  # two workers, one run
+    assert meta["status"] == "completed" and meta["distributed"]["world_size"] == 2
+    assert json.loads((run / "params.json").read_text()) == {"root": str(project), "lr": 0.1, "epochs": 3}
+    points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
+    assert [(p["step"], p["value"]) for p in points if p["key"] == "rank"] == [(0, 0.0), (1, 0.0), (2, 0.0)]
+    assert [p["step"] for p in points if p["key"] == "loss"] == [0, 1, 2]
+
+    def failing_loop(config):  # without torch.distributed or RANK: only Ray's context knows the rank
+        from specweave.ray import setup_specweave
+
+        with setup_specweave(config, "dp", increment="0001", root=config["root"]) as exp:
+            exp.log_metric("seen", 1.0, step=0)
+            if ray.train.get_context().get_world_rank() == 0:
+                raise ValueError("diverged at epoch 1")
+
+    with pytest.raises(Exception, match="diverged at epoch 1"):
+        DataParallelTrainer(failing_loop, train_loop_config={"root": str(project), "lr": 0.5},
+                            scaling_config=ScalingConfig(num_workers=2),
+                            run_config=RunConfig(storage_path=str(tmp_path / "ray"), name="fails")).fit()
+    (failed,) = [meta for path, meta in _runs(project).items() if path != run]
+    assert failed["status"] == "failed" and failed["name"] == "dp" and failed["distributed"]["world_size"] == 2
+    assert "ValueError: diverged at epoch 1" in failed["notes"][-1]["text"]
+    assert "Traceback" in failed["notes"][-1]["text"]
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: bool, monkeypatch) -> None:
+    """Ray kills its workers, so no exit hook runs: the run ends when the thread that opened it does."""
+    import threading
+
+    from specweave.ray import setup_specweave
+
+    def loop(config):
+        exp = setup_specweave(config, "plain", increment="0001", root=str(project))
+        exp.log_metric("loss", 0.5, step=0)
+        if raises:
+            raise ValueError("boom")
+
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    worker = threading.Thread(target=loop, args=({"lr": 0.1},))
+    worker.start()
+    worker.join()
+    (run, meta), = _runs(project).items()
+    for _ in range(100):  # the watcher thread ends the run just after the loop's thread
+        if meta["status"] != "running":
+            break
+        time.sleep(0.05)
+        meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    assert meta["status"] == ("failed" if raises else "completed")
+    assert json.loads((run / "params.json").read_text()) == {"lr": 0.1}
+    if raises:
+        assert "loop raised at" in meta["notes"][-1]["text"] and __file__ in meta["notes"][-1]["text"]

@@ -18,7 +18,7 @@ import pytest
 from tests.fixtures import REPO
 
 MODULES = ("lightning_logger", "hf_callback", "accelerate_tracker", "keras_cb", "xgboost_cb", "lightgbm_cb",
-           "catboost_cb", "optuna_cb", "ray_cb", "sklearn_autolog", "framework_runs")
+           "catboost_cb", "optuna_cb", "ray_cb", "ray_train", "sklearn_autolog", "framework_runs")
 FACADES = ("lightning", "huggingface", "accelerate", "keras", "xgboost", "lightgbm", "catboost", "optuna", "ray",
            "sklearn")
 FRAMEWORKS = ("lightning", "transformers", "accelerate", "keras", "xgboost", "lightgbm", "catboost", "optuna",
