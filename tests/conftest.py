@@ -130,6 +130,19 @@ def _reset_mlflow():
         mlflow.set_tracking_uri(None)
 
 
+@pytest.fixture(autouse=True)
+def _end_leftover_runs():
+    """A run a test leaves open (an Optuna sweep's parent ends only at exit) would count as open in the
+    next test of the same worker process: end what this test opened and left, after it."""
+    from skill.tracking.experiment import open_experiments
+
+    before = {id(exp) for exp in open_experiments()}
+    yield
+    for exp in open_experiments():
+        if id(exp) not in before:  # end() of a run already ended does nothing
+            exp.end()
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repository with one commit, as the working directory."""

@@ -153,8 +153,15 @@ def objective(trial):
 study = optuna.load_study(study_name="tune", storage=storage)
 study.optimize(cb.track_in_specweave()(objective) if mode == "pareto" else objective, n_trials=5,
                callbacks=[cb], catch=(ValueError,))
-if role == "finish":
+if role == "finish":  # the study's end: once the other worker is done (it writes its mark then)
+    import os, time
+    deadline = time.monotonic() + 200
+    while not os.path.exists(sys.argv[4]) and time.monotonic() < deadline:
+        time.sleep(0.05)
     cb.finish(study)
+else:
+    cb.flush()
+    open(sys.argv[4], "w").close()
 '''
 
 
@@ -164,7 +171,9 @@ def _two_workers(project: Path, tmp_path: Path, mode: str, directions: list[str]
                         sampler=optuna.samplers.RandomSampler(seed=0))
     (tmp_path / "worker.py").write_text(_WORKER)
     env = {"PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    workers = [subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), storage, role, mode], cwd=project,
+    done = tmp_path / "plain-done"
+    workers = [subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), storage, role, mode, str(done)],
+                                cwd=project,
                                 env=env, stderr=subprocess.PIPE, text=True) for role in ("finish", "plain")]
     for worker in workers:
         _, err = worker.communicate(timeout=240)
