@@ -44,6 +44,6 @@ def short_f32(value: Any) -> str:
         text = f"{value:.{digits}g}"
         if widen_f32(float(text)) == value:
             break
-    if "e" in text or "." in text or "n" in text:
+    if "e" in text or "." in text:
         return text
     return text + ".0"  # "2" would read back as an int

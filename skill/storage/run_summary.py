@@ -272,10 +272,8 @@ def open_run_log(folder: Path, problems: list[DamagedFile]) -> Any:
     if len(problems) > before:  # here and refused (a link)
         return handle
     if handle is not None:
-        if not os.path.lexists(folder / METRICS_SUMMARY_FILE):
-            return handle  # a run that has not been settled: the live log is all of it
-        # points logged after the run was settled (a metric after `end()`, a late rank): the settled log
-        # first, as the next settle joins them, so no reader takes the late points for the whole run
+        # a run not settled yet: the live log is all of it; else these are points logged after the settle
+        # (a metric after `end()`, a late rank): the settled log first, as the next settle joins them
         settled = open_settled_log(folder, problems)
         return handle if settled is None else _Joined(settled, handle)
     return open_settled_log(folder, problems)
@@ -358,7 +356,7 @@ def _digest(series: _Series, t0: float) -> MetricDigest:
     return MetricDigest(count=n, first=_pair(steps[0], values[0]), last=_pair(steps[-1], values[-1]), min=lo,
                         max=hi, complete=len(keep) == n, steps=[] if stride is not None else kept, stride=stride,
                         values=[encode_float(v) for v in kept_values], dt=millis,
-                        f32=is_f32(kept_values) and is_f32((values[0], values[-1])))
+                        f32=is_f32(kept_values))  # first, last, min and max are among the kept
 
 
 def _num(value: Any) -> str:
