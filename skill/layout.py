@@ -39,12 +39,16 @@ PARAMS_FILE = "params.json"
 METRICS_FILE = "metrics.json"
 METRICS_LOG_FILE = "metrics.jsonl"
 METRICS_SUMMARY_FILE = "metrics.summary.json"  # schema 3: what git keeps of the points
+LOG_MARKER = ".gitignore"  # in a run folder: written by schema 3, says its metrics.jsonl is not in git
 EDITS_FILE = "edits.jsonl"  # notes, tags and status set after a run, one per line, merged by union
 METADATA_FILE = "metadata.yaml"
 COMPARISON_FILE = "comparison.md"
 DECISIONS_FILE = "decisions.jsonl"
 # Another tracker's store kept inside an increment by configure_mlflow (git-ignored there).
 MLFLOW_DB = "mlflow.db"
+
+# Locked on what the run folder has rather than a lock file per run (storage.locks).
+LOCK_FREE_TARGETS = frozenset({METADATA_FILE, METRICS_LOG_FILE})
 
 # Files an experiment owns; an artifact may never take one of these names.
 RESERVED_FILES = frozenset({PARAMS_FILE, METRICS_FILE, METRICS_LOG_FILE, METADATA_FILE, METRICS_SUMMARY_FILE,

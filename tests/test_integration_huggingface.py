@@ -105,4 +105,4 @@ def test_only_the_main_process_writes(project: Path, tmp_path: Path) -> None:
         runs = list(project.glob(".specweave/increments/*/experiments/exp-*"))
         assert len(runs) == int(main)
     points = [json.loads(line) for line in full_log_bytes(runs[0]).decode().splitlines()]
-    assert [(p["key"], p["step"], p["value"]) for p in points] == [("loss", 1, 0.5), ("epoch", 1, 0.5)]
+    assert sorted((p["key"], p["step"], p["value"]) for p in points) == [("epoch", 1, 0.5), ("loss", 1, 0.5)]

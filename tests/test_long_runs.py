@@ -105,6 +105,47 @@ def test_a_short_run_costs_less_git_than_dvclive_and_stays_complete(project: Pat
     assert size < 500 * 37, size
 
 
+def _objects(project: Path) -> list[Path]:
+    return [p for p in (project / ".specweave/objects").rglob("sha256/*/*") if p.is_file()]
+
+
+def test_a_short_run_needs_no_object_and_every_reader_has_all_of_it(project: Path, tmp_path: Path) -> None:
+    """A run whose summary keeps every point writes no gzip object: nothing to push, nothing a clone lacks."""
+    with track_experiment("short", increment="0042") as exp:
+        for step in range(SUMMARY_POINTS):
+            exp.log_metric("loss", 1 / (step + 1), step=step)
+        exp.log_metric("acc", float("nan"))
+    summary = read_summary(exp.path)
+    assert summary is not None and summary.complete and summary.log is None and _objects(project) == []
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a short run")
+    clone = _clone(project, tmp_path / "clone")
+    for where in (project, clone):
+        history = Project(where).history("exp-001", "loss", max_points=10_000)
+        assert history.source == "full" and history.series[0].values == [1 / (s + 1) for s in range(SUMMARY_POINTS)]
+        folder = next(where.glob(".specweave/increments/*/experiments/exp-001-*"))
+        lines = [json.loads(line) for line in full_log_bytes(folder).decode().splitlines()]
+        assert len(lines) == SUMMARY_POINTS + 1
+        assert [line["value"] for line in lines if line["key"] == "acc"] == ["NaN"]
+    # one point more than the summary keeps: the log goes to the object store as before
+    with track_experiment("longer", increment="0042") as longer:
+        for step in range(SUMMARY_POINTS + 1):
+            longer.log_metric("loss", 1 / (step + 1), step=step)
+    assert read_summary(longer.path).log is not None and len(_objects(project)) == 1
+
+
+def test_a_short_run_with_a_damaged_line_keeps_its_exact_log(project: Path) -> None:
+    exp = track_experiment("damaged", increment="0042")
+    exp.log_metric("loss", 0.5)
+    exp.flush()
+    with open(exp.path / "metrics.jsonl", "ab") as log:
+        log.write(b"not a point\n")
+    exp.end()
+    summary = read_summary(exp.path)
+    assert summary is not None and summary.damaged == 1 and summary.log is not None
+    assert b"not a point" in full_log_bytes(exp.path)
+
+
 def test_float32_values_are_kept_in_fewer_digits_and_read_back_bit_for_bit(project: Path, tmp_path: Path) -> None:
     import struct
 
@@ -124,9 +165,10 @@ def test_float32_values_are_kept_in_fewer_digits_and_read_back_bit_for_bit(proje
     assert len(loss_line) < 0.65 * len(json.dumps([repr(v) for v in values]))
     git(project, "add", "-A")
     git(project, "commit", "-qm", "a float32 run")
-    clone = _clone(project, tmp_path / "clone")  # no objects: every reader has only the summary
+    assert json.loads(text)["log"] is None  # every point is in the summary: no object to keep or push
+    clone = _clone(project, tmp_path / "clone")  # the clone reads the summary, which is the whole log
     frame = metric_history_dataframe("exp-001", metrics=["loss", "lr"], root=clone)
-    assert frame.attrs["source"] == "summary"
+    assert frame.attrs["source"] == "full"
     assert frame[frame.key == "loss"]["value"].tolist() == values  # the same floats, bit for bit
     assert frame[frame.key == "lr"]["value"].tolist()[0] == 0.1
     shown = Project(clone).run("exp-001").detail()

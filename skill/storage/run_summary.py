@@ -11,8 +11,11 @@
 When the run ends (or, for a crashed run, when it is next read) the live log is *settled*: gzipped
 into the object store (`objects/sha256/..`, pushed and pulled with the models), named in the summary by
 its sha256, and removed from the folder. A run whose every metric has at most SUMMARY_POINTS points is
-kept whole in the summary too (`complete`: steps, values and times exact), so a fresh clone has every
-point of a short run at once; only the order in which metrics interleaved needs the object.
+kept whole in the summary (`complete`: steps, values and times exact, as the log has them), so a fresh
+clone has every point of a short run at once. Such a run gets no object (`log`: null) unless some line
+of its log was damaged: the summary is its full log, less only the order in which its metrics
+interleaved, which no reader uses (`open_settled_log` reads it back as log lines, metric by metric).
+That keeps a short run to the files git lists: no gzip, no object, no push.
 
 Readers take the full log when it is here (live, or in the object store) and the summary when it is
 not, and say which (`source`: "full" or "summary"). Why 500 points: a chart 500 to 1,000 pixels wide
@@ -37,7 +40,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..errors import DamagedFile
-from ..layout import METRICS_LOG_FILE, METRICS_SUMMARY_FILE
+from ..layout import LOG_MARKER, METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..schemas.records import MetricPoint, MetricSummary
 from .atomic_writes import atomic_write, temp_file_for
 from .bounded_parsing import read_json
@@ -47,12 +50,12 @@ from .float32 import is_f32, short_f32, widen_f32
 from .metrics_log import CappedProblems, iter_handle_rows, open_log
 
 SUMMARY_POINTS = 500
-LOG_MARKER = ".gitignore"  # in a run folder: written by schema 3, says its metrics.jsonl is not in git
 SHOWN_PROBLEMS = 3
 SUMMARY_FORMAT = 1
 SUMMARY_FORMAT_F32 = 2  # a summary with an `f32` metric: a reader that predates it would read its values to 7-9 digits
 LOG_IGNORE = f"{METRICS_LOG_FILE}\n"  # the live log; settled into the object store when the run ends
 GZIP_LEVEL = 1  # 7% larger than level 6, half the time; the log is settled once, as the run ends
+SPOOL_BYTES = 4 << 20  # gzipped log bytes held in memory before they go to a temp file
 
 
 class LogObject(BaseModel):
@@ -232,22 +235,43 @@ def store_of(folder: Path) -> Path | None:
     return store_dir_of(folder)
 
 
-def open_settled_log(folder: Path, problems: list[DamagedFile]) -> Any:
-    """The settled log of a schema-3 run as a stream of JSON lines, or None when this clone lacks it."""
+def open_settled_log(folder: Path, problems: list[DamagedFile], exact: bool = False) -> Any:
+    """The settled log of a schema-3 run as a stream of JSON lines: the object's bytes when this clone has
+    it, else (unless `exact`) a complete summary's points as log lines; None when neither (a fresh clone
+    of a long run before `sw-ml artifacts pull`: the summary's downsample is all there is)."""
     summary = read_summary(folder)
-    store = store_of(folder)
-    if summary is None or summary.log is None or store is None:
+    if summary is None:
         return None
-    from ..errors import InvalidInput, UnsafePath
-    from .objects import object_state, open_object
+    if summary.log is not None:
+        store = store_of(folder)
+        from ..errors import InvalidInput, UnsafePath
+        from .objects import object_state, open_object
 
-    try:
-        if object_state(store, summary.log.sha256, summary.log.size) != "present":
+        try:
+            if store is not None and object_state(store, summary.log.sha256, summary.log.size) == "present":
+                return _Unzipped(open_object(store, summary.log.sha256))
+        except (InvalidInput, UnsafePath, DamagedFile, OSError) as exc:
+            problems.append(DamagedFile(str(folder / METRICS_SUMMARY_FILE),
+                                        f"its log object cannot be read ({exc})"))
             return None
-        return _Unzipped(open_object(store, summary.log.sha256))
-    except (InvalidInput, UnsafePath, DamagedFile, OSError) as exc:
-        problems.append(DamagedFile(str(folder / METRICS_SUMMARY_FILE), f"its log object cannot be read ({exc})"))
+    if exact or not summary.complete or summary.damaged:
         return None
+    return io.BytesIO(summary_log_lines(summary))
+
+
+def summary_log_lines(summary: RunSummary) -> bytes:
+    """A complete summary's points as the log's own lines, in time order (metric by metric within a
+    millisecond): what the settled log holds, but for how metrics logged in one millisecond interleaved."""
+    import json
+
+    rows = []
+    for key, digest in summary.metrics.items():
+        name = json.dumps(key, ensure_ascii=False)
+        for step, value, ts in zip(digest.kept_steps(), digest.values, digest.kept_times(summary.t0)):
+            shown = f'"{value}"' if isinstance(value, str) else repr(float(value))
+            rows.append((ts, f'{{"key":{name},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n'))
+    rows.sort(key=lambda row: row[0])
+    return "".join(line for _ts, line in rows).encode("utf-8")
 
 
 def summary_points(summary: RunSummary, keys: set[str] | None = None) -> list[MetricPoint]:
@@ -402,13 +426,17 @@ def render_summary(summary: RunSummary) -> str:
     return "\n".join(lines) + "\n"
 
 
-class _Hashing(io.RawIOBase):
-    """A file that hashes what is written to it: the object's name without reading it back."""
+class _Spool(io.RawIOBase):
+    """Where the gzipped log is written while it is read: memory up to SPOOL_BYTES, then a temp file
+    beside the summary. A short run whose summary is complete needs no object, so nothing touches
+    the disk; the object's name (sha256) and size are counted as the bytes pass."""
 
-    def __init__(self, raw: Any):
+    def __init__(self, near: Path):
         import hashlib
 
-        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+        self.near, self.digest, self.size = near, hashlib.sha256(), 0
+        self.memory: io.BytesIO | None = io.BytesIO()
+        self.fd, self.tmp = -1, ""
 
     def writable(self) -> bool:
         return True
@@ -416,7 +444,40 @@ class _Hashing(io.RawIOBase):
     def write(self, data: Any) -> int:  # type: ignore[override]
         self.digest.update(data)
         self.size += len(data)
-        return self.raw.write(data)
+        if self.memory is not None:
+            self.memory.write(data)
+            if self.memory.tell() <= SPOOL_BYTES:
+                return len(data)
+            data, self.memory = self.memory.getvalue(), None
+            self.fd, self.tmp = temp_file_for(self.near)
+        self._put(data)
+        return len(data)
+
+    def _put(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def to_file(self) -> str:
+        """The closed temp file holding every byte written (made now if they are still in memory)."""
+        if self.memory is not None:
+            data, self.memory = self.memory.getvalue(), None
+            self.fd, self.tmp = temp_file_for(self.near)
+            self._put(data)
+        os.close(self.fd)
+        self.fd = -1
+        return self.tmp
+
+    def drop(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.tmp:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = ""
 
 
 class _Tee(io.RawIOBase):
@@ -437,14 +498,14 @@ class _Tee(io.RawIOBase):
 
 def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
     """Read the run's points (an earlier settled log first, then the live log), gzip them into the object
-    store, and return the summary (not yet written)."""
+    store unless the summary keeps every point whole, and return the summary (not yet written)."""
     from .objects import place_object
 
     live = folder / METRICS_LOG_FILE
     problems = CappedProblems(live)
     previous = read_summary(folder)
     sources: list[Any] = []
-    if previous is not None and previous.log is not None:
+    if previous is not None and previous.points:  # points logged after a settle (a late rank, after end())
         earlier = open_settled_log(folder, problems)
         if earlier is None:
             raise DamagedFile(str(summary_path(folder)), "names a settled log this clone does not have; "
@@ -457,12 +518,11 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
         return None
     sources.append(handle)
     series: dict[bytes, _Series] = {}
-    fd, tmp = temp_file_for(summary_path(folder))
+    spool = _Spool(summary_path(folder))
     t0 = None
     damaged_before = len(problems) + problems.more
     try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=(hashed := _Hashing(raw)), mode="wb", mtime=0,
-                                                         compresslevel=GZIP_LEVEL) as gz:
+        with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
             for source in sources:
                 with source:
                     for _line, rows in iter_handle_rows(_Tee(source, gz), live, problems):
@@ -482,22 +542,18 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
         points = sum(d.count for d in metrics.values())
         complete = all(d.complete for d in metrics.values())
         log = None
-        if points or damaged:  # the exact bytes, in logged order, with times: always kept
-            size, sha = hashed.size, hashed.digest.hexdigest()
+        if damaged or (points and not complete):  # the exact bytes, in logged order, with times
             if store is None:
                 raise DamagedFile(str(folder), "is outside a .specweave store; its log cannot be settled")
-            place_object(tmp, store, sha)
-            tmp = ""
+            size, sha = spool.size, spool.digest.hexdigest()
+            place_object(spool.to_file(), store, sha)
+            spool.tmp = ""
             log = LogObject(sha256=sha, size=size, points=points)
         shown = [[bad.line, bad.problem] for bad in list(problems)[:SHOWN_PROBLEMS]]
         return RunSummary(points=points, t0=t0, complete=complete, damaged=damaged, problems=shown, log=log,
                           metrics=metrics)
     finally:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        spool.drop()
 
 
 def settle(folder: Path) -> RunSummary | None:

@@ -104,7 +104,12 @@ class StoreWatch:
 
         if folder in self.settled:
             return {}
-        handle = open_settled_log(folder, [])
+        handle = open_settled_log(folder, [], exact=True)
+        if handle is None:
+            # a short run keeps every point in its summary and no object: its lines (another byte order)
+            # are sent whole, and the page skips the steps it has drawn already
+            handle = open_settled_log(folder, [])
+            start = 0
         if handle is None:  # not settled yet (a moment between the two steps), or not in this clone
             return {}
         self.settled.add(folder)
