@@ -251,6 +251,37 @@ time.sleep(60)
     assert [json.loads(line)["step"] for line in lines] == list(range(5000))
 
 
+def test_a_settle_killed_before_it_removed_the_log_does_not_take_it_twice(project: Path) -> None:
+    """Settling writes the summary, then removes the live log: a kill between the two leaves both, and the
+    next settle must see that the summary already holds that log."""
+    from skill.storage.atomic_writes import atomic_write
+    from skill.storage.run_summary import build_and_store, render_summary, store_of, summary_path
+
+    code = """
+import time
+from specweave import track_experiment
+exp = track_experiment("window", increment="0042")
+for i in range(600):
+    exp.log_metric("loss", 1 / (i + 1))
+exp.flush()
+print("flushed", flush=True)
+time.sleep(60)
+"""
+    env = {"PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(project), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env, stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"flushed"
+    proc.kill()
+    proc.wait(timeout=10)
+    folder = next(project.glob(".specweave/increments/*/experiments/exp-001-*"))
+    # a reader's settle of the crashed run, killed after writing the summary and before removing the log
+    atomic_write(summary_path(folder), render_summary(build_and_store(folder, store_of(folder))))
+    assert (folder / "metrics.jsonl").exists()
+    record = Project(project).experiment("exp-001")  # the next read settles it again
+    assert record.status == "crashed" and not (folder / "metrics.jsonl").exists()
+    assert read_summary(folder).metrics["loss"].count == 600
+    assert len(full_log_bytes(folder).splitlines()) == 600
+
+
 def test_two_clones_note_and_tag_one_run_and_merge_with_nothing_lost(tmp_path: Path) -> None:
     origin = init_repo(tmp_path / "origin")
     with track_experiment("shared", increment="0042", root=origin) as exp:

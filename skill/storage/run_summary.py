@@ -120,6 +120,9 @@ class RunSummary(BaseModel):
     problems: list[tuple[int | None, str]] = Field(default_factory=list,
                                                    description="the first [line, problem] of those")
     log: LogObject | None = None
+    live: str | None = Field(None, description="sha256 (first 16 hex digits) of the live log's bytes this summary "
+                                               "took in: a settle killed before it removed that log does not "
+                                               "take them twice")
     metrics: dict[str, MetricDigest]
 
 
@@ -399,6 +402,8 @@ def render_summary(summary: RunSummary) -> str:
     head = {"complete": summary.complete, "damaged": summary.damaged, "format": fmt,
             "log": summary.log.model_dump() if summary.log else None, "points": summary.points,
             "problems": summary.problems, "t0": summary.t0}
+    if summary.live is not None:
+        head["live"] = summary.live
     lines = ["{"]
     for key in sorted(head):
         lines.append(f"  {json.dumps(key)}: {json.dumps(head[key], sort_keys=True, separators=(',', ':'))},")
@@ -481,10 +486,11 @@ class _Spool(io.RawIOBase):
 
 
 class _Tee(io.RawIOBase):
-    """Reads from `source` and writes what it read to `sink` (the gzip of the settled log)."""
+    """Reads from `source` and writes what it read to `sink` (the gzip of the settled log), hashing it
+    into `digest` when given (the live log's bytes, named in the summary)."""
 
-    def __init__(self, source: Any, sink: Any):
-        self.source, self.sink = source, sink
+    def __init__(self, source: Any, sink: Any, digest: Any = None):
+        self.source, self.sink, self.digest = source, sink, digest
 
     def readable(self) -> bool:
         return True
@@ -493,7 +499,22 @@ class _Tee(io.RawIOBase):
         data = self.source.read(size)
         if data:
             self.sink.write(data)
+            if self.digest is not None:
+                self.digest.update(data)
         return data
+
+
+def _live_digest(handle: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class _AlreadyIn(Exception):
+    """The live log is the one the summary already took in (a settle killed before it removed it)."""
 
 
 def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
@@ -501,10 +522,18 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
     store unless the summary keeps every point whole, and return the summary (not yet written)."""
     from .objects import place_object
 
+    import hashlib
+
     live = folder / METRICS_LOG_FILE
     problems = CappedProblems(live)
     previous = read_summary(folder)
     sources: list[Any] = []
+    if previous is not None and previous.live is not None:
+        handle = open_log(live, [])
+        if handle is not None:
+            with handle:
+                if _live_digest(handle) == previous.live:
+                    raise _AlreadyIn
     if previous is not None and previous.points:  # points logged after a settle (a late rank, after end())
         earlier = open_settled_log(folder, problems)
         if earlier is None:
@@ -519,13 +548,15 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
     sources.append(handle)
     series: dict[bytes, _Series] = {}
     spool = _Spool(summary_path(folder))
+    taken = hashlib.sha256()
     t0 = None
     damaged_before = len(problems) + problems.more
     try:
         with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
             for source in sources:
                 with source:
-                    for _line, rows in iter_handle_rows(_Tee(source, gz), live, problems):
+                    tee = _Tee(source, gz, taken if source is handle else None)
+                    for _line, rows in iter_handle_rows(tee, live, problems):
                         for key, step, ts, value in rows:
                             s = series.get(key)
                             if s is None:
@@ -551,7 +582,7 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
             log = LogObject(sha256=sha, size=size, points=points)
         shown = [[bad.line, bad.problem] for bad in list(problems)[:SHOWN_PROBLEMS]]
         return RunSummary(points=points, t0=t0, complete=complete, damaged=damaged, problems=shown, log=log,
-                          metrics=metrics)
+                          live=taken.hexdigest()[:16], metrics=metrics)
     finally:
         spool.drop()
 
@@ -559,7 +590,8 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
 def settle(folder: Path) -> RunSummary | None:
     """Settle a run's live log (see the module's docstring): idempotent, under the log's lock, in an
     order that loses nothing if it is killed at any point (the object, then the summary, then the live
-    log goes). Returns the summary, or None when there was nothing to settle and no summary."""
+    log goes) and takes nothing twice (the summary names the live bytes it took in: a log still there
+    with those bytes is only removed). Returns the summary, or None when there was nothing to settle and no summary."""
     from .locks import file_lock
 
     live = folder / METRICS_LOG_FILE
@@ -568,7 +600,11 @@ def settle(folder: Path) -> RunSummary | None:
     with file_lock(live):
         if not live.exists():
             return read_summary(folder)
-        summary = build_and_store(folder, store_of(folder))
+        try:
+            summary = build_and_store(folder, store_of(folder))
+        except _AlreadyIn:  # killed between writing the summary and removing the log: finish that
+            live.unlink()
+            return read_summary(folder)
         if summary is None:
             return read_summary(folder)
         atomic_write(summary_path(folder), render_summary(summary))
