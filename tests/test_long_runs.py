@@ -134,6 +134,25 @@ def test_a_short_run_needs_no_object_and_every_reader_has_all_of_it(project: Pat
     assert read_summary(longer.path).log is not None and len(_objects(project)) == 1
 
 
+def test_a_run_ending_before_its_first_flush_goes_straight_into_its_summary(project: Path) -> None:
+    """No live log is made only to be removed: the buffered points are the summary's (no `live` bytes named),
+    while a run that flushed first is settled from its log as before."""
+    with track_experiment("quick", increment="0042") as quick:
+        quick.log_metrics({"loss": 0.5, "acc": 0.9}, step=0)
+        quick.log_metrics({"loss": 0.25, "acc": 0.95}, step=1)
+    with track_experiment("flushed", increment="0042") as flushed:
+        flushed.log_metric("loss", 0.5)
+        flushed.flush()
+        flushed.log_metric("loss", 0.25)
+    for exp, live in ((quick, False), (flushed, True)):
+        raw = json.loads((exp.path / "metrics.summary.json").read_text())
+        assert ("live" in raw) is live and raw["log"] is None and not (exp.path / "metrics.jsonl").exists()
+        assert read_summary(exp.path).metrics["loss"].values == [0.5, 0.25]
+        assert json.loads((exp.path / "metrics.json").read_text())["loss"] == 0.25
+        meta = yaml.safe_load((exp.path / "metadata.yaml").read_text())
+        assert meta["status"] == "completed" and meta["log_bytes"] == len(full_log_bytes(exp.path))
+
+
 def test_a_short_run_with_a_damaged_line_keeps_its_exact_log(project: Path) -> None:
     exp = track_experiment("damaged", increment="0042")
     exp.log_metric("loss", 0.5)

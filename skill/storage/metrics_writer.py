@@ -146,6 +146,28 @@ class MetricsBuffer:
             self._summary_dirty = wrote = True
         return self._write_summary()
 
+    def unwritten_lines(self) -> tuple[bytes, int] | None:
+        """A run ending before its first flush: its buffered points as the log's lines (and how many),
+        for the settle to take in directly (no live log made only to be removed); None once a log was
+        opened or is on disk (its points go there first). `written(count)` when they are in the summary."""
+        if self._fd is not None or len(self._buf) > FLUSH_CHUNK or os.path.lexists(self._jsonl):
+            return None  # more than one flush's worth: through the log, a chunk at a time, as memory allows
+        points = list(self._buf)
+        key_json = self._key_json
+        lines = []
+        for key, value, step, ts in points:
+            shown = repr(value) if value - value == 0.0 else json.dumps(encode_float(value))
+            lines.append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
+        return "".join(lines).encode("utf-8"), len(points)
+
+    def written(self, count: int) -> None:
+        """The first `count` buffered points are in the summary: keep their last values, drop them."""
+        popleft, latest = self._buf.popleft, self._latest
+        for _ in range(count):
+            key, value, _step, _ts = popleft()
+            latest[key] = value
+        self._summary_dirty = True
+
     def _append(self, data: bytes) -> bool:
         """One append of whole lines. A short or failed write (a full disk) is rolled back to the last
         whole line, so no record is ever glued to the next one; False then, with a warning once."""

@@ -517,9 +517,10 @@ class _AlreadyIn(Exception):
     """The live log is the one the summary already took in (a settle killed before it removed it)."""
 
 
-def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
-    """Read the run's points (an earlier settled log first, then the live log), gzip them into the object
-    store unless the summary keeps every point whole, and return the summary (not yet written)."""
+def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = None) -> RunSummary | None:
+    """Read the run's points (an earlier settled log first, then the live log, then `unwritten` lines a
+    run ending before its first flush hands over), gzip them into the object store unless the summary
+    keeps every point whole, and return the summary (not yet written)."""
     from .objects import place_object
 
     import hashlib
@@ -541,11 +542,14 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
                               "sw-ml artifacts pull, then read the run again")
         sources.append(earlier)
     handle = open_log(live, problems)
-    if handle is None:
+    if handle is None and unwritten is None:
         for source in sources:
             source.close()
         return None
-    sources.append(handle)
+    if handle is not None:
+        sources.append(handle)
+    if unwritten is not None:
+        sources.append(io.BytesIO(unwritten))
     series: dict[bytes, _Series] = {}
     spool = _Spool(summary_path(folder))
     taken = hashlib.sha256()
@@ -582,12 +586,12 @@ def build_and_store(folder: Path, store: Path | None) -> RunSummary | None:
             log = LogObject(sha256=sha, size=size, points=points)
         shown = [[bad.line, bad.problem] for bad in list(problems)[:SHOWN_PROBLEMS]]
         return RunSummary(points=points, t0=t0, complete=complete, damaged=damaged, problems=shown, log=log,
-                          live=taken.hexdigest()[:16], metrics=metrics)
+                          live=taken.hexdigest()[:16] if handle is not None else None, metrics=metrics)
     finally:
         spool.drop()
 
 
-def settle(folder: Path) -> RunSummary | None:
+def settle(folder: Path, unwritten: bytes | None = None) -> RunSummary | None:
     """Settle a run's live log (see the module's docstring): idempotent, under the log's lock, in an
     order that loses nothing if it is killed at any point (the object, then the summary, then the live
     log goes) and takes nothing twice (the summary names the live bytes it took in: a log still there
@@ -597,18 +601,22 @@ def settle(folder: Path) -> RunSummary | None:
     live = folder / METRICS_LOG_FILE
     if live.is_symlink():
         return read_summary(folder)
+    if unwritten is not None:
+        ensure_log_ignored(folder)  # the marker: schema 3's sign, and what the log's lock is held on
     with file_lock(live):
-        if not live.exists():
+        there = live.exists()
+        if not there and unwritten is None:
             return read_summary(folder)
         try:
-            summary = build_and_store(folder, store_of(folder))
+            summary = build_and_store(folder, store_of(folder), unwritten)
         except _AlreadyIn:  # killed between writing the summary and removing the log: finish that
             live.unlink()
-            return read_summary(folder)
+            return settle(folder, unwritten) if unwritten is not None else read_summary(folder)
         if summary is None:
             return read_summary(folder)
         atomic_write(summary_path(folder), render_summary(summary))
-        live.unlink()
+        if there:
+            live.unlink()
         return summary
 
 

@@ -433,13 +433,15 @@ class Experiment:
                 if log_bytes is not None:
                     meta.log_bytes = log_bytes
 
+            direct = self._settle_unwritten()
             done = self._metrics.close()
-            log_bytes = self._metrics.size() if done else None  # vouched for only when closed whole
-            done = self._write_params() and done
+            log_bytes = direct if direct is not None else self._metrics.size() if done else None  # vouched for
+            done = self._write_params() and done  # only when closed whole
             done = self._change(finish) and done
             if done:
                 flusher.unregister(self)
-                self._settle()
+                if direct is None:
+                    self._settle()
             # else the flusher keeps it and calls _periodic_flush until everything is on disk
 
     def _finish_at_exit(self, status: str, exc: BaseException | None, note: str | None = None) -> None:
@@ -571,6 +573,24 @@ class Experiment:
                 self._change(lambda meta: setattr(meta, "heartbeat", now))
         if self._hooks is not None:
             self._hooks.on_tick(self)  # outside the lock: a hook may read other processes' files
+
+    def _settle_unwritten(self) -> int | None:
+        """A run ending before its first flush: its points go straight into the summary (no live log made
+        only to be removed), before metadata.yaml says it ended, so a kill in between loses nothing (the
+        next read finds a crashed run with its summary). The bytes taken in, or None: then the ordinary
+        way (the live log, settled after the end), as after a failure here (a full disk)."""
+        from ..storage.run_summary import settle
+
+        taken = self._metrics.unwritten_lines()
+        if taken is None or not taken[1]:
+            return None
+        data, count = taken
+        try:
+            settle(self._path, data)
+        except (OSError, DamagedFile, UnsafePath):
+            return None
+        self._metrics.written(count)
+        return len(data)
 
     def _settle(self) -> None:
         """Schema 3: the ended run's point log goes into the object store and its summary into git. A
