@@ -47,7 +47,38 @@ def plain_str(text: str) -> bool:
     return _NOT_STR.match(text) is None
 
 
+# Scalars read before, by their text: most lines of 5,000 runs' files repeat (keys, statuses, hosts,
+# limits, booleans), so a fresh clone's listing parses each text once. Only immutable values are kept.
+_seen: dict[str, Any] = {}
+_MISS = object()
+_SEEN_MAX = 100_000
+
+
+def _plain_key(key: str) -> bool:
+    known = _seen_keys.get(key)
+    if known is None:
+        if len(_seen_keys) >= _SEEN_MAX:
+            _seen_keys.clear()
+        known = _seen_keys[key] = plain_str(key)
+    return known
+
+
+_seen_keys: dict[str, bool] = {}
+
+
 def _scalar(text: str) -> Any:
+    value = _seen.get(text, _MISS)
+    if value is not _MISS:
+        return value
+    value = _read_scalar(text)
+    if type(value) not in (list, dict):
+        if len(_seen) >= _SEEN_MAX:
+            _seen.clear()
+        _seen[text] = value
+    return value
+
+
+def _read_scalar(text: str) -> Any:
     if not text:
         return None  # `key:` with nothing after it and no block below
     first = text[0]
@@ -118,7 +149,7 @@ class _Reader:
             if match is None:
                 raise _Odd
             key, value = match.group(1), match.group(2)
-            if key in out or not plain_str(key):
+            if key in out or not _plain_key(key):
                 raise _Odd  # a repeated key, or one YAML would read as a number or bool
             self.i += 1
             if value is not None:

@@ -520,6 +520,8 @@ class Experiment:
             if change is not None:
                 self._pending.append(change)
             changes = list(self._pending)
+            if not changes and self._closed:  # a flusher tick that waited while the run ended: all written
+                return True
 
             def apply(meta: ExperimentMeta) -> None:
                 for queued in changes:
