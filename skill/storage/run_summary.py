@@ -591,16 +591,25 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
         spool.drop()
 
 
-def settle(folder: Path, unwritten: bytes | None = None) -> RunSummary | None:
+def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False) -> RunSummary | None:
     """Settle a run's live log (see the module's docstring): idempotent, under the log's lock, in an
     order that loses nothing if it is killed at any point (the object, then the summary, then the live
     log goes) and takes nothing twice (the summary names the live bytes it took in: a log still there
-    with those bytes is only removed). Returns the summary, or None when there was nothing to settle and no summary."""
+    with those bytes is only removed). Returns the summary, or None when there was nothing to settle and no summary.
+
+    `alone`: the run's own process, before the run ends, with no other rank writing into it: nobody else can
+    append to or settle its log (readers settle only runs that ended or whose process died), so `unwritten`
+    is settled without the log's lock or the marker it is held on (a file fewer for a short run)."""
     from .locks import file_lock
 
     live = folder / METRICS_LOG_FILE
     if live.is_symlink():
         return read_summary(folder)
+    if alone and unwritten is not None and not os.path.lexists(live):
+        summary = build_and_store(folder, store_of(folder), unwritten)
+        if summary is not None:
+            atomic_write(summary_path(folder), render_summary(summary))
+        return summary
     if unwritten is not None:
         ensure_log_ignored(folder)  # the marker: schema 3's sign, and what the log's lock is held on
     with file_lock(live):

@@ -588,7 +588,7 @@ class Experiment:
             return None
         data, count = taken
         try:
-            settle(self._path, data)
+            settle(self._path, data, alone=self._hooks is None)
         except (OSError, DamagedFile, UnsafePath):
             return None
         self._metrics.written(count)
