@@ -366,7 +366,9 @@ class Experiment:
             self._change(lambda meta: setattr(meta, "status", status))
 
     def set_fields(self, **fields: Any) -> None:
-        """Record extra keys in metadata.yaml (integrations link their own run ids this way)."""
+        """Record extra keys in metadata.yaml (integrations link their own run ids this way). While the run
+        is open they go with its next write, as points do: the flusher's within a second, or the end's
+        (integrations set them just before the end: one write, not two); after the end, at once."""
         for key in fields:
             if key in ExperimentMeta.model_fields:
                 raise InvalidInput("extra metadata field", key, "a name that is not one of metadata.yaml's own")
@@ -376,6 +378,10 @@ class Experiment:
             for key, value in safe.items():
                 setattr(meta, key, value)
 
+        with self._lock:
+            if not self._closed:
+                self._pending.append(change)
+                return
         self._change(change)
 
     # -- lifecycle --------------------------------------------------------------------------
