@@ -243,12 +243,13 @@ print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.st
     assert _git_bytes(project, folder) < 64 * 1024
 
 
-def test_sigkill_then_read_settles_the_log_and_loses_nothing(project: Path) -> None:
-    code = """
-import sys, time
+def _killed_after_a_flush(project: Path, points: int) -> Path:
+    """The folder of a run whose process logged `points` points, flushed them and was killed (SIGKILL)."""
+    code = f"""
+import time
 from specweave import track_experiment
-exp = track_experiment("doomed", increment="0042").__enter__()
-for i in range(5000):
+exp = track_experiment("doomed", increment="0042")
+for i in range({points}):
     exp.log_metric("loss", 1 / (i + 1))
 exp.flush()
 print("flushed", flush=True)
@@ -259,7 +260,11 @@ time.sleep(60)
     assert proc.stdout.readline().strip() == b"flushed"
     proc.kill()
     proc.wait(timeout=10)
-    folder = next(project.glob(".specweave/increments/*/experiments/exp-001-*"))
+    return next(project.glob(".specweave/increments/*/experiments/exp-001-*"))
+
+
+def test_sigkill_then_read_settles_the_log_and_loses_nothing(project: Path) -> None:
+    folder = _killed_after_a_flush(project, 5000)
     assert (folder / "metrics.jsonl").exists() and not (folder / "metrics.summary.json").exists()
     record = Project(project).experiment("exp-001")
     assert record.status == "crashed" and not record.problems
@@ -276,22 +281,7 @@ def test_a_settle_killed_before_it_removed_the_log_does_not_take_it_twice(projec
     from skill.storage.atomic_writes import atomic_write
     from skill.storage.run_summary import build_and_store, render_summary, store_of, summary_path
 
-    code = """
-import time
-from specweave import track_experiment
-exp = track_experiment("window", increment="0042")
-for i in range(600):
-    exp.log_metric("loss", 1 / (i + 1))
-exp.flush()
-print("flushed", flush=True)
-time.sleep(60)
-"""
-    env = {"PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(project), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env, stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == b"flushed"
-    proc.kill()
-    proc.wait(timeout=10)
-    folder = next(project.glob(".specweave/increments/*/experiments/exp-001-*"))
+    folder = _killed_after_a_flush(project, 600)
     # a reader's settle of the crashed run, killed after writing the summary and before removing the log
     atomic_write(summary_path(folder), render_summary(build_and_store(folder, store_of(folder))))
     assert (folder / "metrics.jsonl").exists()
