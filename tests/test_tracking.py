@@ -402,3 +402,20 @@ def test_points_logged_from_threads_during_flushes_are_never_lost(project: Path)
     for k in range(4):
         steps = [json.loads(x)["step"] for x in lines if f'"t{k}"' in x]
         assert steps == list(range(20_000))
+
+
+def test_set_fields_goes_with_the_next_write_and_flush_writes_it(project: Path) -> None:
+    """Fields set while the run is open wait for its next metadata write (the flusher's, the end's) or a
+    `flush()`; after the end they are written at once."""
+    import yaml
+
+    exp = track_experiment("fields")
+    exp.set_fields(best={"iteration": 3})
+    exp.flush()
+    assert yaml.safe_load((exp.path / "metadata.yaml").read_text())["best"] == {"iteration": 3}
+    exp.set_fields(trial={"state": "COMPLETE"})
+    exp.end()
+    meta = yaml.safe_load((exp.path / "metadata.yaml").read_text())
+    assert meta["trial"] == {"state": "COMPLETE"} and meta["status"] == "completed"
+    exp.set_fields(later={"ok": True})
+    assert yaml.safe_load((exp.path / "metadata.yaml").read_text())["later"] == {"ok": True}

@@ -612,7 +612,10 @@ class Experiment:
                  "it stays in metrics.jsonl and the next read settles it")
 
     def flush(self) -> None:
-        """Write everything buffered now (the flusher does this every second anyway)."""
+        """Write everything buffered now (the flusher does this every second anyway): points, params and
+        the metadata changes queued (`set_fields`)."""
         with self._lock:
             self._metrics.flush()
             self._write_params()
+            if self._pending:
+                self._change(None)
