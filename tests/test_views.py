@@ -147,6 +147,24 @@ def test_store_watch_pushes_appended_points_and_new_runs_only(store: Project, pr
     assert watch.poll() == []
 
 
+def test_store_watch_sends_the_points_of_a_run_that_ended_between_two_polls(store: Project, project: Path) -> None:
+    """A short run's log is settled into its summary (no object) as it ends: the points logged after the
+    last poll still reach the page, read back from the summary (the page skips steps it drew already)."""
+    exp = track_experiment("between", increment=INC, root=project)
+    exp.log_metric("loss", 0.9, step=0)
+    exp.flush()
+    watch = store.watch([INC], "accuracy")
+    watch.poll()
+    exp.log_metric("loss", 0.5, step=1)
+    exp.log_metric("loss", 0.25, step=2)
+    exp.end()
+    assert not (exp.path / "metrics.jsonl").exists()
+    points = [e for e in watch.poll() if e["type"] == "points"]
+    assert len(points) == 1 and [p[0] for p in points[0]["points"]["loss"]][-2:] == [1, 2]
+    assert points[0]["points"]["loss"][-1][2] == 0.25
+    assert [e for e in watch.poll() if e["type"] == "points"] == []  # sent once
+
+
 def test_view_bundle_fits_its_point_budget_and_embeds_images(store: Project) -> None:
     bundle = store.view_bundle(point_budget=60, max_points=1000)
     curves = bundle.curves["test/logloss"]
