@@ -10,7 +10,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from ..errors import DamagedFile
 from ..layout import METRICS_LOG_FILE
 from ..schemas.records import MetricPoint, MetricSummary
 from .bounded_parsing import MAX_DEPTH, TOO_DEEP
-from .encoding import decode_number
+from .encoding import decode_number, encode_float
 from .safe_reads import open_regular_nofollow
 
 
@@ -35,6 +35,20 @@ def summarize(points: list[MetricPoint]) -> dict[str, MetricSummary]:
             s.min = p.value if math.isnan(s.min) else min(s.min, p.value)
             s.max = p.value if math.isnan(s.max) else max(s.max, p.value)
     return out
+
+
+# --- The line of a point -------------------------------------------------------------------------
+
+def point_lines(points: Iterable[tuple[str, float, int, float]], key_json: Mapping[str, str]) -> str:
+    """(key, value, step, ts) points as the log's lines, the one form every writer of a log uses and
+    `_POINT` below reads first: `key_json[key]` is the key as JSON (made once per key by the caller),
+    a finite value in its shortest exact form (repr), NaN and the infinities quoted, ts to the ms."""
+    lines = []
+    append = lines.append
+    for key, value, step, ts in points:
+        shown = repr(value) if value - value == 0.0 else json.dumps(encode_float(value))
+        append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
+    return "".join(lines)
 
 
 # --- Streaming reads of metrics.jsonl ------------------------------------------------------------

@@ -19,6 +19,7 @@ from ..errors import DamagedFile, InvalidInput
 from ..layout import METRICS_FILE, METRICS_LOG_FILE
 from .atomic_writes import append_whole, atomic_write
 from .encoding import dumps_json, encode_float
+from .metrics_log import point_lines
 from .notices import warn
 from .run_summary import ensure_log_ignored
 from .safe_reads import open_nofollow
@@ -47,12 +48,6 @@ def coerce_metric_value(key: str, value: object) -> float:
         except (TypeError, ValueError, RuntimeError, OverflowError):
             pass
     raise InvalidInput(f"value for metric {key!r}", value, expected)
-
-
-def format_point(key: str, value: float, step: int, ts: float) -> str:
-    """One line of the log, exactly as the writer's flush makes it (kept in step with `flush`)."""
-    shown = repr(value) if value - value == 0.0 else json.dumps(encode_float(value))
-    return f'{{"key":{json.dumps(key, ensure_ascii=False)},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n'
 
 
 # Points kept in memory while they cannot be written (a full disk), about 100 bytes each.
@@ -125,21 +120,11 @@ class MetricsBuffer:
         wrote = False
         while self._buf:
             buf = [popleft() for _ in range(min(len(self._buf), FLUSH_CHUNK))]
-            key_json = self._key_json
-            lines = []
-            append = lines.append
-            for key, value, step, ts in buf:
-                if value - value == 0.0:  # finite: repr() is the shortest exact JSON form
-                    shown = repr(value)
-                else:
-                    shown = json.dumps(encode_float(value))
-                append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
-            if not self._append("".join(lines).encode("utf-8")):
+            if not self._append(point_lines(buf, self._key_json).encode("utf-8")):
                 self._requeue(buf)
                 if wrote:
                     self._write_summary()
                 return False
-            del lines
             latest = self._latest
             for key, value, _step, _ts in buf:
                 latest[key] = value
@@ -153,12 +138,7 @@ class MetricsBuffer:
         if self._fd is not None or len(self._buf) > FLUSH_CHUNK or os.path.lexists(self._jsonl):
             return None  # more than one flush's worth: through the log, a chunk at a time, as memory allows
         points = list(self._buf)
-        key_json = self._key_json
-        lines = []
-        for key, value, step, ts in points:
-            shown = repr(value) if value - value == 0.0 else json.dumps(encode_float(value))
-            lines.append(f'{{"key":{key_json[key]},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
-        return "".join(lines).encode("utf-8"), len(points)
+        return point_lines(points, self._key_json).encode("utf-8"), len(points)
 
     def written(self, count: int) -> None:
         """The first `count` buffered points are in the summary: keep their last values, drop them."""

@@ -47,7 +47,7 @@ from .bounded_parsing import read_json
 from .downsample import minmax_indices
 from .encoding import decode_number, encode_float
 from .float32 import is_f32, short_f32, widen_f32
-from .metrics_log import CappedProblems, iter_handle_rows, open_log
+from .metrics_log import CappedProblems, iter_handle_rows, open_log, point_lines
 
 SUMMARY_POINTS = 500
 SHOWN_PROBLEMS = 3
@@ -267,14 +267,10 @@ def summary_log_lines(summary: RunSummary) -> bytes:
     millisecond): what the settled log holds, but for how metrics logged in one millisecond interleaved."""
     import json
 
-    rows = []
-    for key, digest in summary.metrics.items():
-        name = json.dumps(key, ensure_ascii=False)
-        for step, value, ts in zip(digest.kept_steps(), digest.values, digest.kept_times(summary.t0)):
-            shown = f'"{value}"' if isinstance(value, str) else repr(float(value))
-            rows.append((ts, f'{{"key":{name},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n'))
-    rows.sort(key=lambda row: row[0])
-    return "".join(line for _ts, line in rows).encode("utf-8")
+    points = [(key, float(decode_number(value)), step, ts) for key, digest in summary.metrics.items()
+              for step, value, ts in zip(digest.kept_steps(), digest.values, digest.kept_times(summary.t0))]
+    points.sort(key=lambda point: point[3])  # stable: metric by metric within a millisecond
+    return point_lines(points, {key: json.dumps(key, ensure_ascii=False) for key in summary.metrics}).encode("utf-8")
 
 
 def summary_points(summary: RunSummary, keys: set[str] | None = None) -> list[MetricPoint]:
@@ -504,15 +500,6 @@ class _Tee(io.RawIOBase):
         return data
 
 
-def _live_digest(handle: Any) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for block in iter(lambda: handle.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 class _AlreadyIn(Exception):
     """The live log is the one the summary already took in (a settle killed before it removed it)."""
 
@@ -521,20 +508,14 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
     """Read the run's points (an earlier settled log first, then the live log, then `unwritten` lines a
     run ending before its first flush hands over), gzip them into the object store unless the summary
     keeps every point whole, and return the summary (not yet written)."""
-    from .objects import place_object
-
     import hashlib
+
+    from .objects import place_object
 
     live = folder / METRICS_LOG_FILE
     problems = CappedProblems(live)
     previous = read_summary(folder)
     sources: list[Any] = []
-    if previous is not None and previous.live is not None:
-        handle = open_log(live, [])
-        if handle is not None:
-            with handle:
-                if _live_digest(handle) == previous.live:
-                    raise _AlreadyIn
     if previous is not None and previous.points:  # points logged after a settle (a late rank, after end())
         earlier = open_settled_log(folder, problems)
         if earlier is None:
@@ -568,6 +549,9 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
                             s.steps.append(int(step))
                             s.ts.append(float(ts))
                             s.values.append(float(value))
+        live_sha = taken.hexdigest()[:16] if handle is not None else None
+        if live_sha is not None and previous is not None and live_sha == previous.live:
+            raise _AlreadyIn  # read once for both: the common case (points after a settle) has new bytes
         for s in series.values():
             if t0 is None or (len(s.ts) and s.ts[0] < t0):
                 t0 = s.ts[0]
@@ -586,7 +570,7 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
             log = LogObject(sha256=sha, size=size, points=points)
         shown = [[bad.line, bad.problem] for bad in list(problems)[:SHOWN_PROBLEMS]]
         return RunSummary(points=points, t0=t0, complete=complete, damaged=damaged, problems=shown, log=log,
-                          live=taken.hexdigest()[:16] if handle is not None else None, metrics=metrics)
+                          live=live_sha, metrics=metrics)
     finally:
         spool.drop()
 

@@ -53,11 +53,12 @@ from ..layout import CACHE_DIR, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
 from ..schemas.records import Note
 from ..storage.atomic_writes import append_whole, atomic_write
 from ..storage.bounded_parsing import read_json
-from ..storage.encoding import dumps_json, encode_float
+from ..storage.encoding import dumps_json
 from ..storage.safe_reads import open_nofollow
 from ..storage.liveness import pid_alive, this_host
 from ..storage.locks import file_lock
 from ..storage.metafile import update_meta
+from ..storage.metrics_log import point_lines
 from ..storage.run_summary import LOG_MARKER, ensure_log_ignored
 from .experiment import Experiment, RunHooks
 from .system_metrics import DEFAULT_INTERVAL_S, SystemMetricsThread, resolve_interval
@@ -350,15 +351,15 @@ class RankMember(InactiveExperiment):
                     self._beat("running")
 
     def _append_samples(self, values: dict[str, float], step: int) -> None:
-        lines = []
+        points, names = [], {}
         with self._lock:
             ts = time.time()
             for key, value in values.items():
                 labelled = _system_key(self.rank, key)
                 self._latest[labelled] = value
-                shown = json.dumps(encode_float(float(value)))
-                lines.append(f'{{"key":{json.dumps(labelled)},"step":{step},"ts":{ts:.3f},"value":{shown}}}\n')
-            data = "".join(lines).encode("utf-8")
+                names[labelled] = json.dumps(labelled)
+                points.append((labelled, float(value), step, ts))
+            data = point_lines(points, names).encode("utf-8")
             try:
                 self._append_live(data)
             except Exception:  # a sample lost to a full disk or a removed run never hurts training
