@@ -79,6 +79,15 @@ def test_decorated_objective_logs_into_its_trials_run(project: Path) -> None:
     assert parent.status == "completed" and parent.params["n_trials"] == 8
 
 
+def test_finish_on_a_study_with_no_trials_says_so_and_writes_nothing(project: Path) -> None:
+    from specweave.optuna import SpecweaveCallback
+
+    study = optuna.create_study(study_name="empty")
+    with pytest.raises(InvalidInput, match="'empty' with no trials.*after study.optimize"):
+        SpecweaveCallback("tune").finish(study)
+    assert not (project / ".specweave" / "increments").exists()  # no parent opened for it
+
+
 def test_an_uncaught_error_fails_the_run_with_its_traceback(project: Path) -> None:
     from specweave.optuna import SpecweaveCallback
 

@@ -10,6 +10,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from ..errors import InvalidInput
 from ..workflows.trial_runs import TrialRuns
 
 
@@ -61,8 +62,11 @@ class SpecweaveCallback(TrialRuns):
 
     def finish(self, study: Any) -> None:
         """Best trial or front, counts and importance onto the parent; ends it if this process made it."""
-        self._join(study)
         trials = study.get_trials(deepcopy=False)
+        if not trials:  # no trial, no sweep: nothing to conclude (and nothing to name the parent after)
+            raise InvalidInput("study", f"{study.study_name!r} with no trials",
+                               "finish(study) after study.optimize(...) has run at least one trial")
+        self._join(study)
         one = len(self.names) == 1
         self.conclude(
             {"n_trials": len(trials), "n_complete": sum(t.state == TrialState.COMPLETE for t in trials)},
