@@ -120,7 +120,7 @@ def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, fi
         stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
         stats.print_stats(30)
         stats.print_callees("optuna_cb.py.*(__call__|_record)|trial_runs.py.*(objective|mark)")
-        stats.print_callees("sweeps.py.*(mark_best|mark_set|child)")
+        stats.print_callees("sweeps.py.*(mark_best|mark_set|child)|optuna_cb.py.*_best|trial_runs.py.*_best")
         print(out.getvalue(), file=sys.stderr)
     print(json.dumps({"start": start, "optimized": optimized, "end": end, "repeats": repeats,
                       "cpu_optimized": cpu_optimized - cpu, "cpu_end": cpu_end - cpu, "work": spent[0]}))
@@ -199,7 +199,7 @@ def main() -> None:
         return
     trials = options.trials or (40 if options.quick else 200)
     if options.profile:
-        study_wall("decorator", trials, options.work_ms, profile=True)
+        study_wall(options.setup or "decorator", trials, options.work_ms, profile=True)
         return
     rounds = options.rounds or (1 if options.quick else 3)
     print(f"Optuna: {trials} trials on two worker processes sharing one sqlite storage, TPE, "
