@@ -247,7 +247,9 @@ def test_a_rank_ending_after_rank_zero_keeps_its_points(project: Path, tmp_path:
     if how == "kill":  # rank 1's points after rank 0's settle wait in a live log for the next read
         assert (run / "metrics.jsonl").exists()
         record = load_experiment(run, run.parent.parent.name, project)
-        assert record.status == "completed"
+        assert record.status == "failed"  # rank 1's process is gone: the read records it, as rank 0 would have
+        assert [n.text for n in record.meta.notes if "died" in n.text] == [
+            f"rank 1 on {record.meta.host} (pid {procs[1].pid}) died without ending its run (killed, or its host lost)"]
     assert not (run / "metrics.jsonl").exists()
     with open_settled_log(run, []) as handle:
         points = [json.loads(line) for line in handle.read().decode().splitlines()]
@@ -261,8 +263,8 @@ def test_a_rank_ending_after_rank_zero_keeps_its_points(project: Path, tmp_path:
     assert summary.metrics[key].count == sum(p["key"] == key for p in points)
     assert [p["key"] for p in points].count("loss") == 1
     meta = yaml.safe_load((run / "metadata.yaml").read_text())
-    assert meta["status"] == "completed"
+    assert meta["status"] == ("failed" if how == "kill" else "completed")
+    assert meta["distributed"]["rank_states"] == {"1": "died" if how == "kill" else "completed"}
     if how == "end":
-        assert meta["distributed"]["rank_states"] == {"1": "completed"}
         last = [p for p in points if p["key"] == key][-1]["value"]
         assert json.loads((run / "metrics.json").read_text())[key] == last

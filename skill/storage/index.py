@@ -42,6 +42,7 @@ from ..layout import (
 from ..schemas.records import ExperimentRecord, Increment
 from .atomic_writes import atomic_write
 from .cache_dir import ignore_cache
+from .dead_ranks import ranks_running
 from .encoding import decode_number, to_jsonable
 from .safe_reads import read_bytes_nofollow
 from .signatures import Signature, run_signature, signature_mtimes
@@ -194,7 +195,7 @@ def _refresh(root: Path, increment: Increment, folders: list[Path],
         changed = True
         as_json = record_json(record) if as_dicts else None
         out.append(as_json if as_dicts else record)
-        if sig is None or record.meta is None or record.meta.status == "running":
+        if sig is None or record.meta is None or record.meta.status == "running" or ranks_running(record.meta):
             continue
         if max(signature_mtimes(sig)) > settled_ns:
             continue  # too fresh to trust its timestamps yet

@@ -229,6 +229,10 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
         pass
     except (DamagedFile, OSError) as exc:
         problems.append(_damage(metrics_path, root, exc))
+    if meta is not None and meta.status != "running" and meta.model_extra and "distributed" in meta.model_extra:
+        from .dead_ranks import settle_lost_ranks
+
+        settle_lost_ranks(folder, meta)  # a rank killed after rank 0 ended the run (ranks="all")
     status = effective_status(meta) if meta else "crashed"
     log = folder / METRICS_LOG_FILE
     settled = False

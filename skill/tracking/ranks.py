@@ -30,7 +30,8 @@ the file that is the live log at that moment (after a settle, a fresh one), and 
 the claim's mark settles again itself (the settle adds the new live log to the stored one and rewrites
 the summary), merges its last values into metrics.json and writes its state into the run's metadata;
 rank 0 also settles again after its mark, for a rank that appended in between. A rank killed after rank
-0 ended leaves its later points in a live log, which the next read of the run settles.
+0 ended leaves its later points in a live log, which the next read of the run settles; a read on its host
+also finds its process gone and records it dead, as rank 0 would have (storage.dead_ranks).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from ..errors import InvalidInput
 from ..layout import CACHE_DIR, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
 from ..schemas.records import Note
 from ..storage.atomic_writes import append_whole, atomic_write
+from ..storage.dead_ranks import died_note
 from ..storage.bounded_parsing import read_json
 from ..storage.encoding import dumps_json
 from ..storage.safe_reads import open_nofollow
@@ -497,8 +499,7 @@ class SharedRun(RunHooks):
         for rank, record in self._members().items():
             state = record.get("state")
             if self._dead(record):
-                what = (f"rank {rank} on {record.get('host')} (pid {record.get('pid')}) died without ending "
-                        f"its run (killed, or its host lost)")
+                what = died_note(rank, record.get("host"), record.get("pid"))
             elif state in ("failed", "killed"):
                 what = f"rank {rank} on {record.get('host')} ended {state}"
             else:
@@ -532,8 +533,10 @@ class SharedRun(RunHooks):
         members = self._members()
         hosts = {"0": _HOST, **{str(r): m.get("host") for r, m in members.items()}}
         states = {str(r): ("died" if self._dead(m) else m.get("state")) for r, m in members.items()}
+        # the pids let a later read on a rank's host tell a rank still running from one killed since
+        pids = {str(r): m.get("pid") for r, m in members.items() if states[str(r)] == "running"}
         exp.set_fields(distributed={"ranks": "all", "world_size": self._world_size, "hosts": hosts,
-                                    "rank_states": states})
+                                    "rank_states": states, **({"pids": pids} if pids else {})})
         self._ended_members = members
         if self._reported and status == "completed":
             status = "failed"
