@@ -83,7 +83,7 @@ def test_finish_on_a_study_with_no_trials_says_so_and_writes_nothing(project: Pa
     from specweave.optuna import SpecweaveCallback
 
     study = optuna.create_study(study_name="empty")
-    with pytest.raises(InvalidInput, match="'empty' with no trials.*after study.optimize"):
+    with pytest.raises(InvalidInput, match="'empty' with no trials.*after optimize"):
         SpecweaveCallback("tune").finish(study)
     assert not (project / ".specweave" / "increments").exists()  # no parent opened for it
 

@@ -10,7 +10,6 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from ..errors import InvalidInput
 from ..workflows.trial_runs import TrialRuns
 
 
@@ -30,7 +29,7 @@ class SpecweaveCallback(TrialRuns):
 
     def _join(self, study: Any) -> None:
         if self.sweep is None:
-            first = study.get_trials(deepcopy=False)[0]  # alike in every worker of this study
+            first = self.first(study.get_trials(deepcopy=False), study.study_name)  # alike in every worker
             count, self.study = len(study.directions), study.study_name
             self.names = study.metric_names or (["value"] if count == 1 else [f"value_{i}" for i in range(count)])
             self.signs = [1.0 if d.name == "MINIMIZE" else -1.0 for d in study.directions]
@@ -62,11 +61,8 @@ class SpecweaveCallback(TrialRuns):
 
     def finish(self, study: Any) -> None:
         """Best trial or front, counts and importance onto the parent; ends it if this process made it."""
-        trials = study.get_trials(deepcopy=False)
-        if not trials:  # no trial, no sweep: nothing to conclude (and nothing to name the parent after)
-            raise InvalidInput("study", f"{study.study_name!r} with no trials",
-                               "finish(study) after study.optimize(...) has run at least one trial")
         self._join(study)
+        trials = study.get_trials(deepcopy=False)
         one = len(self.names) == 1
         self.conclude(
             {"n_trials": len(trials), "n_complete": sum(t.state == TrialState.COMPLETE for t in trials)},

@@ -65,6 +65,13 @@ class TrialRuns:
                 self.sweep = sweep
             return self.sweep
 
+    @staticmethod
+    def first(trials: list[Any], study: str) -> Any:
+        """The engine's first trial of `study`, which names the sweep; a study with none has no sweep."""
+        if not trials:
+            raise InvalidInput("study", f"{study!r} with no trials", "finish(study) after optimize ran a trial")
+        return trials[0]
+
     def child(self, key: str, source: str) -> Experiment:
         """The run of trial `key`: the one `running` opened, else a new one."""
         with self._lock:
