@@ -56,11 +56,41 @@ MAX_BUFFERED = 1_000_000
 FLUSH_CHUNK = 50_000
 
 
+def _hot_path(buf: MetricsBuffer, _now: Any = time.time) -> Any:
+    """`buf.log(key, value, step=None)`: validate cheaply, remember, return. A closure over the buffer's
+    parts rather than a method: its names are the closure's cells, not attribute lookups on `self`, and
+    the lock is taken without a `with` (nothing between acquire and release can raise), which together
+    take about a fifth off each call (the whole call is some 300 to 450 ns)."""
+    key_json, next_step, push = buf._key_json, buf._next_step, buf._buf.append
+    acquire, release, get = buf._step_lock.acquire, buf._step_lock.release, buf._next_step.get
+
+    def log(key: str, value: Any, step: int | None = None) -> None:
+        if key not in key_json:
+            key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
+        if type(value) is not float:
+            value = coerce_metric_value(key, value)
+        if step is None:
+            acquire()  # two threads logging one key never take the same step
+            step = get(key, 0)
+            next_step[key] = step + 1
+            release()
+        elif type(step) is int:
+            next_step[key] = step + 1
+        else:
+            if isinstance(step, bool) or not hasattr(step, "__index__"):
+                raise InvalidInput(f"step for metric {key!r}", step, "an integer")
+            step = int(step)
+            next_step[key] = step + 1
+        push((key, value, step, _now()))
+
+    return log
+
+
 class MetricsBuffer:
     """Points logged but not yet on disk, plus the latest value of each key."""
 
-    __slots__ = ("_jsonl", "_json", "_buf", "_push", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
-                 "_summary_dirty", "dropped")
+    __slots__ = ("_jsonl", "_json", "_buf", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
+                 "_summary_dirty", "dropped", "log")
 
     def __init__(self, folder: Path):
         self._jsonl = folder / METRICS_LOG_FILE
@@ -68,7 +98,6 @@ class MetricsBuffer:
         # A deque: append (training thread) and popleft (flusher) are each atomic, so a point
         # appended while a flush runs is taken by this flush or the next, never dropped.
         self._buf: deque[tuple[str, float, int, float]] = deque()
-        self._push = self._buf.append
         self._next_step: dict[str, int] = {}
         self._step_lock = threading.Lock()
         self._latest: dict[str, float] = {}
@@ -76,24 +105,7 @@ class MetricsBuffer:
         self._fd: int | None = None
         self._summary_dirty = False
         self.dropped = 0
-
-    def log(self, key: str, value: Any, step: int | None = None, _now: Any = time.time) -> None:
-        """The hot path: validate cheaply, remember, return (`_now` is bound once: a local, not a lookup)."""
-        if key not in self._key_json:
-            self._key_json[validate_metric_key(key)] = json.dumps(key, ensure_ascii=False)
-        if type(value) is not float:
-            value = coerce_metric_value(key, value)
-        if step is None:
-            with self._step_lock:  # two threads logging one key never take the same step
-                step = self._next_step.get(key, 0)
-                self._next_step[key] = step + 1
-        else:
-            if type(step) is not int:
-                if isinstance(step, bool) or not hasattr(step, "__index__"):
-                    raise InvalidInput(f"step for metric {key!r}", step, "an integer")
-                step = int(step)
-            self._next_step[key] = step + 1
-        self._push((key, value, step, _now()))
+        self.log = _hot_path(self)  # log(key, value, step=None): see _hot_path
 
     def log_at(self, key: str, value: Any, step: int, ts: float) -> None:
         """A point with its own step and time (seconds since the epoch): what an import carries over from
