@@ -65,3 +65,69 @@ def test_ray_backend_writes_what_the_local_loop_writes(project: Path, ray_local)
     local = track_hyperparameters(model, grid, X, Y, cv=3, name="local")
     frame = track_hyperparameters(model, grid, X, Y, cv=3, name="on-ray", backend="ray", workers=2)
     _same_as_local(project, frame, local)
+
+
+_SAME_SCRIPT = '''
+import json, sys, time
+from pathlib import Path
+from sklearn.datasets import make_classification
+from sklearn.tree import DecisionTreeClassifier
+from skill.workflows.sweeps import track_hyperparameters
+
+class SlowTree(DecisionTreeClassifier):
+    """A fit slow enough that the two processes' trials overlap."""
+    def fit(self, X, y, *args, **kwargs):
+        time.sleep(0.15)
+        return super().fit(X, y, *args, **kwargs)
+
+X, Y = make_classification(n_samples=90, n_features=5, n_informative=3, flip_y=0.15, random_state=1)
+go = Path(sys.argv[2])
+while not go.exists():  # both processes start the sweep together
+    time.sleep(0.02)
+frame = track_hyperparameters(SlowTree(random_state=0), {"max_depth": [1, 3, None], "min_samples_leaf": [1, 5]},
+                              X, Y, cv=3, name="shared", backend="optuna", storage=sys.argv[1])
+print(json.dumps({"rows": frame[["experiment", "score"]].values.tolist(), "parent": frame.attrs["parent"],
+                  "best": frame.attrs["best_params"]}))
+'''
+
+
+def test_optuna_backend_shared_by_two_processes_runs_each_combination_once(project: Path, tmp_path: Path) -> None:
+    """The same script in two processes on one RDB storage: one parent, each combination run once across them,
+    both get the whole table, and the parent's summary is the local loop's."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    optuna = pytest.importorskip("optuna")
+    from tests.fixtures import REPO
+
+    (project / "sweep.py").write_text(_SAME_SCRIPT)
+    storage, go = f"sqlite:///{tmp_path / 'study.db'}", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home")}
+    procs = [subprocess.Popen([sys.executable, "sweep.py", storage, str(go)], cwd=project, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(2.0)  # both imported sklearn and wait at the barrier
+    go.touch()
+    outs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err[-3000:]
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    assert outs[0] == outs[1]  # the same parent, rows and best in both processes
+    parent_id = outs[0]["parent"]
+    children = _children(project, parent_id)
+    assert sorted(c["id"] for c in children) == sorted(e for e, _ in outs[0]["rows"])  # none lost, none doubled
+    assert len(children) == 6 and all(c["status"] == "completed" for c in children)
+    parents = [m for m in (yaml.safe_load((r / "metadata.yaml").read_text())
+                           for r in project.glob(".specweave/increments/*/experiments/exp-*")) if "sweep" in m["tags"]]
+    assert [p["id"] for p in parents] == [parent_id]
+    assert parents[0]["status"] == "completed" and {a["name"] for a in parents[0]["artifacts"]} >= {
+        "param_importance.md"}
+    trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
+    workers = {tuple(t.user_attrs["specweave_worker"]) for t in trials if t.state.name == "COMPLETE"}
+    assert len(workers) == 2  # both processes ran combinations
+    local = track_hyperparameters(DecisionTreeClassifier(random_state=0), GRID, X, Y, cv=3, name="local")
+    assert [round(s, 12) for _, s in outs[0]["rows"]] == local["score"].round(12).tolist()
+    assert outs[0]["best"] == local.attrs["best_params"]

@@ -7,20 +7,31 @@ trial per combination, `n_jobs` at once, on the Ray cluster `ray.init` connects 
 none is running). Each combination is still one child run under the same parent, written by the
 process that evaluates it, so the parent, the children and the parameter importance come out as with
 the local loop.
+
+With an RDB `storage`, the same script may run in several processes that share the project's folder
+(several shells, an `srun` of many tasks): they share the study and one parent (`join_sweep`), each
+combination runs once across them, and each returns the whole results table; the process that made the
+parent writes its summary once every combination has a result.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidInput, MissingExtra
+from ..storage.liveness import pid_alive, this_host
 from .progress import progress
 
 BACKENDS = ("local", "optuna", "ray")
+# a shared study's trial user attributes: the combination's row, and the process that runs it
+ROW_ATTR, WORKER_ATTR, SWEEP_ATTR = "specweave_row", "specweave_worker", "specweave_sweep"
 Row = dict[str, Any]
 
 
@@ -31,42 +42,134 @@ def check_backend(backend: str) -> str:
 
 
 def run_all(count: int, evaluate: Callable[[int], Row], *, backend: str, title: str, show_progress: bool | None,
-            n_jobs: int | None = 1, storage: str | None = None) -> list[Row]:
+            n_jobs: int | None = 1, study: Any = None) -> list[Row]:
     """`evaluate(i)` for every combination index, in index order, on `backend` (for Ray, `evaluate` is
-    pickled to the workers, so it may not close over an open run)."""
+    pickled to the workers, so it may not close over an open run). `study`: the shared Optuna study
+    (`shared_study`), else an in-memory one."""
     if backend == "optuna":
-        return _optuna(count, evaluate, title, n_jobs, storage)
+        return _optuna(count, evaluate, n_jobs, study)
     if backend == "ray":
         return _ray(count, evaluate, n_jobs)
     return [evaluate(i) for i in progress(range(count), count, title, show_progress)]
 
 
-def _optuna(count: int, evaluate: Callable[[int], Row], title: str, n_jobs: int | None,
-            storage: str | None) -> list[Row]:
+def _import_optuna() -> Any:
     try:
         import optuna
     except ModuleNotFoundError:
         raise MissingExtra("optuna", "optuna") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def _grid_sampler(optuna: Any, count: int) -> Any:
+    return optuna.samplers.GridSampler({"index": list(range(count))})
+
+
+def shared_study(title: str, storage: Any, count: int) -> tuple[Any, str]:
+    """The study `title` in the RDB `storage` that every process running this sweep shares, and the key of
+    its sweep (the parent all of them join): a random id the study's creator stores in it, so a study made
+    again under the same name is a new sweep. Only one process can create the study; the others load it
+    and wait a moment for the id (a study made by something else has none: its name and storage name it)."""
+    optuna = _import_optuna()
+    rdb = _rdb(optuna, storage) if isinstance(storage, str) else storage  # a URL, or Optuna's own storage
+    try:
+        study = optuna.create_study(study_name=title, storage=rdb, direction="maximize",
+                                    sampler=_grid_sampler(optuna, count))
+        study.set_user_attr(SWEEP_ATTR, uuid.uuid4().hex)
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=title, storage=rdb, sampler=_grid_sampler(optuna, count))
+    deadline = time.monotonic() + 10.0
+    while SWEEP_ATTR not in study.user_attrs and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return study, f"optuna-grid\0{storage}\0{title}\0{study.user_attrs.get(SWEEP_ATTR, '')}"
+
+
+def _rdb(optuna: Any, url: str, tries: int = 5) -> Any:
+    """The RDB storage at `url`. Processes that start together on a new database each create its tables,
+    and all but one fail ("table already exists"): a moment later the tables are there."""
+    for attempt in range(tries):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception:  # sqlalchemy's OperationalError: optuna does not wrap it
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _optuna(count: int, evaluate: Callable[[int], Row], n_jobs: int | None, study: Any) -> list[Row]:
+    """The combinations as an Optuna grid. On a shared study each combination runs once across the
+    processes: a trial that draws a combination an earlier trial holds (complete, or running in a live
+    process) is pruned, each row is kept in its trial, and a process that is done collects the others'."""
+    optuna = _import_optuna()
+    shared = study is not None
+    if study is None:
+        study = optuna.create_study(direction="maximize", sampler=_grid_sampler(optuna, count))
     indices = list(range(count))
-    study = optuna.create_study(study_name=title if storage else None, storage=storage, load_if_exists=True,
-                                direction="maximize", sampler=optuna.samplers.GridSampler({"index": indices}))
     rows: dict[int, Row] = {}
 
     def objective(trial: Any) -> float:
         index = trial.suggest_categorical("index", indices)
-        if index in rows:  # two threads drew the same grid point: count it once
+        if index in rows or (shared and _held(trial, index, optuna)):  # drawn twice: counted once
             raise optuna.TrialPruned()
+        if shared:
+            trial.set_user_attr(WORKER_ATTR, [this_host(), os.getpid()])
         rows[index] = row = {}
         row.update(evaluate(index))
+        if shared:
+            trial.set_user_attr(ROW_ATTR, row)
         score = row["score"]
         return score if not math.isnan(score) else float("-inf")
 
     study.optimize(objective, n_trials=count, n_jobs=n_jobs or 1)
+    if shared:
+        _gather(study, rows, indices, evaluate, optuna)
     for index in indices:  # a grid point no trial reached (a duplicate draw under threads)
         if index not in rows:
             rows[index] = evaluate(index)
     return [rows[i] for i in indices]
+
+
+def _alive(trial: Any) -> bool:
+    """Whether the process running `trial` may still finish it: on this host its pid says; on another,
+    Optuna's heartbeat (when the storage has one) fails a trial whose process is gone."""
+    worker = trial.user_attrs.get(WORKER_ATTR)
+    if isinstance(worker, list) and len(worker) == 2 and worker[0] == this_host() and isinstance(worker[1], int):
+        return pid_alive(worker[1])
+    return True
+
+
+def _held(trial: Any, index: int, optuna: Any) -> bool:
+    """An earlier trial of the study holds combination `index`: complete, or running in a live process."""
+    state = optuna.trial.TrialState
+    return any(t.number < trial.number and t.params.get("index") == index
+               and (t.state == state.COMPLETE or (t.state == state.RUNNING and _alive(t)))
+               for t in trial.study.get_trials(deepcopy=False, states=(state.COMPLETE, state.RUNNING)))
+
+
+def _gather(study: Any, rows: dict[int, Row], indices: list[int], evaluate: Callable[[int], Row],
+            optuna: Any, poll_s: float = 0.5) -> None:
+    """The rows of the combinations other processes ran, from their trials: waits for those still running
+    in a live process, and evaluates here one that no live process holds (its process died)."""
+    state = optuna.trial.TrialState
+    while True:
+        missing = [i for i in indices if i not in rows]
+        if not missing:
+            return
+        trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+        waiting = False
+        for index in missing:
+            same = [t for t in trials if t.params.get("index") == index]
+            done = next((t for t in same if t.state == state.COMPLETE and ROW_ATTR in t.user_attrs), None)
+            if done is not None:
+                rows[index] = dict(done.user_attrs[ROW_ATTR])
+            elif any(t.state == state.RUNNING and _alive(t) for t in same):
+                waiting = True
+            else:
+                rows[index] = evaluate(index)
+        if waiting:
+            time.sleep(poll_s)
 
 
 def _ray(count: int, evaluate: Callable[[int], Row], n_jobs: int | None) -> list[Row]:

@@ -34,7 +34,7 @@ from .common import estimator_params, is_estimator, log_fold_scores, model_name,
 from ..analysis.importance import param_importance
 from .importance_table import write_importance
 from .progress import progress
-from .sweep_backends import check_backend, run_all
+from .sweep_backends import check_backend, run_all, shared_study
 
 SWEEP_TAG = "sweep"
 _RESULT_COLUMNS = ("experiment", "score", "score_std", "fit_time", "rank", "status")
@@ -113,32 +113,37 @@ def _frame(rows: list[dict[str, Any]], combos: list[dict[str, Any]]) -> Any:
     return frame
 
 
-def _summarise(parent: Experiment, title: str, combos: list[dict[str, Any]], scores: list[float],
-               frame: Any, metric: str = "score") -> None:
-    """Best params and score, counts and the importance analysis, into the parent experiment."""
+def _summarise(parent: Experiment | None, parent_id: str, title: str, combos: list[dict[str, Any]],
+               scores: list[float], frame: Any, metric: str = "score") -> None:
+    """Best params and score, counts and the importance analysis, into the results' attrs and the parent
+    experiment (`parent` None: a process that joined another's sweep, whose maker writes them)."""
     good = [i for i, s in enumerate(scores) if not math.isnan(s)]
     failed = len(combos) - len(good)
-    parent.log_params({"n_combinations": len(combos), "n_failed": failed, "grid": _grid_values(combos)})
     ranking = param_importance(combos, scores)
-    write_importance(parent, ranking, title=f"{title} ({parent.id})", metric=metric, n_runs=len(good))
-    frame.attrs.update({"parent": parent.id, "sweep_tag": sweep_tag(parent.id),
+    frame.attrs.update({"parent": parent_id, "sweep_tag": sweep_tag(parent_id),
                         "importance": {p.param: p.importance for p in ranking}})
+    if parent is not None:
+        parent.log_params({"n_combinations": len(combos), "n_failed": failed, "grid": _grid_values(combos)})
+        write_importance(parent, ranking, title=f"{title} ({parent_id})", metric=metric, n_runs=len(good))
     if not good:
-        parent.log_note(f"all {len(combos)} combinations failed; see the notes of the child experiments")
-        parent.set_status("failed")
+        if parent is not None:
+            parent.log_note(f"all {len(combos)} combinations failed; see the notes of the child experiments")
+            parent.set_status("failed")
         return
     best = max(good, key=lambda i: scores[i])
     best_params = {k: param_value(v) for k, v in combos[best].items()}
+    best_id = frame["experiment"].iloc[best]
+    frame.attrs.update({"best_params": best_params, "best_score": scores[best], "best_experiment": best_id})
+    if parent is None:
+        return
     parent.log_params({"best": best_params})
     # `score` too: a comparison of the increment then ranks the sweep as one unit by its best result
     best_std = frame["score_std"].iloc[best]
     parent.log_metrics({"score": scores[best],
                         **({"score_std": float(best_std)} if not math.isnan(best_std) else {})})
-    best_id = frame["experiment"].iloc[best]
     parent.log_note(f"best of {len(combos)}: {best_id} {metric}={scores[best]:.6g} with {best_params}"
                     + (f"; {failed} failed" if failed else "")
                     + (f"; most important: {ranking[0].param} ({ranking[0].importance:.0%})" if ranking else ""))
-    frame.attrs.update({"best_params": best_params, "best_score": scores[best], "best_experiment": best_id})
 
 
 def _grid_values(combos: list[dict[str, Any]]) -> dict[str, Any]:
@@ -170,7 +175,7 @@ def track_hyperparameters(
     backend: str = "local",
     workers: int | None = None,
     storage: str | None = None,
-    _after: Callable[[Experiment, list[dict[str, Any]], Any], None] | None = None,
+    _after: Callable[[Experiment | None, list[dict[str, Any]], Any], None] | None = None,
 ) -> Any:
     """Train and score every combination of `param_grid`, one experiment each; return a DataFrame.
 
@@ -200,20 +205,42 @@ def track_hyperparameters(
         raise InvalidInput("validation data", "only one of X_val, y_val", "both X_val and y_val, or neither")
     title = name or f"{model_name(model).lower()}-sweep"
     how = "validation set" if X_val is not None else f"cv={cv}"
-    with _parent(title, increment, root, f"sweep of {len(combos)} combinations of {model_name(model)} ({how})",
-                 system_metrics) as parent:
-        parent.log_params({"model": model_name(model), "cv": param_value(cv) if X_val is None else None,
-                           "scoring": param_value(scoring), "validation": X_val is not None,
-                           **({"backend": backend} if backend != "local" else {})})
-        evaluate = partial(_combination, parent.id, parent.increment, root if root is not None else parent.root,
-                           title, combos, build, (X_train, y_train, X_val, y_val), cv, scoring, n_jobs)
+    description = f"sweep of {len(combos)} combinations of {model_name(model)} ({how})"
+    with _parent_for(title, increment, root, description, system_metrics, backend, storage, len(combos)) as (
+            parent, where, study):
+        if parent is not None:
+            parent.log_params({"model": model_name(model), "cv": param_value(cv) if X_val is None else None,
+                               "scoring": param_value(scoring), "validation": X_val is not None,
+                               **({"backend": backend} if backend != "local" else {})})
+        evaluate = partial(_combination, *where, title, combos, build, (X_train, y_train, X_val, y_val), cv,
+                           scoring, n_jobs)
         rows = run_all(len(combos), evaluate, backend=backend, title=title, show_progress=show_progress,
-                       n_jobs=workers, storage=storage)
+                       n_jobs=workers, study=study)
         frame = _frame(rows, combos)
-        _summarise(parent, title, combos, [row["score"] for row in rows], frame)
+        _summarise(parent, where[0], title, combos, [row["score"] for row in rows], frame)
         if _after is not None:
             _after(parent, combos, frame)
     return frame
+
+
+@contextmanager
+def _parent_for(title: str, increment: str | None, root: Any, description: str, system_metrics: Any, backend: str,
+                storage: str | None, count: int) -> Iterator[tuple[Experiment | None, tuple[str, str, Any], Any]]:
+    """The sweep's parent: (the open run, or None in a process that joined another's; (its id, increment,
+    project root); the shared Optuna study or None). On an Optuna RDB `storage` every process running the
+    sweep joins one parent; the one that made it writes the summary and ends it."""
+    if backend == "optuna" and storage:
+        study, key = shared_study(title, storage, count)
+        sweep = join_sweep(key, title, increment, root=root, description=description)
+        where = (sweep.parent_id, sweep.increment, root if root is not None else sweep.root)
+        if sweep.parent is None:
+            yield None, where, study
+            return
+        with sweep.parent as parent:
+            yield parent, where, study
+        return
+    with _parent(title, increment, root, description, system_metrics) as parent:
+        yield parent, (parent.id, parent.increment, root if root is not None else parent.root), None
 
 
 def _combination(parent_id: str, increment: str, root: Any, title: str, combos: list[dict[str, Any]],
@@ -354,7 +381,7 @@ def track_grid_search(
                          "fit_time": float(results["mean_fit_time"][index]), "status": child.status})
             scores.append(score)
         frame = _frame(rows, combos)
-        _summarise(parent, title, combos, scores, frame, metric=f"mean_test_{primary}")
+        _summarise(parent, parent.id, title, combos, scores, frame, metric=f"mean_test_{primary}")
         best_model = getattr(search, "best_estimator_", None)
         if best_model is not None:
             parent.save_model(best_model, "model.pkl")
@@ -518,12 +545,13 @@ def _grid_search_on(backend: str, estimator: Any, param_grid: Any, X_train: Any,
     refit = options.get("refit", True)
     found: list[Any] = []
 
-    def after(parent: Experiment, combos: list[dict[str, Any]], frame: Any) -> None:
+    def after(parent: Experiment | None, combos: list[dict[str, Any]], frame: Any) -> None:
         if not refit or frame["score"].isna().all():
             return
         best = clone(estimator).set_params(**combos[int(frame["score"].fillna(-math.inf).to_numpy().argmax())])
         best.fit(X_train, y_train)
-        parent.save_model(best, "model.pkl")
+        if parent is not None:  # the process that made the sweep's parent keeps the model there
+            parent.save_model(best, "model.pkl")
         found.append(best)
 
     frame = track_hyperparameters(estimator, param_grid, X_train, y_train, increment, cv=options.get("cv", 5),
