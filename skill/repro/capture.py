@@ -133,11 +133,13 @@ def _names(data: bytes) -> list[str]:
 
 def capture_code(root: Path) -> CodeState:
     """The uncommitted changes of the repository holding `root` (see the module doc)."""
-    state = CodeState(top=toplevel(root))
+    both = out(git(root, "rev-parse", "--show-toplevel", "HEAD"))  # one git process for both (a process each
+    lines = both.splitlines() if both else []                      # is milliseconds of a run's start)
+    state = CodeState(top=Path(lines[0]) if len(lines) == 2 else toplevel(root))  # no commit yet: it fails
     top = state.top
     if top is None:
         return state
-    state.commit = out(git(root, "rev-parse", "HEAD"))
+    state.commit = lines[1] if len(lines) == 2 else out(git(root, "rev-parse", "HEAD"))
     if not state.commit:
         return state
     state.on_remote = on_remote(top, state.commit)

@@ -43,10 +43,10 @@ def capture_git(root: Path) -> GitInfo:
     The store's own files are excluded: logging an experiment must not make
     the next one look dirty.
     """
-    commit = _git(root, "rev-parse", "HEAD")
-    if commit is None:
+    both = (_git(root, "rev-parse", "HEAD", "--abbrev-ref", "HEAD") or "").split()  # the commit, then the branch
+    if len(both) != 2:
         return GitInfo()
-    branch = (_git(root, "rev-parse", "--abbrev-ref", "HEAD") or "").strip() or None
+    commit, branch = both
     spec = ["--", ".", f":(exclude){SPECWEAVE_DIR}"]
     status = _git(root, "status", "--porcelain", *spec) or ""
     dirty = bool(status.strip())
