@@ -82,6 +82,7 @@ class SlowTree(DecisionTreeClassifier):
 
 X, Y = make_classification(n_samples=90, n_features=5, n_informative=3, flip_y=0.15, random_state=1)
 go = Path(sys.argv[2])
+Path(sys.argv[3]).touch()  # imported: ready
 while not go.exists():  # both processes start the sweep together
     time.sleep(0.02)
 frame = track_hyperparameters(SlowTree(random_state=0), {"max_depth": [1, 3, None], "min_samples_leaf": [1, 5]},
@@ -106,9 +107,12 @@ def test_optuna_backend_shared_by_two_processes_runs_each_combination_once(proje
     (project / "sweep.py").write_text(_SAME_SCRIPT)
     storage, go = f"sqlite:///{tmp_path / 'study.db'}", tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home")}
-    procs = [subprocess.Popen([sys.executable, "sweep.py", storage, str(go)], cwd=project, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    time.sleep(2.0)  # both imported sklearn and wait at the barrier
+    ready = [tmp_path / f"ready-{i}" for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "sweep.py", storage, str(go), str(flag)], cwd=project, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for flag in ready]
+    deadline = time.monotonic() + 120
+    while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+        time.sleep(0.05)  # both imported sklearn and wait at the barrier, however slow the machine
     go.touch()
     outs = []
     for proc in procs:
@@ -128,6 +132,11 @@ def test_optuna_backend_shared_by_two_processes_runs_each_combination_once(proje
     trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
     workers = {tuple(t.user_attrs["specweave_worker"]) for t in trials if t.state.name == "COMPLETE"}
     assert len(workers) == 2  # both processes ran combinations
+    again = subprocess.run([sys.executable, "sweep.py", storage, str(go), str(tmp_path / "ready-again")], cwd=project,
+                           env=env, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == outs[0]  # run again: the same sweep, no new run
+    assert len(_children(project, parent_id)) == 6
     local = track_hyperparameters(DecisionTreeClassifier(random_state=0), GRID, X, Y, cv=3, name="local")
     assert [round(s, 12) for _, s in outs[0]["rows"]] == local["score"].round(12).tolist()
     assert outs[0]["best"] == local.attrs["best_params"]

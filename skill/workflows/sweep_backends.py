@@ -42,12 +42,13 @@ def check_backend(backend: str) -> str:
 
 
 def run_all(count: int, evaluate: Callable[[int], Row], *, backend: str, title: str, show_progress: bool | None,
-            n_jobs: int | None = 1, study: Any = None) -> list[Row]:
+            n_jobs: int | None = 1, shared: tuple[Any, Callable[[str], bool]] | None = None) -> list[Row]:
     """`evaluate(i)` for every combination index, in index order, on `backend` (for Ray, `evaluate` is
-    pickled to the workers, so it may not close over an open run). `study`: the shared Optuna study
-    (`shared_study`), else an in-memory one."""
+    pickled to the workers, so it may not close over an open run). `shared`: the Optuna study several
+    processes share (`shared_study`) and the claim that gives each combination to one of them; else the
+    study is in memory."""
     if backend == "optuna":
-        return _optuna(count, evaluate, n_jobs, study)
+        return _optuna(count, evaluate, n_jobs, shared)
     if backend == "ray":
         return _ray(count, evaluate, n_jobs)
     return [evaluate(i) for i in progress(range(count), count, title, show_progress)]
@@ -98,32 +99,32 @@ def _rdb(optuna: Any, url: str, tries: int = 5) -> Any:
     raise AssertionError("unreachable")
 
 
-def _optuna(count: int, evaluate: Callable[[int], Row], n_jobs: int | None, study: Any) -> list[Row]:
+def _optuna(count: int, evaluate: Callable[[int], Row], n_jobs: int | None,
+            shared: tuple[Any, Callable[[str], bool]] | None) -> list[Row]:
     """The combinations as an Optuna grid. On a shared study each combination runs once across the
-    processes: a trial that draws a combination an earlier trial holds (complete, or running in a live
-    process) is pruned, each row is kept in its trial, and a process that is done collects the others'."""
+    processes: the first to claim it runs it, a trial of another that draws it again is pruned, each row is
+    kept in its trial, and a process that is done collects the others'."""
     optuna = _import_optuna()
-    shared = study is not None
-    if study is None:
-        study = optuna.create_study(direction="maximize", sampler=_grid_sampler(optuna, count))
+    study, claim = shared if shared is not None else (
+        optuna.create_study(direction="maximize", sampler=_grid_sampler(optuna, count)), None)
     indices = list(range(count))
     rows: dict[int, Row] = {}
 
     def objective(trial: Any) -> float:
         index = trial.suggest_categorical("index", indices)
-        if index in rows or (shared and _held(trial, index, optuna)):  # drawn twice: counted once
+        if index in rows or (claim is not None and not claim(f"grid {index}")):  # drawn twice: run once
             raise optuna.TrialPruned()
-        if shared:
+        if claim is not None:
             trial.set_user_attr(WORKER_ATTR, [this_host(), os.getpid()])
         rows[index] = row = {}
         row.update(evaluate(index))
-        if shared:
+        if claim is not None:
             trial.set_user_attr(ROW_ATTR, row)
         score = row["score"]
         return score if not math.isnan(score) else float("-inf")
 
     study.optimize(objective, n_trials=count, n_jobs=n_jobs or 1)
-    if shared:
+    if claim is not None:
         _gather(study, rows, indices, evaluate, optuna)
     for index in indices:  # a grid point no trial reached (a duplicate draw under threads)
         if index not in rows:
@@ -138,14 +139,6 @@ def _alive(trial: Any) -> bool:
     if isinstance(worker, list) and len(worker) == 2 and worker[0] == this_host() and isinstance(worker[1], int):
         return pid_alive(worker[1])
     return True
-
-
-def _held(trial: Any, index: int, optuna: Any) -> bool:
-    """An earlier trial of the study holds combination `index`: complete, or running in a live process."""
-    state = optuna.trial.TrialState
-    return any(t.number < trial.number and t.params.get("index") == index
-               and (t.state == state.COMPLETE or (t.state == state.RUNNING and _alive(t)))
-               for t in trial.study.get_trials(deepcopy=False, states=(state.COMPLETE, state.RUNNING)))
 
 
 def _gather(study: Any, rows: dict[int, Row], indices: list[int], evaluate: Callable[[int], Row],

@@ -215,7 +215,7 @@ def track_hyperparameters(
         evaluate = partial(_combination, *where, title, combos, build, (X_train, y_train, X_val, y_val), cv,
                            scoring, n_jobs)
         rows = run_all(len(combos), evaluate, backend=backend, title=title, show_progress=show_progress,
-                       n_jobs=workers, study=study)
+                       n_jobs=workers, shared=study)
         frame = _frame(rows, combos)
         _summarise(parent, where[0], title, combos, [row["score"] for row in rows], frame)
         if _after is not None:
@@ -225,19 +225,20 @@ def track_hyperparameters(
 
 @contextmanager
 def _parent_for(title: str, increment: str | None, root: Any, description: str, system_metrics: Any, backend: str,
-                storage: str | None, count: int) -> Iterator[tuple[Experiment | None, tuple[str, str, Any], Any]]:
+                storage: Any, count: int) -> Iterator[tuple[Experiment | None, tuple[str, str, Any], Any]]:
     """The sweep's parent: (the open run, or None in a process that joined another's; (its id, increment,
-    project root); the shared Optuna study or None). On an Optuna RDB `storage` every process running the
-    sweep joins one parent; the one that made it writes the summary and ends it."""
+    project root); the shared Optuna study and the sweep's `claim`, or None). On an Optuna RDB `storage`
+    every process running the sweep joins one parent; the one that made it writes the summary and ends it."""
     if backend == "optuna" and storage:
         study, key = shared_study(title, storage, count)
         sweep = join_sweep(key, title, increment, root=root, description=description)
         where = (sweep.parent_id, sweep.increment, root if root is not None else sweep.root)
+        shared = (study, sweep.claim)
         if sweep.parent is None:
-            yield None, where, study
+            yield None, where, shared
             return
         with sweep.parent as parent:
-            yield parent, where, study
+            yield parent, where, shared
         return
     with _parent(title, increment, root, description, system_metrics) as parent:
         yield parent, (parent.id, parent.increment, root if root is not None else parent.root), None
@@ -408,6 +409,18 @@ class SharedSweep:
     def child(self, name: str, **options: Any) -> Experiment:
         """A new child run of this sweep (options go to track_experiment)."""
         return open_trial(self.parent_id, self.increment, name, root=self.root, **options)
+
+    def claim(self, key: str) -> bool:
+        """True for exactly one of the processes that ask, whoever asks first: the one that runs `key`."""
+        import os
+
+        claims = self.meet / "claims"
+        claims.mkdir(exist_ok=True)
+        try:
+            os.close(os.open(claims / _safe_key(key), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            return False
+        return True
 
     def register(self, key: str, child: Experiment) -> None:
         from ..storage.atomic_writes import atomic_write
