@@ -268,3 +268,31 @@ def test_a_rank_ending_after_rank_zero_keeps_its_points(project: Path, tmp_path:
     if how == "end":
         last = [p for p in points if p["key"] == key][-1]["value"]
         assert json.loads((run / "metrics.json").read_text())[key] == last
+
+
+def test_a_read_records_only_a_numbered_rank_of_this_host_whose_process_is_gone() -> None:
+    """What a read may write for a rank still `running` after the run ended: only a rank numbered as ranks
+    are, on this host, with a pid that is gone; a clone's other keys and hosts are left as they are."""
+    from datetime import datetime, timezone
+
+    from skill.schemas.records import ExperimentMeta
+    from skill.storage.dead_ranks import record_lost_ranks
+    from skill.storage.liveness import this_host
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    pid = int(gone.stdout)
+    here = this_host()
+
+    def meta(states: dict, hosts: dict, pids: dict) -> ExperimentMeta:
+        return ExperimentMeta(id="exp-001-x", uid="abcdef", name="x", increment="0001-x", status="completed",
+                              started=datetime.now(timezone.utc),
+                              distributed={"rank_states": states, "hosts": hosts, "pids": pids})
+
+    odd = meta({"1\x1b[31m": "running", "2": "running", "3": "running"},
+               {"1\x1b[31m": here, "2": "another-host", "3": here}, {"1\x1b[31m": pid, "2": pid, "3": os.getpid()})
+    assert record_lost_ranks(odd) is False  # an odd key, another host, a live pid: nothing to record
+    lost = meta({"1": "running"}, {"1": here}, {"1": pid})
+    assert record_lost_ranks(lost) is True
+    assert lost.status == "failed" and lost.model_extra["distributed"]["rank_states"] == {"1": "died"}
+    assert lost.notes[-1].text.startswith(f"rank 1 on {here} (pid {pid}) died")

@@ -30,8 +30,10 @@ def _lost(meta: ExperimentMeta) -> list[tuple[str, str, int]]:
     states, hosts, pids = (shared.get(k) if isinstance(shared.get(k), dict) else {}
                            for k in ("rank_states", "hosts", "pids"))
     here = this_host()
+    # a rank is a small number: any other key (a clone's edit) is left alone, never copied into a note
     return [(rank, here, pids[rank]) for rank, state in states.items()
-            if state == "running" and hosts.get(rank) == here and type(pids.get(rank)) is int
+            if state == "running" and isinstance(rank, str) and rank.isascii() and rank.isdigit() and len(rank) < 8
+            and hosts.get(rank) == here and type(pids.get(rank)) is int
             and pids[rank] > 0 and not pid_alive(pids[rank])]
 
 
