@@ -106,3 +106,67 @@ def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
     assert meta["status"] == "completed" and meta["distributed"]["world_size"] == 2
     assert sorted(done.stdout.split("launched as ")[1:]) == ["DistributedType.MULTI_CPU 0\n",
                                                              "DistributedType.MULTI_CPU 1\n"]
+
+
+_SHARED = """
+import os, signal, sys, time
+import torch
+from accelerate import Accelerator
+from specweave import track_experiment
+
+accelerator = Accelerator(cpu=True)
+model = torch.nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+model, opt = accelerator.prepare(model, opt)
+with track_experiment("shared", ranks="all", system_metrics=0.2) as exp:  # the rank from accelerate's state
+    exp.log_params({"procs": accelerator.num_processes})
+    for step in range(5):
+        loss = model(torch.randn(8, 4)).pow(2).mean()
+        accelerator.backward(loss)
+        opt.step()
+        opt.zero_grad()
+        exp.log_metric("loss", loss.item(), step=step)
+        if sys.argv[1] == "kill" and accelerator.process_index == 1 and step == 2:
+            time.sleep(1.0)  # a few samples first
+            os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.6)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["end", "kill"])
+def test_two_processes_share_one_run_with_ranks_all(project: Path, tmp_path: Path, how: str) -> None:
+    """`accelerate launch` with two processes and `ranks="all"`: one run carrying both ranks' system metrics
+    and rank 0's loss alone; a rank killed with SIGKILL mid-training is recorded in the run."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.fixtures import REPO
+
+    (project / "shared.py").write_text(_SHARED)
+    launcher = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
+           "OMP_NUM_THREADS": "1"}
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    done = subprocess.run([launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
+                           "--monitor_interval", "0.5", "shared.py", how], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert (done.returncode == 0) == (how == "end"), done.stderr[-3000:]
+    (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
+    points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
+    meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    ranks = {p["key"].split("/")[2] for p in points if p["key"].startswith("system/")}
+    assert ranks == {"rank0", "rank1"}
+    assert meta["distributed"]["world_size"] == 2
+    if how == "end":
+        assert [p["step"] for p in points if p["key"] == "loss"] == [0, 1, 2, 3, 4]  # rank 0's alone
+        assert meta["status"] == "completed" and meta["distributed"]["rank_states"] == {"1": "completed"}
+        assert json.loads((run / "params.json").read_text()) == {"procs": 2}
+    else:
+        assert meta["status"] in ("failed", "killed")
+        notes = "\n".join(n["text"] for n in meta["notes"])
+        assert "rank 1" in notes and "died" in notes
+        assert meta["distributed"]["rank_states"] == {"1": "died"}
