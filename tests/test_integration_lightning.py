@@ -179,3 +179,48 @@ def test_fabric_program_that_dies_leaves_its_run_failed(project: Path, run_py) -
     assert "fabric_loop" in meta["notes"][-1]["text"]
     assert [json.loads(line)["step"] for line in full_log_bytes(run).decode().splitlines()
             if json.loads(line)["key"] == "loss"] == [0, 1, 2, 3]
+
+
+_FABRIC_DDP = """
+import sys, torch
+from lightning.fabric import Fabric
+from specweave.lightning import SpecweaveLogger
+
+with SpecweaveLogger("fabric-ddp") as logger:
+    fabric = Fabric(accelerator="cpu", devices=2, strategy="ddp", loggers=[logger])
+    fabric.launch()  # runs this script again as the second process
+    fabric.logger.log_hyperparams({"lr": 0.1, "world": fabric.world_size})
+    model, optimizer = fabric.setup(torch.nn.Linear(4, 1), torch.optim.SGD(torch.nn.Linear(4, 1).parameters(), lr=0.1))
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(fabric.global_rank))
+    for step in range(4):
+        loss = model(x).pow(2).mean()
+        fabric.backward(loss)
+        optimizer.step()
+        optimizer.zero_grad()
+        fabric.log("loss", float(fabric.global_rank * 100 + step), step=step)  # each rank says which it is
+    print("rank", fabric.global_rank, "done", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_fabric_on_two_processes_writes_one_run_from_rank_zero(project: Path, tmp_path: Path) -> None:
+    """Fabric's own launcher (`strategy="ddp"`, two CPU processes): one run, written by global rank 0 alone."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.fixtures import REPO
+
+    (project / "fabric_ddp.py").write_text(_FABRIC_DDP)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
+           "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "fabric_ddp.py"], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
+    points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
+    assert [(p["step"], p["value"]) for p in points if p["key"] == "loss"] == [(s, float(s)) for s in range(4)]
+    assert json.loads((run / "params.json").read_text()) == {"lr": 0.1, "world": 2}
+    assert yaml.safe_load((run / "metadata.yaml").read_text())["status"] == "completed"
