@@ -140,3 +140,18 @@ def test_optuna_backend_shared_by_two_processes_runs_each_combination_once(proje
     local = track_hyperparameters(DecisionTreeClassifier(random_state=0), GRID, X, Y, cv=3, name="local")
     assert [round(s, 12) for _, s in outs[0]["rows"]] == local["score"].round(12).tolist()
     assert outs[0]["best"] == local.attrs["best_params"]
+
+
+def test_a_row_from_the_study_database_is_taken_only_in_the_shape_this_package_writes() -> None:
+    """A shared study's database is input like any other: a row of another shape is not taken (the combination
+    is then run here), never copied into the table or the parent's note as it stands."""
+    from skill.workflows.sweep_backends import stored_row
+
+    good = {"experiment": "exp-004-sweep-max-depth-1", "score": 0.8, "score_std": None, "fit_time": 1,
+            "status": "completed"}
+    row = stored_row(good)
+    assert row is not None and math.isnan(row.pop("score_std"))  # None: a NaN, as the table holds it
+    assert row == {"experiment": "exp-004-sweep-max-depth-1", "status": "completed", "score": 0.8, "fit_time": 1.0}
+    for bad in (None, [], {"experiment": 4}, {**good, "experiment": "exp-004\x1b[31m"}, {**good, "score": "0.8"},
+                {**good, "fit_time": True}, {**good, "status": "owned"}):
+        assert stored_row(bad) is None, bad

@@ -26,12 +26,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidInput, MissingExtra
+from ..layout import EXPERIMENT_ID_RE, STATUSES
 from ..storage.liveness import pid_alive, this_host
 from .progress import progress
 
 BACKENDS = ("local", "optuna", "ray")
 # a shared study's trial user attributes: the combination's row, and the process that runs it
 ROW_ATTR, WORKER_ATTR, SWEEP_ATTR = "specweave_row", "specweave_worker", "specweave_sweep"
+_STATUSES = ("", *STATUSES)  # a row's status: the child's, as the reader gives it
 Row = dict[str, Any]
 
 
@@ -141,6 +143,23 @@ def _alive(trial: Any) -> bool:
     return True
 
 
+def stored_row(value: Any) -> Row | None:
+    """A row another process kept in its trial, as the table takes it; None for anything else (the study's
+    database is outside the project: what it holds is checked like any other input)."""
+    if not isinstance(value, dict) or not isinstance(value.get("experiment"), str) \
+            or not EXPERIMENT_ID_RE.match(value["experiment"]) or value.get("status", "") not in _STATUSES:
+        return None
+    row: Row = {"experiment": value["experiment"], "status": value.get("status", "")}
+    for key in ("score", "score_std", "fit_time"):
+        number = value.get(key)
+        if number is None:
+            number = math.nan
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            return None
+        row[key] = float(number)
+    return row
+
+
 def _gather(study: Any, rows: dict[int, Row], indices: list[int], evaluate: Callable[[int], Row],
             optuna: Any, poll_s: float = 0.5) -> None:
     """The rows of the combinations other processes ran, from their trials: waits for those still running
@@ -154,9 +173,10 @@ def _gather(study: Any, rows: dict[int, Row], indices: list[int], evaluate: Call
         waiting = False
         for index in missing:
             same = [t for t in trials if t.params.get("index") == index]
-            done = next((t for t in same if t.state == state.COMPLETE and ROW_ATTR in t.user_attrs), None)
+            done = next((row for t in same if t.state == state.COMPLETE
+                         and (row := stored_row(t.user_attrs.get(ROW_ATTR))) is not None), None)
             if done is not None:
-                rows[index] = dict(done.user_attrs[ROW_ATTR])
+                rows[index] = done
             elif any(t.state == state.RUNNING and _alive(t) for t in same):
                 waiting = True
             else:
