@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import InvalidInput, MissingExtra
 from ..layout import EXPERIMENT_ID_RE, STATUSES
 from ..storage.liveness import pid_alive, this_host
+from ..storage.notices import warn
 from .progress import progress
 
 BACKENDS = ("local", "optuna", "ray")
@@ -170,18 +171,22 @@ def _gather(study: Any, rows: dict[int, Row], indices: list[int], evaluate: Call
         if not missing:
             return
         trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
-        waiting = False
+        waiting = []
         for index in missing:
             same = [t for t in trials if t.params.get("index") == index]
             done = next((row for t in same if t.state == state.COMPLETE
                          and (row := stored_row(t.user_attrs.get(ROW_ATTR))) is not None), None)
+            running = [t for t in same if t.state == state.RUNNING and _alive(t)]
             if done is not None:
                 rows[index] = done
-            elif any(t.state == state.RUNNING and _alive(t) for t in same):
-                waiting = True
+            elif running:
+                waiting += running
             else:
                 rows[index] = evaluate(index)
-        if waiting:
+        if waiting:  # said once: a process on another host that died holds its trial until Optuna fails it
+            warn(f"waiting for {len(waiting)} combination(s) other processes are running (trial(s) "
+                 f"{', '.join(str(t.number) for t in waiting[:10])} of study {study.study_name!r}); a process "
+                 "on another host that died keeps its trial running unless the storage has Optuna's heartbeat")
             time.sleep(poll_s)
 
 
