@@ -76,9 +76,8 @@ print("launched as", accelerator.distributed_type, accelerator.process_index, fl
 """
 
 
-@pytest.mark.slow
-def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
-    """The real `accelerate launch` with two processes. Its `--cpu` flag starts one process (multi-CPU there
+def _launch(project: Path, tmp_path: Path, script: str, *args: str):
+    """`accelerate launch` of `script` on two processes. Its `--cpu` flag starts one process (multi-CPU there
     means an MPI setup), so the launch asks for `--multi_gpu`: on a machine without GPUs accelerate starts the
     processes through torch's elastic launcher and runs them as MULTI_CPU over gloo, as a user's CPU box does."""
     import os
@@ -88,15 +87,21 @@ def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
 
     from tests.fixtures import REPO
 
-    (project / "launched.py").write_text(_LAUNCHED)
+    (project / "launched.py").write_text(script)
     launcher = shutil.which("accelerate", path=str(Path(sys.executable).parent))
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
            "OMP_NUM_THREADS": "1"}
     env.pop("CUDA_VISIBLE_DEVICES", None)
-    done = subprocess.run([launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+    return subprocess.run([launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
-                           "launched.py"], cwd=project, env=env,
+                           "--monitor_interval", "0.5", "launched.py", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_two_processes_write_one_run(project: Path, tmp_path: Path) -> None:
+    """The real `accelerate launch` with two processes, a tracker by default: one run."""
+    done = _launch(project, tmp_path, _LAUNCHED)
     assert done.returncode == 0, done.stderr[-3000:]
     (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
     assert json.loads((run / "params.json").read_text()) == {"lr": 0.1, "procs": 2}
@@ -138,22 +143,7 @@ with track_experiment("shared", ranks="all", system_metrics=0.2) as exp:  # the 
 def test_two_processes_share_one_run_with_ranks_all(project: Path, tmp_path: Path, how: str) -> None:
     """`accelerate launch` with two processes and `ranks="all"`: one run carrying both ranks' system metrics
     and rank 0's loss alone; a rank killed with SIGKILL mid-training is recorded in the run."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    from tests.fixtures import REPO
-
-    (project / "shared.py").write_text(_SHARED)
-    launcher = shutil.which("accelerate", path=str(Path(sys.executable).parent))
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path / "home"),
-           "OMP_NUM_THREADS": "1"}
-    env.pop("CUDA_VISIBLE_DEVICES", None)
-    done = subprocess.run([launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
-                           "--monitor_interval", "0.5", "shared.py", how], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = _launch(project, tmp_path, _SHARED, how)
     assert (done.returncode == 0) == (how == "end"), done.stderr[-3000:]
     (run,) = project.glob(".specweave/increments/*/experiments/exp-*")
     points = [json.loads(line) for line in full_log_bytes(run).decode().splitlines()]
