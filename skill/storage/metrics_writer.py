@@ -74,12 +74,11 @@ def _hot_path(buf: MetricsBuffer, _now: Any = time.time) -> Any:
             step = get(key, 0)
             next_step[key] = step + 1
             release()
-        elif type(step) is int:
-            next_step[key] = step + 1
         else:
-            if isinstance(step, bool) or not hasattr(step, "__index__"):
-                raise InvalidInput(f"step for metric {key!r}", step, "an integer")
-            step = int(step)
+            if type(step) is not int:
+                if isinstance(step, bool) or not hasattr(step, "__index__"):
+                    raise InvalidInput(f"step for metric {key!r}", step, "an integer")
+                step = int(step)
             next_step[key] = step + 1
         push((key, value, step, _now()))
 
