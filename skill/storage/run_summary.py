@@ -445,14 +445,19 @@ class _Spool(io.RawIOBase):
     def write(self, data: Any) -> int:  # type: ignore[override]
         self.digest.update(data)
         self.size += len(data)
-        if self.memory is not None:
+        if self.memory is None:
+            self._put(data)
+        else:
             self.memory.write(data)
-            if self.memory.tell() <= SPOOL_BYTES:
-                return len(data)
-            data, self.memory = self.memory.getvalue(), None
-            self.fd, self.tmp = temp_file_for(self.near)
-        self._put(data)
+            if self.memory.tell() > SPOOL_BYTES:
+                self._spill()
         return len(data)
+
+    def _spill(self) -> None:
+        """From memory to a temp file, which takes every later byte."""
+        data, self.memory = self.memory.getvalue(), None  # type: ignore[union-attr]
+        self.fd, self.tmp = temp_file_for(self.near)
+        self._put(data)
 
     def _put(self, data: bytes) -> None:
         view = memoryview(data)
@@ -462,9 +467,7 @@ class _Spool(io.RawIOBase):
     def to_file(self) -> str:
         """The closed temp file holding every byte written (made now if they are still in memory)."""
         if self.memory is not None:
-            data, self.memory = self.memory.getvalue(), None
-            self.fd, self.tmp = temp_file_for(self.near)
-            self._put(data)
+            self._spill()
         os.close(self.fd)
         self.fd = -1
         return self.tmp
