@@ -207,7 +207,7 @@ def track_hyperparameters(
     how = "validation set" if X_val is not None else f"cv={cv}"
     description = f"sweep of {len(combos)} combinations of {model_name(model)} ({how})"
     with _parent_for(title, increment, root, description, system_metrics, backend, storage, len(combos)) as (
-            parent, where, study):
+            parent, where, shared):
         if parent is not None:
             parent.log_params({"model": model_name(model), "cv": param_value(cv) if X_val is None else None,
                                "scoring": param_value(scoring), "validation": X_val is not None,
@@ -215,7 +215,7 @@ def track_hyperparameters(
         evaluate = partial(_combination, *where, title, combos, build, (X_train, y_train, X_val, y_val), cv,
                            scoring, n_jobs)
         rows = run_all(len(combos), evaluate, backend=backend, title=title, show_progress=show_progress,
-                       n_jobs=workers, shared=study)
+                       n_jobs=workers, shared=shared)
         frame = _frame(rows, combos)
         _summarise(parent, where[0], title, combos, [row["score"] for row in rows], frame)
         if _after is not None:
