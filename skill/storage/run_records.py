@@ -13,6 +13,7 @@ from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, Un
 from ..layout import (
     EDITS_FILE,
     EXPERIMENTS_DIR,
+    LOG_MARKER,
     METADATA_FILE,
     METRICS_FILE,
     METRICS_LOG_FILE,
@@ -158,7 +159,7 @@ def _settle_if_live(folder: Path, meta: ExperimentMeta, status: str) -> tuple[bo
     git-ignored (the run folder's `.gitignore`, written by schema 3) is ever moved: a version 1 or 2 log
     is in git and stays there until `sw-ml migrate`. A run crashed on another host may still be
     writing (its heartbeat is only late): its log is left alone."""
-    from .run_summary import LOG_MARKER, settle, summary_damage
+    from .run_summary import settle, summary_damage
 
     if not os.path.lexists(folder / METRICS_LOG_FILE):
         # a completed run's writer settled its own whole log (the live log never travels through git):

@@ -660,7 +660,7 @@ def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
     return result
 
 
-__all__ = ["LOG_MARKER", "SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
+__all__ = ["SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
            "ensure_log_ignored", "full_log_bytes", "iter_run_rows", "migrate_runs", "open_run_log", "open_settled_log",
            "read_summary", "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
            "summary_path", "summary_points"]

@@ -52,6 +52,7 @@ def plain_str(text: str) -> bool:
 _seen: dict[str, Any] = {}
 _MISS = object()
 _SEEN_MAX = 100_000
+_seen_keys: dict[str, bool] = {}  # keys read before: whether each is a plain string
 
 
 def _plain_key(key: str) -> bool:
@@ -61,9 +62,6 @@ def _plain_key(key: str) -> bool:
             _seen_keys.clear()
         known = _seen_keys[key] = plain_str(key)
     return known
-
-
-_seen_keys: dict[str, bool] = {}
 
 
 def _scalar(text: str) -> Any:

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..layout import CACHE_DIR, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
+from ..layout import CACHE_DIR, LOG_MARKER, METRICS_FILE, METRICS_LOG_FILE, SPECWEAVE_DIR
 from ..schemas.records import Note
 from ..storage.atomic_writes import append_whole, atomic_write
 from ..storage.dead_ranks import died_note
@@ -61,7 +61,7 @@ from ..storage.liveness import pid_alive, this_host
 from ..storage.locks import file_lock
 from ..storage.metafile import update_meta
 from ..storage.metrics_log import point_lines
-from ..storage.run_summary import LOG_MARKER, ensure_log_ignored
+from ..storage.run_summary import ensure_log_ignored
 from .experiment import Experiment, RunHooks
 from .system_metrics import DEFAULT_INTERVAL_S, SystemMetricsThread, resolve_interval
 
