@@ -238,11 +238,17 @@ def store_of(folder: Path) -> Path | None:
     return store_dir_of(folder)
 
 
-def open_settled_log(folder: Path, problems: list[DamagedFile], exact: bool = False) -> Any:
+_UNREAD: Any = object()
+
+
+def open_settled_log(folder: Path, problems: list[DamagedFile], exact: bool = False,
+                     summary: RunSummary | None = _UNREAD) -> Any:
     """The settled log of a schema-3 run as a stream of JSON lines: the object's bytes when this clone has
     it, else (unless `exact`) a complete summary's points as log lines; None when neither (a fresh clone
-    of a long run before `sw-ml artifacts pull`: the summary's downsample is all there is)."""
-    summary = read_summary(folder)
+    of a long run before `sw-ml artifacts pull`: the summary's downsample is all there is). `summary`:
+    the run's summary when the caller has just read it."""
+    if summary is _UNREAD:
+        summary = read_summary(folder)
     if summary is None:
         return None
     if summary.log is not None:
@@ -520,7 +526,7 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
     previous = read_summary(folder)
     sources: list[Any] = []
     if previous is not None and previous.points:  # points logged after a settle (a late rank, after end())
-        earlier = open_settled_log(folder, problems)
+        earlier = open_settled_log(folder, problems, summary=previous)
         if earlier is None:
             raise DamagedFile(str(summary_path(folder)), "names a settled log this clone does not have; "
                               "sw-ml artifacts pull, then read the run again")

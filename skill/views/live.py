@@ -100,15 +100,16 @@ class StoreWatch:
     def _settled_tail(self, folder: Path, start: int) -> dict[str, list[list[Any]]]:
         """A run that ended between two polls: schema 3 moved its live log, byte for byte, into the object
         store (gzipped), so the points logged after the last poll are read from there, once."""
-        from ..storage.run_summary import open_settled_log
+        from ..storage.run_summary import open_settled_log, read_summary
 
         if folder in self.settled:
             return {}
-        handle = open_settled_log(folder, [], exact=True)
+        summary = read_summary(folder)
+        handle = open_settled_log(folder, [], exact=True, summary=summary)
         if handle is None:
             # a short run keeps every point in its summary and no object: its lines (another byte order)
             # are sent whole, and the page skips the steps it has drawn already
-            handle = open_settled_log(folder, [])
+            handle = open_settled_log(folder, [], summary=summary)
             start = 0
         if handle is None:  # not settled yet (a moment between the two steps), or not in this clone
             return {}
