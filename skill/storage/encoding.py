@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from .yaml_emit import dump  # every run writes YAML at its start: imported with the tracker, not in a training loop
+
 try:  # libyaml is an order of magnitude faster; fall back quietly.
     _YamlDumper: type = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
@@ -73,9 +75,7 @@ def dumps_jsonl_record(data: dict[str, Any]) -> str:
 
 def dumps_yaml(data: Any) -> str:
     """YAML in the order given (models define a readable order), block style, UTF-8."""
-    from .yaml_emit import dump  # the tracker's own documents, without PyYAML's Python representer
-
-    text = dump(data)
+    text = dump(data)  # the tracker's own documents, without PyYAML's Python representer
     if text is not None:
         return text
     return yaml.dump(

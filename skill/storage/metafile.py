@@ -101,15 +101,19 @@ def update_meta(
     """Apply `change` to the newest metadata.yaml of `folder` and write it; returns the new picture.
 
     `known` is a picture the caller holds with the file identity it was written at: used instead of a
-    re-read while the file is still that one. A file that does not parse is refused (DamagedFile), so a
-    person's broken hand edit is never destroyed, unless `on_damage` says what to write instead.
+    re-read while the file is still that one. An identity of None says the caller made the folder and
+    has not written the file yet: while there is still no file, its picture is the first one (no read,
+    and no save can have been left half-way in a folder nobody else knew of). A file that does not
+    parse is refused (DamagedFile), so a person's broken hand edit is never destroyed, unless
+    `on_damage` says what to write instead.
     A `change` that returns False leaves the file untouched.
     """
     check_folder(folder)
     path = folder / METADATA_FILE
     with file_lock(path):
         current_id = file_identity(path)
-        if known is not None and known[1] is not None and known[1] == current_id:
+        first = known is not None and known[1] is None and current_id is None
+        if first or (known is not None and current_id is not None and known[1] == current_id):
             meta = _working_copy(known[0])
         else:
             try:
@@ -118,7 +122,8 @@ def update_meta(
                 if on_damage is None:
                     raise
                 meta = on_damage(exc)
-        settled = settle_saves(folder, meta.artifacts)  # a save killed half-way is finished first
+        # a save killed half-way is finished first
+        settled = None if first else settle_saves(folder, meta.artifacts)
         if settled is not None:
             meta.artifacts = settled
         if change(meta) is False and settled is None:  # the change found nothing to do

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 from ..errors import DamagedFile, InvalidInput, ObjectMissing, UnsafePath
 from ..layout import OBJECTS_DIR, OBJECTS_HASH
 from .atomic_writes import replace_into, temp_file_for
+from .gitfiles import ignore_folder
 from .paths import make_dirs_within
 from .safe_reads import open_regular_nofollow
 
@@ -94,8 +95,6 @@ def _folder_for(store: Path, sha256: str) -> Path:
         raise UnsafePath(str(store), f"{_LABEL} (.specweave is a symbolic link)")
     root = make_dirs_within(store, [OBJECTS_DIR], _LABEL)
     if root not in _ignored:
-        from .gitfiles import ignore_folder
-
         ignore_folder(root, _WHY)
         _ignored.add(root)
     return make_dirs_within(root, [OBJECTS_HASH, sha256[:2]], _LABEL)

@@ -354,8 +354,8 @@ class _Series:
         self.steps, self.ts, self.values = array("q"), array("d"), array("d")
 
 
-def _pair(step: int, value: float) -> list[Any]:
-    return [step, encode_float(value)]
+def _pair(step: int, value: float) -> tuple[int, Any]:
+    return (step, encode_float(value))
 
 
 def _digest(series: _Series, t0: float) -> MetricDigest:
@@ -382,10 +382,13 @@ def _digest(series: _Series, t0: float) -> MetricDigest:
         millis.append(now - at)
         at = now
     kept_values = [values[i] for i in keep]
-    return MetricDigest(count=n, first=_pair(steps[0], values[0]), last=_pair(steps[-1], values[-1]), min=lo,
-                        max=hi, complete=len(keep) == n, steps=[] if stride is not None else kept, stride=stride,
-                        values=[encode_float(v) for v in kept_values], dt=millis,
-                        f32=is_f32(kept_values))  # first, last, min and max are among the kept
+    # built from this module's own numbers, exact already: the model's validation (a union check of
+    # every kept value, and the float32 widening a reader needs) is skipped
+    return MetricDigest.model_construct(
+        count=n, first=_pair(steps[0], values[0]), last=_pair(steps[-1], values[-1]), min=lo, max=hi,
+        complete=len(keep) == n, steps=[] if stride is not None else kept, stride=stride,
+        values=[encode_float(v) for v in kept_values], dt=millis,
+        f32=is_f32(kept_values))  # first, last, min and max are among the kept
 
 
 def _num(value: Any) -> str:
@@ -545,19 +548,28 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
     taken = hashlib.sha256()
     t0 = None
     damaged_before = len(problems) + problems.more
+    # Only the lines a short run handed over: read as they are, gzipped below only if an object is needed
+    # (the gzip stream's set-up alone costs more than a few points' summary).
+    direct = unwritten is not None and len(sources) == 1
+
+    def take(readable: Any) -> None:
+        for _line, rows in iter_handle_rows(readable, live, problems):
+            for key, step, ts, value in rows:
+                s = series.get(key)
+                if s is None:
+                    s = series[key] = _Series()
+                s.steps.append(int(step))
+                s.ts.append(float(ts))
+                s.values.append(float(value))
+
     try:
-        with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
-            for source in sources:
-                with source:
-                    tee = _Tee(source, gz, taken if source is handle else None)
-                    for _line, rows in iter_handle_rows(tee, live, problems):
-                        for key, step, ts, value in rows:
-                            s = series.get(key)
-                            if s is None:
-                                s = series[key] = _Series()
-                            s.steps.append(int(step))
-                            s.ts.append(float(ts))
-                            s.values.append(float(value))
+        if direct:
+            take(sources[0])
+        else:
+            with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
+                for source in sources:
+                    with source:
+                        take(_Tee(source, gz, taken if source is handle else None))
         live_sha = taken.hexdigest()[:16] if handle is not None else None
         if live_sha is not None and previous is not None and live_sha == previous.live:
             raise _AlreadyIn  # read once for both: the common case (points after a settle) has new bytes
@@ -573,13 +585,16 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
         if damaged or (points and not complete):  # the exact bytes, in logged order, with times
             if store is None:
                 raise DamagedFile(str(folder), "is outside a .specweave store; its log cannot be settled")
+            if direct:
+                with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
+                    gz.write(unwritten)
             size, sha = spool.size, spool.digest.hexdigest()
             place_object(spool.to_file(), store, sha)
             spool.tmp = ""
             log = LogObject(sha256=sha, size=size, points=points)
         shown = [[bad.line, bad.problem] for bad in list(problems)[:SHOWN_PROBLEMS]]
-        return RunSummary(points=points, t0=t0, complete=complete, damaged=damaged, problems=shown, log=log,
-                          live=live_sha, metrics=metrics)
+        return RunSummary.model_construct(points=points, t0=t0, complete=complete, damaged=damaged, problems=shown,
+                                          log=log, live=live_sha, metrics=metrics)
     finally:
         spool.drop()
 

@@ -13,10 +13,15 @@ from ..layout import SPECWEAVE_DIR
 
 
 def store_dir_of(path: Path) -> Path | None:
-    """The `.specweave` folder that holds `path`, or None when it is outside any store."""
-    for parent in (path, *path.parents):
-        if parent.name == SPECWEAVE_DIR:
-            return parent
+    """The `.specweave` folder that holds `path` (the innermost one), or None when it is outside any store.
+    On the path's text: every write asks, and walking `path.parents` built a Path per folder."""
+    text = _SEP + os.fspath(path)  # a relative `.specweave/...` starts with the name, not a separator
+    at = text.rfind(_STORE_PART)
+    while at >= 0:
+        end = at + len(_STORE_PART)
+        if end == len(text) or text[end] == _SEP:
+            return Path(text[1:end])
+        at = text.rfind(_STORE_PART, 0, at)
     return None
 
 
