@@ -32,6 +32,7 @@ process runs was imported as it started. SPECWEAVE_CAPTURE=0 turns the capture o
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import random
@@ -282,6 +283,19 @@ def param_seeds(params: dict[str, Any]) -> dict[str, int]:
 
 
 # -- one run ----------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _places(cwd: str, argv: tuple[str, ...], top: Path | None) -> tuple[str | None, bool, tuple[str, ...]]:
+    """(the working directory relative to the repository's top, whether it is outside it, the portable
+    argv): the same for every run a process opens, and each resolve walks the folders with an lstat."""
+    rel_cwd, outside = None, False
+    if top is not None:
+        try:
+            rel_cwd = Path(cwd).resolve().relative_to(top.resolve()).as_posix()
+        except ValueError:
+            outside = True
+    return rel_cwd, outside, tuple(_portable_argv(list(argv), cwd, top))
+
+
 def _portable_argv(argv: list[str], cwd: str, top: Path | None) -> list[str]:
     """Absolute paths inside the repository made relative to the working directory."""
     if top is None:
@@ -349,16 +363,13 @@ class RunCapture:
         except Exception as exc:  # best effort: a run never fails for its capture
             state = CodeState(problems=[f"code capture failed: {exc}"])
         problems = list(state.problems)
-        rel_cwd = None
-        if state.top is not None:
-            try:
-                rel_cwd = Path(cwd).resolve().relative_to(state.top.resolve()).as_posix()
-            except ValueError:
-                problems.append("the working directory is outside the repository")
+        rel_cwd, outside, portable = _places(cwd, tuple(argv), state.top)
+        if outside:
+            problems.append("the working directory is outside the repository")
         info = CaptureInfo(
             patch=PATCH_FILE if state.patch else None, patch_files=state.patch_files, untracked=state.untracked,
             left_out=state.left_out, max_file_bytes=MAX_FILE_BYTES, max_total_bytes=MAX_TOTAL_BYTES, cwd=rel_cwd,
-            argv=_portable_argv(argv, cwd, state.top), seeds=seeds_of(snap), on_remote=state.on_remote,
+            argv=list(portable), seeds=seeds_of(snap), on_remote=state.on_remote,
             problems=problems)
         git_info = None
         if os.environ.get(REPRODUCE_CODE_ENV):

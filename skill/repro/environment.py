@@ -82,23 +82,70 @@ def capture_gpus() -> list[GpuInfo]:
 
 def capture_packages() -> dict[str, str]:
     """Every installed distribution's name and version, as `dist.metadata["Name"]` and `dist.version`
-    give them. Only the header of each METADATA (PKG-INFO) file is read: `dist.metadata` runs the email
-    parser over the whole file, long description included, which made this scan about 0.45 s of every
-    run's start (20 ms now), the fixed cost a short framework run paid."""
+    give them, found where importlib.metadata finds them (`*.dist-info` and `*.egg-info` in each folder on
+    sys.path, later folders winning as there). Only the first block of each METADATA (PKG-INFO) file is
+    read, where its headers are: the email parser over whole files made this scan 0.45 s of every run's
+    start, and importlib.metadata's own discovery still cost 10 ms of it (4 ms now, with 200 packages)."""
+    packages: dict[str, str] = {}
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            with os.scandir(folder) as found:
+                names = sorted(e.name for e in found if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:  # a zip on the path (an .egg, a zipapp), or a folder that is gone
+            if os.path.isfile(folder):
+                for dist in _zipped_distributions(entry):
+                    packages[dist[0]] = dist[1]
+            continue
+        for name in names:
+            inside = "METADATA" if name.endswith(".dist-info") else "PKG-INFO"
+            path = os.path.join(folder, name)
+            headers = _headers(os.path.join(path, inside)) or _headers(path)  # an .egg-info may be the file
+            if headers is not None and headers[0]:
+                packages[headers[0].lower().replace("_", "-")] = headers[1]  # type: ignore[assignment]
+    return dict(sorted(packages.items()))
+
+
+def _headers(path: str) -> tuple[str | None, str | None] | None:
+    """(Name, Version) from a METADATA or PKG-INFO file's headers; None when it cannot be read. They come
+    first in every file a packaging tool writes: the first 2 KB, and the rest only when they are not there."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2048)
+            if len(head) == 2048:
+                head = head[: head.rfind(b"\n") + 1]  # whole lines only: a cut "Version: 1.2" is not 1.2
+            found = _name_and_version(head.decode("utf-8", "replace"))
+            if None in found:
+                handle.seek(0)
+                found = _name_and_version(handle.read().decode("utf-8", "replace"))
+    except OSError:
+        return None
+    return found
+
+
+def _name_and_version(text: str) -> tuple[str | None, str | None]:
+    name = version = None
+    for line in text.splitlines():
+        if not line:
+            break  # the headers end at the first blank line
+        if name is None and line.startswith("Name:"):
+            name = line[5:].strip()
+        elif version is None and line.startswith("Version:"):
+            version = line[8:].strip()
+        if name is not None and version is not None:
+            break
+    return name, version
+
+
+def _zipped_distributions(entry: str) -> list[tuple[str, str]]:
     from importlib import metadata
 
-    packages: dict[str, str] = {}
-    for dist in metadata.distributions():
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        name = version = None
-        for line in text.split("\n\n", 1)[0].splitlines():  # the headers end at the first blank line
-            if name is None and line.startswith("Name:"):
-                name = line[5:].strip()
-            elif version is None and line.startswith("Version:"):
-                version = line[8:].strip()
+    out = []
+    for dist in metadata.distributions(path=[entry]):
+        name = dist.metadata.get("Name") if dist.metadata else None
         if name:
-            packages[name.lower().replace("_", "-")] = version  # type: ignore[assignment]
-    return dict(sorted(packages.items()))
+            out.append((name.lower().replace("_", "-"), dist.version))
+    return out
 
 
 def capture_environment() -> Environment:

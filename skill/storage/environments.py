@@ -24,6 +24,7 @@ from ..errors import DamagedFile
 from ..layout import ENVIRONMENTS_DIR
 from .atomic_writes import atomic_write
 from .bounded_parsing import read_yaml
+from .safe_reads import read_bytes_nofollow
 from .encoding import dumps_yaml
 from .paths import make_dirs_within
 from .signatures import file_signature
@@ -50,22 +51,44 @@ def environment_key(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
+_shared: dict[int, tuple[Any, dict[str, Any], str]] = {}
+
+
+def shared_fields(env: Any) -> tuple[dict[str, Any], str]:
+    """The shared fields of a captured environment (a pydantic model) and their key, worked out once per
+    environment object: a process captures its environment once, and every run it opens names it (the
+    dump and hash of the package list cost more than the rest of a short run's metadata)."""
+    found = _shared.get(id(env))
+    if found is None or found[0] is not env:
+        fields = env.model_dump(mode="json", include=set(SHARED_FIELDS))
+        with _lock:
+            if len(_shared) > 16:
+                _shared.clear()
+            found = _shared[id(env)] = (env, fields, environment_key(fields))  # holds env: its id stays its own
+    return found[1], found[2]
+
+
 def environment_path(store: Path, key: str) -> Path:
     return store / ENVIRONMENTS_DIR / f"{key}.yaml"
 
 
-def write_environment(store: Path, fields: dict[str, Any]) -> str:
-    """Write the shared environment file unless it is already there; returns its key."""
-    key = environment_key(fields)
+def write_environment(store: Path, fields: dict[str, Any], key: str | None = None) -> str:
+    """Write the shared environment file unless it is already there; returns its key (`key`: the fields'
+    key, when the caller has it from `shared_fields`)."""
+    key = key or environment_key(fields)
     path = environment_path(store, key)
+    text = dumps_yaml(fields)
     try:
         if path.is_file() and not path.is_symlink():
-            read_environment(store, key)  # a file of that name whose content is not that hash is replaced
+            # The bytes this process would write hold the content the name is the hash of: no parse
+            # needed (a few ms for a long package list, at every process's first run).
+            if read_bytes_nofollow(path, MAX_ENVIRONMENT_BYTES) != text.encode("utf-8"):
+                read_environment(store, key)  # a file of that name whose content is not that hash is replaced
             return key
     except (DamagedFile, OSError):
         pass
     folder = make_dirs_within(store, (ENVIRONMENTS_DIR,), "the store")  # no link followed out
-    atomic_write(folder / path.name, dumps_yaml(fields))
+    atomic_write(folder / path.name, text)
     with _lock:
         _loaded.clear()
     return key

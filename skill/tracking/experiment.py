@@ -29,7 +29,7 @@ from ..layout import (
 from ..schemas.records import ArtifactInfo, DatasetInfo, ExperimentMeta, Increment, Note
 from ..repro.capture import PATCH_FILE, RunCapture
 from ..storage.artifacts import write_artifact, write_model
-from ..storage.environments import SHARED_FIELDS, write_environment
+from ..storage.environments import shared_fields, write_environment
 from ..storage.atomic_writes import atomic_write
 from ..storage.encoding import dumps_json, flatten_params, to_jsonable
 from ..storage.store_dirs import store_dir_of
@@ -472,9 +472,8 @@ class Experiment:
         def apply(meta: ExperimentMeta) -> None:
             if env is not None:
                 meta.command = env.command
-                shared = env.model_dump(mode="json", include=set(SHARED_FIELDS))
                 if store is not None:  # schema 2: written once, named by hash (an OSError retries it)
-                    meta.environment = write_environment(store, shared)
+                    meta.environment = write_environment(store, *shared_fields(env))
                 else:
                     meta.python, meta.platform, meta.cpu_count = env.python, env.platform, env.cpu_count
                     meta.gpus, meta.packages = env.gpus, env.packages
