@@ -22,14 +22,16 @@ adds <= 5% to it. Rounds are interleaved so a busy minute on a shared machine hi
 best of the rounds is shown, beside the CPU seconds of both workers (every thread: the callback's writer,
 the flusher and the capture threads too), which a shared machine's load disturbs less than the wall time.
 
-What a trial's run costs: its files. A trial's run creates 7 files and folders (the id's claim, the folder,
-metadata.yaml when it starts and when it ends, params.json, metrics.json, the summary; the `optuna:` field
-goes with the end's metadata write, and a trial's few points straight into the summary, with no live log
-and no object), and creating a file costs 20 to 800 us on this VM's disk depending on the folder it lands
-in: the same study (50 ms objectives) measured +26% and +15% an hour apart. The rest is
-the core's Python (about 2 ms a run) and, for trials that may be the best, the parent's lock and the
-engine's best-trial query (skipped for the trials a known one beats). The objective's own work (the
-"objective's work" column) is the same with and without tracking.
+What a trial's run costs: its files. A trial's run written by the callback (after the trial) creates 6
+files and folders: the id's claim, the folder, metadata.yaml once (written at its end: the run is recorded
+in one go, `write_at_end`), params.json, metrics.json and the summary (the `optuna:` field goes with the
+metadata write, a trial's few points straight into the summary, with no live log and no object); a trial's
+run opened by the decorator writes metadata.yaml when it starts too. Creating a file costs 20 to 800 us on
+this VM's disk depending on the folder it lands in, and the same study has measured +26% and +15% an hour
+apart. The rest is the core's Python (about 1.2 ms a run in a quiet process; about twice that, in CPU time,
+with both of this VM's two cores busy) and, for trials that may be the best, the parent's lock and the engine's
+best-trial query (skipped for the trials a known one beats). The objective's own work (the "objective's
+work" column) is the same with and without tracking.
 """
 
 from __future__ import annotations

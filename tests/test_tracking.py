@@ -404,6 +404,35 @@ def test_points_logged_from_threads_during_flushes_are_never_lost(project: Path)
         assert steps == list(range(20_000))
 
 
+def test_a_run_written_at_end_is_whole_when_it_ends_and_written_within_a_second_if_it_stays_open(
+        project: Path) -> None:
+    """`write_at_end=True` (a trial recorded after the fact): no metadata.yaml while it is open, then the
+    same run as any other; one left open gets its first write from the flusher's tick."""
+    import time
+
+    exp = track_experiment("after the fact", write_at_end=True)
+    assert not (exp.path / "metadata.yaml").exists()
+    exp.log_params({"lr": 0.1})
+    exp.log_metric("loss", 0.5, step=3)
+    exp.add_tag("late")  # a change while open writes at once, as for any run
+    assert (exp.path / "metadata.yaml").exists()
+    exp.end()
+    rec = find_experiment(project, exp.id)
+    assert rec.status == "completed" and rec.params == {"lr": 0.1} and rec.metrics == {"loss": 0.5}
+    assert rec.meta.tags == ["late"] and rec.meta.ended and rec.meta.git.commit and rec.problems == []
+
+    quiet = track_experiment("quiet", write_at_end=True)
+    quiet.end()
+    assert find_experiment(project, quiet.id).status == "completed"
+
+    open_one = track_experiment("left open", write_at_end=True)
+    deadline = time.monotonic() + 10
+    while not (open_one.path / "metadata.yaml").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert find_experiment(project, open_one.id).status == "running"
+    open_one.end()
+
+
 def test_set_fields_goes_with_the_next_write_and_flush_writes_it(project: Path) -> None:
     """Fields set while the run is open wait for its next metadata write (the flusher's, the end's) or a
     `flush()`; after the end they are written at once."""

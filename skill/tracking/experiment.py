@@ -140,6 +140,7 @@ class Experiment:
         after: str | None = None,
         system_metrics: bool | float | None = None,
         hooks: RunHooks | None = None,
+        write_at_end: bool = False,
     ):
         name = validate_text("experiment name", name, MAX_NAME, single_line=True).strip()
         tags = [validate_tag(t) for t in tags]  # all checked before a folder is made
@@ -183,7 +184,8 @@ class Experiment:
         self._env_applied = False
         self._closed = False
         self._last_meta_write = 0.0
-        self._change(None)
+        if not write_at_end:  # else the end's write (or the flusher's first tick) is the first
+            self._change(None)
         self._label = readable
         flusher.register(self, label=readable, tick=self._periodic_flush, finish=self._finish_at_exit)
         if sample_every is not None:

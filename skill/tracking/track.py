@@ -45,6 +45,7 @@ def track_experiment(
     after: str | None = None,
     system_metrics: bool | float | None = None,
     ranks: str | None = None,
+    write_at_end: bool = False,
 ) -> Experiment:
     """Start an experiment and return it; use it with `with`.
 
@@ -59,6 +60,10 @@ def track_experiment(
     ranks get an experiment whose calls do nothing. `ranks="all"` (or SPECWEAVE_RANKS=all) makes one
     run shared by every rank, each adding its system metrics; `ranks="each"` (SPECWEAVE_RANKS=each) gives
     every process its own run, for independent workers a launcher numbered. See `skill.tracking.ranks`.
+
+    `write_at_end=True` is for a run recorded after the fact (an engine's finished trial), opened and
+    ended in one go: its metadata.yaml is first written when it ends (or once it has been open a second),
+    a file write fewer; a process killed before then leaves its folder without a readable run.
     """
     if isinstance(name, ExperimentMetadata):
         meta = name
@@ -97,6 +102,7 @@ def track_experiment(
         after=after,
         system_metrics=system_metrics,
         hooks=hooks,
+        write_at_end=write_at_end,
     )
     if info.world_size > 1 and meet is None:
         exp.set_fields(distributed={"ranks": "zero", "world_size": info.world_size, "rank_source": info.source})

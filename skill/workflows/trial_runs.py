@@ -73,11 +73,12 @@ class TrialRuns:
         return trials[0]
 
     def child(self, key: str, source: str) -> Experiment:
-        """The run of trial `key`: the one `running` opened, else a new one."""
+        """The run of trial `key`, which has ended: the one `running` opened, else a new one, recorded in one
+        go (`write_at_end`, see track_experiment)."""
         with self._lock:
             run = self._open.pop(key, None)
         assert self.sweep is not None
-        return run or self.sweep.child(f"{self.sweep.parent_id} trial {key}", source=source)
+        return run or self.sweep.child(f"{self.sweep.parent_id} trial {key}", source=source, write_at_end=True)
 
     # -- a trial's run while it runs ------------------------------------------------------------------
     @contextmanager
