@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -103,10 +104,10 @@ def test_ray_train_two_workers_write_one_run_from_rank_zero(project: Path, tmp_p
     def failing_loop(config):  # without torch.distributed or RANK: only Ray's context knows the rank
         from specweave.ray import setup_specweave
 
-        with setup_specweave(config, "dp", increment="0001", root=config["root"]) as exp:
-            exp.log_metric("seen", 1.0, step=0)
-            if ray.train.get_context().get_world_rank() == 0:
-                raise ValueError("diverged at epoch 1")
+        exp = setup_specweave(config, "dp", increment="0001", root=config["root"])  # no `with`: ends with the loop
+        exp.log_metric("seen", 1.0, step=0)
+        if ray.train.get_context().get_world_rank() == 0:
+            raise ValueError("diverged at epoch 1")
 
     with pytest.raises(Exception, match="diverged at epoch 1"):
         DataParallelTrainer(failing_loop, train_loop_config={"root": str(project), "lr": 0.5},
@@ -118,12 +119,16 @@ def test_ray_train_two_workers_write_one_run_from_rank_zero(project: Path, tmp_p
     assert "Traceback" in failed["notes"][-1]["text"]
 
 
-@pytest.mark.parametrize("raises", [False, True])
-def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: bool, monkeypatch) -> None:
-    """Ray kills its workers, so no exit hook runs: the run ends when the thread that opened it does."""
+@pytest.mark.parametrize("raises", [False, "kept", "dropped"])
+def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: bool | str, monkeypatch) -> None:
+    """Ray kills its workers, so no exit hook runs: the run ends when the thread that opened it does. A
+    failure gets the traceback of the exception, which Ray's thread keeps to report ("kept", as here);
+    one nothing holds any more ("dropped") gets the line where the loop stopped."""
     import threading
 
     from specweave.ray import setup_specweave
+
+    held = []
 
     def loop(config):
         exp = setup_specweave(config, "plain", increment="0001", root=str(project))
@@ -131,8 +136,16 @@ def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: 
         if raises:
             raise ValueError("boom")
 
+    # As Ray's thread runner does: the exception caught and kept for the driver. Compiled under a name in
+    # Ray's folder (no file is written), so that the loop, not this wrapper, is the frame Ray called.
+    runner = "def run_kept(config):\n    try:\n        loop(config)\n    except ValueError as exc:\n" \
+             "        held.append(exc)\n"
+    scope = {"loop": loop, "held": held}
+    exec(compile(runner, os.path.join(os.path.dirname(ray.__file__), "runner_in_test.py"), "exec"), scope)
+    run_kept = scope["run_kept"]
+
     monkeypatch.setattr(threading, "excepthook", lambda args: None)
-    worker = threading.Thread(target=loop, args=({"lr": 0.1},))
+    worker = threading.Thread(target=run_kept if raises == "kept" else loop, args=({"lr": 0.1},))
     worker.start()
     worker.join()
     (run, meta), = _runs(project).items()
@@ -143,5 +156,8 @@ def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: 
         meta = yaml.safe_load((run / "metadata.yaml").read_text())
     assert meta["status"] == ("failed" if raises else "completed")
     assert json.loads((run / "params.json").read_text()) == {"lr": 0.1}
-    if raises:
-        assert "loop raised at" in meta["notes"][-1]["text"] and __file__ in meta["notes"][-1]["text"]
+    note = meta["notes"][-1]["text"] if raises else ""
+    if raises == "kept":
+        assert note.startswith("FAILED: ValueError: boom\nTraceback") and 'raise ValueError("boom")' in note
+    if raises == "dropped":
+        assert "loop raised at" in note and __file__ in note

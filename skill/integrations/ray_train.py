@@ -3,8 +3,9 @@
 The worker of world rank 0 (from `ray.train.get_context()`) writes one run: the train config as params,
 whatever the loop logs; every other worker gets the core's no-op run. The run ends with the loop: in
 `with setup_specweave(...) as exp:` as `with track_experiment` ends (a failure with its traceback); without
-`with`, when the loop's thread finishes, `completed` if the loop returned, else `failed` at the line where
-it stopped (Ray reports the traceback itself: its workers are killed, so no exit hook would run).
+`with`, when the loop's thread finishes, `completed` if the loop returned, else `failed` with the traceback
+of the exception Ray holds for it (or, when none is found, the line where it stopped): Ray's workers are
+killed, so no exit hook would run.
 """
 
 from __future__ import annotations
@@ -73,7 +74,27 @@ def _end_with(exp: Experiment, thread: threading.Thread, loop: FrameType) -> Non
     last = dis.opname[loop.f_code.co_code[loop.f_lasti]] if loop.f_lasti >= 0 else ""
     if last.startswith("RETURN"):
         exp.end()
+        return
+    exc = _raised_through(loop)
+    if exc is not None:
+        exp.__exit__(type(exc), exc, exc.__traceback__)  # failed, with the traceback, as `with` records it
     else:
         code = loop.f_code
         exp.end("failed", note=f"FAILED: {code.co_name} raised at {code.co_filename}:{loop.f_lineno} "
                                "(Ray's error holds the traceback)")
+
+
+def _raised_through(loop: FrameType) -> BaseException | None:
+    """The exception that ended `loop`, which Ray keeps to report: its traceback stops there in that frame."""
+    import gc
+
+    found = None
+    for obj in gc.get_objects():  # on a failure only: a scan of the heap
+        if isinstance(obj, BaseException):
+            tb = obj.__traceback__
+            while tb is not None:
+                if tb.tb_frame is loop and tb.tb_lineno == loop.f_lineno:
+                    found = obj
+                    break
+                tb = tb.tb_next
+    return found
