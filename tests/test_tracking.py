@@ -332,6 +332,20 @@ def test_environment_is_captured_without_being_asked(project: Path) -> None:
     assert git_info.dirty is True and len(git_info.diff_sha256) == 64
 
 
+def test_an_environment_file_edited_between_two_runs_of_one_process_is_written_true_again(project: Path) -> None:
+    """The process remembers the environment file it checked only while the file is unchanged."""
+    with track_experiment("first") as first:
+        pass
+    key = find_experiment(project, first.id).meta.environment
+    env_file = project / ".specweave/environments" / f"{key}.yaml"
+    true_text = env_file.read_text()
+    env_file.write_text(true_text.replace("packages:\n", "packages:\n  evil-package: 6.6.6\n", 1))
+    with track_experiment("second") as second:
+        pass
+    assert find_experiment(project, second.id).meta.environment == key
+    assert env_file.read_text() == true_text
+
+
 def test_logging_into_the_store_does_not_make_the_tree_dirty(project: Path) -> None:
     from skill.repro.environment import capture_git
 

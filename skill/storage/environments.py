@@ -77,13 +77,17 @@ def write_environment(store: Path, fields: dict[str, Any], key: str | None = Non
     key, when the caller has it from `shared_fields`)."""
     key = key or environment_key(fields)
     path = environment_path(store, key)
+    stamp = file_signature(path, regular=True)  # lstat: a link is not a regular file
+    if stamp is not None and _checked.get(str(path)) == stamp:
+        return key  # the file this process checked (or wrote), unchanged since: every run after the first
     text = dumps_yaml(fields)
     try:
-        if path.is_file() and not path.is_symlink():
+        if stamp is not None:
             # The bytes this process would write hold the content the name is the hash of: no parse
             # needed (a few ms for a long package list, at every process's first run).
             if read_bytes_nofollow(path, MAX_ENVIRONMENT_BYTES) != text.encode("utf-8"):
                 read_environment(store, key)  # a file of that name whose content is not that hash is replaced
+            _checked[str(path)] = stamp
             return key
     except (DamagedFile, OSError):
         pass
@@ -91,7 +95,11 @@ def write_environment(store: Path, fields: dict[str, Any], key: str | None = Non
     atomic_write(folder / path.name, text)
     with _lock:
         _loaded.clear()
+        _checked[str(path)] = file_signature(path, regular=True)
     return key
+
+
+_checked: dict[str, Any] = {}  # environment file -> its signature when this process found it right
 
 
 def read_environment(store: Path, key: str) -> dict[str, Any]:
