@@ -610,18 +610,16 @@ def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False) ->
     is settled without the log's lock or the marker it is held on (a file fewer for a short run)."""
     from .locks import file_lock
 
+    from contextlib import nullcontext
+
     live = folder / METRICS_LOG_FILE
     if live.is_symlink():
         return read_summary(folder)
-    if alone and unwritten is not None and not os.path.lexists(live):
-        summary = build_and_store(folder, store_of(folder), unwritten)
-        if summary is not None:
-            atomic_write(summary_path(folder), render_summary(summary))
-        return summary
-    if unwritten is not None:
+    alone = alone and unwritten is not None and not os.path.lexists(live)
+    if unwritten is not None and not alone:
         ensure_log_ignored(folder)  # the marker: schema 3's sign, and what the log's lock is held on
-    with file_lock(live):
-        there = live.exists()
+    with nullcontext() if alone else file_lock(live):
+        there = not alone and live.exists()
         if not there and unwritten is None:
             return read_summary(folder)
         try:
