@@ -132,6 +132,9 @@ def test_a_short_run_needs_no_object_and_every_reader_has_all_of_it(project: Pat
         for step in range(SUMMARY_POINTS + 1):
             longer.log_metric("loss", 1 / (step + 1), step=step)
     assert read_summary(longer.path).log is not None and len(_objects(project)) == 1
+    # ended before its first flush: the object is gzipped from the buffered lines, every point in it
+    lines = [json.loads(line) for line in full_log_bytes(longer.path).decode().splitlines()]
+    assert [(p["step"], p["value"]) for p in lines] == [(s, 1 / (s + 1)) for s in range(SUMMARY_POINTS + 1)]
 
 
 def test_a_run_ending_before_its_first_flush_goes_straight_into_its_summary(project: Path) -> None:
