@@ -168,6 +168,23 @@ def test_a_short_run_with_a_damaged_line_keeps_its_exact_log(project: Path) -> N
     assert b"not a point" in full_log_bytes(exp.path)
 
 
+def test_a_float32_value_is_written_in_the_fewest_digits_that_give_it_back() -> None:
+    """`short_f32` against its definition: the fewest of 6 to 9 significant digits that read back to the
+    same float32, on values of every size and sign."""
+    import random
+
+    from skill.storage.float32 import short_f32, widen_f32
+
+    rng = random.Random(7)
+    values = [widen_f32(rng.uniform(-1, 1) * 10 ** rng.randint(-30, 30)) for _ in range(20_000)]
+    values += [0.0, -0.0, 1.0, 0.5, 3.0, 1e10, widen_f32(0.1), widen_f32(3.4e38), widen_f32(1.4e-45)]
+    for value in values:
+        text = short_f32(value)
+        fewest = next(f"{value:.{d}g}" for d in range(6, 10) if widen_f32(float(f"{value:.{d}g}")) == value)
+        expected = fewest if "e" in fewest or "." in fewest else fewest + ".0"  # "2" would read back as an int
+        assert text == expected and widen_f32(float(text)) == value, value
+
+
 def test_float32_values_are_kept_in_fewer_digits_and_read_back_bit_for_bit(project: Path, tmp_path: Path) -> None:
     import struct
 

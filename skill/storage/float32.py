@@ -40,10 +40,15 @@ def short_f32(value: Any) -> str:
     the non-finite strings as JSON strings."""
     if isinstance(value, str):
         return f'"{value}"'
-    for digits in range(6, 10):  # 9 significant digits always identify a float32
-        text = f"{value:.{digits}g}"
-        if widen_f32(float(text)) == value:
-            break
+    # The fewest of 6 to 9 significant digits that give the value back (9 always do). Most float32 values
+    # need 7 or 8, so 7 is tried first, then 6 or 8: two tries where counting up from 6 took two or three.
+    seven = f"{value:.7g}"
+    if widen_f32(float(seven)) == value:
+        six = f"{value:.6g}"
+        text = six if widen_f32(float(six)) == value else seven
+    else:
+        eight = f"{value:.8g}"
+        text = eight if widen_f32(float(eight)) == value else f"{value:.9g}"
     if "e" in text or "." in text:
         return text
     return text + ".0"  # "2" would read back as an int
