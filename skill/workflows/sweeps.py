@@ -405,6 +405,7 @@ class SharedSweep:
 
     def __init__(self, parent: Experiment | None, parent_id: str, increment: str, root: Any, meet: Any) -> None:
         self.parent, self.parent_id, self.increment, self.root, self.meet = parent, parent_id, increment, root, meet
+        self._parent_path: Path | None = None
 
     def child(self, name: str, **options: Any) -> Experiment:
         """A new child run of this sweep (options go to track_experiment)."""
@@ -441,9 +442,6 @@ class SharedSweep:
         """Tag the child of the trial `best()` names (asked under the parent's lock, so the answer is fresh
         and processes agree) `best`, untag the previous one, and record it on the parent."""
         from ..storage.metafile import update_meta
-        from ..storage.run_records import find_experiment
-
-        parent_folder = find_experiment(self.root, self.parent_id, self.increment).path
 
         def change(meta: Any) -> bool:
             found = best()
@@ -462,7 +460,16 @@ class SharedSweep:
             meta.best_trial = {"key": key, "folder": str(folder), **details}
             return True
 
-        update_meta(parent_folder, change)
+        update_meta(self._parent_folder(), change)
+
+    def _parent_folder(self) -> Path:
+        """The parent's folder, found once (a folder never moves; a find lists the increment's runs)."""
+        if self._parent_path is None:
+            from ..storage.run_records import find_experiment
+
+            self._parent_path = self.parent.path if self.parent is not None else find_experiment(
+                self.root, self.parent_id, self.increment).path
+        return self._parent_path
 
     def mark_set(self, field: str, tag: str,
                  update: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]) -> None:
@@ -473,9 +480,6 @@ class SharedSweep:
         whose key leaves it is untagged (children are found by the key `register` gave them; an entry that
         changes is tagged again, so a child registered after its key entered the set gets its tag then)."""
         from ..storage.metafile import update_meta
-        from ..storage.run_records import find_experiment
-
-        parent_folder = find_experiment(self.root, self.parent_id, self.increment).path
 
         def change(meta: Any) -> bool:
             old = list(getattr(meta, field, None) or [])
@@ -493,7 +497,7 @@ class SharedSweep:
             setattr(meta, field, new)
             return True
 
-        update_meta(parent_folder, change)
+        update_meta(self._parent_folder(), change)
 
 
 def _retag(add: str | None = None, remove: str | None = None) -> Callable[[Any], bool]:
