@@ -37,6 +37,7 @@ work" column) is the same with and without tracking.
 from __future__ import annotations
 
 import argparse
+import statistics
 import json
 import os
 import subprocess
@@ -222,6 +223,13 @@ def main() -> None:
         print(f"  {setup:<18} {wall:8.2f} s {100 * (wall / best['none']['wall'] - 1):+6.1f}%   "
               f"{cpu:8.2f} s {100 * (cpu / best['none']['cpu'] - 1):+6.1f}%   ({trials / wall:5.1f} trials/s)",
               flush=True)
+    # Each round's setups ran minutes apart at most: a ratio to the same round's `none` leaves out the
+    # machine's slower and faster spells, which best-of-rounds can pair across.
+    print("  paired with the same round's none (median, and the range over rounds):")
+    for setup in SETUPS[1:]:
+        key = "_end" if setup.endswith("+finish") else ""
+        ratios = sorted(100 * (r["wall" + key] / n["wall"] - 1) for r, n in zip(got[setup], got["none"]))
+        print(f"  {setup:<18} wall {statistics.median(ratios):+6.1f}%  ({ratios[0]:+.1f}% to {ratios[-1]:+.1f}%)")
     print("  target: tracking adds <= 5% to the study's wall time")
 
 
