@@ -161,3 +161,55 @@ def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: 
         assert note.startswith("FAILED: ValueError: boom\nTraceback") and 'raise ValueError("boom")' in note
     if raises == "dropped":
         assert "loop raised at" in note and __file__ in note
+
+
+RAY_TRAIN_V1 = """
+import os, sys
+import ray
+ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False,
+         runtime_env={"env_vars": {"PYTHONPATH": sys.argv[1], "SPECWEAVE_QUIET": "1"}})
+from ray.train import RunConfig, ScalingConfig
+from ray.train.data_parallel_trainer import DataParallelTrainer  # the legacy (V1) trainer under this setting
+
+def loop(config):
+    from ray import train
+    from specweave.ray import setup_specweave
+
+    exp = setup_specweave(config, "v1", increment="0001", root=config["root"])  # no `with`: ends with the loop
+    exp.log_metric("seen", 1.0, step=0)
+    if config["fail"] and train.get_context().get_world_rank() == 0:
+        raise ValueError("diverged in V1")
+
+for fail in (False, True):
+    try:
+        DataParallelTrainer(loop, train_loop_config={"root": os.getcwd(), "fail": fail},
+                            scaling_config=ScalingConfig(num_workers=2),
+                            run_config=RunConfig(storage_path=os.getcwd() + "/ray", name=f"v1-{fail}")).fit()
+    except Exception as exc:
+        print("FIT FAILED", type(exc).__name__)
+"""
+
+
+@pytest.mark.slow
+def test_ray_train_v1_writes_one_run_per_fit_and_a_failure_with_its_traceback(project: Path, tmp_path: Path) -> None:
+    """Ray Train's legacy API (RAY_TRAIN_V2_ENABLED=0, chosen when Ray is imported: its own process and
+    cluster): the same rank rule and the same end of a run without `with` as under V2."""
+    import subprocess
+    import sys
+
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "RAY_TRAIN_V2_ENABLED": "0", "HOME": str(tmp_path), "PYTHONPATH": repo,
+           "SPECWEAVE_QUIET": "1"}
+    done = subprocess.run([sys.executable, "-c", RAY_TRAIN_V1, repo], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert "FIT FAILED" in done.stdout, done.stdout[-2000:] + done.stderr[-4000:]
+    metas = list(_runs(project).values())
+    for _ in range(100):  # the failed run's watcher writes just after its loop's thread ends
+        if len(metas) == 2 and metas[1]["status"] != "running":
+            break
+        time.sleep(0.05)
+        metas = list(_runs(project).values())
+    assert [m["status"] for m in metas] == ["completed", "failed"]
+    assert all(m["distributed"] == {"ranks": "zero", "world_size": 2, "rank_source": "ray.train"} for m in metas)
+    note = metas[1]["notes"][-1]["text"]
+    assert note.startswith("FAILED: ValueError: diverged in V1\nTraceback") and ", in loop\n" in note
