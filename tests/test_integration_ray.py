@@ -59,6 +59,21 @@ def _runs(project: Path) -> dict[Path, dict]:
             for run in sorted(project.glob(".specweave/increments/*/experiments/exp-*"))}
 
 
+def _failed_with_traceback(meta: dict) -> bool:
+    """A run a loop without `with` failed: ended at once, then noted with the traceback (two writes)."""
+    return meta["status"] == "failed" and meta["notes"][-1]["text"].startswith("FAILED: ValueError")
+
+
+def _when(run: Path, done, seconds: float = 10.0) -> dict:
+    """run's metadata once `done(meta)` holds (a watcher thread writes it just after the loop's thread ends)."""
+    deadline = time.monotonic() + seconds
+    meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    while not done(meta) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    return meta
+
+
 @pytest.mark.slow
 def test_ray_train_two_workers_write_one_run_from_rank_zero(project: Path, tmp_path: Path, ray_local) -> None:
     from ray.train import RunConfig, ScalingConfig
@@ -113,7 +128,7 @@ def test_ray_train_two_workers_write_one_run_from_rank_zero(project: Path, tmp_p
         DataParallelTrainer(failing_loop, train_loop_config={"root": str(project), "lr": 0.5},
                             scaling_config=ScalingConfig(num_workers=2),
                             run_config=RunConfig(storage_path=str(tmp_path / "ray"), name="fails")).fit()
-    (failed,) = [meta for path, meta in _runs(project).items() if path != run]
+    (failed,) = [_when(path, _failed_with_traceback) for path in _runs(project) if path != run]
     assert failed["status"] == "failed" and failed["name"] == "dp" and failed["distributed"]["world_size"] == 2
     assert "ValueError: diverged at epoch 1" in failed["notes"][-1]["text"]
     assert "Traceback" in failed["notes"][-1]["text"]
@@ -148,12 +163,8 @@ def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: 
     worker = threading.Thread(target=run_kept if raises == "kept" else loop, args=({"lr": 0.1},))
     worker.start()
     worker.join()
-    (run, meta), = _runs(project).items()
-    for _ in range(100):  # the watcher thread ends the run just after the loop's thread
-        if meta["status"] != "running":
-            break
-        time.sleep(0.05)
-        meta = yaml.safe_load((run / "metadata.yaml").read_text())
+    (run,) = _runs(project)
+    meta = _when(run, _failed_with_traceback if raises == "kept" else lambda m: m["status"] != "running")
     assert meta["status"] == ("failed" if raises else "completed")
     assert json.loads((run / "params.json").read_text()) == {"lr": 0.1}
     note = meta["notes"][-1]["text"] if raises else ""
@@ -175,10 +186,15 @@ def loop(config):
     from ray import train
     from specweave.ray import setup_specweave
 
-    exp = setup_specweave(config, "v1", increment="0001", root=config["root"])  # no `with`: ends with the loop
-    exp.log_metric("seen", 1.0, step=0)
-    if config["fail"] and train.get_context().get_world_rank() == 0:
-        raise ValueError("diverged in V1")
+    if not config["fail"]:
+        exp = setup_specweave(config, "v1", increment="0001", root=config["root"])  # no `with`: ends with the loop
+        exp.log_metric("seen", 1.0, step=0)
+        return
+    # V1 kills the workers as soon as the error reaches the driver: `with` is the sure way to record it
+    with setup_specweave(config, "v1", increment="0001", root=config["root"]) as exp:
+        exp.log_metric("seen", 1.0, step=0)
+        if train.get_context().get_world_rank() == 0:
+            raise ValueError("diverged in V1")
 
 for fail in (False, True):
     try:
@@ -193,7 +209,8 @@ for fail in (False, True):
 @pytest.mark.slow
 def test_ray_train_v1_writes_one_run_per_fit_and_a_failure_with_its_traceback(project: Path, tmp_path: Path) -> None:
     """Ray Train's legacy API (RAY_TRAIN_V2_ENABLED=0, chosen when Ray is imported: its own process and
-    cluster): the same rank rule and the same end of a run without `with` as under V2."""
+    cluster): the same rank rule, a run without `with` ended as its loop returns, a failure in `with`
+    recorded with its traceback."""
     import subprocess
     import sys
 
@@ -203,13 +220,10 @@ def test_ray_train_v1_writes_one_run_per_fit_and_a_failure_with_its_traceback(pr
     done = subprocess.run([sys.executable, "-c", RAY_TRAIN_V1, repo], cwd=project, env=env, capture_output=True,
                           text=True, timeout=600)
     assert "FIT FAILED" in done.stdout, done.stdout[-2000:] + done.stderr[-4000:]
-    metas = list(_runs(project).values())
-    for _ in range(100):  # the failed run's watcher writes just after its loop's thread ends
-        if len(metas) == 2 and metas[1]["status"] != "running":
-            break
-        time.sleep(0.05)
-        metas = list(_runs(project).values())
+    ok, failed = _runs(project)
+    metas = [_when(ok, lambda m: m["status"] != "running"), _runs(project)[failed]]
     assert [m["status"] for m in metas] == ["completed", "failed"]
     assert all(m["distributed"] == {"ranks": "zero", "world_size": 2, "rank_source": "ray.train"} for m in metas)
     note = metas[1]["notes"][-1]["text"]
     assert note.startswith("FAILED: ValueError: diverged in V1\nTraceback") and ", in loop\n" in note
+    assert len(metas[1]["notes"]) == 1  # `with` ended it: no watcher wrote a second end

@@ -1,11 +1,9 @@
 """Ray Train: `exp = setup_specweave(config, "name")` inside `train_loop_per_worker`.
 
-The worker of world rank 0 (from `ray.train.get_context()`) writes one run: the train config as params,
-whatever the loop logs; every other worker gets the core's no-op run. The run ends with the loop: in
-`with setup_specweave(...) as exp:` as `with track_experiment` ends (a failure with its traceback); without
-`with`, when the loop's thread finishes, `completed` if the loop returned, else `failed` with the traceback
-of the exception Ray holds for it (or, when none is found, the line where it stopped): Ray's workers are
-killed, so no exit hook would run.
+World rank 0 (from `ray.train.get_context()`) writes one run: the train config as params, what the loop
+logs; other workers get the core's no-op run. The run ends with the loop: in `with setup_specweave(...)`
+as `with track_experiment` ends; without `with`, as the loop's thread ends (Ray kills its workers: no exit
+hook runs), `completed` if it returned, else `failed` where it stopped, then noted with Ray's traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ import dis
 import inspect
 import os
 import threading
+import traceback
 from types import FrameType
 from typing import Any
 
@@ -43,7 +42,7 @@ def setup_specweave(config: dict[str, Any] | None = None, name: str = "ray-train
     info = worker_rank()
     if info is not None and info.rank != 0:
         return inactive(name, info)  # the core's rule, with Ray's answer for the rank
-    # Rank 0 of Ray's job is rank 0 whatever the environment says; "each" keeps the core from asking again.
+    # Ray's rank 0 is rank 0 whatever the environment says: "each" keeps the core from asking again
     exp = open_run(name, source="ray", increment=increment, root=root, description=description, tags=tags,
                    system_metrics=system_metrics, ranks="each" if info is not None else None)
     if config:
@@ -72,16 +71,15 @@ def _end_with(exp: Experiment, thread: threading.Thread, loop: FrameType) -> Non
     thread.join()
     # A frame that returned last ran a RETURN_* instruction; one that an exception unwound stopped elsewhere.
     last = dis.opname[loop.f_code.co_code[loop.f_lasti]] if loop.f_lasti >= 0 else ""
-    if last.startswith("RETURN"):
+    if last.startswith("RETURN") or exp.status != "running":  # returned, or ended already (`with`)
         exp.end()
         return
+    code = loop.f_code  # ended at once: Ray kills the worker soon after
+    exp.end("failed", note=f"FAILED: {code.co_name} raised at {code.co_filename}:{loop.f_lineno}")
     exc = _raised_through(loop)
-    if exc is not None:
-        exp.__exit__(type(exc), exc, exc.__traceback__)  # failed, with the traceback, as `with` records it
-    else:
-        code = loop.f_code
-        exp.end("failed", note=f"FAILED: {code.co_name} raised at {code.co_filename}:{loop.f_lineno} "
-                               "(Ray's error holds the traceback)")
+    if exc is not None:  # then the traceback, as `with` notes it
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+        exp.log_note(f"FAILED: {type(exc).__name__}: {exc}\n{detail}")
 
 
 def _raised_through(loop: FrameType) -> BaseException | None:
