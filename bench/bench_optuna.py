@@ -37,9 +37,9 @@ work" column) is the same with and without tracking.
 from __future__ import annotations
 
 import argparse
-import statistics
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time

@@ -156,7 +156,8 @@ def test_without_with_the_run_ends_with_the_loops_thread(project: Path, raises: 
     runner = "def run_kept(config):\n    try:\n        loop(config)\n    except ValueError as exc:\n" \
              "        held.append(exc)\n"
     scope = {"loop": loop, "held": held}
-    exec(compile(runner, os.path.join(os.path.dirname(ray.__file__), "runner_in_test.py"), "exec"), scope)
+    code = compile(runner, os.path.join(os.path.dirname(ray.__file__), "runner_in_test.py"), "exec")
+    exec(code, scope)  # noqa: S102 - this test's own source, above
     run_kept = scope["run_kept"]
 
     monkeypatch.setattr(threading, "excepthook", lambda args: None)
@@ -218,7 +219,7 @@ def test_ray_train_v1_writes_one_run_per_fit_and_a_failure_with_its_traceback(pr
     env = {**os.environ, "RAY_TRAIN_V2_ENABLED": "0", "HOME": str(tmp_path), "PYTHONPATH": repo,
            "SPECWEAVE_QUIET": "1"}
     done = subprocess.run([sys.executable, "-c", RAY_TRAIN_V1, repo], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, check=False)  # the fit that fails is the script's to report
     assert "FIT FAILED" in done.stdout, done.stdout[-2000:] + done.stderr[-4000:]
     ok, failed = _runs(project)
     metas = [_when(ok, lambda m: m["status"] != "running"), _runs(project)[failed]]

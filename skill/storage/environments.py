@@ -24,9 +24,9 @@ from ..errors import DamagedFile
 from ..layout import ENVIRONMENTS_DIR
 from .atomic_writes import atomic_write
 from .bounded_parsing import read_yaml
-from .safe_reads import read_bytes_nofollow
 from .encoding import dumps_yaml
 from .paths import make_dirs_within
+from .safe_reads import read_bytes_nofollow
 from .signatures import file_signature
 from .store_dirs import store_dir_of
 

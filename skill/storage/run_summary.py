@@ -608,9 +608,9 @@ def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False) ->
     `alone`: the run's own process, before the run ends, with no other rank writing into it: nobody else can
     append to or settle its log (readers settle only runs that ended or whose process died), so `unwritten`
     is settled without the log's lock or the marker it is held on (a file fewer for a short run)."""
-    from .locks import file_lock
-
     from contextlib import nullcontext
+
+    from .locks import file_lock
 
     live = folder / METRICS_LOG_FILE
     if live.is_symlink():
