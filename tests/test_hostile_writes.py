@@ -303,3 +303,30 @@ def test_export_and_artifacts_create_nothing_outside(project: Path, outside: Pat
             exp.save_artifact("plots/roc.png", b"png")
     assert sorted(p.name for p in outside.iterdir()) == ["metadata.yaml", "secret.txt"]
     assert read_decisions(project, "0042") == []
+
+
+def test_meeting_and_staging_folders_are_never_made_through_a_committed_link(project: Path, outside: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The git-ignored cache holds where a sweep's processes and a job's ranks meet, and track_artifacts'
+    staging: a clone that commits one of those folders as a link gets one line, and nothing is made there."""
+    from skill.errors import DamagedFile
+    from skill.workflows.sweeps import join_sweep
+    from specweave import track_artifacts, track_experiment
+
+    with track_experiment("first", increment="0042"):
+        pass  # the cache exists, as in any project that has runs
+    before = sorted(p.name for p in outside.iterdir())
+    cache = project / ".specweave" / "cache"
+    for name in ("sweeps", "ranks", "staging"):
+        shutil.rmtree(cache / name, ignore_errors=True)
+        (cache / name).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DamagedFile, match="symbolic link"):
+        join_sweep("a shared study", "sweep", "0042")
+    with pytest.raises(DamagedFile, match="symbolic link"), track_artifacts(name="staged", increment="0042") as out:
+        (out / "a.txt").write_text("never")
+    monkeypatch.setenv("SPECWEAVE_JOB_ID", "hostile-job")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(DamagedFile, match="symbolic link"):
+        track_experiment("shared", increment="0042", ranks="all")
+    assert sorted(p.name for p in outside.iterdir()) == before

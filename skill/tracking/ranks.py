@@ -62,6 +62,7 @@ from ..storage.locks import file_lock
 from ..storage.metafile import update_meta
 from ..storage.metrics_log import point_lines
 from ..storage.run_summary import ensure_log_ignored
+from ..storage.store_dirs import make_store_dirs
 from .experiment import Experiment, RunHooks
 from .system_metrics import DEFAULT_INTERVAL_S, SystemMetricsThread, resolve_interval
 
@@ -461,7 +462,9 @@ class SharedRun(RunHooks):
     def __init__(self, rank_info: RankInfo, meet: Path) -> None:
         self._info = rank_info
         self._world_size = rank_info.world_size
-        self._meet = meet
+        # made before the run's folder, so a refusal leaves no run: never through a folder a clone committed
+        # as a link
+        self._meet = make_store_dirs(meet)
         self._reported: set[str] = set()
         self._last_watch = 0.0
         self._ended_members: dict[int, dict[str, Any]] = {}
@@ -474,7 +477,6 @@ class SharedRun(RunHooks):
         exp.set_fields(distributed={"ranks": "all", "world_size": info.world_size,
                                     "rank_source": info.source, "hosts": {"0": _HOST}})
         claim = {"folder": str(exp.path), "id": exp.id, "host": _HOST, "pid": os.getpid(), "created": time.time()}
-        self._meet.mkdir(parents=True, exist_ok=True)
         atomic_write(self._meet / "run.json", dumps_json(claim))
 
     def _members(self) -> dict[int, dict[str, Any]]:

@@ -41,6 +41,7 @@ from ..storage.edits import check_writable, record_artifact
 from ..storage.ids import new_uid
 from ..storage.paths import find_root, safe_relative
 from ..storage.run_records import find_experiment
+from ..storage.store_dirs import make_store_dirs
 from ..tracking.experiment import Experiment, open_experiments
 from ..tracking.track import track_experiment
 
@@ -127,7 +128,8 @@ def track_artifacts(
             raise InvalidInput("track_artifacts target", type(target).__name__,
                                "an Experiment, an experiment reference like 'exp-003', or None")
         staging = project / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR / f"{exp_id}.{new_uid()}"
-        staging.mkdir(parents=True)
+        make_store_dirs(staging.parent)  # never through a folder a clone committed as a link
+        staging.mkdir()
         folder = ArtifactFolder(staging, exp_id, sink)
         try:
             yield folder

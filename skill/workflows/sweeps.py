@@ -415,8 +415,9 @@ class SharedSweep:
         """True for exactly one of the processes that ask, whoever asks first: the one that runs `key`."""
         import os
 
-        claims = self.meet / "claims"
-        claims.mkdir(exist_ok=True)
+        from ..storage.store_dirs import make_store_dirs
+
+        claims = make_store_dirs(self.meet / "claims")  # never through a folder a clone committed as a link
         try:
             os.close(os.open(claims / _safe_key(key), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
         except FileExistsError:
@@ -526,12 +527,15 @@ def join_sweep(key: str, name: str, increment: str | None = None, *, root: Any =
     import json
     import os
 
+    from ..errors import SpecweaveError
     from ..layout import CACHE_DIR, SPECWEAVE_DIR
+    from ..storage.bounded_parsing import read_json
     from ..storage.paths import find_root
+    from ..storage.store_dirs import make_store_dirs
 
     project = find_root(root)
     meet = project / SPECWEAVE_DIR / CACHE_DIR / SWEEPS_DIR / _safe_key(key)
-    (meet / "trials").mkdir(parents=True, exist_ok=True)
+    make_store_dirs(meet / "trials")  # never through a folder a clone committed as a link
     claim = meet / "parent.json"
     try:
         fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -539,9 +543,9 @@ def join_sweep(key: str, name: str, increment: str | None = None, *, root: Any =
         deadline = time.monotonic() + wait_s
         while True:
             try:
-                found = json.loads(claim.read_text())
+                found = read_json(claim)  # bounded, never through a link
                 return SharedSweep(None, found["id"], found["increment"], project, meet)
-            except (OSError, ValueError, KeyError):
+            except (OSError, SpecweaveError, KeyError, TypeError):
                 if time.monotonic() > deadline:
                     raise InvalidInput("sweep", key, f"a sweep whose parent run is created within {wait_s:g} s "
                                        f"(remove {claim} if a crashed process left it)") from None
