@@ -313,17 +313,23 @@ def test_meeting_and_staging_folders_are_never_made_through_a_committed_link(pro
     from skill.workflows.sweeps import join_sweep
     from specweave import track_artifacts, track_experiment
 
-    with track_experiment("first", increment="0042"):
-        pass  # the cache exists, as in any project that has runs
     before = sorted(p.name for p in outside.iterdir())
-    cache = project / ".specweave" / "cache"
-    for name in ("sweeps", "ranks", "staging"):
-        shutil.rmtree(cache / name, ignore_errors=True)
+    cache = project / ".specweave" / "cache"  # as a clone brings it, before any command runs
+    cache.mkdir(parents=True)
+    (outside / "4194303-old").mkdir()  # named as an import killed long ago leaves a run being built
+    before = sorted(p.name for p in outside.iterdir())
+    for name in ("sweeps", "ranks", "staging", "import"):
         (cache / name).symlink_to(outside, target_is_directory=True)
     with pytest.raises(DamagedFile, match="symbolic link"):
         join_sweep("a shared study", "sweep", "0042")
     with pytest.raises(DamagedFile, match="symbolic link"), track_artifacts(name="staged", increment="0042") as out:
         (out / "a.txt").write_text("never")
+    from skill.exchange.importer import import_runs  # an import stages each run in the same folder
+
+    csv = project.parent / "history.csv"
+    csv.write_text("epoch,loss\n0,0.5\n1,0.25\n")
+    report = import_runs(project, "csv", str(csv), step_column="epoch", increment="0042")
+    assert [r.action for r in report.runs] == ["damaged"] and "symbolic link" in report.runs[0].problem
     monkeypatch.setenv("SPECWEAVE_JOB_ID", "hostile-job")
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")

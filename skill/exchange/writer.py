@@ -36,6 +36,7 @@ from ..storage.metafile import update_meta
 from ..storage.metrics_writer import MetricsBuffer
 from ..storage.run_metrics import count_log_keys, summarize_log
 from ..storage.run_records import experiment_dirs, read_metadata
+from ..storage.store_dirs import linked_part, make_store_dirs
 from ..storage.validate import MAX_NAME, MAX_NOTE, MAX_TAG, is_utf8
 from ..storage.encoding import flatten_params
 from ..schemas.sources import ImportedRun, ImportReport, Origin, Reader, SourceRun
@@ -95,6 +96,8 @@ class OriginIndex:
 def clean_staging(root: Path) -> None:
     """Remove runs an earlier import was building when it died (their process is gone)."""
     base = root / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR
+    if linked_part(base / "x") is not None:  # a committed link: never list (or remove) what it points to
+        return
     try:
         entries = list(os.scandir(base))
     except (FileNotFoundError, NotADirectoryError):
@@ -178,8 +181,7 @@ class ImportWriter:
                       fingerprint=run.fingerprint, complete=complete, imported=_now()).model_dump(mode="json")
 
     def _staging(self, name: str) -> Path:
-        base = self.root / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR
-        base.mkdir(parents=True, exist_ok=True)
+        base = make_store_dirs(self.root / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR)  # never through a link
         ignore_cache(base)
         return base / f"{os.getpid()}-{name}"
 
