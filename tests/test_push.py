@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,26 @@ def test_push_defaults_to_the_configured_server(project: Path, mlflow_server: st
         push_experiments(project, "0109", "")
     monkeypatch.setenv("SPECWEAVE_TRACKING_URI", mlflow_server)
     assert push_experiments(project, "0109", "").created == 1
+
+
+def test_push_never_links_an_object_through_a_committed_cache_link(project: Path, mlflow_server: str,
+                                                                  tmp_path: Path) -> None:
+    """An object goes to MLflow as a hard link named for its artifact, made in .specweave/cache/tmp: a clone
+    that commits that folder as a link gets the artifact left out in one line, and nothing made outside."""
+    with track_experiment("linked", increment="0110-linked-tmp") as exp:
+        exp.save_artifact("weights.bin", b"\x07" * 300_000)  # past the in-git bound: the object store
+        exp.save_artifact("notes.txt", "kept in git")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    tmp = project / ".specweave" / "cache" / "tmp"
+    shutil.rmtree(tmp)
+    tmp.symlink_to(outside, target_is_directory=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "SPECWEAVE_QUIET": "1"}
+    cmd = [sys.executable, "-m", "specweave.cli", "push", "0110", "--to", mlflow_server]
+    done = subprocess.run(cmd, check=False, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    said = done.stdout + done.stderr
+    assert "artifact weights.bin not sent" in said and "link" in said, said
+    assert list(outside.iterdir()) == []
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    (run,) = client.search_runs([client.get_experiment_by_name("0110-linked-tmp").experiment_id])
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["notes.txt", "specweave"]

@@ -53,6 +53,7 @@ from ..storage.mlflow_store import (
     search_all_runs,
 )
 from ..storage.mlflow_server import server_reachable
+from ..storage.store_dirs import make_store_dirs
 from ..extras import require
 
 _URI_RE = re.compile(r"^([a-z][a-z0-9+.-]*:|databricks$)")
@@ -218,14 +219,15 @@ def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord, warnin
     for art in rec.meta.artifacts:
         try:
             path = artifact_file(rec, art.name)[1]
+            # MLflow names the upload after the file, and an object's name is its hash: it goes as a link
+            # named for the artifact, made in .specweave/cache/tmp (git-ignored, the same disk)
+            scratch = make_store_dirs(path.parents[3] / CACHE_DIR / TMP_DIR) if art.stored == "objects" else None
         except (DamagedFile, NotFound, UnsafePath) as exc:
             warnings.append(f"{rec.id}: artifact {art.name} not sent ({exc})")
             continue
-        if art.stored != "objects":
+        if scratch is None:
             repo.log_artifact(str(path), posixpath.dirname(art.name) or None)
-        else:  # MLflow names the upload after the file: the object's name is its hash, so link it as the artifact
-            scratch = path.parents[3] / CACHE_DIR / TMP_DIR  # .specweave/cache/tmp: git-ignored, same disk
-            scratch.mkdir(parents=True, exist_ok=True)
+        else:
             with tempfile.TemporaryDirectory(dir=scratch) as tmp:
                 named = Path(tmp) / posixpath.basename(art.name)
                 try:

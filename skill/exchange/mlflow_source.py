@@ -177,7 +177,7 @@ class MlflowClientReader(Reader):
                 count += 1
                 if count > MAX_ARTIFACTS:
                     return
-                scratch.mkdir(parents=True, exist_ok=True)
+                scratch.mkdir(exist_ok=True)  # made by the importer (never through a link); again if emptied
                 path = self.client.download_artifacts(run.run_id, info.path, dst_path=str(scratch))
                 yield info.path, Path(path)
                 Path(path).unlink(missing_ok=True)

@@ -276,7 +276,7 @@ class ImportWriter:
         the object store); a file that cannot be taken is a note on the run, not a failed import."""
         infos: list[ArtifactInfo] = []
         notes: list[str] = []
-        scratch = self.root / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR / f"{os.getpid()}-download"
+        scratch = make_store_dirs(self.root / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR / f"{os.getpid()}-download")
         try:
             for name, path in self.reader.artifacts(run, scratch):
                 try:

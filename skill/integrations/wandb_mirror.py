@@ -174,10 +174,7 @@ class MirroredWandbRun:
 
 
 def _wandb_dir(inc: Any) -> Path:
-    local_stores.ensure_ignored(inc)
-    folder = local_stores.wandb_root(inc)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return local_stores.made_wandb_root(inc)
 
 
 def init(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..layout import COMPARISON_FILE, DECISIONS_FILE, EDITS_FILE, LIVING_DOCS, SPECWEAVE_DIR
 from .atomic_writes import atomic_write
+from .store_dirs import make_store_dirs
 
 # decisions.jsonl is append-only, one decision per line: a union merge keeps every line of both
 # sides, which is exactly right, where git's default would stop on a conflict.
@@ -38,7 +39,7 @@ def ensure_lines(path: Path, lines: list[str] | tuple[str, ...], header: str = "
     prefix = text if not text or text.endswith("\n") else text + "\n"
     if header and header.splitlines()[0] in present:
         header = ""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_store_dirs(path.parent)  # in a store: never through a folder a clone committed as a link
     atomic_write(path, prefix + header + "\n".join(missing) + "\n")
     return True
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..layout import EXPERIMENTS_DIR, MLFLOW_DB
 from ..schemas.records import Increment
 from .gitfiles import ensure_lines
+from .store_dirs import make_store_dirs
 
 MLFLOW_ARTIFACTS = "mlartifacts"
 WANDB_DIR = "wandb"
@@ -46,6 +47,12 @@ def mlflow_artifacts(increment: Increment) -> Path:
 def wandb_root(increment: Increment) -> Path:
     """The folder given to W&B as WANDB_DIR: it makes `wandb/` inside it."""
     return experiments_dir(increment)
+
+
+def made_wandb_root(increment: Increment) -> Path:
+    """`wandb_root`, git-ignored and made (never through a folder a clone committed as a link)."""
+    ensure_ignored(increment)
+    return make_store_dirs(wandb_root(increment))
 
 
 def sqlite_uri(path: Path) -> str:
