@@ -516,6 +516,11 @@ class _AlreadyIn(Exception):
     """The live log is the one the summary already took in (a settle killed before it removed it)."""
 
 
+def _gzip_into(spool: Any) -> gzip.GzipFile:
+    """The object's gzip stream: no name or time in its header, so equal logs give equal bytes (one hash)."""
+    return gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL)
+
+
 def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = None) -> RunSummary | None:
     """Read the run's points (an earlier settled log first, then the live log, then `unwritten` lines a
     run ending before its first flush hands over), gzip them into the object store unless the summary
@@ -566,7 +571,7 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
         if direct:
             take(sources[0])
         else:
-            with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
+            with _gzip_into(spool) as gz:
                 for source in sources:
                     with source:
                         take(_Tee(source, gz, taken if source is handle else None))
@@ -586,7 +591,7 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
             if store is None:
                 raise DamagedFile(str(folder), "is outside a .specweave store; its log cannot be settled")
             if direct:
-                with gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) as gz:
+                with _gzip_into(spool) as gz:
                     gz.write(unwritten)
             size, sha = spool.size, spool.digest.hexdigest()
             place_object(spool.to_file(), store, sha)
