@@ -373,3 +373,84 @@ def test_migrate_moves_old_logs_and_changes_nothing_else(project: Path, tmp_path
     history = Project(project).history("exp-002", "loss", max_points=5000)
     assert history.source == "full" and history.series[0].values == [1 / (i + 1) for i in range(2000)]
     assert Project(project).migrate().migrated == []  # nothing left to move
+
+
+def _folders_with_one_log(project: Path, names: tuple[str, ...], points: list[tuple]) -> dict[str, object]:
+    """Run folders in a store, each with the same points appended by its own buffer in three flushes; the
+    buffers, by folder name."""
+    from skill.storage.metrics_writer import MetricsBuffer
+
+    buffers = {}
+    for name in names:
+        folder = project / ".specweave" / "increments" / "0001-x" / "experiments" / name
+        folder.mkdir(parents=True)
+        buffer = buffers[name] = MetricsBuffer(folder)
+        for i, (key, value, step, ts) in enumerate(points):
+            buffer.log_at(key, value, step, ts)
+            if i in (10, len(points) // 2):
+                assert buffer.flush()
+        assert buffer.close()
+    return buffers
+
+
+def _hostile_points() -> list[tuple]:
+    import random
+    import struct
+
+    rng = random.Random(7)
+    keys = ["loss", 'a "quoted" key\\', "tab\tkey", "ünïcode ключ", "lr"]
+    specials = [float("nan"), float("inf"), float("-inf"), 0.0, -0.0, 1e-310, 1.7976931348623157e308]
+    base = 1_796_000_000.0
+    points = []
+    for i in range(3000):  # loss past the summary's points: an object is needed
+        key = "loss" if i % 2 else rng.choice(keys)
+        value = rng.choice(specials) if i % 97 == 0 else (
+            struct.unpack("<f", struct.pack("<f", rng.random()))[0] if i % 3 else rng.gauss(0, 1e3))
+        ts = base + i * 0.0005 + (0.0004999 if i % 5 == 0 else 0)  # on and beside the millisecond's halves
+        points.append((key, value, rng.randrange(-5, 10_000) if i % 11 == 0 else i, ts))
+    return points
+
+
+def test_a_run_settled_from_the_points_it_wrote_is_the_run_settled_from_its_log(project: Path) -> None:
+    """A run's own settle takes the points its buffer appended instead of parsing its log back: the summary
+    and the object are byte for byte what a reader settling the same log makes, NaN, odd keys and
+    millisecond rounding included."""
+    from skill.storage.run_summary import render_summary, settle
+
+    points = _hostile_points()
+    buffers = _folders_with_one_log(project, ("exp-001-mem.aaaaaa", "exp-002-file.bbbbbb"), points)
+    mem, from_file = (project / ".specweave/increments/0001-x/experiments" / n for n in buffers)
+    log = (mem / "metrics.jsonl").read_bytes()
+    written = buffers[mem.name].take_written()
+    assert written is not None and written.size == len(log) and buffers[mem.name].take_written() is None
+    a, b = settle(mem, written=written), settle(from_file)
+    assert a.log is not None and a.damaged == 0 and a.points == len(points)
+    assert render_summary(a) == render_summary(b)
+    assert (mem / "metrics.summary.json").read_bytes() == (from_file / "metrics.summary.json").read_bytes()
+    assert full_log_bytes(mem) == full_log_bytes(from_file) == log
+    assert not (mem / "metrics.jsonl").exists()
+
+
+def test_points_another_writer_added_to_the_log_are_read_from_it(project: Path) -> None:
+    """The points in memory stand for the log only while the log is exactly what the buffer wrote: a line
+    another process appended sends the settle to the file, and a buffer that finds a log begun before it
+    (a resumed run) keeps nothing."""
+    from skill.storage.metrics_writer import MetricsBuffer
+    from skill.storage.run_summary import settle
+
+    points = [("loss", 1.0 / (i + 1), i, 1_796_000_000.0 + i) for i in range(50)]
+    (name,) = _folders_with_one_log(project, ("exp-001-shared.cccccc",), points).items()
+    folder = project / ".specweave/increments/0001-x/experiments" / name[0]
+    written = name[1].take_written()
+    assert written is not None and len(written.chunks) == 3
+    with (folder / "metrics.jsonl").open("ab") as out:  # another process's line, after the run's own
+        out.write(b'{"key":"acc","step":0,"ts":1796000051.000,"value":0.25}\n')
+    summary = settle(folder, written=written)
+    assert summary.metrics["loss"].count == 50 and summary.metrics["acc"].count == 1
+
+    (name,) = _folders_with_one_log(project, ("exp-002-resumed.dddddd",), points[:5])
+    folder = project / ".specweave/increments/0001-x/experiments" / name
+    resumed = MetricsBuffer(folder)
+    resumed.log_at("loss", 0.5, 50, 1_796_000_050.0)
+    assert resumed.close() and resumed.take_written() is None
+    assert settle(folder).metrics["loss"].count == 6

@@ -253,7 +253,7 @@ class ImportWriter:
     def _write_points(self, folder: Path, run: SourceRun, have: dict[str, int]) -> tuple[int, int | None]:
         """Stream the run's points into the folder's log, skipping per key the first `have[key]` (already
         there). Returns (points written, the log's size)."""
-        buffer = MetricsBuffer(folder)
+        buffer = MetricsBuffer(folder, keep_written=False)  # settled by a later read, from the log
         seen: dict[str, int] = {}
         written = 0
         log_at, pending = buffer.log_at, buffer.pending

@@ -29,13 +29,15 @@ give each float32 back (`f32`, `storage.float32`): 7 to 9 digits instead of 17, 
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
 from array import array
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -47,7 +49,7 @@ from .bounded_parsing import read_json
 from .downsample import minmax_indices
 from .encoding import decode_number, encode_float
 from .float32 import is_f32, short_f32, widen_f32
-from .metrics_log import CappedProblems, iter_handle_rows, open_log, point_lines
+from .metrics_log import LOG_CHUNK_BYTES, CappedProblems, iter_handle_rows, open_log, point_lines
 
 SUMMARY_POINTS = 500
 SHOWN_PROBLEMS = 3
@@ -354,6 +356,44 @@ class _Series:
         self.steps, self.ts, self.values = array("q"), array("d"), array("d")
 
 
+class WrittenLog(NamedTuple):
+    """The points a run's own buffer appended to its live log, as it appended them, and the bytes that
+    made: when the log has exactly that size, the settle takes these instead of parsing the log back."""
+
+    chunks: list[list[tuple[str, float, int, float]]]  # (key, value, step, ts) as logged
+    size: int
+
+
+def _add_written(series: dict[Any, _Series], chunks: list[list[tuple[str, float, int, float]]]) -> None:
+    """The points as a read of the log gives them: the log keeps ts to the millisecond (`point_lines`'s
+    `:.3f`, which `round(ts, 3)` equals), the value and step exactly."""
+    for chunk in chunks:
+        for key, value, step, ts in chunk:
+            s = series.get(key)
+            if s is None:
+                s = series[key] = _Series()
+            s.steps.append(step)
+            s.ts.append(round(ts, 3))
+            s.values.append(value)
+
+
+def _copy_log(handle: Any, size: int, spool: Any | None) -> str:
+    """Read the live log's `size` bytes: their hash (the summary's `live`), gzipped into `spool` if given."""
+    import hashlib
+
+    taken, left = hashlib.sha256(), size
+    with handle, _gzip_into(spool) if spool is not None else nullcontext() as gz:
+        while left:
+            block = handle.read(min(left, LOG_CHUNK_BYTES))
+            if not block:
+                raise OSError(errno.EIO, f"the live log ended {left} bytes short of the points its run wrote")
+            taken.update(block)
+            if gz is not None:
+                gz.write(block)
+            left -= len(block)
+    return taken.hexdigest()[:16]
+
+
 def _pair(step: int, value: float) -> tuple[int, Any]:
     return (step, encode_float(value))
 
@@ -521,10 +561,12 @@ def _gzip_into(spool: Any) -> gzip.GzipFile:
     return gzip.GzipFile(fileobj=spool, mode="wb", mtime=0, compresslevel=GZIP_LEVEL)
 
 
-def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = None) -> RunSummary | None:
+def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = None,
+                    written: WrittenLog | None = None) -> RunSummary | None:
     """Read the run's points (an earlier settled log first, then the live log, then `unwritten` lines a
     run ending before its first flush hands over), gzip them into the object store unless the summary
-    keeps every point whole, and return the summary (not yet written)."""
+    keeps every point whole, and return the summary (not yet written). `written`: the live log's points as
+    its run's buffer wrote them, taken instead of the log's lines when the log is exactly that long."""
     import hashlib
 
     from .objects import place_object
@@ -556,6 +598,10 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
     # Only the lines a short run handed over: read as they are, gzipped below only if an object is needed
     # (the gzip stream's set-up alone costs more than a few points' summary).
     direct = unwritten is not None and len(sources) == 1
+    # The run's own points, as it wrote the whole log alone: the log is read for its hash (and gzipped
+    # when an object is needed), never parsed back.
+    known = (written is not None and handle is not None and sources == [handle]
+             and os.fstat(handle.fileno()).st_size == written.size)
 
     def take(readable: Any) -> None:
         for _line, rows in iter_handle_rows(readable, live, problems):
@@ -568,25 +614,32 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
                 s.values.append(float(value))
 
     try:
-        if direct:
+        if known:
+            _add_written(series, written.chunks)
+        elif direct:
             take(sources[0])
         else:
             with _gzip_into(spool) as gz:
                 for source in sources:
                     with source:
                         take(_Tee(source, gz, taken if source is handle else None))
-        live_sha = taken.hexdigest()[:16] if handle is not None else None
+        live_sha = taken.hexdigest()[:16] if handle is not None and not known else None
         if live_sha is not None and previous is not None and live_sha == previous.live:
             raise _AlreadyIn  # read once for both: the common case (points after a settle) has new bytes
         for s in series.values():
             if t0 is None or (len(s.ts) and s.ts[0] < t0):
                 t0 = s.ts[0]
         t0 = t0 or 0.0
-        metrics = {key.decode("utf-8", "replace"): _digest(s, t0) for key, s in series.items() if len(s.values)}
+        metrics = {key if known else key.decode("utf-8", "replace"): _digest(s, t0)
+                   for key, s in series.items() if len(s.values)}
         damaged = len(problems) + problems.more - damaged_before
         points = sum(d.count for d in metrics.values())
         complete = all(d.complete for d in metrics.values())
         log = None
+        if known:
+            live_sha = _copy_log(handle, written.size, spool if points and not complete else None)
+            if previous is not None and live_sha == previous.live:
+                raise _AlreadyIn
         if damaged or (points and not complete):  # the exact bytes, in logged order, with times
             if store is None:
                 raise DamagedFile(str(folder), "is outside a .specweave store; its log cannot be settled")
@@ -602,9 +655,12 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
                                           log=log, live=live_sha, metrics=metrics)
     finally:
         spool.drop()
+        if known:
+            handle.close()  # read (and closed) by _copy_log, unless something before it raised
 
 
-def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False) -> RunSummary | None:
+def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False,
+           written: WrittenLog | None = None) -> RunSummary | None:
     """Settle a run's live log (see the module's docstring): idempotent, under the log's lock, in an
     order that loses nothing if it is killed at any point (the object, then the summary, then the live
     log goes) and takes nothing twice (the summary names the live bytes it took in: a log still there
@@ -612,9 +668,8 @@ def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False) ->
 
     `alone`: the run's own process, before the run ends, with no other rank writing into it: nobody else can
     append to or settle its log (readers settle only runs that ended or whose process died), so `unwritten`
-    is settled without the log's lock or the marker it is held on (a file fewer for a short run)."""
-    from contextlib import nullcontext
-
+    is settled without the log's lock or the marker it is held on (a file fewer for a short run).
+    `written`: what the run's own buffer appended to the live log (see `build_and_store`)."""
     from .locks import file_lock
 
     live = folder / METRICS_LOG_FILE
@@ -628,7 +683,7 @@ def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False) ->
         if not there and unwritten is None:
             return read_summary(folder)
         try:
-            summary = build_and_store(folder, store_of(folder), unwritten)
+            summary = build_and_store(folder, store_of(folder), unwritten, written)
         except _AlreadyIn:  # killed between writing the summary and removing the log: finish that
             live.unlink()
             return settle(folder, unwritten) if unwritten is not None else read_summary(folder)
@@ -686,5 +741,5 @@ def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
 
 __all__ = ["SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
            "ensure_log_ignored", "full_log_bytes", "iter_run_rows", "migrate_runs", "open_run_log", "open_settled_log",
-           "read_summary", "render_summary", "settle", "summary_counts", "summary_damage", "summary_metric_summaries",
+           "read_summary", "render_summary", "settle", "WrittenLog", "summary_counts", "summary_damage", "summary_metric_summaries",
            "summary_path", "summary_points"]

@@ -606,8 +606,10 @@ class Experiment:
         failure (a full disk) leaves the live log, which the next read settles."""
         from ..storage.run_summary import settle
 
+        # the points as this process wrote them, when no other rank writes into the run: not parsed back
+        written = self._metrics.take_written() if self._hooks is None else None
         try:
-            settle(self._path)
+            settle(self._path, written=written)
         except (OSError, DamagedFile, UnsafePath) as exc:
             warn(f"could not settle {self.id}'s point log ({getattr(exc, 'strerror', None) or exc}); "
                  "it stays in metrics.jsonl and the next read settles it")
