@@ -365,15 +365,15 @@ class WrittenLog(NamedTuple):
 
 
 def _add_written(series: dict[Any, _Series], chunks: list[list[tuple[str, float, int, float]]]) -> None:
-    """The points as a read of the log gives them: the log keeps ts to the millisecond (`point_lines`'s
-    `:.3f`, which `round(ts, 3)` equals), the value and step exactly."""
+    """The points as a read of the log gives them, but for ts: the log keeps it to the millisecond
+    (`point_lines`'s `:.3f`, which `round(ts, 3)` equals), and `_digest` and t0 round what they use."""
     for chunk in chunks:
         for key, value, step, ts in chunk:
             s = series.get(key)
             if s is None:
                 s = series[key] = _Series()
             s.steps.append(step)
-            s.ts.append(round(ts, 3))
+            s.ts.append(ts)
             s.values.append(value)
 
 
@@ -417,8 +417,8 @@ def _digest(series: _Series, t0: float) -> MetricDigest:
     if stride is not None and any(b - a != stride for a, b in zip(kept, kept[1:])):
         stride = None
     millis, at = [], round(t0 * 1000)
-    for i in keep:  # deltas: a few digits a point, and exact to the millisecond the log keeps
-        now = round(ts[i] * 1000)
+    for i in keep:  # deltas: a few digits a point, and exact to the millisecond the log keeps (a time
+        now = round(round(ts[i], 3) * 1000)  # read from the log is rounded already; one from memory not)
         millis.append(now - at)
         at = now
     kept_values = [values[i] for i in keep]
@@ -629,7 +629,7 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
         for s in series.values():
             if t0 is None or (len(s.ts) and s.ts[0] < t0):
                 t0 = s.ts[0]
-        t0 = t0 or 0.0
+        t0 = round(t0, 3) if t0 else 0.0  # the log's ms (a no-op on times read from it: see _add_written)
         metrics = {key if known else key.decode("utf-8", "replace"): _digest(s, t0)
                    for key, s in series.items() if len(s.values)}
         damaged = len(problems) + problems.more - damaged_before
