@@ -562,18 +562,19 @@ def _gzip_into(spool: Any) -> gzip.GzipFile:
 
 
 def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = None,
-                    written: WrittenLog | None = None) -> RunSummary | None:
+                    written: WrittenLog | None = None, alone: bool = False) -> RunSummary | None:
     """Read the run's points (an earlier settled log first, then the live log, then `unwritten` lines a
     run ending before its first flush hands over), gzip them into the object store unless the summary
     keeps every point whole, and return the summary (not yet written). `written`: the live log's points as
-    its run's buffer wrote them, taken instead of the log's lines when the log is exactly that long."""
+    its run's buffer wrote them, taken instead of the log's lines when the log is exactly that long.
+    `alone`: `settle`'s, with no live log: the run's first settle, so there is no summary or log to look for."""
     import hashlib
 
     from .objects import place_object
 
     live = folder / METRICS_LOG_FILE
     problems = CappedProblems(live)
-    previous = read_summary(folder)
+    previous = None if alone else read_summary(folder)
     sources: list[Any] = []
     if previous is not None and previous.points:  # points logged after a settle (a late rank, after end())
         earlier = open_settled_log(folder, problems, summary=previous)
@@ -581,7 +582,7 @@ def build_and_store(folder: Path, store: Path | None, unwritten: bytes | None = 
             raise DamagedFile(str(summary_path(folder)), "names a settled log this clone does not have; "
                               "sw-ml artifacts pull, then read the run again")
         sources.append(earlier)
-    handle = open_log(live, problems)
+    handle = None if alone else open_log(live, problems)
     if handle is None and unwritten is None:
         for source in sources:
             source.close()
@@ -668,7 +669,8 @@ def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False,
 
     `alone`: the run's own process, before the run ends, with no other rank writing into it: nobody else can
     append to or settle its log (readers settle only runs that ended or whose process died), so `unwritten`
-    is settled without the log's lock or the marker it is held on (a file fewer for a short run).
+    is settled without the log's lock or the marker it is held on (a file fewer for a short run), and as
+    its first settle: its run ends before its first flush, so it has no summary or log yet to read.
     `written`: what the run's own buffer appended to the live log (see `build_and_store`)."""
     from .locks import file_lock
 
@@ -683,7 +685,7 @@ def settle(folder: Path, unwritten: bytes | None = None, alone: bool = False,
         if not there and unwritten is None:
             return read_summary(folder)
         try:
-            summary = build_and_store(folder, store_of(folder), unwritten, written)
+            summary = build_and_store(folder, store_of(folder), unwritten, written, alone)
         except _AlreadyIn:  # killed between writing the summary and removing the log: finish that
             live.unlink()
             return settle(folder, unwritten) if unwritten is not None else read_summary(folder)
