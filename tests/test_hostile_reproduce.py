@@ -291,7 +291,7 @@ def test_hostile_package_specs_are_refused_before_pip_runs(tmp_path: Path, serve
         # PIP_INDEX_URL too: if pip ran at all, the server would see it
         one_line(world.sw("reproduce", f"exp-00{n}", "--yes", PIP_INDEX_URL=server.url), 7, "not a plain")
     assert server.seen == []
-    assert not (world.home / ".cache" / "specweave-ml").exists()
+    assert not (world.home / ".cache" / "specweave-ml" / "envs").exists()  # no environment was built
 
 
 # -- no process outlives reproduce, no worktree is left for long ------------------------------------

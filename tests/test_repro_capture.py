@@ -246,3 +246,50 @@ def test_the_package_list_is_what_importlib_metadata_reads() -> None:
     found = capture_packages()
     assert len(found) > 50 and found == dict(sorted(expected.items()))
     assert list(found) == sorted(found)
+
+
+def test_a_folders_package_list_is_read_again_only_when_the_folder_changes(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each sys.path folder's list is kept in the user's cache under the folder's identity and mtime: used
+    while the folder is unchanged, read again once an entry is added or removed, never kept while the
+    folder changed too recently to tell, and an unreadable cache is only a slower start."""
+    import shutil
+    import sys
+    import time
+
+    from skill.repro import package_cache
+    from skill.repro.environment import capture_packages
+
+    site = tmp_path / "site"
+
+    def dist(name: str, version: str) -> None:
+        (site / f"{name}-{version}.dist-info").mkdir(parents=True, exist_ok=True)
+        (site / f"{name}-{version}.dist-info" / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n")
+
+    def settled(ago: float) -> None:  # the folder last changed `ago` seconds back
+        os.utime(site, (time.time() - ago, time.time() - ago))
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "path", [str(site)])
+    dist("alpha", "1.0")
+    settled(100)
+    assert capture_packages() == {"alpha": "1.0"}
+    assert package_cache.cache_file() == tmp_path / "cache" / "specweave-ml" / "packages.json"
+    assert list(package_cache.load()) == [str(site)]
+
+    (site / "alpha-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: alpha\nVersion: 9.9\n\n")
+    assert capture_packages() == {"alpha": "1.0"}  # the folder is as it was: its list is not read again
+
+    dist("beta", "2.0")  # pip adds a folder: the mtime moves, and the list is read again
+    assert capture_packages() == {"alpha": "9.9", "beta": "2.0"}
+    assert package_cache.load()[str(site)]["packages"] == [["alpha", "1.0"]]  # just changed: not kept yet
+    settled(50)
+    assert capture_packages() == {"alpha": "9.9", "beta": "2.0"}
+    assert package_cache.load()[str(site)]["packages"] == [["alpha", "9.9"], ["beta", "2.0"]]
+
+    package_cache.cache_file().write_text("[")
+    shutil.rmtree(site / "beta-2.0.dist-info")
+    settled(20)
+    assert capture_packages() == {"alpha": "9.9"}
+    assert package_cache.load()[str(site)]["packages"] == [["alpha", "9.9"]]

@@ -11,9 +11,11 @@ import os
 import platform
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from ..layout import SPECWEAVE_DIR
@@ -85,25 +87,53 @@ def capture_packages() -> dict[str, str]:
     give them, found where importlib.metadata finds them (`*.dist-info` and `*.egg-info` in each folder on
     sys.path, later folders winning as there). Only the first block of each METADATA (PKG-INFO) file is
     read, where its headers are: the email parser over whole files made this scan 0.45 s of every run's
-    start, and importlib.metadata's own discovery still cost 10 ms of it (4 ms now, with 200 packages)."""
+    start, and importlib.metadata's own discovery still cost 10 ms of it (4 ms now, with 200 packages).
+    A folder unchanged since a process of this user listed it is not read again (see package_cache)."""
+    from . import package_cache
+
     packages: dict[str, str] = {}
+    known = package_cache.load()
+    fresh: dict[str, package_cache.Entry] = {}
     for entry in sys.path:
         folder = entry or "."
         try:
-            with os.scandir(folder) as found:
-                names = sorted(e.name for e in found if e.name.endswith((".dist-info", ".egg-info")))
-        except OSError:  # a zip on the path (an .egg, a zipapp), or a folder that is gone
-            if os.path.isfile(folder):
-                for dist in _zipped_distributions(entry):
-                    packages[dist[0]] = dist[1]
+            info = os.stat(folder)
+        except OSError:
             continue
-        for name in names:
-            inside = "METADATA" if name.endswith(".dist-info") else "PKG-INFO"
-            path = os.path.join(folder, name)
-            headers = _headers(os.path.join(path, inside)) or _headers(path)  # an .egg-info may be the file
-            if headers is not None and headers[0]:
-                packages[headers[0].lower().replace("_", "-")] = headers[1]  # type: ignore[assignment]
+        if not stat.S_ISDIR(info.st_mode):  # a zip on the path (an .egg, a zipapp)
+            for dist in _zipped_distributions(entry):
+                packages[dist[0]] = dist[1]
+            continue
+        where = os.path.abspath(folder)
+        key = package_cache.key_of(info)
+        hit = known.get(where)
+        if key is not None and hit is not None and hit["key"] == key:
+            found = [tuple(pair) for pair in hit["packages"]]
+        else:
+            found = _folder_packages(folder)
+            if key is not None:
+                fresh[where] = {"key": key, "used": time.time(), "packages": found}
+        packages.update(found)
+    if fresh:
+        package_cache.save(known, fresh)
     return dict(sorted(packages.items()))
+
+
+def _folder_packages(folder: str) -> list[tuple[str, str]]:
+    """(name, version) of each distribution in one folder, in the order importlib.metadata takes them."""
+    try:
+        with os.scandir(folder) as found:
+            names = sorted(e.name for e in found if e.name.endswith((".dist-info", ".egg-info")))
+    except OSError:  # a folder that is gone
+        return []
+    out = []
+    for name in names:
+        inside = "METADATA" if name.endswith(".dist-info") else "PKG-INFO"
+        path = os.path.join(folder, name)
+        headers = _headers(os.path.join(path, inside)) or _headers(path)  # an .egg-info may be the file
+        if headers is not None and headers[0] and headers[1] is not None:
+            out.append((headers[0].lower().replace("_", "-"), headers[1]))
+    return out
 
 
 def _headers(path: str) -> tuple[str | None, str | None] | None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import CannotReproduce
 from ..schemas.records import ExperimentRecord
+from .package_cache import user_cache_home
 
 TOOL_PACKAGES = frozenset({"pip", "setuptools", "wheel", "uv", "distribute"})
 MARKER = "specweave-env.json"
@@ -41,9 +42,7 @@ PACKAGE_VERSION = re.compile(r"(?:[0-9]{1,9}!)?[0-9]{1,18}(?:\.[0-9]{1,18}){0,20
 
 def envs_home() -> Path:
     """The user's own folder for built environments (never inside a repository)."""
-    base = os.environ.get("XDG_CACHE_HOME") or ""
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    return root / "specweave-ml" / "envs"
+    return user_cache_home() / "envs"
 
 
 def env_key(python: str, pins: dict[str, str]) -> str:
