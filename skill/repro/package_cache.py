@@ -45,12 +45,12 @@ Entry = dict  # {"key": [dev, ino, mtime_ns], "used": seconds, "packages": [[nam
 def load() -> dict[str, Entry]:
     """The remembered folders, each entry checked for its shape; {} when there is no usable file."""
     try:
-        with open(cache_file(), "rb") as handle:
+        with open(cache_file(), "rb") as handle:  # cache_file: RuntimeError with no home folder at all
             data = handle.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             return {}
         raw = json.loads(data)
-    except (OSError, ValueError, RecursionError):
+    except (OSError, ValueError, RecursionError, RuntimeError):
         return {}
     if not isinstance(raw, dict) or raw.get("version") != _VERSION or not isinstance(raw.get("folders"), dict):
         return {}
@@ -81,11 +81,11 @@ def save(known: dict[str, Entry], fresh: dict[str, Entry]) -> None:
     if len(folders) > MAX_FOLDERS:
         newest = sorted(folders, key=lambda f: folders[f]["used"], reverse=True)[:MAX_FOLDERS]
         folders = {f: folders[f] for f in newest}
-    path = cache_file()
     try:
+        path = cache_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, json.dumps({"version": _VERSION, "folders": folders}, separators=(",", ":")))
-    except OSError:
+    except (OSError, RuntimeError):
         pass
 
 
