@@ -4,7 +4,9 @@
     python bench/bench_integrations.py --quick   # smaller, for a smoke run
 
 1. Lightning: `logger.log_metrics({...}, step=i)` calls, per call: SpecweaveLogger vs MLFlowLogger (sqlite),
-   WandbLogger (offline) and CSVLogger. Target: >= 10x MLflow and W&B, no slower than CSVLogger.
+   WandbLogger (offline), CSVLogger and dvclive's DVCLiveLogger (in dvclive's own virtualenv,
+   build/bench/dvcenv, where torch and Lightning of the same versions are added the first time; `--no-dvclive`
+   leaves it out). Target: >= 10x MLflow and W&B, no slower than CSVLogger or DVCLiveLogger.
 2. transformers Trainer, tiny BERT from a config, 500 steps logging every step: wall time with
    SpecweaveCallback vs report_to="none" (target within 2%), and report_to="mlflow" / "wandb" beside it;
    each run a fresh process, interleaved rounds, median and spread, the paired ratio to "none" and the
@@ -46,7 +48,7 @@ def _per_call(logger, n: int, chunk: int = 500) -> float:
     return best
 
 
-def lightning_loggers(n: int, n_slow: int) -> dict[str, tuple[float, int]]:
+def lightning_loggers(n: int, n_slow: int, dvclive: bool = True) -> dict[str, tuple[float, int]]:
     from lightning.pytorch.loggers import CSVLogger, MLFlowLogger, WandbLogger
 
     from specweave.lightning import SpecweaveLogger
@@ -72,7 +74,41 @@ def lightning_loggers(n: int, n_slow: int) -> dict[str, tuple[float, int]]:
 
     wandb.finish()
     clean(folder)
+    if dvclive:
+        out["DVCLiveLogger (dvclive)"] = (_dvclive_per_call(n), n)
     return out
+
+
+def _dvclive_per_call(n: int) -> float:
+    """DVCLiveLogger's per-call time, measured by this script in dvclive's virtualenv (dvc and dvclive pin
+    versions this project's environment does not have)."""
+    from importlib import metadata
+
+    from bench.bench_repo import dvc_python
+
+    work = scratch("dvc")
+    python = dvc_python(work.parent)  # build/bench/dvcenv
+    clean(work)
+    if subprocess.run([python, "-c", "import lightning, torch"], capture_output=True).returncode != 0:
+        pins = [f"torch=={metadata.version('torch')}", f"lightning=={metadata.version('lightning')}"]
+        print(f"+ adding {' '.join(pins)} to {python.parent.parent} (first time only)", flush=True)
+        subprocess.run([python, "-m", "pip", "-q", "install", "--find-links", "/opt/wheels", *pins], check=True)
+    done = subprocess.run([python, str(SCRIPT), "--dvclive-logger", str(n)], check=True, capture_output=True,
+                          text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def dvclive_logger_per_call(n: int) -> float:
+    """In dvclive's virtualenv: DVCLiveLogger on the same loop, in a scratch folder (no git, no DVC exp)."""
+    from dvclive.lightning import DVCLiveLogger
+
+    folder = scratch("pl-dvclive")
+    os.chdir(folder)
+    try:
+        return _per_call(DVCLiveLogger(dir=str(folder / "dvclive"), save_dvc_exp=False), n)
+    finally:
+        os.chdir(folder.parent)
+        clean(folder)
 
 
 def trainer_wall(steps: int, report_to: str, ours: bool) -> tuple[float, float, float, float, float]:
@@ -218,7 +254,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--only", choices=["noop", "lightning", "transformers"], help="run one part only")
     parser.add_argument("--rounds", type=int, help="transformers: interleaved rounds (default 7; --quick 2)")
+    parser.add_argument("--no-dvclive", action="store_true", help="Lightning: leave out dvclive's logger")
+    parser.add_argument("--dvclive-logger", type=int, help=argparse.SUPPRESS)  # inside dvclive's virtualenv
     options = parser.parse_args()
+    if options.dvclive_logger:
+        print(dvclive_logger_per_call(options.dvclive_logger))
+        return
     os.chdir(scratch("integrations-cwd"))  # what a library writes relative to the working directory lands here
     if options.trainer:
         report_to = {"ours": "none"}.get(options.trainer, options.trainer)
@@ -239,7 +280,7 @@ def main() -> None:
         return
 
     print(f"Lightning logger.log_metrics, per call ({n:,} calls; MLflow {n_slow:,}):")
-    results = lightning_loggers(n, n_slow)
+    results = lightning_loggers(n, n_slow, dvclive=not options.no_dvclive)
     ours = results["SpecweaveLogger"][0]
     for name, (per_call, calls) in results.items():
         ratio = per_call / ours
