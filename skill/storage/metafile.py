@@ -15,6 +15,7 @@ the one it left; every other writer's rename gives the file a new inode.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -110,8 +111,11 @@ def update_meta(
     """
     check_folder(folder)
     path = folder / METADATA_FILE
-    with file_lock(path):
-        current_id = file_identity(path)
+    # The first write of a folder the caller made takes no lock: every other writer of metadata.yaml needs
+    # the file to be there already (it reads it first, or refuses), so none can be writing beside it.
+    maybe_first = known is not None and known[1] is None and file_identity(path) is None
+    with nullcontext() if maybe_first else file_lock(path):
+        current_id = None if maybe_first else file_identity(path)
         first = known is not None and known[1] is None and current_id is None
         if first or (known is not None and current_id is not None and known[1] == current_id):
             meta = _working_copy(known[0])
