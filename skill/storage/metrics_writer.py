@@ -55,8 +55,8 @@ MAX_BUFFERED = 1_000_000
 # Points formatted and appended in one write: about 5 MB of text.
 FLUSH_CHUNK = 50_000
 # Points a run keeps in memory after writing them, for its own settle to take without parsing its log back
-# (about 2 us a point): the flushed lists themselves, about 150 bytes a point. A longer run is read back.
-KEEP_WRITTEN = 200_000
+# (about 2 us a point): the flushed lists themselves, about 150 bytes a point (15 MB). A longer run is read back.
+KEEP_WRITTEN = 100_000
 
 
 def _hot_path(buf: MetricsBuffer, _now: Any = time.time) -> Any:
