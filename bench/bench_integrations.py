@@ -99,10 +99,13 @@ def _dvclive_per_call(n: int) -> float:
 
 
 def dvclive_logger_per_call(n: int) -> float:
-    """In dvclive's virtualenv: DVCLiveLogger on the same loop, in a scratch folder (no git, no DVC exp)."""
+    """In dvclive's virtualenv: DVCLiveLogger on the same loop, in a folder outside any git repository (the
+    system's temp folder, the same disk here): inside this checkout dvclive sets DVC up at its top."""
+    import tempfile
+
     from dvclive.lightning import DVCLiveLogger
 
-    folder = scratch("pl-dvclive")
+    folder = Path(tempfile.mkdtemp(prefix="pl-dvclive-"))
     os.chdir(folder)
     try:
         return _per_call(DVCLiveLogger(dir=str(folder / "dvclive"), save_dvc_exp=False), n)
