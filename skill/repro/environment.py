@@ -108,7 +108,7 @@ def capture_packages() -> dict[str, str]:
         key = package_cache.key_of(info)
         hit = known.get(where)
         if key is not None and hit is not None and hit["key"] == key:
-            found = [tuple(pair) for pair in hit["packages"]]
+            found = hit["packages"]  # [name, version] pairs, as _folder_packages gives them
         else:
             found = _folder_packages(folder)
             if key is not None:
