@@ -60,7 +60,7 @@ def _runs(project: Path) -> dict[Path, dict]:
 
 
 def _failed_with_traceback(meta: dict) -> bool:
-    """A run a loop without `with` failed: ended at once, then noted with the traceback (two writes)."""
+    """A run a loop without `with` failed: ended with the traceback (a watcher thread writes it)."""
     return meta["status"] == "failed" and meta["notes"][-1]["text"].startswith("FAILED: ValueError")
 
 
