@@ -125,6 +125,22 @@ def test_seeds_set_before_the_run_are_read_never_guessed(tmp_path: Path) -> None
     assert "random" not in second.meta.capture.seeds and "numpy" not in second.meta.capture.seeds
 
 
+def test_one_seed_for_all_generators_is_read_for_random_too(tmp_path: Path) -> None:
+    """`seed_everything(n)` (transformers', Lightning's) seeds random, numpy and torch with one n: numpy's
+    seed, read directly, is tried for random first, so a seed outside the searched candidates is found."""
+    from skill.repro.capture import SEED_CANDIDATES
+
+    seed = 987_654_321
+    assert seed not in SEED_CANDIDATES  # the search alone would not find it
+    root = init_repo(tmp_path / "repo")
+    (root / "everything.py").write_text(f"import random, numpy\nrandom.seed({seed})\nnumpy.random.seed({seed})\n"
+                                        + SCRIPT)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "script")
+    run_script(root, "everything.py")
+    assert only_record(root).meta.capture.seeds == {"random": seed, "numpy": seed}
+
+
 def test_seeds_logged_as_params() -> None:
     assert param_seeds({"seed": 3, "model.random_state": 4, "seedling": 1, "flag_seed": True, "data_seed": 9,
                         "random_state": "0"}) == {"params.seed": 3, "params.model.random_state": 4,

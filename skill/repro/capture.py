@@ -235,13 +235,18 @@ _random_table: dict[tuple[int, ...], int] = {}
 _random_tried = [0]  # how many of SEED_CANDIDATES the table holds
 
 
-def _random_seed(state: Any) -> int | None:
+def _random_seed(state: Any, hints: tuple[int, ...] = ()) -> int | None:
     """The candidate seed whose `random.seed(seed)` state this is (a table built per process: a seeded
-    state says nothing of its seed, so the candidates are seeded and remembered). The table grows only as
-    far as the seed it looks for: a small seed (transformers' Trainer seeds 42 by default) costs tens of
-    candidates, not all of them (about 10 ms, on the capture thread beside the training loop)."""
+    state says nothing of its seed, so the candidates are seeded and remembered). `hints` are tried first:
+    the seed numpy's or torch's generator was given (transformers' and Lightning's `seed_everything`
+    seed all three with one number), one seeding each. Else the table grows only as far as the seed it
+    looks for: a small seed costs tens of candidates (1.3 ms for 42), not all of them (about 10 ms, on
+    the capture thread beside the training loop)."""
     if not (isinstance(state, tuple) and len(state) == 3 and state[1][-1] == 624):  # drawn from: no seed
         return None
+    for hint in hints:
+        if 0 <= hint < 2**32 and random.Random(hint).getstate() == state:
+            return hint
     key = tuple(state[1][1:5])
     seed = _random_table.get(key)
     while seed is None and _random_tried[0] < len(SEED_CANDIDATES):
@@ -259,9 +264,6 @@ def seeds_of(snap: dict[str, Any]) -> dict[str, int]:
     found: dict[str, int] = {}
     if "torch" in snap and 0 <= snap["torch"] < 2**32:
         found["torch"] = snap["torch"]
-    seed = _random_seed(snap.get("random"))
-    if seed is not None:
-        found["random"] = seed
     np_state = snap.get("numpy")
     numpy = sys.modules.get("numpy")
     if numpy is not None and np_state is not None and len(np_state) >= 3 and np_state[2] == 624:
@@ -269,7 +271,10 @@ def seeds_of(snap: dict[str, Any]) -> dict[str, int]:
         candidate = int(np_state[1][0])
         if (numpy.random.RandomState(candidate).get_state()[1] == np_state[1]).all():
             found["numpy"] = candidate
-    return found
+    seed = _random_seed(snap.get("random"), tuple(dict.fromkeys(found.values())))
+    if seed is not None:
+        found["random"] = seed
+    return dict(sorted(found.items()))
 
 
 def param_seeds(params: dict[str, Any]) -> dict[str, int]:
