@@ -9,10 +9,12 @@ traceback of an exception being handled, as `with track_experiment` does.
 from __future__ import annotations
 
 import atexit
+import gc
 import re
 import sys
 import weakref
 from collections.abc import Mapping
+from types import FrameType
 from typing import Any
 
 from ..tracking.experiment import Experiment
@@ -36,6 +38,22 @@ def end_run(exp: Experiment, status: str = "completed") -> None:
         exp.__exit__(exc_type, exc, tb)
     else:
         exp.end(status)
+
+
+def raised_through(frame: FrameType) -> BaseException | None:
+    """The live exception whose traceback stops in `frame` at the line it stopped on: the one that ended
+    it, where a framework keeps it to report (Ray's thread runner does)."""
+    # Made just now: the young generations (a few hundred objects) hold it unless a collection has moved
+    # it on; only then the whole heap (tens of ms in a process with torch loaded).
+    for generation in (0, 1, None):
+        for obj in gc.get_objects() if generation is None else gc.get_objects(generation):
+            if issubclass(type(obj), BaseException):  # type(), not isinstance: no object's __class__ is asked
+                tb = obj.__traceback__
+                while tb is not None:
+                    if tb.tb_frame is frame and tb.tb_lineno == frame.f_lineno:
+                        return obj
+                    tb = tb.tb_next
+    return None
 
 
 def number(value: Any) -> float | None:

@@ -13,7 +13,6 @@ import dis
 import inspect
 import os
 import threading
-import traceback
 from types import FrameType
 from typing import Any
 
@@ -22,7 +21,7 @@ import ray.train
 
 from ..tracking.experiment import Experiment
 from ..tracking.ranks import RankInfo, inactive
-from .framework_runs import open_run
+from .framework_runs import open_run, raised_through
 
 _RAYS = (os.path.dirname(ray.__file__) + os.sep, threading.__file__)  # frames of Ray and of threading
 
@@ -75,30 +74,11 @@ def _end_with(exp: Experiment, thread: threading.Thread, loop: FrameType) -> Non
     if last.startswith("RETURN") or exp.status != "running":  # returned, or ended already (`with`)
         exp.end()
         return
-    # Ray kills the worker within its next health check (2 s by default) of the loop's end: find the
-    # exception first (memory only), then end with its traceback in one write, as `with` notes it.
-    exc = _raised_through(loop)
-    if exc is None:
+    # Ray kills the worker at its next health check (2 s by default): the exception Ray keeps to report
+    # is found first (in memory), then the run ends in one write, as `with` ends it.
+    exc = raised_through(loop)
+    if exc is not None:
+        exp.__exit__(type(exc), exc, exc.__traceback__)
+    else:
         code = loop.f_code
         exp.end("failed", note=f"FAILED: {code.co_name} raised at {code.co_filename}:{loop.f_lineno}")
-        return
-    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
-    exp.end("failed", note=f"FAILED: {type(exc).__name__}: {exc}\n{detail}")
-
-
-def _raised_through(loop: FrameType) -> BaseException | None:
-    """The exception that ended `loop`, which Ray keeps to report: its traceback stops there in that frame."""
-    import gc
-
-    # It was made just now: the young generations (a few hundred objects) hold it unless a collection
-    # has since moved it on; only then the whole heap (tens of ms in a worker with torch loaded).
-    for generation in (0, 1, None):
-        objects = gc.get_objects() if generation is None else gc.get_objects(generation)
-        for obj in objects:
-            if issubclass(type(obj), BaseException):  # type(), not isinstance: no object's __class__ is asked
-                tb = obj.__traceback__
-                while tb is not None:
-                    if tb.tb_frame is loop and tb.tb_lineno == loop.f_lineno:
-                        return obj
-                    tb = tb.tb_next
-    return None
