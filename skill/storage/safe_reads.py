@@ -75,6 +75,10 @@ def open_regular_nofollow(path: Path, *, shared_ok: bool = False) -> int:
     """A read-only descriptor of a regular file, refusing a link (DamagedFile) and anything that is not a
     plain file (a folder, a FIFO, a device), without blocking on a FIFO. A file of the store with more
     than one hard link is refused too, unless `shared_ok` (objects, which are checked by their hash)."""
+    return _open_regular(path, shared_ok)[0]
+
+
+def _open_regular(path: Path, shared_ok: bool) -> tuple[int, os.stat_result]:
     fd = open_nofollow(path, os.O_RDONLY | _NONBLOCK)
     try:
         st = os.fstat(fd)
@@ -85,24 +89,29 @@ def open_regular_nofollow(path: Path, *, shared_ok: bool = False) -> int:
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, st
 
 
 def read_bytes_nofollow(path: Path, max_bytes: int | None = MAX_READ_BYTES) -> bytes:
     """A store file's bytes: never through a symbolic link, only a regular file, at most `max_bytes`
     (None: no bound). FileNotFoundError when it is missing; DamagedFile (one line) for the rest."""
-    fd = open_regular_nofollow(path)
-    with os.fdopen(fd, "rb") as handle:
-        if max_bytes is None:
-            return handle.read()
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
+    # Plain os.read on the descriptor: a listing reads three small files a run, and a buffered file
+    # object around each cost more than the read itself (about 11 us of 16).
+    fd, st = _open_regular(path, False)
+    try:
+        size = st.st_size
+        if max_bytes is not None and size > max_bytes:
             raise DamagedFile(str(path), too_large(size, max_bytes))
-        # Ask for what the file holds (+1): read(n) allocates n bytes up front, and the bound is 64 MB.
-        data = handle.read(size + 1)
-        if len(data) > size:  # it grew since the fstat: read on, up to the bound
-            data += handle.read(max_bytes + 1 - len(data))
-    if len(data) > max_bytes:
+        data = os.read(fd, size + 1)  # what the file holds (+1 to see it grew): read(n) allocates n up front
+        if len(data) != size:  # it grew since the fstat (or a short read): read on to its end, up to the bound
+            parts, total = [data], len(data)
+            while (max_bytes is None or total <= max_bytes) and (chunk := os.read(fd, 1 << 20)):
+                parts.append(chunk)
+                total += len(chunk)
+            data = b"".join(parts)
+    finally:
+        os.close(fd)
+    if max_bytes is not None and len(data) > max_bytes:
         raise DamagedFile(str(path), too_large(len(data), max_bytes))
     return data
 
