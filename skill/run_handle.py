@@ -104,7 +104,7 @@ class RunHandle:
         """Each metric's stats over every point and its curve of at most `max_points` (`sw-ml history`);
         from the summary git keeps when this clone lacks the full log (`source`), counts as logged."""
         from .schemas.pages import DEFAULT_CURVE_POINTS, RunCurves
-        from .storage.run_summary import summary_counts
+        from .storage.run_summary import summary_counts, summary_or_damage
         from .views.curves import (
             make_curve,
             read_points,
@@ -120,6 +120,10 @@ class RunHandle:
         if metric is not None and not is_utf8(metric):  # no metric can be named so: the name is at fault
             raise InvalidInput("metric", metric, "a metric name in valid UTF-8 text")
         points, t0, source = read_points_with_source(record, {metric} if metric else None)
+        if not points or (metric and metric not in points):
+            damage = summary_or_damage(record.path)[1]
+            if damage is not None:  # its only history is a summary that cannot be read: not "no metric yet"
+                raise damage
         if metric and metric not in points:
             raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
         stats = stats_of(record, self.project._config(), points)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from skill.errors import DamagedFile
 from skill.project import Project
 from skill.storage.downsample import bucket_bounds, minmax_indices
 from skill.storage.run_summary import SUMMARY_POINTS, full_log_bytes, read_summary
@@ -166,6 +167,39 @@ def test_a_short_run_with_a_damaged_line_keeps_its_exact_log(project: Path) -> N
     summary = read_summary(exp.path)
     assert summary is not None and summary.damaged == 1 and summary.log is not None
     assert b"not a point" in full_log_bytes(exp.path)
+
+
+@pytest.mark.parametrize("damage", ["not json", "times short", "count short"])
+def test_a_damaged_summary_is_reported_by_every_reader_not_read_as_no_metric(project: Path, damage: str) -> None:
+    """A short run's summary is its whole history in git. Edited or cut (a bad merge, a hostile clone), it is
+    named with what is wrong wherever the history is read; it is never read short, nor as "no metric yet"."""
+    with track_experiment("short", increment="0042") as exp:
+        for step in range(20):
+            exp.log_metric("loss", 1 / (step + 1), step=step)
+    path = exp.path / "metrics.summary.json"
+    raw = json.loads(path.read_text())
+    if damage == "not json":
+        path.write_text(path.read_text()[:40])
+        why = "metrics.summary.json:"
+    elif damage == "times short":
+        raw["metrics"]["loss"]["dt"] = raw["metrics"]["loss"]["dt"][:10]
+        path.write_text(json.dumps(raw))
+        why = "metrics.loss: 20 values but 10 times (dt): one per kept point"
+    else:
+        raw["metrics"]["loss"]["count"] = 5
+        path.write_text(json.dumps(raw))
+        why = "metrics.loss: count 5 with 20 kept points (complete: every point kept)"
+    assert read_summary(exp.path) is None
+    run = Project(project).run("exp-001")
+    detail = run.detail()
+    assert any(why in problem for problem in detail.problems), detail.problems
+    for read in (lambda: Project(project).history("exp-001", "loss"), lambda: run.curves("loss"), run.curves):
+        with pytest.raises(DamagedFile, match=why.replace("(", r"\(").replace(")", r"\)")):
+            read()
+    history = Project(project).history("exp-001")  # every metric: an answer that carries the problem
+    assert history.series == [] and any(why in problem for problem in history.problems)
+    out = sw("history", "exp-001", "loss", cwd=project)
+    assert out.returncode == 4 and why in out.stderr and "no metric" not in out.stderr, out.stderr
 
 
 def test_a_float32_value_is_written_in_the_fewest_digits_that_give_it_back() -> None:

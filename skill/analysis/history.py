@@ -38,7 +38,7 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
     a schema-3 run), the summary git keeps, saying so (`source`)."""
     from ..layout import METRICS_LOG_FILE
     from ..storage.metrics_log import CappedProblems
-    from ..storage.run_summary import SUMMARY_POINTS, read_summary
+    from ..storage.run_summary import SUMMARY_POINTS, read_summary, summary_or_damage
     from .points import open_log, read_log_points
 
     experiment = record.id
@@ -51,13 +51,18 @@ def _native_history(record: ExperimentRecord, key: str | None, max_points: int,
             return _summary_history(record, summary, key, max_points, "full")
     handle = open_log(record, problems)
     if handle is None:
-        summary = summary or read_summary(record.path)
+        damage = None
+        if summary is None:
+            summary, damage = summary_or_damage(record.path)
         if summary is not None:
             return _summary_history(record, summary, key, max_points, "summary")
+        if damage is not None and key is not None:
+            raise damage  # the run's only history is a summary that cannot be read: say so, not "no metric"
         if key is not None:
             _missing(record, key, [])
         return MetricHistory(experiment=experiment, increment=record.increment, series=[],
-                             problems=[str(problem) for problem in problems.done()], source="full")
+                             problems=[str(problem) for problem in problems.done()]
+                             + ([str(damage)] if damage is not None else []), source="summary" if damage else "full")
     log = read_log_points(record, None if key is None else {key}, handle, problems)
     if key is not None and key not in log.columns:
         _missing(record, key, log.seen)

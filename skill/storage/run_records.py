@@ -416,11 +416,13 @@ def metric_summaries(record: ExperimentRecord,
     if outside is not None:
         return summarize(outside), []
     if not os.path.lexists(record.path / METRICS_LOG_FILE):
-        from .run_summary import read_summary, summary_metric_summaries
+        from .run_summary import summary_metric_summaries, summary_or_damage
 
-        summary = read_summary(record.path)
+        summary, damage = summary_or_damage(record.path)
         if summary is not None:
             return summary_metric_summaries(summary), []
+        if damage is not None:
+            return {}, [damage]
     return log_summaries(record.path, root)
 
 
@@ -437,7 +439,7 @@ def metric_points_with_source(record: ExperimentRecord) -> tuple[list[MetricPoin
     outside = outside_points(record)
     if outside is not None:
         return outside, [], "full"
-    from .run_summary import read_summary, summary_points
+    from .run_summary import summary_or_damage, summary_points
 
     problems: list[DamagedFile] = []
     from .run_summary import open_run_log
@@ -447,7 +449,7 @@ def metric_points_with_source(record: ExperimentRecord) -> tuple[list[MetricPoin
         handle.close()
         points, bad = read_metric_points(record.path)
         return points, bad, "full"
-    summary = read_summary(record.path)
+    summary, damage = summary_or_damage(record.path)
     if summary is None:
-        return [], problems, "full"
+        return [], problems + ([damage] if damage is not None else []), "full" if damage is None else "summary"
     return summary_points(summary), problems, "summary"

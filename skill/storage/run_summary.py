@@ -91,6 +91,16 @@ class MetricDigest(BaseModel):
 
     @model_validator(mode="after")
     def _exact_values(self) -> MetricDigest:
+        kept = len(self.values)  # a hand-edited or hostile summary must not be read short (zip would)
+        if len(self.dt) != kept:
+            raise ValueError(f"{kept} values but {len(self.dt)} times (dt): one per kept point")
+        if self.stride is None and len(self.steps) != kept:
+            raise ValueError(f"{kept} values but {len(self.steps)} steps: one per kept point, or a stride")
+        if self.stride is not None and self.steps:
+            raise ValueError("both steps and a stride: a summary has one of them")
+        if self.count < max(kept, 1) or (self.complete and self.count != kept):
+            raise ValueError(f"count {self.count} with {kept} kept points"
+                             f"{' (complete: every point kept)' if self.complete else ''}")
         if self.f32:
             self.values = [widen_f32(v) if type(v) is float else v for v in self.values]
             for name in ("first", "last", "min", "max"):
@@ -134,11 +144,25 @@ def summary_path(folder: Path) -> Path:
 
 def read_summary(folder: Path) -> RunSummary | None:
     """The folder's summary, or None (absent, or damaged: a reader then has no summary to offer)."""
+    return summary_or_damage(folder)[0]
+
+
+def summary_or_damage(folder: Path) -> tuple[RunSummary | None, DamagedFile | None]:
+    """The folder's summary; or, when there is a file but it cannot be read, why (one line): a reader
+    whose only history of a run is its summary says so, not that the run logged nothing."""
+    path = summary_path(folder)
     try:
-        raw = read_json(summary_path(folder))
-        return RunSummary.model_validate(raw)
-    except (FileNotFoundError, NotADirectoryError, DamagedFile, OSError, ValidationError):
-        return None
+        return RunSummary.model_validate(read_json(path)), None
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    except DamagedFile as exc:
+        return None, exc
+    except OSError as exc:
+        return None, DamagedFile(str(path), exc.strerror or str(exc))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        return None, DamagedFile(str(path), f"{where}: {first['msg'].removeprefix('Value error, ')}")
 
 
 def summary_damage(folder: Path) -> list[str]:
@@ -743,5 +767,5 @@ def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
 
 __all__ = ["SUMMARY_POINTS", "LogObject", "MetricDigest", "MigrateResult", "RunSummary",
            "ensure_log_ignored", "full_log_bytes", "iter_run_rows", "migrate_runs", "open_run_log", "open_settled_log",
-           "read_summary", "render_summary", "settle", "WrittenLog", "summary_counts", "summary_damage", "summary_metric_summaries",
+           "read_summary", "summary_or_damage", "render_summary", "settle", "WrittenLog", "summary_counts", "summary_damage", "summary_metric_summaries",
            "summary_path", "summary_points"]
