@@ -104,7 +104,7 @@ class RunHandle:
         """Each metric's stats over every point and its curve of at most `max_points` (`sw-ml history`);
         from the summary git keeps when this clone lacks the full log (`source`), counts as logged."""
         from .schemas.pages import DEFAULT_CURVE_POINTS, RunCurves
-        from .storage.run_summary import summary_counts, summary_or_damage
+        from .storage.run_summary import summary_or_damage
         from .views.curves import (
             make_curve,
             read_points,
@@ -126,12 +126,10 @@ class RunHandle:
                 raise damage
         if metric and metric not in points:
             raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
-        stats = stats_of(record, self.project._config(), points)
+        stats = stats_of(record, self.project._config(), points, source)  # counts as logged
         curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit) for key in sorted(points)}
-        if source == "summary":  # a fresh clone: the summary's points, the logged counts
-            counts = summary_counts(record.path)
+        if source == "summary":  # a fresh clone: the summary's points
             for s in stats:
-                s.count = counts.get(s.key, s.count)
                 curves[s.key].total_points, curves[s.key].downsampled = s.count, True
         return RunCurves(experiment=record.id, increment=record.increment, source=source,  # type: ignore[arg-type]
                          stats=stats, curves=curves)

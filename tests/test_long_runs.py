@@ -77,6 +77,11 @@ def test_a_long_run_keeps_a_bounded_summary_and_a_fresh_clone_pulls_every_point(
     assert frame.attrs["source"] == "summary" and len(frame) == len(loss.values)
     shown = sw("history", "exp-001", "loss", cwd=clone)
     assert shown.returncode == 0 and f"{n} points" in shown.stdout
+    # every view counts the points the run logged, not the summary's downsample of them
+    clone_run = Project(clone).run("exp-001")
+    assert {s.key: s.count for s in clone_run.stats()} == {"loss": n, "auc": 1}
+    assert {s.key: s.count for s in clone_run.view().stats} == {"loss": n, "auc": 1}
+    assert f"{n} points" in sw("show-experiment", "exp-001", cwd=clone).stdout
     # the curve from the summary is within the stated error of the full one: each bucket's min and max
     bounds = bucket_bounds(n, SUMMARY_POINTS)
     kept = dict(zip(loss.kept_steps(), loss.values))

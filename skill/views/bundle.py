@@ -17,7 +17,7 @@ from typing import Any
 from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle, image_type
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision
-from .curves import make_curve, read_points
+from .curves import make_curve, read_points_with_source
 from .run import run_view
 from .table import parallel_view
 
@@ -40,9 +40,9 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     from ..errors import InvalidInput
 
     rows = table.rows
-    loaded = {key: read_points(record) for key, record in records.items()}
+    loaded = {key: read_points_with_source(record) for key, record in records.items()}
     counts: dict[str, int] = {}
-    for points, _t0 in loaded.values():
+    for points, _t0, _source in loaded.values():
         for key, (steps, _ts, _values) in points.items():
             counts[key] = max(counts.get(key, 0), len(steps))
     if metric is not None and metric not in counts:
@@ -56,7 +56,7 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     for key in curve_keys:
         made = []
         for row in rows:
-            points, t0 = loaded[row.key]
+            points, t0, _source = loaded[row.key]
             if key in points:
                 curve = make_curve(row.key, row.ref, key, points[key], t0, per_curve)
                 curve.values = [_round(v) for v in curve.values]
@@ -67,7 +67,7 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     for key, record in records.items():
         # the report lists no damaged lines (show-experiment does): the record's detail without summaries
         detail = ExperimentDetail.model_construct(**dict(record), metric_summaries={})
-        views[key] = run_view(record, detail, decisions.get(record.increment, []), config, loaded[key][0])
+        views[key] = run_view(record, detail, decisions.get(record.increment, []), config, loaded[key][0], loaded[key][2])
     images: dict[str, str] = {}
     spent = 0
     for key, view in views.items():

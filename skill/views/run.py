@@ -9,27 +9,34 @@ from ..analysis.primary import known_goal
 from ..schemas.pages import ArtifactView, DecisionMark, MetricStats, RunView, image_type
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision, ExperimentShown
-from .curves import Points, metric_stats, read_points
+from ..storage.run_summary import summary_counts
+from .curves import Points, metric_stats, read_points_with_source
 from .table import run_key, run_row
 
 def stats_of(record: ExperimentRecord, config: dict[str, Any],
-             points: dict[str, Points] | None = None) -> list[MetricStats]:
+             points: dict[str, Points] | None = None, source: str = "full") -> list[MetricStats]:
     """Each metric's min, max, best (by its direction, when known: `analysis.primary.known_goal` of the
-    project's `config`), last and sparkline, from every logged point."""
+    project's `config`), last and sparkline, from every logged point; when the points are the summary's
+    downsample (`source`, a clone without the full log), each count is still the points the run logged."""
     if points is None:
-        points = read_points(record)[0]
-    return [metric_stats(key, points[key], known_goal(key, config)) for key in sorted(points)]
+        points, _t0, source = read_points_with_source(record)
+    stats = [metric_stats(key, points[key], known_goal(key, config)) for key in sorted(points)]
+    if source == "summary":
+        counts = summary_counts(record.path)
+        for s in stats:
+            s.count = counts.get(s.key, s.count)
+    return stats
 
 
 def run_view(record: ExperimentRecord, detail: ExperimentDetail, decisions: list[Decision], config: dict[str, Any],
-             points: dict[str, Points] | None = None) -> RunView:
+             points: dict[str, Points] | None = None, source: str = "full") -> RunView:
     """The run `record` as a page shows it: `detail` (its problems listed), the `decisions` of its
     increment (those selecting it are kept), each metric's stats by `config`'s directions; a caller
-    that read its `points` already (the report) passes them."""
+    that read its `points` already (the report) passes them, and where they came from (`source`)."""
+    if points is None:
+        points, _t0, source = read_points_with_source(record)
     shown = ExperimentShown.from_detail(detail)
     meta = record.meta
-    if points is None:
-        points = read_points(record)[0]
     marks = [DecisionMark(increment=d.increment, selected=d.selected, rationale=d.rationale, ts=d.ts)
              for d in decisions
              if d.selected_dir == record.dir or (d.selected_dir is None and d.selected == record.id)]
@@ -41,7 +48,7 @@ def run_view(record: ExperimentRecord, detail: ExperimentDetail, decisions: list
         git=shown.git, environment=env, notes=list(shown.notes), decisions=marks,
         artifacts=[ArtifactView(info=a, image=image_type(a.name) is not None and a.kind != "model")
                    for a in (meta.artifacts if meta else [])],
-        stats=stats_of(record, config, points),
+        stats=stats_of(record, config, points, source),
         system_metrics=sorted(k for k in points if k.startswith("system/")),
         problems=list(detail.problems))
 
