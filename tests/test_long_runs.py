@@ -4,6 +4,7 @@ a fresh clone gets the full history back with `sw-ml artifacts pull`, and post-r
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -493,3 +494,35 @@ def test_points_another_writer_added_to_the_log_are_read_from_it(project: Path) 
     resumed.log_at("loss", 0.5, 50, 1_796_000_050.0)
     assert resumed.close() and resumed.take_written() is None
     assert settle(folder).metrics["loss"].count == 6
+
+
+@pytest.mark.parametrize("kind", ["symlink", "hard link", "fifo"])
+def test_migrate_refuses_a_log_that_is_not_the_folders_own_file_and_says_so(project: Path, tmp_path: Path,
+                                                                            kind: str) -> None:
+    """A version 2 log that is a link out of the store, a file shared by hard links or a FIFO is left where it
+    is, named with why: never read into a summary git keeps, never counted as moved."""
+    with track_experiment("model", increment="0042") as exp:
+        exp.log_metric("loss", 0.5)
+    old = exp.path.parent / "exp-002-old.abcdef"
+    old.mkdir()
+    meta = yaml.safe_load((exp.path / "metadata.yaml").read_text())
+    meta.update(schema_version=2, id="exp-002-old", uid="abcdef", name="old")
+    (old / "metadata.yaml").write_text(yaml.safe_dump(meta))
+    outside = tmp_path / "private.jsonl"
+    outside.write_text('{"key": "secret", "step": 0, "value": 42.0, "ts": 1.0}\n')
+    log = old / "metrics.jsonl"
+    {"symlink": lambda: log.symlink_to(outside), "hard link": lambda: os.link(outside, log),
+     "fifo": lambda: os.mkfifo(log)}[kind]()
+    why = {"symlink": "is a symbolic link", "hard link": "has more than one hard link",
+           "fifo": "not a regular file"}[kind]
+    for dry_run in (True, False):
+        done = Project(project).migrate(dry_run=dry_run)
+        assert done.migrated == [] and done.log_bytes == 0
+        assert done.skipped == [f"0042-experiments/exp-002-old: metrics.jsonl {why}" + done.skipped[0].split(why, 1)[1]]
+    assert not (old / "metrics.summary.json").exists() and os.path.lexists(log)
+    # the relative path a script in the project passes is checked as the absolute one
+    from skill.storage.run_summary import settle
+
+    if kind == "hard link":  # the project is the working directory
+        assert settle(old.relative_to(project)) is None and not (old / "metrics.summary.json").exists()
+    assert outside.read_text().startswith('{"key": "secret"')

@@ -744,21 +744,32 @@ def migrate_runs(records: list[Any], dry_run: bool = False) -> MigrateResult:
     """Move the committed point log of each version 1 or 2 run that is over into the object store, with a
     summary beside it (exactly what a schema-3 run keeps). Nothing else changes: metadata.yaml keeps its
     schema_version, metrics.json and params.json are untouched. Only ever on request (`sw-ml migrate`)."""
+    from .safe_reads import open_regular_nofollow
+
     result = MigrateResult(dry_run=dry_run)
     for rec in records:
         name = f"{rec.increment}/{rec.id}"
         live = Path(rec.path) / METRICS_LOG_FILE
-        if not live.exists() or (Path(rec.path) / LOG_MARKER).exists():
+        if not os.path.lexists(live) or os.path.lexists(Path(rec.path) / LOG_MARKER):
             continue  # nothing in git to move (schema 3 settles its own)
         if rec.meta is None or rec.status in ("running",):
             result.skipped.append(f"{name}: {'running' if rec.meta else 'no readable metadata.yaml'}")
             continue
-        size = live.stat().st_size
+        try:  # a link out of the store, a FIFO, a file shared by hard links: refused here, as every reader does
+            fd = open_regular_nofollow(live)
+            size = os.fstat(fd).st_size
+            os.close(fd)
+        except (OSError, DamagedFile) as exc:
+            result.skipped.append(f"{name}: {METRICS_LOG_FILE} {getattr(exc, 'problem', None) or exc.strerror or exc}")
+            continue
         if not dry_run:
             try:
                 settle(Path(rec.path))
             except (OSError, DamagedFile) as exc:
                 result.skipped.append(f"{name}: {getattr(exc, 'strerror', None) or exc}")
+                continue
+            if os.path.lexists(live):  # settle leaves a log it could not read whole: never count it moved
+                result.skipped.append(f"{name}: {METRICS_LOG_FILE} not moved (it changed, or could not be read)")
                 continue
         result.migrated.append(name)
         result.log_bytes += size

@@ -52,8 +52,9 @@ def _store_at(text: str) -> int:
 def outer_store(path: Path) -> Path | None:
     """The outermost `.specweave` folder on `path` (a folder named so inside a store is the clone's)."""
     text = os.fspath(path)
-    end = _store_at(text)
-    return Path(text[:end]) if end >= 0 else None
+    lead = "" if os.path.isabs(text) else _SEP  # a relative `.specweave/...` starts with the name
+    end = _store_at(lead + text)
+    return Path(text[: end - len(lead)]) if end >= 0 else None
 
 
 def linked_part(path: Path) -> Path | None:
