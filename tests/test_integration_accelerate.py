@@ -56,6 +56,7 @@ def test_tracker_by_name(project: Path) -> None:
 
 
 _LAUNCHED = """
+import sys
 import torch
 from accelerate import Accelerator
 from specweave.accelerate import SpecweaveTracker
@@ -72,7 +73,8 @@ for step in range(3):
     opt.zero_grad()
     accelerator.log({"loss": loss.item()}, step=step)
 accelerator.end_training()
-print("launched as", accelerator.distributed_type, accelerator.process_index, flush=True)
+# one write of one line (print writes its parts one by one, and the launcher's children share a pipe)
+sys.stdout.write(f"launched as {accelerator.distributed_type} {accelerator.process_index}\\n")
 """
 
 
