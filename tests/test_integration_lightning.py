@@ -72,6 +72,19 @@ def test_hparams_metrics_checkpoint_and_status(project: Path, tmp_path: Path) ->
     assert checkpoint["global_step"] == 12
 
 
+def test_lightnings_own_checkpoints_go_where_its_loggers_put_them(project: Path, tmp_path: Path) -> None:
+    """The Trainer checkpoints by default; without a `dirpath` the file goes under the logger's name. That is
+    `lightning_logs/`, which Lightning's own loggers use and projects keep out of git, not a new folder
+    named after the run in the repository."""
+    logger = SpecweaveLogger("resnet-baseline")
+    _trainer(tmp_path, logger).fit(Tiny(), _loader())
+    root = tmp_path / "pl"
+    assert [p.name for p in root.iterdir()] == ["lightning_logs"]
+    saved = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.ckpt"))
+    assert saved == [f"lightning_logs/{logger.experiment.id}/checkpoints/epoch=1-step=12.ckpt"]
+    assert logger.experiment.name == "resnet-baseline" and logger.experiment.id == "exp-001-resnet-baseline"
+
+
 class TinyWithTest(Tiny):
     def test_step(self, batch, batch_idx):
         x, y = batch

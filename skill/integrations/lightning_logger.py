@@ -1,7 +1,7 @@
 """Lightning: `Trainer(logger=SpecweaveLogger())`; Fabric: `Fabric(loggers=[SpecweaveLogger()])`.
 
-Params, metrics at their step, checkpoints on request, the status from `finalize` (the Trainer calls it;
-Fabric: `finalize("success")`, a `with` block, or the end of the program). Rank 0 writes.
+Params, metrics at their step, checkpoints on request, the end from `finalize` (the Trainer calls it;
+Fabric: `finalize("success")`, `with`, or the program's end). Rank 0 writes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _STATUS = {"failed": "failed", "aborted": "killed", "interrupted": "killed"}
 
 class SpecweaveLogger(Logger):
     """`log_checkpoints`: False, "best" (at the end) or "all" (as saved), as `checkpoints/<name>.pt`
-    (`load_model` returns the checkpoint dict). `experiment`: a run you opened."""
+    (`load_model` gives the dict). `experiment`: a run you opened."""
 
     def __init__(self, name: str = "lightning", increment: str | None = None, *, log_checkpoints: bool | str = False,
                  tags: list[str] | None = None, root: str | None = None, system_metrics: bool | float | None = None,
@@ -32,13 +32,13 @@ class SpecweaveLogger(Logger):
         self._name, self._options = name, {"increment": increment, "tags": tags, "root": root,
                                            "system_metrics": system_metrics}
         self._log_checkpoints = "best" if log_checkpoints is True else log_checkpoints
-        self._exp, self._owned = experiment, experiment is None  # a run passed in is ended by its opener
+        self._exp, self._owned = experiment, experiment is None  # its opener ends a run passed in
         self._saved: dict[str, float] = {}
         self._callback: Any = None
 
     @property
-    def name(self) -> str:
-        return self._name
+    def name(self) -> str:  # Lightning's checkpoint folder
+        return "lightning_logs"
 
     @property
     def version(self) -> str | None:
@@ -53,9 +53,8 @@ class SpecweaveLogger(Logger):
 
     @rank_zero_only
     def log_hyperparams(self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
-        if isinstance(params, Namespace):
-            params = vars(params)
-        self.experiment.log_params({str(k): v for k, v in dict(params).items()})
+        items = vars(params) if isinstance(params, Namespace) else dict(params)
+        self.experiment.log_params({str(k): v for k, v in items.items()})
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
