@@ -65,6 +65,32 @@ def test_args_config_metrics_at_steps_and_the_model(project: Path, tmp_path: Pat
     assert type(model).__name__ == "BertForSequenceClassification" and model.config.hidden_size == 16
 
 
+def test_evaluate_alone_is_a_run_and_a_second_evaluate_joins_it(project: Path, tmp_path: Path) -> None:
+    """Evaluating a trained model without train() (as MLflow's and W&B's callbacks, which open their run at
+    the first log, record it) is a run of its own: args and config as params, eval metrics, ended."""
+    namespace: dict = {}
+    exec(_SETUP, namespace)  # noqa: S102
+    from transformers import Trainer
+
+    from specweave.huggingface import SpecweaveCallback
+
+    callback = SpecweaveCallback("bert-eval")
+    trainer = Trainer(model=namespace["model"], args=namespace["arguments"](str(tmp_path / "out")),
+                      eval_dataset=namespace["rows"][:8], callbacks=[callback])
+    first = trainer.evaluate()
+    exp = callback.experiment
+    assert exp is not None and _meta(exp.path)["status"] == "completed"
+    params = json.loads((exp.path / "params.json").read_text())
+    assert params["args.max_steps"] == 6 and params["model_class"] == "BertForSequenceClassification"
+    trainer.evaluate(metric_key_prefix="again")
+    assert callback.experiment is exp  # one run for the model's evaluations
+    points = [json.loads(line) for line in full_log_bytes(exp.path).decode().splitlines()]
+    assert [(p["key"], p["step"], p["value"]) for p in points if p["key"] == "eval_loss"] == \
+        [("eval_loss", 0, first["eval_loss"])]
+    assert [p["key"] for p in points if p["key"] == "again_loss"] == ["again_loss"]
+    assert [p.name for p in (project / ".specweave").glob("increments/*/experiments/exp-*")] == [exp.path.name]
+
+
 @pytest.mark.slow
 def test_an_exception_in_training_marks_the_run_failed_with_its_traceback(project: Path, run_py,
                                                                             tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 A `TrainerCallback` (so TRL's and sentence-transformers' trainers, which subclass `Trainer`, work too):
 TrainingArguments and the model config as params, every `on_log` dict (training loss, learning rate,
-eval metrics) at the global step, the final model on request. Main process only. `report_to` is a
-closed list inside transformers, so the callback is passed in `callbacks`, beside `report_to="none"`.
+eval metrics) at the global step, the final model on request; `evaluate()` alone makes a run too. Main
+process only. `report_to` is a closed list inside transformers, so the callback is passed in `callbacks`,
+beside `report_to="none"`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class SpecweaveCallback(TrainerCallback):
                  experiment: Experiment | None = None) -> None:
         self.name, self.log_model = name, log_model
         self._options = {"increment": increment, "tags": tags, "root": root, "system_metrics": system_metrics}
-        self._given = experiment
+        self._given, self._eval_only = experiment, False
         self.experiment: Experiment | None = experiment
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
@@ -40,13 +41,22 @@ class SpecweaveCallback(TrainerCallback):
         self.experiment.log_params(params)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
-               **kwargs: Any) -> None:
-        if self.experiment is None or not state.is_world_process_zero or not logs:
+               model: Any = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not logs:
             return
+        if self.experiment is None:  # evaluate() before any train(): a run of its own, ended by on_evaluate
+            self.on_train_begin(args, state, control, model=model)
+            self._eval_only = True
         values = numbers(logs)
         if state.epoch is not None:
             values.setdefault("epoch", float(state.epoch))
         self.experiment.log_metrics(values, step=state.global_step)
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._eval_only:  # a later evaluate() adds to this run, as one after train() adds to that one
+            self._eval_only = False
+            if self._given is None:
+                end_run(self.experiment)  # type: ignore[arg-type]
 
     def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         if self.experiment is None or not state.is_world_process_zero:
