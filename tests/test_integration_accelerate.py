@@ -47,6 +47,19 @@ def test_tracker_object(project: Path) -> None:
     _check(tracker.experiment.path)
 
 
+def test_a_nan_loss_is_kept_as_the_core_keeps_it(project: Path) -> None:
+    """A loss that went NaN (or a tensor of it) is recorded, as `log_metric` records it; text is skipped."""
+    tracker = SpecweaveTracker("diverged")
+    accelerator = Accelerator(log_with=tracker, cpu=True)
+    accelerator.init_trackers("diverged")
+    accelerator.log({"loss": 0.5, "phase": "warmup"}, step=0)
+    accelerator.log({"loss": torch.tensor(float("nan")), "grad_norm": float("inf")}, step=1)
+    accelerator.end_training()
+    points = [json.loads(line) for line in full_log_bytes(tracker.experiment.path).decode().splitlines()]
+    assert sorted((p["step"], p["key"], p["value"]) for p in points) == \
+        [(0, "loss", 0.5), (1, "grad_norm", "Infinity"), (1, "loss", "NaN")]
+
+
 def test_tracker_by_name(project: Path) -> None:
     accelerator = Accelerator(log_with="specweave", cpu=True)
     _train(accelerator)

@@ -57,7 +57,7 @@ def raised_through(frame: FrameType) -> BaseException | None:
 
 
 def number(value: Any) -> float | None:
-    """A finite or infinite float from a Python, numpy or torch scalar; None for anything else."""
+    """A float (NaN and the infinities too) from a Python, numpy or torch scalar; None for anything else."""
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, (int, float)):
@@ -73,15 +73,15 @@ def number(value: Any) -> float | None:
 
 
 def numbers(values: Mapping[str, Any]) -> dict[str, float]:
-    """The numeric entries of a framework's log dict; strings, lists and NaN are left out."""
+    """The numeric entries of a framework's log dict; strings and lists are left out. NaN and the
+    infinities are kept, as `log_metric` keeps them: a loss that went NaN is the point a curve must show."""
     out = {}
     for key, value in values.items():
         if type(value) is not float:  # the common case (Lightning and transformers hand over floats) skips this
             value = number(value)
             if value is None:
                 continue
-        if value == value:  # not NaN
-            out[key if type(key) is str else str(key)] = value
+        out[key if type(key) is str else str(key)] = value
     return out
 
 
