@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import DamagedFile
+from .errors import DamagedFile, schema_problem
 from .layout import SPECWEAVE_DIR
 from .storage.bounded_parsing import read_yaml
 from .storage.signatures import file_signature
@@ -98,9 +98,7 @@ def load_config(root: Path) -> ProjectConfig:
     try:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise DamagedFile(str(path), f"{where}: {first['msg']}") from None
+        raise DamagedFile(str(path), schema_problem(exc)) from None
     _cache[str(path)] = (key, config)
     return config
 

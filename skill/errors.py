@@ -7,6 +7,7 @@ wrong and what would be right.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class SpecweaveError(Exception):
@@ -84,6 +85,14 @@ class DamagedFile(SpecweaveError):
         self.path, self.problem, self.line = path, problem, line
         where = f"{path}:{line}" if line else path
         super().__init__(f"damaged file {where}: {problem}")
+
+
+def schema_problem(exc: Any) -> str:
+    """`where: what` of a pydantic ValidationError's first error (`document` for the whole file): the
+    one line a damaged file's problem gives."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "document"
+    return f"{where}: {first['msg']}"
 
 
 class MissingExtra(SpecweaveError, ImportError):
@@ -164,4 +173,5 @@ __all__ = [
     "SpecweaveError",
     "UnconfirmedRemote",
     "UnsafePath",
+    "schema_problem",
 ]

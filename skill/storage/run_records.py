@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath
+from ..errors import AmbiguousReference, DamagedFile, InvalidInput, NotFound, UnsafePath, schema_problem
 from ..layout import (
     EDITS_FILE,
     EXPERIMENTS_DIR,
@@ -199,9 +199,7 @@ def load_experiment(folder: Path, increment_id: str, root: Path | None = None) -
     except (DamagedFile, OSError) as exc:
         problems.append(_damage(meta_path, root, exc))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        problems.append(f"{_rel(meta_path, root)}: {where}: {first['msg']}")
+        problems.append(f"{_rel(meta_path, root)}: {schema_problem(exc)}")
 
     params: dict[str, Any] = {}
     params_path = folder / PARAMS_FILE

@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-from ..errors import DamagedFile
+from ..errors import DamagedFile, schema_problem
 from ..layout import LOG_MARKER, METRICS_LOG_FILE, METRICS_SUMMARY_FILE
 from ..schemas.records import MetricPoint, MetricSummary
 from .atomic_writes import atomic_write, temp_file_for
@@ -73,6 +74,11 @@ class LogObject(BaseModel):
 Stored = float | Literal["NaN", "Infinity", "-Infinity"]
 
 
+def _shape(problem: str) -> PydanticCustomError:
+    """A summary whose lists disagree, in pydantic's own error (its message as written)."""
+    return PydanticCustomError("summary_shape", problem)
+
+
 class MetricDigest(BaseModel):
     """One metric's history as git keeps it. Pairs are [step, value]."""
 
@@ -93,14 +99,14 @@ class MetricDigest(BaseModel):
     def _exact_values(self) -> MetricDigest:
         kept = len(self.values)  # a hand-edited or hostile summary must not be read short (zip would)
         if len(self.dt) != kept:
-            raise ValueError(f"{kept} values but {len(self.dt)} times (dt): one per kept point")
+            raise _shape(f"{kept} values but {len(self.dt)} times (dt): one per kept point")
         if self.stride is None and len(self.steps) != kept:
-            raise ValueError(f"{kept} values but {len(self.steps)} steps: one per kept point, or a stride")
+            raise _shape(f"{kept} values but {len(self.steps)} steps: one per kept point, or a stride")
         if self.stride is not None and self.steps:
-            raise ValueError("both steps and a stride: a summary has one of them")
+            raise _shape("both steps and a stride: a summary has one of them")
         if self.count < max(kept, 1) or (self.complete and self.count != kept):
-            raise ValueError(f"count {self.count} with {kept} kept points"
-                             f"{' (complete: every point kept)' if self.complete else ''}")
+            raise _shape(f"count {self.count} with {kept} kept points"
+                         f"{' (complete: every point kept)' if self.complete else ''}")
         if self.f32:
             self.values = [widen_f32(v) if type(v) is float else v for v in self.values]
             for name in ("first", "last", "min", "max"):
@@ -160,9 +166,7 @@ def summary_or_damage(folder: Path) -> tuple[RunSummary | None, DamagedFile | No
     except OSError as exc:
         return None, DamagedFile(str(path), exc.strerror or str(exc))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        return None, DamagedFile(str(path), f"{where}: {first['msg'].removeprefix('Value error, ')}")
+        return None, DamagedFile(str(path), schema_problem(exc))
 
 
 def summary_damage(folder: Path) -> list[str]:
