@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -200,7 +201,7 @@ def test_a_damaged_summary_is_reported_by_every_reader_not_read_as_no_metric(pro
     detail = run.detail()
     assert any(why in problem for problem in detail.problems), detail.problems
     for read in (lambda: Project(project).history("exp-001", "loss"), lambda: run.curves("loss"), run.curves):
-        with pytest.raises(DamagedFile, match=why.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(DamagedFile, match=re.escape(why)):
             read()
     history = Project(project).history("exp-001")  # every metric: an answer that carries the problem
     assert history.series == [] and any(why in problem for problem in history.problems)
@@ -518,7 +519,7 @@ def test_migrate_refuses_a_log_that_is_not_the_folders_own_file_and_says_so(proj
     for dry_run in (True, False):
         done = Project(project).migrate(dry_run=dry_run)
         assert done.migrated == [] and done.log_bytes == 0
-        assert done.skipped == [f"0042-experiments/exp-002-old: metrics.jsonl {why}" + done.skipped[0].split(why, 1)[1]]
+        assert len(done.skipped) == 1 and done.skipped[0].startswith(f"0042-experiments/exp-002-old: metrics.jsonl {why}")
     assert not (old / "metrics.summary.json").exists() and os.path.lexists(log)
     # the relative path a script in the project passes is checked as the absolute one
     from skill.storage.run_summary import settle
