@@ -85,6 +85,12 @@ for step in range(3):
     opt.step()
     opt.zero_grad()
     accelerator.log({"loss": loss.item()}, step=step)
+# torch's gloo worker frees its last collective's work under the GIL; a process that starts finalizing within
+# milliseconds of that collective can leave the worker without it, which aborts ("terminate called without an
+# active exception", torch's race, hit by a rank that runs none of our code: 7 launches in 109 here, none
+# of 80 once the model is released first). A real script's evaluation and saving leave that time anyway.
+del model, opt
+accelerator.free_memory()
 accelerator.end_training()
 # one write of one line (print writes its parts one by one, and the launcher's children share a pipe)
 sys.stdout.write(f"launched as {accelerator.distributed_type} {accelerator.process_index}\\n")
