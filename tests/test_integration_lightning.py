@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,38 @@ def test_hparams_metrics_checkpoint_and_status(project: Path, tmp_path: Path) ->
     checkpoint = load_model(exp.id, "checkpoints/best.pt")
     assert set(checkpoint["state_dict"]) == {"layer.weight", "layer.bias"}
     assert checkpoint["global_step"] == 12
+
+
+class _MakesFolder:
+    """Unpickling this makes a folder: the sign that a checkpoint was loaded."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
+
+
+class Marked(Tiny):
+    marker = ""
+
+    def on_save_checkpoint(self, checkpoint) -> None:
+        checkpoint["loaded"] = _MakesFolder(self.marker)
+
+
+def test_a_checkpoint_is_copied_as_lightning_wrote_it_and_never_loaded(project: Path, tmp_path: Path) -> None:
+    """A checkpoint holds pickles (hparams, callbacks' states): keeping it must not run them. Its bytes are
+    copied and hashed; only `load_model`, after checking that hash, unpickles."""
+    logger = SpecweaveLogger("pl-ckpt", log_checkpoints="all")
+    module, marker = Marked(), tmp_path / "loaded"
+    module.marker = str(marker)
+    ckpt = pl.callbacks.ModelCheckpoint(monitor="train_loss", mode="min", dirpath=str(tmp_path / "ckpt"))
+    _trainer(tmp_path, logger, callbacks=[ckpt]).fit(module, _loader())
+    assert not marker.exists()
+    (saved,) = [a for a in _meta(logger.experiment)["artifacts"] if a["name"] == "checkpoints/best.pt"]
+    best = Path(ckpt.best_model_path).read_bytes()
+    assert saved["sha256"] == hashlib.sha256(best).hexdigest() and saved["format"] == "torch"
+    assert load_model(logger.experiment.id, "checkpoints/best.pt")["global_step"] == 12 and marker.is_dir()
 
 
 def test_lightnings_own_checkpoints_go_where_its_loggers_put_them(project: Path, tmp_path: Path) -> None:

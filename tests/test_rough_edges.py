@@ -220,6 +220,52 @@ def test_pt_without_torch_is_refused(project: Path, run_py) -> None:
     assert out.startswith("REFUSED") and ".pt" in out and out.count("\n") == 1
 
 
+class _RunsWhenUnpickled:
+    """Unpickling this makes a folder: the sign that something loaded a file it was only asked to keep."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_file_torch_save_wrote_is_copied_as_it_is_never_loaded(project: Path, tmp_path: Path) -> None:
+    """A checkpoint (Lightning's `.ckpt`) saved by path: its bytes, hashed as copied; no pickle runs until a
+    `load_model` that checks that hash first."""
+    torch = pytest.importorskip("torch")
+    import hashlib
+
+    from skill.tracking.track import track_experiment
+    from specweave import load_model
+
+    ckpt, marker = tmp_path / "epoch=1-step=12.ckpt", tmp_path / "unpickled"
+    torch.save({"hook": _RunsWhenUnpickled(str(marker)), "w": torch.ones(2)}, ckpt)
+    with track_experiment("ckpt") as exp:
+        info = exp.save_model(ckpt, "checkpoints/best.pt")
+    assert not marker.exists()
+    assert info.sha256 == hashlib.sha256(ckpt.read_bytes()).hexdigest() and info.size == ckpt.stat().st_size
+    assert (info.format, info.model_class, info.library) == ("torch", None, "torch")
+    assert torch.equal(load_model(exp.id, "checkpoints/best.pt", root=project)["w"], torch.ones(2))
+    assert marker.is_dir()  # the verified load is the one place it runs
+
+
+def test_save_model_takes_a_path_only_for_a_file_torch_save_wrote(project: Path, tmp_path: Path) -> None:
+    from skill.tracking.track import track_experiment
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    with track_experiment("paths") as exp:
+        with pytest.raises(InvalidInput) as as_pickle:
+            exp.save_model(notes, "model.pkl")  # never a pickled path object
+        with pytest.raises(InvalidInput) as as_torch:
+            exp.save_model(notes, "model.pt")
+    for err in (as_pickle, as_torch):
+        assert "\n" not in str(err.value) and "save_artifact copies any other file" in str(err.value)
+    assert "torch.save wrote" in str(as_torch.value) and str(notes) in str(as_torch.value)
+    assert not yaml.safe_load((exp.path / "metadata.yaml").read_text()).get("artifacts")
+
+
 def test_an_onnx_proto_is_written_as_onnx(project: Path) -> None:
     onnx = pytest.importorskip("onnx")
     from onnx import helper

@@ -73,10 +73,7 @@ class SpecweaveLogger(Logger):
         key, stamp = as_name or file.name, file.stat().st_mtime if path and file.is_file() else None
         if stamp is None or self._saved.get(key) == stamp:
             return
-        import torch
-
-        checkpoint = torch.load(file, map_location="cpu", weights_only=False)  # a file this process wrote
-        self.experiment.save_model(checkpoint, f"checkpoints/{as_name or file_stem(file.stem)}.pt")
+        self.experiment.save_model(file, f"checkpoints/{as_name or file_stem(file.stem)}.pt")  # copied, not loaded
         self._saved[key] = stamp
 
     @rank_zero_only

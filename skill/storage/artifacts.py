@@ -10,6 +10,7 @@ which checks the file's sha256 against that record before it unpickles.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ def write_artifact(folder: Path, name: str, obj: Any, kind: str = "artifact", *,
 
 
 def _library_of(model: Any) -> tuple[str, str | None]:
-    top = type(model).__module__.split(".", 1)[0]
+    """The model's library and its version; given a format's name ("torch"), that library."""
+    top = model if isinstance(model, str) else type(model).__module__.split(".", 1)[0]
     version = getattr(sys.modules.get(top), "__version__", None)
     if version is None:
         try:
@@ -59,10 +61,12 @@ def write_model(folder: Path, model: Any, filename: str, *, record: Record | Non
     suffix = Path(rel).suffix.lower()
     payload, fmt = model_codec(model, suffix, rel).encode(model, suffix, rel)
     tmp, size, sha, _ = stage(target, payload)
-    library, version = _library_of(model)
+    if isinstance(model, os.PathLike):  # a file the library wrote (a checkpoint): no class to name
+        model_class, (library, version) = None, _library_of(fmt)
+    else:
+        model_class, (library, version) = f"{type(model).__module__}.{type(model).__qualname__}", _library_of(model)
     info = ArtifactInfo(
-        name=rel, kind="model", size=size, sha256=sha, format=fmt,
-        model_class=f"{type(model).__module__}.{type(model).__qualname__}", library=library,
+        name=rel, kind="model", size=size, sha256=sha, format=fmt, model_class=model_class, library=library,
         library_version=version, stored=route(settings, "model", rel, size, False, in_git),  # type: ignore[arg-type]
     )
     return place_recorded(tmp, target, folder, info, record)

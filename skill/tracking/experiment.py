@@ -304,7 +304,8 @@ class Experiment:
 
     # -- models and artifacts ---------------------------------------------------------------
     def save_model(self, model: Any, filename: str = "model.pkl", *, in_git: bool | None = None) -> ArtifactInfo:
-        """Save a model (pickle by default; .joblib, .pt, .json, .keras by extension). Its bytes go to the
+        """Save a model (pickle by default; .joblib, .pt, .json, .keras by extension; a path to a file torch.save
+        wrote, such as a Lightning checkpoint, as .pt: copied, never loaded). Its bytes go to the
         git-ignored object store (metadata.yaml records name, size, sha256); `in_git=True` keeps them in
         the experiment folder, in git."""
         with self._lock:

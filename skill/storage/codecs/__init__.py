@@ -9,6 +9,7 @@ model is read back by the codec of the format its record names, after its bytes 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ...errors import InvalidInput
@@ -58,7 +59,11 @@ _FOREIGN_FORMATS = {
 
 def model_codec(model: Any, suffix: str, name: str) -> Codec:
     """The codec that writes `model` under a name ending in `suffix`; InvalidInput (one line, with what would
-    work) when the extension names a format this object cannot be written in."""
+    work) when the extension names a format this object cannot be written in. A path is a file to copy, which
+    only the torch codec takes (a checkpoint torch.save wrote): no path is ever pickled as a model."""
+    if isinstance(model, os.PathLike) and suffix not in (".pt", ".pth"):
+        raise InvalidInput(f"model for {name!r}", os.fspath(model), "a model object (a path only to a file "
+                           "torch.save wrote, under a .pt/.pth name); save_artifact copies any other file")
     for codec in MODEL_CODECS:
         if codec.accepts(model, suffix):
             return codec

@@ -13,7 +13,8 @@ from ...schemas.records import ArtifactInfo
 
 class Codec:
     """One format. `format` is what the record keeps (`ArtifactInfo.format`); `accepts` says whether this
-    codec writes `obj` under a name ending in `suffix`; `encode` gives the bytes and the format recorded;
+    codec writes `obj` under a name ending in `suffix`; `encode` gives the bytes (or a file to copy as it is)
+    and the format recorded;
     `decode` turns bytes whose sha256 was checked against the record back into the object."""
 
     format: str = ""
@@ -21,7 +22,7 @@ class Codec:
     def accepts(self, obj: Any, suffix: str) -> bool:
         raise NotImplementedError
 
-    def encode(self, obj: Any, suffix: str, name: str) -> tuple[bytes, str]:
+    def encode(self, obj: Any, suffix: str, name: str) -> tuple[bytes | Path, str]:
         raise NotImplementedError
 
     def decode(self, info: ArtifactInfo, data: bytes) -> Any:
