@@ -562,16 +562,23 @@ class Project(PageMethods, TextMethods):
         """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
         most `max_points` keeping every bucket's min and max."""
         from .schemas.pages import DEFAULT_CURVE_POINTS, CurveSet
-        from .views.curves import make_curve, read_points, validate_curve_points
+        from .storage.run_summary import summary_counts, summary_or_damage
+        from .views.curves import make_curve, read_points_with_source, validate_curve_points
         from .views.table import run_key
 
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
         result = CurveSet(metric=metric, max_points=limit)
         for ref in dict.fromkeys(runs):
             record = self.experiment(ref)
-            points, t0 = read_points(record, {metric})
+            points, t0, source = read_points_with_source(record, {metric})
             if metric in points:
-                result.curves.append(make_curve(run_key(record), record.id, metric, points[metric], t0, limit))
+                logged = summary_counts(record.path).get(metric) if source == "summary" else None
+                result.curves.append(make_curve(run_key(record), record.id, metric, points[metric], t0, limit,
+                                                logged))
+                continue
+            damage = None if points else summary_or_damage(record.path)[1]
+            if damage is not None:  # its only history is a summary that cannot be read: not "never logged"
+                result.damaged.append(f"{run_key(record)}: {damage}")
             else:
                 result.missing.append(run_key(record))
         return result

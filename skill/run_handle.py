@@ -127,10 +127,9 @@ class RunHandle:
         if metric and metric not in points:
             raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
         stats = stats_of(record, self.project._config(), points, source)  # counts as logged
-        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit) for key in sorted(points)}
-        if source == "summary":  # a fresh clone: the summary's points
-            for s in stats:
-                curves[s.key].total_points, curves[s.key].downsampled = s.count, True
+        logged = {s.key: s.count for s in stats}  # a fresh clone's summary: the run's counts
+        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit, logged[key])
+                  for key in sorted(points)}
         return RunCurves(experiment=record.id, increment=record.increment, source=source,  # type: ignore[arg-type]
                          stats=stats, curves=curves)
 

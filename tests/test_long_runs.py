@@ -84,6 +84,11 @@ def test_a_long_run_keeps_a_bounded_summary_and_a_fresh_clone_pulls_every_point(
     assert {s.key: s.count for s in clone_run.stats()} == {"loss": n, "auc": 1}
     assert {s.key: s.count for s in clone_run.view().stats} == {"loss": n, "auc": 1}
     assert f"{n} points" in sw("show-experiment", "exp-001", cwd=clone).stdout
+    for curves in (Project(clone).curves, Project(clone, memo=True).live_curves):  # the dashboard's curves
+        (curve,) = curves(["exp-001"], "loss", max_points=2000).curves
+        assert (curve.total_points, curve.downsampled, len(curve.values)) == (n, True, len(loss.values))
+    (curve,) = Project(clone).view_bundle(metric="loss").curves["loss"].curves  # the report's
+    assert (curve.total_points, curve.downsampled) == (n, True)
     # the curve from the summary is within the stated error of the full one: each bucket's min and max
     bounds = bucket_bounds(n, SUMMARY_POINTS)
     kept = dict(zip(loss.kept_steps(), loss.values))
@@ -207,6 +212,11 @@ def test_a_damaged_summary_is_reported_by_every_reader_not_read_as_no_metric(pro
     assert history.series == [] and any(why in problem for problem in history.problems)
     out = sw("history", "exp-001", "loss", cwd=project)
     assert out.returncode == 4 and why in out.stderr and "no metric" not in out.stderr, out.stderr
+    # the dashboard's curves: named as damaged, with why, not listed as a run that never logged the metric
+    for curves in (Project(project).curves, Project(project, memo=True).live_curves):
+        shown = curves(["exp-001"], "loss")
+        assert shown.curves == [] and shown.missing == [] and len(shown.damaged) == 1, shown
+        assert shown.damaged[0].startswith("0042-") and why in shown.damaged[0]
 
 
 def test_a_float32_value_is_written_in_the_fewest_digits_that_give_it_back() -> None:

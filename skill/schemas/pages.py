@@ -101,6 +101,8 @@ class CurveSet(BaseModel):
     max_points: int
     curves: list[Curve] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list, description="runs asked for that never logged the metric")
+    damaged: list[str] = Field(default_factory=list, description=(
+        "runs whose only history is a summary that cannot be read, each as '<run>: <why>'"))
 
 
 class MetricStats(BaseModel):

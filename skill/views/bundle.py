@@ -17,6 +17,7 @@ from typing import Any
 from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle, image_type
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision
+from ..storage.run_summary import summary_counts
 from .curves import make_curve, read_points_with_source
 from .run import run_view
 from .table import parallel_view
@@ -56,9 +57,10 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     for key in curve_keys:
         made = []
         for row in rows:
-            points, t0, _source = loaded[row.key]
+            points, t0, source = loaded[row.key]
             if key in points:
-                curve = make_curve(row.key, row.ref, key, points[key], t0, per_curve)
+                logged = summary_counts(records[row.key].path).get(key) if source == "summary" else None
+                curve = make_curve(row.key, row.ref, key, points[key], t0, per_curve, logged)
                 curve.values = [_round(v) for v in curve.values]
                 made.append(curve)
         curves[key] = CurveSet(metric=key, max_points=per_curve, curves=made,

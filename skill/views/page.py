@@ -137,6 +137,7 @@ class PageMemo:
             return project.curves(runs, metric, max_points=limit)
         parts: dict[str, Curve | None] = {}
         todo: list[tuple[str, Any]] = []
+        damaged: list[str] = []
         for ref in dict.fromkeys(runs):
             where = self._paths.get(ref)
             if where is None:
@@ -150,7 +151,7 @@ class PageMemo:
                 todo.append((ref, sig))
         if todo:
             fresh = project.curves([ref for ref, _ in todo], metric, max_points=limit)
-            made = {c.run: c for c in fresh.curves}
+            made, damaged = {c.run: c for c in fresh.curves}, fresh.damaged
             if len(self._curves) > self.MAX_CURVES:
                 self._curves.clear()
             for ref, sig in todo:
@@ -159,7 +160,8 @@ class PageMemo:
                 if sig is not None:
                     self._curves[(ref, metric, limit)] = (sig, parts[key])
         return CurveSet(metric=metric, max_points=limit, curves=[c for c in parts.values() if c is not None],
-                        missing=[key for key, c in parts.items() if c is None])
+                        missing=[key for key, c in parts.items() if c is None and not any(
+                            d.startswith(key + ": ") for d in damaged)], damaged=damaged)
 
 
 # -- the sources -------------------------------------------------------------------------------------
