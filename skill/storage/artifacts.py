@@ -18,6 +18,7 @@ from typing import Any
 from ..schemas.records import ArtifactInfo
 from .artifact_values import encode_artifact
 from .codecs import decode_model, model_codec
+from .codecs.base import top_module
 from .placement import artifact_target, probe_limit, route, settings_of, stage
 from .save_journal import Record, place_recorded
 from .verification import artifact_file, read_verified
@@ -37,9 +38,8 @@ def write_artifact(folder: Path, name: str, obj: Any, kind: str = "artifact", *,
     return place_recorded(tmp, target, folder, info, record)
 
 
-def _library_of(model: Any) -> tuple[str, str | None]:
-    """The model's library and its version; given a format's name ("torch"), that library."""
-    top = model if isinstance(model, str) else type(model).__module__.split(".", 1)[0]
+def _library_of(top: str) -> tuple[str, str | None]:
+    """The library `top` (a top-level package) and its version."""
     version = getattr(sys.modules.get(top), "__version__", None)
     if version is None:
         try:
@@ -62,9 +62,10 @@ def write_model(folder: Path, model: Any, filename: str, *, record: Record | Non
     payload, fmt = model_codec(model, suffix, rel).encode(model, suffix, rel)
     tmp, size, sha, _ = stage(target, payload)
     if isinstance(model, os.PathLike):  # a file the library wrote (a checkpoint): no class to name
-        model_class, (library, version) = None, _library_of(fmt)
+        model_class, (library, version) = None, _library_of(fmt)  # the one codec copying files: torch's
     else:
-        model_class, (library, version) = f"{type(model).__module__}.{type(model).__qualname__}", _library_of(model)
+        model_class = f"{type(model).__module__}.{type(model).__qualname__}"
+        library, version = _library_of(top_module(model))
     info = ArtifactInfo(
         name=rel, kind="model", size=size, sha256=sha, format=fmt, model_class=model_class, library=library,
         library_version=version, stored=route(settings, "model", rel, size, False, in_git),  # type: ignore[arg-type]

@@ -42,6 +42,8 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
 
     rows = table.rows
     loaded = {key: read_points_with_source(record) for key, record in records.items()}
+    logged = {key: summary_counts(records[key].path)  # a fresh clone's summary: the counts the runs logged
+              for key, (_points, _t0, source) in loaded.items() if source == "summary"}
     counts: dict[str, int] = {}
     for points, _t0, _source in loaded.values():
         for key, (steps, _ts, _values) in points.items():
@@ -57,10 +59,10 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     for key in curve_keys:
         made = []
         for row in rows:
-            points, t0, source = loaded[row.key]
+            points, t0, _source = loaded[row.key]
             if key in points:
-                logged = summary_counts(records[row.key].path).get(key) if source == "summary" else None
-                curve = make_curve(row.key, row.ref, key, points[key], t0, per_curve, logged)
+                curve = make_curve(row.key, row.ref, key, points[key], t0, per_curve,
+                                   logged.get(row.key, {}).get(key))
                 curve.values = [_round(v) for v in curve.values]
                 made.append(curve)
         curves[key] = CurveSet(metric=key, max_points=per_curve, curves=made,

@@ -137,7 +137,7 @@ class PageMemo:
             return project.curves(runs, metric, max_points=limit)
         parts: dict[str, Curve | None] = {}
         todo: list[tuple[str, Any]] = []
-        damaged: list[str] = []
+        fresh = CurveSet(metric=metric, max_points=limit)  # the runs read now: drawn, missing or damaged
         for ref in dict.fromkeys(runs):
             where = self._paths.get(ref)
             if where is None:
@@ -151,7 +151,7 @@ class PageMemo:
                 todo.append((ref, sig))
         if todo:
             fresh = project.curves([ref for ref, _ in todo], metric, max_points=limit)
-            made, damaged = {c.run: c for c in fresh.curves}, fresh.damaged
+            made = {c.run: c for c in fresh.curves}
             if len(self._curves) > self.MAX_CURVES:
                 self._curves.clear()
             for ref, sig in todo:
@@ -159,9 +159,11 @@ class PageMemo:
                 parts[key] = made.get(key)
                 if sig is not None:
                     self._curves[(ref, metric, limit)] = (sig, parts[key])
+        read_now = {self._paths[ref][1] for ref, _ in todo}  # missing when that answer says so (or damaged)
         return CurveSet(metric=metric, max_points=limit, curves=[c for c in parts.values() if c is not None],
-                        missing=[key for key, c in parts.items() if c is None and not any(
-                            d.startswith(key + ": ") for d in damaged)], damaged=damaged)
+                        missing=[key for key, c in parts.items()
+                                 if c is None and (key not in read_now or key in fresh.missing)],
+                        damaged=fresh.damaged)
 
 
 # -- the sources -------------------------------------------------------------------------------------

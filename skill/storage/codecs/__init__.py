@@ -21,6 +21,7 @@ from .joblib_codec import Joblib
 from .keras_codec import Keras
 from .onnx_codec import Onnx
 from .pickle_codec import Pickle
+from .torch_codec import SUFFIXES as TORCH_SUFFIXES
 from .torch_codec import Torch
 
 PICKLE = Pickle()
@@ -61,7 +62,7 @@ def model_codec(model: Any, suffix: str, name: str) -> Codec:
     """The codec that writes `model` under a name ending in `suffix`; InvalidInput (one line, with what would
     work) when the extension names a format this object cannot be written in. A path is a file to copy, which
     only the torch codec takes (a checkpoint torch.save wrote): no path is ever pickled as a model."""
-    if isinstance(model, os.PathLike) and suffix not in (".pt", ".pth"):
+    if isinstance(model, os.PathLike) and suffix not in TORCH_SUFFIXES:
         raise InvalidInput(f"model for {name!r}", os.fspath(model), "a model object (a path only to a file "
                            "torch.save wrote, under a .pt/.pth name); save_artifact copies any other file")
     for codec in MODEL_CODECS:

@@ -13,6 +13,7 @@ from ...errors import InvalidInput
 from ...schemas.records import ArtifactInfo
 from .base import Codec, missing
 
+SUFFIXES = (".pt", ".pth")
 # the first bytes of what torch.save writes: its zip archive, and its legacy pickle's magic number
 _TORCH_HEADS = (b"PK\x03\x04", b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19")
 
@@ -34,7 +35,7 @@ class Torch(Codec):
     format = "torch"
 
     def accepts(self, obj: Any, suffix: str) -> bool:  # a torch model means torch is loaded
-        return suffix in (".pt", ".pth") and (isinstance(obj, os.PathLike) or "torch" in sys.modules)
+        return suffix in SUFFIXES and (isinstance(obj, os.PathLike) or "torch" in sys.modules)
 
     def encode(self, obj: Any, suffix: str, name: str) -> tuple[bytes | Path, str]:
         if isinstance(obj, os.PathLike):
@@ -54,4 +55,4 @@ class Torch(Codec):
             return torch.load(io.BytesIO(data))
 
 
-__all__ = ["Torch", "torch_file"]
+__all__ = ["SUFFIXES", "Torch", "torch_file"]
