@@ -562,8 +562,8 @@ class Project(PageMethods, TextMethods):
         """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
         most `max_points` keeping every bucket's min and max."""
         from .schemas.pages import DEFAULT_CURVE_POINTS, CurveSet
-        from .storage.run_summary import summary_counts, summary_or_damage
-        from .views.curves import make_curve, read_points_with_source, validate_curve_points
+        from .storage.run_summary import summary_counts
+        from .views.curves import history_damage, make_curve, read_points_with_source, validate_curve_points
         from .views.table import run_key
 
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
@@ -576,7 +576,7 @@ class Project(PageMethods, TextMethods):
                 result.curves.append(make_curve(run_key(record), record.id, metric, points[metric], t0, limit,
                                                 logged))
                 continue
-            damage = None if points else summary_or_damage(record.path)[1]
+            damage = history_damage(record, points)
             if damage is not None:  # its only history is a summary that cannot be read: not "never logged"
                 result.damaged.append(f"{run_key(record)}: {damage}")
             else:

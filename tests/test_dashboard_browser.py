@@ -157,3 +157,53 @@ def test_a_run_that_logs_while_the_page_is_open_appears_without_a_reload(server:
         assert page.evaluate("window.swLoaded === performance.timeOrigin")  # the same page: no reload
         page.wait_for_function("() => [...document.querySelectorAll('#runs tbody tr')].some(r => r.innerText.includes('live-run')"
                                " && r.innerText.includes('completed'))", timeout=20_000)
+
+
+def test_a_selected_run_without_a_line_is_named_with_why_on_the_live_page_and_in_the_report(
+        project: Path, browser: object) -> None:
+    """The curves chart never leaves a selected run out silently: a run whose only history is a damaged
+    summary says it cannot be read and why; a run that never logged the metric says so."""
+    import json
+
+    from specweave import track_experiment
+    from tests.fixtures import sw
+
+    for name in ("good", "cut"):
+        with track_experiment(name, increment="0042", root=project) as exp:
+            for step in range(20):
+                exp.log_metric("loss", 1 / (step + 1), step=step)
+    cut = exp.path / "metrics.summary.json"
+    raw = json.loads(cut.read_text())
+    raw["metrics"]["loss"]["dt"] = raw["metrics"]["loss"]["dt"][:10]
+    cut.write_text(json.dumps(raw))
+    with track_experiment("other", increment="0042", root=project) as exp:
+        exp.log_metric("acc", 0.5, step=0)
+        exp.log_metric("acc", 0.6, step=1)
+    why = "20 values but 10 times (dt)"
+    legend = "() => document.querySelector('#legend').innerText"
+
+    def check(page: object) -> None:
+        page.select_option("#metric", "loss")  # type: ignore[attr-defined]
+        for row in range(page.locator("#runs tbody tr").count()):  # type: ignore[attr-defined]
+            page.locator("#runs tbody tr").nth(row).locator("input[type=checkbox]").check()  # type: ignore[attr-defined]
+        page.wait_for_function(legend + ".includes('exp-003-other: no loss logged')")  # type: ignore[attr-defined]
+        text = page.evaluate(legend)  # type: ignore[attr-defined]
+        assert f"exp-002-cut: cannot be read: metrics.summary.json: metrics.loss: {why}" in text, text
+        assert "/tmp" not in text and str(project) not in text, text  # named within the run, no absolute path
+        assert [d["run"] for d in page.evaluate(DRAWN)] == [k for k in page.evaluate(  # type: ignore[attr-defined]
+            "[...window.swState.selection]") if "good" in k]
+        assert page.errors == []  # type: ignore[attr-defined]
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(project)],
+                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = next(m.group(1) for line in iter(proc.stdout.readline, "")
+                   if (m := re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)))
+        check(open_page(browser, url))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert sw("report", "-o", "r.html", cwd=project).returncode == 0  # the report: the same notes from its bundle
+    check(open_page(browser, (project / "r.html").as_uri()))

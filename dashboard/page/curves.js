@@ -14,7 +14,12 @@ async function loadCurves() {
       const store = S.curves.get(metric) || new Map();
       for (const c of set.curves) store.set(c.run, { steps: c.steps, t: c.t, values: c.values.map((v) => (v === null ? NaN : v)),
         label: c.label, total: c.total_points, downsampled: c.downsampled });
-      for (const k of missing) if (!store.has(k)) store.set(k, null);
+      // a run with no line says why under the chart: damaged ("<run>: <why>"), or it never logged the metric
+      for (const line of set.damaged || []) {
+        const at = line.indexOf(": ");
+        if (at > 0) store.set(line.slice(0, at), { gap: "cannot be read: " + line.slice(at + 2) });
+      }
+      for (const k of missing) if (!store.has(k)) store.set(k, { gap: "no " + metric + " logged" });
       S.curves.set(metric, store);
     } catch (e) { $("#curves-chart").textContent = e.message; return; }
   }
@@ -36,9 +41,12 @@ async function drawCurves() {
   legend.textContent = "";
   const metric = S.metric;
   const store = S.curves.get(metric) || new Map();
-  const keys = selectedKeys().filter((k) => store.get(k));
+  const keys = selectedKeys().filter((k) => drawable(store.get(k)));
+  const gaps = selectedKeys().filter((k) => store.get(k) && store.get(k).gap);
   if (!metric || !keys.length) {
-    box.append(el("p", { class: "empty" }, !metric ? "No metric has points yet." : "Select runs in the table to draw their " + metric + "."));
+    box.append(el("p", { class: "empty" }, !metric ? "No metric has points yet."
+      : gaps.length ? "No selected run has points of " + metric + " to draw." : "Select runs in the table to draw their " + metric + "."));
+    noteGaps(legend, store, gaps);
     window.swCharts.curves = { figure: null, view: null, series: 0 };
     return;
   }
@@ -66,6 +74,7 @@ async function drawCurves() {
     }
     fig.add_tools(new Bokeh.HoverTool({ renderers: smoothed, line_policy: "nearest",
       tooltips: [["group", "@group"], ["x", "@x"], ["mean", "@y{0.0[000]}"], ["runs", "@n"]] }));
+    noteGaps(legend, store, gaps);
     const view = await Bokeh.Plotting.show(fig, box);
     window.swCharts.curves = { figure: fig, view, series: 0, groups: groups.size, metric, drawnMs: performance.now() - started };
     document.body.dataset.curves = String(groups.size);
@@ -84,6 +93,7 @@ async function drawCurves() {
     legend.append(el("span", { class: "item", title: c.total + " points" + (c.downsampled ? " (downsampled on the server)" : "") },
       el("span", { class: "swatch", style: "background:" + color }), c.label));
   }
+  noteGaps(legend, store, gaps);
   fig.add_tools(new Bokeh.HoverTool({ renderers: smoothed, line_policy: "nearest",
     tooltips: [["run", "@run"], ["step", "@step"], ["value", "@raw{0.0[000]}"]].concat(S.smoothing > 0 ? [["smoothed", "@y{0.0[000]}"]] : []) }));
   const view = await Bokeh.Plotting.show(fig, box);
@@ -91,10 +101,18 @@ async function drawCurves() {
   document.body.dataset.curves = String(smoothed.length);
 }
 
+function drawable(c) { return Boolean(c && c.values); }
+
+/** Selected runs without a line, each named in the legend with why (never silently left out). */
+function noteGaps(legend, store, keys) {
+  const refs = new Map((S.rows || []).map((r) => [r.key, r.ref]));
+  for (const key of keys) legend.append(el("span", { class: "item gap" }, (refs.get(key) || key) + ": " + store.get(key).gap));
+}
+
 /** The mean ± std of a group's curves at each x any of them has (each run's line read between its
  *  points linearly; a run counts only within its own range), smoothed first when smoothing is on. */
 function groupBand(curves) {
-  const lines = curves.filter(Boolean).map((c) => {
+  const lines = curves.filter(drawable).map((c) => {
     const xs = S.x === "step" ? c.steps : c.t;
     const ys = S.smoothing > 0 ? ema(c.values, S.smoothing) : c.values;
     return { xs, ys };
@@ -147,7 +165,7 @@ function setSmoothing(w) {
 function appendPoints(runKey, points) {
   for (const [metric, pts] of Object.entries(points)) {
     const store = S.curves.get(metric);
-    if (!store || !store.has(runKey) || !store.get(runKey)) {
+    if (!store || !drawable(store.get(runKey))) {
       if (metric === S.metric && S.selection.has(runKey) && store) { store.delete(runKey); scheduleCurves(); }
       continue;
     }

@@ -29,9 +29,10 @@ const live = {
 const bundled = {
   table: async () => S.bundle.table,
   curves: async (keys, metric) => {
-    const set = S.bundle.curves[metric] || { metric, curves: [], missing: [] };
+    const set = S.bundle.curves[metric] || { metric, curves: [], missing: [], damaged: [] };
     const want = new Set(keys);
-    return { metric, curves: set.curves.filter((c) => want.has(c.run)), missing: [] };
+    return { metric, curves: set.curves.filter((c) => want.has(c.run)), missing: (set.missing || []).filter((k) => want.has(k)),
+      damaged: (set.damaged || []).filter((line) => want.has(line.slice(0, line.indexOf(": ")))) };
   },
   run: async (key) => S.bundle.runs[key],
   parallel: async (keys) => subsetParallel(S.bundle.parallel, keys),

@@ -18,7 +18,7 @@ from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle, image_
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision
 from ..storage.run_summary import summary_counts
-from .curves import make_curve, read_points_with_source
+from .curves import history_damage, make_curve, read_points_with_source
 from .run import run_view
 from .table import parallel_view
 
@@ -44,6 +44,8 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     loaded = {key: read_points_with_source(record) for key, record in records.items()}
     logged = {key: summary_counts(records[key].path)  # a fresh clone's summary: the counts the runs logged
               for key, (_points, _t0, source) in loaded.items() if source == "summary"}
+    damage = {key: why for key, (points, _t0, _source) in loaded.items()
+              if (why := history_damage(records[key], points)) is not None}
     counts: dict[str, int] = {}
     for points, _t0, _source in loaded.values():
         for key, (steps, _ts, _values) in points.items():
@@ -65,8 +67,10 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
                                    logged.get(row.key, {}).get(key))
                 curve.values = [_round(v) for v in curve.values]
                 made.append(curve)
+        gaps = [row.key for row in rows if key not in loaded[row.key][0]]
         curves[key] = CurveSet(metric=key, max_points=per_curve, curves=made,
-                               missing=[row.key for row in rows if key not in loaded[row.key][0]])
+                               missing=[k for k in gaps if k not in damage],
+                               damaged=[f"{k}: {damage[k]}" for k in gaps if k in damage])
     views = {}
     for key, record in records.items():
         # the report lists no damaged lines (show-experiment does): the record's detail without summaries

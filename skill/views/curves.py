@@ -84,6 +84,21 @@ def read_points_with_source(record: ExperimentRecord,
     return dict(log.columns), log.first_ts, source  # type: ignore[arg-type]
 
 
+def history_damage(record: ExperimentRecord, points: dict[str, Points]) -> str | None:
+    """Why a run that gave no points at all has no history to draw, when the reason is damage: its only
+    history is a summary that cannot be read. None when it simply never logged (or logged other metrics).
+    One rule for every curve view: a damaged run is named with why, never shown as "no metric"."""
+    if points:
+        return None
+    from ..storage.run_summary import summary_or_damage
+
+    damage = summary_or_damage(Path(record.path))[1]
+    if damage is None:
+        return None
+    where = Path(damage.path).name + (f":{damage.line}" if damage.line else "")  # in the run's folder
+    return f"{where}: {damage.problem}"
+
+
 def _finite_or_none(value: float) -> float | None:
     return value if value - value == 0.0 else None
 
