@@ -74,3 +74,22 @@ def test_a_failing_fit_is_a_failed_run_and_disable_undoes_it(autologging: Path) 
     X, y = _data()
     LogisticRegression().fit(X, y)
     assert len(_runs(autologging)) == 1
+
+
+def test_the_folds_of_scikit_learns_cross_validation_helpers_are_not_runs(project: Path) -> None:
+    """k folds are not k runs, however the helper was imported (here: before autolog() was turned on)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict, cross_val_score, learning_curve
+
+    X, y = _data()
+    specweave.autolog()
+    try:
+        assert len(cross_val_score(LogisticRegression(), X, y, cv=3)) == 3
+        cross_val_predict(LogisticRegression(), X, y, cv=3)
+        learning_curve(LogisticRegression(), X, y, cv=3, train_sizes=[0.5, 1.0])
+        assert _runs(project) == {}
+        LogisticRegression().fit(X, y)  # a fit of the user's own is still a run
+        (meta,) = _runs(project).values()
+        assert meta["name"] == "logisticregression"
+    finally:
+        specweave.autolog(disable=True)

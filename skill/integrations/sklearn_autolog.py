@@ -2,49 +2,64 @@
 
 An estimator: params, `fit_time`, `training_score` and the fitted model (`model.pkl`). A grid or
 randomized search: a sweep parent (best params, score, model) and a child per candidate, as
-`track_grid_search` writes them. Fits inside a fit are not runs. Nothing is patched before `autolog()`.
+`track_grid_search` writes them. Fits inside a fit are not runs, nor are the folds of scikit-learn's
+cross-validation helpers (FOLD_HELPERS). Nothing is patched before `autolog()`.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import time
 from typing import Any
 
 from ..tracking.track import track_experiment
-from ..workflows.common import estimator_params, log_fold_scores, model_name, param_value
-from ..workflows.sweeps import combination_name, open_sweep, open_trial
+from ..workflows.common import estimator_params, model_name
+from ..workflows.sweeps import log_search_results, open_sweep
 
 _originals: dict[type, Any] = {}
 _settings: dict[str, Any] = {}
 _inside = threading.local()
+# They fit a clone per fold (MLflow leaves them out too); known by their code on the stack, however imported.
+FOLD_HELPERS = ("cross_validate", "cross_val_score", "cross_val_predict", "learning_curve", "validation_curve",
+                "permutation_test_score")
+_folds: set[Any] = set()
 
 
 def autolog(disable: bool = False, *, increment: str | None = None, log_models: bool = True,
             root: str | None = None) -> None:
     """Autologging on for every scikit-learn estimator (off with `disable=True`)."""
+    for cls, original in _originals.items():
+        cls.fit = original
+    _originals.clear()
+    _settings.clear()
+    _folds.clear()
     if disable:
-        for cls, original in _originals.items():
-            cls.fit = original
-        _originals.clear()
-        _settings.clear()
         return
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+    from sklearn import model_selection as ms
     from sklearn.utils import all_estimators
 
     _settings.update(increment=increment, log_models=log_models, root=root)
-    for cls in [GridSearchCV, RandomizedSearchCV, *(c for _name, c in all_estimators())]:
+    _folds.update(inspect.unwrap(getattr(ms, name)).__code__ for name in FOLD_HELPERS)
+    for cls in [ms.GridSearchCV, ms.RandomizedSearchCV, *(c for _name, c in all_estimators())]:
         owner = next((k for k in cls.__mro__ if "fit" in k.__dict__), None)
         if owner is not None and owner not in _originals:
             _originals[owner] = owner.__dict__["fit"]
             owner.fit = _wrap(owner.__dict__["fit"])
 
 
+def _in_folds() -> bool:
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_code not in _folds:
+        frame = frame.f_back
+    return frame is not None
+
+
 def _wrap(original: Any) -> Any:
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_inside, "active", False) or not _settings:
+        if getattr(_inside, "active", False) or not _settings or _in_folds():
             return original(self, *args, **kwargs)
         _inside.active = True
         try:
@@ -67,7 +82,8 @@ def _logged_fit(original: Any, estimator: Any, args: tuple[Any, ...], kwargs: di
         result = original(estimator, *args, **kwargs)
         exp.log_metric("fit_time", time.perf_counter() - started)
         if search:
-            _log_search(exp, estimator, options)
+            log_search_results(exp, estimator, estimator.estimator, model_name(estimator.estimator).lower(), False,
+                               **options)
         else:
             X = args[0] if args else kwargs.get("X")
             y = args[1] if len(args) > 1 else kwargs.get("y")
@@ -81,19 +97,3 @@ def _logged_fit(original: Any, estimator: Any, args: tuple[Any, ...], kwargs: di
             exp.save_model(model, "model.pkl")
     return result
 
-
-def _log_search(parent: Any, search: Any, options: dict[str, Any]) -> None:
-    results = search.cv_results_
-    scorer = search.refit if isinstance(search.refit, str) else "score"
-    title = model_name(search.estimator).lower()
-    for index, combo in enumerate(results["params"]):
-        with open_trial(parent.id, parent.increment, combination_name(title, combo), **options) as child:
-            child.log_params({k: param_value(v) for k, v in combo.items()})
-            folds = [float(results[f"split{k}_test_{scorer}"][index]) for k in range(search.n_splits_)]
-            log_fold_scores(child, "score", folds)
-            child.log_metric("fit_time", float(results["mean_fit_time"][index]))
-            if index == getattr(search, "best_index_", None):
-                child.add_tag("best")
-    if getattr(search, "best_params_", None) is not None:
-        parent.log_params({"best": {k: param_value(v) for k, v in search.best_params_.items()}})
-        parent.log_metric("score", float(search.best_score_))

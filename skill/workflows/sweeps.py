@@ -323,8 +323,8 @@ def track_grid_search(
     n_jobs, ...; its defaults otherwise). Each combination's experiment holds
     its params and `score` (mean test score), `score_std`, `fold/score` per
     split and `fit_time` (mean over folds); with several
-    scorers each also appears under its own name, and `score` is the refit one.
-    The parent holds the best params and score, the refitted best model
+    scorers each also appears under its own name, and `score` is the refit one;
+    the best combination's experiment is tagged `best`. The parent holds the best params and score, the refitted best model
     (`model.pkl`) and the importance analysis.
 
     Returns `(best_model, results)`: the refitted best estimator (the fitted
@@ -337,7 +337,6 @@ def track_grid_search(
     `X_train` (`refit=False`: the best model is None).
     """
     require_sklearn()
-    from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV
 
     if not is_estimator(estimator):
@@ -354,39 +353,52 @@ def track_grid_search(
         started = time.perf_counter()
         search.fit(X_train, y_train)
         parent.log_metric("training_time", time.perf_counter() - started)  # the whole search, refit included
-        results = search.cv_results_
-        primary, names = _cv_keys(search)
-        n_splits = search.n_splits_
-        combos: list[dict[str, Any]] = list(results["params"])
-        rows: list[dict[str, Any]] = []
-        scores: list[float] = []
-        for index, combo in enumerate(progress(combos, len(combos), title, show_progress)):
-            with open_trial(parent.id, parent.increment, combination_name(title, combo),
-                            root=root if root is not None else parent.root) as child:
-                child.log_params(estimator_params(clone(estimator).set_params(**combo)))
-                child.log_params({k: param_value(v) for k, v in combo.items()})
-                for scorer in names:
-                    folds = [float(results[f"split{k}_test_{scorer}"][index]) for k in range(n_splits)]
-                    key = "score" if scorer == primary else scorer
-                    log_fold_scores(child, key, folds)
-                    if scorer == primary and scorer != "score":
-                        child.log_metrics({scorer: float(results[f"mean_test_{scorer}"][index]),
-                                           f"{scorer}_std": float(results[f"std_test_{scorer}"][index])})
-                    if f"mean_train_{scorer}" in results:
-                        child.log_metric(f"train_{scorer}", float(results[f"mean_train_{scorer}"][index]))
-                child.log_metrics({"fit_time": float(results["mean_fit_time"][index])})
-                child.log_note(f"scored inside GridSearchCV ({n_splits} folds); fit_time is its mean per fold")
-            score = float(results[f"mean_test_{primary}"][index])
-            rows.append({"experiment": child.id, "score": score,
-                         "score_std": float(results[f"std_test_{primary}"][index]),
-                         "fit_time": float(results["mean_fit_time"][index]), "status": child.status})
-            scores.append(score)
-        frame = _frame(rows, combos)
-        _summarise(parent, parent.id, title, combos, scores, frame, metric=f"mean_test_{primary}")
+        frame = log_search_results(parent, search, estimator, title, show_progress,
+                                   root=root if root is not None else parent.root)
         best_model = getattr(search, "best_estimator_", None)
         if best_model is not None:
             parent.save_model(best_model, "model.pkl")
     return (best_model if best_model is not None else search), frame
+
+
+def log_search_results(parent: Experiment, search: Any, estimator: Any, title: str, show_progress: bool | None = None,
+                       **options: Any) -> Any:
+    """A fitted GridSearchCV's (or RandomizedSearchCV's) candidates as child runs of `parent`, the best tagged
+    `best`, and the parent's summary (best params and score, importance). Returns the results frame.
+    One writer for `track_grid_search` and `autolog`'s searches; `options` go to each child's run."""
+    from sklearn.base import clone
+
+    results = search.cv_results_
+    primary, names = _cv_keys(search)
+    n_splits = search.n_splits_
+    combos: list[dict[str, Any]] = list(results["params"])
+    rows: list[dict[str, Any]] = []
+    scores: list[float] = []
+    for index, combo in enumerate(progress(combos, len(combos), title, show_progress)):
+        with open_trial(parent.id, parent.increment, combination_name(title, combo), **options) as child:
+            child.log_params(estimator_params(clone(estimator).set_params(**combo)))
+            child.log_params({k: param_value(v) for k, v in combo.items()})
+            for scorer in names:
+                folds = [float(results[f"split{k}_test_{scorer}"][index]) for k in range(n_splits)]
+                key = "score" if scorer == primary else scorer
+                log_fold_scores(child, key, folds)
+                if scorer == primary and scorer != "score":
+                    child.log_metrics({scorer: float(results[f"mean_test_{scorer}"][index]),
+                                       f"{scorer}_std": float(results[f"std_test_{scorer}"][index])})
+                if f"mean_train_{scorer}" in results:
+                    child.log_metric(f"train_{scorer}", float(results[f"mean_train_{scorer}"][index]))
+            child.log_metrics({"fit_time": float(results["mean_fit_time"][index])})
+            child.log_note(f"scored inside {type(search).__name__} ({n_splits} folds); fit_time is its mean per fold")
+            if index == getattr(search, "best_index_", None):
+                child.add_tag(BEST_TAG)
+        score = float(results[f"mean_test_{primary}"][index])
+        rows.append({"experiment": child.id, "score": score,
+                     "score_std": float(results[f"std_test_{primary}"][index]),
+                     "fit_time": float(results["mean_fit_time"][index]), "status": child.status})
+        scores.append(score)
+    frame = _frame(rows, combos)
+    _summarise(parent, parent.id, title, combos, scores, frame, metric=f"mean_test_{primary}")
+    return frame
 
 
 # -- sweeps run by another engine (Optuna, Ray Tune), possibly from several processes -----------------
