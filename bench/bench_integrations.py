@@ -19,6 +19,7 @@ Ratios are the other's time / ours.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import subprocess
 import sys
@@ -263,7 +264,9 @@ def main() -> None:
     if options.dvclive_logger:
         print(dvclive_logger_per_call(options.dvclive_logger))
         return
-    os.chdir(scratch("integrations-cwd"))  # what a library writes relative to the working directory lands here
+    cwd = scratch("integrations-cwd")
+    os.chdir(cwd)  # what a library writes relative to the working directory lands here
+    atexit.register(clean, cwd)  # each Trainer round is a process of its own: one folder a process, not kept
     if options.trainer:
         report_to = {"ours": "none"}.get(options.trainer, options.trainer)
         print(*trainer_wall(options.steps, report_to, options.trainer == "ours"))

@@ -78,8 +78,12 @@ def fit_wall(trials: int, iterations: int, ours: bool) -> tuple[float, float]:
 def in_subprocess(trials: int, iterations: int, ours: bool) -> tuple[float, float]:
     argv = [sys.executable, str(SCRIPT), "--one", "ours" if ours else "default", "--trials", str(trials),
             "--iterations", str(iterations)]
-    env = {**os.environ, "HOME": str(scratch("ray-home"))}  # Ray writes its token and results under HOME
-    done = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
+    home = scratch("ray-home")
+    env = {**os.environ, "HOME": str(home)}  # Ray writes its token and results under HOME
+    try:
+        done = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
+    finally:
+        clean(home)
     wall, cpu = done.stdout.strip().splitlines()[-1].split()
     return float(wall), float(cpu)
 
