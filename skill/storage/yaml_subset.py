@@ -107,59 +107,61 @@ def _read_scalar(text: str) -> Any:
 
 
 class _Reader:
+    # Loops over local names with the regex matching at an offset (no slices, no helper calls per line):
+    # a fresh clone's listing runs this for every line of thousands of files.
     def __init__(self, lines: list[str]):
         self.lines = lines
         self.indents = [len(line) - len(line.lstrip(" ")) for line in lines]
         self.i = 0
 
-    def _peek(self) -> tuple[int, str] | None:
-        i = self.i
-        if i >= len(self.lines):
-            return None
-        return self.indents[i], self.lines[i]
-
     def block(self, indent: int, depth: int) -> Any:
         if depth > MAX_NESTING:
             raise _Odd
-        peek = self._peek()
-        if peek is None or peek[0] != indent:
+        i = self.i
+        if i >= len(self.lines) or self.indents[i] != indent:
             raise _Odd
-        if peek[1][indent:].startswith("- ") or peek[1][indent:] == "-":
+        if self.lines[i].startswith("- ", indent) or self.lines[i][indent:] == "-":
             return self.sequence(indent, depth)
         return self.mapping(indent, depth, {})
 
     def sequence(self, indent: int, depth: int) -> list[Any]:
         items: list[Any] = []
-        while (peek := self._peek()) is not None and peek[0] == indent and peek[1][indent:].startswith("- "):
-            rest = peek[1][indent + 2:]
-            if _KEY.fullmatch(rest):  # `- key: value`: a mapping whose keys sit at indent + 2
-                self.lines[self.i] = " " * (indent + 2) + rest
-                self.indents[self.i] = indent + 2
+        lines, indents, n = self.lines, self.indents, len(self.lines)
+        while self.i < n and indents[self.i] == indent and lines[self.i].startswith("- ", indent):
+            i = self.i
+            if _KEY.fullmatch(lines[i], indent + 2):  # `- key: value`: a mapping whose keys sit at indent + 2
+                lines[i] = " " * (indent + 2) + lines[i][indent + 2:]
+                indents[i] = indent + 2
                 items.append(self.mapping(indent + 2, depth + 1, {}))
             else:
-                self.i += 1
-                items.append(_scalar(rest))
+                self.i = i + 1
+                items.append(_scalar(lines[i][indent + 2:]))
         return items
 
     def mapping(self, indent: int, depth: int, out: dict[str, Any]) -> dict[str, Any]:
-        while (peek := self._peek()) is not None and peek[0] == indent:
-            match = _KEY.fullmatch(peek[1][indent:])
+        lines, indents, n = self.lines, self.indents, len(self.lines)
+        match_key, seen_keys, scalar = _KEY.fullmatch, _seen_keys, _scalar
+        i = self.i
+        while i < n and indents[i] == indent:
+            match = match_key(lines[i], indent)
             if match is None:
                 raise _Odd
-            key, value = match.group(1), match.group(2)
-            if key in out or not _plain_key(key):
+            key, value = match.group(1, 2)
+            if key in out or not (seen_keys.get(key) or _plain_key(key)):
                 raise _Odd  # a repeated key, or one YAML would read as a number or bool
-            self.i += 1
+            i += 1
             if value is not None:
-                out[key] = _scalar(value)
+                out[key] = scalar(value)
                 continue
-            nxt = self._peek()
-            if nxt is not None and nxt[0] > indent:
-                out[key] = self.block(nxt[0], depth + 1)
-            elif nxt is not None and nxt[0] == indent and nxt[1][indent:].startswith("- "):
+            self.i = i
+            if i < n and indents[i] > indent:
+                out[key] = self.block(indents[i], depth + 1)
+            elif i < n and indents[i] == indent and lines[i].startswith("- ", indent):
                 out[key] = self.sequence(indent, depth + 1)  # PyYAML's layout: not indented
             else:
                 out[key] = None
+            i = self.i
+        self.i = i
         return out
 
 
