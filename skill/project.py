@@ -574,7 +574,7 @@ class Project(PageMethods, TextMethods):
             if metric in points:
                 logged = summary_counts(record.path).get(metric) if source == "summary" else None
                 result.curves.append(make_curve(run_key(record), record.id, metric, points[metric], t0, limit,
-                                                logged))
+                                                logged, source))
                 continue
             damage = history_damage(record, points)
             if damage is not None:  # its only history is a summary that cannot be read: not "never logged"

@@ -128,7 +128,7 @@ class RunHandle:
             raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
         stats = stats_of(record, self.project._config(), points, source)  # counts as logged
         logged = {s.key: s.count for s in stats}  # a fresh clone's summary: the run's counts
-        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit, logged[key])
+        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit, logged[key], source)
                   for key in sorted(points)}
         return RunCurves(experiment=record.id, increment=record.increment, source=source,  # type: ignore[arg-type]
                          stats=stats, curves=curves)

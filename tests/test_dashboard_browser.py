@@ -207,3 +207,40 @@ def test_a_selected_run_without_a_line_is_named_with_why_on_the_live_page_and_in
         proc.wait(timeout=20)
     assert sw("report", "-o", "r.html", cwd=project).returncode == 0  # the report: the same notes from its bundle
     check(open_page(browser, (project / "r.html").as_uri()))
+
+
+def test_a_fresh_clone_shows_curves_and_stats_from_the_summary_and_says_so(project: Path, tmp_path: Path,
+                                                                           browser: object) -> None:
+    """A clone without a long run's log object draws the summary's points: the legend marks the line as the
+    summary's (its title: how many of the run's points), and the run's page says where its stats came from."""
+    from specweave import track_experiment
+    from tests.fixtures import git
+
+    with track_experiment("long", increment="0042", root=project) as exp:
+        for step in range(2000):
+            exp.log_metric("loss", 1 / (step + 1) + (step * 7919 % 100) / 1e4, step=step)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a long run")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(clone)],
+                            cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = next(m.group(1) for line in iter(proc.stdout.readline, "")
+                   if (m := re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)))
+        page = open_page(browser, url)
+        page.wait_for_function("() => window.swCharts.curves.series === 1")
+        item = page.locator("#legend .item").first
+        assert item.inner_text().endswith("· summary")
+        title = item.get_attribute("title")
+        assert "of the run's 2000 points, from git's summary" in title and "sw-ml artifacts pull" in title, title
+        page.locator("#runs tbody a").first.click()
+        page.locator("#run .summary-note").wait_for()
+        assert "sw-ml artifacts pull brings the full log" in page.locator("#run .summary-note").inner_text()
+        assert "2000" in page.locator("#run table.stats").inner_text()  # the count the run logged
+        assert page.errors == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -83,12 +83,15 @@ def test_a_long_run_keeps_a_bounded_summary_and_a_fresh_clone_pulls_every_point(
     clone_run = Project(clone).run("exp-001")
     assert {s.key: s.count for s in clone_run.stats()} == {"loss": n, "auc": 1}
     assert {s.key: s.count for s in clone_run.view().stats} == {"loss": n, "auc": 1}
+    assert clone_run.view().source == "summary" and Project(project).run("exp-001").view().source == "full"
     assert f"{n} points" in sw("show-experiment", "exp-001", cwd=clone).stdout
     for curves in (Project(clone).curves, Project(clone, memo=True).live_curves):  # the dashboard's curves
         (curve,) = curves(["exp-001"], "loss", max_points=2000).curves
         assert (curve.total_points, curve.downsampled, len(curve.values)) == (n, True, len(loss.values))
+        assert curve.source == "summary"  # and says where its points came from
     (curve,) = Project(clone).view_bundle(metric="loss").curves["loss"].curves  # the report's
-    assert (curve.total_points, curve.downsampled) == (n, True)
+    assert (curve.total_points, curve.downsampled, curve.source) == (n, True, "summary")
+    assert Project(project).curves(["exp-001"], "loss").curves[0].source == "full"
     # the curve from the summary is within the stated error of the full one: each bucket's min and max
     bounds = bucket_bounds(n, SUMMARY_POINTS)
     kept = dict(zip(loss.kept_steps(), loss.values))
@@ -102,6 +105,8 @@ def test_a_long_run_keeps_a_bounded_summary_and_a_fresh_clone_pulls_every_point(
     assert after.attrs["source"] == "full" and after["value"].tolist() == values  # point for point
     assert after["step"].tolist() == list(range(n)) and after["ts"].tolist() == full["ts"].tolist()
     assert Project(clone).history("exp-001", "loss", max_points=SUMMARY_POINTS).source == "full"
+    assert Project(clone).run("exp-001").curves("loss").curves["loss"].source == "full"
+    assert Project(clone).curves(["exp-001"], "loss").curves[0].source == "full"
     assert full_log_bytes(next((clone / ".specweave").glob("increments/*/experiments/exp-001-*"))) == \
         full_log_bytes(folder)
     assert git(clone, "status", "--porcelain") == ""

@@ -13,7 +13,7 @@ async function loadCurves() {
       performance.mark("sw-curves");
       const store = S.curves.get(metric) || new Map();
       for (const c of set.curves) store.set(c.run, { steps: c.steps, t: c.t, values: c.values.map((v) => (v === null ? NaN : v)),
-        label: c.label, total: c.total_points, downsampled: c.downsampled });
+        label: c.label, total: c.total_points, downsampled: c.downsampled, source: c.source });
       // a run with no line says why under the chart: damaged ("<run>: <why>"), or it never logged the metric
       for (const line of set.damaged || []) {
         const at = line.indexOf(": ");
@@ -90,8 +90,11 @@ async function drawCurves() {
     const color = colorOf(key);
     if (S.smoothing > 0) fig.line({ field: "x" }, { field: "raw" }, { source: src, line_color: color, line_alpha: 0.18, line_width: 1, name: "raw:" + key });
     smoothed.push(fig.line({ field: "x" }, { field: "y" }, { source: src, line_color: color, line_width: 1.7, name: "curve:" + key }));
-    legend.append(el("span", { class: "item", title: c.total + " points" + (c.downsampled ? " (downsampled on the server)" : "") },
-      el("span", { class: "swatch", style: "background:" + color }), c.label));
+    legend.append(el("span", { class: "item", title: c.source === "summary"
+      ? c.values.length + " of the run's " + c.total + " points, from git's summary of its log (its lowest and highest kept); "
+        + "sw-ml artifacts pull brings the full log"
+      : c.total + " points" + (c.downsampled ? " (downsampled on the server)" : "") },
+    el("span", { class: "swatch", style: "background:" + color }), c.label, c.source === "summary" ? el("span", { class: "muted small" }, " · summary") : null));
   }
   noteGaps(legend, store, gaps);
   fig.add_tools(new Bokeh.HoverTool({ renderers: smoothed, line_policy: "nearest",

@@ -30,6 +30,8 @@ async function openRun(key) {
       el("td", { class: "num" }, num(s.max), el("span", { class: "muted small" }, s.max_step !== null ? " @" + s.max_step : "")),
       el("td", { class: "num strong" }, num(s.best)), el("td", { class: "num" }, s.best_step === null ? "–" : s.best_step),
       el("td", { class: "num muted" }, s.count), el("td", { class: "spark" }, s.count > 1 ? s.sparkline : "")))));
+  if (v.source === "summary") box.append(el("p", { class: "muted small summary-note" }, "From git's summary of the run's log: last, "
+    + "min, max, best and counts are exact, charts show the points it keeps. sw-ml artifacts pull brings the full log."));
   const charted = v.stats.filter((s) => !s.key.startsWith("system/") && s.count > 1).map((s) => s.key);
   let charts = null;
   if (charted.length) { charts = el("div", { class: "system metric-charts" }); box.append(el("h3", {}, "Charts"), charts); }

@@ -94,6 +94,9 @@ class Curve(BaseModel):
     values: list[float | None] = Field(description="None where the value is not finite")
     total_points: int
     downsampled: bool
+    source: Literal["full", "summary"] = Field(
+        "full", description="full: drawn from every point the run logged; summary: from git's summary of its log "
+                            "(exact at the points it keeps; `sw-ml artifacts pull` brings the full log)")
 
 
 class CurveSet(BaseModel):
@@ -153,6 +156,9 @@ class RunView(BaseModel):
     decisions: list[DecisionMark] = Field(default_factory=list)
     artifacts: list[ArtifactView] = Field(default_factory=list)
     stats: list[MetricStats] = Field(default_factory=list)
+    source: Literal["full", "summary"] = Field(
+        "full", description="where the stats came from: every point (full) or git's summary of the log (summary: "
+                            "min, max, last and counts exact; `sw-ml artifacts pull` brings the full log)")
     system_metrics: list[str] = Field(default_factory=list, description="system/... metrics (CPU, memory, GPU)")
     problems: list[str] = Field(default_factory=list)
 

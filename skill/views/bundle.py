@@ -61,10 +61,10 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     for key in curve_keys:
         made = []
         for row in rows:
-            points, t0, _source = loaded[row.key]
+            points, t0, source = loaded[row.key]
             if key in points:
                 curve = make_curve(row.key, row.ref, key, points[key], t0, per_curve,
-                                   logged.get(row.key, {}).get(key))
+                                   logged.get(row.key, {}).get(key), source)
                 curve.values = [_round(v) for v in curve.values]
                 made.append(curve)
         gaps = [row.key for row in rows if key not in loaded[row.key][0]]

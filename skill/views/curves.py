@@ -104,17 +104,17 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def make_curve(run: str, label: str, metric: str, points: Points, t0: float | None, max_points: int,
-               logged: int | None = None) -> Curve:
+               logged: int | None = None, source: str = "full") -> Curve:
     """At most `max_points` of `points`, each bucket's min and max kept. `logged`: how many points the run
-    logged, when `points` are the summary's downsample of them (a clone without the full log); the curve
-    counts those, and says it is downsampled."""
+    logged, when `points` are the summary's downsample of them (`source` "summary": a clone without the full
+    log); the curve counts those, says it is downsampled and where its points came from."""
     steps, ts, values = points
     keep = minmax_indices(values, max_points)
     base = t0 if t0 is not None else (ts[0] if ts else 0.0)
     total = max(len(values), logged or 0)
     return Curve(run=run, label=label, metric=metric, steps=[steps[i] for i in keep],
                  t=[round(ts[i] - base, 3) for i in keep], values=[_finite_or_none(values[i]) for i in keep],
-                 total_points=total, downsampled=len(keep) < total)
+                 total_points=total, downsampled=len(keep) < total, source=source)
 
 
 def ema(values: list[float | None], weight: float) -> list[float | None]:

@@ -48,7 +48,7 @@ def run_view(record: ExperimentRecord, detail: ExperimentDetail, decisions: list
         git=shown.git, environment=env, notes=list(shown.notes), decisions=marks,
         artifacts=[ArtifactView(info=a, image=image_type(a.name) is not None and a.kind != "model")
                    for a in (meta.artifacts if meta else [])],
-        stats=stats_of(record, config, points, source),
+        stats=stats_of(record, config, points, source), source=source,  # type: ignore[arg-type]
         system_metrics=sorted(k for k in points if k.startswith("system/")),
         problems=list(detail.problems))
 
