@@ -15,6 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,12 @@ DRAWN = """() => { const c = window.swCharts.curves; if (!c || !c.figure) return
                 x: Array.from(r.data_source.data.x)})); }"""
 
 
-@pytest.fixture
-def server(project: Path) -> Iterator[tuple[str, Path]]:
-    sample_store(project, "views")
+@contextmanager
+def ui(root: Path) -> Iterator[str]:
+    """`sw-ml ui` on `root` in a subprocess: the URL it printed (with its token), stopped afterwards."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(project)],
-                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(root)],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = None
     assert proc.stdout is not None
     for _ in range(5):
@@ -47,10 +48,17 @@ def server(project: Path) -> Iterator[tuple[str, Path]]:
         proc.kill()
         pytest.fail(f"sw-ml ui printed no URL: {proc.stderr.read() if proc.stderr else ''}")
     try:
-        yield url, project
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(project: Path) -> Iterator[tuple[str, Path]]:
+    sample_store(project, "views")
+    with ui(project) as url:
+        yield url, project
 
 
 def test_no_token_no_page(server: tuple[str, Path]) -> None:
@@ -194,17 +202,8 @@ def test_a_selected_run_without_a_line_is_named_with_why_on_the_live_page_and_in
             "[...window.swState.selection]") if "good" in k]
         assert page.errors == []  # type: ignore[attr-defined]
 
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(project)],
-                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        url = next(m.group(1) for line in iter(proc.stdout.readline, "")
-                   if (m := re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)))
+    with ui(project) as url:
         check(open_page(browser, url))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     assert sw("report", "-o", "r.html", cwd=project).returncode == 0  # the report: the same notes from its bundle
     check(open_page(browser, (project / "r.html").as_uri()))
 
@@ -223,13 +222,7 @@ def test_a_fresh_clone_shows_curves_and_stats_from_the_summary_and_says_so(proje
     git(project, "commit", "-qm", "a long run")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True, capture_output=True)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "ui", "--port", "0", "--root", str(clone)],
-                            cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        url = next(m.group(1) for line in iter(proc.stdout.readline, "")
-                   if (m := re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)))
+    with ui(clone) as url:
         page = open_page(browser, url)
         page.wait_for_function("() => window.swCharts.curves.series === 1")
         item = page.locator("#legend .item").first
@@ -241,6 +234,3 @@ def test_a_fresh_clone_shows_curves_and_stats_from_the_summary_and_says_so(proje
         assert "sw-ml artifacts pull brings the full log" in page.locator("#run .summary-note").inner_text()
         assert "2000" in page.locator("#run table.stats").inner_text()  # the count the run logged
         assert page.errors == []
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
