@@ -41,8 +41,8 @@ def test_an_id_two_runs_share_is_written_in_full(tmp_path: Path) -> None:
 
 
 def test_durations_have_a_unit_that_means_something() -> None:
-    assert [short_duration(s) for s in (0.0004, 0.0123, 0.5, 2.5, 45, 320)] == \
-        ["400µs", "12ms", "500ms", "2.5s", "45s", "320s"]
+    assert [short_duration(s) for s in (0.0, 0.0004, 0.0123, 0.5, 2.5, 45, 320)] == \
+        ["<1ms", "400µs", "12ms", "500ms", "2.5s", "45s", "320s"]
 
 
 def test_export_tags_as_lists_author_from_git_and_the_default_increment(tmp_path: Path) -> None:

@@ -76,6 +76,8 @@ def short_duration(seconds: Any) -> str:
         return "—"
     if math.isnan(seconds):
         return "—"
+    if seconds <= 0:  # a run's duration is kept to the millisecond: 0 is a run under one, not "0µs"
+        return "<1ms"
     if seconds < 0.001:
         return f"{max(seconds, 0) * 1e6:.0f}µs"
     if seconds < 1:
