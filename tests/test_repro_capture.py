@@ -309,3 +309,45 @@ def test_a_folders_package_list_is_read_again_only_when_the_folder_changes(tmp_p
     settled(20)
     assert capture_packages() == {"alpha": "9.9"}
     assert package_cache.load()[str(site)]["packages"] == [["alpha", "9.9"]]
+
+
+def test_the_new_file_diff_written_here_is_the_one_git_writes(tmp_path: Path) -> None:
+    """Untracked files' diffs are written without a git process each; byte for byte git's own, and left to
+    git (None) wherever its form differs: links, empty and binary files, names it quotes or pads."""
+    import subprocess
+
+    from skill.repro.new_file_diff import new_file_diff
+
+    init_repo(tmp_path)
+    files = {"a.py": b"import os\nprint(1)\n", "one.py": b"x = 1\n", "no_newline.py": b"x = 1",
+             "crlf.py": b"a = 1\r\nb = 2\r\n", "utf8.py": "café = 'ü'\n".encode(), "blank.py": b"\n\n\n",
+             "sub/dir/x-y_z.2@v=1,a+b.yaml": b"k: v\n", "run.sh": b"#!/bin/sh\necho hi\n"}
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    os.chmod(tmp_path / "run.sh", 0o755)
+    for name in files:
+        theirs = subprocess.run(["git", "diff", "--no-index", "--full-index", "--binary", "--no-color", "--",
+                                 "/dev/null", name], cwd=tmp_path, capture_output=True, check=False).stdout
+        assert new_file_diff(name, files[name], os.lstat(tmp_path / name)) == theirs, name
+    odd = {"with space.py": b"x\n", "caf\u00e9.py": b"x\n", 'q"uote.py': b"x\n", "empty.py": b"",
+           "bin.py": b"x\0y\n"}
+    for name, data in odd.items():
+        (tmp_path / name).write_bytes(data)
+        assert new_file_diff(name, data, os.lstat(tmp_path / name)) is None, name
+    os.symlink("a.py", tmp_path / "link.py")
+    assert new_file_diff("link.py", b"a.py", os.lstat(tmp_path / "link.py")) is None
+    # the capture takes both kinds (written here, and git's for the odd ones) into one patch that applies
+    from skill.repro.capture import capture_code
+
+    (tmp_path / "link.py").unlink()
+    state = capture_code(tmp_path)
+    assert {*files, "with space.py", "caf\u00e9.py", 'q"uote.py', "empty.py"} <= set(state.untracked)
+    assert [left.path for left in state.left_out] == ["bin.py"] and state.left_out[0].reason == "binary"
+    clone = tmp_path.parent / "clone"
+    subprocess.run(["git", "clone", "-q", str(tmp_path), str(clone)], check=True, capture_output=True)
+    (clone / "patch").write_bytes(state.patch or b"")
+    git(clone, "apply", "patch")
+    for name, data in files.items():
+        assert (clone / name).read_bytes() == data, name
+    assert os.stat(clone / "run.sh").st_mode & 0o100 and (clone / "with space.py").read_bytes() == b"x\n"

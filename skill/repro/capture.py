@@ -12,7 +12,8 @@ trial's run written after the trial) would wait for. Recorded in metadata.yaml's
 beside it as `code.patch`:
 
 - the patch: `git diff HEAD --binary` of tracked files (the store excluded), plus every untracked
-  *source* file (by suffix) up to MAX_FILE_BYTES each and MAX_TOTAL_BYTES in all, as new-file diffs;
+  *source* file (by suffix) up to MAX_FILE_BYTES each and MAX_TOTAL_BYTES in all, as new-file diffs
+  (written by `new_file_diff` as git writes them, git asked only for the odd file);
   what was left out (too large, not source, binary, past the total) is listed with the bounds;
 - `cwd` relative to the repository root, and `argv`: the command after the interpreter
   (`sys.orig_argv`, so `-m pkg.train` stays a module run); an absolute path inside the repository is
@@ -36,6 +37,7 @@ import functools
 import os
 import queue
 import random
+import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -45,6 +47,7 @@ from typing import Any
 
 from ..schemas.records import CaptureInfo, GitInfo, LeftOut
 from .gitwork import NOT_STORE, git, on_remote, out, toplevel
+from .new_file_diff import new_file_diff
 
 PATCH_FILE = "code.patch"
 MAX_FILE_BYTES = 256 << 10
@@ -132,6 +135,27 @@ def _names(data: bytes) -> list[str]:
     return [n for n in data.decode("utf-8", "surrogateescape").split("\0") if n]
 
 
+def _read_plain(path: Path, st: os.stat_result) -> bytes:
+    """A regular file's bytes as `st` (its lstat) saw it; b"" (git writes its diff) for anything else: a link,
+    a FIFO (never waited on), a file that changed since."""
+    if not stat.S_ISREG(st.st_mode):
+        return b""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return b""
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_ino, now.st_size) != (st.st_ino, st.st_size):
+            return b""
+        data = os.read(fd, st.st_size + 1)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+    return data if len(data) == st.st_size else b""
+
+
 def capture_code(root: Path) -> CodeState:
     """The uncommitted changes of the repository holding `root` (see the module doc)."""
     both = out(git(root, "rev-parse", "--show-toplevel", "HEAD"))  # one git process for both (a process each
@@ -170,13 +194,16 @@ def capture_code(root: Path) -> CodeState:
         elif total + st.st_size > MAX_TOTAL_BYTES:
             reason = f"past the {MAX_TOTAL_BYTES}-byte total"
         if reason is None:
-            done = git(top, "diff", "--no-index", "--binary", "--no-color", "--", "/dev/null", name)
-            if done is None or done.returncode not in (0, 1):
-                reason = "git could not read it"
-            elif b"GIT binary patch" in done.stdout:
-                reason = "binary"
-            else:
-                parts.append(done.stdout)
+            diff = new_file_diff(name, _read_plain(top / name, st), st)  # most files: no git process
+            if diff is None:
+                done = git(top, "diff", "--no-index", "--full-index", "--binary", "--no-color", "--", "/dev/null", name)
+                if done is None or done.returncode not in (0, 1):
+                    reason = "git could not read it"
+                elif b"GIT binary patch" in done.stdout:
+                    reason = "binary"
+                diff = None if reason else done.stdout
+            if diff is not None:
+                parts.append(diff)
                 total += st.st_size
                 state.untracked.append(name)
                 continue
