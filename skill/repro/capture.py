@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schemas.records import CaptureInfo, GitInfo, LeftOut
-from .gitwork import NOT_STORE, git, on_remote, out, toplevel
+from .gitwork import NOT_STORE, git, head_of, on_remote
 from .new_file_diff import new_file_diff
 
 PATCH_FILE = "code.patch"
@@ -158,13 +158,11 @@ def _read_plain(path: Path, st: os.stat_result) -> bytes:
 
 def capture_code(root: Path) -> CodeState:
     """The uncommitted changes of the repository holding `root` (see the module doc)."""
-    both = out(git(root, "rev-parse", "--show-toplevel", "HEAD"))  # one git process for both (a process each
-    lines = both.splitlines() if both else []                      # is milliseconds of a run's start)
-    state = CodeState(top=Path(lines[0]) if len(lines) == 2 else toplevel(root))  # no commit yet: it fails
-    top = state.top
+    top, commit, _branch = head_of(root)  # one git process, shared with the environment's capture
+    state = CodeState(top=top)
     if top is None:
         return state
-    state.commit = lines[1] if len(lines) == 2 else out(git(root, "rev-parse", "HEAD"))
+    state.commit = commit
     if not state.commit:
         return state
     state.on_remote = on_remote(top, state.commit)

@@ -45,10 +45,11 @@ def capture_git(root: Path) -> GitInfo:
     The store's own files are excluded: logging an experiment must not make
     the next one look dirty.
     """
-    both = (_git(root, "rev-parse", "HEAD", "--abbrev-ref", "HEAD") or "").split()  # the commit, then the branch
-    if len(both) != 2:
+    from .gitwork import head_of
+
+    _top, commit, branch = head_of(root)  # one git process, shared with the code's capture
+    if commit is None:
         return GitInfo()
-    commit, branch = both
     spec = ["--", ".", f":(exclude){SPECWEAVE_DIR}"]
     status = _git(root, "status", "--porcelain", *spec) or ""
     dirty = bool(status.strip())
@@ -56,8 +57,7 @@ def capture_git(root: Path) -> GitInfo:
     if dirty:
         diff = _git(root, "diff", "HEAD", *spec) or ""
         diff_sha = hashlib.sha256((diff + status).encode("utf-8")).hexdigest()
-    return GitInfo(commit=commit.strip(), branch=None if branch == "HEAD" else branch, dirty=dirty,
-                   diff_sha256=diff_sha)
+    return GitInfo(commit=commit, branch=branch, dirty=dirty, diff_sha256=diff_sha)
 
 
 def capture_gpus() -> list[GpuInfo]:

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,28 @@ def toplevel(path: Path) -> Path | None:
     """The top of the git working tree holding `path`; None outside git."""
     top = out(git(path, "rev-parse", "--show-toplevel"))
     return Path(top) if top else None
+
+
+_heads: dict[tuple[int, str], tuple[Path | None, str | None, str | None]] = {}
+_heads_lock = threading.Lock()
+
+
+def head_of(root: Path) -> tuple[Path | None, str | None, str | None]:
+    """(the working tree's top, HEAD's commit, its branch or None when detached) of the repository holding
+    `root`: one git process, once per process and root. The environment's capture and the code's both
+    ask, and git state is taken once per process (code a process runs was imported as it started)."""
+    key = (os.getpid(), str(root))
+    with _heads_lock:
+        known = _heads.get(key)
+        if known is None:
+            text = out(git(root, "rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD"))
+            lines = text.splitlines() if text else []
+            if len(lines) == 3:
+                known = (Path(lines[0]), lines[1], None if lines[2] == "HEAD" else lines[2])
+            else:  # no commit yet (HEAD names none), or not in a repository
+                known = (toplevel(root), None, None)
+            _heads[key] = known
+    return known
 
 
 def has_commit(top: Path, commit: str) -> bool:
