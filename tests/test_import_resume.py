@@ -41,6 +41,7 @@ def _runs(project: Path) -> dict[str, list[tuple[str, int, float, float]]]:
     """{source run id: every point, sorted} of the imported runs; a run imported twice would fail here."""
     out: dict[str, list[tuple[str, int, float, float]]] = {}
     for rec in Project(project).experiments(all_increments=True):
+        assert rec.meta is not None, (rec.path, rec.problems, sorted(p.name for p in Path(rec.path).iterdir()))
         run_id = rec.meta.origin["run_id"]
         assert run_id not in out, f"{run_id} imported twice"
         points, bad = read_metric_points(Path(rec.path))
@@ -86,3 +87,29 @@ def test_sigkill_mid_import_then_again_duplicates_nothing(kind: str, tmp_path: P
     clean = init_repo(tmp_path / "clean")
     import_runs(clean, kind, source)
     assert _runs(project) == _runs(clean)  # every run once, every point once
+
+
+def test_no_moment_of_an_import_shows_a_run_folder_without_its_metadata(tmp_path: Path) -> None:
+    """The store never holds a run folder an import has not finished: at each moment a run is being built
+    (watched at every call into the writer as it runs), each folder in experiments/ is a whole run. A SIGKILL
+    at any of them leaves only the staging folder, which the next import removes."""
+    import sys as _sys
+
+    from skill.exchange import writer
+
+    csv_source(tmp_path / "runs.csv", rows=50)
+    project = init_repo(tmp_path / "project")
+    seen: list[list[str]] = []
+
+    def watch(frame: object, event: str, _arg: object) -> None:
+        if event == "call" and frame.f_code.co_filename == writer.__file__:  # type: ignore[attr-defined]
+            folders = (project / ".specweave" / "increments").glob("*/experiments/*")
+            seen.append([f.name for f in folders if not (f / "metadata.yaml").is_file()])
+
+    _sys.setprofile(watch)
+    try:
+        report = import_runs(project, "csv", str(tmp_path / "runs.csv"))
+    finally:
+        _sys.setprofile(None)
+    assert report.imported == 1 and len(seen) > 10
+    assert all(not partial for partial in seen), [p for p in seen if p]

@@ -187,9 +187,11 @@ class ImportWriter:
 
     def _create(self, run: SourceRun, inc: Increment) -> ImportedRun:
         claims = self.root / SPECWEAVE_DIR / CACHE_DIR / CLAIMS_DIR / inc.id
-        _number, readable, folder = allocate(inc.path / EXPERIMENTS_DIR, claims, slugify(run.name))
+        # The folder is named, not made: the run is built out of sight and renamed into place only when
+        # whole, so a SIGKILL at any moment leaves nothing in the store (an empty folder read as a run before)
+        _number, readable, folder = allocate(inc.path / EXPERIMENTS_DIR, claims, slugify(run.name), create=False)
         staging = self._staging(folder.name)
-        os.rename(folder, staging)  # built out of sight; renamed back only when whole
+        os.mkdir(staging)
         try:
             points, log_bytes = self._write_points(staging, run, {})  # a reader may fill in params meanwhile
             atomic_write(staging / PARAMS_FILE, dumps_json(flat_params(run.params)))

@@ -77,8 +77,10 @@ def _highest_number(exp_dir: Path, claims_dir: Path) -> int:
     return highest
 
 
-def allocate(exp_dir: Path, claims_dir: Path, slug: str) -> tuple[int, str, Path]:
-    """Claim the next free number and create the experiment folder.
+def allocate(exp_dir: Path, claims_dir: Path, slug: str, *, create: bool = True) -> tuple[int, str, Path]:
+    """Claim the next free number and create the experiment folder (`create=False`: only name it, for a
+    caller that builds the run elsewhere and renames it into place whole: an importer, which a SIGKILL
+    between this `mkdir` and its own rename would otherwise leave as an empty folder read as a run).
 
     Each number is claimed with `mkdir` in the (git-ignored) cache, which
     succeeds for exactly one process; a loser tries the next number. The
@@ -105,7 +107,10 @@ def allocate(exp_dir: Path, claims_dir: Path, slug: str) -> tuple[int, str, Path
     while True:
         folder = exp_dir / f"{readable_id(number, slug)}.{new_uid()}"
         try:
-            folder.mkdir()
+            if create:
+                folder.mkdir()
+            elif os.path.lexists(folder):  # the number is this process's alone: only a uid clash gets here
+                raise FileExistsError(folder)
             return number, readable_id(number, slug), folder
         except FileExistsError:  # a uid clash: vanishingly rare, and harmless to retry
             continue
