@@ -37,7 +37,6 @@ import functools
 import os
 import queue
 import random
-import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -45,7 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import DamagedFile
 from ..schemas.records import CaptureInfo, GitInfo, LeftOut
+from ..storage.safe_reads import read_bytes_nofollow
 from .gitwork import NOT_STORE, git, head_of, on_remote
 from .new_file_diff import new_file_diff
 
@@ -135,27 +136,6 @@ def _names(data: bytes) -> list[str]:
     return [n for n in data.decode("utf-8", "surrogateescape").split("\0") if n]
 
 
-def _read_plain(path: Path, st: os.stat_result) -> bytes:
-    """A regular file's bytes as `st` (its lstat) saw it; b"" (git writes its diff) for anything else: a link,
-    a FIFO (never waited on), a file that changed since."""
-    if not stat.S_ISREG(st.st_mode):
-        return b""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return b""
-    try:
-        now = os.fstat(fd)
-        if not stat.S_ISREG(now.st_mode) or (now.st_ino, now.st_size) != (st.st_ino, st.st_size):
-            return b""
-        data = os.read(fd, st.st_size + 1)
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)
-    return data if len(data) == st.st_size else b""
-
-
 def capture_code(root: Path) -> CodeState:
     """The uncommitted changes of the repository holding `root` (see the module doc)."""
     top, commit, _branch = head_of(root)  # one git process, shared with the environment's capture
@@ -192,7 +172,11 @@ def capture_code(root: Path) -> CodeState:
         elif total + st.st_size > MAX_TOTAL_BYTES:
             reason = f"past the {MAX_TOTAL_BYTES}-byte total"
         if reason is None:
-            diff = new_file_diff(name, _read_plain(top / name, st), st)  # most files: no git process
+            try:  # the store's bounded reader: never through a link, never waits on a FIFO
+                data = read_bytes_nofollow(top / name, MAX_FILE_BYTES)
+            except (OSError, DamagedFile):
+                data = b""  # git is asked, and says why it cannot
+            diff = new_file_diff(name, data, st)  # most files: no git process
             if diff is None:
                 done = git(top, "diff", "--no-index", "--full-index", "--binary", "--no-color", "--", "/dev/null", name)
                 if done is None or done.returncode not in (0, 1):

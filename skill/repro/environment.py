@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..layout import SPECWEAVE_DIR
 from ..schemas.records import Environment, GitInfo, GpuInfo
+from .gitwork import head_of
 
 _GIT_TIMEOUT_S = 10
 _cache: dict[str, object] = {}
@@ -45,8 +46,6 @@ def capture_git(root: Path) -> GitInfo:
     The store's own files are excluded: logging an experiment must not make
     the next one look dirty.
     """
-    from .gitwork import head_of
-
     _top, commit, branch = head_of(root)  # one git process, shared with the code's capture
     if commit is None:
         return GitInfo()

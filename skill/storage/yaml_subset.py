@@ -140,14 +140,14 @@ class _Reader:
 
     def mapping(self, indent: int, depth: int, out: dict[str, Any]) -> dict[str, Any]:
         lines, indents, n = self.lines, self.indents, len(self.lines)
-        match_key, seen_keys, scalar = _KEY.fullmatch, _seen_keys, _scalar
+        match_key, scalar = _KEY.fullmatch, _scalar
         i = self.i
         while i < n and indents[i] == indent:
             match = match_key(lines[i], indent)
             if match is None:
                 raise _Odd
             key, value = match.group(1, 2)
-            if key in out or not (seen_keys.get(key) or _plain_key(key)):
+            if key in out or not _plain_key(key):
                 raise _Odd  # a repeated key, or one YAML would read as a number or bool
             i += 1
             if value is not None:
