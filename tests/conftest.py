@@ -14,6 +14,13 @@ import pytest
 # The checkout (this file stands alone: tests/fixtures.py is imported only inside the fixtures below).
 REPO = Path(__file__).resolve().parent.parent
 
+# Two test workers share the machine's cores. An OpenMP pool sized to every core (XGBoost, LightGBM,
+# torch) spin-waits at each of its many small barriers while the other worker holds a core: the seed's
+# sweep snippet (81 small XGBoost fits) took 4 s with one thread per pool, 30-50 s with two such runs side
+# by side, and past 300 s in a loaded CI run. One thread per pool unless the caller set it; the
+# subprocesses tests start inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 # -- the suite writes nothing into the checkout ------------------------------------------------------
 # Caches that running Python and pytest make in any checkout (all in .gitignore): not the tests' writes.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -184,6 +185,20 @@ def test_every_snippet_has_a_prelude() -> None:
     assert set(PRELUDES) == set(range(len(SNIPPETS)))
 
 
+def _run(script: Path, cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """Run `script`; one still running at `timeout` is stopped with SIGABRT, so faulthandler prints where
+    each of its threads stood into the failure (a plain timeout kills it and says only that it was slow)."""
+    child = subprocess.Popen([sys.executable, str(script)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGABRT)
+        out, err = child.communicate()
+        pytest.fail(f"{script.name} still ran after {timeout:.0f} s; its threads then:\n{err[-8000:]}")
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+
+
 @pytest.mark.parametrize("index", range(len(SNIPPETS)), ids=[f"snippet{i:02d}" for i in range(len(SNIPPETS))])
 def test_seed_snippet_runs_as_written(index: int, tmp_path: Path) -> None:
     if index == 20 and importlib.util.find_spec("keras") is None:  # importing it here would pick TensorFlow
@@ -195,11 +210,10 @@ def test_seed_snippet_runs_as_written(index: int, tmp_path: Path) -> None:
     env = {
         **os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "WANDB_MODE": "offline",
         "WANDB_SILENT": "true", "WANDB_DIR": str(tmp_path / "wandb"), "KERAS_BACKEND": os.environ.get(
-            "KERAS_BACKEND", "torch"), "MPLBACKEND": "Agg",
+            "KERAS_BACKEND", "torch"), "MPLBACKEND": "Agg", "PYTHONFAULTHANDLER": "1",
     }
     (tmp_path / "wandb").mkdir()
-    done = subprocess.run([sys.executable, str(script)], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = _run(script, project, env, timeout=300)
     assert done.returncode == 0, f"snippet {index} failed:\n{SNIPPETS[index]}\n--- stderr ---\n{done.stderr[-4000:]}"
     if index in EXPECT:
         assert list((project / ".specweave").glob(EXPECT[index])), f"snippet {index} left no {EXPECT[index]}"
