@@ -562,7 +562,6 @@ class Project(PageMethods, TextMethods):
         """`metric` of each run (keys `<increment>/<folder>` or any reference), each downsampled to at
         most `max_points` keeping every bucket's min and max."""
         from .schemas.pages import DEFAULT_CURVE_POINTS, CurveSet
-        from .storage.run_summary import summary_counts
         from .views.curves import history_damage, make_curve, read_points_with_source, validate_curve_points
         from .views.table import run_key
 
@@ -570,13 +569,12 @@ class Project(PageMethods, TextMethods):
         result = CurveSet(metric=metric, max_points=limit)
         for ref in dict.fromkeys(runs):
             record = self.experiment(ref)
-            points, t0, source = read_points_with_source(record, {metric})
-            if metric in points:
-                logged = summary_counts(record.path).get(metric) if source == "summary" else None
-                result.curves.append(make_curve(run_key(record), record.id, metric, points[metric], t0, limit,
-                                                logged, source))
+            history = read_points_with_source(record, {metric})
+            if metric in history.points:
+                result.curves.append(make_curve(run_key(record), record.id, metric, history.points[metric],
+                                                history.t0, limit, history.logged.get(metric), history.source))
                 continue
-            damage = history_damage(record, points)
+            damage = history_damage(record, history.points)
             if damage is not None:  # its only history is a summary that cannot be read: not "never logged"
                 result.damaged.append(f"{run_key(record)}: {damage}")
             else:

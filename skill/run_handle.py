@@ -119,18 +119,19 @@ class RunHandle:
         limit = validate_curve_points(DEFAULT_CURVE_POINTS if max_points is None else max_points)
         if metric is not None and not is_utf8(metric):  # no metric can be named so: the name is at fault
             raise InvalidInput("metric", metric, "a metric name in valid UTF-8 text")
-        points, t0, source = read_points_with_source(record, {metric} if metric else None)
+        history = read_points_with_source(record, {metric} if metric else None)
+        points = history.points
         if not points or (metric and metric not in points):
             damage = summary_or_damage(record.path)[1]
             if damage is not None:  # its only history is a summary that cannot be read: not "no metric yet"
                 raise damage
         if metric and metric not in points:
             raise NotFound(f"metric of {record.id}", metric, sorted(read_points(record)[0]))
-        stats = stats_of(record, self.project._config(), points, source)  # counts as logged
-        logged = {s.key: s.count for s in stats}  # a fresh clone's summary: the run's counts
-        curves = {key: make_curve(record.id, record.id, key, points[key], t0, limit, logged[key], source)
-                  for key in sorted(points)}
-        return RunCurves(experiment=record.id, increment=record.increment, source=source,  # type: ignore[arg-type]
+        stats = stats_of(record, self.project._config(), history)  # counts as logged
+        curves = {key: make_curve(record.id, record.id, key, points[key], history.t0, limit,
+                                  history.logged.get(key), history.source) for key in sorted(points)}
+        return RunCurves(experiment=record.id, increment=record.increment,
+                         source=history.source,  # type: ignore[arg-type]
                          stats=stats, curves=curves)
 
     def stats(self) -> list[MetricStats]:

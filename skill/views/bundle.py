@@ -17,7 +17,6 @@ from typing import Any
 from ..schemas.pages import CompareView, CurveSet, RunsTable, ViewBundle, image_type
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision
-from ..storage.run_summary import summary_counts
 from .curves import history_damage, make_curve, read_points_with_source
 from .run import run_view
 from .table import parallel_view
@@ -42,13 +41,11 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
 
     rows = table.rows
     loaded = {key: read_points_with_source(record) for key, record in records.items()}
-    logged = {key: summary_counts(records[key].path)  # a fresh clone's summary: the counts the runs logged
-              for key, (_points, _t0, source) in loaded.items() if source == "summary"}
-    damage = {key: why for key, (points, _t0, _source) in loaded.items()
-              if (why := history_damage(records[key], points)) is not None}
+    damage = {key: why for key, history in loaded.items()
+              if (why := history_damage(records[key], history.points)) is not None}
     counts: dict[str, int] = {}
-    for points, _t0, _source in loaded.values():
-        for key, (steps, _ts, _values) in points.items():
+    for history in loaded.values():
+        for key, (steps, _ts, _values) in history.points.items():
             counts[key] = max(counts.get(key, 0), len(steps))
     if metric is not None and metric not in counts:
         raise InvalidInput("metric", metric, "a metric the runs logged: " + (", ".join(sorted(counts)[:10]) or "none"))
@@ -61,13 +58,13 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     for key in curve_keys:
         made = []
         for row in rows:
-            points, t0, source = loaded[row.key]
-            if key in points:
-                curve = make_curve(row.key, row.ref, key, points[key], t0, per_curve,
-                                   logged.get(row.key, {}).get(key), source)
+            history = loaded[row.key]
+            if key in history.points:
+                curve = make_curve(row.key, row.ref, key, history.points[key], history.t0, per_curve,
+                                   history.logged.get(key), history.source)
                 curve.values = [_round(v) for v in curve.values]
                 made.append(curve)
-        gaps = [row.key for row in rows if key not in loaded[row.key][0]]
+        gaps = [row.key for row in rows if key not in loaded[row.key].points]
         curves[key] = CurveSet(metric=key, max_points=per_curve, curves=made,
                                missing=[k for k in gaps if k not in damage],
                                damaged=[f"{k}: {damage[k]}" for k in gaps if k in damage])
@@ -75,7 +72,7 @@ def view_bundle(table: RunsTable, records: dict[str, ExperimentRecord], *, confi
     for key, record in records.items():
         # the report lists no damaged lines (show-experiment does): the record's detail without summaries
         detail = ExperimentDetail.model_construct(**dict(record), metric_summaries={})
-        views[key] = run_view(record, detail, decisions.get(record.increment, []), config, loaded[key][0], loaded[key][2])
+        views[key] = run_view(record, detail, decisions.get(record.increment, []), config, loaded[key])
     images: dict[str, str] = {}
     spent = 0
     for key, view in views.items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import InvalidInput
 from ..schemas.pages import MAX_CURVE_POINTS, Curve, Goal, MetricStats
@@ -22,6 +23,15 @@ from ..storage.downsample import minmax_indices  # the one downsampler (re-expor
 SPARK = "▁▂▃▄▅▆▇█"
 
 Points = tuple[Sequence[int], Sequence[float], Sequence[float]]  # steps, ts, values (lists or packed arrays)
+
+
+class History(NamedTuple):
+    """A run's points as a reader got them (`read_points_with_source`)."""
+
+    points: dict[str, Points]
+    t0: float | None  # the run's first timestamp
+    source: str  # "full" (every point) or "summary" (the downsample git keeps; this clone lacks the log)
+    logged: dict[str, int]  # points the run logged per metric: the summary's counts when `points` are its downsample
 
 
 def validate_curve_points(max_points: object) -> int:
@@ -40,15 +50,15 @@ def validate_smoothing(weight: object) -> float:
 def read_points(record: ExperimentRecord, keys: set[str] | None = None) -> tuple[dict[str, Points], float | None]:
     """Every point of the metrics `keys` (None: all) of a run, by metric, and the run's first timestamp
     (see `read_points_with_source`)."""
-    found, first, _source = read_points_with_source(record, keys)
-    return found, first
+    history = read_points_with_source(record, keys)
+    return history.points, history.t0
 
 
-def read_points_with_source(record: ExperimentRecord,
-                            keys: set[str] | None = None) -> tuple[dict[str, Points], float | None, str]:
-    """`read_points` and where they came from: "full" (the whole log: live, or settled in the object
+def read_points_with_source(record: ExperimentRecord, keys: set[str] | None = None) -> History:
+    """`read_points`, where they came from: "full" (the whole log: live, or settled in the object
     store, or a complete summary) or "summary" (a schema-3 run whose log object this clone lacks: the
-    summary's downsample, exact at the points it keeps).
+    summary's downsample, exact at the points it keeps), and how many points the run logged of each
+    metric (from the one read of the summary, when the points are its downsample).
 
     Streams the log (damaged lines are skipped: `show-experiment` reports them); a run kept by
     another tracker is read from that tracker's store."""
@@ -61,6 +71,7 @@ def read_points_with_source(record: ExperimentRecord,
     outside = outside_points(record)
     source = "full"
     handle = None
+    logged: dict[str, int] | None = None
     if outside is None:
         problems = CappedProblems(Path(record.path) / "metrics.jsonl")
         handle = open_log(record, problems)
@@ -69,6 +80,7 @@ def read_points_with_source(record: ExperimentRecord,
             if summary is not None:
                 outside = summary_points(summary, keys)
                 source = "summary"
+                logged = {key: digest.count for key, digest in summary.metrics.items()}
     if outside is not None:
         for p in outside:
             if keys is None or p.key in keys:
@@ -77,11 +89,16 @@ def read_points_with_source(record: ExperimentRecord,
                 ts.append(float(p.ts))
                 values.append(float(p.value))
         first = min((p.ts for p in outside), default=None)
-        return found, first, source
+        return History(found, first, source, logged if logged is not None else _counts(found))
     if handle is None:
-        return found, None, source
+        return History(found, None, source, {})
     log = read_log_points(record, keys, handle, problems)
-    return dict(log.columns), log.first_ts, source  # type: ignore[arg-type]
+    columns: dict[str, Points] = dict(log.columns)  # type: ignore[arg-type]
+    return History(columns, log.first_ts, source, _counts(columns))
+
+
+def _counts(points: dict[str, Points]) -> dict[str, int]:
+    return {key: len(steps) for key, (steps, _ts, _values) in points.items()}
 
 
 def history_damage(record: ExperimentRecord, points: dict[str, Points]) -> str | None:
@@ -174,5 +191,5 @@ def metric_stats(key: str, points: Points, goal: Goal | None) -> MetricStats:
     return stats
 
 
-__all__ = ["ema", "make_curve", "metric_stats", "minmax_indices",
+__all__ = ["History", "ema", "make_curve", "metric_stats", "minmax_indices",
            "read_points", "read_points_with_source", "sparkline", "validate_curve_points", "validate_smoothing"]

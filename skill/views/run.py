@@ -9,32 +9,30 @@ from ..analysis.primary import known_goal
 from ..schemas.pages import ArtifactView, DecisionMark, MetricStats, RunView, image_type
 from ..schemas.records import ExperimentDetail, ExperimentRecord
 from ..schemas.reports import Decision, ExperimentShown
-from ..storage.run_summary import summary_counts
-from .curves import Points, metric_stats, read_points_with_source
+from .curves import History, metric_stats, read_points_with_source
 from .table import run_key, run_row
 
-def stats_of(record: ExperimentRecord, config: dict[str, Any],
-             points: dict[str, Points] | None = None, source: str = "full") -> list[MetricStats]:
+def stats_of(record: ExperimentRecord, config: dict[str, Any], history: History | None = None) -> list[MetricStats]:
     """Each metric's min, max, best (by its direction, when known: `analysis.primary.known_goal` of the
     project's `config`), last and sparkline, from every logged point; when the points are the summary's
-    downsample (`source`, a clone without the full log), each count is still the points the run logged."""
-    if points is None:
-        points, _t0, source = read_points_with_source(record)
+    downsample (a clone without the full log), each count is still the points the run logged."""
+    if history is None:
+        history = read_points_with_source(record)
+    points = history.points
     stats = [metric_stats(key, points[key], known_goal(key, config)) for key in sorted(points)]
-    if source == "summary":
-        counts = summary_counts(record.path)
-        for s in stats:
-            s.count = counts.get(s.key, s.count)
+    for s in stats:
+        s.count = history.logged.get(s.key, s.count)
     return stats
 
 
 def run_view(record: ExperimentRecord, detail: ExperimentDetail, decisions: list[Decision], config: dict[str, Any],
-             points: dict[str, Points] | None = None, source: str = "full") -> RunView:
+             history: History | None = None) -> RunView:
     """The run `record` as a page shows it: `detail` (its problems listed), the `decisions` of its
     increment (those selecting it are kept), each metric's stats by `config`'s directions; a caller
-    that read its `points` already (the report) passes them, and where they came from (`source`)."""
-    if points is None:
-        points, _t0, source = read_points_with_source(record)
+    that read its points already (the report) passes them (`history`)."""
+    if history is None:
+        history = read_points_with_source(record)
+    points, source = history.points, history.source
     shown = ExperimentShown.from_detail(detail)
     meta = record.meta
     marks = [DecisionMark(increment=d.increment, selected=d.selected, rationale=d.rationale, ts=d.ts)
@@ -48,7 +46,7 @@ def run_view(record: ExperimentRecord, detail: ExperimentDetail, decisions: list
         git=shown.git, environment=env, notes=list(shown.notes), decisions=marks,
         artifacts=[ArtifactView(info=a, image=image_type(a.name) is not None and a.kind != "model")
                    for a in (meta.artifacts if meta else [])],
-        stats=stats_of(record, config, points, source), source=source,  # type: ignore[arg-type]
+        stats=stats_of(record, config, history), source=source,  # type: ignore[arg-type]
         system_metrics=sorted(k for k in points if k.startswith("system/")),
         problems=list(detail.problems))
 
