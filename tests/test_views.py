@@ -147,6 +147,19 @@ def test_store_watch_pushes_appended_points_and_new_runs_only(store: Project, pr
     assert watch.poll() == []
 
 
+def test_store_watch_sends_a_run_again_when_a_later_edit_changes_its_row(store: Project) -> None:
+    """A tag or note set after a run ended goes to its edits.jsonl, not metadata.yaml (edits merge by
+    union): an open page hears of it as it does of a change to metadata.yaml."""
+    watch = store.watch([INC], "accuracy")
+    watch.poll()
+    store.tag("exp-001", add=["production"])
+    rows = [e["row"] for e in watch.poll() if e["type"] == "run"]
+    assert [r["name"] for r in rows] == [store.experiment("exp-001").meta.name] and "production" in rows[0]["tags"]
+    store.add_note("exp-001", "checked on the holdout set")
+    assert [e["type"] for e in watch.poll()] == ["run"]
+    assert watch.poll() == []
+
+
 def test_store_watch_sends_the_points_of_a_run_that_ended_between_two_polls(store: Project, project: Path) -> None:
     """A short run's log is settled into its summary (no object) as it ends: the points logged after the
     last poll still reach the page, read back from the summary (the page skips steps it drew already)."""

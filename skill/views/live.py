@@ -13,7 +13,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..layout import EXPERIMENT_DIR_RE, EXPERIMENTS_DIR, METADATA_FILE, METRICS_FILE, METRICS_LOG_FILE
+from ..layout import (
+    EDITS_FILE,
+    EXPERIMENT_DIR_RE,
+    EXPERIMENTS_DIR,
+    METADATA_FILE,
+    METRICS_FILE,
+    METRICS_LOG_FILE,
+)
 from ..schemas.records import Increment
 from ..storage.signatures import file_signature
 from .table import run_row
@@ -54,7 +61,10 @@ class StoreWatch:
 
     @staticmethod
     def _metafile_signature(folder: Path) -> tuple[Any, ...]:
-        return file_signature(folder / METADATA_FILE), file_signature(folder / METRICS_FILE)
+        """What a run's row is read from: metadata.yaml first (None: not a run yet), its final metrics, and the
+        notes, tags and status set after it ended (edits.jsonl)."""
+        return (file_signature(folder / METADATA_FILE), file_signature(folder / METRICS_FILE),
+                file_signature(folder / EDITS_FILE))
 
     def poll(self) -> list[dict[str, Any]]:
         """[{"type": "run", "row": RunRow as JSON}, {"type": "points", "run": key, "points": {metric:
