@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -112,6 +113,10 @@ def test_push_sends_only_what_changed(project: Path, mlflow_server: str) -> None
     assert run.data.params["new_param"] == "7"
     assert "production" in run.data.tags and "old-tag" not in run.data.tags
     assert "looked again" in run.data.tags["mlflow.note.content"]
+    # the folder's metadata.yaml as readers see it: the note and tags made after the run (edits.jsonl) in it
+    sent = yaml.safe_load(Path(client.download_artifacts(run.info.run_id, "specweave/metadata.yaml",
+                                                         str(project / "dl"))).read_text(encoding="utf-8"))
+    assert [n["text"] for n in sent["notes"]] == ["looked again"] and sent["tags"] == ["production"]
 
 
 def test_push_reports_a_changed_param_instead_of_failing(project: Path, mlflow_server: str) -> None:
@@ -216,6 +221,7 @@ def test_push_never_links_an_object_through_a_committed_cache_link(project: Path
     with track_experiment("linked", increment="0110-linked-tmp") as exp:
         exp.save_artifact("weights.bin", b"\x07" * 300_000)  # past the in-git bound: the object store
         exp.save_artifact("notes.txt", "kept in git")
+    add_note(find_experiment(project, "exp-001", "0110-linked-tmp"), "a later note")  # edits.jsonl
     outside = tmp_path / "outside"
     outside.mkdir()
     tmp = project / ".specweave" / "cache" / "tmp"
@@ -230,3 +236,7 @@ def test_push_never_links_an_object_through_a_committed_cache_link(project: Path
     client = mlflow.MlflowClient(tracking_uri=mlflow_server)
     (run,) = client.search_runs([client.get_experiment_by_name("0110-linked-tmp").experiment_id])
     assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["notes.txt", "specweave"]
+    # the folded metadata.yaml would be written in that folder: the two files go as written, nothing lost
+    assert "metadata.yaml sent as written, its edits.jsonl beside it" in said, said
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "specweave")] == [
+        "specweave/edits.jsonl", "specweave/metadata.yaml"]

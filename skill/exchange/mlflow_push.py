@@ -12,8 +12,9 @@ finds the run by that tag and sends only what changed:
 
 Metrics go with their steps and timestamps through `log_batch` (1,000 per
 call); tags carry the status, tags, notes (`mlflow.note.content`), author,
-git commit and branch; artifacts are uploaded, and `metadata.yaml` too,
-under `specweave/`, so nothing of the folder is lost.
+git commit and branch; artifacts are uploaded, and `metadata.yaml` too, as
+readers see it (the notes and tags of its `edits.jsonl` folded in), under
+`specweave/`, so nothing of the folder is lost.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, SpecweaveError
-from ..layout import CACHE_DIR, METADATA_FILE, TMP_DIR
+from ..layout import CACHE_DIR, EDITS_FILE, METADATA_FILE, TMP_DIR
 from ..schemas.records import ExperimentRecord, MetricPoint
 from ..storage.increments import list_increments, resolve_increment
 from ..storage.run_records import experiment_dirs, load_experiment, metric_points_with_source
@@ -52,6 +53,7 @@ from ..storage.mlflow_store import (
     normalize_uri,
     search_all_runs,
 )
+from ..storage.metafile import render_meta
 from ..storage.mlflow_server import server_reachable
 from ..storage.store_dirs import make_store_dirs
 from ..extras import require
@@ -204,8 +206,8 @@ def _send(client: Any, run_id: str, metrics: list[Any], params: list[Any], tags:
 
 
 def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord, warnings: list[str]) -> int:
-    """Upload the run's artifacts, from the folder or the object store, and its metadata.yaml (under
-    specweave/); returns the count sent. An artifact whose bytes are not in this clone is a warning."""
+    """Upload the run's artifacts, from the folder or the object store, and its metadata.yaml with its
+    later edits folded in (under specweave/); returns the count sent. An artifact whose bytes are not in this clone is a warning."""
     import tempfile
 
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
@@ -236,10 +238,34 @@ def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord, warnin
                     shutil.copyfile(path, named)
                 repo.log_artifact(str(named), posixpath.dirname(art.name) or None)
         sent += 1
-    meta_file = rec.path / METADATA_FILE
-    if meta_file.is_file():
-        repo.log_artifact(str(meta_file), "specweave")
+    _upload_meta(repo, rec, warnings)
     return sent
+
+
+def _upload_meta(repo: Any, rec: ExperimentRecord, warnings: list[str]) -> None:
+    """metadata.yaml under specweave/, as every reader sees it: the notes and tags added after the run ended
+    live in its edits.jsonl, folded in here (the note tag's cut points to this file for all of them)."""
+    import tempfile
+
+    from ..errors import DamagedFile, UnsafePath
+
+    assert rec.meta is not None
+    written, edits = rec.path / METADATA_FILE, rec.path / EDITS_FILE
+    if not edits.is_file():  # nothing to fold: the file is what readers see
+        if written.is_file():
+            repo.log_artifact(str(written), "specweave")
+        return
+    try:
+        scratch = make_store_dirs(rec.path.parents[3] / CACHE_DIR / TMP_DIR)
+    except (DamagedFile, UnsafePath) as exc:  # a committed link: both files as written, nothing lost
+        warnings.append(f"{rec.id}: metadata.yaml sent as written, its edits.jsonl beside it ({exc})")
+        for path in (written, edits):
+            repo.log_artifact(str(path), "specweave")
+        return
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+        folded = Path(tmp) / METADATA_FILE
+        folded.write_text(render_meta(rec.meta), encoding="utf-8")
+        repo.log_artifact(str(folded), "specweave")
 
 
 def _push_one(client: Any, to: str, exp_id: str, rec: ExperimentRecord, existing: Any,
