@@ -15,7 +15,8 @@ def add_note(args: argparse.Namespace) -> int:
 
 
 def add_add_note(commands: Commands) -> None:
-    p = commands.add("add-note", add_note, "Add a note to an experiment (kept in its metadata.yaml).",
+    p = commands.add("add-note", add_note, "Add a note to an experiment (once it ended, appended to its "
+                     "edits.jsonl: two clones' notes merge with no conflict).",
                      "sw-ml add-note exp-004 'FAILED: out of memory, halve the batch size'")
     p.add_argument("experiment")
     p.add_argument("text", nargs="+")
