@@ -58,8 +58,10 @@ def test_sigkill_mid_import_then_again_duplicates_nothing(kind: str, tmp_path: P
     source = _source(kind, base)
     project = init_repo(tmp_path / "project")
     env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "--root", str(project), "import", kind, source],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    said = tmp_path / "import.out"  # a file, not a pipe: nobody reads a pipe while the loop below watches
+    with said.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "specweave.cli", "--root", str(project), "import", kind,
+                                 source], env=env, stdout=out, stderr=subprocess.STDOUT)
     staging = project / ".specweave" / "cache" / "import"
     deadline = time.monotonic() + 120
     try:
@@ -72,7 +74,8 @@ def test_sigkill_mid_import_then_again_duplicates_nothing(kind: str, tmp_path: P
             time.sleep(0.002)
     finally:
         returncode = proc.wait(timeout=60)
-    assert returncode == -signal.SIGKILL, "the import ended before it could be killed mid-way"
+    assert returncode == -signal.SIGKILL, (f"the import ended (exit {returncode}) before it could be killed mid-way:\n"
+                                           f"{said.read_text(errors='replace')[-3000:]}")
     # The kill lands either inside a run (a half-built one is left, out of the store's sight) or, by a few
     # microseconds, between two runs: either way the import was cut with runs still to come.
     half_built = list(staging.iterdir())
