@@ -10,7 +10,9 @@
 2. transformers Trainer, tiny BERT from a config, 500 steps logging every step: wall time with
    SpecweaveCallback vs report_to="none" (target within 2%), and report_to="mlflow" / "wandb" beside it;
    each run a fresh process, interleaved rounds, median and spread, the paired ratio to "none" and the
-   process's CPU time (steadier than wall time on a shared machine).
+   process's CPU time (steadier than wall time on a shared machine). A third setup imports
+   specweave.huggingface without the callback: the cost of our modules in the heap, which each of Python's
+   full collections walks, apart from the callback's work; each row also shows the collector's time.
    `--only transformers [--rounds N]` runs this part alone.
 3. A non-zero rank's no-op `log_metric`, ns per call (target <= 50 ns).
 Ratios are the other's time / ours.
@@ -115,11 +117,15 @@ def dvclive_logger_per_call(n: int) -> float:
         clean(folder)
 
 
-def trainer_wall(steps: int, report_to: str, ours: bool) -> tuple[float, float, float, float, float]:
+def trainer_wall(steps: int, report_to: str, ours: bool, imported: bool = False) -> tuple[float, ...]:
     """`trainer.train()` (model and data built before the clock starts): wall seconds; the process's CPU
     seconds (all its threads); seconds the main thread spent inside SpecweaveCallback; CPU seconds of the
-    threads other than the main one (a background capture's, the flusher's: compare with "none"); and the
-    seconds `import specweave.huggingface` took (after transformers; 0 when not ours)."""
+    threads other than the main one (a background capture's, the flusher's: compare with "none"); the
+    seconds `import specweave.huggingface` took (after transformers; 0 when not ours); and the seconds
+    Python's garbage collector ran inside train(). `imported`: the import without the callback, so the cost
+    of our modules in the heap (each full collection walks them) shows apart from the callback's work."""
+    import gc
+
     import torch
 
     torch.set_num_threads(1)  # the same for every setup: two cores shared, so no thread pool fights another
@@ -127,11 +133,13 @@ def trainer_wall(steps: int, report_to: str, ours: bool) -> tuple[float, float, 
 
     inside = [0.0, 0.0]  # seconds: import specweave.huggingface, and time in its hooks
     callbacks = []
+    if imported and not ours:
+        import specweave.huggingface  # noqa: F401
     if ours:  # only then: a "none" process never loads specweave
-        imported = time.perf_counter()
+        began = time.perf_counter()
         from specweave.huggingface import SpecweaveCallback  # what a script adds at its top: timed, outside train()
 
-        inside[0] = time.perf_counter() - imported
+        inside[0] = time.perf_counter() - began
 
         class Timed(SpecweaveCallback):
             """The callback as users get it, with a clock around each hook Trainer calls."""
@@ -170,9 +178,19 @@ def trainer_wall(steps: int, report_to: str, ours: bool) -> tuple[float, float, 
         callbacks.append(Timed("bench", increment="0001", root=str(folder)))
     trainer = Trainer(model=BertForSequenceClassification(config), args=args, train_dataset=rows, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # the same for all: no per-step print to the terminal
+    collecting = [0.0, 0.0]  # seconds in the collector, when the current collection began
+
+    def clock(phase: str, _info: dict) -> None:
+        if phase == "start":
+            collecting[1] = time.perf_counter()
+        else:
+            collecting[0] += time.perf_counter() - collecting[1]
+
+    gc.callbacks.append(clock)
     start, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
     trainer.train()
     elapsed, cpu, main = time.perf_counter() - start, time.process_time() - cpu, time.thread_time() - main
+    gc.callbacks.remove(clock)
     if report_to == "wandb":
         import wandb
 
@@ -182,7 +200,7 @@ def trainer_wall(steps: int, report_to: str, ours: bool) -> tuple[float, float, 
 
         mlflow.end_run()
     clean(folder)
-    return elapsed, cpu, inside[1], cpu - main, inside[0]
+    return elapsed, cpu, inside[1], cpu - main, inside[0], collecting[0]
 
 
 def noop_ns(n: int) -> tuple[float, float]:
@@ -220,7 +238,8 @@ def trainer_section(steps: int, rounds: int, others: bool) -> None:
     machine's load). On a shared machine a 2% difference drowns in the spread of whole runs, so the
     callback's own cost is also counted directly: the main thread's time inside its hooks, plus the CPU
     its threads add (other-thread CPU over "none"'s median), over "none"'s median wall time."""
-    setups = {"report_to='none'": "none", "report_to='none' + SpecweaveCallback": "ours"}
+    setups = {"report_to='none'": "none", "report_to='none', specweave imported": "imported",
+              "report_to='none' + SpecweaveCallback": "ours"}
     if others:
         setups.update({"report_to='mlflow'": "mlflow", "report_to='wandb' (offline)": "wandb"})
     print(f"\ntransformers Trainer, tiny BERT, {steps} steps, logging every step ({rounds} rounds, interleaved, "
@@ -237,7 +256,8 @@ def trainer_section(steps: int, rounds: int, others: bool) -> None:
         ratio_wall = median([g[0] / b[0] for g, b in zip(got, base)])
         ratio_cpu = median([g[1] / b[1] for g, b in zip(got, base)])
         print(f"  {name:<38} wall {median(walls):6.2f} s ({min(walls):.2f}-{max(walls):.2f})  cpu {median(cpus):6.2f} s"
-              f"  paired to none: wall {100 * (ratio_wall - 1):+5.1f}%, cpu {100 * (ratio_cpu - 1):+5.1f}%", flush=True)
+              f"  paired to none: wall {100 * (ratio_wall - 1):+5.1f}%, cpu {100 * (ratio_cpu - 1):+5.1f}%"
+              f"  gc {median([g[5] for g in got]) * 1000:4.0f} ms", flush=True)
     ours = runs["report_to='none' + SpecweaveCallback"]
     base_wall = median([b[0] for b in base])
     hooks = median([g[2] for g in ours])
@@ -254,7 +274,7 @@ def trainer_section(steps: int, rounds: int, others: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--trainer", choices=["none", "ours", "mlflow", "wandb"])
+    parser.add_argument("--trainer", choices=["none", "imported", "ours", "mlflow", "wandb"])
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--only", choices=["noop", "lightning", "transformers"], help="run one part only")
     parser.add_argument("--rounds", type=int, help="transformers: interleaved rounds (default 7; --quick 2)")
@@ -268,8 +288,8 @@ def main() -> None:
     os.chdir(cwd)  # what a library writes relative to the working directory lands here
     atexit.register(clean, cwd)  # each Trainer round is a process of its own: one folder a process, not kept
     if options.trainer:
-        report_to = {"ours": "none"}.get(options.trainer, options.trainer)
-        print(*trainer_wall(options.steps, report_to, options.trainer == "ours"))
+        report_to = {"ours": "none", "imported": "none"}.get(options.trainer, options.trainer)
+        print(*trainer_wall(options.steps, report_to, options.trainer == "ours", options.trainer == "imported"))
         return
     quick = options.quick
     n, n_slow, steps, rounds = (2000, 200, 50, 2) if quick else (10_000, 1000, 500, 7)
