@@ -207,7 +207,8 @@ def _send(client: Any, run_id: str, metrics: list[Any], params: list[Any], tags:
 
 def _upload_artifacts(run: Any, tracking_uri: str, rec: ExperimentRecord, warnings: list[str]) -> int:
     """Upload the run's artifacts, from the folder or the object store, and its metadata.yaml with its
-    later edits folded in (under specweave/); returns the count sent. An artifact whose bytes are not in this clone is a warning."""
+    later edits folded in (under specweave/); returns the count sent. An artifact whose bytes are not in
+    this clone is a warning."""
     import tempfile
 
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
