@@ -64,8 +64,9 @@ def _failed_with_traceback(meta: dict) -> bool:
     return meta["status"] == "failed" and meta["notes"][-1]["text"].startswith("FAILED: ValueError")
 
 
-def _when(run: Path, done, seconds: float = 10.0) -> dict:
-    """run's metadata once `done(meta)` holds (a watcher thread writes it just after the loop's thread ends)."""
+def _when(run: Path, done, seconds: float = 60.0) -> dict:
+    """run's metadata once `done(meta)` holds (a watcher thread writes it just after the loop's thread ends;
+    the bound is for a loaded machine: it returns as soon as that is on disk)."""
     deadline = time.monotonic() + seconds
     meta = yaml.safe_load((run / "metadata.yaml").read_text())
     while not done(meta) and time.monotonic() < deadline:
