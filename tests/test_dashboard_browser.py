@@ -193,7 +193,8 @@ def test_a_selected_run_without_a_line_is_named_with_why_on_the_live_page_and_in
     def check(page: object) -> None:
         page.select_option("#metric", "loss")  # type: ignore[attr-defined]
         for row in range(page.locator("#runs tbody tr").count()):  # type: ignore[attr-defined]
-            page.locator("#runs tbody tr").nth(row).locator("input[type=checkbox]").check()  # type: ignore[attr-defined]
+            box = page.locator("#runs tbody tr").nth(row).locator("input[type=checkbox]")  # type: ignore[attr-defined]
+            box.check()
         page.wait_for_function(legend + ".includes('exp-003-other: no loss logged')")  # type: ignore[attr-defined]
         text = page.evaluate(legend)  # type: ignore[attr-defined]
         assert f"exp-002-cut: cannot be read: metrics.summary.json: metrics.loss: {why}" in text, text

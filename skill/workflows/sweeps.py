@@ -324,8 +324,9 @@ def track_grid_search(
     its params and `score` (mean test score), `score_std`, `fold/score` per
     split and `fit_time` (mean over folds); with several
     scorers each also appears under its own name, and `score` is the refit one;
-    the best combination's experiment is tagged `best`. The parent holds the best params and score, the refitted best model
-    (`model.pkl`) and the importance analysis.
+    the best combination's experiment is tagged `best`. The parent holds the
+    best params and score, the refitted best model (`model.pkl`) and the
+    importance analysis.
 
     Returns `(best_model, results)`: the refitted best estimator (the fitted
     GridSearchCV itself when `refit=False`) and a DataFrame as
