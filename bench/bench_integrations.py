@@ -121,8 +121,9 @@ def trainer_wall(steps: int, report_to: str, ours: bool, imported: bool = False)
     """`trainer.train()` (model and data built before the clock starts): wall seconds; the process's CPU
     seconds (all its threads); seconds the main thread spent inside SpecweaveCallback; CPU seconds of the
     threads other than the main one (a background capture's, the flusher's: compare with "none"); the
-    seconds `import specweave.huggingface` took (after transformers; 0 when not ours); and the seconds
-    Python's garbage collector ran inside train(). `imported`: the import without the callback, so the cost
+    seconds `import specweave.huggingface` took (after transformers; 0 when not ours); the seconds
+    Python's garbage collector ran inside train(); and the CPU seconds of the child processes that ended
+    inside it (the run's git capture). `imported`: the import without the callback, so the cost
     of our modules in the heap (each full collection walks them) shows apart from the callback's work."""
     import gc
 
@@ -187,9 +188,11 @@ def trainer_wall(steps: int, report_to: str, ours: bool, imported: bool = False)
             collecting[0] += time.perf_counter() - collecting[1]
 
     gc.callbacks.append(clock)
+    children = _children_cpu()
     start, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
     trainer.train()
     elapsed, cpu, main = time.perf_counter() - start, time.process_time() - cpu, time.thread_time() - main
+    children = _children_cpu() - children
     gc.callbacks.remove(clock)
     if report_to == "wandb":
         import wandb
@@ -200,7 +203,14 @@ def trainer_wall(steps: int, report_to: str, ours: bool, imported: bool = False)
 
         mlflow.end_run()
     clean(folder)
-    return elapsed, cpu, inside[1], cpu - main, inside[0], collecting[0]
+    return elapsed, cpu, inside[1], cpu - main, inside[0], collecting[0], children
+
+
+def _children_cpu() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def noop_ns(n: int) -> tuple[float, float]:
@@ -262,10 +272,12 @@ def trainer_section(steps: int, rounds: int, others: bool) -> None:
     base_wall = median([b[0] for b in base])
     hooks = median([g[2] for g in ours])
     threads = median([g[3] for g in ours]) - median([b[3] for b in base])
+    children = median([g[6] for g in ours])
+    own = hooks + max(threads, 0.0) + children
     print(f"  SpecweaveCallback's own cost inside train(): {hooks * 1000:.0f} ms in its hooks on the main thread "
           f"(median; spread {min(g[2] for g in ours) * 1000:.0f}-{max(g[2] for g in ours) * 1000:.0f}) + "
-          f"{threads * 1000:.0f} ms CPU of its threads = {100 * (hooks + max(threads, 0.0)) / base_wall:.1f}% of the "
-          f"run's {base_wall:.2f} s (target: within 2%)", flush=True)
+          f"{threads * 1000:.0f} ms CPU of its threads + {children * 1000:.0f} ms CPU of its child processes "
+          f"(git) = {100 * own / base_wall:.1f}% of the run's {base_wall:.2f} s (target: within 2%)", flush=True)
     imports = median([g[4] for g in ours])
     print(f"  and once per process, before train(): import specweave.huggingface {imports * 1000:.0f} ms (median, "
           f"after transformers; {100 * imports / base_wall:.1f}% of the run)", flush=True)

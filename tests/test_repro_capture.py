@@ -351,3 +351,38 @@ def test_the_new_file_diff_written_here_is_the_one_git_writes(tmp_path: Path) ->
     for name, data in files.items():
         assert (clone / name).read_bytes() == data, name
     assert os.stat(clone / "run.sh").st_mode & 0o100 and (clone / "with space.py").read_bytes() == b"x\n"
+
+
+CHILDREN = '''\
+import json, sys
+seen = []
+sys.addaudithook(lambda event, args: seen.append(args[1][:4]) if event == "subprocess.Popen" else None)
+from specweave import track_experiment
+with track_experiment("first", increment="0001"):
+    pass
+with track_experiment("second", increment="0001"):
+    pass
+print(json.dumps(seen))
+'''
+
+
+@pytest.mark.parametrize("tree", ["clean", "dirty"])
+def test_a_process_asks_git_each_question_once_and_runs_no_uname(tmp_path: Path, run_py, tree: str) -> None:
+    """The environment's capture (dirty flag, hash) and the code's (patch) share one pass of git; a clean
+    tree's changed names are not asked for; the platform text costs no `uname -p` on Linux."""
+    import json
+    import sys
+
+    repo = init_repo(tmp_path / "repo")
+    if tree == "dirty":
+        (repo / "train.py").write_text("print('changed')\n")
+    done = run_py(CHILDREN, repo)
+    asked = [tuple(argv[3:4]) for argv in json.loads(done.stdout.splitlines()[-1]) if argv[0] == "git"]
+    expected = [("rev-parse",), ("remote",), ("diff",), ("ls-files",), ("config",)]
+    if tree == "dirty":
+        expected.insert(3, ("diff",))  # the names it touches
+    assert sorted(asked) == sorted(expected)
+    if sys.platform == "linux":
+        assert not any(argv[0] == "uname" for argv in json.loads(done.stdout.splitlines()[-1]))
+    git_info = only_record(repo).meta.git
+    assert git_info.dirty is (tree == "dirty")

@@ -14,6 +14,7 @@ import yaml
 from skill.errors import InvalidInput, UnsafePath
 from skill.layout import SCHEMA_VERSION
 from skill.project import Project
+from skill.schemas.records import GitInfo
 from skill.analysis.listing import list_experiments
 from skill.storage.run_records import find_experiment
 from specweave import ExperimentMetadata, track_experiment
@@ -313,7 +314,7 @@ def test_experiment_metadata_in_place_of_a_name(project: Path) -> None:
     assert exp.id == "exp-001-xgboost-v3"
 
 
-def test_environment_is_captured_without_being_asked(project: Path) -> None:
+def test_environment_is_captured_without_being_asked(project: Path, run_py) -> None:
     from tests.fixtures import git
 
     head = git(project, "rev-parse", "HEAD").strip()
@@ -321,18 +322,27 @@ def test_environment_is_captured_without_being_asked(project: Path) -> None:
         pass
     meta = find_experiment(project, exp.id).meta
     assert meta.git.commit == head and meta.git.branch == "main" and meta.git.dirty is False
+    assert meta.git.diff_sha256 is None
     assert meta.python and meta.platform and meta.cpu_count and meta.command
     assert "pydantic" in meta.packages and "pyyaml" in meta.packages
     assert meta.pid and meta.host
+    # git state is taken once per process: each later state is a new process's
+    script = "from specweave import track_experiment\nwith track_experiment({name!r}): pass\n"
 
+    def git_of(name: str) -> GitInfo:
+        run_py(script.format(name=name), project)
+        return find_experiment(project, name).meta.git
+
+    (project / "notes.py").write_text("x = 1\n")  # untracked, not ignored
+    untracked = git_of("untracked")
     (project / "train.py").write_text("print('changed')\n")
-    from skill.repro import environment
-
-    environment._cache.clear()  # a new process would capture afresh; this one caches per root
-    with track_experiment("dirty") as exp2:
-        pass
-    git_info = find_experiment(project, exp2.id).meta.git
-    assert git_info.dirty is True and len(git_info.diff_sha256) == 64
+    both = git_of("both")
+    (project / "notes.py").unlink()
+    tracked = git_of("tracked")
+    hashes = {info.diff_sha256 for info in (untracked, both, tracked)}
+    assert all(info.dirty for info in (untracked, both, tracked)) and len(hashes) == 3
+    assert all(len(h) == 64 for h in hashes)
+    assert git_of("tracked-again").diff_sha256 == tracked.diff_sha256  # the same changes, the same hash
 
 
 def test_an_environment_file_edited_between_two_runs_of_one_process_is_written_true_again(project: Path) -> None:

@@ -136,6 +136,56 @@ def _names(data: bytes) -> list[str]:
     return [n for n in data.decode("utf-8", "surrogateescape").split("\0") if n]
 
 
+@dataclass(frozen=True)
+class Changes:
+    """The working tree against HEAD, the store excluded, as one pass of git saw it. The code capture
+    (the patch) and the environment's (the dirty flag and its hash) both read it: once per process and
+    root, where each used to ask git on its own (`git status` and a second `git diff HEAD`)."""
+
+    failed: bool = False  # `git diff HEAD` did not run
+    tracked: bytes = b""  # its `--binary` patch; empty past MAX_PATCH_BYTES too (`size` says)
+    size: int = 0
+    changed: tuple[str, ...] = ()  # the tracked files it touches
+    untracked: tuple[str, ...] = ()  # untracked and not ignored, from the top
+    sha256: str | None = None  # of the patch and the untracked names; None when nothing changed
+
+
+_changes: dict[tuple[int, str], Changes] = {}
+_changes_lock = threading.Lock()
+
+
+def working_changes(root: Path) -> Changes:
+    """The `Changes` of the repository holding `root` (which has a commit), taken on first use."""
+    key = (os.getpid(), str(root))
+    with _changes_lock:
+        known = _changes.get(key)
+        if known is None:
+            known = _changes[key] = _take_changes(root)
+    return known
+
+
+def _take_changes(root: Path) -> Changes:
+    import hashlib
+
+    tracked = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", "--no-renames", *NOT_STORE)
+    if tracked is None or tracked.returncode != 0:
+        return Changes(failed=True)
+    changed: list[str] = []
+    if tracked.stdout:  # a clean tree's names are none: no second process
+        names = git(root, "diff", "HEAD", "--name-only", "-z", "--no-renames", *NOT_STORE)
+        changed = _names(names.stdout) if names is not None and names.returncode == 0 else []
+    others = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--full-name", *NOT_STORE)
+    untracked = _names(others.stdout) if others is not None and others.returncode == 0 else []
+    sha = None
+    if tracked.stdout or untracked:
+        digest = hashlib.sha256(tracked.stdout)
+        digest.update("\0".join(untracked).encode("utf-8", "surrogateescape"))
+        sha = digest.hexdigest()
+    size = len(tracked.stdout)
+    return Changes(tracked=tracked.stdout if size <= MAX_PATCH_BYTES else b"", size=size, changed=tuple(changed),
+                   untracked=tuple(untracked), sha256=sha)
+
+
 def capture_code(root: Path) -> CodeState:
     """The uncommitted changes of the repository holding `root` (see the module doc)."""
     top, commit, _branch = head_of(root)  # one git process, shared with the environment's capture
@@ -146,20 +196,17 @@ def capture_code(root: Path) -> CodeState:
     if not state.commit:
         return state
     state.on_remote = on_remote(top, state.commit)
-    tracked = git(root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", "--no-renames", *NOT_STORE)
-    if tracked is None or tracked.returncode != 0:
+    changes = working_changes(root)
+    if changes.failed:
         state.problems.append("git diff failed: the uncommitted changes were not recorded")
         return state
-    parts = [tracked.stdout] if tracked.stdout else []
-    changed = git(root, "diff", "HEAD", "--name-only", "-z", "--no-renames", *NOT_STORE)
-    state.patch_files = _names(changed.stdout) if changed is not None and changed.returncode == 0 else []
-    size = len(tracked.stdout)
-    if size > MAX_PATCH_BYTES:
-        state.problems.append(f"the tracked changes are {size} bytes, over {MAX_PATCH_BYTES}: not kept")
+    parts = [changes.tracked] if changes.tracked else []
+    state.patch_files = list(changes.changed)
+    if changes.size > MAX_PATCH_BYTES:
+        state.problems.append(f"the tracked changes are {changes.size} bytes, over {MAX_PATCH_BYTES}: not kept")
         return state
-    others = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--full-name", *NOT_STORE)
     total, left = 0, []
-    for name in _names(others.stdout) if others is not None and others.returncode == 0 else []:
+    for name in changes.untracked:
         try:
             st = os.lstat(top / name)
         except OSError:
@@ -405,5 +452,5 @@ class RunCapture:
         return self._job.result if isinstance(self._job.result, Captured) else None
 
 
-__all__ = ["MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "PATCH_FILE", "CodeState", "Captured", "RunCapture",
-           "capture_code", "code_state", "param_seeds", "seeds_of", "start"]
+__all__ = ["MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "PATCH_FILE", "Changes", "CodeState", "Captured", "RunCapture",
+           "capture_code", "code_state", "param_seeds", "seeds_of", "start", "working_changes"]

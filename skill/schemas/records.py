@@ -72,7 +72,9 @@ class GitInfo(BaseModel):
     commit: str | None = None
     branch: str | None = None
     dirty: bool | None = None
-    diff_sha256: str | None = Field(None, description="sha256 of `git diff HEAD` when dirty")
+    diff_sha256: str | None = Field(
+        None, description="sha256 of the uncommitted changes when dirty: `git diff HEAD --binary`, then the "
+        "untracked files' names")
 
 
 class GpuInfo(BaseModel):
