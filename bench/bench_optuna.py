@@ -15,7 +15,8 @@ one commit, as a real project is):
 - `decorator`: the objective wrapped by `cb.track_in_specweave()` and logging its loss at 5 steps into the
   trial's own run, `callbacks=[cb]`;
 - `... + finish`: the same plus `cb.finish(study)` in one worker (parameter importance, the parent closed;
-  Optuna's importance module imports scikit-learn, about a second once per process).
+  Optuna's importance module imports scikit-learn, about a second once per process); `(no importance)`:
+  `cb.finish(study, importance=False)`, the parent closed without it.
 
 The study's wall time is from the first worker's `optimize` call until the last worker's trials are all
 written: `optimize` returned and, tracked, `cb.flush()` found the writer thread's queue empty (a process
@@ -55,10 +56,11 @@ os.environ.setdefault("SPECWEAVE_QUIET", "1")
 from bench._common import REPO, clean, git, scratch
 
 SCRIPT = Path(__file__).resolve()
-SETUPS = ("none", "callback", "decorator", "decorator+finish")
+SETUPS = ("none", "callback", "decorator", "decorator+finish", "decorator+finish(no importance)")
 
 
-def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, finish: bool, profile: bool) -> None:
+def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, finish: bool, profile: bool,
+           importance: bool = True) -> None:
     """One worker process: wait for `go`, optimize, print start/end times (and the profile) as JSON."""
     import numpy as np
     import optuna
@@ -119,7 +121,7 @@ def worker(storage: str, setup: str, n_trials: int, work_ms: float, go: Path, fi
         callbacks[0].flush()
     written, cpu_written = time.time(), time.process_time()
     if finish and callbacks:
-        callbacks[0].finish(study)
+        callbacks[0].finish(study, importance=importance)
     end, cpu_end = time.time(), time.process_time()
     if profiler is not None:
         import io
@@ -172,8 +174,10 @@ def study_wall(setup: str, n_trials: int, work_ms: float, profile: bool = False)
         workers = []
         for index in range(2):
             argv = [sys.executable, str(SCRIPT), *base, "--trials", str(n_trials // 2 + (index < n_trials % 2))]
-            if index == 0 and setup.endswith("+finish"):
+            if index == 0 and "+finish" in setup:
                 argv.append("--finish")
+                if "no importance" in setup:
+                    argv.append("--no-importance")
             if index == 0 and profile:
                 argv.append("--profile")
             workers.append(subprocess.Popen(argv, cwd=project, env=env, stdout=subprocess.PIPE, text=True))
@@ -205,10 +209,11 @@ def main() -> None:
     parser.add_argument("--setup", choices=["none", "callback", "decorator"])
     parser.add_argument("--go")
     parser.add_argument("--finish", action="store_true")
+    parser.add_argument("--no-importance", action="store_true")
     options = parser.parse_args()
     if options.worker:
         worker(options.worker, options.setup, options.trials, options.work_ms, Path(options.go), options.finish,
-               options.profile)
+               options.profile, importance=not options.no_importance)
         return
     trials = options.trials or (40 if options.quick else 200)
     if options.profile:
@@ -222,25 +227,25 @@ def main() -> None:
         for setup in SETUPS:
             got[setup].append(study_wall(setup, trials, options.work_ms))
             shown = got[setup][-1]
-            print(f"    round {index + 1} {setup:<18} wall {shown['wall']:7.2f} s (loop alone {shown['loop']:7.2f}, "
+            print(f"    round {index + 1} {setup:<34} wall {shown['wall']:7.2f} s (loop alone {shown['loop']:7.2f}, "
                   f"with finish {shown['wall_end']:7.2f})"
                   f"  cpu {shown['cpu']:7.2f} s (with finish {shown['cpu_end']:7.2f}, objective's work "
                   f"{shown['work']:6.2f})", flush=True)
     best = {setup: {key: min(r[key] for r in runs) for key in runs[0]} for setup, runs in got.items()}
-    print(f"  best of {rounds}:               wall              cpu (both workers)")
+    print(f"  best of {rounds}:{'':<23} wall              cpu (both workers)")
     for setup in SETUPS:
-        key = "_end" if setup.endswith("+finish") else ""
+        key = "_end" if "+finish" in setup else ""
         wall, cpu = best[setup]["wall" + key], best[setup]["cpu" + key]
-        print(f"  {setup:<18} {wall:8.2f} s {100 * (wall / best['none']['wall'] - 1):+6.1f}%   "
+        print(f"  {setup:<34} {wall:8.2f} s {100 * (wall / best['none']['wall'] - 1):+6.1f}%   "
               f"{cpu:8.2f} s {100 * (cpu / best['none']['cpu'] - 1):+6.1f}%   ({trials / wall:5.1f} trials/s)",
               flush=True)
     # Each round's setups ran minutes apart at most: a ratio to the same round's `none` leaves out the
     # machine's slower and faster spells, which best-of-rounds can pair across.
     print("  paired with the same round's none (median, and the range over rounds):")
     for setup in SETUPS[1:]:
-        key = "_end" if setup.endswith("+finish") else ""
+        key = "_end" if "+finish" in setup else ""
         ratios = sorted(100 * (r["wall" + key] / n["wall"] - 1) for r, n in zip(got[setup], got["none"]))
-        print(f"  {setup:<18} wall {statistics.median(ratios):+6.1f}%  ({ratios[0]:+.1f}% to {ratios[-1]:+.1f}%)")
+        print(f"  {setup:<34} wall {statistics.median(ratios):+6.1f}%  ({ratios[0]:+.1f}% to {ratios[-1]:+.1f}%)")
     print("  target: tracking adds <= 5% to the study's wall time")
 
 

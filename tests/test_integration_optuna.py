@@ -223,3 +223,26 @@ def test_two_workers_mark_one_pareto_front(project: Path, tmp_path: Path) -> Non
             assert _steps(project, children[trial.number], "loss") == [(s, loss + s) for s in range(3)]
     notes = "\n".join(note.text for note in children[3].meta.notes)
     assert "Traceback" in notes and "ValueError: diverged" in notes
+
+
+FINISH_WITHOUT_IMPORTANCE = """
+import sys
+import optuna
+from specweave.optuna import SpecweaveCallback
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+cb = SpecweaveCallback("quick", background=False)
+study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+study.optimize(lambda trial: (trial.suggest_float("x", -1, 1) - 0.2) ** 2, n_trials=6, callbacks=[cb])
+cb.finish(study, importance=False)
+print("sklearn" in sys.modules, study.best_trial.number)
+"""
+
+
+def test_finish_without_importance_marks_the_best_and_never_loads_scikit_learn(project: Path, run_py) -> None:
+    done = run_py(FINISH_WITHOUT_IMPORTANCE, project)
+    loaded, best = done.stdout.split()
+    assert loaded == "False"  # Optuna's importance module is what imports it
+    parent, children = _sweep(project)
+    assert parent.status == "completed" and parent.params["n_trials"] == 6
+    assert not any(key.startswith("importance") for key in parent.params)
+    assert [n for n, run in children.items() if "best" in run.tags] == [int(best)]

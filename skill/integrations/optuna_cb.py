@@ -59,19 +59,24 @@ class SpecweaveCallback(TrialRuns):
         if trial.state == TrialState.COMPLETE and feasible:
             self.mark(str(trial.number), run, list(trial.values), self.signs, lambda: _best(study))
 
-    def finish(self, study: Any) -> None:
-        """Best trial or front, counts and importance onto the parent; ends it if this process made it."""
+    def finish(self, study: Any, importance: bool = True) -> None:
+        """Best trial or front, counts and importance onto the parent; ends it if this process made it.
+        `importance=False` leaves out Optuna's parameter importance, whose module imports scikit-learn
+        (about a second, once per process)."""
         self._join(study)
         trials = study.get_trials(deepcopy=False)
         one = len(self.names) == 1
+        weights = None
+        if importance:
+            weights = _importance(study, None) if one else {
+                name: _importance(study, lambda t, i=i, s=s: s * t.values[i])
+                for i, (name, s) in enumerate(zip(self.names, self.signs))}
         self.conclude(
             {"n_trials": len(trials), "n_complete": sum(t.state == TrialState.COMPLETE for t in trials)},
             lambda: _best(study),
             None if one else [{"key": str(t.number), "number": t.number, "values": list(t.values)}
                               for t in sorted(study.best_trials, key=lambda t: t.number)],
-            _importance(study, None) if one else {name: _importance(study, lambda t, i=i, s=s: s * t.values[i])
-                                                  for i, (name, s) in enumerate(zip(self.names, self.signs))},
-            self.names[0])
+            weights, self.names[0])
 
 
 def _best(study: Any) -> tuple[str, dict[str, Any]] | None:

@@ -142,13 +142,14 @@ class TrialRuns:
             run.end()
 
     def conclude(self, counts: dict[str, int], best: Callable[[], tuple[str, dict[str, Any]] | None],
-                 front: list[Entry] | None, importance: dict[str, Any], metric: str) -> None:
+                 front: list[Entry] | None, importance: dict[str, Any] | None, metric: str) -> None:
         """At the end: the best trial marked as the engine has it (`best()`; its details hold "params" and
         "value", the parent's `metric`), or the `front` (entries: key, number, values); then counts,
-        best params or front, `importance` onto the parent, which ends if this process created it."""
+        best params or front, `importance` (None: not computed) onto the parent, which ends if this process
+        created it."""
         self.flush()
         assert self.sweep is not None
-        summary: dict[str, Any] = {"importance": importance}
+        summary: dict[str, Any] = {} if importance is None else {"importance": importance}
         metrics = {}
         if front is None:
             self.sweep.mark_best(best)
