@@ -48,6 +48,15 @@ def sw(*args: str | bytes, cwd: Path, text: bool = True, timeout: float = 120) -
                           text=text, timeout=timeout, check=False)
 
 
+def can_mount_tmpfs() -> str | None:
+    """None where a private mount namespace can mount a small tmpfs (a real full disk); else why not."""
+    if shutil.which("unshare") is None:
+        return "unshare is not installed"
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True, text=True)
+    return None if done.returncode == 0 else f"cannot mount a tmpfs here: {done.stderr.strip()}"
+
+
 def init_repo(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")

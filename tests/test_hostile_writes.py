@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.fixtures import INC_DIR, REPO, git, sample_store, sw
+from tests.fixtures import INC_DIR, REPO, can_mount_tmpfs, git, sample_store, sw
 
 from skill.analysis.export import export_experiments
 from skill.analysis.living_docs import docs_path, sync_living_docs
@@ -123,14 +123,6 @@ with track_experiment("full-disk", increment="0042") as exp:
     filler.unlink()                 # space returns
 print(exp.path)
 """
-
-
-def can_mount_tmpfs() -> str | None:
-    if shutil.which("unshare") is None:
-        return "unshare is not installed"
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                           "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True, text=True)
-    return None if done.returncode == 0 else f"cannot mount a tmpfs here: {done.stderr.strip()}"
 
 
 def test_a_full_disk_loses_nothing_and_never_raises(tmp_path: Path) -> None:

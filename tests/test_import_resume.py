@@ -3,6 +3,7 @@ built in the git-ignored cache and renamed into place whole, and the next import
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -116,3 +117,51 @@ def test_no_moment_of_an_import_shows_a_run_folder_without_its_metadata(tmp_path
         _sys.setprofile(None)
     assert report.imported == 1 and len(seen) > 10
     assert all(not partial for partial in seen), [p for p in seen if p]
+
+
+FULL_STORE = r"""
+set -e
+mount -t tmpfs -o size=512k tmpfs "$STORE"
+set +e
+"$PY" -m specweave.cli --root "$PROJECT" import csv "$SOURCE" > "$OUT/first.out" 2> "$OUT/first.err"
+echo $? > "$OUT/first.rc"
+mount -o remount,size=64m "$STORE"    # space returns
+"$PY" -m specweave.cli --root "$PROJECT" import csv "$SOURCE" > "$OUT/again.out" 2> "$OUT/again.err"
+echo $? > "$OUT/again.rc"
+"$PY" -c "from tests.test_import_resume import _runs; from pathlib import Path; import json, sys
+print(json.dumps({k: len(v) for k, v in _runs(Path(sys.argv[1])).items()}))" "$PROJECT" > "$OUT/runs.json"
+ls -A "$STORE/cache/import" > "$OUT/staging" 2>/dev/null
+umount "$STORE"
+"""
+
+
+def test_a_full_store_stops_the_import_with_its_error_and_the_same_import_later_finishes(tmp_path: Path) -> None:
+    """A store that fills up mid-import is the store's failure, not the source run's: one line saying the
+    disk is full and where the import stopped (not a `damaged` source run, exit 1), and once space returns,
+    the same import brings every run in once, leaving no staging behind. A real full disk: a tmpfs."""
+    from tests.fixtures import can_mount_tmpfs
+
+    why = can_mount_tmpfs()
+    if why:
+        pytest.skip(why)
+    csv_source(tmp_path / "big.csv", rows=40_000)
+    project = init_repo(tmp_path / "project")
+    store = project / ".specweave"
+    store.mkdir(exist_ok=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPECWEAVE_QUIET": "1", "HOME": str(tmp_path), "PY": sys.executable,
+           "PROJECT": str(project), "STORE": str(store), "SOURCE": str(tmp_path / "big.csv"), "OUT": str(out)}
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", FULL_STORE], env=env,
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    first_err = (out / "first.err").read_text()
+    assert (out / "first.rc").read_text().strip() == "1", first_err
+    assert "No space left on device" in first_err and "the import stopped at csv run" in first_err, first_err
+    assert "damaged" not in (out / "first.out").read_text() + first_err
+    assert len(first_err.strip().splitlines()) == 1 and "Traceback" not in first_err
+    assert (out / "again.rc").read_text().strip() == "0", (out / "again.err").read_text()
+    clean = init_repo(tmp_path / "clean")
+    import_runs(clean, "csv", str(tmp_path / "big.csv"))
+    assert json.loads((out / "runs.json").read_text()) == {k: len(v) for k, v in _runs(clean).items()}
+    assert (out / "staging").read_text().strip() == ""

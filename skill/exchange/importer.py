@@ -6,12 +6,16 @@
 Each source kind has its reader module (MLflow through its client or the files of
 a `mlruns/` store, W&B run folders, TensorBoard event files, a CSV); the writer
 (`writer.py`) is shared. A source run that cannot be read is one `damaged` line
-of the report and the rest is imported.
+of the report and the rest is imported. A store that cannot take the writes (a
+full disk) stops the import with that error: it is not the source run's fault,
+and an import run again later goes on from there.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -107,9 +111,30 @@ def _import_all(root: Path, reader: Reader, report: ImportReport, increment: str
     for run in _parents_first(runs):
         try:
             entry = writer.write(run)
+        except OSError as exc:
+            if not _our_write(exc, root):
+                entry = ImportedRun(run_id=run.run_id, name=run.name, action="damaged", problem=_one_line(exc))
+            else:  # the store could not take it (a full disk): not the source run's fault, and no later run fits
+                raise OSError(exc.errno, f"{exc.strerror or exc} (the import stopped at {kind} run {run.run_id!r}; "
+                              "the runs already in are kept, and the same import run again goes on from there)",
+                              exc.filename) from exc
         except Exception as exc:  # noqa: BLE001 - any failure reading one source run is that run's line, not the import's
             entry = ImportedRun(run_id=run.run_id, name=run.name, action="damaged", problem=_one_line(exc))
         report.count(entry)
+
+
+_FULL = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS") if hasattr(errno, name))
+
+
+def _our_write(exc: OSError, root: Path) -> bool:
+    """Whether `exc` is the store failing to take writes (full, over quota, read-only, not ours to write), not
+    the source failing to be read. A source's odd name (too long for this file system) stays that run's line."""
+    if exc.errno in _FULL:
+        return True
+    if exc.errno not in (errno.EACCES, errno.EPERM) or not exc.filename:
+        return False
+    store = os.path.realpath(root / SPECWEAVE_DIR)
+    return os.path.realpath(os.fsdecode(exc.filename)).startswith(store + os.sep)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -93,6 +93,14 @@ class OriginIndex:
         return self.by_run.get(run_id)
 
 
+def _write_failed(buffer: MetricsBuffer, path: Path) -> OSError:
+    """The error of the log write that failed, with its errno (a full disk is the store's, not the source's)."""
+    failure = buffer.failure
+    if failure is None:
+        return OSError(None, "could not write the log", str(path))
+    return OSError(failure.errno, failure.strerror or str(failure), str(failure.filename or path))
+
+
 def clean_staging(root: Path) -> None:
     """Remove runs an earlier import was building when it died (their process is gone)."""
     base = root / SPECWEAVE_DIR / CACHE_DIR / STAGING_DIR
@@ -255,7 +263,7 @@ class ImportWriter:
     def _write_points(self, folder: Path, run: SourceRun, have: dict[str, int]) -> tuple[int, int | None]:
         """Stream the run's points into the folder's log, skipping per key the first `have[key]` (already
         there). Returns (points written, the log's size)."""
-        buffer = MetricsBuffer(folder, keep_written=False)  # settled by a later read, from the log
+        buffer = MetricsBuffer(folder, keep_written=False, warn_failures=False)  # settled by a later read
         seen: dict[str, int] = {}
         written = 0
         log_at, pending = buffer.log_at, buffer.pending
@@ -267,10 +275,10 @@ class ImportWriter:
             log_at(key, value, step, ts)
             written += 1
             if pending() >= FLUSH_EVERY and not buffer.flush():
-                raise OSError(f"could not write {folder / METRICS_LOG_FILE}")
+                raise _write_failed(buffer, folder / METRICS_LOG_FILE)
         if written or not have:
             if not buffer.close():
-                raise OSError(f"could not write {folder / METRICS_LOG_FILE}")
+                raise _write_failed(buffer, folder / METRICS_LOG_FILE)
         return written, buffer.size()
 
     def _write_artifacts(self, folder: Path, run: SourceRun) -> tuple[list[ArtifactInfo], list[str]]:

@@ -92,10 +92,14 @@ class MetricsBuffer:
     """Points logged but not yet on disk, plus the latest value of each key."""
 
     __slots__ = ("_jsonl", "_json", "_buf", "_next_step", "_step_lock", "_latest", "_key_json", "_fd",
-                 "_summary_dirty", "dropped", "log", "_written", "_written_bytes", "_written_count")
+                 "_summary_dirty", "dropped", "log", "_written", "_written_bytes", "_written_count", "_warn", "failure")
 
-    def __init__(self, folder: Path, keep_written: bool = True):
+    def __init__(self, folder: Path, keep_written: bool = True, warn_failures: bool = True):
+        """`warn_failures=False`: a failed write is not warned about on stderr, only kept in `failure` for a
+        caller that reports it itself (an import, which stops)."""
         self._jsonl = folder / METRICS_LOG_FILE
+        self._warn = warn if warn_failures else (lambda _message: None)
+        self.failure: OSError | None = None  # the last write that failed
         self._json = folder / METRICS_FILE
         # A deque: append (training thread) and popleft (flusher) are each atomic, so a point
         # appended while a flush runs is taken by this flush or the next, never dropped.
@@ -194,13 +198,16 @@ class MetricsBuffer:
             if start != self._written_bytes:  # a log begun before (a resumed run) or written by another
                 self._written = None
         except (OSError, DamagedFile) as exc:
-            warn(f"could not open {self._jsonl.name} ({getattr(exc, 'strerror', None) or exc}); points kept in memory")
+            self.failure = exc if isinstance(exc, OSError) else OSError(None, str(exc), str(self._jsonl))
+            self._warn(f"could not open {self._jsonl.name} ({getattr(exc, 'strerror', None) or exc}); points kept "
+                       "in memory")
             return False
         try:
             append_whole(self._fd, data, start)  # O_APPEND: whole flushes are never interleaved
         except OSError as exc:
-            warn(f"could not append to {self._jsonl} ({exc.strerror or exc}); points kept in memory "
-                 f"(at most {MAX_BUFFERED:,}) and written when space returns")
+            self.failure = exc
+            self._warn(f"could not append to {self._jsonl} ({exc.strerror or exc}); points kept in memory "
+                       f"(at most {MAX_BUFFERED:,}) and written when space returns")
             return False
         return True
 
@@ -220,7 +227,8 @@ class MetricsBuffer:
         try:
             atomic_write(self._json, dumps_json({k: encode_float(v) for k, v in self._latest.items()}))
         except OSError as exc:
-            warn(f"could not write {self._json} ({exc.strerror or exc}); trying again every second")
+            self.failure = exc
+            self._warn(f"could not write {self._json} ({exc.strerror or exc}); trying again every second")
             return False
         self._summary_dirty = False
         return True
