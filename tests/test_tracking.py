@@ -360,7 +360,7 @@ def test_an_environment_file_edited_between_two_runs_of_one_process_is_written_t
 
 
 def test_logging_into_the_store_does_not_make_the_tree_dirty(project: Path) -> None:
-    from skill.repro.environment import capture_git
+    from skill.repro.capture import capture_git
 
     with track_experiment("first") as exp:
         exp.log_metric("m", 1)

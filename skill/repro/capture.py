@@ -186,6 +186,20 @@ def _take_changes(root: Path) -> Changes:
                    untracked=tuple(untracked), sha256=sha)
 
 
+def capture_git(root: Path) -> GitInfo:
+    """Commit, branch, dirty flag and a hash of the uncommitted changes, ignoring `.specweave/` itself.
+
+    The store's own files are excluded: logging an experiment must not make the next one look dirty. The
+    changes are the code capture's own pass of git (`working_changes`): a tree is dirty when a tracked
+    file differs from HEAD or an untracked file is not ignored, and `diff_sha256` hashes that patch and
+    those names."""
+    _top, commit, branch = head_of(root)  # one git process, shared with the code's capture
+    if commit is None:
+        return GitInfo()
+    changes = working_changes(root)
+    return GitInfo(commit=commit, branch=branch, dirty=changes.sha256 is not None, diff_sha256=changes.sha256)
+
+
 def capture_code(root: Path) -> CodeState:
     """The uncommitted changes of the repository holding `root` (see the module doc)."""
     top, commit, _branch = head_of(root)  # one git process, shared with the environment's capture
@@ -434,8 +448,6 @@ class RunCapture:
             problems=problems)
         git_info = None
         if os.environ.get(REPRODUCE_CODE_ENV):
-            from .environment import capture_git
-
             git_info = capture_git(code_root)
         return Captured(info=info, patch=state.patch, git=git_info, reproduces=os.environ.get(REPRODUCES_ENV))
 
@@ -453,4 +465,4 @@ class RunCapture:
 
 
 __all__ = ["MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "PATCH_FILE", "Changes", "CodeState", "Captured", "RunCapture",
-           "capture_code", "code_state", "param_seeds", "seeds_of", "start", "working_changes"]
+           "capture_code", "capture_git", "code_state", "param_seeds", "seeds_of", "start", "working_changes"]

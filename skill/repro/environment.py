@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..schemas.records import Environment, GitInfo, GpuInfo
-from .gitwork import head_of
+from .capture import capture_git
 
 _GIT_TIMEOUT_S = 10
 _PLAIN = re.compile(r"[A-Za-z0-9._+]+(-[A-Za-z0-9._+]+)*")  # no '--', no ' ', '/', ':'
@@ -38,22 +38,6 @@ def _git(root: Path, *args: str) -> str | None:
     if done.returncode != 0:
         return None
     return done.stdout.decode("utf-8", "replace")
-
-
-def capture_git(root: Path) -> GitInfo:
-    """Commit, branch, dirty flag and a hash of the uncommitted changes, ignoring `.specweave/` itself.
-
-    The store's own files are excluded: logging an experiment must not make the next one look dirty. The
-    changes are the code capture's own pass of git (`working_changes`): a tree is dirty when a tracked
-    file differs from HEAD or an untracked file is not ignored, and `diff_sha256` hashes that patch and
-    those names."""
-    from .capture import working_changes
-
-    _top, commit, branch = head_of(root)  # one git process, shared with the code's capture
-    if commit is None:
-        return GitInfo()
-    changes = working_changes(root)
-    return GitInfo(commit=commit, branch=branch, dirty=changes.sha256 is not None, diff_sha256=changes.sha256)
 
 
 def capture_gpus() -> list[GpuInfo]:
