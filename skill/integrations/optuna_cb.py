@@ -1,5 +1,5 @@
 """Optuna: `callbacks=[cb]`, one run per trial under a sweep parent; `@cb.track_in_specweave()` on the
-objective opens the trial's run first, to log in (`cb.experiment`). See workflows.trial_runs."""
+objective opens the trial's run first, to log in (`cb.experiment`)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from ..workflows.trial_runs import TrialRuns
 
 
 class SpecweaveCallback(TrialRuns):
-    """Log every finished trial of a study as a run under one sweep parent."""
+    """One run per finished trial, under one sweep parent."""
 
     experiment = TrialRuns.current
 
     def track_in_specweave(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorate the objective: each trial is its own run while it runs (`cb.experiment`)."""
+        """Decorate the objective: each trial its own run while it runs (`cb.experiment`)."""
         return lambda func: self.decorate(func, self._key, "optuna", (optuna.TrialPruned,),
                                           lambda trial, run: self._fields(run, trial, "FAIL"))
 
@@ -60,37 +60,33 @@ class SpecweaveCallback(TrialRuns):
             self.mark(str(trial.number), run, list(trial.values), self.signs, lambda: _best(study))
 
     def finish(self, study: Any, importance: bool = True) -> None:
-        """Best trial or front, counts and importance onto the parent; ends it if this process made it.
-        `importance=False` leaves out Optuna's parameter importance, whose module imports scikit-learn
-        (about a second, once per process)."""
+        """Best trial or front, counts, importance (`importance=False`: none, no scikit-learn import) onto
+        the parent, which ends if this process made it."""
         self._join(study)
-        trials = study.get_trials(deepcopy=False)
-        one = len(self.names) == 1
-        weights = None
-        if importance:
-            weights = _importance(study, None) if one else {
-                name: _importance(study, lambda t, i=i, s=s: s * t.values[i])
-                for i, (name, s) in enumerate(zip(self.names, self.signs))}
+        trials, one = study.get_trials(deepcopy=False), len(self.names) == 1
         self.conclude(
             {"n_trials": len(trials), "n_complete": sum(t.state == TrialState.COMPLETE for t in trials)},
             lambda: _best(study),
             None if one else [{"key": str(t.number), "number": t.number, "values": list(t.values)}
                               for t in sorted(study.best_trials, key=lambda t: t.number)],
-            weights, self.names[0])
+            None if not importance else _importance(study, None) if one else {
+                n: _importance(study, lambda t, i=i, s=s: s * t.values[i])
+                for i, (n, s) in enumerate(zip(self.names, self.signs))},
+            self.names[0])
 
 
 def _best(study: Any) -> tuple[str, dict[str, Any]] | None:
     try:
         best = study.best_trial
-    except ValueError:  # no complete (feasible) trial yet
+    except ValueError:  # no complete feasible trial yet
         return None
     return str(best.number), {"number": best.number, "value": best.value, "params": dict(best.params)}
 
 
 def _importance(study: Any, target: Any) -> dict[str, float]:
     try:
-        with warnings.catch_warnings():  # "importance for low target values": the target is a loss
+        with warnings.catch_warnings():  # "low target values": the target is a loss
             warnings.simplefilter("ignore", UserWarning)
             return {k: float(v) for k, v in optuna.importance.get_param_importances(study, target=target).items()}
-    except (RuntimeError, ValueError):  # too few trials or params to judge
+    except (RuntimeError, ValueError):  # too few trials or params
         return {}
