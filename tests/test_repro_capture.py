@@ -310,6 +310,16 @@ def test_a_folders_package_list_is_read_again_only_when_the_folder_changes(tmp_p
     assert capture_packages() == {"alpha": "9.9"}
     assert package_cache.load()[str(site)]["packages"] == [["alpha", "9.9"]]
 
+    # an entry of the wrong shape (this folder's, another's) is never used, and goes when the file is written
+    import json
+
+    known = package_cache.load()
+    bad = {**known[str(site)], "packages": [["alpha", 1]]}
+    package_cache.cache_file().write_text(json.dumps({"version": 1, "folders": {str(site): bad, "/else": 7}}))
+    assert capture_packages() == {"alpha": "9.9"}  # read from the folder again
+    assert package_cache.load() == {str(site): {**bad, "packages": [["alpha", "9.9"]], "used": package_cache.load()[
+        str(site)]["used"]}}
+
 
 def test_the_new_file_diff_written_here_is_the_one_git_writes(tmp_path: Path) -> None:
     """Untracked files' diffs are written without a git process each; byte for byte git's own, and left to

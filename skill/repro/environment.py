@@ -87,7 +87,7 @@ def capture_packages() -> dict[str, str]:
         where = os.path.abspath(folder)
         key = package_cache.key_of(info)
         hit = known.get(where)
-        if key is not None and hit is not None and hit["key"] == key:
+        if key is not None and package_cache.good(hit) and hit["key"] == key:  # type: ignore[index]
             found = hit["packages"]  # [name, version] pairs, as _folder_packages gives them
         else:
             found = _folder_packages(folder)

@@ -11,7 +11,8 @@ device, inode and mtime, and used while those are unchanged.
   repository's: nothing a clone brings can say what is installed here.
 - A folder changed in the last two seconds is not kept: a change within the same tick of the file
   system's clock would leave its mtime as it was (git's "racily clean" rule).
-- Anything unexpected in the file (another shape, a bad entry, over 1 MB) is ignored and written anew.
+- Anything unexpected in the file (another shape, a bad entry, over 1 MB) is ignored and written anew
+  (a bad entry is left out when the file is next written).
 - The newest `MAX_FOLDERS` folders are kept, so many virtualenvs do not grow the file without bound.
 """
 
@@ -43,7 +44,9 @@ Entry = dict  # {"key": [dev, ino, mtime_ns], "used": seconds, "packages": [[nam
 
 
 def load() -> dict[str, Entry]:
-    """The remembered folders, each entry checked for its shape; {} when there is no usable file."""
+    """The remembered folders as the file has them; {} when there is no usable file. An entry is checked
+    for its shape (`good`) where it is used: a process uses the few folders on its own sys.path, and
+    checking all 64 folders' lists took over a millisecond of every run's start."""
     try:
         with open(cache_file(), "rb") as handle:  # cache_file: RuntimeError with no home folder at all
             data = handle.read(MAX_FILE_BYTES + 1)
@@ -54,10 +57,11 @@ def load() -> dict[str, Entry]:
         return {}
     if not isinstance(raw, dict) or raw.get("version") != _VERSION or not isinstance(raw.get("folders"), dict):
         return {}
-    return {folder: entry for folder, entry in raw["folders"].items() if _good(entry)}
+    return raw["folders"]
 
 
-def _good(entry: object) -> bool:
+def good(entry: object) -> bool:
+    """An entry of the shape `save` writes (`Entry`)."""
     if not isinstance(entry, dict):
         return False
     key, used, packages = entry.get("key"), entry.get("used"), entry.get("packages")
@@ -77,7 +81,7 @@ def save(known: dict[str, Entry], fresh: dict[str, Entry]) -> None:
     """Add `fresh` to the file (best effort: a cache that cannot be written is only slower)."""
     from ..storage.atomic_writes import atomic_write
 
-    folders = {**known, **fresh}
+    folders = {**{folder: entry for folder, entry in known.items() if good(entry)}, **fresh}  # fresh: made here
     if len(folders) > MAX_FOLDERS:
         newest = sorted(folders, key=lambda f: folders[f]["used"], reverse=True)[:MAX_FOLDERS]
         folders = {f: folders[f] for f in newest}
@@ -89,4 +93,4 @@ def save(known: dict[str, Entry], fresh: dict[str, Entry]) -> None:
         pass
 
 
-__all__ = ["cache_file", "key_of", "load", "save", "user_cache_home"]
+__all__ = ["cache_file", "good", "key_of", "load", "save", "user_cache_home"]
