@@ -317,8 +317,8 @@ def test_a_folders_package_list_is_read_again_only_when_the_folder_changes(tmp_p
     bad = {**known[str(site)], "packages": [["alpha", 1]]}
     package_cache.cache_file().write_text(json.dumps({"version": 1, "folders": {str(site): bad, "/else": 7}}))
     assert capture_packages() == {"alpha": "9.9"}  # read from the folder again
-    assert package_cache.load() == {str(site): {**bad, "packages": [["alpha", "9.9"]], "used": package_cache.load()[
-        str(site)]["used"]}}
+    rewritten = package_cache.load()
+    assert rewritten == {str(site): {**bad, "packages": [["alpha", "9.9"]], "used": rewritten[str(site)]["used"]}}
 
 
 def test_the_new_file_diff_written_here_is_the_one_git_writes(tmp_path: Path) -> None:
@@ -386,13 +386,13 @@ def test_a_process_asks_git_each_question_once_and_runs_no_uname(tmp_path: Path,
     repo = init_repo(tmp_path / "repo")
     if tree == "dirty":
         (repo / "train.py").write_text("print('changed')\n")
-    done = run_py(CHILDREN, repo)
-    asked = [tuple(argv[3:4]) for argv in json.loads(done.stdout.splitlines()[-1]) if argv[0] == "git"]
+    started = json.loads(run_py(CHILDREN, repo).stdout.splitlines()[-1])  # each child's first four argv
+    asked = [tuple(argv[3:4]) for argv in started if argv[0] == "git"]
     expected = [("rev-parse",), ("remote",), ("diff",), ("ls-files",), ("config",)]
     if tree == "dirty":
         expected.insert(3, ("diff",))  # the names it touches
     assert sorted(asked) == sorted(expected)
     if sys.platform == "linux":
-        assert not any(argv[0] == "uname" for argv in json.loads(done.stdout.splitlines()[-1]))
+        assert not any(argv[0] == "uname" for argv in started)
     git_info = only_record(repo).meta.git
     assert git_info.dirty is (tree == "dirty")

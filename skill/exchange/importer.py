@@ -111,14 +111,11 @@ def _import_all(root: Path, reader: Reader, report: ImportReport, increment: str
     for run in _parents_first(runs):
         try:
             entry = writer.write(run)
-        except OSError as exc:
-            if not _our_write(exc, root):
-                entry = ImportedRun(run_id=run.run_id, name=run.name, action="damaged", problem=_one_line(exc))
-            else:  # the store could not take it (a full disk): not the source run's fault, and no later run fits
+        except Exception as exc:  # noqa: BLE001 - any failure reading one source run is that run's line, not the import's
+            if isinstance(exc, OSError) and _our_write(exc, root):  # the store is full: no later run fits either
                 raise OSError(exc.errno, f"{exc.strerror or exc} (the import stopped at {kind} run {run.run_id!r}; "
                               "the runs already in are kept, and the same import run again goes on from there)",
                               exc.filename) from exc
-        except Exception as exc:  # noqa: BLE001 - any failure reading one source run is that run's line, not the import's
             entry = ImportedRun(run_id=run.run_id, name=run.name, action="damaged", problem=_one_line(exc))
         report.count(entry)
 
