@@ -299,26 +299,27 @@ def test_a_folders_package_list_is_read_again_only_when_the_folder_changes(tmp_p
 
     dist("beta", "2.0")  # pip adds a folder: the mtime moves, and the list is read again
     assert capture_packages() == {"alpha": "9.9", "beta": "2.0"}
-    assert package_cache.load()[str(site)]["packages"] == [["alpha", "1.0"]]  # just changed: not kept yet
+    assert package_cache.load()[str(site)]["packages"] == "alpha\n1.0"  # just changed: not kept yet
     settled(50)
     assert capture_packages() == {"alpha": "9.9", "beta": "2.0"}
-    assert package_cache.load()[str(site)]["packages"] == [["alpha", "9.9"], ["beta", "2.0"]]
+    assert package_cache.load()[str(site)]["packages"] == "alpha\n9.9\nbeta\n2.0"  # name, version, ...
 
     package_cache.cache_file().write_text("[")
     shutil.rmtree(site / "beta-2.0.dist-info")
     settled(20)
     assert capture_packages() == {"alpha": "9.9"}
-    assert package_cache.load()[str(site)]["packages"] == [["alpha", "9.9"]]
+    assert package_cache.load()[str(site)]["packages"] == "alpha\n9.9"
 
     # an entry of the wrong shape (this folder's, another's) is never used, and goes when the file is written
     import json
 
     known = package_cache.load()
-    bad = {**known[str(site)], "packages": [["alpha", 1]]}
-    package_cache.cache_file().write_text(json.dumps({"version": 1, "folders": {str(site): bad, "/else": 7}}))
-    assert capture_packages() == {"alpha": "9.9"}  # read from the folder again
-    rewritten = package_cache.load()
-    assert rewritten == {str(site): {**bad, "packages": [["alpha", "9.9"]], "used": rewritten[str(site)]["used"]}}
+    for bad_packages in (["alpha", "1.0"], "alpha\n1.0\nbeta"):  # not a string; a name without its version
+        bad = {**known[str(site)], "packages": bad_packages}
+        package_cache.cache_file().write_text(json.dumps({"version": 2, "folders": {str(site): bad, "/else": 7}}))
+        assert capture_packages() == {"alpha": "9.9"}  # read from the folder again
+        rewritten = package_cache.load()
+        assert rewritten == {str(site): {**bad, "packages": "alpha\n9.9", "used": rewritten[str(site)]["used"]}}
 
 
 def test_the_new_file_diff_written_here_is_the_one_git_writes(tmp_path: Path) -> None:
@@ -378,8 +379,9 @@ print(json.dumps(seen))
 
 @pytest.mark.parametrize("tree", ["clean", "dirty"])
 def test_a_process_asks_git_each_question_once_and_runs_no_uname(tmp_path: Path, run_py, tree: str) -> None:
-    """The environment's capture (dirty flag, hash) and the code's (patch) share one pass of git; a clean
-    tree's changed names are not asked for; the platform text costs no `uname -p` on Linux."""
+    """The environment's capture (dirty flag, hash) and the code's (patch) share one pass of git, and one
+    `git config` (whether a remote is named, the author's email); a clean tree's changed names are not
+    asked for; the platform text costs no `uname -p` on Linux."""
     import json
     import sys
 
@@ -388,11 +390,13 @@ def test_a_process_asks_git_each_question_once_and_runs_no_uname(tmp_path: Path,
         (repo / "train.py").write_text("print('changed')\n")
     started = json.loads(run_py(CHILDREN, repo).stdout.splitlines()[-1])  # each child's first four argv
     asked = [tuple(argv[3:4]) for argv in started if argv[0] == "git"]
-    expected = [("rev-parse",), ("remote",), ("diff",), ("ls-files",), ("config",)]
+    expected = [("rev-parse",), ("diff",), ("ls-files",), ("config",)]  # config: the remotes and user.email
     if tree == "dirty":
         expected.insert(3, ("diff",))  # the names it touches
     assert sorted(asked) == sorted(expected)
     if sys.platform == "linux":
         assert not any(argv[0] == "uname" for argv in started)
-    git_info = only_record(repo).meta.git
+    record = only_record(repo)
+    git_info = record.meta.git
     assert git_info.dirty is (tree == "dirty")
+    assert record.meta.author == "dev@example.com"  # from the one `git config`

@@ -20,24 +20,11 @@ from pathlib import Path
 
 from ..schemas.records import Environment, GitInfo, GpuInfo
 from .capture import capture_git
+from .gitwork import config_facts, head_of
 
-_GIT_TIMEOUT_S = 10
 _PLAIN = re.compile(r"[A-Za-z0-9._+]+(-[A-Za-z0-9._+]+)*")  # no '--', no ' ', '/', ':'
 _cache: dict[str, object] = {}
 _lock = threading.Lock()
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True, timeout=_GIT_TIMEOUT_S, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.decode("utf-8", "replace")
 
 
 def capture_gpus() -> list[GpuInfo]:
@@ -88,11 +75,11 @@ def capture_packages() -> dict[str, str]:
         key = package_cache.key_of(info)
         hit = known.get(where)
         if key is not None and package_cache.good(hit) and hit["key"] == key:  # type: ignore[index]
-            found = hit["packages"]  # [name, version] pairs, as _folder_packages gives them
+            found = package_cache.unpacked(hit["packages"])  # type: ignore[index]
         else:
             found = _folder_packages(folder)
             if key is not None:
-                fresh[where] = {"key": key, "used": time.time(), "packages": found}
+                fresh[where] = {"key": key, "used": time.time(), "packages": package_cache.packed(found)}
         packages.update(found)
     if fresh:
         package_cache.save(known, fresh)
@@ -201,7 +188,7 @@ class Capture:
                 _cache["env"] = env
             self.environment = env  # type: ignore[assignment]
             self.git = capture_git(self._root)
-            email = (_git(self._root, "config", "user.email") or "").strip()
+            email = config_facts(head_of(self._root)[0] or self._root)[1]  # the code's capture asks it too
             self.author = os.environ.get("SPECWEAVE_AUTHOR") or email or None
         except Exception:  # capture is best effort; a run must never fail for it
             self.environment = self.environment or None

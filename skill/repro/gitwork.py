@@ -85,10 +85,33 @@ def has_commit(top: Path, commit: str) -> bool:
     return done is not None and done.returncode == 0
 
 
+_facts: dict[tuple[int, str], tuple[bool, str | None]] = {}
+_facts_lock = threading.Lock()
+
+
+def config_facts(where: Path) -> tuple[bool, str | None]:
+    """(whether the repository at `where` names a remote, git's user.email or None): one `git config`
+    process, once per process and folder. The code's capture asks the first and the environment's the
+    second; each was a process of its own (`git remote`, `git config user.email`) at every run's start."""
+    key = (os.getpid(), str(where))
+    with _facts_lock:
+        known = _facts.get(key)
+        if known is None:
+            text = out(git(where, "config", "--get-regexp", r"^(remote\..*\.url|user\.email)$")) or ""
+            remote, email = False, None
+            for line in text.splitlines():
+                name, _, value = line.partition(" ")
+                if name == "user.email":
+                    email = value.strip() or None  # set at several levels: the last one is git's answer
+                else:
+                    remote = True
+            known = _facts[key] = (remote, email)
+    return known
+
+
 def on_remote(top: Path, commit: str) -> bool | None:
     """Whether a remote-tracking branch holds `commit` (as this clone last fetched); None without remotes."""
-    remotes = out(git(top, "remote"))
-    if not remotes:
+    if not config_facts(top)[0]:
         return None
     found = git(top, "for-each-ref", "--count=1", "--contains", commit, "--format=%(refname)", "refs/remotes")
     if found is None or found.returncode != 0:
