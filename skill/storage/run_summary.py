@@ -440,22 +440,22 @@ def _digest(series: _Series, t0: float) -> MetricDigest:
         hi_at = min(numbers, key=lambda item: (-item[0], item[1]))[1] if numbers else None
     if lo_at is not None and hi_at is not None:
         lo, hi = _pair(steps[lo_at], values[lo_at]), _pair(steps[hi_at], values[hi_at])
-    kept = [steps[i] for i in keep]
+    whole = len(keep) == n  # every point kept (keep is 0..n-1): taken whole, not index by index
+    kept = steps.tolist() if whole else [steps[i] for i in keep]
     stride = kept[1] - kept[0] if len(kept) > 2 else None
     if stride is not None and any(b - a != stride for a, b in zip(kept, kept[1:])):
         stride = None
-    millis, at = [], round(t0 * 1000)
-    for i in keep:  # deltas: a few digits a point, and exact to the millisecond the log keeps (a time
-        now = round(round(ts[i], 3) * 1000)  # read from the log is rounded already; one from memory not)
-        millis.append(now - at)
-        at = now
-    kept_values = [values[i] for i in keep]
+    # deltas: a few digits a point, and exact to the millisecond the log keeps (a time read from the log
+    # is rounded already; one from memory not)
+    at = [round(t0 * 1000), *(round(round(t, 3) * 1000) for t in (ts if whole else (ts[i] for i in keep)))]
+    millis = [now - before for before, now in zip(at, at[1:])]
+    kept_values = values.tolist() if whole else [values[i] for i in keep]
     # built from this module's own numbers, exact already: the model's validation (a union check of
     # every kept value, and the float32 widening a reader needs) is skipped
     return MetricDigest.model_construct(
         count=n, first=_pair(steps[0], values[0]), last=_pair(steps[-1], values[-1]), min=lo, max=hi,
-        complete=len(keep) == n, steps=[] if stride is not None else kept, stride=stride,
-        values=[encode_float(v) for v in kept_values], dt=millis,
+        complete=whole, steps=[] if stride is not None else kept, stride=stride,
+        values=kept_values if total - total == 0.0 else [encode_float(v) for v in kept_values], dt=millis,
         f32=is_f32(kept_values))  # first, last, min and max are among the kept
 
 
@@ -490,7 +490,7 @@ def render_summary(summary: RunSummary) -> str:
                  "max": f"[{d.max[0]},{num(d.max[1])}]" if d.max else "null",
                  "min": f"[{d.min[0]},{num(d.min[1])}]" if d.min else "null",
                  "dt": "[" + ",".join(map(str, d.dt)) + "]",
-                 "values": "[" + ",".join(num(v) for v in d.values) + "]"}
+                 "values": "[" + ",".join(map(num, d.values)) + "]"}
         if d.f32:
             pairs["f32"] = "true"
         if d.stride is not None:
