@@ -2,9 +2,9 @@
 
 A `TrainerCallback` (so TRL's and sentence-transformers' trainers, which subclass `Trainer`, work too):
 TrainingArguments and the model config as params, every `on_log` dict (training loss, learning rate,
-eval metrics) at the global step, the final model on request; `evaluate()` alone makes a run too. Main
-process only. `report_to` is a closed list inside transformers, so the callback is passed in `callbacks`,
-beside `report_to="none"`.
+eval metrics) at the global step, the epoch once a step (Trainer repeats it in each log of a step), the
+final model on request; `evaluate()` alone makes a run too. Main process only. `report_to` is a closed
+list inside transformers, so the callback is passed in `callbacks`, beside `report_to="none"`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class SpecweaveCallback(TrainerCallback):
         self.name, self.log_model = name, log_model
         self._options = {"increment": increment, "tags": tags, "root": root, "system_metrics": system_metrics}
         self._given, self._eval_only = experiment, False
+        self._epoch_step: int | None = None  # the step whose epoch is logged: one point a step
         self.experiment: Experiment | None = experiment
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
@@ -33,6 +34,7 @@ class SpecweaveCallback(TrainerCallback):
             return
         if self.experiment is None or (self._given is None and self.experiment.status != "running"):
             self.experiment = open_run(self.name, experiment=self._given, source="transformers", **self._options)
+            self._epoch_step = None
         params: dict[str, Any] = {"args": args.to_dict()}
         config = getattr(model, "config", None)
         if config is not None:
@@ -47,10 +49,13 @@ class SpecweaveCallback(TrainerCallback):
         if self.experiment is None:  # evaluate() before any train(): a run of its own, ended by on_evaluate
             self.on_train_begin(args, state, control, model=model)
             self._eval_only = True
-        values = numbers(logs)
-        if state.epoch is not None:
-            values.setdefault("epoch", float(state.epoch))
-        self.experiment.log_metrics(values, step=state.global_step)
+        values, step = numbers(logs), state.global_step
+        epoch = values.pop("epoch", None)
+        if epoch is None and state.epoch is not None:
+            epoch = float(state.epoch)
+        if epoch is not None and step != self._epoch_step:  # Trainer repeats it in each log of a step
+            values["epoch"], self._epoch_step = epoch, step
+        self.experiment.log_metrics(values, step=step)
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self._eval_only:  # a later evaluate() adds to this run, as one after train() adds to that one
